@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what rigger and its tests need on Debian or Ubuntu, then builds rigger.
+# Safe to run again: it installs only what is missing. Needs root or sudo for apt.
+#
+#   ./setup.sh            system packages + a debug build (what the README's commands use)
+#
+# System packages:
+#   etcd-server, etcd-client   the etcd and etcdctl the lab runs (Debian 12: 3.4.23)
+#   iproute2                   ip netns / veth / bridge for lab hosts
+#   openssh-server, openssh-client
+#                              sshd inside lab hosts for the SSH transport tests; ssh for openssh
+#   bind9-dnsutils             dig, to check lab DNS by hand and in tests
+#   curl, ca-certificates, openssl, util-linux (unshare, nsenter), procps
+set -euo pipefail
+cd "$(dirname "$0")"
+
+packages=(etcd-server etcd-client iproute2 openssh-server openssh-client bind9-dnsutils
+  curl ca-certificates openssl util-linux procps)
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # rigger starts its own etcd and sshd inside lab hosts; the machine-wide services that
+  # these packages enable would only listen on this machine for nothing.
+  if [ -d /run/systemd/system ]; then
+    for p in "${missing[@]}"; do
+      case "$p" in
+        etcd-server) as_root systemctl disable --now etcd.service 2>/dev/null || true ;;
+        openssh-server) as_root systemctl disable --now ssh.service 2>/dev/null || true ;;
+      esac
+    done
+  fi
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  [ -x "$HOME/.cargo/bin/cargo" ] || {
+    echo "setup: installing the Rust toolchain with rustup (Debian's rustc is too old)" >&2
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component clippy,rustfmt
+  }
+  # shellcheck disable=SC1091
+  . "$HOME/.cargo/env"
+fi
+
+cargo build --locked --quiet
+echo "setup: done" >&2

@@ -1,0 +1,84 @@
+//! Where things go: data on stdout, logs and diagnostics on stderr, colour only when a
+//! person is looking and has not asked for `NO_COLOR`.
+
+use std::io::{IsTerminal, Write};
+use std::sync::OnceLock;
+
+use rhai::Position;
+use tracing_subscriber::EnvFilter;
+
+/// How chatty the run is, from `-v` / `-q`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    Quiet,
+    Normal,
+    Verbose,
+    Trace,
+}
+
+impl Verbosity {
+    pub fn from_flags(verbose: u8, quiet: bool) -> Self {
+        match (quiet, verbose) {
+            (true, _) => Self::Quiet,
+            (false, 0) => Self::Normal,
+            (false, 1) => Self::Verbose,
+            _ => Self::Trace,
+        }
+    }
+}
+
+static VERBOSITY: OnceLock<Verbosity> = OnceLock::new();
+
+fn verbosity() -> Verbosity {
+    *VERBOSITY.get().unwrap_or(&Verbosity::Normal)
+}
+
+/// Whether stderr may carry ANSI colour: never with `NO_COLOR`, always with
+/// `CLICOLOR_FORCE` (for pagers and tests), otherwise when stderr is a terminal.
+pub fn colour_on_stderr() -> bool {
+    let set = |name| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+    if set("NO_COLOR") {
+        return false;
+    }
+    set("CLICOLOR_FORCE") || std::io::stderr().is_terminal()
+}
+
+/// Sets up logging once per process. `RIGGER_LOG` (an `EnvFilter`) overrides the flags.
+pub fn init(verbosity: Verbosity) {
+    let _ = VERBOSITY.set(verbosity);
+    let level = match verbosity {
+        Verbosity::Quiet => "error",
+        Verbosity::Normal => "info",
+        Verbosity::Verbose => "debug",
+        Verbosity::Trace => "trace",
+    };
+    let filter = EnvFilter::try_from_env("RIGGER_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("rigger={level},warn")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour_on_stderr())
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// A script's `print`: one line of data on stdout.
+pub fn data_line(text: &str) {
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (`rigger run x | head -1`) is not the script's error.
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+}
+
+/// A script's `debug`: on stderr with where it came from, hidden by `-q`.
+pub fn debug_line(text: &str, source: Option<&str>, pos: Position) {
+    if verbosity() == Verbosity::Quiet {
+        return;
+    }
+    let at = match (source, pos.line()) {
+        (Some(src), Some(line)) => format!("{src}:{line}: "),
+        (None, Some(line)) => format!("line {line}: "),
+        _ => String::new(),
+    };
+    eprintln!("{at}{text}");
+}

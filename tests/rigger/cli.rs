@@ -1,0 +1,65 @@
+use crate::harness::Rig;
+
+#[test]
+fn version_prints_the_crate_version() {
+    Rig::new()
+        .args(&["--version"])
+        .run()
+        .success()
+        .stdout_is(&format!("rigger {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn completions_are_generated_for_bash_and_zsh() {
+    let bash = Rig::new().args(&["completions", "bash"]).run();
+    bash.success();
+    assert!(bash.stdout.contains("_rigger()"), "{}", bash.stdout);
+    assert!(bash.stdout.contains("--set"), "{}", bash.stdout);
+    let zsh = Rig::new().args(&["completions", "zsh"]).run();
+    zsh.success();
+    assert!(zsh.stdout.starts_with("#compdef rigger"), "{}", zsh.stdout);
+}
+
+#[test]
+fn print_is_data_on_stdout_and_debug_goes_to_stderr() {
+    Rig::new()
+        .file("d.rhai", "print(\"data\");\ndebug(\"note\");\n")
+        .args(&["run", "d.rhai"])
+        .run()
+        .success()
+        .stdout_is("data\n")
+        .stderr_is("d.rhai:2: \"note\"");
+}
+
+#[test]
+fn quiet_hides_debug_and_warnings_but_not_data() {
+    Rig::new()
+        .file("d.rhai", "print(\"data\");\ndebug(\"note\");\n")
+        .args(&["-q", "run", "d.rhai", "--set", "unused=1"])
+        .run()
+        .success()
+        .stdout_is("data\n")
+        .stderr_is("");
+}
+
+#[test]
+fn colour_is_forced_by_clicolor_force_and_no_color_wins() {
+    let failing = |rig: Rig| {
+        rig.file("x.rhai", "throw \"boom\";\n")
+            .args(&["run", "x.rhai"])
+    };
+    let coloured = failing(Rig::new().env("NO_COLOR", "").env("CLICOLOR_FORCE", "1")).run();
+    coloured.failure(1);
+    assert!(
+        coloured.stderr.contains("\u{1b}["),
+        "expected colour: {:?}",
+        coloured.stderr
+    );
+    let plain = failing(Rig::new().env("NO_COLOR", "1").env("CLICOLOR_FORCE", "1")).run();
+    plain.failure(1).stderr_lacks("\u{1b}[");
+}
+
+#[test]
+fn an_unknown_command_is_a_usage_error() {
+    Rig::new().args(&["launch"]).run().failure(2);
+}

@@ -1,0 +1,99 @@
+use crate::harness::Rig;
+
+#[test]
+fn an_endless_loop_is_stopped_by_the_operations_limit() {
+    Rig::new()
+        .file("loop.rhai", "let i = 0;\nloop { i += 1; }\n")
+        .args(&["run", "loop.rhai", "--max-operations", "100000"])
+        .run()
+        .failure(1)
+        .stderr_is(
+            r#"
+  × the script was stopped after 100000 operations (an endless loop?)
+   ╭─[loop.rhai:2:13]
+ 1 │ let i = 0;
+ 2 │ loop { i += 1; }
+   ·             ┬
+   ·             ╰── still running here
+   ╰────
+  help: a script that really needs more can raise the limit with --max-operations
+"#,
+        );
+}
+
+#[test]
+fn runaway_recursion_is_stopped_by_the_call_depth_limit() {
+    Rig::new()
+        .file("r.rhai", "fn down(n) { down(n + 1) }\ndown(0);\n")
+        .args(&["run", "r.rhai"])
+        .run()
+        .failure(1)
+        .stderr_has("× calls nested deeper than 64 levels")
+        .stderr_has("help: is a function calling itself without end?");
+}
+
+#[test]
+fn a_string_growing_without_bound_is_stopped() {
+    Rig::new()
+        .file("s.rhai", "let s = \"etcd\";\nloop { s += s; }\n")
+        .args(&["run", "s.rhai"])
+        .run()
+        .failure(1)
+        .stderr_has("exceeds its size limit")
+        .stderr_has("╭─[s.rhai:2:");
+}
+
+#[test]
+fn a_primitive_timeout_is_a_script_error_at_the_call() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let script = format!(
+        "print(\"before\");\nwait_tcp(\"127.0.0.1:{port}\", #{{timeout: 1, interval: 0.1}});\nprint(\"after\");\n"
+    );
+    Rig::new()
+        .file("t.rhai", &script)
+        .args(&["run", "t.rhai"])
+        .run()
+        .failure(1)
+        .stdout_is("before\n")
+        .stderr_has(&format!(
+            "× wait_tcp: 127.0.0.1:{port} did not accept a connection within 1s; last attempt: Connection refused (os error 111)"
+        ))
+        .stderr_has("╭─[t.rhai:2:1]");
+}
+
+#[test]
+fn a_timeout_can_be_caught_and_told_apart_by_kind() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let script = format!(
+        "try {{ wait_tcp(\"127.0.0.1:{port}\", #{{timeout: 0.3}}); }} catch (e) {{ print(e.kind); }}\n"
+    );
+    Rig::new()
+        .file("t.rhai", &script)
+        .args(&["run", "t.rhai"])
+        .run()
+        .success()
+        .stdout_is("timeout\n");
+}
+
+#[test]
+fn wait_tcp_returns_when_the_port_listens() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let script = format!("wait_tcp(\"127.0.0.1:{port}\", #{{timeout: 5}});\nprint(\"up\");\n");
+    Rig::new()
+        .file("t.rhai", &script)
+        .args(&["run", "t.rhai"])
+        .run()
+        .success()
+        .stdout_is("up\n");
+    drop(listener);
+}

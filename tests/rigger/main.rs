@@ -1,0 +1,10 @@
+//! rigger's integration tests: the real binary, real scripts, real signals.
+
+mod cli;
+mod diagnostics;
+mod harness;
+mod interrupt;
+mod limits;
+mod params;
+mod reference;
+mod run;

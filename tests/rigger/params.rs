@@ -1,0 +1,109 @@
+use crate::harness::Rig;
+
+const SHOW: &str = r#"
+let size = param("size", 3);
+let tls = param("tls", true);
+let domain = param("domain", "none");
+let ips = param("ips", []);
+print(`${type_of(size)} ${size}`);
+print(`${type_of(tls)} ${tls}`);
+print(`${type_of(domain)} ${domain}`);
+print(`${type_of(ips)} ${ips.len()}`);
+"#;
+
+#[test]
+fn set_values_are_rhai_literals_or_bare_strings() {
+    Rig::new()
+        .file("show.rhai", SHOW)
+        .args(&[
+            "run",
+            "show.rhai",
+            "--set",
+            "size=5",
+            "--set",
+            "tls=false",
+            "--set",
+            "domain=example.test",
+            "--set",
+            "ips=[\"198.18.1.1\", \"198.18.1.2\"]",
+        ])
+        .run()
+        .success()
+        .stdout_is("i64 5\nbool false\nstring example.test\narray 2\n");
+}
+
+#[test]
+fn defaults_apply_when_nothing_is_set() {
+    Rig::new()
+        .file("show.rhai", SHOW)
+        .args(&["run", "show.rhai"])
+        .run()
+        .success()
+        .stdout_is("i64 3\nbool true\nstring none\narray 0\n");
+}
+
+#[test]
+fn a_malformed_value_is_a_usage_error_naming_the_key() {
+    let out = Rig::new()
+        .file("show.rhai", SHOW)
+        .args(&["run", "show.rhai", "--set", "ips=[\"198.18.1.1\""])
+        .run();
+    out.failure(2)
+        .stderr_has("--set ips: malformed value [\"198.18.1.1\"");
+    assert!(out.stdout.is_empty(), "nothing ran: {}", out.stdout);
+}
+
+#[test]
+fn a_set_without_equals_is_a_usage_error() {
+    Rig::new()
+        .file("show.rhai", SHOW)
+        .args(&["run", "show.rhai", "--set", "size"])
+        .run()
+        .failure(2)
+        .stderr_has("--set \"size\": expected key=value");
+}
+
+#[test]
+fn a_missing_parameter_is_named_with_the_set_that_supplies_it() {
+    Rig::new()
+        .file(
+            "need.rhai",
+            "// needs a domain\nlet domain = param(\"domain\");\nprint(domain);\n",
+        )
+        .args(&["run", "need.rhai"])
+        .run()
+        .failure(1)
+        .stderr_is(
+            r#"
+  × param: no value for "domain"
+   ╭─[need.rhai:2:14]
+ 1 │ // needs a domain
+ 2 │ let domain = param("domain");
+   ·              ──┬──
+   ·                ╰── failed here
+ 3 │ print(domain);
+   ╰────
+  help: give one on the command line: --set domain=VALUE
+"#,
+        );
+}
+
+#[test]
+fn a_set_key_the_script_never_asks_for_is_a_warning() {
+    Rig::new()
+        .file("show.rhai", SHOW)
+        .args(&["run", "show.rhai", "--set", "sise=5"])
+        .run()
+        .success()
+        .stderr_is(r#" WARN --set sise was given, but the script never asked for param("sise")"#);
+}
+
+#[test]
+fn the_same_key_twice_is_refused() {
+    Rig::new()
+        .file("show.rhai", SHOW)
+        .args(&["run", "show.rhai", "--set", "size=1", "--set", "size=2"])
+        .run()
+        .failure(2)
+        .stderr_has("--set size is given twice");
+}
