@@ -60,6 +60,12 @@ fn parse_set(arg: &str) -> Result<(String, Dynamic), String> {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "rigger: internal error, a bug in rigger rather than in your script: {info}\n\
+             Please report it with the command you ran."
+        );
+    }));
     output::init(Verbosity::from_flags(cli.verbose, cli.quiet));
     ExitCode::from(match cli.command {
         Command::Run {

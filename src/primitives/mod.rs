@@ -125,3 +125,61 @@ pub fn seconds_arg(
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bridge::{Bridge, Interrupt};
+    use crate::params::Params;
+
+    fn thrown_map(err: &EvalAltResult) -> Map {
+        match err {
+            EvalAltResult::ErrorRuntime(value, _) => value.clone().cast::<Map>(),
+            other => panic!("expected a thrown map, got {other}"),
+        }
+    }
+
+    #[test]
+    fn a_bridged_call_past_its_limit_throws_a_timeout_map() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let host = Host::new(
+            Bridge::new(rt.handle().clone(), Interrupt::new()),
+            Params::default(),
+        );
+        let err = std::thread::spawn(move || {
+            wait(
+                &host,
+                "dns_record",
+                Duration::from_millis(100),
+                std::future::pending::<Result<(), Failure>>(),
+            )
+            .unwrap_err()
+        })
+        .join()
+        .unwrap();
+        let map = thrown_map(&err);
+        assert_eq!(map["kind"].to_string(), "timeout");
+        assert_eq!(map["primitive"].to_string(), "dns_record");
+        assert_eq!(
+            map["message"].to_string(),
+            "dns_record: no result within 100ms"
+        );
+    }
+
+    #[test]
+    fn a_bridged_call_on_an_interrupted_run_terminates_the_script() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let interrupt = Interrupt::new();
+        interrupt.raise();
+        let host = Host::new(
+            Bridge::new(rt.handle().clone(), interrupt),
+            Params::default(),
+        );
+        let err = std::thread::spawn(move || {
+            wait(&host, "sleep", Duration::from_secs(60), async { Ok(()) }).unwrap_err()
+        })
+        .join()
+        .unwrap();
+        assert!(crate::diagnostic::is_interrupt(&err), "{err}");
+    }
+}
