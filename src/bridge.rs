@@ -91,6 +91,30 @@ impl Bridge {
     }
 }
 
+impl Bridge {
+    /// Like [`Bridge::call`], but the work runs as a task on `runtime` (the world's), so
+    /// every socket it opens belongs to that runtime's threads and their namespace.
+    pub fn call_on<T, E, F>(&self, runtime: &Handle, limit: Duration, work: F) -> Result<T, CallError<E>>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let task = runtime.spawn(work);
+        let abort = task.abort_handle();
+        let outcome = self.call(limit, async move {
+            task.await.unwrap_or_else(|join| {
+                // A panic in provider code: keep it a panic, rigger's hook reports bugs.
+                std::panic::resume_unwind(join.into_panic())
+            })
+        });
+        if outcome.is_err() {
+            abort.abort();
+        }
+        outcome
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

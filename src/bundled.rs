@@ -20,7 +20,7 @@ macro_rules! bundle {
 }
 
 /// `scripts/*.rhai`: what `rigger run NAME` runs.
-pub const SCRIPTS: &[Bundled] = &[bundle!("scripts", "records")];
+pub const SCRIPTS: &[Bundled] = &[bundle!("scripts", "cluster"), bundle!("scripts", "records")];
 
 /// `stdlib/*.rhai`: what `import "NAME"` finds before looking at the script's folder.
 pub const STDLIB: &[Bundled] = &[bundle!("stdlib", "etcd")];

@@ -7,7 +7,12 @@ use clap::{CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
 use rhai::Dynamic;
 
+use std::path::PathBuf;
+
+use crate::commands;
 use crate::engine::{self, Limits, Sources};
+use crate::state::StateDir;
+use crate::world::{Target, WorldConfig};
 use crate::output::{self, Verbosity};
 use crate::params::Params;
 use crate::runner::{self, RunRequest};
@@ -29,6 +34,28 @@ pub struct Cli {
     command: Command,
 }
 
+/// Where rigger keeps what it created; shared by every command that touches a world.
+#[derive(clap::Args, Clone)]
+struct StateArgs {
+    /// State directory (default: RIGGER_STATE_DIR, else /var/lib/rigger for root,
+    /// ~/.local/state/rigger otherwise).
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+impl StateArgs {
+    fn state(&self) -> StateDir {
+        StateDir::locate(self.state_dir.clone())
+    }
+
+    fn world(&self, target: Target) -> WorldConfig {
+        WorldConfig {
+            target,
+            state: self.state(),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run a script: a path to a .rhai file, or the name of a bundled script.
@@ -39,10 +66,47 @@ enum Command {
         /// [1, 2]) or a bare word taken as a string.
         #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
         sets: Vec<(String, Dynamic)>,
+        /// The world the script acts on.
+        #[arg(long, value_enum, default_value_t = Target::Lab)]
+        target: Target,
+        /// Leave what a failed run created in place instead of rolling it back.
+        #[arg(long)]
+        keep_on_error: bool,
         /// Stop the script after this many Rhai operations; 0 for no limit. Time spent
         /// waiting inside primitives does not count.
         #[arg(long, value_name = "N", default_value_t = Limits::default().operations)]
         max_operations: u64,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Remove everything rigger created that the state directory names.
+    Destroy {
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Report the health of the etcd cluster under a discovery domain.
+    Health {
+        /// The domain whose _etcd-client-ssl._tcp SRV records list the members.
+        #[arg(long, value_name = "DOMAIN")]
+        discovery_srv: String,
+        #[arg(long)]
+        json: bool,
+        /// CA certificate (default: the one rigger made for DOMAIN).
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
+        /// Client certificate (default: the one rigger made for DOMAIN).
+        #[arg(long, value_name = "FILE")]
+        cert: Option<PathBuf>,
+        /// Client key (default: the one rigger made for DOMAIN).
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// The local lab: hosts in network namespaces, an embedded DNS server.
+    Lab {
+        #[command(subcommand)]
+        command: LabCommand,
     },
     /// List every function a script can call, with its signature and documentation.
     Fns {
@@ -52,6 +116,36 @@ enum Command {
     },
     /// Print a shell completion script.
     Completions { shell: Shell },
+}
+
+#[derive(Subcommand)]
+enum LabCommand {
+    /// Hosts, addresses, processes and zones.
+    Status {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Run a command inside a lab host, with the lab's DNS (etcdctl, dig, curl).
+    Exec {
+        host: String,
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Take the whole lab down (what `rigger destroy` does for the lab).
+    Down {
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Serve the lab's DNS (started for you in the background; not for direct use).
+    #[command(hide = true)]
+    Serve {
+        #[command(flatten)]
+        state: StateArgs,
+    },
 }
 
 fn parse_set(arg: &str) -> Result<(String, Dynamic), String> {
@@ -71,7 +165,10 @@ pub fn main() -> ExitCode {
         Command::Run {
             script,
             sets,
+            target,
+            keep_on_error,
             max_operations,
+            state,
         } => match Params::new(sets) {
             Ok(params) => runner::run(RunRequest {
                 script,
@@ -80,10 +177,40 @@ pub fn main() -> ExitCode {
                     operations: max_operations,
                     ..Limits::default()
                 },
+                world: Some(state.world(target)),
+                keep_on_error,
             }),
-            Err(err) => Cli::command()
-                .error(clap::error::ErrorKind::ArgumentConflict, err)
-                .exit(),
+            Err(err) => {
+                Cli::command().error(clap::error::ErrorKind::ArgumentConflict, err).exit()
+            }
+        },
+        Command::Destroy { state } => commands::destroy::destroy(&state.world(Target::Lab)),
+        Command::Health {
+            discovery_srv,
+            json,
+            ca,
+            cert,
+            key,
+            state,
+        } => commands::health::health(
+            &state.world(Target::Lab),
+            commands::health::HealthArgs {
+                domain: discovery_srv,
+                json,
+                ca,
+                cert,
+                key,
+            },
+        ),
+        Command::Lab { command } => match command {
+            LabCommand::Status { json, state } => commands::lab::status(&state.state(), json),
+            LabCommand::Exec {
+                host,
+                command,
+                state,
+            } => commands::lab::exec(&state.state(), &host, &command),
+            LabCommand::Down { state } => commands::destroy::destroy(&state.world(Target::Lab)),
+            LabCommand::Serve { state } => commands::lab::serve(&state.state()),
         },
         Command::Fns { markdown } => fns(markdown),
         Command::Completions { shell } => {

@@ -327,6 +327,26 @@ pub fn describe_plain(mut err: EvalAltResult) -> String {
     }
 }
 
+/// The innermost message of an error that went through function calls, with where it
+/// happened: for summaries that list several errors on one line each.
+pub fn describe_chain(err: EvalAltResult) -> String {
+    let mut err = err;
+    loop {
+        err = match err {
+            EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+            | EvalAltResult::ErrorInModule(_, inner, _) => *inner,
+            other => {
+                let line = other.position().line();
+                let text = describe_plain(other);
+                return match line {
+                    Some(line) => format!("{text} (line {line})"),
+                    None => text,
+                };
+            }
+        };
+    }
+}
+
 pub fn is_interrupt(err: &EvalAltResult) -> bool {
     matches!(err, EvalAltResult::ErrorTerminated(v, _) if v.to_string() == INTERRUPTED)
 }

@@ -1,18 +1,52 @@
-//! What a running script can reach: the async bridge, its parameters, and (as worlds
-//! land) the providers. Primitives capture an `Arc<Host>`; nothing else is shared.
+//! What a running script can reach: the async bridge, its parameters, and the world,
+//! which is brought up the first time a primitive needs it (so a script that never
+//! touches the world needs no privileges). Primitives capture an `Arc<Host>`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::bridge::Bridge;
 use crate::params::Params;
+use crate::providers::ProviderError;
+use crate::world::{World, WorldConfig};
 
 pub struct Host {
     pub bridge: Bridge,
     pub params: Params,
+    world_config: Option<WorldConfig>,
+    world: Mutex<Option<Arc<World>>>,
 }
 
 impl Host {
     pub fn new(bridge: Bridge, params: Params) -> Arc<Self> {
-        Arc::new(Self { bridge, params })
+        Self::with_world(bridge, params, None)
+    }
+
+    pub fn with_world(bridge: Bridge, params: Params, world: Option<WorldConfig>) -> Arc<Self> {
+        Arc::new(Self {
+            bridge,
+            params,
+            world_config: world,
+            world: Mutex::default(),
+        })
+    }
+
+    /// The world, brought up on first use.
+    pub fn world(&self) -> Result<Arc<World>, ProviderError> {
+        let mut slot = self.world.lock().expect("world lock");
+        if let Some(world) = slot.as_ref() {
+            return Ok(world.clone());
+        }
+        let config = self
+            .world_config
+            .as_ref()
+            .ok_or_else(|| ProviderError::failed("this session has no world to act on"))?;
+        let world = Arc::new(World::open(config)?);
+        *slot = Some(world.clone());
+        Ok(world)
+    }
+
+    /// The world if a primitive has brought it up.
+    pub fn world_if_open(&self) -> Option<Arc<World>> {
+        self.world.lock().expect("world lock").clone()
     }
 }

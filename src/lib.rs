@@ -14,3 +14,7 @@ pub mod primitives;
 pub mod runner;
 pub mod script;
 pub mod services;
+pub mod providers;
+pub mod state;
+pub mod world;
+pub mod commands;

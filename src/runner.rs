@@ -10,6 +10,7 @@ use crate::engine::{self, Limits, Sources};
 use crate::host::Host;
 use crate::params::Params;
 use crate::script::Script;
+use crate::world::{self, WorldConfig};
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
@@ -24,6 +25,9 @@ pub struct RunRequest {
     pub script: String,
     pub params: Params,
     pub limits: Limits,
+    pub world: Option<WorldConfig>,
+    /// Leave what a failed run created in place (for inspection) instead of rolling back.
+    pub keep_on_error: bool,
 }
 
 pub fn run(request: RunRequest) -> u8 {
@@ -48,9 +52,10 @@ fn prepare_and_run(request: RunRequest) -> Result<(), ScriptError> {
         .build()
         .map_err(|e| ScriptError::plain(format!("cannot start the async runtime: {e}"), None))?;
     let interrupt = Interrupt::new();
-    let host = Host::new(
+    let host = Host::with_world(
         Bridge::new(runtime.handle().clone(), interrupt.clone()),
         request.params,
+        request.world,
     );
     let sources = Sources::default();
     sources.add(&script.name, script.text.as_str());
@@ -91,7 +96,38 @@ fn prepare_and_run(request: RunRequest) -> Result<(), ScriptError> {
         tracing::warn!("--set {key} was given, but the script never asked for param({key:?})");
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
+    if let Some(world) = host.world_if_open() {
+        if outcome.is_err() && !request.keep_on_error {
+            roll_back(&world);
+        } else if outcome.is_err() {
+            tracing::warn!(
+                "kept what the failed run created (--keep-on-error); `rigger destroy` removes it"
+            );
+        }
+        let _ = world.journal.discard_if_empty();
+    }
     outcome
+}
+
+/// Undoes what the failed run created, newest first, and says what could not be undone.
+fn roll_back(world: &world::World) {
+    let standing = world.journal.live_newest_first().len();
+    if standing == 0 {
+        return;
+    }
+    tracing::warn!("the run failed; rolling back the {standing} resources it created");
+    let failed = world
+        .handle()
+        .block_on(world::take_down(world, &world.journal));
+    for (resource, e) in &failed {
+        tracing::error!("could not remove {}: {e}", resource.describe());
+    }
+    if !failed.is_empty() {
+        tracing::error!(
+            "{} resources are left; `rigger destroy` retries them",
+            failed.len()
+        );
+    }
 }
 
 async fn wait_for_script(

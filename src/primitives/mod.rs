@@ -1,11 +1,19 @@
 //! Script-facing functions, one file per family. Each converts Rhai values to a typed
 //! request, asks the layer below, and converts the answer back; no logic of its own.
 
+mod bootstrap;
+mod compute;
+mod convert;
+mod dns;
+mod etcd;
 mod ids;
 mod net;
 mod options;
 mod params;
+mod pki;
+mod resolve;
 mod time;
+mod transport;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -26,6 +34,13 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     time::register(engine, host);
     net::register(engine, host);
     ids::register(engine);
+    compute::register(engine, host);
+    dns::register(engine, host);
+    resolve::register(engine, host);
+    transport::register(engine, host);
+    bootstrap::register(engine, host);
+    pki::register(engine, host);
+    etcd::register(engine, host);
 }
 
 /// A primitive's error as a script sees it: a map `#{kind, primitive, message, help}`
@@ -73,6 +88,46 @@ impl From<Failure> for Box<EvalAltResult> {
         }
         // Position NONE: the engine fills in the call site.
         Box::new(EvalAltResult::ErrorRuntime(map.into(), Position::NONE))
+    }
+}
+
+impl Failure {
+    pub fn from_provider(primitive: &'static str, e: crate::providers::ProviderError) -> Self {
+        Self {
+            primitive,
+            kind: e.kind,
+            message: e.message,
+            help: e.help,
+        }
+    }
+}
+
+/// Runs world work for a primitive: brings the world up if needed, runs `make(world)` on
+/// the world's runtime through the bridge, and maps every failure to a script error.
+pub fn on_world<T, F>(
+    host: &Host,
+    primitive: &'static str,
+    limit: Duration,
+    make: impl FnOnce(Arc<crate::world::World>) -> F,
+) -> Result<T, Box<EvalAltResult>>
+where
+    F: Future<Output = Result<T, Failure>> + Send + 'static,
+    T: Send + 'static,
+{
+    let world = host
+        .world()
+        .map_err(|e| Failure::from_provider(primitive, e))?;
+    let handle = world.handle();
+    match host.bridge.call_on(&handle, limit, make(world)) {
+        Ok(value) => Ok(value),
+        Err(CallError::Failed(failure)) => Err(failure.into()),
+        Err(CallError::Timeout(limit)) => Err(Failure::new(
+            primitive,
+            "timeout",
+            format!("no result within {}", crate::human::duration(limit)),
+        )
+        .into()),
+        Err(CallError::Interrupted) => Err(interrupted()),
     }
 }
 

@@ -1,0 +1,124 @@
+//! `rigger lab serve | status | exec | down`.
+
+use std::os::unix::process::ExitStatusExt;
+
+use serde::Serialize;
+
+use crate::providers::lab::{Lab, control, daemon, procs};
+use crate::runner::{EXIT_FAILED, EXIT_OK};
+use crate::state::StateDir;
+
+pub fn serve(state: &StateDir) -> u8 {
+    match daemon::serve(&Lab::new(state)) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("rigger lab serve: {e}");
+            EXIT_FAILED
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct HostStatus {
+    name: String,
+    ip: String,
+    netns: String,
+    processes: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Status {
+    up: bool,
+    netns: Option<String>,
+    dns: Option<String>,
+    hosts: Vec<HostStatus>,
+    zones: Vec<ZoneStatus>,
+}
+
+#[derive(Serialize)]
+struct ZoneStatus {
+    name: String,
+    records: Vec<String>,
+}
+
+fn command_line(pid: i32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let args: Vec<String> = raw
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let name = args.first().map_or("?", |a| a.rsplit('/').next().unwrap_or(a));
+    format!("{pid} {name}")
+}
+
+pub fn status(state: &StateDir, json: bool) -> u8 {
+    let lab = Lab::new(state);
+    let file = match lab.load() {
+        Ok(f) => f,
+        Err(e) => return super::fail(format!("cannot read the lab state: {e}"), None),
+    };
+    let up = lab.exists();
+    let dns_up = control::ping(&lab.control_socket()).is_ok();
+    let status = Status {
+        up,
+        netns: up.then(|| file.netns()),
+        dns: dns_up.then(|| format!("{}:53", crate::providers::lab::netns::bridge_ip())),
+        hosts: file
+            .hosts
+            .iter()
+            .map(|h| HostStatus {
+                name: h.name.clone(),
+                ip: h.ip.clone(),
+                netns: h.netns.clone(),
+                processes: procs::in_netns(&h.netns).into_iter().map(command_line).collect(),
+            })
+            .collect(),
+        zones: file
+            .zones
+            .iter()
+            .map(|(name, records)| ZoneStatus {
+                name: name.clone(),
+                records: records
+                    .iter()
+                    .map(|r| format!("{} {} {}", r.spec.name, r.spec.data.type_name(), r.spec.data.content()))
+                    .collect(),
+            })
+            .collect(),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status).expect("status serialises"));
+        return EXIT_OK;
+    }
+    if !status.up {
+        println!("no lab in {}", state.root().display());
+        return EXIT_OK;
+    }
+    println!("lab {} (dns {})", status.netns.as_deref().unwrap_or("?"), status.dns.as_deref().unwrap_or("down"));
+    let width = status.hosts.iter().map(|h| h.name.len()).max().unwrap_or(4);
+    for h in &status.hosts {
+        println!("  {:width$}  {:15}  {}", h.name, h.ip, if h.processes.is_empty() { "-".to_string() } else { h.processes.join(", ") });
+    }
+    for z in &status.zones {
+        println!("zone {} ({} records)", z.name, z.records.len());
+        for r in &z.records {
+            println!("  {r}");
+        }
+    }
+    EXIT_OK
+}
+
+pub fn exec(state: &StateDir, host: &str, argv: &[String]) -> u8 {
+    let lab = Lab::new(state);
+    let mut cmd = match lab.command_in(host, argv) {
+        Ok(c) => c,
+        Err(e) => return super::fail(format!("lab exec: {}", e.message), e.help),
+    };
+    match cmd.status() {
+        Ok(s) => s
+            .code()
+            .map(|c| c as u8)
+            .unwrap_or_else(|| 128 + s.signal().unwrap_or(0) as u8),
+        Err(e) => super::fail(format!("lab exec: cannot run {}: {e}", argv[0]), None),
+    }
+}

@@ -1,0 +1,79 @@
+//! `launch_instance`, `terminate_instance`: machines, through the world's Compute.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rhai::{Dynamic, Engine, EvalAltResult, FuncRegistration, Map};
+
+use super::convert::{from_value, to_value};
+use super::{Failure, Options, on_world};
+use crate::host::Host;
+use crate::providers::{Instance, InstanceSpec};
+use crate::services::journal::Resource;
+
+/// Options every world accepts, so one script runs in all of them; the lab uses `name`
+/// and ignores the cloud's machine settings.
+const OPTIONS: &[&str] = &[
+    "name",
+    "ami",
+    "instance_type",
+    "key_name",
+    "subnet_id",
+    "security_group_ids",
+    "root_volume_size",
+    "data_volume_size",
+    "public_ip",
+    "tags",
+    "user_data",
+];
+
+pub fn register(engine: &mut Engine, host: &Arc<Host>) {
+    let h = host.clone();
+    FuncRegistration::new("launch_instance")
+        .with_params_info(["spec: Map", "Map"])
+        .with_comments(["/// Starts a machine and returns `#{id, name, private_ip, public_ip, dir}`.\n/// `spec.name` names it (a DNS label such as `etcd-` + uuid()); cloud settings\n/// (ami, instance_type, key_name, subnet_id, security_group_ids, root_volume_size,\n/// data_volume_size, public_ip, tags, user_data) are accepted everywhere and used by the\n/// cloud. In the lab the machine is a network namespace with its own address, and `dir`\n/// is where its files live."])
+        .register_into_engine(engine, move |spec: Map| -> Result<Map, Box<EvalAltResult>> {
+            const NAME: &str = "launch_instance";
+            let options = Options::new(NAME, spec, OPTIONS)?;
+            let name = options
+                .get("name")
+                .filter(|v| v.is_string())
+                .map(|v| v.to_string())
+                .ok_or_else(|| {
+                    Failure::invalid(NAME, "spec.name (a string) is required")
+                        .with_help("e.g. launch_instance(#{ name: `etcd-${uuid()}` })")
+                })?;
+            let instance = on_world(&h, NAME, Duration::from_secs(600), move |world| async move {
+                let instance = world
+                    .compute
+                    .launch(&InstanceSpec { name })
+                    .await
+                    .map_err(|e| Failure::from_provider(NAME, e))?;
+                if let Err(e) = world.journal.created(Resource::Instance(instance.clone())) {
+                    let _ = world.compute.terminate(&instance).await;
+                    return Err(Failure::new(NAME, "failed", format!("cannot record the instance in the journal: {e}")));
+                }
+                tracing::info!("launched {} ({})", instance.name, instance.private_ip);
+                Ok(instance)
+            })?;
+            Ok(to_value(NAME, &instance)?.cast::<Map>())
+        });
+
+    let h = host.clone();
+    FuncRegistration::new("terminate_instance")
+        .with_params_info(["node: Map", "()"])
+        .with_comments(["/// Terminates a machine returned by `launch_instance`."])
+        .register_into_engine(engine, move |node: Map| -> Result<(), Box<EvalAltResult>> {
+            const NAME: &str = "terminate_instance";
+            let instance: Instance = from_value(NAME, "node", &Dynamic::from(node))?;
+            on_world(&h, NAME, Duration::from_secs(300), move |world| async move {
+                world
+                    .compute
+                    .terminate(&instance)
+                    .await
+                    .map_err(|e| Failure::from_provider(NAME, e))?;
+                let _ = world.journal.removed(&Resource::Instance(instance));
+                Ok(())
+            })
+        });
+}

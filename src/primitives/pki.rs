@@ -1,0 +1,103 @@
+//! `pki_ca`, `pki_cert`: a cluster CA and certificates, kept in the state dir.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rhai::{Array, Engine, EvalAltResult, FuncRegistration, Map};
+
+use super::{Failure, Options, on_world};
+use crate::host::Host;
+use crate::providers::records::check_name;
+use crate::services::journal::Resource;
+use crate::services::pki::{self, CertFiles, LeafSpec};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn files_map(files: &CertFiles) -> Map {
+    let mut m = Map::new();
+    m.insert("cert".into(), files.cert.to_string_lossy().into_owned().into());
+    m.insert("key".into(), files.key.to_string_lossy().into_owned().into());
+    m
+}
+
+pub fn register(engine: &mut Engine, host: &Arc<Host>) {
+    let h = host.clone();
+    FuncRegistration::new("pki_ca")
+        .with_params_info(["name: String", "Map"])
+        .with_comments(["/// The certificate authority for `name` (e.g. the cluster domain) as\n/// `#{name, dir, cert, key}`: file paths on this machine, created on first use under the\n/// state dir, the key readable by its owner only."])
+        .register_into_engine(engine, move |name: &str| -> Result<Map, Box<EvalAltResult>> {
+            const NAME: &str = "pki_ca";
+            let name = check_name(name, false)
+                .map_err(|why| Failure::invalid(NAME, format!("{name:?} is not a valid CA name: {why}")))?;
+            on_world(&h, NAME, LIMIT, move |world| async move {
+                let dir = world
+                    .state
+                    .dir(&format!("pki/{name}"))
+                    .map_err(|e| Failure::new(NAME, "failed", e.to_string()))?;
+                let (files, created) = pki::ensure_ca(&dir, &name)
+                    .map_err(|e| Failure::new(NAME, "failed", format!("cannot create the CA: {e}")))?;
+                if created {
+                    for path in [&files.cert, &files.key] {
+                        let _ = world.journal.created(Resource::File {
+                            path: path.to_string_lossy().into_owned(),
+                        });
+                    }
+                }
+                let mut m = files_map(&files);
+                m.insert("name".into(), name.into());
+                m.insert("dir".into(), dir.to_string_lossy().into_owned().into());
+                Ok(m)
+            })
+        });
+
+    let h = host.clone();
+    FuncRegistration::new("pki_cert")
+        .with_params_info(["ca: Map", "spec: Map", "Map"])
+        .with_comments(["/// Issues a certificate signed by `ca` and returns `#{cert, key}` (paths).\n/// `spec`: `name` (file name), `dns` and `ips` (arrays of SANs), `server` and `client`\n/// (extended key usages, both true by default: etcd peers need both)."])
+        .register_into_engine(engine, move |ca: Map, spec: Map| -> Result<Map, Box<EvalAltResult>> {
+            const NAME: &str = "pki_cert";
+            let path = |key: &str| -> Result<std::path::PathBuf, Failure> {
+                ca.get(key)
+                    .filter(|v| v.is_string())
+                    .map(|v| v.to_string().into())
+                    .ok_or_else(|| Failure::invalid(NAME, format!("ca.{key} is missing: pass the map pki_ca returned")))
+            };
+            let ca_files = CertFiles { cert: path("cert")?, key: path("key")? };
+            let dir = path("dir")?;
+            let options = Options::new(NAME, spec, &["name", "dns", "ips", "server", "client"])?;
+            let name = options
+                .get("name")
+                .filter(|v| v.is_string())
+                .map(|v| v.to_string())
+                .ok_or_else(|| Failure::invalid(NAME, "spec.name (a string) is required"))?;
+            let strings = |key: &str| -> Result<Vec<String>, Failure> {
+                match options.get(key) {
+                    None => Ok(Vec::new()),
+                    Some(v) => v
+                        .clone()
+                        .into_typed_array::<String>()
+                        .or_else(|_| v.clone().into_array().map(|a: Array| a.iter().map(|x| x.to_string()).collect()))
+                        .map_err(|t| Failure::invalid(NAME, format!("spec.{key} must be an array of strings, got {t}"))),
+                }
+            };
+            let dns = strings("dns")?
+                .into_iter()
+                .map(|d| check_name(&d, false).map_err(|why| Failure::invalid(NAME, format!("{d:?} is not a valid DNS SAN: {why}"))))
+                .collect::<Result<Vec<_>, _>>()?;
+            let ips = strings("ips")?
+                .into_iter()
+                .map(|i| i.parse::<IpAddr>().map_err(|_| Failure::invalid(NAME, format!("{i:?} is not an IP address"))))
+                .collect::<Result<Vec<_>, _>>()?;
+            let flag = |key: &str| options.get(key).map_or(Ok(true), |v| v.as_bool().map_err(|t| Failure::invalid(NAME, format!("spec.{key} must be true or false, got {t}"))));
+            let leaf = LeafSpec { name, dns, ips, server: flag("server")?, client: flag("client")? };
+            on_world(&h, NAME, LIMIT, move |world| async move {
+                let files = pki::issue(&ca_files, &dir, &leaf)
+                    .map_err(|e| Failure::new(NAME, "failed", format!("cannot issue {}: {e}", leaf.name)))?;
+                for path in [&files.cert, &files.key] {
+                    let _ = world.journal.created(Resource::File { path: path.to_string_lossy().into_owned() });
+                }
+                Ok(files_map(&files))
+            })
+        });
+}

@@ -1,0 +1,470 @@
+//! The lab world: this machine as a small cloud. Hosts are network namespaces on a
+//! private bridge, DNS is served by `rigger lab serve` (an embedded hickory server in
+//! the lab namespace), and commands run inside a host's namespaces.
+
+pub mod control;
+pub mod daemon;
+pub mod dns_server;
+pub mod netns;
+pub mod procs;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use self::state::{LabFile, LabHost};
+use crate::providers::records::check_name;
+use crate::providers::{
+    Compute, Dns, ExecOutput, Instance, InstanceSpec, Process, ProviderError, Record, RecordSpec,
+    Result, Transport, Zone,
+};
+use crate::state::{StateDir, private_dir, read_json, write_json};
+
+/// The lab in one state directory.
+#[derive(Clone)]
+pub struct Lab {
+    state: StateDir,
+    dir: PathBuf,
+}
+
+const LOCK: &str = "lab";
+
+impl Lab {
+    pub fn new(state: &StateDir) -> Self {
+        Self {
+            state: state.clone(),
+            dir: state.root().join("lab"),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn file(&self) -> PathBuf {
+        self.dir.join("lab.json")
+    }
+
+    pub fn control_socket(&self) -> PathBuf {
+        self.dir.join("dns.sock")
+    }
+
+    pub fn load(&self) -> std::io::Result<LabFile> {
+        read_json(&self.file())
+    }
+
+    /// Reads, changes and writes `lab.json` under the lab lock.
+    pub fn modify<T>(&self, f: impl FnOnce(&mut LabFile) -> Result<T>) -> Result<T> {
+        let _lock = self.state.lock(LOCK)?;
+        let mut lab = self.load()?;
+        let out = f(&mut lab)?;
+        write_json(&self.file(), &lab)?;
+        Ok(out)
+    }
+
+    /// Whether a lab exists in this state dir (its namespace is up).
+    pub fn exists(&self) -> bool {
+        self.load()
+            .is_ok_and(|l| !l.id.is_empty() && netns::exists(&l.netns()))
+    }
+
+    /// Brings the lab up if it is not: namespace, bridge, DNS daemon. Idempotent.
+    pub fn ensure_up(&self) -> Result<LabFile> {
+        require_privileges()?;
+        let _lock = self.state.lock(LOCK)?;
+        private_dir(&self.dir)?;
+        let mut lab: LabFile = self.load()?;
+        if lab.id.is_empty() {
+            lab.id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+            lab.next_index = 1;
+        }
+        if !netns::exists(&lab.netns()) {
+            netns::create_lab(&lab.netns())?;
+            tracing::debug!("lab namespace {} created", lab.netns());
+        }
+        write_json(&self.file(), &lab)?;
+        if control::ping(&self.control_socket()).is_err() {
+            lab.daemon_pid = Some(self.start_daemon()?);
+            write_json(&self.file(), &lab)?;
+        }
+        Ok(lab)
+    }
+
+    fn start_daemon(&self) -> Result<i32> {
+        let exe = std::env::current_exe()?;
+        let log = std::fs::File::create(self.dir.join("daemon.log"))?;
+        let mut cmd = Command::new(exe);
+        cmd.args(["lab", "serve", "--state-dir"])
+            .arg(self.state.root())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        // Its own session: it outlives this command and ignores its Ctrl-C.
+        // SAFETY: setsid is a plain system call, safe between fork and exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                nix::unistd::setsid().map(|_| ()).map_err(std::io::Error::from)
+            });
+        }
+        let mut child = cmd.spawn()?;
+        let pid = child.id() as i32;
+        let socket = self.control_socket();
+        for _ in 0..250 {
+            if control::ping(&socket).is_ok() {
+                // Reap it when it ends, so it never lingers as a zombie of ours.
+                std::thread::spawn(move || child.wait());
+                return Ok(pid);
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let log = std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default();
+                return Err(ProviderError::failed(format!(
+                    "the lab DNS daemon exited ({status}): {}",
+                    log.trim()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Err(ProviderError::failed("the lab DNS daemon did not answer within 5s"))
+    }
+
+    /// Removes the whole lab: processes, host namespaces, the daemon, the lab namespace
+    /// and its files. Safe to run when parts are already gone.
+    pub fn down(&self) -> Result<()> {
+        let _lock = self.state.lock(LOCK)?;
+        let lab: LabFile = self.load()?;
+        if lab.id.is_empty() {
+            return Ok(());
+        }
+        for host in &lab.hosts {
+            remove_host(host)?;
+        }
+        let _ = control::request(&self.control_socket(), "stop");
+        let pids = procs::in_netns(&lab.netns());
+        procs::terminate(&pids, Duration::from_secs(3));
+        netns::delete(&lab.netns())?;
+        std::fs::remove_dir_all(&self.dir).or_else(ignore_missing)?;
+        Ok(())
+    }
+
+    fn host_of(&self, instance: &Instance) -> Result<LabHost> {
+        self.load()?
+            .host(&instance.name)
+            .cloned()
+            .ok_or_else(|| ProviderError::not_found(format!("no lab host named {:?}", instance.name)))
+    }
+
+    fn exec_for(&self, host: &LabHost) -> Result<netns::HostExec> {
+        Ok(netns::HostExec::new(
+            &host.netns,
+            &Path::new(&host.dir).join("resolv.conf"),
+        )?)
+    }
+
+    /// A command set up to run inside `host` (for `rigger lab exec`).
+    pub fn command_in(&self, host_name: &str, argv: &[String]) -> Result<Command> {
+        let lab = self.load()?;
+        let host = lab.host(host_name).cloned().ok_or_else(|| {
+            let names: Vec<&str> = lab.hosts.iter().map(|h| h.name.as_str()).collect();
+            ProviderError::not_found(format!("no lab host named {host_name:?}"))
+                .with_help(format!("hosts: {}", if names.is_empty() { "none".to_string() } else { names.join(", ") }))
+        })?;
+        let (program, args) = argv
+            .split_first()
+            .ok_or_else(|| ProviderError::invalid("no command given"))?;
+        let mut cmd = Command::new(program);
+        cmd.args(args).current_dir(&host.dir);
+        self.exec_for(&host)?.prepare(&mut cmd, false);
+        Ok(cmd)
+    }
+
+    fn reload_dns(&self) -> Result<()> {
+        control::request(&self.control_socket(), "reload").map_err(|e| {
+            ProviderError::failed(format!("the lab DNS daemon did not take the change: {e}"))
+                .with_help("`rigger lab status` shows whether the lab is up")
+        })
+    }
+}
+
+fn ignore_missing(e: std::io::Error) -> std::io::Result<()> {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        Ok(())
+    } else {
+        Err(e)
+    }
+}
+
+fn remove_host(host: &LabHost) -> Result<()> {
+    let pids = procs::in_netns(&host.netns);
+    procs::terminate(&pids, Duration::from_secs(5));
+    netns::delete(&host.netns)?;
+    std::fs::remove_dir_all(&host.dir).or_else(ignore_missing)?;
+    Ok(())
+}
+
+/// The lab needs CAP_NET_ADMIN (namespaces, links) and CAP_SYS_ADMIN (setns, mounts).
+pub fn require_privileges() -> Result<()> {
+    if nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    let caps = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .unwrap_or(0);
+    const NET_ADMIN: u64 = 1 << 12;
+    const SYS_ADMIN: u64 = 1 << 21;
+    if caps & NET_ADMIN != 0 && caps & SYS_ADMIN != 0 {
+        return Ok(());
+    }
+    Err(ProviderError::new(
+        "permission",
+        "the lab needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN) to create network namespaces",
+    )
+    .with_help("run it with sudo, e.g. `sudo rigger run cluster`; nothing was created"))
+}
+
+#[async_trait]
+impl Compute for Lab {
+    async fn launch(&self, spec: &InstanceSpec) -> Result<Instance> {
+        let name = check_name(&spec.name, false).map_err(|why| {
+            ProviderError::invalid(format!("{:?} is not a valid host name: {why}", spec.name))
+        })?;
+        let lab = self.clone();
+        tokio::task::spawn_blocking(move || {
+            lab.modify(|file| {
+                if file.host(&name).is_some() {
+                    return Err(ProviderError::conflict(format!(
+                        "a lab host named {name:?} already exists"
+                    )));
+                }
+                let index = file.next_index.max(1);
+                let host = LabHost {
+                    name: name.clone(),
+                    index,
+                    netns: format!("{}-{index}", file.netns()),
+                    ip: netns::host_ip(index).to_string(),
+                    dir: lab.dir.join("hosts").join(&name).to_string_lossy().into_owned(),
+                };
+                private_dir(Path::new(&host.dir))?;
+                std::fs::write(
+                    Path::new(&host.dir).join("resolv.conf"),
+                    format!("nameserver {}\n", netns::bridge_ip()),
+                )?;
+                netns::create_host(&file.netns(), &host.netns, index, netns::host_ip(index))
+                    .inspect_err(|_| {
+                        let _ = std::fs::remove_dir_all(&host.dir);
+                    })?;
+                file.next_index = index + 1;
+                file.hosts.push(host.clone());
+                Ok(Instance {
+                    id: host.netns.clone(),
+                    name: host.name,
+                    private_ip: host.ip,
+                    public_ip: None,
+                    dir: host.dir,
+                })
+            })
+        })
+        .await
+        .map_err(|e| ProviderError::failed(e.to_string()))?
+    }
+
+    async fn terminate(&self, instance: &Instance) -> Result<()> {
+        let lab = self.clone();
+        let name = instance.name.clone();
+        tokio::task::spawn_blocking(move || {
+            lab.modify(|file| {
+                if let Some(host) = file.host(&name).cloned() {
+                    remove_host(&host)?;
+                    file.hosts.retain(|h| h.name != name);
+                }
+                Ok(())
+            })
+        })
+        .await
+        .map_err(|e| ProviderError::failed(e.to_string()))?
+    }
+}
+
+#[async_trait]
+impl Dns for Lab {
+    async fn zone(&self, name: &str) -> Result<(Zone, bool)> {
+        let name = check_name(name, false)
+            .map_err(|why| ProviderError::invalid(format!("{name:?} is not a valid zone name: {why}")))?;
+        let created = self.modify(|file| {
+            if file.zones.contains_key(&name) {
+                return Ok(false);
+            }
+            file.zones.insert(name.clone(), Vec::new());
+            Ok(true)
+        })?;
+        if created {
+            self.reload_dns()?;
+        }
+        Ok((
+            Zone {
+                id: name.clone(),
+                name,
+            },
+            created,
+        ))
+    }
+
+    async fn create(&self, spec: &RecordSpec) -> Result<(Record, bool)> {
+        let spec = spec.clone();
+        let outcome = self.modify(|file| {
+            let zone = file.zone_of(&spec.name).map(str::to_owned).ok_or_else(|| {
+                ProviderError::not_found(format!("no zone holds {:?}", spec.name)).with_help(format!(
+                    "create it first with dns_zone(\"...\"); lab zones: {}",
+                    if file.zones.is_empty() { "none".to_string() } else { file.zones.keys().cloned().collect::<Vec<_>>().join(", ") }
+                ))
+            })?;
+            let records = file.zones.get_mut(&zone).expect("zone exists");
+            if let Some(same) = records.iter().find(|r| r.spec == spec) {
+                return Ok((same.clone(), false));
+            }
+            let record = Record {
+                id: uuid::Uuid::new_v4().simple().to_string(),
+                zone,
+                spec: spec.clone(),
+            };
+            records.push(record.clone());
+            Ok((record, true))
+        })?;
+        if outcome.1 {
+            self.reload_dns()?;
+        }
+        Ok(outcome)
+    }
+
+    async fn delete(&self, record: &Record) -> Result<()> {
+        let removed = self.modify(|file| {
+            Ok(file.zones.get_mut(&record.zone).is_some_and(|rs| {
+                let before = rs.len();
+                rs.retain(|r| r.id != record.id);
+                rs.len() != before
+            }))
+        })?;
+        if removed {
+            self.reload_dns()?;
+        }
+        Ok(())
+    }
+
+    async fn delete_zone(&self, zone: &Zone) -> Result<()> {
+        if self.modify(|file| Ok(file.zones.remove(&zone.name).is_some()))? {
+            self.reload_dns()?;
+        }
+        Ok(())
+    }
+
+    async fn list(&self, name: &str) -> Result<Vec<Record>> {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        let file = self.load()?;
+        Ok(file
+            .zones
+            .values()
+            .flatten()
+            .filter(|r| r.spec.name == name)
+            .cloned()
+            .collect())
+    }
+
+    fn authoritative(&self, _zone: &str) -> Vec<SocketAddr> {
+        vec![SocketAddr::new(netns::bridge_ip().into(), 53)]
+    }
+}
+
+#[async_trait]
+impl Transport for Lab {
+    async fn run(&self, node: &Instance, command: &str, timeout: Duration) -> Result<ExecOutput> {
+        let host = self.host_of(node)?;
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(command).current_dir(&host.dir).stdin(Stdio::null());
+        self.exec_for(&host)?.prepare(&mut cmd, false);
+        let mut cmd = tokio::process::Command::from(cmd);
+        cmd.kill_on_drop(true);
+        let out = tokio::time::timeout(timeout, cmd.output())
+            .await
+            .map_err(|_| {
+                ProviderError::new(
+                    "timeout",
+                    format!("`{command}` on {} did not finish within {}", node.name, crate::human::duration(timeout)),
+                )
+            })??;
+        Ok(ExecOutput {
+            status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    async fn upload(&self, node: &Instance, path: &str, bytes: &[u8], mode: u32) -> Result<()> {
+        let host = self.host_of(node)?;
+        let target = lab_path(&host, path)?;
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        crate::state::write_atomic(&target, bytes, mode)?;
+        Ok(())
+    }
+
+    async fn spawn(&self, node: &Instance, name: &str, argv: &[String]) -> Result<Process> {
+        let host = self.host_of(node)?;
+        let (program, args) = argv
+            .split_first()
+            .ok_or_else(|| ProviderError::invalid("no command given"))?;
+        let log_path = Path::new(&host.dir).join(format!("{name}.log"));
+        let log = std::fs::File::create(&log_path)?;
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .current_dir(&host.dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        self.exec_for(&host)?.prepare(&mut cmd, true);
+        let mut child = cmd.spawn().map_err(|e| {
+            ProviderError::failed(format!("cannot start {program} on {}: {e}", node.name))
+        })?;
+        let pid = child.id() as i32;
+        // Reap it if it ends while rigger still runs; after rigger exits, init does.
+        std::thread::spawn(move || child.wait());
+        Ok(Process {
+            node: node.name.clone(),
+            name: name.to_string(),
+            pid,
+            log: log_path.to_string_lossy().into_owned(),
+        })
+    }
+
+    async fn stop(&self, process: &Process) -> Result<()> {
+        let pid = process.pid;
+        tokio::task::spawn_blocking(move || procs::terminate(&[pid], Duration::from_secs(5)))
+            .await
+            .map_err(|e| ProviderError::failed(e.to_string()))?;
+        Ok(())
+    }
+}
+
+/// Lab hosts share this machine's file system, so a node's files live under its own
+/// folder: a relative path is taken from there, an absolute one must already be inside.
+fn lab_path(host: &LabHost, path: &str) -> Result<PathBuf> {
+    let dir = Path::new(&host.dir);
+    let p = Path::new(path);
+    let full = if p.is_absolute() { p.to_path_buf() } else { dir.join(p) };
+    if full.components().any(|c| c == std::path::Component::ParentDir) || !full.starts_with(dir) {
+        return Err(ProviderError::invalid(format!(
+            "in the lab a node's files live under its dir ({}); {path:?} is outside it",
+            host.dir
+        ))
+        .with_help("build paths from node.dir, e.g. node.dir + \"/ca.crt\""));
+    }
+    Ok(full)
+}

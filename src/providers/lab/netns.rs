@@ -1,0 +1,174 @@
+//! Network namespaces for the lab, built with the `ip` tool (iproute2): one lab
+//! namespace holding a bridge, and one namespace per host joined to it by a veth pair.
+//! The lab namespace has no uplink, so nothing in it can reach beyond this machine.
+
+use std::fs::File;
+use std::io;
+use std::net::Ipv4Addr;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use nix::mount::{MsFlags, mount};
+use nix::sched::{CloneFlags, setns, unshare};
+
+/// The lab's network: 198.18.0.0/15, set aside for network tests (RFC 2544).
+pub const PREFIX_LEN: u8 = 15;
+pub const BRIDGE: &str = "br0";
+
+pub fn bridge_ip() -> Ipv4Addr {
+    Ipv4Addr::new(198, 18, 0, 1)
+}
+
+/// The address of the `index`th host (1-based): 198.18.1.1, 198.18.1.2, ...
+/// skipping .0 and .255 so every address looks like a host.
+pub fn host_ip(index: u32) -> Ipv4Addr {
+    let i = index.saturating_sub(1);
+    let third = 1 + i / 250;
+    Ipv4Addr::new(198, 18 + (third / 256) as u8, (third % 256) as u8, (1 + i % 250) as u8)
+}
+
+pub fn path(name: &str) -> PathBuf {
+    Path::new("/run/netns").join(name)
+}
+
+pub fn exists(name: &str) -> bool {
+    path(name).exists()
+}
+
+/// Runs `ip ARGS`, turning a failure into an error that quotes the command and its stderr.
+fn ip(args: &[&str]) -> io::Result<()> {
+    let out = Command::new("ip")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot run `ip` (iproute2): {e}")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "`ip {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
+
+/// Creates the lab namespace with its bridge at `bridge_ip()`.
+pub fn create_lab(ns: &str) -> io::Result<()> {
+    ip(&["netns", "add", ns])?;
+    let made = (|| {
+        ip(&["-n", ns, "link", "set", "lo", "up"])?;
+        ip(&["-n", ns, "link", "add", BRIDGE, "type", "bridge"])?;
+        let cidr = format!("{}/{PREFIX_LEN}", bridge_ip());
+        ip(&["-n", ns, "addr", "add", &cidr, "dev", BRIDGE])?;
+        ip(&["-n", ns, "link", "set", BRIDGE, "up"])
+    })();
+    if made.is_err() {
+        let _ = delete(ns);
+    }
+    made
+}
+
+/// Creates a host namespace joined to the lab bridge, with `ip` on its `eth0`.
+pub fn create_host(lab_ns: &str, host_ns: &str, index: u32, ip_addr: Ipv4Addr) -> io::Result<()> {
+    ip(&["netns", "add", host_ns])?;
+    let veth = format!("v{index}");
+    let made = (|| {
+        ip(&[
+            "-n", lab_ns, "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns",
+            host_ns,
+        ])?;
+        ip(&["-n", lab_ns, "link", "set", &veth, "master", BRIDGE, "up"])?;
+        let cidr = format!("{ip_addr}/{PREFIX_LEN}");
+        ip(&["-n", host_ns, "addr", "add", &cidr, "dev", "eth0"])?;
+        ip(&["-n", host_ns, "link", "set", "eth0", "up"])?;
+        ip(&["-n", host_ns, "link", "set", "lo", "up"])
+    })();
+    if made.is_err() {
+        let _ = delete(host_ns);
+    }
+    made
+}
+
+/// Deletes a namespace; its end of any veth pair goes with it, and so does the peer.
+pub fn delete(ns: &str) -> io::Result<()> {
+    if !exists(ns) {
+        return Ok(());
+    }
+    ip(&["netns", "delete", ns])
+}
+
+/// Moves the calling thread into namespace `ns`. Threads it starts afterwards (a tokio
+/// runtime's workers) are born there too, so every socket they open is in the lab.
+pub fn enter(ns: &str) -> io::Result<()> {
+    let file = File::open(path(ns))
+        .map_err(|e| io::Error::new(e.kind(), format!("lab namespace {ns} is gone: {e}")))?;
+    setns(&file, CloneFlags::CLONE_NEWNET).map_err(io::Error::from)
+}
+
+/// How a command is placed inside a lab host.
+pub struct HostExec {
+    netns: File,
+    resolv_conf: PathBuf,
+}
+
+impl HostExec {
+    pub fn new(host_ns: &str, resolv_conf: &Path) -> io::Result<Self> {
+        let netns = File::open(path(host_ns))
+            .map_err(|e| io::Error::new(e.kind(), format!("host namespace {host_ns} is gone: {e}")))?;
+        Ok(Self {
+            netns,
+            resolv_conf: resolv_conf.to_path_buf(),
+        })
+    }
+
+    /// Sets `cmd` up to start inside the host: its network namespace, and a private
+    /// mount namespace where `/etc/resolv.conf` names the lab's DNS server. The
+    /// machine's own resolv.conf is never touched. With `detach` the process gets its own
+    /// session, so it outlives rigger and ignores rigger's Ctrl-C.
+    pub fn prepare(self, cmd: &mut Command, detach: bool) {
+        let HostExec { netns, resolv_conf } = self;
+        // SAFETY: between fork and exec only raw system calls run (setns, unshare, mount,
+        // setsid); the paths were built before the fork.
+        unsafe {
+            cmd.pre_exec(move || {
+                setns(&netns, CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+                unshare(CloneFlags::CLONE_NEWNS).map_err(io::Error::from)?;
+                mount(
+                    None::<&str>,
+                    "/",
+                    None::<&str>,
+                    MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+                    None::<&str>,
+                )
+                .map_err(io::Error::from)?;
+                mount(
+                    Some(resolv_conf.as_path()),
+                    "/etc/resolv.conf",
+                    None::<&str>,
+                    MsFlags::MS_BIND,
+                    None::<&str>,
+                )
+                .map_err(io::Error::from)?;
+                if detach {
+                    nix::unistd::setsid().map_err(io::Error::from)?;
+                }
+                Ok(())
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_addresses_skip_network_and_broadcast_looking_ones() {
+        assert_eq!(host_ip(1), Ipv4Addr::new(198, 18, 1, 1));
+        assert_eq!(host_ip(250), Ipv4Addr::new(198, 18, 1, 250));
+        assert_eq!(host_ip(251), Ipv4Addr::new(198, 18, 2, 1));
+        assert_eq!(host_ip(256 * 250), Ipv4Addr::new(198, 19, 0, 250));
+    }
+}

@@ -1,0 +1,48 @@
+//! `lab/lab.json`: the lab's namespaces, hosts and zones. Read and written under the
+//! `lab` lock; the DNS daemon reads the zones from it on every reload.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::providers::Record;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LabFile {
+    /// Short random id: namespaces are `rigger-<id>` and `rigger-<id>-<n>`, so two labs
+    /// (two state dirs) never share one.
+    pub id: String,
+    pub next_index: u32,
+    pub hosts: Vec<LabHost>,
+    pub zones: BTreeMap<String, Vec<Record>>,
+    #[serde(default)]
+    pub daemon_pid: Option<i32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LabHost {
+    pub name: String,
+    pub index: u32,
+    pub netns: String,
+    pub ip: String,
+    pub dir: String,
+}
+
+impl LabFile {
+    pub fn netns(&self) -> String {
+        format!("rigger-{}", self.id)
+    }
+
+    pub fn host(&self, name: &str) -> Option<&LabHost> {
+        self.hosts.iter().find(|h| h.name == name)
+    }
+
+    /// The zone that holds `name`: the longest zone name it ends with.
+    pub fn zone_of(&self, name: &str) -> Option<&str> {
+        self.zones
+            .keys()
+            .filter(|z| crate::providers::records::in_zone(name, z))
+            .max_by_key(|z| z.len())
+            .map(String::as_str)
+    }
+}

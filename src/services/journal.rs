@@ -1,0 +1,190 @@
+//! What a run created, written down before the primitive that created it returns, so a
+//! failed run can be rolled back and `rigger destroy` can remove everything later.
+//!
+//! One JSON-lines file per run under `<state>/runs/`: `created` entries, and `removed`
+//! entries when something is taken away again.
+
+use std::fs::OpenOptions;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::providers::{Instance, Process, Record, Zone};
+use crate::state::StateDir;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Resource {
+    Instance(Instance),
+    DnsZone(Zone),
+    DnsRecord(Record),
+    Process(Process),
+    /// A file rigger wrote on this machine (a CA, a client certificate).
+    File { path: String },
+}
+
+impl Resource {
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Instance(i) => format!("instance {} ({})", i.name, i.private_ip),
+            Self::DnsZone(z) => format!("zone {}", z.name),
+            Self::DnsRecord(r) => format!(
+                "{} record {} -> {}",
+                r.spec.data.type_name(),
+                r.spec.name,
+                r.spec.data.content()
+            ),
+            Self::Process(p) => format!("{} (pid {}) on {}", p.name, p.pid, p.node),
+            Self::File { path } => format!("file {path}"),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum Line {
+    Created { seq: u64, resource: Resource },
+    Removed { seq: u64 },
+}
+
+pub struct Journal {
+    path: PathBuf,
+    inner: Mutex<Vec<(u64, Resource)>>,
+}
+
+impl Journal {
+    /// A new journal for a run starting now. The file appears with the first entry;
+    /// `in_state_dir: false` gives a journal that is never written (for commands that
+    /// only look).
+    pub fn create(state: &StateDir, in_state_dir: bool) -> std::io::Result<Self> {
+        let dir = if in_state_dir {
+            state.dir("runs")?
+        } else {
+            state.root().join("runs")
+        };
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let id = &uuid::Uuid::new_v4().simple().to_string()[..6];
+        Ok(Self {
+            path: dir.join(format!("{stamp}-{id}.jsonl")),
+            inner: Mutex::default(),
+        })
+    }
+
+    /// Every journal in the state dir, oldest first.
+    pub fn all(state: &StateDir) -> std::io::Result<Vec<Self>> {
+        let dir = state.root().join("runs");
+        let mut paths: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        paths.sort();
+        paths.into_iter().map(|p| Self::open(&p)).collect()
+    }
+
+    fn open(path: &Path) -> std::io::Result<Self> {
+        let mut live: Vec<(u64, Resource)> = Vec::new();
+        for line in BufReader::new(std::fs::File::open(path)?).lines() {
+            let line = line?;
+            // A line cut short by a crash is the only kind that fails to parse.
+            match serde_json::from_str::<Line>(&line) {
+                Ok(Line::Created { seq, resource }) => live.push((seq, resource)),
+                Ok(Line::Removed { seq }) => live.retain(|(s, _)| *s != seq),
+                Err(_) => {}
+            }
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            inner: Mutex::new(live),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn append(&self, line: &Line) -> std::io::Result<()> {
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&self.path)?;
+        let mut text = serde_json::to_string(line).map_err(std::io::Error::other)?;
+        text.push('\n');
+        f.write_all(text.as_bytes())?;
+        f.sync_data()
+    }
+
+    /// Records a new resource; returns its sequence number.
+    pub fn created(&self, resource: Resource) -> std::io::Result<u64> {
+        let mut live = self.inner.lock().expect("journal lock");
+        let seq = live.last().map_or(1, |(s, _)| s + 1);
+        self.append(&Line::Created {
+            seq,
+            resource: resource.clone(),
+        })?;
+        live.push((seq, resource));
+        Ok(seq)
+    }
+
+    /// Marks a resource as gone (it was deleted by the script or undone).
+    pub fn removed(&self, resource: &Resource) -> std::io::Result<()> {
+        let mut live = self.inner.lock().expect("journal lock");
+        if let Some(i) = live.iter().position(|(_, r)| r == resource) {
+            let (seq, _) = live.remove(i);
+            self.append(&Line::Removed { seq })?;
+        }
+        Ok(())
+    }
+
+    /// What is still standing, newest first: the order to take it down in.
+    pub fn live_newest_first(&self) -> Vec<Resource> {
+        let live = self.inner.lock().expect("journal lock");
+        live.iter().rev().map(|(_, r)| r.clone()).collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inner.lock().expect("journal lock").is_empty()
+    }
+
+    /// Deletes the journal file once nothing in it stands any more.
+    pub fn discard_if_empty(&self) -> std::io::Result<()> {
+        if self.is_empty() {
+            match std::fs::remove_file(&self.path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_journal_reopened_shows_what_still_stands_newest_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir::locate(Some(tmp.path().to_path_buf()));
+        let j = Journal::create(&state, true).unwrap();
+        let a = Resource::File { path: "/a".into() };
+        let b = Resource::File { path: "/b".into() };
+        let c = Resource::File { path: "/c".into() };
+        j.created(a.clone()).unwrap();
+        j.created(b.clone()).unwrap();
+        j.created(c.clone()).unwrap();
+        j.removed(&b).unwrap();
+        let again = Journal::all(&state).unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].live_newest_first(), vec![c, a]);
+    }
+}

@@ -1,0 +1,145 @@
+//! A cluster's certificates (rcgen): a CA, and leaves for members and clients with the
+//! names and addresses they are reached by. Keys are written 0600.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
+};
+
+use crate::state::{private_dir, write_atomic};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// What a leaf certificate is for and who it names.
+#[derive(Debug, Clone, Default)]
+pub struct LeafSpec {
+    pub name: String,
+    pub dns: Vec<String>,
+    pub ips: Vec<IpAddr>,
+    pub server: bool,
+    pub client: bool,
+}
+
+fn err(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+/// The CA in `dir` (`ca.crt`, `ca.key`), created if missing. Returns it and whether it
+/// was created now.
+pub fn ensure_ca(dir: &Path, common_name: &str) -> std::io::Result<(CertFiles, bool)> {
+    private_dir(dir)?;
+    let files = CertFiles {
+        cert: dir.join("ca.crt"),
+        key: dir.join("ca.key"),
+    };
+    if files.cert.exists() && files.key.exists() {
+        return Ok((files, false));
+    }
+    let key = KeyPair::generate().map_err(err)?;
+    let mut params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, format!("{common_name} CA (rigger)"));
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let cert = params.self_signed(&key).map_err(err)?;
+    write_atomic(&files.key, key.serialize_pem().as_bytes(), 0o600)?;
+    write_atomic(&files.cert, cert.pem().as_bytes(), 0o644)?;
+    Ok((files, true))
+}
+
+/// Issues `<dir>/<spec.name>.crt` and `.key`, signed by `ca`.
+pub fn issue(ca: &CertFiles, dir: &Path, spec: &LeafSpec) -> std::io::Result<CertFiles> {
+    let ca_key = KeyPair::from_pem(&std::fs::read_to_string(&ca.key)?).map_err(err)?;
+    let issuer = Issuer::from_ca_cert_pem(&std::fs::read_to_string(&ca.cert)?, ca_key).map_err(err)?;
+    let key = KeyPair::generate().map_err(err)?;
+    let mut params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+    params.distinguished_name.push(DnType::CommonName, spec.name.clone());
+    for name in &spec.dns {
+        params
+            .subject_alt_names
+            .push(SanType::DnsName(name.clone().try_into().map_err(err)?));
+    }
+    for ip in &spec.ips {
+        params.subject_alt_names.push(SanType::IpAddress(*ip));
+    }
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    if spec.server {
+        params.extended_key_usages.push(ExtendedKeyUsagePurpose::ServerAuth);
+    }
+    if spec.client {
+        params.extended_key_usages.push(ExtendedKeyUsagePurpose::ClientAuth);
+    }
+    let cert = params.signed_by(&key, &issuer).map_err(err)?;
+    private_dir(dir)?;
+    let files = CertFiles {
+        cert: dir.join(format!("{}.crt", spec.name)),
+        key: dir.join(format!("{}.key", spec.name)),
+    };
+    write_atomic(&files.key, key.serialize_pem().as_bytes(), 0o600)?;
+    write_atomic(&files.cert, cert.pem().as_bytes(), 0o644)?;
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_leaf_is_signed_by_the_ca_with_its_names_and_private_key() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (ca, created) = ensure_ca(tmp.path(), "example.test").unwrap();
+        assert!(created);
+        let (_, again) = ensure_ca(tmp.path(), "example.test").unwrap();
+        assert!(!again, "an existing CA is reused");
+        let leaf = issue(
+            &ca,
+            tmp.path(),
+            &LeafSpec {
+                name: "n1".into(),
+                dns: vec!["n1.example.test".into(), "example.test".into()],
+                ips: vec!["198.18.1.1".parse().unwrap()],
+                server: true,
+                client: true,
+            },
+        )
+        .unwrap();
+        let mode = std::fs::metadata(&leaf.key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(std::fs::metadata(&ca.key).unwrap().permissions().mode() & 0o777, 0o600);
+        // openssl, independently of rcgen, must accept the chain and see the SANs.
+        let verify = std::process::Command::new("openssl")
+            .args(["verify", "-CAfile"])
+            .arg(&ca.cert)
+            .arg(&leaf.cert)
+            .output()
+            .unwrap();
+        assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+        let text = std::process::Command::new("openssl")
+            .args(["x509", "-noout", "-text", "-in"])
+            .arg(&leaf.cert)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(text.contains("DNS:n1.example.test"), "{text}");
+        assert!(text.contains("DNS:example.test"), "{text}");
+        assert!(text.contains("IP Address:198.18.1.1"), "{text}");
+        assert!(text.contains("TLS Web Server Authentication"), "{text}");
+        assert!(text.contains("TLS Web Client Authentication"), "{text}");
+    }
+}

@@ -1,0 +1,87 @@
+//! DNS questions asked of one given server, with no cache and no system configuration:
+//! what `wait_resolves` and the health check need to see what the zone really says.
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+use std::time::Duration;
+
+use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::Resolver;
+
+/// One answer, reduced to what rigger compares.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Answer {
+    Ip(IpAddr),
+    Srv { target: String, port: u16 },
+    Other(String),
+}
+
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ip(ip) => write!(f, "{ip}"),
+            Self::Srv { target, port } => write!(f, "{target}:{port}"),
+            Self::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Asks `server` for `name`/`rtype`. An empty set means the server said there is none.
+pub async fn ask(server: SocketAddr, name: &str, rtype: RecordType) -> Result<BTreeSet<Answer>, String> {
+    let mut udp = ConnectionConfig::udp();
+    udp.port = server.port();
+    let mut tcp = ConnectionConfig::tcp();
+    tcp.port = server.port();
+    let config = ResolverConfig::from_parts(
+        None,
+        Vec::new(),
+        vec![NameServerConfig::new(server.ip(), true, vec![udp, tcp])],
+    );
+    let mut opts = ResolverOpts::default();
+    opts.cache_size = 0;
+    // Retries, not tries: the caller polls anyway.
+    opts.attempts = 0;
+    opts.timeout = Duration::from_secs(1);
+    opts.ndots = 0;
+    // The zone's answer, not this machine's /etc/hosts.
+    opts.use_hosts_file = ResolveHosts::Never;
+    opts.num_concurrent_reqs = 1;
+    let resolver = Resolver::builder_with_config(config, TokioRuntimeProvider::default())
+        .with_options(opts)
+        .build()
+        .map_err(|e| format!("cannot build a resolver: {e}"))?;
+    let fqdn = Name::from_str(&format!("{}.", name.trim_end_matches('.')))
+        .map_err(|e| format!("{name:?} is not a DNS name: {e}"))?;
+    match resolver.lookup(fqdn, rtype).await {
+        Ok(lookup) => Ok(lookup
+            .answers()
+            .iter()
+            .filter(|r| r.record_type() == rtype)
+            .map(|r| match &r.data {
+                RData::A(a) => Answer::Ip(IpAddr::V4(a.0)),
+                RData::AAAA(a) => Answer::Ip(IpAddr::V6(a.0)),
+                RData::SRV(s) => Answer::Srv {
+                    target: s.target.to_string().trim_end_matches('.').to_ascii_lowercase(),
+                    port: s.port,
+                },
+                other => Answer::Other(other.to_string()),
+            })
+            .collect()),
+        Err(NetError::Dns(DnsError::NoRecordsFound(_))) => Ok(BTreeSet::new()),
+        Err(e) => Err(format!("{server} did not answer: {e}")),
+    }
+}
+
+pub fn show(set: &BTreeSet<Answer>) -> String {
+    if set.is_empty() {
+        "nothing".to_string()
+    } else {
+        set.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    }
+}

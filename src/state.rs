@@ -1,0 +1,131 @@
+//! The state directory: what rigger created and must be able to remove again.
+//!
+//! `--state-dir`, else `RIGGER_STATE_DIR`, else `/var/lib/rigger` for root and
+//! `$XDG_STATE_HOME/rigger` (`~/.local/state/rigger`) for anyone else. Always 0700: it
+//! holds private keys.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
+
+#[derive(Debug, Clone)]
+pub struct StateDir {
+    root: PathBuf,
+}
+
+impl StateDir {
+    pub fn locate(explicit: Option<PathBuf>) -> Self {
+        let root = explicit
+            .or_else(|| std::env::var_os("RIGGER_STATE_DIR").map(PathBuf::from))
+            .unwrap_or_else(|| {
+                if nix::unistd::geteuid().is_root() {
+                    PathBuf::from("/var/lib/rigger")
+                } else {
+                    std::env::var_os("XDG_STATE_HOME")
+                        .map(PathBuf::from)
+                        .or_else(|| {
+                            std::env::var_os("HOME")
+                                .map(|h| PathBuf::from(h).join(".local/state"))
+                        })
+                        .unwrap_or_else(|| PathBuf::from("."))
+                        .join("rigger")
+                }
+            });
+        Self { root }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// A subdirectory, created 0700 on first use.
+    pub fn dir(&self, rel: &str) -> io::Result<PathBuf> {
+        let path = self.root.join(rel);
+        private_dir(&self.root)?;
+        private_dir(&path)?;
+        Ok(path)
+    }
+
+    /// An exclusive lock on `name` in the state dir, held until the guard drops.
+    pub fn lock(&self, name: &str) -> io::Result<Flock<File>> {
+        private_dir(&self.root)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(self.root.join(format!("{name}.lock")))?;
+        Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| io::Error::from(e))
+    }
+}
+
+/// Creates `path` (and parents) with mode 0700, tightening an existing one.
+pub fn private_dir(path: &Path) -> io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+}
+
+/// Writes `bytes` to `path` atomically (temp file + rename) with the given mode, so a
+/// reader never sees half a file and a key is never readable by others, even briefly.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        std::process::id()
+    ));
+    {
+        let mut f = OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)
+}
+
+/// Reads JSON from `path`, or `T::default()` when the file does not exist yet.
+pub fn read_json<T: serde::de::DeserializeOwned + Default>(path: &Path) -> io::Result<T> {
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(T::default()),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> io::Result<()> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
+    write_atomic(path, &bytes, 0o600)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dirs_and_files_are_private() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir::locate(Some(tmp.path().join("s")));
+        let d = state.dir("lab").unwrap();
+        assert_eq!(fs::metadata(&d).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            fs::metadata(state.root()).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        let key = d.join("k.pem");
+        write_atomic(&key, b"secret", 0o600).unwrap();
+        assert_eq!(fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(fs::read(&key).unwrap(), b"secret");
+    }
+}
