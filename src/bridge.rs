@@ -94,7 +94,12 @@ impl Bridge {
 impl Bridge {
     /// Like [`Bridge::call`], but the work runs as a task on `runtime` (the world's), so
     /// every socket it opens belongs to that runtime's threads and their namespace.
-    pub fn call_on<T, E, F>(&self, runtime: &Handle, limit: Duration, work: F) -> Result<T, CallError<E>>
+    pub fn call_on<T, E, F>(
+        &self,
+        runtime: &Handle,
+        limit: Duration,
+        work: F,
+    ) -> Result<T, CallError<E>>
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
         T: Send + 'static,

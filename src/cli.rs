@@ -11,11 +11,11 @@ use std::path::PathBuf;
 
 use crate::commands;
 use crate::engine::{self, Limits, Sources};
-use crate::state::StateDir;
-use crate::world::{Target, WorldConfig};
 use crate::output::{self, Verbosity};
 use crate::params::Params;
 use crate::runner::{self, RunRequest};
+use crate::state::StateDir;
+use crate::world::{Target, WorldConfig};
 
 #[derive(Parser)]
 #[command(
@@ -180,9 +180,9 @@ pub fn main() -> ExitCode {
                 world: Some(state.world(target)),
                 keep_on_error,
             }),
-            Err(err) => {
-                Cli::command().error(clap::error::ErrorKind::ArgumentConflict, err).exit()
-            }
+            Err(err) => Cli::command()
+                .error(clap::error::ErrorKind::ArgumentConflict, err)
+                .exit(),
         },
         Command::Destroy { state } => commands::destroy::destroy(&state.world(Target::Lab)),
         Command::Health {

@@ -27,8 +27,7 @@ impl StateDir {
                     std::env::var_os("XDG_STATE_HOME")
                         .map(PathBuf::from)
                         .or_else(|| {
-                            std::env::var_os("HOME")
-                                .map(|h| PathBuf::from(h).join(".local/state"))
+                            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state"))
                         })
                         .unwrap_or_else(|| PathBuf::from("."))
                         .join("rigger")
@@ -59,6 +58,27 @@ impl StateDir {
             .mode(0o600)
             .open(self.root.join(format!("{name}.lock")))?;
         Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| io::Error::from(e))
+    }
+}
+
+impl StateDir {
+    /// Once everything is destroyed: removes the empty folders (`runs/`, `pki/<domain>/`)
+    /// and the lock file, and the state dir itself if nothing else is in it.
+    pub fn prune(&self) {
+        fn empty_dirs(dir: &Path) {
+            let Ok(entries) = fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    empty_dirs(&entry.path());
+                    let _ = fs::remove_dir(entry.path());
+                }
+            }
+        }
+        empty_dirs(&self.root);
+        let _ = fs::remove_file(self.root.join("lab.lock"));
+        let _ = fs::remove_dir(&self.root);
     }
 }
 
@@ -97,8 +117,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
 /// Reads JSON from `path`, or `T::default()` when the file does not exist yet.
 pub fn read_json<T: serde::de::DeserializeOwned + Default>(path: &Path) -> io::Result<T> {
     match fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))),
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: {e}", path.display()),
+            )
+        }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(T::default()),
         Err(e) => Err(e),
     }
@@ -118,14 +142,20 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let state = StateDir::locate(Some(tmp.path().join("s")));
         let d = state.dir("lab").unwrap();
-        assert_eq!(fs::metadata(&d).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            fs::metadata(&d).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
         assert_eq!(
             fs::metadata(state.root()).unwrap().permissions().mode() & 0o777,
             0o700
         );
         let key = d.join("k.pem");
         write_atomic(&key, b"secret", 0o600).unwrap();
-        assert_eq!(fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(fs::read(&key).unwrap(), b"secret");
     }
 }

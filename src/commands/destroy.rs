@@ -8,7 +8,15 @@ use crate::world::{self, Target, World, WorldConfig};
 pub fn destroy(config: &WorldConfig) -> u8 {
     let journals = match Journal::all(&config.state) {
         Ok(j) => j,
-        Err(e) => return super::fail(format!("cannot read the journals in {}: {e}", config.state.root().display()), None),
+        Err(e) => {
+            return super::fail(
+                format!(
+                    "cannot read the journals in {}: {e}",
+                    config.state.root().display()
+                ),
+                None,
+            );
+        }
     };
     let world = match World::existing(config) {
         Ok(w) => w,
@@ -40,23 +48,7 @@ pub fn destroy(config: &WorldConfig) -> u8 {
         tracing::error!("{left} resources could not be removed; run `rigger destroy` again");
         return EXIT_FAILED;
     }
-    remove_empty_dirs(config.state.root());
-    let _ = std::fs::remove_file(config.state.root().join("lab.lock"));
-    let _ = std::fs::remove_dir(config.state.root());
+    config.state.prune();
     tracing::info!("destroyed everything in {}", config.state.root().display());
     EXIT_OK
-}
-
-/// Removes the folders destroy emptied (`runs/`, `pki/<domain>/`), leaving anything else.
-fn remove_empty_dirs(dir: &std::path::Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            remove_empty_dirs(&path);
-            let _ = std::fs::remove_dir(&path);
-        }
-    }
 }

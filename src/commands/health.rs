@@ -21,7 +21,12 @@ pub struct HealthArgs {
 pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
     let domain = match crate::providers::records::check_name(&args.domain, false) {
         Ok(d) => d,
-        Err(why) => return super::fail(format!("{:?} is not a valid domain: {why}", args.domain), None),
+        Err(why) => {
+            return super::fail(
+                format!("{:?} is not a valid domain: {why}", args.domain),
+                None,
+            );
+        }
     };
     // Default: the CA and client certificate `cluster.rhai` made for this domain.
     let pki = config.state.root().join("pki").join(&domain);
@@ -47,7 +52,10 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
         Err(e) => return super::fail(format!("health: {e}"), None),
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("report serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("report serialises")
+        );
     } else {
         print!("{}", report.text());
     }

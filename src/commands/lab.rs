@@ -48,7 +48,9 @@ fn command_line(pid: i32) -> String {
         .filter(|a| !a.is_empty())
         .map(|a| String::from_utf8_lossy(a).into_owned())
         .collect();
-    let name = args.first().map_or("?", |a| a.rsplit('/').next().unwrap_or(a));
+    let name = args
+        .first()
+        .map_or("?", |a| a.rsplit('/').next().unwrap_or(a));
     format!("{pid} {name}")
 }
 
@@ -71,7 +73,10 @@ pub fn status(state: &StateDir, json: bool) -> u8 {
                 name: h.name.clone(),
                 ip: h.ip.clone(),
                 netns: h.netns.clone(),
-                processes: procs::in_netns(&h.netns).into_iter().map(command_line).collect(),
+                processes: procs::in_netns(&h.netns)
+                    .into_iter()
+                    .map(command_line)
+                    .collect(),
             })
             .collect(),
         zones: file
@@ -81,23 +86,46 @@ pub fn status(state: &StateDir, json: bool) -> u8 {
                 name: name.clone(),
                 records: records
                     .iter()
-                    .map(|r| format!("{} {} {}", r.spec.name, r.spec.data.type_name(), r.spec.data.content()))
+                    .map(|r| {
+                        format!(
+                            "{} {} {}",
+                            r.spec.name,
+                            r.spec.data.type_name(),
+                            r.spec.data.content()
+                        )
+                    })
                     .collect(),
             })
             .collect(),
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&status).expect("status serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&status).expect("status serialises")
+        );
         return EXIT_OK;
     }
     if !status.up {
         println!("no lab in {}", state.root().display());
         return EXIT_OK;
     }
-    println!("lab {} (dns {})", status.netns.as_deref().unwrap_or("?"), status.dns.as_deref().unwrap_or("down"));
+    println!(
+        "lab {} (dns {})",
+        status.netns.as_deref().unwrap_or("?"),
+        status.dns.as_deref().unwrap_or("down")
+    );
     let width = status.hosts.iter().map(|h| h.name.len()).max().unwrap_or(4);
     for h in &status.hosts {
-        println!("  {:width$}  {:15}  {}", h.name, h.ip, if h.processes.is_empty() { "-".to_string() } else { h.processes.join(", ") });
+        println!(
+            "  {:width$}  {:15}  {}",
+            h.name,
+            h.ip,
+            if h.processes.is_empty() {
+                "-".to_string()
+            } else {
+                h.processes.join(", ")
+            }
+        );
     }
     for z in &status.zones {
         println!("zone {} ({} records)", z.name, z.records.len());

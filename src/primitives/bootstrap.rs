@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, FuncRegistration, Map, NativeCallContext};
+use rhai::{
+    Array, Dynamic, Engine, EvalAltResult, FnPtr, FuncRegistration, Map, NativeCallContext,
+};
 
 use super::{Failure, Options};
 use crate::host::Host;
@@ -30,11 +32,20 @@ fn node_name(node: &Dynamic, index: usize) -> String {
 }
 
 #[allow(deprecated)] // NativeCallContextStore is marked volatile, not deprecated.
-fn parallel(ctx: &NativeCallContext, nodes: Array, f: FnPtr, options: Map) -> Result<Array, Box<EvalAltResult>> {
+fn parallel(
+    ctx: &NativeCallContext,
+    nodes: Array,
+    f: FnPtr,
+    options: Map,
+) -> Result<Array, Box<EvalAltResult>> {
     let options = Options::new(NAME, options, &["stagger"])?;
     let stagger = options.seconds("stagger", 0.0)?;
     if stagger > Duration::from_secs(10) {
-        return Err(Failure::invalid(NAME, "stagger above 10 s would outlast etcd's wait for its peers").into());
+        return Err(Failure::invalid(
+            NAME,
+            "stagger above 10 s would outlast etcd's wait for its peers",
+        )
+        .into());
     }
     let engine = ctx.engine();
     let outcomes: Vec<Result<Dynamic, Box<EvalAltResult>>> = std::thread::scope(|scope| {
@@ -68,8 +79,17 @@ fn parallel(ctx: &NativeCallContext, nodes: Array, f: FnPtr, options: Map) -> Re
     for (i, outcome) in outcomes.into_iter().enumerate() {
         match outcome {
             Ok(v) => results.push(v),
-            Err(e) if crate::diagnostic::is_interrupt(&e) || matches!(*e, EvalAltResult::ErrorTooManyOperations(..)) => return Err(e),
-            Err(e) => failed.push(format!("{}: {}", node_name(&nodes[i], i), crate::diagnostic::describe_chain(*e))),
+            Err(e)
+                if crate::diagnostic::is_interrupt(&e)
+                    || matches!(*e, EvalAltResult::ErrorTooManyOperations(..)) =>
+            {
+                return Err(e);
+            }
+            Err(e) => failed.push(format!(
+                "{}: {}",
+                node_name(&nodes[i], i),
+                crate::diagnostic::describe_chain(*e)
+            )),
         }
     }
     if failed.is_empty() {
@@ -78,7 +98,12 @@ fn parallel(ctx: &NativeCallContext, nodes: Array, f: FnPtr, options: Map) -> Re
     Err(Failure::new(
         NAME,
         "failed",
-        format!("{} of {} nodes failed:\n  {}", failed.len(), nodes.len(), failed.join("\n  ")),
+        format!(
+            "{} of {} nodes failed:\n  {}",
+            failed.len(),
+            nodes.len(),
+            failed.join("\n  ")
+        ),
     )
     .into())
 }

@@ -66,14 +66,19 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         .register_into_engine(engine, move |node: Map| -> Result<(), Box<EvalAltResult>> {
             const NAME: &str = "terminate_instance";
             let instance: Instance = from_value(NAME, "node", &Dynamic::from(node))?;
-            on_world(&h, NAME, Duration::from_secs(300), move |world| async move {
-                world
-                    .compute
-                    .terminate(&instance)
-                    .await
-                    .map_err(|e| Failure::from_provider(NAME, e))?;
-                let _ = world.journal.removed(&Resource::Instance(instance));
-                Ok(())
-            })
+            on_world(
+                &h,
+                NAME,
+                Duration::from_secs(300),
+                move |world| async move {
+                    world
+                        .compute
+                        .terminate(&instance)
+                        .await
+                        .map_err(|e| Failure::from_provider(NAME, e))?;
+                    let _ = world.journal.removed(&Resource::Instance(instance));
+                    Ok(())
+                },
+            )
         });
 }

@@ -7,8 +7,13 @@ use serde::de::DeserializeOwned;
 use super::Failure;
 
 pub fn to_value<T: Serialize>(primitive: &'static str, value: &T) -> Result<Dynamic, Failure> {
-    rhai::serde::to_dynamic(value)
-        .map_err(|e| Failure::new(primitive, "failed", format!("cannot convert the result: {e}")))
+    rhai::serde::to_dynamic(value).map_err(|e| {
+        Failure::new(
+            primitive,
+            "failed",
+            format!("cannot convert the result: {e}"),
+        )
+    })
 }
 
 /// Reads a typed value from a script's map; `what` names it in the error.
@@ -20,7 +25,10 @@ pub fn from_value<T: DeserializeOwned>(
     rhai::serde::from_dynamic(value).map_err(|e| {
         Failure::invalid(
             primitive,
-            format!("{what} is not what was expected: {}", crate::diagnostic::describe_plain(*e)),
+            format!(
+                "{what} is not what was expected: {}",
+                crate::diagnostic::describe_plain(*e)
+            ),
         )
     })
 }

@@ -60,31 +60,49 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     FuncRegistration::new("delete_dns_record")
         .with_params_info(["record: Map", "()"])
         .with_comments(["/// Removes a record returned by `dns_record`."])
-        .register_into_engine(engine, move |record: Map| -> Result<(), Box<EvalAltResult>> {
-            const NAME: &str = "delete_dns_record";
-            let record: Record = from_value(NAME, "record", &Dynamic::from(record))?;
-            on_world(&h, NAME, LIMIT, move |world| async move {
-                world.dns.delete(&record).await.map_err(|e| Failure::from_provider(NAME, e))?;
-                let _ = world.journal.removed(&Resource::DnsRecord(record));
-                Ok(())
-            })
-        });
+        .register_into_engine(
+            engine,
+            move |record: Map| -> Result<(), Box<EvalAltResult>> {
+                const NAME: &str = "delete_dns_record";
+                let record: Record = from_value(NAME, "record", &Dynamic::from(record))?;
+                on_world(&h, NAME, LIMIT, move |world| async move {
+                    world
+                        .dns
+                        .delete(&record)
+                        .await
+                        .map_err(|e| Failure::from_provider(NAME, e))?;
+                    let _ = world.journal.removed(&Resource::DnsRecord(record));
+                    Ok(())
+                })
+            },
+        );
 
     let h = host.clone();
     FuncRegistration::new("dns_records")
         .with_params_info(["name: String", "Array"])
-        .with_comments(["/// The records published under `name` (any type), as the provider lists them."])
-        .register_into_engine(engine, move |name: &str| -> Result<Array, Box<EvalAltResult>> {
-            const NAME: &str = "dns_records";
-            let name = check_name(name, true).map_err(|why| Failure::invalid(NAME, format!("{name:?} is not a valid DNS name: {why}")))?;
-            let records = on_world(&h, NAME, LIMIT, move |world| async move {
-                world.dns.list(&name).await.map_err(|e| Failure::from_provider(NAME, e))
-            })?;
-            Ok(records
-                .iter()
-                .map(|r| to_value(NAME, r))
-                .collect::<Result<Array, _>>()?)
-        });
+        .with_comments([
+            "/// The records published under `name` (any type), as the provider lists them.",
+        ])
+        .register_into_engine(
+            engine,
+            move |name: &str| -> Result<Array, Box<EvalAltResult>> {
+                const NAME: &str = "dns_records";
+                let name = check_name(name, true).map_err(|why| {
+                    Failure::invalid(NAME, format!("{name:?} is not a valid DNS name: {why}"))
+                })?;
+                let records = on_world(&h, NAME, LIMIT, move |world| async move {
+                    world
+                        .dns
+                        .list(&name)
+                        .await
+                        .map_err(|e| Failure::from_provider(NAME, e))
+                })?;
+                Ok(records
+                    .iter()
+                    .map(|r| to_value(NAME, r))
+                    .collect::<Result<Array, _>>()?)
+            },
+        );
 }
 
 /// A script's record map as a checked `RecordSpec`.
@@ -93,7 +111,9 @@ fn record_spec(map: Map) -> Result<RecordSpec, Failure> {
     let options = Options::new(
         NAME,
         map,
-        &["name", "type", "content", "ttl", "priority", "weight", "port", "target", "zone", "id"],
+        &[
+            "name", "type", "content", "ttl", "priority", "weight", "port", "target", "zone", "id",
+        ],
     )?;
     let text = |key: &str| -> Result<String, Failure> {
         options
@@ -104,13 +124,21 @@ fn record_spec(map: Map) -> Result<RecordSpec, Failure> {
     };
     let number = |key: &str, default: Option<i64>| -> Result<i64, Failure> {
         match options.get(key) {
-            Some(v) => v.as_int().map_err(|t| Failure::invalid(NAME, format!("`{key}` must be an integer, got {t}"))),
-            None => default.ok_or_else(|| Failure::invalid(NAME, format!("`{key}` (an integer) is required for this type"))),
+            Some(v) => v.as_int().map_err(|t| {
+                Failure::invalid(NAME, format!("`{key}` must be an integer, got {t}"))
+            }),
+            None => default.ok_or_else(|| {
+                Failure::invalid(
+                    NAME,
+                    format!("`{key}` (an integer) is required for this type"),
+                )
+            }),
         }
     };
     let u16_of = |key: &str, default: Option<i64>| -> Result<u16, Failure> {
         let n = number(key, default)?;
-        u16::try_from(n).map_err(|_| Failure::invalid(NAME, format!("`{key}` must be 0..65535, got {n}")))
+        u16::try_from(n)
+            .map_err(|_| Failure::invalid(NAME, format!("`{key}` must be 0..65535, got {n}")))
     };
     let kind = text("type")?.to_ascii_uppercase();
     let raw_name = text("name")?;
@@ -119,31 +147,51 @@ fn record_spec(map: Map) -> Result<RecordSpec, Failure> {
         "TXT" => check_name(&raw_name, true),
         _ => check_name(&raw_name, false),
     }
-    .map_err(|why| Failure::invalid(NAME, format!("{raw_name:?} is not a valid {kind} record name: {why}")))?;
+    .map_err(|why| {
+        Failure::invalid(
+            NAME,
+            format!("{raw_name:?} is not a valid {kind} record name: {why}"),
+        )
+    })?;
     let ttl = number("ttl", Some(300))?;
-    let ttl = u32::try_from(ttl)
-        .ok()
-        .filter(|t| *t >= 1)
-        .ok_or_else(|| Failure::invalid(NAME, format!("`ttl` must be a positive number of seconds, got {ttl}")))?;
+    let ttl = u32::try_from(ttl).ok().filter(|t| *t >= 1).ok_or_else(|| {
+        Failure::invalid(
+            NAME,
+            format!("`ttl` must be a positive number of seconds, got {ttl}"),
+        )
+    })?;
     let host_name = |key: &str| -> Result<String, Failure> {
         let v = text(key)?;
-        check_name(&v, false).map_err(|why| Failure::invalid(NAME, format!("`{key}` {v:?} is not a valid host name: {why}")))
+        check_name(&v, false).map_err(|why| {
+            Failure::invalid(
+                NAME,
+                format!("`{key}` {v:?} is not a valid host name: {why}"),
+            )
+        })
     };
     let data = match kind.as_str() {
         "A" => {
             let c = text("content")?;
             RecordData::A {
-                content: c.parse().map_err(|_| Failure::invalid(NAME, format!("`content` {c:?} is not an IPv4 address")))?,
+                content: c.parse().map_err(|_| {
+                    Failure::invalid(NAME, format!("`content` {c:?} is not an IPv4 address"))
+                })?,
             }
         }
         "AAAA" => {
             let c = text("content")?;
             RecordData::AAAA {
-                content: c.parse().map_err(|_| Failure::invalid(NAME, format!("`content` {c:?} is not an IPv6 address")))?,
+                content: c.parse().map_err(|_| {
+                    Failure::invalid(NAME, format!("`content` {c:?} is not an IPv6 address"))
+                })?,
             }
         }
-        "CNAME" => RecordData::CNAME { content: host_name("content")? },
-        "TXT" => RecordData::TXT { content: text("content")? },
+        "CNAME" => RecordData::CNAME {
+            content: host_name("content")?,
+        },
+        "TXT" => RecordData::TXT {
+            content: text("content")?,
+        },
         "SRV" => RecordData::SRV {
             priority: u16_of("priority", Some(0))?,
             weight: u16_of("weight", Some(0))?,
@@ -151,8 +199,10 @@ fn record_spec(map: Map) -> Result<RecordSpec, Failure> {
             target: host_name("target")?,
         },
         other => {
-            return Err(Failure::invalid(NAME, format!("record type {other:?} is not supported"))
-                .with_help("types: A, AAAA, CNAME, TXT, SRV"));
+            return Err(
+                Failure::invalid(NAME, format!("record type {other:?} is not supported"))
+                    .with_help("types: A, AAAA, CNAME, TXT, SRV"),
+            );
         }
     };
     Ok(RecordSpec { name, ttl, data })

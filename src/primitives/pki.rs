@@ -16,8 +16,14 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 fn files_map(files: &CertFiles) -> Map {
     let mut m = Map::new();
-    m.insert("cert".into(), files.cert.to_string_lossy().into_owned().into());
-    m.insert("key".into(), files.key.to_string_lossy().into_owned().into());
+    m.insert(
+        "cert".into(),
+        files.cert.to_string_lossy().into_owned().into(),
+    );
+    m.insert(
+        "key".into(),
+        files.key.to_string_lossy().into_owned().into(),
+    );
     m
 }
 

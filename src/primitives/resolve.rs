@@ -23,23 +23,44 @@ fn expected_set(expected: &Dynamic) -> Result<(RecordType, BTreeSet<Answer>), Fa
         vec![expected.clone()]
     };
     if items.is_empty() {
-        return Err(Failure::invalid(NAME, "expected nothing: give an address, or the SRV targets"));
+        return Err(Failure::invalid(
+            NAME,
+            "expected nothing: give an address, or the SRV targets",
+        ));
     }
     let mut rtype = None;
     let mut set = BTreeSet::new();
     for item in items {
         let (t, answer) = if let Some(map) = item.read_lock::<Map>() {
             let target = map.get("target").map(|v| v.to_string()).unwrap_or_default();
-            let port = map.get("port").and_then(|v| v.as_int().ok()).and_then(|p| u16::try_from(p).ok());
+            let port = map
+                .get("port")
+                .and_then(|v| v.as_int().ok())
+                .and_then(|p| u16::try_from(p).ok());
             match (check_name(&target, false), port) {
                 (Ok(target), Some(port)) => (RecordType::SRV, Answer::Srv { target, port }),
-                _ => return Err(Failure::invalid(NAME, format!("{item} is not #{{target, port}}"))),
+                _ => {
+                    return Err(Failure::invalid(
+                        NAME,
+                        format!("{item} is not #{{target, port}}"),
+                    ));
+                }
             }
         } else {
             let text = item.to_string();
             if let Ok(ip) = text.parse::<std::net::IpAddr>() {
-                (if ip.is_ipv4() { RecordType::A } else { RecordType::AAAA }, Answer::Ip(ip))
-            } else if let Some((host, port)) = text.rsplit_once(':').and_then(|(h, p)| Some((check_name(h, false).ok()?, p.parse::<u16>().ok()?))) {
+                (
+                    if ip.is_ipv4() {
+                        RecordType::A
+                    } else {
+                        RecordType::AAAA
+                    },
+                    Answer::Ip(ip),
+                )
+            } else if let Some((host, port)) = text
+                .rsplit_once(':')
+                .and_then(|(h, p)| Some((check_name(h, false).ok()?, p.parse::<u16>().ok()?)))
+            {
                 (RecordType::SRV, Answer::Srv { target: host, port })
             } else {
                 return Err(Failure::invalid(NAME, format!("{text:?} is neither an IP address nor target:port"))
@@ -47,7 +68,10 @@ fn expected_set(expected: &Dynamic) -> Result<(RecordType, BTreeSet<Answer>), Fa
             }
         };
         if rtype.is_some_and(|r| r != t) {
-            return Err(Failure::invalid(NAME, "the expected answers mix record types"));
+            return Err(Failure::invalid(
+                NAME,
+                "the expected answers mix record types",
+            ));
         }
         rtype = Some(t);
         set.insert(answer);
@@ -65,15 +89,28 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     FuncRegistration::new(NAME)
         .with_params_info(["name: String", "expected: Dynamic", "()"])
         .with_comments(["/// `wait_resolves(name, expected, #{})`."])
-        .register_into_engine(engine, move |name: &str, expected: Dynamic| wait(&h, name, expected, Map::new()));
+        .register_into_engine(engine, move |name: &str, expected: Dynamic| {
+            wait(&h, name, expected, Map::new())
+        });
 }
 
-fn wait(host: &Host, name: &str, expected: Dynamic, options: Map) -> Result<(), Box<EvalAltResult>> {
-    let kind_ok = if expected.is_array() { true } else { !expected.is_map() };
+fn wait(
+    host: &Host,
+    name: &str,
+    expected: Dynamic,
+    options: Map,
+) -> Result<(), Box<EvalAltResult>> {
+    let kind_ok = if expected.is_array() {
+        true
+    } else {
+        !expected.is_map()
+    };
     if !kind_ok {
         return Err(Failure::invalid(NAME, "expected must be an address or an array").into());
     }
-    let name = check_name(name, true).map_err(|why| Failure::invalid(NAME, format!("{name:?} is not a valid DNS name: {why}")))?;
+    let name = check_name(name, true).map_err(|why| {
+        Failure::invalid(NAME, format!("{name:?} is not a valid DNS name: {why}"))
+    })?;
     let (rtype, want) = expected_set(&expected)?;
     let options = Options::new(NAME, options, &["timeout", "interval", "servers"])?;
     let timeout = options.seconds("timeout", 60.0)?;
@@ -85,44 +122,60 @@ fn wait(host: &Host, name: &str, expected: Dynamic, options: Map) -> Result<(), 
                 .into_array()
                 .map_err(|t| Failure::invalid(NAME, format!("servers must be an array, got {t}")))?
                 .iter()
-                .map(|s| s.to_string().parse::<SocketAddr>().map_err(|_| Failure::invalid(NAME, format!("server {s} is not ip:port"))))
+                .map(|s| {
+                    s.to_string()
+                        .parse::<SocketAddr>()
+                        .map_err(|_| Failure::invalid(NAME, format!("server {s} is not ip:port")))
+                })
                 .collect::<Result<_, _>>()?,
         ),
     };
-    on_world(host, NAME, timeout + Duration::from_secs(10), move |world| async move {
-        let servers = servers.unwrap_or_else(|| world.dns.authoritative(&name));
-        if servers.is_empty() {
-            return Err(Failure::new(NAME, "failed", format!("no server to ask about {name}")));
-        }
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let mut seen = Vec::new();
-            for server in &servers {
-                seen.push((server, resolve::ask(*server, &name, rtype).await));
-            }
-            if seen.iter().all(|(_, got)| got.as_ref().is_ok_and(|g| *g == want)) {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() + interval >= deadline {
-                let said: Vec<String> = seen
-                    .iter()
-                    .map(|(s, got)| match got {
-                        Ok(g) => format!("{s} answered {}", resolve::show(g)),
-                        Err(e) => e.clone(),
-                    })
-                    .collect();
+    on_world(
+        host,
+        NAME,
+        timeout + Duration::from_secs(10),
+        move |world| async move {
+            let servers = servers.unwrap_or_else(|| world.dns.authoritative(&name));
+            if servers.is_empty() {
                 return Err(Failure::new(
                     NAME,
-                    "timeout",
-                    format!(
-                        "{name} {rtype} did not resolve to {} within {}; {}",
-                        resolve::show(&want),
-                        crate::human::duration(timeout),
-                        said.join("; ")
-                    ),
+                    "failed",
+                    format!("no server to ask about {name}"),
                 ));
             }
-            tokio::time::sleep(interval).await;
-        }
-    })
+            let deadline = tokio::time::Instant::now() + timeout;
+            loop {
+                let mut seen = Vec::new();
+                for server in &servers {
+                    seen.push((server, resolve::ask(*server, &name, rtype).await));
+                }
+                if seen
+                    .iter()
+                    .all(|(_, got)| got.as_ref().is_ok_and(|g| *g == want))
+                {
+                    return Ok(());
+                }
+                if tokio::time::Instant::now() + interval >= deadline {
+                    let said: Vec<String> = seen
+                        .iter()
+                        .map(|(s, got)| match got {
+                            Ok(g) => format!("{s} answered {}", resolve::show(g)),
+                            Err(e) => e.clone(),
+                        })
+                        .collect();
+                    return Err(Failure::new(
+                        NAME,
+                        "timeout",
+                        format!(
+                            "{name} {rtype} did not resolve to {} within {}; {}",
+                            resolve::show(&want),
+                            crate::human::duration(timeout),
+                            said.join("; ")
+                        ),
+                    ));
+                }
+                tokio::time::sleep(interval).await;
+            }
+        },
+    )
 }

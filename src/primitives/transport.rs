@@ -20,27 +20,46 @@ fn run(host: &Host, node: Map, command: String, options: Map) -> Result<Map, Box
     const NAME: &str = "run";
     let options = Options::new(NAME, options, &["check", "timeout"])?;
     let check = options.get("check").map_or(Ok(true), |v| {
-        v.as_bool().map_err(|t| Failure::invalid(NAME, format!("`check` must be true or false, got {t}")))
+        v.as_bool()
+            .map_err(|t| Failure::invalid(NAME, format!("`check` must be true or false, got {t}")))
     })?;
     let timeout = options.seconds("timeout", 300.0)?;
     let node = node_of(NAME, node)?;
-    let out = on_world(host, NAME, timeout + Duration::from_secs(5), move |world| async move {
-        let out = world
-            .transport
-            .run(&node, &command, timeout)
-            .await
-            .map_err(|e| Failure::from_provider(NAME, e))?;
-        if check && out.status != 0 {
-            let tail: String = out.stderr.trim().lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
-            return Err(Failure::new(
-                NAME,
-                "command_failed",
-                format!("`{command}` on {} exited with {}: {tail}", node.name, out.status),
-            )
-            .with_help("pass #{check: false} to get the status instead of an error"));
-        }
-        Ok(out)
-    })?;
+    let out = on_world(
+        host,
+        NAME,
+        timeout + Duration::from_secs(5),
+        move |world| async move {
+            let out = world
+                .transport
+                .run(&node, &command, timeout)
+                .await
+                .map_err(|e| Failure::from_provider(NAME, e))?;
+            if check && out.status != 0 {
+                let tail: String = out
+                    .stderr
+                    .trim()
+                    .lines()
+                    .rev()
+                    .take(5)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                return Err(Failure::new(
+                    NAME,
+                    "command_failed",
+                    format!(
+                        "`{command}` on {} exited with {}: {tail}",
+                        node.name, out.status
+                    ),
+                )
+                .with_help("pass #{check: false} to get the status instead of an error"));
+            }
+            Ok(out)
+        },
+    )?;
     Ok(to_value(NAME, &out)?.cast::<Map>())
 }
 
@@ -93,13 +112,34 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         });
 }
 
-fn upload(host: &Host, primitive: &'static str, node: Map, path: String, bytes: Vec<u8>, mode: i64) -> Result<(), Box<EvalAltResult>> {
+fn upload(
+    host: &Host,
+    primitive: &'static str,
+    node: Map,
+    path: String,
+    bytes: Vec<u8>,
+    mode: i64,
+) -> Result<(), Box<EvalAltResult>> {
     let mode = u32::try_from(mode)
         .ok()
         .filter(|m| *m <= 0o7777)
-        .ok_or_else(|| Failure::invalid(primitive, format!("mode {mode:o} is not a permission mode like 0o644")))?;
+        .ok_or_else(|| {
+            Failure::invalid(
+                primitive,
+                format!("mode {mode:o} is not a permission mode like 0o644"),
+            )
+        })?;
     let node = node_of(primitive, node)?;
-    on_world(host, primitive, Duration::from_secs(120), move |world| async move {
-        world.transport.upload(&node, &path, &bytes, mode).await.map_err(|e| Failure::from_provider(primitive, e))
-    })
+    on_world(
+        host,
+        primitive,
+        Duration::from_secs(120),
+        move |world| async move {
+            world
+                .transport
+                .upload(&node, &path, &bytes, mode)
+                .await
+                .map_err(|e| Failure::from_provider(primitive, e))
+        },
+    )
 }

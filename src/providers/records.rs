@@ -8,10 +8,18 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "type")]
 pub enum RecordData {
-    A { content: Ipv4Addr },
-    AAAA { content: Ipv6Addr },
-    CNAME { content: String },
-    TXT { content: String },
+    A {
+        content: Ipv4Addr,
+    },
+    AAAA {
+        content: Ipv6Addr,
+    },
+    CNAME {
+        content: String,
+    },
+    TXT {
+        content: String,
+    },
     SRV {
         priority: u16,
         weight: u16,
@@ -74,7 +82,10 @@ pub fn check_name(name: &str, underscore_ok: bool) -> Result<String, String> {
         return Err("the name is empty".into());
     }
     if trimmed.len() > 253 {
-        return Err(format!("{} characters is longer than the 253 a DNS name may have", trimmed.len()));
+        return Err(format!(
+            "{} characters is longer than the 253 a DNS name may have",
+            trimmed.len()
+        ));
     }
     for label in trimmed.split('.') {
         if label.is_empty() {
@@ -88,10 +99,17 @@ pub fn check_name(name: &str, underscore_ok: bool) -> Result<String, String> {
         } else {
             label
         };
-        if let Some(bad) = body.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
+        if let Some(bad) = body
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+        {
             return Err(format!(
                 "the label {label:?} has {bad:?}; labels hold letters, digits and hyphens{}",
-                if underscore_ok { " (and may start with '_')" } else { "" }
+                if underscore_ok {
+                    " (and may start with '_')"
+                } else {
+                    ""
+                }
             ));
         }
         if body.starts_with('-') || body.ends_with('-') {
@@ -113,7 +131,9 @@ pub fn check_srv_owner(name: &str) -> Result<String, String> {
         ));
     }
     if service.contains('_') && service[1..].contains('_') {
-        return Err(format!("the service label {service:?} has an underscore inside; etcd's are spelt with hyphens (_etcd-client-ssl)"));
+        return Err(format!(
+            "the service label {service:?} has an underscore inside; etcd's are spelt with hyphens (_etcd-client-ssl)"
+        ));
     }
     Ok(name)
 }
@@ -129,15 +149,34 @@ mod tests {
 
     #[test]
     fn names_are_normalised() {
-        assert_eq!(check_name("Etcd-1.Example.TEST.", false).unwrap(), "etcd-1.example.test");
+        assert_eq!(
+            check_name("Etcd-1.Example.TEST.", false).unwrap(),
+            "etcd-1.example.test"
+        );
     }
 
     #[test]
     fn bad_names_are_rejected_with_the_reason() {
-        assert!(check_name("bad_name.example.test", false).unwrap_err().contains("'_'"));
-        assert!(check_name("-x.example.test", false).unwrap_err().contains("hyphen"));
-        assert!(check_name("a..b", false).unwrap_err().contains("empty label"));
-        assert!(check_name(&"a".repeat(64), false).unwrap_err().contains("63"));
+        assert!(
+            check_name("bad_name.example.test", false)
+                .unwrap_err()
+                .contains("'_'")
+        );
+        assert!(
+            check_name("-x.example.test", false)
+                .unwrap_err()
+                .contains("hyphen")
+        );
+        assert!(
+            check_name("a..b", false)
+                .unwrap_err()
+                .contains("empty label")
+        );
+        assert!(
+            check_name(&"a".repeat(64), false)
+                .unwrap_err()
+                .contains("63")
+        );
         let long = vec!["abcdefghi"; 30].join(".");
         assert!(check_name(&long, false).unwrap_err().contains("253"));
         assert!(check_name("", false).is_err());
@@ -150,7 +189,11 @@ mod tests {
             "_etcd-server-ssl._tcp.example.test"
         );
         assert!(check_srv_owner("etcd.example.test").is_err());
-        assert!(check_srv_owner("_etcd_client._tcp.example.test").unwrap_err().contains("hyphens"));
+        assert!(
+            check_srv_owner("_etcd_client._tcp.example.test")
+                .unwrap_err()
+                .contains("hyphens")
+        );
     }
 
     #[test]

@@ -51,7 +51,10 @@ impl Report {
         for m in &self.members {
             let id = m.id.as_deref().unwrap_or("(id unknown)");
             if m.healthy {
-                out.push_str(&format!("member {id} is healthy: got healthy result from {}\n", m.endpoint));
+                out.push_str(&format!(
+                    "member {id} is healthy: got healthy result from {}\n",
+                    m.endpoint
+                ));
             } else {
                 out.push_str(&format!("member {id} is unhealthy: {}\n", m.detail));
             }
@@ -60,8 +63,12 @@ impl Report {
         let total = self.members.len();
         out.push_str(&match self.status {
             Status::Healthy => "cluster is healthy\n".to_string(),
-            Status::Degraded => format!("cluster is degraded: {healthy} of {total} members healthy, quorum held\n"),
-            Status::Unavailable => format!("cluster is unavailable: {healthy} of {total} members healthy, no quorum\n"),
+            Status::Degraded => {
+                format!("cluster is degraded: {healthy} of {total} members healthy, quorum held\n")
+            }
+            Status::Unavailable => {
+                format!("cluster is unavailable: {healthy} of {total} members healthy, no quorum\n")
+            }
         });
         out
     }
@@ -78,7 +85,8 @@ fn status_of(healthy: usize, total: usize) -> Status {
 }
 
 fn client(tls: &TlsFiles, target: &str, addr: SocketAddr) -> Result<reqwest::Client, String> {
-    let read = |p: &PathBuf| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+    let read =
+        |p: &PathBuf| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
     let ca = reqwest::Certificate::from_pem(&read(&tls.ca)?).map_err(|e| e.to_string())?;
     let mut pem = read(&tls.cert)?;
     pem.extend(read(&tls.key)?);
@@ -123,18 +131,37 @@ async fn member_id(client: &reqwest::Client, base: &str) -> Option<String> {
 
 /// Client URL -> member ID, as one member reports the membership.
 async fn membership(client: &reqwest::Client, base: &str) -> BTreeMap<String, String> {
-    let Ok(resp) = client.post(format!("{base}/v3/cluster/member/list")).body("{}").send().await else {
+    let Ok(resp) = client
+        .post(format!("{base}/v3/cluster/member/list"))
+        .body("{}")
+        .send()
+        .await
+    else {
         return BTreeMap::new();
     };
     let Ok(v) = resp.json::<serde_json::Value>().await else {
         return BTreeMap::new();
     };
     let mut out = BTreeMap::new();
-    for m in v.get("members").and_then(|m| m.as_array()).into_iter().flatten() {
-        let Some(id) = m.get("ID").and_then(|i| i.as_str()).and_then(|i| i.parse::<u64>().ok()) else {
+    for m in v
+        .get("members")
+        .and_then(|m| m.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let Some(id) = m
+            .get("ID")
+            .and_then(|i| i.as_str())
+            .and_then(|i| i.parse::<u64>().ok())
+        else {
             continue;
         };
-        for url in m.get("clientURLs").and_then(|u| u.as_array()).into_iter().flatten() {
+        for url in m
+            .get("clientURLs")
+            .and_then(|u| u.as_array())
+            .into_iter()
+            .flatten()
+        {
             if let Some(url) = url.as_str() {
                 out.insert(url.trim_end_matches('/').to_string(), format!("{id:x}"));
             }
@@ -144,7 +171,11 @@ async fn membership(client: &reqwest::Client, base: &str) -> BTreeMap<String, St
 }
 
 /// Finds the members of `domain` through `servers` and asks each for its health.
-pub async fn check(domain: &str, tls: Option<&TlsFiles>, servers: &[SocketAddr]) -> Result<Report, String> {
+pub async fn check(
+    domain: &str,
+    tls: Option<&TlsFiles>,
+    servers: &[SocketAddr],
+) -> Result<Report, String> {
     let server = *servers.first().ok_or("no DNS server to ask")?;
     let (service, scheme) = if tls.is_some() {
         ("_etcd-client-ssl", "https")
@@ -154,7 +185,9 @@ pub async fn check(domain: &str, tls: Option<&TlsFiles>, servers: &[SocketAddr])
     let srv_name = format!("{service}._tcp.{domain}");
     let targets = resolve::ask(server, &srv_name, RecordType::SRV).await?;
     if targets.is_empty() {
-        return Err(format!("{srv_name} has no SRV records at {server}: no members to ask"));
+        return Err(format!(
+            "{srv_name} has no SRV records at {server}: no members to ask"
+        ));
     }
     let checks = targets.into_iter().filter_map(|a| match a {
         Answer::Srv { target, port } => Some((target, port)),
@@ -173,11 +206,22 @@ pub async fn check(domain: &str, tls: Option<&TlsFiles>, servers: &[SocketAddr])
                 Err(_) => None,
             };
             let Some(ip): Option<IpAddr> = ip else {
-                return (endpoint.clone(), false, format!("{target} does not resolve at {server}"), None, BTreeMap::new());
+                return (
+                    endpoint.clone(),
+                    false,
+                    format!("{target} does not resolve at {server}"),
+                    None,
+                    BTreeMap::new(),
+                );
             };
             let client = match &tls {
                 Some(tls) => client(tls, &target, SocketAddr::new(ip, port)),
-                None => reqwest::Client::builder().resolve(&target, SocketAddr::new(ip, port)).no_proxy().timeout(Duration::from_secs(3)).build().map_err(|e| e.to_string()),
+                None => reqwest::Client::builder()
+                    .resolve(&target, SocketAddr::new(ip, port))
+                    .no_proxy()
+                    .timeout(Duration::from_secs(3))
+                    .build()
+                    .map_err(|e| e.to_string()),
             };
             let client = match client {
                 Ok(c) => c,
@@ -185,16 +229,27 @@ pub async fn check(domain: &str, tls: Option<&TlsFiles>, servers: &[SocketAddr])
             };
             let (healthy, detail) = match client.get(format!("{endpoint}/health")).send().await {
                 Ok(resp) => match resp.json::<serde_json::Value>().await {
-                    Ok(v) if v.get("health").and_then(|h| h.as_str()) == Some("true") => (true, String::new()),
+                    Ok(v) if v.get("health").and_then(|h| h.as_str()) == Some("true") => {
+                        (true, String::new())
+                    }
                     Ok(v) => (false, format!("got unhealthy result from {endpoint}: {v}")),
-                    Err(e) => (false, format!("{endpoint} answered something that is not a health report: {}", cause(&e))),
+                    Err(e) => (
+                        false,
+                        format!(
+                            "{endpoint} answered something that is not a health report: {}",
+                            cause(&e)
+                        ),
+                    ),
                 },
                 Err(e) => (false, format!("cannot reach {endpoint}: {}", cause(&e))),
             };
             // A member that answers at all can say who is who, even without a leader.
             let reachable = healthy || detail.starts_with("got unhealthy");
             let (id, members) = if reachable {
-                (member_id(&client, &endpoint).await, membership(&client, &endpoint).await)
+                (
+                    member_id(&client, &endpoint).await,
+                    membership(&client, &endpoint).await,
+                )
             } else {
                 (None, BTreeMap::new())
             };
@@ -206,7 +261,12 @@ pub async fn check(domain: &str, tls: Option<&TlsFiles>, servers: &[SocketAddr])
     for h in handles {
         let (endpoint, healthy, detail, id, list) = h.await.map_err(|e| e.to_string())?;
         known.extend(list);
-        members.push(Member { id, endpoint, healthy, detail });
+        members.push(Member {
+            id,
+            endpoint,
+            healthy,
+            detail,
+        });
     }
     for m in &mut members {
         if m.id.is_none() {

@@ -23,7 +23,9 @@ pub enum Resource {
     DnsRecord(Record),
     Process(Process),
     /// A file rigger wrote on this machine (a CA, a client certificate).
-    File { path: String },
+    File {
+        path: String,
+    },
 }
 
 impl Resource {

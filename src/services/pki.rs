@@ -62,10 +62,13 @@ pub fn ensure_ca(dir: &Path, common_name: &str) -> std::io::Result<(CertFiles, b
 /// Issues `<dir>/<spec.name>.crt` and `.key`, signed by `ca`.
 pub fn issue(ca: &CertFiles, dir: &Path, spec: &LeafSpec) -> std::io::Result<CertFiles> {
     let ca_key = KeyPair::from_pem(&std::fs::read_to_string(&ca.key)?).map_err(err)?;
-    let issuer = Issuer::from_ca_cert_pem(&std::fs::read_to_string(&ca.cert)?, ca_key).map_err(err)?;
+    let issuer =
+        Issuer::from_ca_cert_pem(&std::fs::read_to_string(&ca.cert)?, ca_key).map_err(err)?;
     let key = KeyPair::generate().map_err(err)?;
     let mut params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
-    params.distinguished_name.push(DnType::CommonName, spec.name.clone());
+    params
+        .distinguished_name
+        .push(DnType::CommonName, spec.name.clone());
     for name in &spec.dns {
         params
             .subject_alt_names
@@ -79,10 +82,14 @@ pub fn issue(ca: &CertFiles, dir: &Path, spec: &LeafSpec) -> std::io::Result<Cer
         KeyUsagePurpose::KeyEncipherment,
     ];
     if spec.server {
-        params.extended_key_usages.push(ExtendedKeyUsagePurpose::ServerAuth);
+        params
+            .extended_key_usages
+            .push(ExtendedKeyUsagePurpose::ServerAuth);
     }
     if spec.client {
-        params.extended_key_usages.push(ExtendedKeyUsagePurpose::ClientAuth);
+        params
+            .extended_key_usages
+            .push(ExtendedKeyUsagePurpose::ClientAuth);
     }
     let cert = params.signed_by(&key, &issuer).map_err(err)?;
     private_dir(dir)?;
@@ -121,7 +128,10 @@ mod tests {
         .unwrap();
         let mode = std::fs::metadata(&leaf.key).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        assert_eq!(std::fs::metadata(&ca.key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&ca.key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         // openssl, independently of rcgen, must accept the chain and see the SANs.
         let verify = std::process::Command::new("openssl")
             .args(["verify", "-CAfile"])
@@ -129,7 +139,11 @@ mod tests {
             .arg(&leaf.cert)
             .output()
             .unwrap();
-        assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+        assert!(
+            verify.status.success(),
+            "{}",
+            String::from_utf8_lossy(&verify.stderr)
+        );
         let text = std::process::Command::new("openssl")
             .args(["x509", "-noout", "-text", "-in"])
             .arg(&leaf.cert)

@@ -7,12 +7,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_resolver::Resolver;
 use hickory_resolver::config::{
     ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
 };
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
-use hickory_resolver::Resolver;
 
 /// One answer, reduced to what rigger compares.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -33,7 +33,11 @@ impl std::fmt::Display for Answer {
 }
 
 /// Asks `server` for `name`/`rtype`. An empty set means the server said there is none.
-pub async fn ask(server: SocketAddr, name: &str, rtype: RecordType) -> Result<BTreeSet<Answer>, String> {
+pub async fn ask(
+    server: SocketAddr,
+    name: &str,
+    rtype: RecordType,
+) -> Result<BTreeSet<Answer>, String> {
     let mut udp = ConnectionConfig::udp();
     udp.port = server.port();
     let mut tcp = ConnectionConfig::tcp();
@@ -67,7 +71,11 @@ pub async fn ask(server: SocketAddr, name: &str, rtype: RecordType) -> Result<BT
                 RData::A(a) => Answer::Ip(IpAddr::V4(a.0)),
                 RData::AAAA(a) => Answer::Ip(IpAddr::V6(a.0)),
                 RData::SRV(s) => Answer::Srv {
-                    target: s.target.to_string().trim_end_matches('.').to_ascii_lowercase(),
+                    target: s
+                        .target
+                        .to_string()
+                        .trim_end_matches('.')
+                        .to_ascii_lowercase(),
                     port: s.port,
                 },
                 other => Answer::Other(other.to_string()),
@@ -82,6 +90,9 @@ pub fn show(set: &BTreeSet<Answer>) -> String {
     if set.is_empty() {
         "nothing".to_string()
     } else {
-        set.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        set.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }

@@ -68,6 +68,35 @@ impl Rig {
         Outcome::from(out)
     }
 
+    /// Points the run at a state dir of its own inside the test folder, so every test
+    /// gets its own lab.
+    pub fn own_state(self) -> Self {
+        let state = self.path("state").to_string_lossy().into_owned();
+        self.env("RIGGER_STATE_DIR", &state)
+    }
+
+    /// Runs another rigger command against the same folder and environment.
+    pub fn again(&self, args: &[&str]) -> Outcome {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        Outcome::from(cmd.output().expect("rigger runs"))
+    }
+
+    /// Runs the command, keeping the folder for further commands.
+    pub fn run_keep(&mut self) -> Outcome {
+        let out = self.command(Path::new(BIN)).output().expect("rigger runs");
+        Outcome::from(out)
+    }
+
     pub fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }

@@ -4,6 +4,7 @@ mod cli;
 mod diagnostics;
 mod harness;
 mod interrupt;
+mod lab;
 mod limits;
 mod params;
 mod reference;

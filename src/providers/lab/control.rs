@@ -15,8 +15,12 @@ pub fn request(socket: &Path, command: &str) -> io::Result<()> {
     BufReader::new(stream).read_line(&mut reply)?;
     match reply.trim() {
         "ok" => Ok(()),
-        "" => Err(io::Error::other("the daemon closed the connection without answering")),
-        other => Err(io::Error::other(other.trim_start_matches("error: ").to_string())),
+        "" => Err(io::Error::other(
+            "the daemon closed the connection without answering",
+        )),
+        other => Err(io::Error::other(
+            other.trim_start_matches("error: ").to_string(),
+        )),
     }
 }
 

@@ -54,7 +54,10 @@ async fn run(lab: Lab) -> Result<(), String> {
     let _ = std::fs::remove_file(&socket);
     let control = UnixListener::bind(&socket)
         .map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?;
-    eprintln!("lab DNS serving on {address}, control at {}", socket.display());
+    eprintln!(
+        "lab DNS serving on {address}, control at {}",
+        socket.display()
+    );
     loop {
         let (stream, _) = control.accept().await.map_err(|e| e.to_string())?;
         let (read, mut write) = stream.into_split();

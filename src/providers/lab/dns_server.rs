@@ -7,7 +7,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, NS, SOA, SRV, TXT};
-use hickory_proto::rr::{LowerName, Name, RData, Record as DnsRecord, RecordSet, RecordType, RrKey};
+use hickory_proto::rr::{
+    LowerName, Name, RData, Record as DnsRecord, RecordSet, RecordType, RrKey,
+};
 use hickory_server::net::runtime::Time;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
@@ -36,7 +38,9 @@ impl RequestHandler for Zones {
         response_handle: R,
     ) -> ResponseInfo {
         let catalog = self.catalog.read().await.clone();
-        catalog.handle_request::<R, T>(request, response_handle).await
+        catalog
+            .handle_request::<R, T>(request, response_handle)
+            .await
     }
 }
 
@@ -77,7 +81,9 @@ pub fn catalog(
         let mut add = |record: DnsRecord| {
             let key = RrKey::new(LowerName::new(&record.name), record.record_type());
             sets.entry(key)
-                .or_insert_with(|| RecordSet::new(record.name.clone(), record.record_type(), serial))
+                .or_insert_with(|| {
+                    RecordSet::new(record.name.clone(), record.record_type(), serial)
+                })
                 .insert(record, serial);
         };
         add(DnsRecord::from_rdata(
@@ -93,12 +99,30 @@ pub fn catalog(
                 TTL_SOA,
             )),
         ));
-        add(DnsRecord::from_rdata(origin.clone(), TTL_SOA, RData::NS(NS(ns_name.clone()))));
-        add(DnsRecord::from_rdata(ns_name, TTL_SOA, RData::A(A(server_ip))));
+        add(DnsRecord::from_rdata(
+            origin.clone(),
+            TTL_SOA,
+            RData::NS(NS(ns_name.clone())),
+        ));
+        add(DnsRecord::from_rdata(
+            ns_name,
+            TTL_SOA,
+            RData::A(A(server_ip)),
+        ));
         for r in records {
-            add(DnsRecord::from_rdata(fqdn(&r.spec.name)?, r.spec.ttl, rdata(&r.spec.data)?));
+            add(DnsRecord::from_rdata(
+                fqdn(&r.spec.name)?,
+                r.spec.ttl,
+                rdata(&r.spec.data)?,
+            ));
         }
-        let handler = InMemoryZoneHandler::<hickory_server::net::runtime::TokioRuntimeProvider>::new(origin.clone(), sets, ZoneType::Primary, AxfrPolicy::Deny)
+        let handler =
+            InMemoryZoneHandler::<hickory_server::net::runtime::TokioRuntimeProvider>::new(
+                origin.clone(),
+                sets,
+                ZoneType::Primary,
+                AxfrPolicy::Deny,
+            )
             .map_err(|e| format!("zone {zone}: {e}"))?;
         catalog.upsert(LowerName::new(&origin), vec![Arc::new(handler)]);
     }

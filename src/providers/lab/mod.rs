@@ -72,6 +72,12 @@ impl Lab {
             .is_ok_and(|l| !l.id.is_empty() && netns::exists(&l.netns()))
     }
 
+    /// Whether the lab holds no hosts and no zones.
+    pub fn is_empty(&self) -> bool {
+        self.load()
+            .is_ok_and(|l| l.hosts.is_empty() && l.zones.is_empty())
+    }
+
     /// Brings the lab up if it is not: namespace, bridge, DNS daemon. Idempotent.
     pub fn ensure_up(&self) -> Result<LabFile> {
         require_privileges()?;
@@ -107,7 +113,9 @@ impl Lab {
         // SAFETY: setsid is a plain system call, safe between fork and exec.
         unsafe {
             std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
-                nix::unistd::setsid().map(|_| ()).map_err(std::io::Error::from)
+                nix::unistd::setsid()
+                    .map(|_| ())
+                    .map_err(std::io::Error::from)
             });
         }
         let mut child = cmd.spawn()?;
@@ -128,7 +136,9 @@ impl Lab {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Err(ProviderError::failed("the lab DNS daemon did not answer within 5s"))
+        Err(ProviderError::failed(
+            "the lab DNS daemon did not answer within 5s",
+        ))
     }
 
     /// Removes the whole lab: processes, host namespaces, the daemon, the lab namespace
@@ -151,10 +161,9 @@ impl Lab {
     }
 
     fn host_of(&self, instance: &Instance) -> Result<LabHost> {
-        self.load()?
-            .host(&instance.name)
-            .cloned()
-            .ok_or_else(|| ProviderError::not_found(format!("no lab host named {:?}", instance.name)))
+        self.load()?.host(&instance.name).cloned().ok_or_else(|| {
+            ProviderError::not_found(format!("no lab host named {:?}", instance.name))
+        })
     }
 
     fn exec_for(&self, host: &LabHost) -> Result<netns::HostExec> {
@@ -169,8 +178,14 @@ impl Lab {
         let lab = self.load()?;
         let host = lab.host(host_name).cloned().ok_or_else(|| {
             let names: Vec<&str> = lab.hosts.iter().map(|h| h.name.as_str()).collect();
-            ProviderError::not_found(format!("no lab host named {host_name:?}"))
-                .with_help(format!("hosts: {}", if names.is_empty() { "none".to_string() } else { names.join(", ") }))
+            ProviderError::not_found(format!("no lab host named {host_name:?}")).with_help(format!(
+                "hosts: {}",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ))
         })?;
         let (program, args) = argv
             .split_first()
@@ -250,7 +265,12 @@ impl Compute for Lab {
                     index,
                     netns: format!("{}-{index}", file.netns()),
                     ip: netns::host_ip(index).to_string(),
-                    dir: lab.dir.join("hosts").join(&name).to_string_lossy().into_owned(),
+                    dir: lab
+                        .dir
+                        .join("hosts")
+                        .join(&name)
+                        .to_string_lossy()
+                        .into_owned(),
                 };
                 private_dir(Path::new(&host.dir))?;
                 std::fs::write(
@@ -296,8 +316,9 @@ impl Compute for Lab {
 #[async_trait]
 impl Dns for Lab {
     async fn zone(&self, name: &str) -> Result<(Zone, bool)> {
-        let name = check_name(name, false)
-            .map_err(|why| ProviderError::invalid(format!("{name:?} is not a valid zone name: {why}")))?;
+        let name = check_name(name, false).map_err(|why| {
+            ProviderError::invalid(format!("{name:?} is not a valid zone name: {why}"))
+        })?;
         let created = self.modify(|file| {
             if file.zones.contains_key(&name) {
                 return Ok(false);
@@ -321,10 +342,16 @@ impl Dns for Lab {
         let spec = spec.clone();
         let outcome = self.modify(|file| {
             let zone = file.zone_of(&spec.name).map(str::to_owned).ok_or_else(|| {
-                ProviderError::not_found(format!("no zone holds {:?}", spec.name)).with_help(format!(
-                    "create it first with dns_zone(\"...\"); lab zones: {}",
-                    if file.zones.is_empty() { "none".to_string() } else { file.zones.keys().cloned().collect::<Vec<_>>().join(", ") }
-                ))
+                ProviderError::not_found(format!("no zone holds {:?}", spec.name)).with_help(
+                    format!(
+                        "create it first with dns_zone(\"...\"); lab zones: {}",
+                        if file.zones.is_empty() {
+                            "none".to_string()
+                        } else {
+                            file.zones.keys().cloned().collect::<Vec<_>>().join(", ")
+                        }
+                    ),
+                )
             })?;
             let records = file.zones.get_mut(&zone).expect("zone exists");
             if let Some(same) = records.iter().find(|r| r.spec == spec) {
@@ -387,7 +414,10 @@ impl Transport for Lab {
     async fn run(&self, node: &Instance, command: &str, timeout: Duration) -> Result<ExecOutput> {
         let host = self.host_of(node)?;
         let mut cmd = Command::new("sh");
-        cmd.arg("-c").arg(command).current_dir(&host.dir).stdin(Stdio::null());
+        cmd.arg("-c")
+            .arg(command)
+            .current_dir(&host.dir)
+            .stdin(Stdio::null());
         self.exec_for(&host)?.prepare(&mut cmd, false);
         let mut cmd = tokio::process::Command::from(cmd);
         cmd.kill_on_drop(true);
@@ -396,7 +426,11 @@ impl Transport for Lab {
             .map_err(|_| {
                 ProviderError::new(
                     "timeout",
-                    format!("`{command}` on {} did not finish within {}", node.name, crate::human::duration(timeout)),
+                    format!(
+                        "`{command}` on {} did not finish within {}",
+                        node.name,
+                        crate::human::duration(timeout)
+                    ),
                 )
             })??;
         Ok(ExecOutput {
@@ -458,8 +492,16 @@ impl Transport for Lab {
 fn lab_path(host: &LabHost, path: &str) -> Result<PathBuf> {
     let dir = Path::new(&host.dir);
     let p = Path::new(path);
-    let full = if p.is_absolute() { p.to_path_buf() } else { dir.join(p) };
-    if full.components().any(|c| c == std::path::Component::ParentDir) || !full.starts_with(dir) {
+    let full = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        dir.join(p)
+    };
+    if full
+        .components()
+        .any(|c| c == std::path::Component::ParentDir)
+        || !full.starts_with(dir)
+    {
         return Err(ProviderError::invalid(format!(
             "in the lab a node's files live under its dir ({}); {path:?} is outside it",
             host.dir

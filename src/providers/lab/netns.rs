@@ -25,7 +25,12 @@ pub fn bridge_ip() -> Ipv4Addr {
 pub fn host_ip(index: u32) -> Ipv4Addr {
     let i = index.saturating_sub(1);
     let third = 1 + i / 250;
-    Ipv4Addr::new(198, 18 + (third / 256) as u8, (third % 256) as u8, (1 + i % 250) as u8)
+    Ipv4Addr::new(
+        198,
+        18 + (third / 256) as u8,
+        (third % 256) as u8,
+        (1 + i % 250) as u8,
+    )
 }
 
 pub fn path(name: &str) -> PathBuf {
@@ -115,8 +120,9 @@ pub struct HostExec {
 
 impl HostExec {
     pub fn new(host_ns: &str, resolv_conf: &Path) -> io::Result<Self> {
-        let netns = File::open(path(host_ns))
-            .map_err(|e| io::Error::new(e.kind(), format!("host namespace {host_ns} is gone: {e}")))?;
+        let netns = File::open(path(host_ns)).map_err(|e| {
+            io::Error::new(e.kind(), format!("host namespace {host_ns} is gone: {e}"))
+        })?;
         Ok(Self {
             netns,
             resolv_conf: resolv_conf.to_path_buf(),
