@@ -2,15 +2,16 @@
 # Installs what rigger and its tests need on Debian or Ubuntu, then builds rigger.
 # Safe to run again: it installs only what is missing. Needs root or sudo for apt.
 #
-#   ./setup.sh            system packages + a debug build (what the README's commands use)
+#   ./setup.sh            system packages + a debug build, linked as ./rigger
 #
 # System packages:
 #   etcd-server, etcd-client   the etcd and etcdctl the lab runs (Debian 12: 3.4.23)
 #   iproute2                   ip netns / veth / bridge for lab hosts
 #   openssh-server, openssh-client
 #                              sshd inside lab hosts for the SSH transport tests; ssh for openssh
-#   bind9-dnsutils             dig, to check lab DNS by hand and in tests
-#   curl, ca-certificates, openssl, util-linux (unshare, nsenter), procps
+#   bind9-dnsutils             dig: each lab node checks its own view of the SRV records
+#   curl, ca-certificates, openssl, procps
+#   util-linux                 unshare, nsenter, setpriv (the tests use them)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -51,4 +52,7 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 cargo build --locked --quiet
-echo "setup: done" >&2
+# ./rigger: the freshly built binary, wherever CARGO_TARGET_DIR puts it.
+target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+ln -sfn "$target_dir/debug/rigger" ./rigger
+echo "setup: done; ./rigger is the debug build" >&2

@@ -305,11 +305,11 @@ impl Context<'_> {
 /// What a `throw` (or a primitive's failure) carried: a map with `message` and maybe
 /// `help`, a string, or any other value.
 fn thrown(value: &Dynamic) -> (String, Option<String>) {
-    if let Some(map) = value.read_lock::<rhai::Map>() {
-        if let Some(message) = map.get("message") {
-            let help = map.get("help").map(|h| h.to_string());
-            return (message.to_string(), help);
-        }
+    if let Some(map) = value.read_lock::<rhai::Map>()
+        && let Some(message) = map.get("message")
+    {
+        let help = map.get("help").map(|h| h.to_string());
+        return (message.to_string(), help);
     }
     if value.is_string() {
         return (value.to_string(), None);

@@ -105,7 +105,8 @@ pub fn stdlib(engine: &Engine) -> Vec<(&'static str, Vec<FnDoc>)> {
                 .unwrap_or_else(|e| panic!("bundled {} does not compile: {e}", module.path));
             let mut docs: Vec<FnDoc> = ast
                 .iter_functions()
-                .filter(|f| f.access == rhai::FnAccess::Public)
+                // Closures compile to hidden `anon$<hash>` functions: not part of the API.
+                .filter(|f| f.access == rhai::FnAccess::Public && !f.name.starts_with("anon$"))
                 .map(|f| FnDoc {
                     signature: format!("{}::{}({})", module.name, f.name, f.params.join(", ")),
                     doc: doc_text(&f.comments),

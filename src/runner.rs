@@ -132,12 +132,12 @@ fn roll_back(world: &world::World) {
     let _ = world.journal.discard_if_empty();
     // A lab that holds nothing any more (this run built it) goes too: a failed run
     // leaves no namespace or daemon behind.
-    if let Some(lab) = &world.lab {
-        if lab.is_empty() {
-            match lab.down() {
-                Ok(()) => world.state.prune(),
-                Err(e) => tracing::error!("could not take the empty lab down: {e}"),
-            }
+    if let Some(lab) = &world.lab
+        && lab.is_empty()
+    {
+        match lab.down() {
+            Ok(()) => world.state.prune(),
+            Err(e) => tracing::error!("could not take the empty lab down: {e}"),
         }
     }
 }

@@ -39,10 +39,10 @@ pub fn destroy(config: &WorldConfig) -> u8 {
         }
     }
     drop(world);
-    if config.target == Target::Lab {
-        if let Err(e) = Lab::new(&config.state).down() {
-            return super::fail(format!("cannot take the lab down: {e}"), None);
-        }
+    if config.target == Target::Lab
+        && let Err(e) = Lab::new(&config.state).down()
+    {
+        return super::fail(format!("cannot take the lab down: {e}"), None);
     }
     if left > 0 {
         tracing::error!("{left} resources could not be removed; run `rigger destroy` again");

@@ -55,7 +55,7 @@ fn in_host(host: &serde_json::Value, rig: &Rig, argv: &[&str]) -> std::process::
         .unwrap()
 }
 
-fn etcdctl<'a>(rig: &Rig, extra: &[&'a str]) -> Vec<String> {
+fn etcdctl(rig: &Rig, extra: &[&str]) -> Vec<String> {
     let pki = rig.path("state/pki/example.test");
     let mut args: Vec<String> = vec![
         "etcdctl".into(),
