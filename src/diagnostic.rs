@@ -327,21 +327,25 @@ pub fn describe_plain(mut err: EvalAltResult) -> String {
     }
 }
 
-/// The innermost message of an error that went through function calls, with where it
-/// happened: for summaries that list several errors on one line each.
-pub fn describe_chain(err: EvalAltResult) -> String {
+/// The innermost message of an error that went through function calls, with the line
+/// and the help it carried: for summaries that list several errors, one line each.
+pub fn describe_chain(err: EvalAltResult) -> (String, Option<String>) {
     let mut err = err;
     loop {
         err = match err {
             EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
             | EvalAltResult::ErrorInModule(_, inner, _) => *inner,
-            other => {
-                let line = other.position().line();
-                let text = describe_plain(other);
-                return match line {
+            mut other => {
+                let line = other.take_position().line();
+                let (text, help) = match other {
+                    EvalAltResult::ErrorRuntime(value, _) => thrown(&value),
+                    other => (describe_plain(other), None),
+                };
+                let text = match line {
                     Some(line) => format!("{text} (line {line})"),
                     None => text,
                 };
+                return (text, help);
             }
         };
     }

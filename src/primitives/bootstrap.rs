@@ -76,6 +76,7 @@ fn parallel(
     });
     let mut results = Array::new();
     let mut failed = Vec::new();
+    let mut helps: Vec<String> = Vec::new();
     for (i, outcome) in outcomes.into_iter().enumerate() {
         match outcome {
             Ok(v) => results.push(v),
@@ -85,17 +86,19 @@ fn parallel(
             {
                 return Err(e);
             }
-            Err(e) => failed.push(format!(
-                "{}: {}",
-                node_name(&nodes[i], i),
-                crate::diagnostic::describe_chain(*e)
-            )),
+            Err(e) => {
+                let (text, help) = crate::diagnostic::describe_chain(*e);
+                failed.push(format!("{}: {text}", node_name(&nodes[i], i)));
+                if let Some(help) = help.filter(|h| !helps.contains(h)) {
+                    helps.push(help);
+                }
+            }
         }
     }
     if failed.is_empty() {
         return Ok(results);
     }
-    Err(Failure::new(
+    let mut failure = Failure::new(
         NAME,
         "failed",
         format!(
@@ -104,6 +107,9 @@ fn parallel(
             nodes.len(),
             failed.join("\n  ")
         ),
-    )
-    .into())
+    );
+    if !helps.is_empty() {
+        failure = failure.with_help(helps.join("\n"));
+    }
+    Err(failure.into())
 }

@@ -493,3 +493,122 @@ fn without_privileges_the_lab_says_so_and_creates_nothing() {
         .stderr_has("nothing was created");
     assert!(!rig.path("state").exists());
 }
+
+#[test]
+fn every_record_type_is_served_and_deleted_records_disappear() {
+    if !root_or_skip("every_record_type_is_served") {
+        return;
+    }
+    let script = r#"
+dns_zone("example.test");
+let h = launch_instance(#{ name: "h1" });
+dns_record(#{ name: "h1.example.test", type: "A", content: h.private_ip });
+dns_record(#{ name: "h1.example.test", type: "AAAA", content: "2001:db8::1" });
+dns_record(#{ name: "alias.example.test", type: "CNAME", content: "h1.example.test" });
+dns_record(#{ name: "_note.example.test", type: "TXT", content: "hello lab" });
+dns_record(#{ name: "_svc._tcp.example.test", type: "SRV", priority: 1, weight: 2, port: 2379, target: "h1.example.test" });
+let gone = dns_record(#{ name: "gone.example.test", type: "A", content: "198.18.9.9" });
+wait_resolves("gone.example.test", "198.18.9.9");
+delete_dns_record(gone);
+print(dns_records("gone.example.test").len());
+print(dns_records("h1.example.test").len());
+"#;
+    let mut rig = Rig::new()
+        .own_state()
+        .file("t.rhai", script)
+        .args(&["run", "t.rhai"]);
+    rig.run_keep().success().stdout_is("0\n2\n");
+    let dig = |args: &[&str]| {
+        let mut argv = vec!["lab", "exec", "h1", "--", "dig", "+short"];
+        argv.extend_from_slice(args);
+        let out = rig.again(&argv);
+        out.success();
+        out.stdout
+    };
+    assert_eq!(dig(&["A", "h1.example.test"]), "198.18.1.1\n");
+    assert_eq!(dig(&["AAAA", "h1.example.test"]), "2001:db8::1\n");
+    assert_eq!(
+        dig(&["A", "alias.example.test"]),
+        "h1.example.test.\n198.18.1.1\n"
+    );
+    assert_eq!(dig(&["TXT", "_note.example.test"]), "\"hello lab\"\n");
+    assert_eq!(
+        dig(&["SRV", "_svc._tcp.example.test"]),
+        "1 2 2379 h1.example.test.\n"
+    );
+    assert_eq!(dig(&["A", "gone.example.test"]), "");
+    // The answer is authoritative, from the lab's server, with the zone's SOA and NS.
+    let full = dig(&["SOA", "example.test"]);
+    assert!(
+        full.starts_with("ns.example.test. hostmaster.example.test. "),
+        "{full}"
+    );
+    let flags = rig.again(&["lab", "exec", "h1", "--", "dig", "A", "h1.example.test"]);
+    assert!(flags.stdout.contains("flags: qr aa"), "{}", flags.stdout);
+    assert!(
+        flags.stdout.contains("SERVER: 198.18.0.1#53"),
+        "{}",
+        flags.stdout
+    );
+    rig.again(&["destroy"]).success();
+}
+
+#[test]
+fn plain_http_discovery_is_refused_on_etcd_3_4_with_the_reason() {
+    if !root_or_skip("plain_http_discovery_is_refused") {
+        return;
+    }
+    let mut rig = Rig::new().own_state().args(&[
+        "-v",
+        "run",
+        "cluster",
+        "--set",
+        "tls=false",
+        "--set",
+        "size=1",
+    ]);
+    let out = rig.run_keep();
+    out.failure(1)
+        .stderr_has("cannot discover members over plain HTTP")
+        .stderr_has(
+            "etcd 3.4 looks up _etcd-server-ssl._tcp even without TLS (etcd-io/etcd#11321)",
+        );
+    assert_nothing_left(&rig, &created_netns(&out));
+}
+
+#[test]
+fn lab_exec_runs_in_the_host_with_the_lab_resolver_and_reports_the_exit_status() {
+    if !root_or_skip("lab_exec") {
+        return;
+    }
+    let mut rig = Rig::new()
+        .own_state()
+        .file("h.rhai", "dns_zone(\"example.test\");\nlet h = launch_instance(#{ name: \"h1\" });\ndns_record(#{ name: \"h1.example.test\", type: \"A\", content: h.private_ip });\n")
+        .args(&["run", "h.rhai"]);
+    rig.run_keep().success();
+    let ip = rig.again(&[
+        "lab",
+        "exec",
+        "h1",
+        "--",
+        "sh",
+        "-c",
+        "ip -4 -o addr show eth0; cat /etc/resolv.conf",
+    ]);
+    ip.success();
+    assert!(ip.stdout.contains("inet 198.18.1.1/15"), "{}", ip.stdout);
+    assert!(ip.stdout.contains("nameserver 198.18.0.1"), "{}", ip.stdout);
+    // The machine's own resolv.conf is untouched.
+    assert!(
+        !std::fs::read_to_string("/etc/resolv.conf")
+            .unwrap()
+            .contains("198.18.0.1")
+    );
+    rig.again(&["lab", "exec", "h1", "--", "sh", "-c", "exit 7"])
+        .failure(7);
+    rig.again(&["lab", "exec", "nope", "--", "true"])
+        .failure(1)
+        .stderr_has("× lab exec: no lab host named \"nope\"")
+        .stderr_has("help: hosts: h1");
+    rig.again(&["destroy"]).success();
+}
