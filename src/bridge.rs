@@ -6,18 +6,19 @@
 //! waiting inside a primitive stops as promptly as one that is looping.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
-/// Shared flag raised by Ctrl-C (or by whoever owns the run) to stop the script.
+/// Shared flag raised by Ctrl-C (or by whoever owns the run) to stop the script. The
+/// REPL lowers it again before the next input.
 #[derive(Clone, Default)]
 pub struct Interrupt {
     raised: Arc<AtomicBool>,
-    token: CancellationToken,
+    token: Arc<Mutex<CancellationToken>>,
 }
 
 impl Interrupt {
@@ -28,7 +29,13 @@ impl Interrupt {
     /// Stops the script: the engine's progress hook and every pending bridge call see it.
     pub fn raise(&self) {
         self.raised.store(true, Ordering::SeqCst);
-        self.token.cancel();
+        self.token.lock().expect("interrupt lock").cancel();
+    }
+
+    /// Ready for the next evaluation (a REPL line).
+    pub fn lower(&self) {
+        *self.token.lock().expect("interrupt lock") = CancellationToken::new();
+        self.raised.store(false, Ordering::SeqCst);
     }
 
     pub fn is_raised(&self) -> bool {
@@ -36,7 +43,8 @@ impl Interrupt {
     }
 
     pub async fn raised(&self) {
-        self.token.cancelled().await
+        let token = self.token.lock().expect("interrupt lock").clone();
+        token.cancelled().await
     }
 }
 

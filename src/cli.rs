@@ -79,6 +79,22 @@ enum Command {
         #[command(flatten)]
         state: StateArgs,
     },
+    /// Experiment with the primitives at a prompt (line editing, history, completion).
+    Repl {
+        /// Scripts to load into the session first.
+        files: Vec<PathBuf>,
+        /// A parameter for param("key"), as with `run`.
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
+        sets: Vec<(String, Dynamic)>,
+        /// The world the session acts on.
+        #[arg(long, value_enum, default_value_t = Target::Lab)]
+        target: Target,
+        /// Stop a single input after this many Rhai operations; 0 for no limit.
+        #[arg(long, value_name = "N", default_value_t = Limits::default().operations)]
+        max_operations: u64,
+        #[command(flatten)]
+        state: StateArgs,
+    },
     /// Remove everything rigger created that the state directory names.
     Destroy {
         #[command(flatten)]
@@ -179,6 +195,26 @@ pub fn main() -> ExitCode {
                 },
                 world: Some(state.world(target)),
                 keep_on_error,
+            }),
+            Err(err) => Cli::command()
+                .error(clap::error::ErrorKind::ArgumentConflict, err)
+                .exit(),
+        },
+        Command::Repl {
+            files,
+            sets,
+            target,
+            max_operations,
+            state,
+        } => match Params::new(sets) {
+            Ok(params) => crate::repl::run(crate::repl::ReplRequest {
+                params,
+                world: state.world(target),
+                files,
+                limits: Limits {
+                    operations: max_operations,
+                    ..Limits::default()
+                },
             }),
             Err(err) => Cli::command()
                 .error(clap::error::ErrorKind::ArgumentConflict, err)

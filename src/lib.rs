@@ -13,6 +13,7 @@ pub mod output;
 pub mod params;
 pub mod primitives;
 pub mod providers;
+pub mod repl;
 pub mod runner;
 pub mod script;
 pub mod services;

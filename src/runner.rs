@@ -98,7 +98,10 @@ fn prepare_and_run(request: RunRequest) -> Result<(), ScriptError> {
     runtime.shutdown_timeout(Duration::from_secs(1));
     if let Some(world) = host.world_if_open() {
         if outcome.is_err() && !request.keep_on_error {
-            roll_back(&world);
+            roll_back(
+                &world,
+                outcome.as_ref().err().is_some_and(ScriptError::interrupted),
+            );
         } else if outcome.is_err() {
             tracing::warn!(
                 "kept what the failed run created (--keep-on-error); `rigger destroy` removes it"
@@ -110,12 +113,17 @@ fn prepare_and_run(request: RunRequest) -> Result<(), ScriptError> {
 }
 
 /// Undoes what the failed run created, newest first, and says what could not be undone.
-fn roll_back(world: &world::World) {
+pub fn roll_back(world: &world::World, interrupted: bool) {
     let standing = world.journal.live_newest_first().len();
     if standing == 0 {
         return;
     }
-    tracing::warn!("the run failed; rolling back the {standing} resources it created");
+    let why = if interrupted {
+        "was interrupted"
+    } else {
+        "failed"
+    };
+    tracing::warn!("the run {why}; rolling back the {standing} resources it created");
     let failed = world
         .handle()
         .block_on(world::take_down(world, &world.journal));

@@ -84,6 +84,7 @@ impl Rig {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
             .env("NO_COLOR", "1")
+            .env("RIGGER_STATE_DIR", self.path("state"))
             .stdin(Stdio::null());
         for (k, v) in &self.env {
             cmd.env(k, v);

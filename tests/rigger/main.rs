@@ -8,4 +8,5 @@ mod lab;
 mod limits;
 mod params;
 mod reference;
+mod repl;
 mod run;

@@ -1,0 +1,205 @@
+//! The REPL driven as a person drives it: through a pseudo-terminal, keys and all.
+
+use std::process::Command;
+use std::time::Duration;
+
+use expectrl::{ControlCode, Expect, Session};
+
+use crate::harness::{BIN, Rig};
+
+struct Prompt {
+    session: expectrl::session::OsSession,
+}
+
+impl Prompt {
+    fn start(rig: &Rig) -> Self {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("repl")
+            .current_dir(rig.path(""))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", rig.path(""))
+            .env("TERM", "xterm")
+            .env("NO_COLOR", "1")
+            .env("RIGGER_STATE_DIR", rig.path("state"));
+        let mut session = Session::spawn(cmd).expect("spawn rigger repl in a pty");
+        session.set_expect_timeout(Some(Duration::from_secs(20)));
+        let mut p = Self { session };
+        p.expect("rigger> ");
+        p
+    }
+
+    fn expect(&mut self, text: &str) {
+        if let Err(e) = self.session.expect(text) {
+            panic!("expected {text:?} from the REPL: {e}");
+        }
+    }
+
+    /// Types a line and presses Enter.
+    fn line(&mut self, text: &str) {
+        self.session.send(text).unwrap();
+        self.session.send("\r").unwrap();
+    }
+
+    /// Types a line, expects `shown` as a whole output line, and waits for the next prompt.
+    fn eval(&mut self, text: &str, shown: &str) {
+        self.line(text);
+        self.expect(&format!("\n{shown}\r"));
+        self.expect("rigger> ");
+    }
+
+    /// Types a line that prints nothing and waits for the next prompt.
+    fn quiet(&mut self, text: &str) {
+        self.line(text);
+        self.expect("rigger> ");
+    }
+
+    fn keys(&mut self, keys: &str) {
+        self.session.send(keys).unwrap();
+    }
+
+    fn ctrl(&mut self, code: ControlCode) {
+        self.session.send(code).unwrap();
+    }
+
+    /// Ctrl-D at an empty prompt, and the process ends.
+    fn leave(mut self) {
+        self.ctrl(ControlCode::EndOfTransmission);
+        for _ in 0..100 {
+            if !self.session.get_process().is_alive().unwrap_or(false) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the REPL did not exit on Ctrl-D");
+    }
+}
+
+#[test]
+fn multi_line_input_defines_a_function_that_later_lines_call() {
+    let rig = Rig::new();
+    let mut p = Prompt::start(&rig);
+    p.line("fn twice(x) {");
+    p.line("    x * 2");
+    p.line("}");
+    p.expect("rigger> ");
+    p.eval("twice(21)", "42");
+    p.leave();
+}
+
+#[test]
+fn an_error_is_shown_and_the_session_goes_on_with_its_variables() {
+    let rig = Rig::new();
+    let mut p = Prompt::start(&rig);
+    p.quiet("let keep = 7;");
+    p.line("let broken = ;");
+    p.expect("× syntax error");
+    p.expect("<input 2>:1:14");
+    p.expect("rigger> ");
+    p.line("no_such_fn(keep)");
+    p.expect("× no function matches `no_such_fn (i64)`");
+    p.expect("rigger> ");
+    p.eval("keep + 1", "8");
+    p.leave();
+}
+
+#[test]
+fn tab_completes_variables_functions_and_module_members() {
+    let rig = Rig::new();
+    let mut p = Prompt::start(&rig);
+    p.quiet("let node_name = \"etcd-a\";");
+    p.keys("node_na\t");
+    p.eval("", "\"etcd-a\"");
+    p.keys("etcd::srv_na\t");
+    p.eval(
+        "(\"example.test\", true).server",
+        "\"_etcd-server-ssl._tcp.example.test\"",
+    );
+    p.quiet("let m = #{ private_ip: \"198.18.1.1\" };");
+    p.keys("m.priv\t");
+    p.eval("", "\"198.18.1.1\"");
+    p.leave();
+}
+
+#[test]
+fn ctrl_c_stops_a_long_wait_and_the_session_goes_on() {
+    let rig = Rig::new();
+    let mut p = Prompt::start(&rig);
+    p.quiet("let before = 1;");
+    p.line("sleep(600)");
+    std::thread::sleep(Duration::from_millis(500));
+    p.ctrl(ControlCode::EndOfText);
+    p.expect("× interrupted");
+    p.expect("rigger> ");
+    p.eval("before + 1", "2");
+    // Ctrl-C at the prompt drops the half-typed input.
+    p.keys("let dropped = 5");
+    p.ctrl(ControlCode::EndOfText);
+    p.expect("rigger> ");
+    p.eval(":vars", "before  i64  1");
+    p.leave();
+}
+
+#[test]
+fn history_carries_over_to_the_next_session() {
+    let rig = Rig::new();
+    let mut p = Prompt::start(&rig);
+    p.quiet("let from_first = 11;");
+    p.leave();
+    let mut p = Prompt::start(&rig);
+    // Up arrow: the last line of the previous session.
+    p.keys("\x1b[A");
+    p.quiet("");
+    p.eval("from_first * 2", "22");
+    p.leave();
+}
+
+#[test]
+fn help_vars_and_load() {
+    let rig = Rig::new().file(
+        "lib.rhai",
+        "fn greet(n) { `hello ${n}` }\nlet loaded = true;\n",
+    );
+    let mut p = Prompt::start(&rig);
+    p.line(":help wait_resolves");
+    p.expect("wait_resolves(name: String, expected: Dynamic, options: Map)");
+    p.expect("Waits until every authoritative server");
+    p.expect("rigger> ");
+    p.quiet(":load lib.rhai");
+    p.eval("greet(\"lab\")", "\"hello lab\"");
+    p.eval(":vars", "loaded  bool  true");
+    p.eval(":reset", "session reset");
+    p.line("loaded");
+    p.expect("× unknown variable `loaded`");
+    p.expect("rigger> ");
+    p.leave();
+}
+
+#[test]
+fn the_lab_from_the_prompt_persists_after_the_session() {
+    if !nix::unistd::geteuid().is_root() {
+        assert!(
+            std::env::var_os("RIGGER_SKIP_ROOT_TESTS").is_some(),
+            "this test needs root; set RIGGER_SKIP_ROOT_TESTS=1 to skip it"
+        );
+        eprintln!("SKIPPED the_lab_from_the_prompt_persists_after_the_session: needs root");
+        return;
+    }
+    let rig = Rig::new();
+    let mut p = Prompt::start(&rig);
+    p.quiet("let h = launch_instance(#{ name: \"at-prompt\" });");
+    p.line("h");
+    p.expect("name        at-prompt");
+    p.expect("private_ip  198.18.1.1");
+    p.expect("rigger> ");
+    p.line("[h].map(|n| #{ name: n.name, private_ip: n.private_ip })");
+    p.expect("name       private_ip");
+    p.expect("at-prompt  198.18.1.1");
+    p.expect("rigger> ");
+    p.leave();
+    let status = rig.again(&["lab", "status", "--json"]);
+    status.success();
+    let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(v["hosts"][0]["name"], "at-prompt", "{}", status.stdout);
+    rig.again(&["destroy"]).success();
+}
