@@ -1,7 +1,6 @@
 //! `bootstrap_parallel`: run a script closure for every node at the same time, so the
 //! wall time is the slowest node's, not the sum.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use rhai::{
@@ -9,12 +8,10 @@ use rhai::{
 };
 
 use super::{Failure, Options};
-use crate::host::Host;
 
 const NAME: &str = "bootstrap_parallel";
 
-pub fn register(engine: &mut Engine, host: &Arc<Host>) {
-    let _ = host;
+pub fn register(engine: &mut Engine) {
     FuncRegistration::new(NAME)
         .with_params_info(["nodes: Array", "f: FnPtr", "Array"])
         .with_comments(["/// Calls `f(node)` for every node at once, each on its own thread, and returns their\n/// results in node order. If any fail, fails naming every failed node and its error."])

@@ -6,7 +6,7 @@ use std::time::Duration;
 use rhai::{Dynamic, Engine, EvalAltResult, FuncRegistration, Map};
 
 use super::convert::{from_value, to_value};
-use super::{Failure, Options, on_world};
+use super::{Failure, Options, journal_created, on_world};
 use crate::host::Host;
 use crate::providers::{Instance, InstanceSpec};
 use crate::services::journal::Resource;
@@ -49,10 +49,7 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
                     .launch(&InstanceSpec { name })
                     .await
                     .map_err(|e| Failure::from_provider(NAME, e))?;
-                if let Err(e) = world.journal.created(Resource::Instance(instance.clone())) {
-                    let _ = world.compute.terminate(&instance).await;
-                    return Err(Failure::new(NAME, "failed", format!("cannot record the instance in the journal: {e}")));
-                }
+                journal_created(&world, NAME, Resource::Instance(instance.clone())).await?;
                 tracing::info!("launched {} ({})", instance.name, instance.private_ip);
                 Ok(instance)
             })?;

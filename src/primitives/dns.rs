@@ -7,7 +7,7 @@ use std::time::Duration;
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FuncRegistration, Map};
 
 use super::convert::{from_value, to_value};
-use super::{Failure, Options, on_world};
+use super::{Failure, Options, journal_created, on_world};
 use crate::host::Host;
 use crate::providers::records::{check_name, check_srv_owner};
 use crate::providers::{Record, RecordData, RecordSpec};
@@ -26,10 +26,7 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
             let zone = on_world(&h, NAME, LIMIT, move |world| async move {
                 let (zone, created) = world.dns.zone(&name).await.map_err(|e| Failure::from_provider(NAME, e))?;
                 if created {
-                    world
-                        .journal
-                        .created(Resource::DnsZone(zone.clone()))
-                        .map_err(|e| Failure::new(NAME, "failed", e.to_string()))?;
+                    journal_created(&world, NAME, Resource::DnsZone(zone.clone())).await?;
                 }
                 Ok(zone)
             })?;
@@ -46,10 +43,7 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
             let record = on_world(&h, NAME, LIMIT, move |world| async move {
                 let (record, created) = world.dns.create(&spec).await.map_err(|e| Failure::from_provider(NAME, e))?;
                 if created {
-                    world
-                        .journal
-                        .created(Resource::DnsRecord(record.clone()))
-                        .map_err(|e| Failure::new(NAME, "failed", e.to_string()))?;
+                    journal_created(&world, NAME, Resource::DnsRecord(record.clone())).await?;
                 }
                 Ok(record)
             })?;

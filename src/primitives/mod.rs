@@ -38,7 +38,7 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     dns::register(engine, host);
     resolve::register(engine, host);
     transport::register(engine, host);
-    bootstrap::register(engine, host);
+    bootstrap::register(engine);
     pki::register(engine, host);
     etcd::register(engine, host);
 }
@@ -118,7 +118,15 @@ where
         .world()
         .map_err(|e| Failure::from_provider(primitive, e))?;
     let handle = world.handle();
-    match host.bridge.call_on(&handle, limit, make(world)) {
+    script_result(primitive, host.bridge.call_on(&handle, limit, make(world)))
+}
+
+/// A bridged call's outcome as the script sees it.
+fn script_result<T>(
+    primitive: &'static str,
+    outcome: Result<T, CallError<Failure>>,
+) -> Result<T, Box<EvalAltResult>> {
+    match outcome {
         Ok(value) => Ok(value),
         Err(CallError::Failed(failure)) => Err(failure.into()),
         Err(CallError::Timeout(limit)) => Err(Failure::new(
@@ -129,6 +137,25 @@ where
         .into()),
         Err(CallError::Interrupted) => Err(interrupted()),
     }
+}
+
+/// Writes a new resource to the run's journal before the primitive returns it. If the
+/// journal cannot take it, the resource is taken down again: nothing may exist that
+/// rollback and destroy do not know of.
+pub async fn journal_created(
+    world: &crate::world::World,
+    primitive: &'static str,
+    resource: crate::services::journal::Resource,
+) -> Result<(), Failure> {
+    if let Err(e) = world.journal.created(resource.clone()) {
+        let _ = world.undo(&resource).await;
+        return Err(Failure::new(
+            primitive,
+            "failed",
+            format!("cannot record {} in the journal: {e}", resource.describe()),
+        ));
+    }
+    Ok(())
 }
 
 pub fn interrupted() -> Box<EvalAltResult> {
@@ -146,17 +173,7 @@ pub fn wait<T>(
     limit: Duration,
     work: impl Future<Output = Result<T, Failure>>,
 ) -> Result<T, Box<EvalAltResult>> {
-    match host.bridge.call(limit, work) {
-        Ok(value) => Ok(value),
-        Err(CallError::Failed(failure)) => Err(failure.into()),
-        Err(CallError::Timeout(limit)) => Err(Failure::new(
-            primitive,
-            "timeout",
-            format!("no result within {}", crate::human::duration(limit)),
-        )
-        .into()),
-        Err(CallError::Interrupted) => Err(interrupted()),
-    }
+    script_result(primitive, host.bridge.call(limit, work))
 }
 
 /// Seconds given by a script as an integer or a float.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rhai::{Array, Engine, EvalAltResult, FuncRegistration, Map};
 
-use super::{Failure, Options, on_world};
+use super::{Failure, Options, journal_created, on_world};
 use crate::host::Host;
 use crate::providers::records::check_name;
 use crate::services::journal::Resource;
@@ -45,9 +45,8 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
                     .map_err(|e| Failure::new(NAME, "failed", format!("cannot create the CA: {e}")))?;
                 if created {
                     for path in [&files.cert, &files.key] {
-                        let _ = world.journal.created(Resource::File {
-                            path: path.to_string_lossy().into_owned(),
-                        });
+                        let path = path.to_string_lossy().into_owned();
+                        journal_created(&world, NAME, Resource::File { path }).await?;
                     }
                 }
                 let mut m = files_map(&files);
@@ -101,7 +100,8 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
                 let files = pki::issue(&ca_files, &dir, &leaf)
                     .map_err(|e| Failure::new(NAME, "failed", format!("cannot issue {}: {e}", leaf.name)))?;
                 for path in [&files.cert, &files.key] {
-                    let _ = world.journal.created(Resource::File { path: path.to_string_lossy().into_owned() });
+                    let path = path.to_string_lossy().into_owned();
+                    journal_created(&world, NAME, Resource::File { path }).await?;
                 }
                 Ok(files_map(&files))
             })

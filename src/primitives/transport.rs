@@ -7,7 +7,7 @@ use std::time::Duration;
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FuncRegistration, Map};
 
 use super::convert::{from_value, to_value};
-use super::{Failure, Options, on_world};
+use super::{Failure, Options, journal_created, on_world};
 use crate::host::Host;
 use crate::providers::Instance;
 use crate::services::journal::Resource;
@@ -102,10 +102,7 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
             let name = name.to_string();
             let process = on_world(&h, NAME, Duration::from_secs(30), move |world| async move {
                 let p = world.transport.spawn(&node, &name, &argv).await.map_err(|e| Failure::from_provider(NAME, e))?;
-                if let Err(e) = world.journal.created(Resource::Process(p.clone())) {
-                    let _ = world.transport.stop(&p).await;
-                    return Err(Failure::new(NAME, "failed", format!("cannot record the process: {e}")));
-                }
+                journal_created(&world, NAME, Resource::Process(p.clone())).await?;
                 Ok(p)
             })?;
             Ok(to_value(NAME, &process)?.cast::<Map>())

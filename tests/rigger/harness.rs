@@ -178,3 +178,12 @@ fn tidy(text: &str) -> String {
         .trim_matches('\n')
         .to_string()
 }
+
+/// A loopback port nothing listens on: bound a moment ago, then released.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

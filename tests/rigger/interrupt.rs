@@ -53,11 +53,7 @@ fn interrupt_after_first_line(rig: Rig) -> (Outcome, Duration) {
 
 #[test]
 fn sigint_ends_a_script_waiting_in_a_primitive_with_status_130() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::harness::free_port();
     let script = format!(
         "print(\"waiting\");\nwait_tcp(\"127.0.0.1:{port}\", #{{timeout: 600}});\nprint(\"after\");\n"
     );

@@ -46,11 +46,7 @@ fn a_string_growing_without_bound_is_stopped() {
 #[test]
 fn a_primitive_timeout_is_a_script_error_at_the_call() {
     // A port that was free a moment ago: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::harness::free_port();
     let script = format!(
         "print(\"before\");\nwait_tcp(\"127.0.0.1:{port}\", #{{timeout: 1, interval: 0.1}});\nprint(\"after\");\n"
     );
@@ -68,11 +64,7 @@ fn a_primitive_timeout_is_a_script_error_at_the_call() {
 
 #[test]
 fn a_timeout_can_be_caught_and_told_apart_by_kind() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::harness::free_port();
     let script = format!(
         "try {{ wait_tcp(\"127.0.0.1:{port}\", #{{timeout: 0.3}}); }} catch (e) {{ print(e.kind); }}\n"
     );

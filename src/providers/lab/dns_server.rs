@@ -7,9 +7,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, NS, SOA, SRV, TXT};
-use hickory_proto::rr::{
-    LowerName, Name, RData, Record as DnsRecord, RecordSet, RecordType, RrKey,
-};
+use hickory_proto::rr::{LowerName, Name, RData, Record as DnsRecord, RecordSet, RrKey};
 use hickory_server::net::runtime::Time;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
@@ -128,12 +126,3 @@ pub fn catalog(
     }
     Ok(catalog)
 }
-
-/// Record types the lab serves, for messages.
-pub const TYPES: &[RecordType] = &[
-    RecordType::A,
-    RecordType::AAAA,
-    RecordType::CNAME,
-    RecordType::TXT,
-    RecordType::SRV,
-];
