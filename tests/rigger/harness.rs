@@ -103,6 +103,20 @@ impl Rig {
     }
 }
 
+impl Drop for Rig {
+    /// A test that fails half-way must not leave its lab behind: destroy whatever the
+    /// test's state dir still names.
+    fn drop(&mut self) {
+        if self.path("state").exists() {
+            let _ = Command::new(BIN)
+                .args(["destroy", "-q"])
+                .env("RIGGER_STATE_DIR", self.path("state"))
+                .stdin(Stdio::null())
+                .output();
+        }
+    }
+}
+
 impl From<Output> for Outcome {
     fn from(out: Output) -> Self {
         Self {

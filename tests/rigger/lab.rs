@@ -583,9 +583,21 @@ fn lab_exec_runs_in_the_host_with_the_lab_resolver_and_reports_the_exit_status()
     }
     let mut rig = Rig::new()
         .own_state()
-        .file("h.rhai", "dns_zone(\"example.test\");\nlet h = launch_instance(#{ name: \"h1\" });\ndns_record(#{ name: \"h1.example.test\", type: \"A\", content: h.private_ip });\n")
+        .file(
+            "h.rhai",
+            r#"dns_zone("example.test");
+let h = launch_instance(#{ name: "h1" });
+dns_record(#{ name: "h1.example.test", type: "A", content: h.private_ip });
+upload(h, "conf/note.txt", "written by upload", 0o640);
+print(run(h, "cat conf/note.txt; stat -c %a conf/note.txt").stdout);
+try { upload(h, "/etc/rigger-must-not-exist", "x", 0o644); } catch (e) { print(e.kind); }
+"#,
+        )
         .args(&["run", "h.rhai"]);
-    rig.run_keep().success();
+    rig.run_keep()
+        .success()
+        .stdout_is("written by upload640\n\ninvalid\n");
+    assert!(!std::path::Path::new("/etc/rigger-must-not-exist").exists());
     let ip = rig.again(&[
         "lab",
         "exec",

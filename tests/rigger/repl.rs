@@ -115,6 +115,10 @@ fn tab_completes_variables_functions_and_module_members() {
         "(\"example.test\", true).server",
         "\"_etcd-server-ssl._tcp.example.test\"",
     );
+    p.keys("uui\t");
+    p.line("().len()");
+    p.expect("\n32\r");
+    p.expect("rigger> ");
     p.quiet("let m = #{ private_ip: \"198.18.1.1\" };");
     p.keys("m.priv\t");
     p.eval("", "\"198.18.1.1\"");
