@@ -1,6 +1,7 @@
 //! What a world is made of: one trait per concern, one module per backend. A primitive
 //! asks a trait; adding a backend is a module and a line in `world`.
 
+pub mod cloudflare;
 pub mod lab;
 pub mod records;
 

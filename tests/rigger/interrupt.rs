@@ -44,7 +44,7 @@ fn interrupt_after_first_line(rig: Rig) -> (Outcome, Duration) {
     (
         Outcome {
             code: status.code(),
-            stdout: first + &rest,
+            stdout: format!("{first}{rest}"),
             stderr,
         },
         took,

@@ -1,6 +1,7 @@
 //! rigger's integration tests: the real binary, real scripts, real signals.
 
 mod cli;
+mod cloudflare;
 mod diagnostics;
 mod harness;
 mod interrupt;
