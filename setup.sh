@@ -12,11 +12,12 @@
 #   bind9-dnsutils             dig: each lab node checks its own view of the SRV records
 #   curl, ca-certificates, openssl, procps
 #   util-linux                 unshare, nsenter, setpriv (the tests use them)
+#   python3, python3-venv      for moto, the EC2 API stand-in of the tests (in .venv)
 set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(etcd-server etcd-client iproute2 openssh-server openssh-client bind9-dnsutils
-  curl ca-certificates openssl util-linux procps)
+  curl ca-certificates openssl util-linux procps python3 python3-venv)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -49,6 +50,14 @@ if ! command -v cargo >/dev/null 2>&1; then
   }
   # shellcheck disable=SC1091
   . "$HOME/.cargo/env"
+fi
+
+# moto serves the EC2 API on loopback for the tests; pinned, in a virtualenv of our own.
+moto_version=5.2.5
+if ! .venv/bin/python -c "import moto, sys; sys.exit(moto.__version__ != '$moto_version')" 2>/dev/null; then
+  echo "setup: installing moto $moto_version into .venv" >&2
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$moto_version"
 fi
 
 cargo build --locked --quiet

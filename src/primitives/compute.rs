@@ -6,7 +6,7 @@ use std::time::Duration;
 use rhai::{Dynamic, Engine, EvalAltResult, FuncRegistration, Map};
 
 use super::convert::{from_value, to_value};
-use super::{Failure, Options, journal_created, on_world};
+use super::{Failure, journal_created, on_world};
 use crate::host::Host;
 use crate::providers::{Instance, InstanceSpec};
 use crate::services::journal::Resource;
@@ -34,19 +34,13 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         .with_comments(["/// Starts a machine and returns `#{id, name, private_ip, public_ip, dir}`.\n/// `spec.name` names it (a DNS label such as `etcd-` + uuid()); cloud settings\n/// (ami, instance_type, key_name, subnet_id, security_group_ids, root_volume_size,\n/// data_volume_size, public_ip, tags, user_data) are accepted everywhere and used by the\n/// cloud. In the lab the machine is a network namespace with its own address, and `dir`\n/// is where its files live."])
         .register_into_engine(engine, move |spec: Map| -> Result<Map, Box<EvalAltResult>> {
             const NAME: &str = "launch_instance";
-            let options = Options::new(NAME, spec, OPTIONS)?;
-            let name = options
-                .get("name")
-                .filter(|v| v.is_string())
-                .map(|v| v.to_string())
-                .ok_or_else(|| {
-                    Failure::invalid(NAME, "spec.name (a string) is required")
-                        .with_help("e.g. launch_instance(#{ name: `etcd-${uuid()}` })")
-                })?;
+            let spec: InstanceSpec = from_value(NAME, "spec", &Dynamic::from(spec)).map_err(|f| {
+                f.with_help(format!("spec keys: {}; `name` is required, e.g. launch_instance(#{{ name: `etcd-${{uuid()}}` }})", OPTIONS.join(", ")))
+            })?;
             let instance = on_world(&h, NAME, Duration::from_secs(600), move |world| async move {
                 let instance = world
                     .compute
-                    .launch(&InstanceSpec { name })
+                    .launch(&spec)
                     .await
                     .map_err(|e| Failure::from_provider(NAME, e))?;
                 journal_created(&world, NAME, Resource::Instance(instance.clone())).await?;

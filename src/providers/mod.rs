@@ -1,6 +1,7 @@
 //! What a world is made of: one trait per concern, one module per backend. A primitive
 //! asks a trait; adding a backend is a module and a line in `world`.
 
+pub mod aws;
 pub mod cloudflare;
 pub mod lab;
 pub mod records;
@@ -69,9 +70,26 @@ pub struct Instance {
     pub dir: String,
 }
 
-#[derive(Debug, Clone, Default)]
+/// What a script asks of a new machine. Every world takes every field, so one script
+/// runs in all of them; the lab uses `name` only.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct InstanceSpec {
     pub name: String,
+    pub ami: Option<String>,
+    pub instance_type: Option<String>,
+    pub key_name: Option<String>,
+    pub subnet_id: Option<String>,
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
+    /// GiB.
+    pub root_volume_size: Option<i32>,
+    /// GiB; a second volume for etcd's data when given.
+    pub data_volume_size: Option<i32>,
+    pub public_ip: Option<bool>,
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, String>,
+    pub user_data: Option<String>,
 }
 
 #[async_trait]

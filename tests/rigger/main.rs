@@ -1,5 +1,6 @@
 //! rigger's integration tests: the real binary, real scripts, real signals.
 
+mod aws;
 mod cli;
 mod cloudflare;
 mod diagnostics;

@@ -1,0 +1,184 @@
+//! The EC2 provider against moto (`moto_server` on loopback, from the .venv that
+//! ./setup.sh makes). The private addresses moto hands out are fiction: nothing here
+//! ever connects to them.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_ec2::config::{Credentials, Region};
+use rigger::providers::aws::{Aws, CLUSTER_TAG, client_token};
+use rigger::providers::{Compute, InstanceSpec};
+
+struct Moto {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts moto on a free loopback port, with `env` (e.g. its validation switches).
+fn moto(env: &[(&str, &str)]) -> Moto {
+    let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/moto_server");
+    assert!(
+        std::path::Path::new(bin).exists(),
+        "{bin} is missing: run ./setup.sh, which installs moto for the tests"
+    );
+    let port = crate::harness::free_port();
+    let child = Command::new(bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "moto did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Moto {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+fn config(moto: &Moto) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&moto.url)
+        .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
+            Credentials::new("testing", "testing", None, None, "tests"),
+        ))
+        .build()
+}
+
+fn spec(name: &str) -> InstanceSpec {
+    InstanceSpec {
+        name: name.into(),
+        ami: Some("ami-12c6146b".into()),
+        instance_type: Some("t3.small".into()),
+        key_name: Some("deployer".into()),
+        root_volume_size: Some(20),
+        data_volume_size: Some(10),
+        tags: [("team".to_string(), "infra".to_string())].into(),
+        user_data: Some("#!/bin/sh\necho hi\n".into()),
+        ..InstanceSpec::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_launch_concurrently_with_their_tags_and_terminate() {
+    let moto = moto(&[]);
+    let cfg = config(&moto);
+    let aws = Aws::new(&cfg, "example.test", "run-1");
+    let names = ["etcd-a", "etcd-b", "etcd-c"];
+    let specs: Vec<InstanceSpec> = names.iter().map(|n| spec(n)).collect();
+    let (a, b, c) = tokio::join!(
+        aws.launch(&specs[0]),
+        aws.launch(&specs[1]),
+        aws.launch(&specs[2])
+    );
+    let launched = [a.unwrap(), b.unwrap(), c.unwrap()];
+    for (inst, name) in launched.iter().zip(names) {
+        assert_eq!(inst.name, name);
+        assert!(inst.id.starts_with("i-"), "{}", inst.id);
+        assert!(!inst.private_ip.is_empty());
+    }
+
+    // Checked through EC2's own API, not rigger's.
+    let ec2 = aws_sdk_ec2::Client::new(&cfg);
+    let out = ec2
+        .describe_instances()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name(format!("tag:{CLUSTER_TAG}"))
+                .values("example.test")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let instances: Vec<_> = out
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .collect();
+    assert_eq!(instances.len(), 3);
+    for i in &instances {
+        let tag = |k: &str| {
+            i.tags()
+                .iter()
+                .find(|t| t.key() == Some(k))
+                .and_then(|t| t.value())
+                .map(str::to_string)
+        };
+        assert!(names.contains(&tag("Name").unwrap().as_str()));
+        assert_eq!(tag("team").as_deref(), Some("infra"));
+        assert_eq!(i.image_id(), Some("ami-12c6146b"));
+        assert_eq!(i.key_name(), Some("deployer"));
+        assert_eq!(i.instance_type().map(|t| t.as_str()), Some("t3.small"));
+    }
+
+    // destroy's path when the state is lost: find them by tag, terminate them.
+    let found = aws.find_tagged().await.unwrap();
+    assert_eq!(found.len(), 3);
+    for inst in &found {
+        aws.terminate(inst).await.unwrap();
+    }
+    assert!(aws.find_tagged().await.unwrap().is_empty());
+    // Terminating again is not an error.
+    aws.terminate(&found[0]).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_bad_ami_is_refused_with_ec2s_code_and_message() {
+    let moto = moto(&[("MOTO_ENABLE_AMI_VALIDATION", "true")]);
+    let aws = Aws::new(&config(&moto), "example.test", "run-2");
+    let mut bad = spec("etcd-x");
+    bad.ami = Some("ami-00000bad".into());
+    let err = aws.launch(&bad).await.unwrap_err();
+    assert!(
+        err.message
+            .starts_with("aws: RunInstances failed: InvalidAMIID.NotFound"),
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains("ami-00000bad"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn an_instance_without_an_ami_is_refused_before_any_call() {
+    // No moto at all: nothing may be sent.
+    let cfg = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url("http://127.0.0.1:9")
+        .build();
+    let aws = Aws::new(&cfg, "c", "r");
+    let err = aws
+        .launch(&InstanceSpec {
+            name: "n".into(),
+            ..InstanceSpec::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.message, "n: an AWS instance needs `ami`");
+}
+
+#[test]
+fn client_tokens_follow_ec2s_rules() {
+    let t = client_token(
+        "1732450000000-ab12cd",
+        "etcd-0123456789abcdef0123456789abcdef",
+    );
+    assert!(t.len() <= 64 && t.is_ascii());
+}
