@@ -15,7 +15,9 @@ use crate::output::{self, Verbosity};
 use crate::params::Params;
 use crate::runner::{self, RunRequest};
 use crate::state::StateDir;
-use crate::world::{Target, WorldConfig};
+use std::net::SocketAddr;
+
+use crate::world::{DnsChoice, Target, WorldConfig, WorldSpec};
 
 #[derive(Parser)]
 #[command(
@@ -48,10 +50,44 @@ impl StateArgs {
         StateDir::locate(self.state_dir.clone())
     }
 
-    fn world(&self, target: Target) -> WorldConfig {
+    fn world(&self, world: &WorldArgs) -> WorldConfig {
         WorldConfig {
-            target,
+            spec: world.spec(),
             state: self.state(),
+        }
+    }
+
+    fn lab(&self) -> WorldConfig {
+        WorldConfig {
+            spec: WorldSpec::default(),
+            state: self.state(),
+        }
+    }
+}
+
+/// Which world a script acts on.
+#[derive(clap::Args, Clone)]
+struct WorldArgs {
+    /// Where machines come from.
+    #[arg(long, value_enum, default_value_t = Target::Lab)]
+    target: Target,
+    /// Who serves DNS (default: the lab's server in the lab, Cloudflare on AWS).
+    #[arg(long, value_enum)]
+    dns: Option<DnsChoice>,
+    /// A DNS server for wait_resolves to ask instead of the zone's own (repeatable).
+    #[arg(long, value_name = "IP:PORT")]
+    dns_server: Vec<SocketAddr>,
+}
+
+impl WorldArgs {
+    fn spec(&self) -> WorldSpec {
+        WorldSpec {
+            target: self.target,
+            dns: self.dns.unwrap_or(match self.target {
+                Target::Lab => DnsChoice::Lab,
+                Target::Aws => DnsChoice::Cloudflare,
+            }),
+            dns_servers: self.dns_server.clone(),
         }
     }
 }
@@ -66,9 +102,8 @@ enum Command {
         /// [1, 2]) or a bare word taken as a string.
         #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
         sets: Vec<(String, Dynamic)>,
-        /// The world the script acts on.
-        #[arg(long, value_enum, default_value_t = Target::Lab)]
-        target: Target,
+        #[command(flatten)]
+        world: WorldArgs,
         /// Leave what a failed run created in place instead of rolling it back.
         #[arg(long)]
         keep_on_error: bool,
@@ -86,9 +121,8 @@ enum Command {
         /// A parameter for param("key"), as with `run`.
         #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
         sets: Vec<(String, Dynamic)>,
-        /// The world the session acts on.
-        #[arg(long, value_enum, default_value_t = Target::Lab)]
-        target: Target,
+        #[command(flatten)]
+        world: WorldArgs,
         /// Stop a single input after this many Rhai operations; 0 for no limit.
         #[arg(long, value_name = "N", default_value_t = Limits::default().operations)]
         max_operations: u64,
@@ -97,6 +131,10 @@ enum Command {
     },
     /// Remove everything rigger created that the state directory names.
     Destroy {
+        /// Also terminate every EC2 instance whose rigger:cluster tag is VALUE (for when
+        /// the local state is lost); AWS settings come from the environment.
+        #[arg(long, value_name = "VALUE")]
+        aws_cluster_tag: Option<String>,
         #[command(flatten)]
         state: StateArgs,
     },
@@ -181,7 +219,7 @@ pub fn main() -> ExitCode {
         Command::Run {
             script,
             sets,
-            target,
+            world,
             keep_on_error,
             max_operations,
             state,
@@ -193,7 +231,7 @@ pub fn main() -> ExitCode {
                     operations: max_operations,
                     ..Limits::default()
                 },
-                world: Some(state.world(target)),
+                world: Some(state.world(&world)),
                 keep_on_error,
             }),
             Err(err) => Cli::command()
@@ -203,13 +241,13 @@ pub fn main() -> ExitCode {
         Command::Repl {
             files,
             sets,
-            target,
+            world,
             max_operations,
             state,
         } => match Params::new(sets) {
             Ok(params) => crate::repl::run(crate::repl::ReplRequest {
                 params,
-                world: state.world(target),
+                world: state.world(&world),
                 files,
                 limits: Limits {
                     operations: max_operations,
@@ -220,7 +258,10 @@ pub fn main() -> ExitCode {
                 .error(clap::error::ErrorKind::ArgumentConflict, err)
                 .exit(),
         },
-        Command::Destroy { state } => commands::destroy::destroy(&state.world(Target::Lab)),
+        Command::Destroy {
+            aws_cluster_tag,
+            state,
+        } => commands::destroy::destroy(&state.state(), aws_cluster_tag.as_deref()),
         Command::Health {
             discovery_srv,
             json,
@@ -229,7 +270,7 @@ pub fn main() -> ExitCode {
             key,
             state,
         } => commands::health::health(
-            &state.world(Target::Lab),
+            &state.lab(),
             commands::health::HealthArgs {
                 domain: discovery_srv,
                 json,
@@ -245,7 +286,7 @@ pub fn main() -> ExitCode {
                 command,
                 state,
             } => commands::lab::exec(&state.state(), &host, &command),
-            LabCommand::Down { state } => commands::destroy::destroy(&state.world(Target::Lab)),
+            LabCommand::Down { state } => commands::destroy::destroy(&state.state(), None),
             LabCommand::Serve { state } => commands::lab::serve(&state.state()),
         },
         Command::Fns { markdown } => fns(markdown),

@@ -6,21 +6,61 @@ use std::time::Duration;
 
 use tokio::runtime::{Handle, Runtime};
 
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::providers::aws::Aws;
+use crate::providers::cloudflare::Cloudflare;
 use crate::providers::lab::{Lab, netns};
+use crate::providers::unreachable::Unreachable;
 use crate::providers::{Compute, Dns, ProviderError, Transport};
 use crate::services::journal::{Journal, Resource};
 use crate::state::StateDir;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Target {
     /// This machine as a small cloud: namespaces, embedded DNS, real etcd.
     Lab,
+    /// AWS EC2 (credentials, region and endpoint from the AWS default chain).
+    Aws,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DnsChoice {
+    /// The lab's embedded DNS server (lab target only).
+    Lab,
+    /// Cloudflare's v4 API (CLOUDFLARE_API_TOKEN).
+    Cloudflare,
+}
+
+/// Which providers a run used: written at the head of its journal, so `destroy` takes
+/// each resource down through the provider that made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorldSpec {
+    pub target: Target,
+    pub dns: DnsChoice,
+    /// Servers `wait_resolves` asks instead of the zone's own (`--dns-server`).
+    #[serde(default)]
+    pub dns_servers: Vec<SocketAddr>,
+}
+
+impl Default for WorldSpec {
+    fn default() -> Self {
+        Self {
+            target: Target::Lab,
+            dns: DnsChoice::Lab,
+            dns_servers: Vec::new(),
+        }
+    }
 }
 
 /// How to reach a world; the world itself is built when a script first needs it.
 #[derive(Debug, Clone)]
 pub struct WorldConfig {
-    pub target: Target,
+    pub spec: WorldSpec,
     pub state: StateDir,
 }
 
@@ -40,51 +80,83 @@ impl World {
         Self::open_with(config, true)
     }
 
-    /// The world as it is, without creating it: `None` when there is no lab here.
+    /// The world as it is, without creating it: `None` when it is the lab and there is
+    /// no lab here.
     pub fn existing(config: &WorldConfig) -> Result<Option<Self>, ProviderError> {
-        match config.target {
+        match config.spec.target {
             Target::Lab if !Lab::new(&config.state).exists() => Ok(None),
-            Target::Lab => Self::open_with(config, false).map(Some),
+            _ => Self::open_with(config, false).map(Some),
         }
     }
 
     fn open_with(config: &WorldConfig, create: bool) -> Result<Self, ProviderError> {
-        match config.target {
-            Target::Lab => {
-                let lab = Lab::new(&config.state);
-                let file = if create {
-                    lab.ensure_up()?
-                } else {
-                    crate::providers::lab::require_privileges()?;
-                    lab.load()?
-                };
-                let ns = file.netns();
-                // Every thread of this runtime lives in the lab namespace, so every socket
-                // that lab work opens is inside the lab, which has no route out.
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .thread_name("rigger-lab")
-                    .on_thread_start(move || {
-                        if let Err(e) = netns::enter(&ns) {
-                            // A thread outside the lab must never do lab work.
-                            eprintln!("rigger: cannot enter the lab namespace: {e}");
-                            std::process::abort();
-                        }
-                    })
-                    .build()?;
-                let shared = Arc::new(lab.clone());
-                Ok(Self {
-                    compute: shared.clone(),
-                    dns: shared.clone(),
-                    transport: shared,
-                    journal: Journal::create(&config.state, create)?,
-                    state: config.state.clone(),
-                    lab: Some(lab),
-                    runtime: Some(runtime),
-                })
-            }
+        let spec = &config.spec;
+        match (spec.target, spec.dns) {
+            (Target::Lab, DnsChoice::Lab) => Self::lab(config, create),
+            (Target::Aws, DnsChoice::Cloudflare) => Self::cloud(config, create),
+            (Target::Lab, DnsChoice::Cloudflare) => Err(ProviderError::invalid(
+                "lab hosts resolve names through the lab's own DNS; --dns cloudflare needs --target aws",
+            )),
+            (Target::Aws, DnsChoice::Lab) => Err(ProviderError::invalid(
+                "EC2 instances cannot ask the lab's DNS server; use --dns cloudflare with --target aws",
+            )),
         }
+    }
+
+    fn lab(config: &WorldConfig, create: bool) -> Result<Self, ProviderError> {
+        let lab = Lab::new(&config.state);
+        let file = if create {
+            lab.ensure_up()?
+        } else {
+            crate::providers::lab::require_privileges()?;
+            lab.load()?
+        };
+        let ns = file.netns();
+        // Every thread of this runtime lives in the lab namespace, so every socket
+        // that lab work opens is inside the lab, which has no route out.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("rigger-lab")
+            .on_thread_start(move || {
+                if let Err(e) = netns::enter(&ns) {
+                    // A thread outside the lab must never do lab work.
+                    eprintln!("rigger: cannot enter the lab namespace: {e}");
+                    std::process::abort();
+                }
+            })
+            .build()?;
+        let shared = Arc::new(lab.clone());
+        Ok(Self {
+            compute: shared.clone(),
+            dns: shared.clone(),
+            transport: shared,
+            journal: Journal::create(&config.state, create, &config.spec)?,
+            state: config.state.clone(),
+            lab: Some(lab),
+            runtime: Some(runtime),
+        })
+    }
+
+    fn cloud(config: &WorldConfig, create: bool) -> Result<Self, ProviderError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("rigger-cloud")
+            .build()?;
+        let journal = Journal::create(&config.state, create, &config.spec)?;
+        let run_id = journal.run_id();
+        let compute = runtime.block_on(Aws::from_env(&run_id))?;
+        let dns = Cloudflare::from_env(config.spec.dns_servers.clone())?;
+        Ok(Self {
+            compute: Arc::new(compute),
+            dns: Arc::new(dns),
+            transport: Arc::new(cloud_transport()),
+            journal,
+            state: config.state.clone(),
+            lab: None,
+            runtime: Some(runtime),
+        })
     }
 
     pub fn handle(&self) -> Handle {
@@ -144,4 +216,32 @@ pub async fn take_down(world: &World, journal: &Journal) -> Vec<(Resource, Provi
         }
     }
     failed
+}
+
+/// How rigger reaches cloud machines. SSH is not built yet; and instances that a local
+/// EC2 stand-in (moto) made have addresses that are fiction, never to be dialled.
+fn cloud_transport() -> Unreachable {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_EC2")
+        .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+        .ok();
+    let local = endpoint.as_deref().is_some_and(|url| {
+        let host = url
+            .split("://")
+            .nth(1)
+            .unwrap_or(url)
+            .split(['/', ':'])
+            .next()
+            .unwrap_or("");
+        host == "localhost" || host.starts_with("127.") || host == "[" || host == "::1"
+    });
+    match (local, endpoint) {
+        (true, Some(url)) => Unreachable {
+            reason: format!("its address comes from a local EC2 stand-in ({url}) and is not real"),
+            help: "rigger never connects to machines a stand-in invented; against real AWS the bootstrap runs over SSH".into(),
+        },
+        _ => Unreachable {
+            reason: "bootstrapping cloud machines over SSH is not built yet".into(),
+            help: "the instances and DNS records exist; `rigger destroy` removes them".into(),
+        },
+    }
 }

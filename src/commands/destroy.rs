@@ -1,54 +1,101 @@
-//! `rigger destroy` (and `rigger lab down`): remove everything the state dir names.
+//! `rigger destroy` (and `rigger lab down`): remove everything the state dir names,
+//! each resource through the provider that made it, then the lab itself.
 
+use crate::providers::aws::Aws;
 use crate::providers::lab::Lab;
 use crate::runner::{EXIT_FAILED, EXIT_OK};
-use crate::services::journal::Journal;
-use crate::world::{self, Target, World, WorldConfig};
+use crate::services::journal::{Journal, Resource};
+use crate::state::StateDir;
+use crate::world::{self, World, WorldConfig};
 
-pub fn destroy(config: &WorldConfig) -> u8 {
-    let journals = match Journal::all(&config.state) {
+pub fn destroy(state: &StateDir, aws_cluster_tag: Option<&str>) -> u8 {
+    let journals = match Journal::all(state) {
         Ok(j) => j,
         Err(e) => {
             return super::fail(
                 format!(
                     "cannot read the journals in {}: {e}",
-                    config.state.root().display()
+                    state.root().display()
                 ),
                 None,
             );
         }
     };
-    let world = match World::existing(config) {
-        Ok(w) => w,
-        Err(e) => return super::fail(e.message, e.help),
-    };
     let mut left = 0;
-    if let Some(world) = &world {
-        for journal in &journals {
-            let failed = world.handle().block_on(world::take_down(world, journal));
-            for (resource, e) in &failed {
-                tracing::error!("could not remove {}: {e}", resource.describe());
+    for journal in &journals {
+        let config = WorldConfig {
+            spec: journal.world().clone(),
+            state: state.clone(),
+        };
+        match World::existing(&config) {
+            Ok(Some(world)) => {
+                let failed = world.handle().block_on(world::take_down(&world, journal));
+                for (resource, e) in &failed {
+                    tracing::error!("could not remove {}: {e}", resource.describe());
+                }
+                left += failed.len();
+                let _ = journal.discard_if_empty();
             }
-            left += failed.len();
-            let _ = journal.discard_if_empty();
-        }
-    } else {
-        // No lab: whatever the journals named went with it.
-        for journal in &journals {
-            let _ = std::fs::remove_file(journal.path());
+            // The lab is gone, and everything it held went with it.
+            Ok(None) => {
+                let _ = std::fs::remove_file(journal.path());
+            }
+            Err(e) => {
+                tracing::error!(
+                    "cannot reach the world of {}: {}",
+                    journal.path().display(),
+                    e.message
+                );
+                left += journal.live_newest_first().len();
+            }
         }
     }
-    drop(world);
-    if config.target == Target::Lab
-        && let Err(e) = Lab::new(&config.state).down()
-    {
+    if let Some(tag) = aws_cluster_tag {
+        left += destroy_tagged(tag);
+    }
+    if let Err(e) = Lab::new(state).down() {
         return super::fail(format!("cannot take the lab down: {e}"), None);
     }
     if left > 0 {
         tracing::error!("{left} resources could not be removed; run `rigger destroy` again");
         return EXIT_FAILED;
     }
-    config.state.prune();
-    tracing::info!("destroyed everything in {}", config.state.root().display());
+    state.prune();
+    tracing::info!("destroyed everything in {}", state.root().display());
     EXIT_OK
+}
+
+/// Terminates the EC2 instances tagged `rigger:cluster=tag`; returns how many are left.
+fn destroy_tagged(tag: &str) -> usize {
+    let Ok(runtime) = tokio::runtime::Runtime::new() else {
+        return 1;
+    };
+    runtime.block_on(async {
+        let aws = match Aws::from_env("destroy").await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!("{}", e.message);
+                return 1;
+            }
+        };
+        let found = match aws.find_tagged(tag).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!("{}", e.message);
+                return 1;
+            }
+        };
+        let mut left = 0;
+        for instance in found {
+            let what = Resource::Instance(instance.clone()).describe();
+            match crate::providers::Compute::terminate(&aws, &instance).await {
+                Ok(()) => tracing::info!("removed {what} (by its tag)"),
+                Err(e) => {
+                    tracing::error!("could not remove {what}: {e}");
+                    left += 1;
+                }
+            }
+        }
+        left
+    })
 }

@@ -20,8 +20,6 @@ pub const NODE_DIR: &str = "/var/lib/rigger";
 
 pub struct Aws {
     ec2: Client,
-    /// Value of the cluster tag.
-    cluster: String,
     /// Makes client tokens unique per run: a retried call in the same run is the same
     /// launch, a new run is a new one.
     run_id: String,
@@ -75,10 +73,9 @@ pub fn client_token(run_id: &str, name: &str) -> String {
 }
 
 impl Aws {
-    pub fn new(config: &aws_config::SdkConfig, cluster: &str, run_id: &str) -> Self {
+    pub fn new(config: &aws_config::SdkConfig, run_id: &str) -> Self {
         Self {
             ec2: Client::new(config),
-            cluster: cluster.to_string(),
             run_id: run_id.to_string(),
             ready_timeout: Duration::from_secs(300),
         }
@@ -86,7 +83,7 @@ impl Aws {
 
     /// From the AWS default chain. Refuses to guess a region (it would otherwise ask the
     /// instance metadata service, which only exists on EC2).
-    pub async fn from_env(cluster: &str, run_id: &str) -> Result<Self> {
+    pub async fn from_env(run_id: &str) -> Result<Self> {
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .load()
             .await;
@@ -94,7 +91,7 @@ impl Aws {
             return Err(ProviderError::new("missing", "no AWS region configured")
                 .with_help("set AWS_REGION (or a region in the AWS_PROFILE's config)"));
         }
-        Ok(Self::new(&config, cluster, run_id))
+        Ok(Self::new(&config, run_id))
     }
 
     fn instance_of(&self, i: &aws_sdk_ec2::types::Instance) -> Option<Instance> {
@@ -130,16 +127,16 @@ impl Aws {
             .ok_or_else(|| ProviderError::not_found(format!("aws: instance {id} is not there")))
     }
 
-    /// Every live instance carrying this cluster's tag: what `destroy` removes when the
-    /// local state is lost.
-    pub async fn find_tagged(&self) -> Result<Vec<Instance>> {
+    /// Every live instance whose cluster tag is `cluster`: what `destroy` removes when
+    /// the local state is lost.
+    pub async fn find_tagged(&self, cluster: &str) -> Result<Vec<Instance>> {
         let out = self
             .ec2
             .describe_instances()
             .filters(
                 Filter::builder()
                     .name(format!("tag:{CLUSTER_TAG}"))
-                    .values(&self.cluster)
+                    .values(cluster)
                     .build(),
             )
             .filters(
@@ -171,11 +168,13 @@ impl Compute for Aws {
                 .with_help("e.g. launch_instance(#{ name: ..., ami: \"ami-...\", instance_type: \"t3.small\" })")
         })?;
         let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
+        // Every resource carries the cluster tag (the script's, or "rigger").
+        let cluster = spec.tags.get(CLUSTER_TAG).map_or("rigger", String::as_str);
         let mut spec_tags = TagSpecification::builder()
             .resource_type(ResourceType::Instance)
             .tags(tag("Name", &spec.name))
-            .tags(tag(CLUSTER_TAG, &self.cluster));
-        for (k, v) in &spec.tags {
+            .tags(tag(CLUSTER_TAG, cluster));
+        for (k, v) in spec.tags.iter().filter(|(k, _)| k.as_str() != CLUSTER_TAG) {
             spec_tags = spec_tags.tags(tag(k, v));
         }
         let mut request = self
@@ -192,7 +191,7 @@ impl Compute for Aws {
             .tag_specifications(
                 TagSpecification::builder()
                     .resource_type(ResourceType::Volume)
-                    .tags(tag(CLUSTER_TAG, &self.cluster))
+                    .tags(tag(CLUSTER_TAG, cluster))
                     .build(),
             );
         if let Some(key) = &spec.key_name {

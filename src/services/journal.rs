@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::providers::{Instance, Process, Record, Zone};
 use crate::state::StateDir;
+use crate::world::WorldSpec;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -48,12 +49,20 @@ impl Resource {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 enum Line {
-    Created { seq: u64, resource: Resource },
-    Removed { seq: u64 },
+    /// The first line: which providers made what follows.
+    World(WorldSpec),
+    Created {
+        seq: u64,
+        resource: Resource,
+    },
+    Removed {
+        seq: u64,
+    },
 }
 
 pub struct Journal {
     path: PathBuf,
+    world: WorldSpec,
     inner: Mutex<Vec<(u64, Resource)>>,
 }
 
@@ -61,7 +70,11 @@ impl Journal {
     /// A new journal for a run starting now. The file appears with the first entry;
     /// `in_state_dir: false` gives a journal that is never written (for commands that
     /// only look).
-    pub fn create(state: &StateDir, in_state_dir: bool) -> std::io::Result<Self> {
+    pub fn create(
+        state: &StateDir,
+        in_state_dir: bool,
+        world: &WorldSpec,
+    ) -> std::io::Result<Self> {
         let dir = if in_state_dir {
             state.dir("runs")?
         } else {
@@ -73,6 +86,7 @@ impl Journal {
         let id = &uuid::Uuid::new_v4().simple().to_string()[..6];
         Ok(Self {
             path: dir.join(format!("{stamp}-{id}.jsonl")),
+            world: world.clone(),
             inner: Mutex::default(),
         })
     }
@@ -94,10 +108,12 @@ impl Journal {
 
     fn open(path: &Path) -> std::io::Result<Self> {
         let mut live: Vec<(u64, Resource)> = Vec::new();
+        let mut world = WorldSpec::default();
         for line in BufReader::new(std::fs::File::open(path)?).lines() {
             let line = line?;
             // A line cut short by a crash is the only kind that fails to parse.
             match serde_json::from_str::<Line>(&line) {
+                Ok(Line::World(spec)) => world = spec,
                 Ok(Line::Created { seq, resource }) => live.push((seq, resource)),
                 Ok(Line::Removed { seq }) => live.retain(|(s, _)| *s != seq),
                 Err(_) => {}
@@ -105,6 +121,7 @@ impl Journal {
         }
         Ok(Self {
             path: path.to_path_buf(),
+            world,
             inner: Mutex::new(live),
         })
     }
@@ -113,13 +130,32 @@ impl Journal {
         &self.path
     }
 
+    /// The providers this run used.
+    pub fn world(&self) -> &WorldSpec {
+        &self.world
+    }
+
+    /// A name for the run, unique in this state dir (client tokens derive from it).
+    pub fn run_id(&self) -> String {
+        self.path
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
+    }
+
     fn append(&self, line: &Line) -> std::io::Result<()> {
+        let fresh = !self.path.exists();
         let mut f = OpenOptions::new()
             .create(true)
             .append(true)
             .mode(0o600)
             .open(&self.path)?;
-        let mut text = serde_json::to_string(line).map_err(std::io::Error::other)?;
+        let mut text = String::new();
+        if fresh {
+            text = serde_json::to_string(&Line::World(self.world.clone()))
+                .map_err(std::io::Error::other)?;
+            text.push('\n');
+        }
+        text.push_str(&serde_json::to_string(line).map_err(std::io::Error::other)?);
         text.push('\n');
         f.write_all(text.as_bytes())?;
         f.sync_data()
@@ -177,7 +213,7 @@ mod tests {
     fn a_journal_reopened_shows_what_still_stands_newest_first() {
         let tmp = tempfile::tempdir().unwrap();
         let state = StateDir::locate(Some(tmp.path().to_path_buf()));
-        let j = Journal::create(&state, true).unwrap();
+        let j = Journal::create(&state, true, &WorldSpec::default()).unwrap();
         let a = Resource::File { path: "/a".into() };
         let b = Resource::File { path: "/b".into() };
         let c = Resource::File { path: "/c".into() };
@@ -187,6 +223,7 @@ mod tests {
         j.removed(&b).unwrap();
         let again = Journal::all(&state).unwrap();
         assert_eq!(again.len(), 1);
+        assert_eq!(again[0].world(), &WorldSpec::default());
         assert_eq!(again[0].live_newest_first(), vec![c, a]);
     }
 }

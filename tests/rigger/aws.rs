@@ -9,9 +9,9 @@ use aws_sdk_ec2::config::{Credentials, Region};
 use rigger::providers::aws::{Aws, CLUSTER_TAG, client_token};
 use rigger::providers::{Compute, InstanceSpec};
 
-struct Moto {
+pub struct Moto {
     child: Child,
-    url: String,
+    pub url: String,
 }
 
 impl Drop for Moto {
@@ -22,7 +22,7 @@ impl Drop for Moto {
 }
 
 /// Starts moto on a free loopback port, with `env` (e.g. its validation switches).
-fn moto(env: &[(&str, &str)]) -> Moto {
+pub fn moto(env: &[(&str, &str)]) -> Moto {
     let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/moto_server");
     assert!(
         std::path::Path::new(bin).exists(),
@@ -50,7 +50,7 @@ fn moto(env: &[(&str, &str)]) -> Moto {
     }
 }
 
-fn config(moto: &Moto) -> aws_config::SdkConfig {
+pub fn config(moto: &Moto) -> aws_config::SdkConfig {
     aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -69,7 +69,11 @@ fn spec(name: &str) -> InstanceSpec {
         key_name: Some("deployer".into()),
         root_volume_size: Some(20),
         data_volume_size: Some(10),
-        tags: [("team".to_string(), "infra".to_string())].into(),
+        tags: [
+            ("team".to_string(), "infra".to_string()),
+            (CLUSTER_TAG.to_string(), "example.test".to_string()),
+        ]
+        .into(),
         user_data: Some("#!/bin/sh\necho hi\n".into()),
         ..InstanceSpec::default()
     }
@@ -79,7 +83,7 @@ fn spec(name: &str) -> InstanceSpec {
 async fn three_instances_launch_concurrently_with_their_tags_and_terminate() {
     let moto = moto(&[]);
     let cfg = config(&moto);
-    let aws = Aws::new(&cfg, "example.test", "run-1");
+    let aws = Aws::new(&cfg, "run-1");
     let names = ["etcd-a", "etcd-b", "etcd-c"];
     let specs: Vec<InstanceSpec> = names.iter().map(|n| spec(n)).collect();
     let (a, b, c) = tokio::join!(
@@ -129,12 +133,12 @@ async fn three_instances_launch_concurrently_with_their_tags_and_terminate() {
     }
 
     // destroy's path when the state is lost: find them by tag, terminate them.
-    let found = aws.find_tagged().await.unwrap();
+    let found = aws.find_tagged("example.test").await.unwrap();
     assert_eq!(found.len(), 3);
     for inst in &found {
         aws.terminate(inst).await.unwrap();
     }
-    assert!(aws.find_tagged().await.unwrap().is_empty());
+    assert!(aws.find_tagged("example.test").await.unwrap().is_empty());
     // Terminating again is not an error.
     aws.terminate(&found[0]).await.unwrap();
 }
@@ -142,7 +146,7 @@ async fn three_instances_launch_concurrently_with_their_tags_and_terminate() {
 #[tokio::test]
 async fn a_bad_ami_is_refused_with_ec2s_code_and_message() {
     let moto = moto(&[("MOTO_ENABLE_AMI_VALIDATION", "true")]);
-    let aws = Aws::new(&config(&moto), "example.test", "run-2");
+    let aws = Aws::new(&config(&moto), "run-2");
     let mut bad = spec("etcd-x");
     bad.ami = Some("ami-00000bad".into());
     let err = aws.launch(&bad).await.unwrap_err();
@@ -163,7 +167,7 @@ async fn an_instance_without_an_ami_is_refused_before_any_call() {
         .region(Region::new("us-east-1"))
         .endpoint_url("http://127.0.0.1:9")
         .build();
-    let aws = Aws::new(&cfg, "c", "r");
+    let aws = Aws::new(&cfg, "r");
     let err = aws
         .launch(&InstanceSpec {
             name: "n".into(),

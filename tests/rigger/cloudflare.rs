@@ -16,7 +16,7 @@ use rigger::providers::cloudflare::{Auth, Cloudflare, Retry};
 use rigger::providers::{Dns, RecordData, RecordSpec};
 use serde_json::{Value, json};
 
-const TOKEN: &str = "test-token-0123456789";
+pub const TOKEN: &str = "test-token-0123456789";
 
 #[derive(Debug, Clone, PartialEq)]
 struct Seen {
@@ -28,16 +28,16 @@ struct Seen {
 }
 
 #[derive(Default)]
-struct Api {
+pub struct Api {
     zones: Vec<(String, String)>,
-    records: Vec<Value>,
+    pub records: Vec<Value>,
     seen: Vec<Seen>,
     /// Statuses (with Retry-After seconds) to answer before serving normally.
     failures: VecDeque<(StatusCode, Option<u64>)>,
     next_id: u64,
 }
 
-type Shared = Arc<Mutex<Api>>;
+pub type Shared = Arc<Mutex<Api>>;
 
 fn envelope(result: Value, info: Option<Value>) -> Response {
     let mut body = json!({ "success": true, "errors": [], "messages": [], "result": result });
@@ -204,7 +204,7 @@ async fn remove(
 }
 
 /// Starts the stand-in on a loopback port; returns its base URL and state.
-async fn stand_in() -> (String, Shared) {
+pub async fn stand_in() -> (String, Shared) {
     let api: Shared = Arc::new(Mutex::new(Api {
         zones: vec![("zone1".into(), "example.test".into())],
         ..Api::default()

@@ -2,6 +2,7 @@
 
 mod aws;
 mod cli;
+mod cloud;
 mod cloudflare;
 mod diagnostics;
 mod harness;

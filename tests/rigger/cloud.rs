@@ -1,0 +1,179 @@
+//! `rigger run cluster --target aws --dns cloudflare`, end to end against moto and the
+//! Cloudflare stand-in, with a local DNS server answering from the stand-in's records so
+//! that `wait_resolves` waits for real. moto's addresses are fiction: the run must stop
+//! before connecting to any of them.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use rigger::providers::lab::dns_server::{Zones, catalog};
+use rigger::providers::{Record, RecordData, RecordSpec};
+use serde_json::Value;
+
+use crate::aws::{config, moto};
+use crate::cloudflare::{Shared, TOKEN, stand_in};
+use crate::harness::Rig;
+
+/// The stand-in's records as rigger's, for the DNS server.
+fn records_of(api: &Shared) -> BTreeMap<String, Vec<Record>> {
+    let api = api.lock().unwrap();
+    let mut zone: Vec<Record> = Vec::new();
+    for (i, r) in api.records.iter().enumerate() {
+        let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+        let data = match s("type").as_str() {
+            "A" => RecordData::A {
+                content: s("content").parse().unwrap(),
+            },
+            "SRV" => RecordData::SRV {
+                priority: r["data"]["priority"].as_u64().unwrap() as u16,
+                weight: r["data"]["weight"].as_u64().unwrap() as u16,
+                port: r["data"]["port"].as_u64().unwrap() as u16,
+                target: r["data"]["target"].as_str().unwrap().to_string(),
+            },
+            _ => continue,
+        };
+        zone.push(Record {
+            id: i.to_string(),
+            zone: "example.test".into(),
+            spec: RecordSpec {
+                name: s("name"),
+                ttl: 60,
+                data,
+            },
+        });
+    }
+    BTreeMap::from([("example.test".to_string(), zone)])
+}
+
+/// A DNS server on loopback that follows the stand-in's records.
+async fn dns_following(api: Shared) -> SocketAddr {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    let zones = Zones::default();
+    let mut server = hickory_server::Server::new(zones.clone());
+    server.register_socket(socket);
+    tokio::spawn(async move {
+        let _keep = server;
+        loop {
+            let cat = catalog(&records_of(&api), Ipv4Addr::LOCALHOST, 1).unwrap();
+            zones.install(cat).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cluster_script_creates_instances_and_records_then_stops_before_dialling_moto() {
+    let moto = moto(&[]);
+    let (cf_base, api) = stand_in().await;
+    let dns = dns_following(api.clone()).await;
+    let mut rig = Rig::new()
+        .own_state()
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("CLOUDFLARE_API_TOKEN", TOKEN)
+        .env("CLOUDFLARE_API_BASE_URL", &cf_base)
+        .args(&[
+            "run",
+            "cluster",
+            "--target",
+            "aws",
+            "--dns",
+            "cloudflare",
+            "--dns-server",
+            &dns.to_string(),
+            "--set",
+            "domain=example.test",
+            "--set",
+            "ami=ami-12c6146b",
+            "--set",
+            "instance_type=t3.small",
+            "--keep-on-error",
+        ]);
+    let out = tokio::task::spawn_blocking(move || {
+        let out = rig.run_keep();
+        (rig, out)
+    })
+    .await
+    .unwrap();
+    let (rig, out) = out;
+    out.failure(1)
+        .stderr_has(&format!(
+            "its address comes from a local EC2 stand-in ({}) and is not real",
+            moto.url
+        ))
+        .stderr_has("× bootstrap_parallel: 3 of 3 nodes failed:");
+    assert!(!out.stderr.contains("Connection refused"), "{}", out.stderr);
+
+    // The instances, through EC2's own API.
+    let ec2 = aws_sdk_ec2::Client::new(&config(&moto));
+    let described = ec2.describe_instances().send().await.unwrap();
+    let running: Vec<_> = described
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) == Some("running"))
+        .collect();
+    assert_eq!(running.len(), 3);
+    let names: Vec<String> = running
+        .iter()
+        .map(|i| {
+            i.tags()
+                .iter()
+                .find(|t| t.key() == Some("Name"))
+                .unwrap()
+                .value()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    for i in &running {
+        assert!(
+            i.tags()
+                .iter()
+                .any(|t| t.key() == Some("rigger:cluster") && t.value() == Some("example.test"))
+        );
+    }
+
+    // The records, through the stand-in's state.
+    let records: Vec<Value> = api.lock().unwrap().records.clone();
+    let count = |t: &str, n: &str| {
+        records
+            .iter()
+            .filter(|r| r["type"] == t && r["name"] == n)
+            .count()
+    };
+    assert_eq!(count("SRV", "_etcd-server-ssl._tcp.example.test"), 3);
+    assert_eq!(count("SRV", "_etcd-client-ssl._tcp.example.test"), 3);
+    for name in &names {
+        assert_eq!(
+            count("A", &format!("{name}.example.test")),
+            1,
+            "{name}: {records:?}"
+        );
+    }
+
+    // destroy removes all of it.
+    let destroyed = tokio::task::spawn_blocking(move || {
+        let out = rig.again(&["destroy"]);
+        (rig, out)
+    })
+    .await
+    .unwrap();
+    destroyed.1.success();
+    assert!(api.lock().unwrap().records.is_empty());
+    let described = ec2.describe_instances().send().await.unwrap();
+    assert!(
+        described
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .all(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) == Some("terminated"))
+    );
+    assert!(!destroyed.0.path("state").exists());
+}
