@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::providers::aws::Aws;
 use crate::providers::cloudflare::Cloudflare;
 use crate::providers::lab::{Lab, netns};
+use crate::providers::route53::Route53;
 use crate::providers::unreachable::Unreachable;
 use crate::providers::{Compute, Dns, ProviderError, Transport};
 use crate::services::journal::{Journal, Resource};
@@ -34,6 +35,8 @@ pub enum DnsChoice {
     Lab,
     /// Cloudflare's v4 API (CLOUDFLARE_API_TOKEN).
     Cloudflare,
+    /// Amazon Route 53 (the AWS default chain's credentials).
+    Route53,
 }
 
 /// Which providers a run used: written at the head of its journal, so `destroy` takes
@@ -93,12 +96,16 @@ impl World {
         let spec = &config.spec;
         match (spec.target, spec.dns) {
             (Target::Lab, DnsChoice::Lab) => Self::lab(config, create),
-            (Target::Aws, DnsChoice::Cloudflare) => Self::cloud(config, create),
-            (Target::Lab, DnsChoice::Cloudflare) => Err(ProviderError::invalid(
-                "lab hosts resolve names through the lab's own DNS; --dns cloudflare needs --target aws",
-            )),
+            (Target::Aws, DnsChoice::Cloudflare | DnsChoice::Route53) => {
+                Self::cloud(config, create)
+            }
+            (Target::Lab, DnsChoice::Cloudflare | DnsChoice::Route53) => {
+                Err(ProviderError::invalid(
+                    "lab hosts resolve names through the lab's own DNS; a cloud DNS provider needs --target aws",
+                ))
+            }
             (Target::Aws, DnsChoice::Lab) => Err(ProviderError::invalid(
-                "EC2 instances cannot ask the lab's DNS server; use --dns cloudflare with --target aws",
+                "EC2 instances cannot ask the lab's DNS server; use --dns cloudflare or route53 with --target aws",
             )),
         }
     }
@@ -146,11 +153,15 @@ impl World {
             .build()?;
         let journal = Journal::create(&config.state, create, &config.spec)?;
         let run_id = journal.run_id();
-        let compute = runtime.block_on(Aws::from_env(&run_id))?;
-        let dns = Cloudflare::from_env(config.spec.dns_servers.clone())?;
+        let aws = runtime.block_on(crate::providers::aws::load_config())?;
+        let resolvers = config.spec.dns_servers.clone();
+        let dns: Arc<dyn Dns> = match config.spec.dns {
+            DnsChoice::Route53 => Arc::new(Route53::new(&aws, resolvers)),
+            _ => Arc::new(Cloudflare::from_env(resolvers)?),
+        };
         Ok(Self {
-            compute: Arc::new(compute),
-            dns: Arc::new(dns),
+            compute: Arc::new(Aws::new(&aws, &run_id)),
+            dns,
             transport: Arc::new(cloud_transport()),
             journal,
             state: config.state.clone(),

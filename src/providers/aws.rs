@@ -62,6 +62,19 @@ where
     ProviderError::new(kind, format!("aws: {what} failed: {detail}"))
 }
 
+/// The AWS default chain's settings. Refuses to guess a region (it would otherwise ask
+/// the instance metadata service, which only exists on EC2).
+pub async fn load_config() -> Result<aws_config::SdkConfig> {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    if config.region().is_none() {
+        return Err(ProviderError::new("missing", "no AWS region configured")
+            .with_help("set AWS_REGION (or a region in the AWS_PROFILE's config)"));
+    }
+    Ok(config)
+}
+
 /// A client token of at most 64 ASCII characters, the same for the same run and node.
 pub fn client_token(run_id: &str, name: &str) -> String {
     uuid::Uuid::new_v5(

@@ -5,6 +5,7 @@ pub mod aws;
 pub mod cloudflare;
 pub mod lab;
 pub mod records;
+pub mod route53;
 pub mod unreachable;
 
 use std::net::SocketAddr;

@@ -12,4 +12,5 @@ mod limits;
 mod params;
 mod reference;
 mod repl;
+mod route53;
 mod run;

@@ -1,0 +1,333 @@
+//! Amazon Route 53 as a DNS provider (aws-sdk-route53). Route 53 keeps all values of a
+//! name and type in one record set, so a rigger record is one value in a set: creating
+//! adds it, deleting takes it out, and the set goes when its last value does.
+
+use std::net::SocketAddr;
+
+use async_trait::async_trait;
+use aws_sdk_route53::Client;
+use aws_sdk_route53::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
+
+use super::{Dns, ProviderError, Record, RecordData, RecordSpec, Result, Zone};
+
+pub struct Route53 {
+    client: Client,
+    resolvers: Vec<SocketAddr>,
+}
+
+fn sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+    what: &str,
+    e: SdkError<E, R>,
+) -> ProviderError {
+    let detail = match &e {
+        SdkError::ServiceError(s) => format!(
+            "{}: {}",
+            s.err().code().unwrap_or("error"),
+            s.err().message().unwrap_or("")
+        ),
+        other => other.to_string(),
+    };
+    ProviderError::failed(format!("route53: {what} failed: {detail}"))
+}
+
+fn fqdn(name: &str) -> String {
+    format!("{}.", name.trim_end_matches('.'))
+}
+
+/// The value as Route 53 stores it.
+fn value_of(data: &RecordData) -> String {
+    match data {
+        RecordData::SRV {
+            priority,
+            weight,
+            port,
+            target,
+        } => format!("{priority} {weight} {port} {}", fqdn(target)),
+        RecordData::CNAME { content } => fqdn(content),
+        RecordData::TXT { content } => format!("{content:?}"),
+        RecordData::A { content } => content.to_string(),
+        RecordData::AAAA { content } => content.to_string(),
+    }
+}
+
+fn data_of(rtype: &str, value: &str) -> Option<RecordData> {
+    let bare = |s: &str| s.trim_end_matches('.').to_ascii_lowercase();
+    Some(match rtype {
+        "A" => RecordData::A {
+            content: value.parse().ok()?,
+        },
+        "AAAA" => RecordData::AAAA {
+            content: value.parse().ok()?,
+        },
+        "CNAME" => RecordData::CNAME {
+            content: bare(value),
+        },
+        "TXT" => RecordData::TXT {
+            content: value.trim_matches('"').to_string(),
+        },
+        "SRV" => {
+            let f: Vec<&str> = value.split_whitespace().collect();
+            if f.len() != 4 {
+                return None;
+            }
+            RecordData::SRV {
+                priority: f[0].parse().ok()?,
+                weight: f[1].parse().ok()?,
+                port: f[2].parse().ok()?,
+                target: bare(f[3]),
+            }
+        }
+        _ => return None,
+    })
+}
+
+impl Route53 {
+    pub fn new(config: &aws_config::SdkConfig, resolvers: Vec<SocketAddr>) -> Self {
+        Self {
+            client: Client::new(config),
+            resolvers,
+        }
+    }
+
+    async fn lookup_zone(&self, name: &str) -> Result<Option<Zone>> {
+        let out = self
+            .client
+            .list_hosted_zones_by_name()
+            .dns_name(fqdn(name))
+            .max_items(1)
+            .send()
+            .await
+            .map_err(|e| sdk_error("ListHostedZonesByName", e))?;
+        Ok(out
+            .hosted_zones()
+            .iter()
+            .find(|z| z.name() == fqdn(name))
+            .map(|z| Zone {
+                id: z.id().trim_start_matches("/hostedzone/").to_string(),
+                name: name.to_string(),
+            }))
+    }
+
+    async fn zone_for(&self, name: &str) -> Result<Zone> {
+        let labels: Vec<&str> = name.split('.').collect();
+        for start in 0..labels.len().saturating_sub(1) {
+            if labels[start].starts_with('_') {
+                continue;
+            }
+            if let Some(zone) = self.lookup_zone(&labels[start..].join(".")).await? {
+                return Ok(zone);
+            }
+        }
+        Err(ProviderError::not_found(format!(
+            "no Route 53 hosted zone holds {name:?}"
+        )))
+    }
+
+    /// The record set `name`/`rtype`: its TTL and values, if it exists.
+    async fn record_set(
+        &self,
+        zone: &Zone,
+        name: &str,
+        rtype: &str,
+    ) -> Result<Option<(i64, Vec<String>)>> {
+        let out = self
+            .client
+            .list_resource_record_sets()
+            .hosted_zone_id(&zone.id)
+            .start_record_name(fqdn(name))
+            .start_record_type(RrType::from(rtype))
+            .max_items(1)
+            .send()
+            .await
+            .map_err(|e| sdk_error("ListResourceRecordSets", e))?;
+        Ok(out
+            .resource_record_sets()
+            .iter()
+            .find(|s| s.name().eq_ignore_ascii_case(&fqdn(name)) && s.r#type().as_str() == rtype)
+            .map(|s| {
+                (
+                    s.ttl().unwrap_or(300),
+                    s.resource_records()
+                        .iter()
+                        .map(|r| r.value().to_string())
+                        .collect(),
+                )
+            }))
+    }
+
+    async fn change(
+        &self,
+        zone: &Zone,
+        action: ChangeAction,
+        name: &str,
+        rtype: &str,
+        ttl: i64,
+        values: &[String],
+    ) -> Result<()> {
+        let mut set = ResourceRecordSet::builder()
+            .name(fqdn(name))
+            .r#type(RrType::from(rtype))
+            .ttl(ttl);
+        for v in values {
+            set = set.resource_records(
+                ResourceRecord::builder()
+                    .value(v)
+                    .build()
+                    .map_err(|e| ProviderError::failed(e.to_string()))?,
+            );
+        }
+        let change = Change::builder()
+            .action(action)
+            .resource_record_set(
+                set.build()
+                    .map_err(|e| ProviderError::failed(e.to_string()))?,
+            )
+            .build()
+            .map_err(|e| ProviderError::failed(e.to_string()))?;
+        self.client
+            .change_resource_record_sets()
+            .hosted_zone_id(&zone.id)
+            .change_batch(
+                ChangeBatch::builder()
+                    .changes(change)
+                    .build()
+                    .map_err(|e| ProviderError::failed(e.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(|e| sdk_error("ChangeResourceRecordSets", e))?;
+        Ok(())
+    }
+
+    fn record(zone: &Zone, spec: RecordSpec) -> Record {
+        let id = format!(
+            "{}|{}|{}",
+            spec.name,
+            spec.data.type_name(),
+            value_of(&spec.data)
+        );
+        Record {
+            id,
+            zone: zone.name.clone(),
+            spec,
+        }
+    }
+}
+
+#[async_trait]
+impl Dns for Route53 {
+    async fn zone(&self, name: &str) -> Result<(Zone, bool)> {
+        let zone = self.lookup_zone(name).await?.ok_or_else(|| {
+            ProviderError::not_found(format!("hosted zone {name:?} not found in Route 53"))
+                .with_help("rigger does not create hosted zones: create it first")
+        })?;
+        Ok((zone, false))
+    }
+
+    async fn create(&self, spec: &RecordSpec) -> Result<(Record, bool)> {
+        let zone = self.zone_for(&spec.name).await?;
+        let rtype = spec.data.type_name();
+        let value = value_of(&spec.data);
+        let (ttl, mut values) = self
+            .record_set(&zone, &spec.name, rtype)
+            .await?
+            .unwrap_or((i64::from(spec.ttl), Vec::new()));
+        if values.contains(&value) {
+            return Ok((Self::record(&zone, spec.clone()), false));
+        }
+        values.push(value);
+        self.change(&zone, ChangeAction::Upsert, &spec.name, rtype, ttl, &values)
+            .await?;
+        Ok((Self::record(&zone, spec.clone()), true))
+    }
+
+    async fn delete(&self, record: &Record) -> Result<()> {
+        let zone = self.zone(&record.zone).await?.0;
+        let rtype = record.spec.data.type_name();
+        let value = value_of(&record.spec.data);
+        let Some((ttl, values)) = self.record_set(&zone, &record.spec.name, rtype).await? else {
+            return Ok(());
+        };
+        let rest: Vec<String> = values.iter().filter(|v| **v != value).cloned().collect();
+        if rest.len() == values.len() {
+            return Ok(());
+        }
+        if rest.is_empty() {
+            self.change(
+                &zone,
+                ChangeAction::Delete,
+                &record.spec.name,
+                rtype,
+                ttl,
+                &values,
+            )
+            .await
+        } else {
+            self.change(
+                &zone,
+                ChangeAction::Upsert,
+                &record.spec.name,
+                rtype,
+                ttl,
+                &rest,
+            )
+            .await
+        }
+    }
+
+    async fn delete_zone(&self, _zone: &Zone) -> Result<()> {
+        // Hosted zones are the user's; rigger never creates one, so it never removes one.
+        Ok(())
+    }
+
+    async fn list(&self, name: &str) -> Result<Vec<Record>> {
+        let zone = self.zone_for(name).await?;
+        let mut out = Vec::new();
+        for rtype in ["A", "AAAA", "CNAME", "TXT", "SRV"] {
+            if let Some((ttl, values)) = self.record_set(&zone, name, rtype).await? {
+                for v in values {
+                    if let Some(data) = data_of(rtype, &v) {
+                        out.push(Self::record(
+                            &zone,
+                            RecordSpec {
+                                name: name.to_string(),
+                                ttl: u32::try_from(ttl).unwrap_or(300),
+                                data,
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn authoritative(&self, _zone: &str) -> Vec<SocketAddr> {
+        self.resolvers.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_round_trip_in_route53_form() {
+        let srv = RecordData::SRV {
+            priority: 0,
+            weight: 0,
+            port: 2380,
+            target: "etcd-1.example.test".into(),
+        };
+        assert_eq!(value_of(&srv), "0 0 2380 etcd-1.example.test.");
+        assert_eq!(data_of("SRV", &value_of(&srv)), Some(srv));
+        let txt = RecordData::TXT {
+            content: "hello".into(),
+        };
+        assert_eq!(value_of(&txt), "\"hello\"");
+        assert_eq!(data_of("TXT", "\"hello\""), Some(txt));
+    }
+}
