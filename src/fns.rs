@@ -38,21 +38,19 @@ struct ParamMeta {
     typ: Option<String>,
 }
 
-/// `/// a\n/// b` -> `a\nb`.
+/// `/// a\n/// b` -> `a\nb`: doc comments without their markers.
 fn doc_text(comments: &[impl AsRef<str>]) -> String {
     comments
         .iter()
         .flat_map(|c| c.as_ref().lines().map(str::to_owned).collect::<Vec<_>>())
-        .map(|l| {
-            l.trim_start()
-                .trim_start_matches("///")
-                .trim_start_matches("/**")
-                .trim_end_matches("*/")
-                .strip_prefix(' ')
-                .map_or_else(
-                    || l.trim().trim_start_matches("///").to_string(),
-                    str::to_owned,
-                )
+        .map(|line| {
+            let line = line.trim_start();
+            let line = ["///", "/**", "*/", "*"]
+                .iter()
+                .find_map(|m| line.strip_prefix(m))
+                .unwrap_or(line);
+            let line = line.strip_suffix("*/").unwrap_or(line);
+            line.strip_prefix(' ').unwrap_or(line).to_string()
         })
         .collect::<Vec<_>>()
         .join("\n")

@@ -11,22 +11,6 @@ use crate::host::Host;
 use crate::providers::{Instance, InstanceSpec};
 use crate::services::journal::Resource;
 
-/// Options every world accepts, so one script runs in all of them; the lab uses `name`
-/// and ignores the cloud's machine settings.
-const OPTIONS: &[&str] = &[
-    "name",
-    "ami",
-    "instance_type",
-    "key_name",
-    "subnet_id",
-    "security_group_ids",
-    "root_volume_size",
-    "data_volume_size",
-    "public_ip",
-    "tags",
-    "user_data",
-];
-
 pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     let h = host.clone();
     FuncRegistration::new("launch_instance")
@@ -34,8 +18,9 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         .with_comments(["/// Starts a machine and returns `#{id, name, private_ip, public_ip, dir}`.\n/// `spec.name` names it (a DNS label such as `etcd-` + uuid()); cloud settings\n/// (ami, instance_type, key_name, subnet_id, security_group_ids, root_volume_size,\n/// data_volume_size, public_ip, tags, user_data) are accepted everywhere and used by the\n/// cloud. In the lab the machine is a network namespace with its own address, and `dir`\n/// is where its files live."])
         .register_into_engine(engine, move |spec: Map| -> Result<Map, Box<EvalAltResult>> {
             const NAME: &str = "launch_instance";
+            // Unknown keys are refused by name (the spec's serde form lists the known ones).
             let spec: InstanceSpec = from_value(NAME, "spec", &Dynamic::from(spec)).map_err(|f| {
-                f.with_help(format!("spec keys: {}; `name` is required, e.g. launch_instance(#{{ name: `etcd-${{uuid()}}` }})", OPTIONS.join(", ")))
+                f.with_help("e.g. launch_instance(#{ name: `etcd-${uuid()}` }); cloud settings such as ami sit beside name")
             })?;
             let instance = on_world(&h, NAME, Duration::from_secs(600), move |world| async move {
                 let instance = world

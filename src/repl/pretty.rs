@@ -20,12 +20,10 @@ pub fn show(value: &Dynamic) -> Option<String> {
     Some(value.to_string())
 }
 
+/// A cell or a map value: nested maps and arrays stay on one line, unit shows as `-`.
 fn scalar(value: &Dynamic) -> String {
     if value.is_unit() {
         "-".into()
-    } else if value.is_map() || value.is_array() {
-        // Nested values stay on one line.
-        value.to_string()
     } else {
         value.to_string()
     }

@@ -243,3 +243,19 @@ fn no_rust_internals_leak_into_errors() {
         }
     }
 }
+
+#[test]
+fn a_misspelt_instance_setting_is_refused_before_anything_is_created() {
+    let mut rig = Rig::new()
+        .own_state()
+        .file(
+            "u.rhai",
+            "launch_instance(#{ name: \"x\", amii: \"a\" });\n",
+        )
+        .args(&["run", "u.rhai"]);
+    rig.run_keep()
+        .failure(1)
+        .stderr_has("× launch_instance: spec is not what was expected: unknown field `amii`, expected one of `name`, `ami`")
+        .stderr_has("╭─[u.rhai:1:1]");
+    assert!(!rig.path("state").exists(), "nothing was created");
+}
