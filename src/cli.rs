@@ -17,7 +17,7 @@ use crate::runner::{self, RunRequest};
 use crate::state::StateDir;
 use std::net::SocketAddr;
 
-use crate::world::{DnsChoice, Target, WorldConfig, WorldSpec};
+use crate::world::{DnsChoice, SshSettings, Target, TransportChoice, WorldConfig, WorldSpec};
 
 #[derive(Parser)]
 #[command(
@@ -77,6 +77,18 @@ struct WorldArgs {
     /// A DNS server for wait_resolves to ask instead of the zone's own (repeatable).
     #[arg(long, value_name = "IP:PORT")]
     dns_server: Vec<SocketAddr>,
+    /// How commands reach the machines (default: exec in the lab, ssh in the cloud).
+    #[arg(long, value_enum)]
+    transport: Option<TransportChoice>,
+    /// SSH user (default: root in the lab, admin on AWS, as Debian's AMIs use).
+    #[arg(long, value_name = "USER")]
+    ssh_user: Option<String>,
+    /// SSH private key file (default: the agent and ~/.ssh/config).
+    #[arg(long, value_name = "FILE")]
+    ssh_key: Option<PathBuf>,
+    /// Accept and remember a host key on first contact (StrictHostKeyChecking=accept-new).
+    #[arg(long)]
+    ssh_accept_new: bool,
 }
 
 impl WorldArgs {
@@ -88,6 +100,15 @@ impl WorldArgs {
                 Target::Aws => DnsChoice::Cloudflare,
             }),
             dns_servers: self.dns_server.clone(),
+            transport: self.transport.unwrap_or(match self.target {
+                Target::Lab => TransportChoice::Exec,
+                Target::Aws => TransportChoice::Ssh,
+            }),
+            ssh: SshSettings {
+                user: self.ssh_user.clone(),
+                key: self.ssh_key.clone(),
+                accept_new: self.ssh_accept_new,
+            },
         }
     }
 }

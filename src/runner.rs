@@ -124,9 +124,7 @@ pub fn roll_back(world: &world::World, interrupted: bool) {
         "failed"
     };
     tracing::warn!("the run {why}; rolling back the {standing} resources it created");
-    let failed = world
-        .handle()
-        .block_on(world::take_down(world, &world.journal));
+    let failed = world::take_down(world, &world.journal);
     for (resource, e) in &failed {
         tracing::error!("could not remove {}: {e}", resource.describe());
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::runtime::{Handle, Runtime};
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +15,7 @@ use crate::providers::aws::Aws;
 use crate::providers::cloudflare::Cloudflare;
 use crate::providers::lab::{Lab, netns};
 use crate::providers::route53::Route53;
+use crate::providers::ssh::{Ssh, SshConfig};
 use crate::providers::unreachable::Unreachable;
 use crate::providers::{Compute, Dns, ProviderError, Transport};
 use crate::services::journal::{Journal, Resource};
@@ -39,6 +41,23 @@ pub enum DnsChoice {
     Route53,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportChoice {
+    /// Straight into the lab host's namespaces (lab only).
+    Exec,
+    /// SSH: the cloud's way, and the lab's when asked (each host then runs sshd).
+    Ssh,
+}
+
+/// How SSH connects, when it is the transport.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SshSettings {
+    pub user: Option<String>,
+    pub key: Option<PathBuf>,
+    pub accept_new: bool,
+}
+
 /// Which providers a run used: written at the head of its journal, so `destroy` takes
 /// each resource down through the provider that made it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +67,14 @@ pub struct WorldSpec {
     /// Servers `wait_resolves` asks instead of the zone's own (`--dns-server`).
     #[serde(default)]
     pub dns_servers: Vec<SocketAddr>,
+    #[serde(default = "exec")]
+    pub transport: TransportChoice,
+    #[serde(default)]
+    pub ssh: SshSettings,
+}
+
+fn exec() -> TransportChoice {
+    TransportChoice::Exec
 }
 
 impl Default for WorldSpec {
@@ -56,6 +83,8 @@ impl Default for WorldSpec {
             target: Target::Lab,
             dns: DnsChoice::Lab,
             dns_servers: Vec::new(),
+            transport: TransportChoice::Exec,
+            ssh: SshSettings::default(),
         }
     }
 }
@@ -134,10 +163,32 @@ impl World {
             })
             .build()?;
         let shared = Arc::new(lab.clone());
+        let (compute, transport): (Arc<dyn Compute>, Arc<dyn Transport>) =
+            match config.spec.transport {
+                TransportChoice::Exec => (shared.clone(), shared.clone()),
+                TransportChoice::Ssh => {
+                    let files = crate::providers::lab::sshd::client_files(lab.dir());
+                    let ssh = Ssh::new(SshConfig {
+                        user: config
+                            .spec
+                            .ssh
+                            .user
+                            .clone()
+                            .unwrap_or_else(|| "root".into()),
+                        port: 22,
+                        key: Some(files.key),
+                        accept_new: false,
+                        known_hosts: Some(files.known_hosts),
+                        control_dir: files.control_dir,
+                        netns: Some(file.netns()),
+                    });
+                    (Arc::new(lab.clone().with_sshd()), Arc::new(ssh))
+                }
+            };
         Ok(Self {
-            compute: shared.clone(),
-            dns: shared.clone(),
-            transport: shared,
+            compute,
+            dns: shared,
+            transport,
             journal: Journal::create(&config.state, create, &config.spec)?,
             state: config.state.clone(),
             lab: Some(lab),
@@ -162,7 +213,7 @@ impl World {
         Ok(Self {
             compute: Arc::new(Aws::new(&aws, &run_id)),
             dns,
-            transport: Arc::new(cloud_transport()),
+            transport: cloud_transport(config),
             journal,
             state: config.state.clone(),
             lab: None,
@@ -189,8 +240,27 @@ impl World {
             .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     }
 
+    /// The providers, to move into a task.
+    fn providers(&self) -> Providers {
+        Providers {
+            compute: self.compute.clone(),
+            dns: self.dns.clone(),
+            transport: self.transport.clone(),
+        }
+    }
+}
+
+/// The world's providers, cloneable into a task on the world's runtime.
+#[derive(Clone)]
+struct Providers {
+    compute: Arc<dyn Compute>,
+    dns: Arc<dyn Dns>,
+    transport: Arc<dyn Transport>,
+}
+
+impl Providers {
     /// Takes one resource down.
-    pub async fn undo(&self, resource: &Resource) -> Result<(), ProviderError> {
+    async fn undo(&self, resource: &Resource) -> Result<(), ProviderError> {
         match resource {
             Resource::Instance(i) => self.compute.terminate(i).await,
             Resource::DnsZone(z) => self.dns.delete_zone(z).await,
@@ -204,6 +274,13 @@ impl World {
     }
 }
 
+impl World {
+    /// Takes one resource down, on the world's runtime.
+    pub async fn undo(&self, resource: &Resource) -> Result<(), ProviderError> {
+        self.providers().undo(resource).await
+    }
+}
+
 impl Drop for World {
     fn drop(&mut self) {
         if let Some(rt) = self.runtime.take() {
@@ -213,10 +290,14 @@ impl Drop for World {
 }
 
 /// Takes down everything `journal` names, newest first; returns what could not be undone.
-pub async fn take_down(world: &World, journal: &Journal) -> Vec<(Resource, ProviderError)> {
+/// Each undo runs as a task on the world's runtime: for the lab that is the only place
+/// from which a lab address may be dialled. Call it from outside any runtime.
+pub fn take_down(world: &World, journal: &Journal) -> Vec<(Resource, ProviderError)> {
     let mut failed = Vec::new();
     for resource in journal.live_newest_first() {
-        match world.undo(&resource).await {
+        let providers = world.providers();
+        let undo = resource.clone();
+        match world.block_on(async move { providers.undo(&undo).await }) {
             Ok(()) => {
                 tracing::info!("removed {}", resource.describe());
                 if let Err(e) = journal.removed(&resource) {
@@ -229,9 +310,9 @@ pub async fn take_down(world: &World, journal: &Journal) -> Vec<(Resource, Provi
     failed
 }
 
-/// How rigger reaches cloud machines. SSH is not built yet; and instances that a local
-/// EC2 stand-in (moto) made have addresses that are fiction, never to be dialled.
-fn cloud_transport() -> Unreachable {
+/// How rigger reaches cloud machines: SSH, except that instances a local EC2 stand-in
+/// (moto) made have addresses that are fiction, never to be dialled.
+fn cloud_transport(config: &WorldConfig) -> Arc<dyn Transport> {
     let endpoint = std::env::var("AWS_ENDPOINT_URL_EC2")
         .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
         .ok();
@@ -245,14 +326,20 @@ fn cloud_transport() -> Unreachable {
             .unwrap_or("");
         host == "localhost" || host.starts_with("127.") || host == "[" || host == "::1"
     });
-    match (local, endpoint) {
-        (true, Some(url)) => Unreachable {
+    if let (true, Some(url)) = (local, endpoint) {
+        return Arc::new(Unreachable {
             reason: format!("its address comes from a local EC2 stand-in ({url}) and is not real"),
             help: "rigger never connects to machines a stand-in invented; against real AWS the bootstrap runs over SSH".into(),
-        },
-        _ => Unreachable {
-            reason: "bootstrapping cloud machines over SSH is not built yet".into(),
-            help: "the instances and DNS records exist; `rigger destroy` removes them".into(),
-        },
+        });
     }
+    let ssh = &config.spec.ssh;
+    Arc::new(Ssh::new(SshConfig {
+        user: ssh.user.clone().unwrap_or_else(|| "admin".into()),
+        port: 22,
+        key: ssh.key.clone(),
+        accept_new: ssh.accept_new,
+        known_hosts: None,
+        control_dir: config.state.root().join("ssh"),
+        netns: None,
+    }))
 }

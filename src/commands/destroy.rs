@@ -29,7 +29,7 @@ pub fn destroy(state: &StateDir, aws_cluster_tag: Option<&str>) -> u8 {
         };
         match World::existing(&config) {
             Ok(Some(world)) => {
-                let failed = world.handle().block_on(world::take_down(&world, journal));
+                let failed = world::take_down(&world, journal);
                 for (resource, e) in &failed {
                     tracing::error!("could not remove {}: {e}", resource.describe());
                 }

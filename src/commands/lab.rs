@@ -41,17 +41,11 @@ struct ZoneStatus {
     records: Vec<String>,
 }
 
+/// `pid name`, with the kernel's name for the process (`sshd`, `etcd`): command lines
+/// are long and some daemons rewrite theirs.
 fn command_line(pid: i32) -> String {
-    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    let args: Vec<String> = raw
-        .split(|b| *b == 0)
-        .filter(|a| !a.is_empty())
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect();
-    let name = args
-        .first()
-        .map_or("?", |a| a.rsplit('/').next().unwrap_or(a));
-    format!("{pid} {name}")
+    let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_else(|_| "?".into());
+    format!("{pid} {}", name.trim())
 }
 
 pub fn status(state: &StateDir, json: bool) -> u8 {

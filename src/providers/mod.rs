@@ -6,6 +6,7 @@ pub mod cloudflare;
 pub mod lab;
 pub mod records;
 pub mod route53;
+pub mod ssh;
 pub mod unreachable;
 
 use std::net::SocketAddr;
@@ -136,6 +137,9 @@ pub struct Process {
     pub name: String,
     pub pid: i32,
     pub log: String,
+    /// The address it was reached at, for transports that connect (SSH).
+    #[serde(default)]
+    pub address: Option<String>,
 }
 
 #[async_trait]

@@ -624,3 +624,91 @@ try { upload(h, "/etc/rigger-must-not-exist", "x", 0o644); } catch (e) { print(e
         .stderr_has("help: hosts: h1");
     rig.again(&["destroy"]).success();
 }
+
+#[test]
+fn the_lab_cluster_bootstrapped_over_ssh_comes_up_healthy() {
+    if !root_or_skip("the_lab_cluster_bootstrapped_over_ssh") {
+        return;
+    }
+    let mut rig = Rig::new()
+        .own_state()
+        .args(&["run", "cluster", "--transport", "ssh"]);
+    let out = rig.run_keep();
+    out.success();
+    assert_eq!(
+        out.stdout
+            .matches(" is healthy: got healthy result from https://")
+            .count(),
+        3,
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.ends_with("cluster is healthy\n"),
+        "{}",
+        out.stdout
+    );
+    // Each host runs sshd, and etcd was started through it.
+    let st = status(&rig);
+    for h in st["hosts"].as_array().unwrap() {
+        let procs: Vec<String> = h["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_string())
+            .collect();
+        assert!(procs.iter().any(|p| p.ends_with(" sshd")), "{procs:?}");
+        assert!(procs.iter().any(|p| p.ends_with(" etcd")), "{procs:?}");
+    }
+    let netns = st["netns"].as_str().unwrap().to_string();
+    rig.again(&["destroy"]).success();
+    assert_nothing_left(&rig, &netns);
+}
+
+#[test]
+fn ssh_refuses_a_host_whose_key_does_not_match() {
+    if !root_or_skip("ssh_refuses_a_host_whose_key_does_not_match") {
+        return;
+    }
+    let mut rig = Rig::new()
+        .own_state()
+        .file(
+            "a.rhai",
+            "let n = launch_instance(#{ name: \"k1\" });\nprint(run(n, \"echo first\").stdout);\n",
+        )
+        .args(&["run", "a.rhai", "--transport", "ssh"]);
+    rig.run_keep().success().stdout_is("first\n\n");
+    // Another key for the same address: what a man in the middle would present.
+    let known = rig.path("state/lab/ssh/known_hosts");
+    let other = rig.path("other_key");
+    let keygen = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other)
+        .status()
+        .unwrap();
+    assert!(keygen.success());
+    let public = std::fs::read_to_string(other.with_extension("pub")).unwrap();
+    let mut parts = public.split_whitespace();
+    std::fs::write(
+        &known,
+        format!(
+            "198.18.1.1 {} {}\n",
+            parts.next().unwrap(),
+            parts.next().unwrap()
+        ),
+    )
+    .unwrap();
+    let st = status(&rig);
+    let host = &st["hosts"][0];
+    let script = format!(
+        "let n = #{{ id: \"{}\", name: \"k1\", private_ip: \"198.18.1.1\", dir: \"{}\" }};\nrun(n, \"echo second\");\n",
+        host["netns"].as_str().unwrap(),
+        rig.path("state/lab/hosts/k1").display()
+    );
+    std::fs::write(rig.path("b.rhai"), script).unwrap();
+    rig.again(&["run", "b.rhai", "--transport", "ssh"])
+        .failure(1)
+        .stderr_has("× run: ssh to k1:")
+        .stderr_has("help: the host's key is unknown or changed");
+    rig.again(&["destroy"]).success();
+}

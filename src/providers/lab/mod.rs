@@ -7,6 +7,7 @@ pub mod daemon;
 pub mod dns_server;
 pub mod netns;
 pub mod procs;
+pub mod sshd;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -29,6 +30,8 @@ use crate::state::{StateDir, private_dir, read_json, write_json};
 pub struct Lab {
     state: StateDir,
     dir: PathBuf,
+    /// Start an sshd in every new host (when the world's transport is SSH).
+    sshd: bool,
 }
 
 const LOCK: &str = "lab";
@@ -38,7 +41,14 @@ impl Lab {
         Self {
             state: state.clone(),
             dir: state.root().join("lab"),
+            sshd: false,
         }
+    }
+
+    /// A lab whose new hosts run sshd, for the SSH transport.
+    pub fn with_sshd(mut self) -> Self {
+        self.sshd = true;
+        self
     }
 
     pub fn dir(&self) -> &Path {
@@ -281,6 +291,15 @@ impl Compute for Lab {
                     .inspect_err(|_| {
                         let _ = std::fs::remove_dir_all(&host.dir);
                     })?;
+                if lab.sshd {
+                    let started = lab
+                        .exec_for(&host)
+                        .and_then(|exec| sshd::start(&lab.dir, &host, exec));
+                    if let Err(e) = started {
+                        let _ = remove_host(&host);
+                        return Err(e);
+                    }
+                }
                 file.next_index = index + 1;
                 file.hosts.push(host.clone());
                 Ok(Instance {
@@ -475,6 +494,7 @@ impl Transport for Lab {
             name: name.to_string(),
             pid,
             log: log_path.to_string_lossy().into_owned(),
+            address: None,
         })
     }
 

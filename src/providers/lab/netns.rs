@@ -112,6 +112,18 @@ pub fn enter(ns: &str) -> io::Result<()> {
     setns(&file, CloneFlags::CLONE_NEWNET).map_err(io::Error::from)
 }
 
+/// Whether the calling thread is in namespace `ns`.
+pub fn current_is(ns: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (
+        std::fs::metadata("/proc/thread-self/ns/net"),
+        std::fs::metadata(path(ns)),
+    ) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
 /// How a command is placed inside a lab host.
 pub struct HostExec {
     netns: File,
