@@ -181,6 +181,8 @@ impl World {
                         known_hosts: Some(files.known_hosts),
                         control_dir: files.control_dir,
                         netns: Some(file.netns()),
+                        // sshd listens before launch_instance returns.
+                        wait: Duration::ZERO,
                     });
                     (Arc::new(lab.clone().with_sshd()), Arc::new(ssh))
                 }
@@ -341,5 +343,6 @@ fn cloud_transport(config: &WorldConfig) -> Arc<dyn Transport> {
         known_hosts: None,
         control_dir: config.state.root().join("ssh"),
         netns: None,
+        wait: Duration::from_secs(180),
     }))
 }

@@ -12,34 +12,49 @@ use super::{Failure, Options};
 const NAME: &str = "bootstrap_parallel";
 
 pub fn register(engine: &mut Engine) {
+    FuncRegistration::new("parallel")
+        .with_params_info(["items: Array", "f: FnPtr", "Array"])
+        .with_comments([
+            "/// Calls `f(item)` for every item at once (launching machines, say) and returns the
+/// results in order; fails naming every item that failed. `bootstrap_parallel` is the
+/// same for nodes.",
+        ])
+        .register_into_engine(engine, |ctx: NativeCallContext, items: Array, f: FnPtr| {
+            parallel(&ctx, "parallel", items, f, Map::new())
+        });
     FuncRegistration::new(NAME)
         .with_params_info(["nodes: Array", "f: FnPtr", "Array"])
         .with_comments(["/// Calls `f(node)` for every node at once, each on its own thread, and returns their\n/// results in node order. If any fail, fails naming every failed node and its error."])
-        .register_into_engine(engine, |ctx: NativeCallContext, nodes: Array, f: FnPtr| parallel(&ctx, nodes, f, Map::new()));
+        .register_into_engine(engine, |ctx: NativeCallContext, nodes: Array, f: FnPtr| parallel(&ctx, NAME, nodes, f, Map::new()));
     FuncRegistration::new(NAME)
         .with_params_info(["nodes: Array", "options: Map", "f: FnPtr", "Array"])
         .with_comments(["/// `bootstrap_parallel` with options: `stagger` (seconds between starts, default 0).\n/// etcd members started at the same instant split their first vote; a stagger of\n/// 0.05 s lets the cluster elect a leader several times sooner."])
-        .register_into_engine(engine, |ctx: NativeCallContext, nodes: Array, options: Map, f: FnPtr| parallel(&ctx, nodes, f, options));
+        .register_into_engine(engine, |ctx: NativeCallContext, nodes: Array, options: Map, f: FnPtr| parallel(&ctx, NAME, nodes, f, options));
 }
 
+/// How a failed item is named: a node's `name`, a string item itself, else its place.
 fn node_name(node: &Dynamic, index: usize) -> String {
+    if node.is_string() {
+        return node.to_string();
+    }
     node.read_lock::<Map>()
         .and_then(|m| m.get("name").map(|n| n.to_string()))
-        .unwrap_or_else(|| format!("node #{index}"))
+        .unwrap_or_else(|| format!("item #{index}"))
 }
 
 #[allow(deprecated)] // NativeCallContextStore is marked volatile, not deprecated.
 fn parallel(
     ctx: &NativeCallContext,
+    primitive: &'static str,
     nodes: Array,
     f: FnPtr,
     options: Map,
 ) -> Result<Array, Box<EvalAltResult>> {
-    let options = Options::new(NAME, options, &["stagger"])?;
+    let options = Options::new(primitive, options, &["stagger"])?;
     let stagger = options.seconds("stagger", 0.0)?;
     if stagger > Duration::from_secs(10) {
         return Err(Failure::invalid(
-            NAME,
+            primitive,
             "stagger above 10 s would outlast etcd's wait for its peers",
         )
         .into());
@@ -96,7 +111,7 @@ fn parallel(
         return Ok(results);
     }
     let mut failure = Failure::new(
-        NAME,
+        primitive,
         "failed",
         format!(
             "{} of {} nodes failed:\n  {}",

@@ -29,6 +29,9 @@ pub struct SshConfig {
     /// The network namespace every connection must start from (the lab's): a guard
     /// that no lab address is ever dialled from this machine's own network.
     pub netns: Option<String>,
+    /// How long to keep trying while the host does not answer yet (a new instance's
+    /// sshd is still booting); a refused host key is never retried.
+    pub wait: Duration,
 }
 
 pub struct Ssh {
