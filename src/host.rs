@@ -45,6 +45,11 @@ impl Host {
         Ok(world)
     }
 
+    /// The target this session was given, without bringing the world up.
+    pub fn target(&self) -> Option<crate::world::Target> {
+        self.world_config.as_ref().map(|c| c.spec.target)
+    }
+
     /// The world if a primitive has brought it up.
     pub fn world_if_open(&self) -> Option<Arc<World>> {
         self.world.lock().expect("world lock").clone()

@@ -12,6 +12,7 @@ mod options;
 mod params;
 mod pki;
 mod resolve;
+mod target;
 mod time;
 mod transport;
 
@@ -41,6 +42,7 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
     bootstrap::register(engine);
     pki::register(engine, host);
     etcd::register(engine, host);
+    target::register(engine, host);
 }
 
 /// A primitive's error as a script sees it: a map `#{kind, primitive, message, help}`

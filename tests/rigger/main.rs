@@ -14,3 +14,4 @@ mod reference;
 mod repl;
 mod route53;
 mod run;
+mod stdlib;

@@ -1,0 +1,86 @@
+//! The stdlib's cloud bootstrap pieces, checked as text and by the shell that will run them.
+
+use std::process::Command;
+
+use crate::harness::Rig;
+
+#[test]
+fn the_systemd_unit_runs_the_member_with_its_flags() {
+    Rig::new()
+        .file(
+            "u.rhai",
+            "import \"etcd\" as etcd;\nprint(etcd::unit(#{ name: \"n1\" }, [\"/usr/local/bin/etcd\", \"--name\", \"n1\", \"--discovery-srv\", \"example.com\"]));\n",
+        )
+        .args(&["run", "u.rhai"])
+        .run()
+        .success()
+        .stdout_is(
+            "[Unit]
+Description=etcd member n1 (rigger)
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=notify
+ExecStart=/usr/local/bin/etcd --name n1 --discovery-srv example.com
+Restart=on-failure
+RestartSec=5
+LimitNOFILE=65536
+
+[Install]
+WantedBy=multi-user.target
+
+",
+        );
+}
+
+#[test]
+fn the_download_script_checks_the_release_against_its_sha256sums_and_parses() {
+    let rig = Rig::new()
+        .file("d.rhai", "import \"etcd\" as etcd;\nprint(etcd::as_root(etcd::download_script(etcd::release())));\n")
+        .args(&["run", "d.rhai"]);
+    let out = rig.run();
+    out.success();
+    let script = out.stdout;
+    assert!(
+        script.contains("https://github.com/etcd-io/etcd/releases/download/v3.5.17/SHA256SUMS"),
+        "{script}"
+    );
+    assert!(script.contains("sha256sum -c -"), "{script}");
+    assert!(
+        script.contains("grep -qx \"etcd Version: 3.5.17\""),
+        "already installed: nothing to do"
+    );
+    // The shell that will run it on the host accepts it, quoting and all.
+    let check = Command::new("sh")
+        .args(["-n", "-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+#[test]
+fn as_root_keeps_single_quotes_intact() {
+    let out = Rig::new()
+        .file(
+            "q.rhai",
+            "import \"etcd\" as etcd;\nprint(etcd::as_root(\"echo 'it works'\"));\n",
+        )
+        .args(&["run", "q.rhai"])
+        .run();
+    out.success();
+    if !nix::unistd::geteuid().is_root() {
+        // As a normal user the command goes through sudo, which tests must not invoke.
+        assert!(out.stdout.contains("sudo -n sh -c"), "{}", out.stdout);
+        return;
+    }
+    let ran = Command::new("sh")
+        .args(["-c", out.stdout.trim()])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&ran.stdout), "it works\n");
+}
