@@ -186,3 +186,37 @@ fn client_tokens_follow_ec2s_rules() {
     );
     assert!(t.len() <= 64 && t.is_ascii());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destroy_finds_instances_by_their_cluster_tag_when_the_state_is_lost() {
+    let moto = moto(&[]);
+    let cfg = config(&moto);
+    let aws = Aws::new(&cfg, "run-lost");
+    let mine = aws.launch(&spec("etcd-lost")).await.unwrap();
+    let mut other = spec("someone-else");
+    other.tags.insert(CLUSTER_TAG.into(), "other.test".into());
+    let theirs = aws.launch(&other).await.unwrap();
+    let url = moto.url.clone();
+    // A brand-new state dir: rigger knows nothing of these instances but their tag.
+    let out = tokio::task::spawn_blocking(move || {
+        crate::harness::Rig::new()
+            .own_state()
+            .env("AWS_ENDPOINT_URL", &url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .args(&["destroy", "--aws-cluster-tag", "example.test"])
+            .run()
+    })
+    .await
+    .unwrap();
+    out.success().stderr_has(&format!(
+        "removed instance etcd-lost ({}) (by its tag)",
+        mine.private_ip
+    ));
+    assert!(aws.find_tagged("example.test").await.unwrap().is_empty());
+    let left = aws.find_tagged("other.test").await.unwrap();
+    assert_eq!(left.len(), 1, "another cluster's instance is untouched");
+    assert_eq!(left[0].id, theirs.id);
+}
