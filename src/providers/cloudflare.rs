@@ -271,12 +271,8 @@ impl Cloudflare {
 
     /// The account's zone that holds `name`: the longest suffix Cloudflare knows.
     async fn zone_for(&self, name: &str) -> Result<Zone> {
-        let labels: Vec<&str> = name.split('.').collect();
-        for start in 0..labels.len().saturating_sub(1) {
-            if labels[start].starts_with('_') {
-                continue;
-            }
-            if let Some(zone) = self.lookup_zone(&labels[start..].join(".")).await? {
+        for candidate in super::records::zone_candidates(name) {
+            if let Some(zone) = self.lookup_zone(&candidate).await? {
                 return Ok(zone);
             }
         }

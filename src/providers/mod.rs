@@ -51,6 +51,17 @@ impl ProviderError {
         self.help = Some(help.into());
         self
     }
+
+    /// A command on a node that outlived its time limit.
+    pub fn command_timeout(command: &str, node: &str, limit: Duration) -> Self {
+        Self::new(
+            "timeout",
+            format!(
+                "`{command}` on {node} did not finish within {}",
+                crate::human::duration(limit)
+            ),
+        )
+    }
 }
 
 impl From<std::io::Error> for ProviderError {

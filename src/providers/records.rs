@@ -138,6 +138,16 @@ pub fn check_srv_owner(name: &str) -> Result<String, String> {
     Ok(name)
 }
 
+/// The zones that could hold `name`, longest first: every suffix of two or more labels
+/// that is not a `_service` / `_proto` label (those never start a zone).
+pub fn zone_candidates(name: &str) -> Vec<String> {
+    let labels: Vec<&str> = name.split('.').collect();
+    (0..labels.len().saturating_sub(1))
+        .filter(|&start| !labels[start].starts_with('_'))
+        .map(|start| labels[start..].join("."))
+        .collect()
+}
+
 /// Whether `name` is `zone` or inside it.
 pub fn in_zone(name: &str, zone: &str) -> bool {
     name == zone || name.ends_with(&format!(".{zone}"))
@@ -194,6 +204,15 @@ mod tests {
                 .unwrap_err()
                 .contains("hyphens")
         );
+    }
+
+    #[test]
+    fn zone_candidates_skip_service_labels() {
+        assert_eq!(
+            zone_candidates("_etcd-server-ssl._tcp.a.example.test"),
+            ["a.example.test", "example.test"]
+        );
+        assert!(zone_candidates("test").is_empty());
     }
 
     #[test]

@@ -130,16 +130,7 @@ impl Transport for Ssh {
         cmd.raw_arg("-c").raw_arg(quote(command));
         let out = tokio::time::timeout(timeout, cmd.output())
             .await
-            .map_err(|_| {
-                ProviderError::new(
-                    "timeout",
-                    format!(
-                        "`{command}` on {} did not finish within {}",
-                        node.name,
-                        crate::human::duration(timeout)
-                    ),
-                )
-            })?
+            .map_err(|_| ProviderError::command_timeout(command, &node.name, timeout))?
             .map_err(|e| ssh_error(&node.name, e))?;
         Ok(ExecOutput {
             status: out.status.code().unwrap_or(-1),

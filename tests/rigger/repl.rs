@@ -23,7 +23,8 @@ impl Prompt {
             .env("NO_COLOR", "1")
             .env("RIGGER_STATE_DIR", rig.path("state"));
         let mut session = Session::spawn(cmd).expect("spawn rigger repl in a pty");
-        session.set_expect_timeout(Some(Duration::from_secs(20)));
+        // Generous: CI runs these beside etcd clusters on two cores.
+        session.set_expect_timeout(Some(Duration::from_secs(60)));
         let mut p = Self { session };
         p.expect("rigger> ");
         p
@@ -79,9 +80,11 @@ impl Prompt {
 fn multi_line_input_defines_a_function_that_later_lines_call() {
     let rig = Rig::new();
     let mut p = Prompt::start(&rig);
-    p.line("fn twice(x) {");
-    p.line("    x * 2");
-    p.line("}");
+    // Each line is echoed before the next is typed, as a person types them.
+    for text in ["fn twice(x) {", "    x * 2", "}"] {
+        p.line(text);
+        p.expect(text);
+    }
     p.expect("rigger> ");
     p.eval("twice(21)", "42");
     p.leave();

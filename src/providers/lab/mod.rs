@@ -442,16 +442,7 @@ impl Transport for Lab {
         cmd.kill_on_drop(true);
         let out = tokio::time::timeout(timeout, cmd.output())
             .await
-            .map_err(|_| {
-                ProviderError::new(
-                    "timeout",
-                    format!(
-                        "`{command}` on {} did not finish within {}",
-                        node.name,
-                        crate::human::duration(timeout)
-                    ),
-                )
-            })??;
+            .map_err(|_| ProviderError::command_timeout(command, &node.name, timeout))??;
         Ok(ExecOutput {
             status: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
