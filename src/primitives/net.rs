@@ -8,6 +8,7 @@ use rhai::{Engine, EvalAltResult, FuncRegistration, Map};
 use super::{Failure, Options};
 use crate::host::Host;
 use crate::services::wait;
+use crate::world::Target;
 
 const NAME: &str = "wait_tcp";
 
@@ -35,12 +36,46 @@ fn wait_tcp(host: &Host, address: &str, options: Map) -> Result<(), Box<EvalAltR
     let options = Options::new(NAME, options, &["timeout", "interval"])?;
     let timeout = options.seconds("timeout", 60.0)?;
     let interval = options.seconds("interval", 0.25)?;
+    // In the lab, anything but this machine's loopback is a lab address: it is dialled
+    // from inside the lab (which has no route out), never from this machine's network.
+    let inside_lab = host.target() == Some(Target::Lab) && !is_loopback(address);
     let address = address.to_string();
     // The service keeps its own deadline so it can say what it saw last; the bridge's
     // limit is only a backstop.
-    super::wait(host, NAME, timeout + Duration::from_secs(5), async move {
+    let limit = timeout + Duration::from_secs(5);
+    let work = async move {
         wait::tcp(&address, timeout, interval)
             .await
             .map_err(|err| Failure::new(NAME, err.kind(), err.to_string()))
-    })
+    };
+    if inside_lab {
+        super::on_world(host, NAME, limit, move |_| work)
+    } else {
+        super::wait(host, NAME, limit, work)
+    }
+}
+
+/// `127.0.0.1:2379`, `[::1]:22`, `localhost:80`.
+fn is_loopback(address: &str) -> bool {
+    let host = address.rsplit_once(':').map_or(address, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn loopback_addresses_are_recognised() {
+        assert!(is_loopback("127.0.0.1:2379"));
+        assert!(is_loopback("127.5.5.5:1"));
+        assert!(is_loopback("[::1]:22"));
+        assert!(is_loopback("localhost:80"));
+        assert!(!is_loopback("198.18.1.1:2379"));
+        assert!(!is_loopback("etcd-1.example.test:2379"));
+    }
 }

@@ -712,3 +712,29 @@ fn ssh_refuses_a_host_whose_key_does_not_match() {
         .stderr_has("help: the host's key is unknown or changed");
     rig.again(&["destroy"]).success();
 }
+
+#[test]
+fn wait_tcp_dials_lab_addresses_from_inside_the_lab() {
+    if !root_or_skip("wait_tcp_dials_lab_addresses_from_inside_the_lab") {
+        return;
+    }
+    // With SSH every host listens on port 22. A refused port answers at once, which
+    // only happens inside the lab: from this machine's own network the address leads
+    // nowhere.
+    let script = r#"
+let n = launch_instance(#{ name: "w1" });
+wait_tcp(`${n.private_ip}:22`, #{ timeout: 5 });
+print("sshd answers");
+wait_tcp(`${n.private_ip}:9`, #{ timeout: 1 });
+"#;
+    let mut rig = Rig::new().own_state().file("w.rhai", script).args(&[
+        "run",
+        "w.rhai",
+        "--transport",
+        "ssh",
+    ]);
+    rig.run_keep()
+        .failure(1)
+        .stdout_is("sshd answers\n")
+        .stderr_has("× wait_tcp: 198.18.1.1:9 did not accept a connection within 1s; last attempt: Connection refused");
+}
