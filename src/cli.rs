@@ -54,6 +54,7 @@ impl StateArgs {
         WorldConfig {
             spec: world.spec(),
             state: self.state(),
+            dry_run: false,
         }
     }
 
@@ -61,6 +62,7 @@ impl StateArgs {
         WorldConfig {
             spec: WorldSpec::default(),
             state: self.state(),
+            dry_run: false,
         }
     }
 }
@@ -128,6 +130,10 @@ enum Command {
         /// Leave what a failed run created in place instead of rolling it back.
         #[arg(long)]
         keep_on_error: bool,
+        /// Print every action the script would take (machines, records, commands) and
+        /// take none: no credentials, no privileges, nothing created.
+        #[arg(long)]
+        dry_run: bool,
         /// Stop the script after this many Rhai operations; 0 for no limit. Time spent
         /// waiting inside primitives does not count.
         #[arg(long, value_name = "N", default_value_t = Limits::default().operations)]
@@ -242,6 +248,7 @@ pub fn main() -> ExitCode {
             sets,
             world,
             keep_on_error,
+            dry_run,
             max_operations,
             state,
         } => match Params::new(sets) {
@@ -252,7 +259,10 @@ pub fn main() -> ExitCode {
                     operations: max_operations,
                     ..Limits::default()
                 },
-                world: Some(state.world(&world)),
+                world: Some(WorldConfig {
+                    dry_run,
+                    ..state.world(&world)
+                }),
                 keep_on_error,
             }),
             Err(err) => Cli::command()

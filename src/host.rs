@@ -50,6 +50,11 @@ impl Host {
         self.world_config.as_ref().map(|c| c.spec.target)
     }
 
+    /// Whether this session only plans (`--dry-run`).
+    pub fn dry_run(&self) -> bool {
+        self.world_config.as_ref().is_some_and(|c| c.dry_run)
+    }
+
     /// The world if a primitive has brought it up.
     pub fn world_if_open(&self) -> Option<Arc<World>> {
         self.world.lock().expect("world lock").clone()

@@ -96,6 +96,11 @@ fn prepare_and_run(request: RunRequest) -> Result<(), ScriptError> {
         tracing::warn!("--set {key} was given, but the script never asked for param({key:?})");
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
+    if let Some(plan) = host.world_if_open().and_then(|w| w.plan.clone()) {
+        // A dry run created nothing, so there is nothing to roll back: show the plan.
+        print_plan(&plan.actions());
+        return outcome;
+    }
     if let Some(world) = host.world_if_open() {
         if outcome.is_err() && !request.keep_on_error {
             roll_back(
@@ -110,6 +115,16 @@ fn prepare_and_run(request: RunRequest) -> Result<(), ScriptError> {
         let _ = world.journal.discard_if_empty();
     }
     outcome
+}
+
+fn print_plan(actions: &[String]) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "dry run: {} actions, none taken", actions.len());
+    for (i, action) in actions.iter().enumerate() {
+        // Multi-line commands stay readable under their number.
+        let _ = writeln!(out, "{:>4}. {}", i + 1, action.replace('\n', "\n      "));
+    }
 }
 
 /// Undoes what the failed run created, newest first, and says what could not be undone.

@@ -14,11 +14,15 @@ use serde::{Deserialize, Serialize};
 use crate::providers::aws::Aws;
 use crate::providers::cloudflare::Cloudflare;
 use crate::providers::lab::{Lab, netns};
+use crate::providers::plan::Plan;
 use crate::providers::route53::Route53;
 use crate::providers::ssh::{Ssh, SshConfig};
 use crate::providers::unreachable::Unreachable;
 use crate::providers::{Compute, Dns, ProviderError, Transport};
+use crate::services::health::{self, Report, Status, TlsFiles};
 use crate::services::journal::{Journal, Resource};
+use crate::services::pki::{self, CertFiles, LeafSpec};
+use crate::services::resolve::{self, Answer};
 use crate::state::StateDir;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
@@ -94,6 +98,8 @@ impl Default for WorldSpec {
 pub struct WorldConfig {
     pub spec: WorldSpec,
     pub state: StateDir,
+    /// `--dry-run`: write down every action, do none.
+    pub dry_run: bool,
 }
 
 pub struct World {
@@ -103,6 +109,8 @@ pub struct World {
     pub journal: Journal,
     pub state: StateDir,
     pub lab: Option<Lab>,
+    /// Set in a dry run: what would have been done.
+    pub plan: Option<Arc<Plan>>,
     runtime: Option<Runtime>,
 }
 
@@ -122,6 +130,9 @@ impl World {
     }
 
     fn open_with(config: &WorldConfig, create: bool) -> Result<Self, ProviderError> {
+        if config.dry_run {
+            return Self::planned(config);
+        }
         let spec = &config.spec;
         match (spec.target, spec.dns) {
             (Target::Lab, DnsChoice::Lab) => Self::lab(config, create),
@@ -137,6 +148,27 @@ impl World {
                 "EC2 instances cannot ask the lab's DNS server; use --dns cloudflare or route53 with --target aws",
             )),
         }
+    }
+
+    /// A world that only writes down what it would do: no credentials, no privileges,
+    /// nothing created, not even a journal.
+    fn planned(config: &WorldConfig) -> Result<Self, ProviderError> {
+        let plan = Arc::new(Plan::default());
+        Ok(Self {
+            compute: plan.clone(),
+            dns: plan.clone(),
+            transport: plan.clone(),
+            journal: Journal::create(&config.state, false, &config.spec)?,
+            state: config.state.clone(),
+            lab: None,
+            plan: Some(plan),
+            runtime: Some(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .enable_all()
+                    .build()?,
+            ),
+        })
     }
 
     fn lab(config: &WorldConfig, create: bool) -> Result<Self, ProviderError> {
@@ -194,6 +226,7 @@ impl World {
             journal: Journal::create(&config.state, create, &config.spec)?,
             state: config.state.clone(),
             lab: Some(lab),
+            plan: None,
             runtime: Some(runtime),
         })
     }
@@ -219,6 +252,7 @@ impl World {
             journal,
             state: config.state.clone(),
             lab: None,
+            plan: None,
             runtime: Some(runtime),
         })
     }
@@ -276,7 +310,114 @@ impl Providers {
     }
 }
 
+/// The effects that are not a provider's: certificates, DNS waits, health checks, local
+/// files. A dry run writes them down instead.
 impl World {
+    /// The CA for `name` under the state dir: its files, whether it was created now, and
+    /// its folder.
+    pub fn ensure_ca(&self, name: &str) -> Result<(CertFiles, bool, PathBuf), ProviderError> {
+        let dir = self.state.root().join("pki").join(name);
+        if let Some(plan) = &self.plan {
+            plan.record(format!("create the certificate authority for {name}"));
+            return Ok((
+                CertFiles {
+                    cert: dir.join("ca.crt"),
+                    key: dir.join("ca.key"),
+                },
+                false,
+                dir,
+            ));
+        }
+        let dir = self.state.dir(&format!("pki/{name}"))?;
+        let (files, created) = pki::ensure_ca(&dir, name)
+            .map_err(|e| ProviderError::failed(format!("cannot create the CA: {e}")))?;
+        Ok((files, created, dir))
+    }
+
+    /// A certificate signed by `ca`, written to `dir`.
+    pub fn issue(
+        &self,
+        ca: &CertFiles,
+        dir: &std::path::Path,
+        leaf: &LeafSpec,
+    ) -> Result<CertFiles, ProviderError> {
+        if let Some(plan) = &self.plan {
+            let sans: Vec<String> = leaf
+                .dns
+                .iter()
+                .cloned()
+                .chain(leaf.ips.iter().map(ToString::to_string))
+                .collect();
+            plan.record(format!(
+                "issue the certificate {} ({})",
+                leaf.name,
+                sans.join(", ")
+            ));
+            return Ok(CertFiles {
+                cert: dir.join(format!("{}.crt", leaf.name)),
+                key: dir.join(format!("{}.key", leaf.name)),
+            });
+        }
+        pki::issue(ca, dir, leaf)
+            .map_err(|e| ProviderError::failed(format!("cannot issue {}: {e}", leaf.name)))
+    }
+
+    /// Waits until every server in `servers` answers `name` with exactly `want`.
+    pub async fn wait_resolves(
+        &self,
+        servers: &[SocketAddr],
+        name: &str,
+        rtype: hickory_proto::rr::RecordType,
+        want: &std::collections::BTreeSet<Answer>,
+        timeout: Duration,
+        interval: Duration,
+    ) -> Result<(), ProviderError> {
+        if let Some(plan) = &self.plan {
+            plan.record(format!(
+                "wait until {name} {rtype} resolves to {}",
+                resolve::show(want)
+            ));
+            return Ok(());
+        }
+        if servers.is_empty() {
+            return Err(ProviderError::new(
+                "missing",
+                format!("no DNS server to ask about {name}"),
+            )
+            .with_help(
+                "give one with --dns-server IP:PORT (e.g. an address of the zone's name servers)",
+            ));
+        }
+        resolve::wait_for(servers, name, rtype, want, timeout, interval)
+            .await
+            .map_err(|e| ProviderError::new("timeout", e))
+    }
+
+    /// The health of the cluster under `domain`, found through its client SRV records.
+    pub async fn health(&self, domain: &str, tls: &TlsFiles) -> Result<Report, ProviderError> {
+        if let Some(plan) = &self.plan {
+            plan.record(format!("check the health of the cluster under {domain}"));
+            return Ok(Report {
+                domain: domain.into(),
+                status: Status::Planned,
+                members: Vec::new(),
+            });
+        }
+        health::check(domain, Some(tls), &self.dns.authoritative(domain))
+            .await
+            .map_err(ProviderError::failed)
+    }
+
+    /// A local file's bytes (for upload_file); in a dry run a planned certificate does
+    /// not exist yet, and its contents do not matter.
+    pub fn read_local(&self, path: &str) -> Result<Vec<u8>, ProviderError> {
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(bytes),
+            Err(_) if self.plan.is_some() => Ok(format!("(the contents of {path})").into_bytes()),
+            Err(e) => Err(ProviderError::invalid(format!("cannot read {path}: {e}"))),
+        }
+    }
+
     /// Takes one resource down, on the world's runtime.
     pub async fn undo(&self, resource: &Resource) -> Result<(), ProviderError> {
         self.providers().undo(resource).await

@@ -26,6 +26,7 @@ pub fn destroy(state: &StateDir, aws_cluster_tag: Option<&str>) -> u8 {
         let config = WorldConfig {
             spec: journal.world().clone(),
             state: state.clone(),
+            dry_run: false,
         };
         match World::existing(&config) {
             Ok(Some(world)) => {

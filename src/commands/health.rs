@@ -60,7 +60,7 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
         print!("{}", report.text());
     }
     match report.status {
-        Status::Healthy => EXIT_OK,
+        Status::Healthy | Status::Planned => EXIT_OK,
         Status::Degraded => EXIT_DEGRADED,
         Status::Unavailable => EXIT_UNAVAILABLE,
     }

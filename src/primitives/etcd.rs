@@ -9,7 +9,7 @@ use super::convert::to_value;
 use super::{Failure, Options, on_world};
 use crate::host::Host;
 use crate::providers::records::check_name;
-use crate::services::health::{self, Status, TlsFiles};
+use crate::services::health::{Status, TlsFiles};
 
 const NAME: &str = "etcd_health";
 
@@ -30,14 +30,12 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
             };
             let tls = TlsFiles { ca: file("ca")?, cert: file("cert")?, key: file("key")? };
             let report = on_world(&h, NAME, Duration::from_secs(30), move |world| async move {
-                let servers = world.dns.authoritative(&domain);
-                health::check(&domain, Some(&tls), &servers)
-                    .await
-                    .map_err(|e| Failure::new(NAME, "failed", e))
+                world.health(&domain, &tls).await.map_err(|e| Failure::from_provider(NAME, e))
             })?;
             let mut map = to_value(NAME, &report)?.cast::<Map>();
             map.insert("text".into(), report.text().trim_end().into());
-            map.insert("healthy".into(), (report.status == Status::Healthy).into());
+            let healthy = matches!(report.status, Status::Healthy | Status::Planned);
+            map.insert("healthy".into(), healthy.into());
             Ok(map)
         });
 }

@@ -10,7 +10,7 @@ use super::{Failure, Options, journal_created, on_world};
 use crate::host::Host;
 use crate::providers::records::check_name;
 use crate::services::journal::Resource;
-use crate::services::pki::{self, CertFiles, LeafSpec};
+use crate::services::pki::{CertFiles, LeafSpec};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -37,12 +37,7 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
             let name = check_name(name, false)
                 .map_err(|why| Failure::invalid(NAME, format!("{name:?} is not a valid CA name: {why}")))?;
             on_world(&h, NAME, LIMIT, move |world| async move {
-                let dir = world
-                    .state
-                    .dir(&format!("pki/{name}"))
-                    .map_err(|e| Failure::new(NAME, "failed", e.to_string()))?;
-                let (files, created) = pki::ensure_ca(&dir, &name)
-                    .map_err(|e| Failure::new(NAME, "failed", format!("cannot create the CA: {e}")))?;
+                let (files, created, dir) = world.ensure_ca(&name).map_err(|e| Failure::from_provider(NAME, e))?;
                 if created {
                     for path in [&files.cert, &files.key] {
                         let path = path.to_string_lossy().into_owned();
@@ -97,8 +92,10 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
             let flag = |key: &str| options.get(key).map_or(Ok(true), |v| v.as_bool().map_err(|t| Failure::invalid(NAME, format!("spec.{key} must be true or false, got {t}"))));
             let leaf = LeafSpec { name, dns, ips, server: flag("server")?, client: flag("client")? };
             on_world(&h, NAME, LIMIT, move |world| async move {
-                let files = pki::issue(&ca_files, &dir, &leaf)
-                    .map_err(|e| Failure::new(NAME, "failed", format!("cannot issue {}: {e}", leaf.name)))?;
+                let files = world.issue(&ca_files, &dir, &leaf).map_err(|e| Failure::from_provider(NAME, e))?;
+                if world.plan.is_some() {
+                    return Ok(files_map(&files));
+                }
                 for path in [&files.cert, &files.key] {
                     let path = path.to_string_lossy().into_owned();
                     journal_created(&world, NAME, Resource::File { path }).await?;

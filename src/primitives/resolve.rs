@@ -11,7 +11,7 @@ use rhai::{Dynamic, Engine, EvalAltResult, FuncRegistration, Map};
 use super::{Failure, Options, on_world};
 use crate::host::Host;
 use crate::providers::records::check_name;
-use crate::services::resolve::{self, Answer};
+use crate::services::resolve::Answer;
 
 const NAME: &str = "wait_resolves";
 
@@ -136,46 +136,10 @@ fn wait(
         timeout + Duration::from_secs(10),
         move |world| async move {
             let servers = servers.unwrap_or_else(|| world.dns.authoritative(&name));
-            if servers.is_empty() {
-                return Err(Failure::new(
-                    NAME,
-                    "failed",
-                    format!("no server to ask about {name}"),
-                ));
-            }
-            let deadline = tokio::time::Instant::now() + timeout;
-            loop {
-                let mut seen = Vec::new();
-                for server in &servers {
-                    seen.push((server, resolve::ask(*server, &name, rtype).await));
-                }
-                if seen
-                    .iter()
-                    .all(|(_, got)| got.as_ref().is_ok_and(|g| *g == want))
-                {
-                    return Ok(());
-                }
-                if tokio::time::Instant::now() + interval >= deadline {
-                    let said: Vec<String> = seen
-                        .iter()
-                        .map(|(s, got)| match got {
-                            Ok(g) => format!("{s} answered {}", resolve::show(g)),
-                            Err(e) => e.clone(),
-                        })
-                        .collect();
-                    return Err(Failure::new(
-                        NAME,
-                        "timeout",
-                        format!(
-                            "{name} {rtype} did not resolve to {} within {}; {}",
-                            resolve::show(&want),
-                            crate::human::duration(timeout),
-                            said.join("; ")
-                        ),
-                    ));
-                }
-                tokio::time::sleep(interval).await;
-            }
+            world
+                .wait_resolves(&servers, &name, rtype, &want, timeout, interval)
+                .await
+                .map_err(|e| Failure::from_provider(NAME, e))
         },
     )
 }

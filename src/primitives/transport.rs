@@ -87,8 +87,10 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
         .with_params_info(["node: Map", "local: String", "path: String", "mode: i64", "()"])
         .with_comments(["/// Copies the local file `local` (a certificate, a key) to `path` on `node` with `mode`."])
         .register_into_engine(engine, move |node: Map, local: &str, path: &str, mode: i64| -> Result<(), Box<EvalAltResult>> {
-            let bytes = std::fs::read(local).map_err(|e| Failure::invalid("upload_file", format!("cannot read {local}: {e}")))?;
-            upload(&h, "upload_file", node, path.to_string(), bytes, mode)
+            const NAME: &str = "upload_file";
+            let world = h.world().map_err(|e| Failure::from_provider(NAME, e))?;
+            let bytes = world.read_local(local).map_err(|e| Failure::from_provider(NAME, e))?;
+            upload(&h, NAME, node, path.to_string(), bytes, mode)
         });
 
     let h = host.clone();

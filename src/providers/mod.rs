@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod cloudflare;
 pub mod lab;
+pub mod plan;
 pub mod records;
 pub mod route53;
 pub mod ssh;

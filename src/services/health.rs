@@ -35,6 +35,8 @@ pub enum Status {
     Degraded,
     /// No quorum: the cluster cannot serve writes.
     Unavailable,
+    /// A dry run: nothing was asked.
+    Planned,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -69,6 +71,10 @@ impl Report {
             Status::Unavailable => {
                 format!("cluster is unavailable: {healthy} of {total} members healthy, no quorum\n")
             }
+            Status::Planned => format!(
+                "(dry run) the health of the cluster under {} would be checked here\n",
+                self.domain
+            ),
         });
         out
     }

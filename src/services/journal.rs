@@ -62,6 +62,8 @@ enum Line {
 
 pub struct Journal {
     path: PathBuf,
+    /// False for a journal that is never written (dry runs, commands that only look).
+    persist: bool,
     world: WorldSpec,
     inner: Mutex<Vec<(u64, Resource)>>,
 }
@@ -86,6 +88,7 @@ impl Journal {
         let id = &uuid::Uuid::new_v4().simple().to_string()[..6];
         Ok(Self {
             path: dir.join(format!("{stamp}-{id}.jsonl")),
+            persist: in_state_dir,
             world: world.clone(),
             inner: Mutex::default(),
         })
@@ -121,6 +124,7 @@ impl Journal {
         }
         Ok(Self {
             path: path.to_path_buf(),
+            persist: true,
             world,
             inner: Mutex::new(live),
         })
@@ -143,6 +147,9 @@ impl Journal {
     }
 
     fn append(&self, line: &Line) -> std::io::Result<()> {
+        if !self.persist {
+            return Ok(());
+        }
         let fresh = !self.path.exists();
         let mut f = OpenOptions::new()
             .create(true)

@@ -96,3 +96,45 @@ pub fn show(set: &BTreeSet<Answer>) -> String {
             .join(", ")
     }
 }
+
+/// Asks every server in `servers` until all answer `name`/`rtype` with exactly `want`,
+/// every `interval`, for at most `timeout`. On timeout the error says what each server
+/// answered last.
+pub async fn wait_for(
+    servers: &[SocketAddr],
+    name: &str,
+    rtype: RecordType,
+    want: &BTreeSet<Answer>,
+    timeout: Duration,
+    interval: Duration,
+) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let mut seen = Vec::new();
+        for server in servers {
+            seen.push((server, ask(*server, name, rtype).await));
+        }
+        if seen
+            .iter()
+            .all(|(_, got)| got.as_ref().is_ok_and(|g| g == want))
+        {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() + interval >= deadline {
+            let said: Vec<String> = seen
+                .iter()
+                .map(|(s, got)| match got {
+                    Ok(g) => format!("{s} answered {}", show(g)),
+                    Err(e) => e.clone(),
+                })
+                .collect();
+            return Err(format!(
+                "{name} {rtype} did not resolve to {} within {}; {}",
+                show(want),
+                crate::human::duration(timeout),
+                said.join("; ")
+            ));
+        }
+        tokio::time::sleep(interval).await;
+    }
+}

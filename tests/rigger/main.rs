@@ -10,6 +10,7 @@ mod interrupt;
 mod lab;
 mod limits;
 mod params;
+mod plan;
 mod reference;
 mod repl;
 mod route53;
