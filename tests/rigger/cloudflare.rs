@@ -458,3 +458,56 @@ async fn delete_removes_the_record_and_a_gone_record_is_not_an_error() {
     cf.delete(&rec).await.unwrap();
     assert!(cf.list("etcd-2.example.test").await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn every_record_type_round_trips_through_the_api() {
+    let (base, api) = stand_in().await;
+    let cf = Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap();
+    let specs = [
+        RecordSpec {
+            name: "v6.example.test".into(),
+            ttl: 120,
+            data: RecordData::AAAA {
+                content: "2001:db8::7".parse().unwrap(),
+            },
+        },
+        RecordSpec {
+            name: "alias.example.test".into(),
+            ttl: 120,
+            data: RecordData::CNAME {
+                content: "etcd-1.example.test".into(),
+            },
+        },
+        RecordSpec {
+            name: "_note.example.test".into(),
+            ttl: 120,
+            data: RecordData::TXT {
+                content: "owner=rigger".into(),
+            },
+        },
+    ];
+    for spec in &specs {
+        let (created, fresh) = cf.create(spec).await.unwrap();
+        assert!(fresh);
+        assert_eq!(&created.spec, spec);
+        assert_eq!(cf.list(&spec.name).await.unwrap(), vec![created.clone()]);
+        cf.delete(&created).await.unwrap();
+    }
+    let posted: Vec<Value> = api
+        .lock()
+        .unwrap()
+        .seen
+        .iter()
+        .filter(|s| s.method == "POST")
+        .filter_map(|s| s.body.clone())
+        .collect();
+    assert_eq!(
+        posted,
+        vec![
+            json!({ "type": "AAAA", "name": "v6.example.test", "ttl": 120, "content": "2001:db8::7" }),
+            json!({ "type": "CNAME", "name": "alias.example.test", "ttl": 120, "content": "etcd-1.example.test" }),
+            json!({ "type": "TXT", "name": "_note.example.test", "ttl": 120, "content": "owner=rigger" }),
+        ]
+    );
+    assert!(api.lock().unwrap().records.is_empty());
+}
