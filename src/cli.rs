@@ -216,7 +216,7 @@ enum LabCommand {
         #[command(flatten)]
         state: StateArgs,
     },
-    /// Take the whole lab down (what `rigger destroy` does for the lab).
+    /// Take the lab down with everything lab runs made (cloud resources are left alone).
     Down {
         #[command(flatten)]
         state: StateArgs,
@@ -292,7 +292,11 @@ pub fn main() -> ExitCode {
         Command::Destroy {
             aws_cluster_tag,
             state,
-        } => commands::destroy::destroy(&state.state(), aws_cluster_tag.as_deref()),
+        } => commands::destroy::destroy(
+            &state.state(),
+            aws_cluster_tag.as_deref(),
+            commands::destroy::Scope::All,
+        ),
         Command::Health {
             discovery_srv,
             json,
@@ -317,7 +321,9 @@ pub fn main() -> ExitCode {
                 command,
                 state,
             } => commands::lab::exec(&state.state(), &host, &command),
-            LabCommand::Down { state } => commands::destroy::destroy(&state.state(), None),
+            LabCommand::Down { state } => {
+                commands::destroy::destroy(&state.state(), None, commands::destroy::Scope::Lab)
+            }
             LabCommand::Serve { state } => commands::lab::serve(&state.state()),
         },
         Command::Fns { markdown } => fns(markdown),

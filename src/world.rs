@@ -248,7 +248,7 @@ impl World {
         Ok(Self {
             compute: Arc::new(Aws::new(&aws, &run_id)),
             dns,
-            transport: cloud_transport(config),
+            transport: cloud_transport(config, aws.endpoint_url()),
             journal,
             state: config.state.clone(),
             lab: None,
@@ -453,26 +453,16 @@ pub fn take_down(world: &World, journal: &Journal) -> Vec<(Resource, ProviderErr
     failed
 }
 
-/// How rigger reaches cloud machines: SSH, except that instances a local EC2 stand-in
-/// (moto) made have addresses that are fiction, never to be dialled.
-fn cloud_transport(config: &WorldConfig) -> Arc<dyn Transport> {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL_EC2")
-        .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
-        .ok();
-    let local = endpoint.as_deref().is_some_and(|url| {
-        let host = url
-            .split("://")
-            .nth(1)
-            .unwrap_or(url)
-            .split(['/', ':'])
-            .next()
-            .unwrap_or("");
-        host == "localhost" || host.starts_with("127.") || host == "[" || host == "::1"
-    });
-    if let (true, Some(url)) = (local, endpoint) {
+/// How rigger reaches cloud machines: SSH, unless the EC2 endpoint is overridden
+/// (`AWS_ENDPOINT_URL`, or an endpoint in the profile). Such an endpoint is a stand-in
+/// such as moto, whose instance addresses are fiction and must never be dialled.
+fn cloud_transport(config: &WorldConfig, endpoint: Option<&str>) -> Arc<dyn Transport> {
+    if let Some(url) = endpoint {
         return Arc::new(Unreachable {
-            reason: format!("its address comes from a local EC2 stand-in ({url}) and is not real"),
-            help: "rigger never connects to machines a stand-in invented; against real AWS the bootstrap runs over SSH".into(),
+            reason: format!(
+                "its address comes from an overridden EC2 endpoint ({url}), such as a local stand-in, and may not be real"
+            ),
+            help: "rigger never connects to machines a stand-in invented; unset AWS_ENDPOINT_URL to use real EC2".into(),
         });
     }
     let ssh = &config.spec.ssh;

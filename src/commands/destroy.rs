@@ -8,7 +8,16 @@ use crate::services::journal::{Journal, Resource};
 use crate::state::StateDir;
 use crate::world::{self, World, WorldConfig};
 
-pub fn destroy(state: &StateDir, aws_cluster_tag: Option<&str>) -> u8 {
+/// Which journals a destroy takes down.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything the state dir names (`rigger destroy`).
+    All,
+    /// Only what lab runs made, and the lab (`rigger lab down`).
+    Lab,
+}
+
+pub fn destroy(state: &StateDir, aws_cluster_tag: Option<&str>, scope: Scope) -> u8 {
     let journals = match Journal::all(state) {
         Ok(j) => j,
         Err(e) => {
@@ -23,6 +32,9 @@ pub fn destroy(state: &StateDir, aws_cluster_tag: Option<&str>) -> u8 {
     };
     let mut left = 0;
     for journal in &journals {
+        if scope == Scope::Lab && journal.world().target != crate::world::Target::Lab {
+            continue;
+        }
         let config = WorldConfig {
             spec: journal.world().clone(),
             state: state.clone(),
@@ -37,9 +49,23 @@ pub fn destroy(state: &StateDir, aws_cluster_tag: Option<&str>) -> u8 {
                 left += failed.len();
                 let _ = journal.discard_if_empty();
             }
-            // The lab is gone, and everything it held went with it.
+            // The lab is gone (after a reboot, say) and its hosts, records and processes
+            // with it; the files rigger wrote (keys among them) are still here.
             Ok(None) => {
-                let _ = std::fs::remove_file(journal.path());
+                for resource in journal.live_newest_first() {
+                    if let Resource::File { path } = &resource {
+                        match std::fs::remove_file(path) {
+                            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                                tracing::error!("could not remove {path}: {e}");
+                                left += 1;
+                                continue;
+                            }
+                            _ => tracing::info!("removed {}", resource.describe()),
+                        }
+                    }
+                    let _ = journal.removed(&resource);
+                }
+                let _ = journal.discard_if_empty();
             }
             Err(e) => {
                 tracing::error!(

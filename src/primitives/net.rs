@@ -36,13 +36,27 @@ fn wait_tcp(host: &Host, address: &str, options: Map) -> Result<(), Box<EvalAltR
     let options = Options::new(NAME, options, &["timeout", "interval"])?;
     let timeout = options.seconds("timeout", 60.0)?;
     let interval = options.seconds("interval", 0.25)?;
+    if host.dry_run() {
+        // Nothing is dialled in a dry run; the plan says what would be waited for.
+        let address = address.to_string();
+        return super::on_world(host, NAME, limit_of(timeout), move |world| async move {
+            if let Some(plan) = &world.plan {
+                plan.record(format!("wait until {address} accepts TCP connections"));
+            }
+            Ok(())
+        });
+    }
     // In the lab, anything but this machine's loopback is a lab address: it is dialled
     // from inside the lab (which has no route out), never from this machine's network.
+    // Lab names are not looked up here: the system resolver would ask outside the lab.
     let inside_lab = host.target() == Some(Target::Lab) && !is_loopback(address);
+    if inside_lab && !is_ip_address(address) {
+        return Err(Failure::invalid(NAME, format!("{address:?}: in the lab, give an address, not a name"))
+            .with_help("names resolve through the lab's DNS: wait_resolves(name, ip) first, then wait_tcp(`${ip}:port`)")
+            .into());
+    }
     let address = address.to_string();
-    // The service keeps its own deadline so it can say what it saw last; the bridge's
-    // limit is only a backstop.
-    let limit = timeout + Duration::from_secs(5);
+    let limit = limit_of(timeout);
     let work = async move {
         wait::tcp(&address, timeout, interval)
             .await
@@ -53,6 +67,16 @@ fn wait_tcp(host: &Host, address: &str, options: Map) -> Result<(), Box<EvalAltR
     } else {
         super::wait(host, NAME, limit, work)
     }
+}
+
+/// The bridge's backstop: the service keeps its own deadline so it can say what it saw.
+fn limit_of(timeout: Duration) -> Duration {
+    timeout + Duration::from_secs(5)
+}
+
+/// `198.18.1.1:2379`, `[fd00::1]:22`: an IP, not a name.
+fn is_ip_address(address: &str) -> bool {
+    address.parse::<std::net::SocketAddr>().is_ok()
 }
 
 /// `127.0.0.1:2379`, `[::1]:22`, `localhost:80`.

@@ -65,12 +65,24 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
             };
             let ca_files = CertFiles { cert: path("cert")?, key: path("key")? };
             let dir = path("dir")?;
+            // Certificates are written next to their CA, inside the state dir, and only there.
+            if dir.components().any(|c| c == std::path::Component::ParentDir)
+                || dir.parent().and_then(|p| p.file_name()) != Some(std::ffi::OsStr::new("pki"))
+            {
+                return Err(Failure::invalid(NAME, format!("ca.dir {} is not a CA folder rigger made", dir.display()))
+                    .with_help("pass the map pki_ca returned")
+                    .into());
+            }
             let options = Options::new(NAME, spec, &["name", "dns", "ips", "server", "client"])?;
             let name = options
                 .get("name")
                 .filter(|v| v.is_string())
                 .map(|v| v.to_string())
                 .ok_or_else(|| Failure::invalid(NAME, "spec.name (a string) is required"))?;
+            // A file name: one DNS-style label, and never the CA's own.
+            if check_name(&name, false).is_err() || name.contains('.') || name == "ca" {
+                return Err(Failure::invalid(NAME, format!("spec.name {name:?} must be one label (letters, digits, hyphens), not \"ca\"")).into());
+            }
             let strings = |key: &str| -> Result<Vec<String>, Failure> {
                 match options.get(key) {
                     None => Ok(Vec::new()),

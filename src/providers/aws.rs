@@ -140,6 +140,38 @@ impl Aws {
             .ok_or_else(|| ProviderError::not_found(format!("aws: instance {id} is not there")))
     }
 
+    async fn wait_running(&self, id: &str, name: &str) -> Result<Instance> {
+        let start = Instant::now();
+        loop {
+            let described = self.describe(id).await?;
+            let state = described.state().and_then(|s| s.name()).cloned();
+            match state {
+                Some(InstanceStateName::Running) => {
+                    return self.instance_of(&described).ok_or_else(|| {
+                        ProviderError::failed(format!("aws: {id} has no ID in its description"))
+                    });
+                }
+                Some(InstanceStateName::Pending) | None => {}
+                Some(other) => {
+                    return Err(ProviderError::failed(format!(
+                        "aws: {id} ({name}) went {} instead of running",
+                        other.as_str()
+                    )));
+                }
+            }
+            if start.elapsed() > self.ready_timeout {
+                return Err(ProviderError::new(
+                    "timeout",
+                    format!(
+                        "aws: {id} ({name}) was not running after {}",
+                        crate::human::duration(self.ready_timeout)
+                    ),
+                ));
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+
     /// Every live instance whose cluster tag is `cluster`: what `destroy` removes when
     /// the local state is lost.
     pub async fn find_tagged(&self, cluster: &str) -> Result<Vec<Instance>> {
@@ -263,36 +295,19 @@ impl Compute for Aws {
             .and_then(|i| i.instance_id())
             .ok_or_else(|| ProviderError::failed("aws: RunInstances returned no instance"))?
             .to_string();
-        let start = Instant::now();
-        loop {
-            let described = self.describe(&id).await?;
-            let state = described.state().and_then(|s| s.name()).cloned();
-            match state {
-                Some(InstanceStateName::Running) => {
-                    return self.instance_of(&described).ok_or_else(|| {
-                        ProviderError::failed(format!("aws: {id} has no ID in its description"))
-                    });
-                }
-                Some(InstanceStateName::Pending) | None => {}
-                Some(other) => {
-                    return Err(ProviderError::failed(format!(
-                        "aws: {id} ({}) went {} instead of running",
-                        spec.name,
-                        other.as_str()
-                    )));
-                }
+        // From here on the instance exists: if it never comes up, take it down again
+        // rather than leave one that no journal knows of.
+        match self.wait_running(&id, &spec.name).await {
+            Ok(instance) => Ok(instance),
+            Err(e) => {
+                let _ = self
+                    .ec2
+                    .terminate_instances()
+                    .instance_ids(&id)
+                    .send()
+                    .await;
+                Err(e)
             }
-            if start.elapsed() > self.ready_timeout {
-                return Err(ProviderError::new(
-                    "timeout",
-                    format!(
-                        "aws: {id} ({}) was not running after {}",
-                        spec.name,
-                        crate::human::duration(self.ready_timeout)
-                    ),
-                ));
-            }
-            tokio::time::sleep(Duration::from_secs(2)).await;
         }
     }
 

@@ -148,7 +148,12 @@ impl Cloudflare {
             tracing::debug!("cloudflare: {what}");
             let response = match request.send().await {
                 Ok(r) => r,
-                Err(e) if attempt < self.retry.attempts && (e.is_timeout() || e.is_connect()) => {
+                // A request that never connected can be sent again; one that timed out may
+                // have been carried out, so only reads and deletes are repeated then.
+                Err(e)
+                    if attempt < self.retry.attempts
+                        && (e.is_connect() || (e.is_timeout() && method != Method::POST)) =>
+                {
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(self.retry.max_wait);
                     continue;
@@ -435,8 +440,9 @@ impl Dns for Cloudflare {
             .await
         {
             Ok(_) => Ok(()),
-            // Already gone is what delete wants.
-            Err(e) if e.message.contains("404") => Ok(()),
+            // Already gone is what delete wants. (The status sits in parentheses in the
+            // message; IDs never contain those.)
+            Err(e) if e.message.contains("failed (404 ") => Ok(()),
             Err(e) => Err(e),
         }
     }

@@ -104,7 +104,7 @@ async fn the_cluster_script_creates_instances_and_records_then_stops_before_dial
     let (rig, out) = out;
     out.failure(1)
         .stderr_has(&format!(
-            "its address comes from a local EC2 stand-in ({}) and is not real",
+            "its address comes from an overridden EC2 endpoint ({}), such as a local stand-in, and may not be real",
             moto.url
         ))
         .stderr_has("× bootstrap_parallel: 3 of 3 nodes failed:");

@@ -89,3 +89,20 @@ fn wait_tcp_returns_when_the_port_listens() {
         .stdout_is("up\n");
     drop(listener);
 }
+
+#[test]
+fn in_the_lab_wait_tcp_takes_addresses_not_names() {
+    // Names would go to this machine's resolver, outside the lab: refused before anything.
+    Rig::new()
+        .own_state()
+        .file(
+            "n.rhai",
+            "wait_tcp(\"etcd-1.example.test:2379\", #{ timeout: 1 });\n",
+        )
+        .args(&["run", "n.rhai"])
+        .run()
+        .failure(1)
+        .stderr_has(
+            "× wait_tcp: \"etcd-1.example.test:2379\": in the lab, give an address, not a name",
+        );
+}

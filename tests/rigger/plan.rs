@@ -89,3 +89,46 @@ fn a_lab_dry_run_needs_no_privileges_and_starts_etcd_as_a_process() {
     );
     assert!(!rig.path("state").exists());
 }
+
+#[test]
+fn a_dry_run_writes_tcp_waits_down_instead_of_dialling() {
+    let mut rig = Rig::new()
+        .own_state()
+        .file("w.rhai", "let n = launch_instance(#{ name: \"n1\" });\nwait_tcp(`${n.private_ip}:2379`, #{ timeout: 600 });\nprint(\"done\");\n")
+        .args(&["run", "w.rhai", "--dry-run"]);
+    let out = rig.run_keep();
+    out.success();
+    assert!(out.stdout.starts_with("done\n"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("2. wait until 192.0.2.1:2379 accepts TCP connections"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn certificates_stay_beside_their_ca_and_never_replace_it() {
+    let script = r#"
+let ca = pki_ca("example.test");
+try { pki_cert(ca, #{ name: "ca" }); } catch (e) { print(e.message); }
+try { pki_cert(ca, #{ name: "../../escape" }); } catch (e) { print(e.kind); }
+try { pki_cert(#{ cert: "/tmp/x", key: "/tmp/y", dir: "/etc" }, #{ name: "n1" }); } catch (e) { print(e.message); }
+"#;
+    let mut rig =
+        Rig::new()
+            .own_state()
+            .file("p.rhai", script)
+            .args(&["run", "p.rhai", "--dry-run"]);
+    let out = rig.run_keep();
+    out.success();
+    let lines: Vec<&str> = out.stdout.lines().take(3).collect();
+    assert_eq!(
+        lines,
+        [
+            "pki_cert: spec.name \"ca\" must be one label (letters, digits, hyphens), not \"ca\"",
+            "invalid",
+            "pki_cert: ca.dir /etc is not a CA folder rigger made",
+        ]
+    );
+}

@@ -36,6 +36,9 @@ pub struct Lab {
 
 const LOCK: &str = "lab";
 
+/// What processes in lab hosts use to look names up: files and the lab's DNS only.
+const NSSWITCH: &str = "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n";
+
 impl Lab {
     pub fn new(state: &StateDir) -> Self {
         Self {
@@ -98,13 +101,24 @@ impl Lab {
             lab.id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
             lab.next_index = 1;
         }
-        if !netns::exists(&lab.netns()) {
+        let created = !netns::exists(&lab.netns());
+        if created {
             netns::create_lab(&lab.netns())?;
             tracing::debug!("lab namespace {} created", lab.netns());
         }
         write_json(&self.file(), &lab)?;
         if control::ping(&self.control_socket()).is_err() {
-            lab.daemon_pid = Some(self.start_daemon()?);
+            match self.start_daemon() {
+                Ok(pid) => lab.daemon_pid = Some(pid),
+                Err(e) => {
+                    // A lab this call made and could not finish is taken away again.
+                    if created {
+                        let _ = netns::delete(&lab.netns());
+                        let _ = std::fs::remove_dir_all(&self.dir);
+                    }
+                    return Err(e);
+                }
+            }
             write_json(&self.file(), &lab)?;
         }
         Ok(lab)
@@ -287,6 +301,7 @@ impl Compute for Lab {
                     Path::new(&host.dir).join("resolv.conf"),
                     format!("nameserver {}\n", netns::bridge_ip()),
                 )?;
+                std::fs::write(Path::new(&host.dir).join("nsswitch.conf"), NSSWITCH)?;
                 netns::create_host(&file.netns(), &host.netns, index, netns::host_ip(index))
                     .inspect_err(|_| {
                         let _ = std::fs::remove_dir_all(&host.dir);
@@ -490,7 +505,14 @@ impl Transport for Lab {
     }
 
     async fn stop(&self, process: &Process) -> Result<()> {
+        // Only a process that still lives in its host is signalled: after a crash its pid
+        // may belong to something else entirely.
         let pid = process.pid;
+        let host_ns = self.load()?.host(&process.node).map(|h| h.netns.clone());
+        let ours = pid > 0 && host_ns.is_some_and(|ns| procs::in_netns(&ns).contains(&pid));
+        if !ours {
+            return Ok(());
+        }
         tokio::task::spawn_blocking(move || procs::terminate(&[pid], Duration::from_secs(5)))
             .await
             .map_err(|e| ProviderError::failed(e.to_string()))?;

@@ -142,11 +142,14 @@ impl HostExec {
     }
 
     /// Sets `cmd` up to start inside the host: its network namespace, and a private
-    /// mount namespace where `/etc/resolv.conf` names the lab's DNS server. The
-    /// machine's own resolv.conf is never touched. With `detach` the process gets its own
+    /// mount namespace where `/etc/resolv.conf` names the lab's DNS server and
+    /// `/etc/nsswitch.conf` sends host lookups only to files and DNS (no nss-resolve,
+    /// which would ask this machine's resolver over a socket and so reach outside). The
+    /// machine's own files are never touched. With `detach` the process gets its own
     /// session, so it outlives rigger and ignores rigger's Ctrl-C.
     pub fn prepare(self, cmd: &mut Command, detach: bool) {
         let HostExec { netns, resolv_conf } = self;
+        let nsswitch = resolv_conf.with_file_name("nsswitch.conf");
         // SAFETY: between fork and exec only raw system calls run (setns, unshare, mount,
         // setsid); the paths were built before the fork.
         unsafe {
@@ -164,6 +167,14 @@ impl HostExec {
                 mount(
                     Some(resolv_conf.as_path()),
                     "/etc/resolv.conf",
+                    None::<&str>,
+                    MsFlags::MS_BIND,
+                    None::<&str>,
+                )
+                .map_err(io::Error::from)?;
+                mount(
+                    Some(nsswitch.as_path()),
+                    "/etc/nsswitch.conf",
                     None::<&str>,
                     MsFlags::MS_BIND,
                     None::<&str>,
