@@ -59,6 +59,9 @@ pub enum CallError<E> {
     Failed(E),
 }
 
+/// How long work that was interrupted may take to finish what it started.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(3);
+
 /// Runs async work for the synchronous engine thread.
 #[derive(Clone)]
 pub struct Bridge {
@@ -113,16 +116,41 @@ impl Bridge {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let task = runtime.spawn(work);
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let task = runtime.spawn(async move {
+            let _ = done_tx.send(work.await);
+        });
         let abort = task.abort_handle();
         let outcome = self.call(limit, async move {
-            task.await.unwrap_or_else(|join| {
-                // A panic in provider code: keep it a panic, rigger's hook reports bugs.
-                std::panic::resume_unwind(join.into_panic())
-            })
+            match done_rx.await {
+                Ok(result) => result,
+                // The task died without an answer: a panic in provider code. Keep it a
+                // panic: rigger's hook reports bugs.
+                Err(_) => match task.await {
+                    Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+                    _ => unreachable!("a task that finished sent its result"),
+                },
+            }
         });
-        if outcome.is_err() {
-            abort.abort();
+        match &outcome {
+            // Interrupted: the work may be creating something. Let it finish (it journals
+            // what it makes, so the rollback that follows removes it), within a grace.
+            Err(CallError::Interrupted) => {
+                let finished = self.handle.block_on(async {
+                    tokio::time::timeout(INTERRUPT_GRACE, async {
+                        while !abort.is_finished() {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    })
+                    .await
+                });
+                if finished.is_err() {
+                    abort.abort();
+                }
+            }
+            // Past its limit the work is stuck; stop it.
+            Err(_) => abort.abort(),
+            Ok(_) => {}
         }
         outcome
     }
