@@ -62,10 +62,17 @@ where
     ProviderError::new(kind, format!("aws: {what} failed: {detail}"))
 }
 
-/// The AWS default chain's settings. Refuses to guess a region (it would otherwise ask
-/// the instance metadata service, which only exists on EC2).
+/// The AWS default chain's settings, except that the region comes only from the
+/// environment or the profile: the default chain would otherwise ask the instance
+/// metadata service, which answers only on EC2. Refuses to guess a missing region.
 pub async fn load_config() -> Result<aws_config::SdkConfig> {
+    use aws_config::environment::region::EnvironmentVariableRegionProvider;
+    use aws_config::meta::region::RegionProviderChain;
+    use aws_config::profile::ProfileFileRegionProvider;
+    let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+        .or_else(ProfileFileRegionProvider::builder().build());
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(region)
         .load()
         .await;
     if config.region().is_none() {
@@ -94,17 +101,9 @@ impl Aws {
         }
     }
 
-    /// From the AWS default chain. Refuses to guess a region (it would otherwise ask the
-    /// instance metadata service, which only exists on EC2).
+    /// From the AWS default chain (see [`load_config`]).
     pub async fn from_env(run_id: &str) -> Result<Self> {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        if config.region().is_none() {
-            return Err(ProviderError::new("missing", "no AWS region configured")
-                .with_help("set AWS_REGION (or a region in the AWS_PROFILE's config)"));
-        }
-        Ok(Self::new(&config, run_id))
+        Ok(Self::new(&load_config().await?, run_id))
     }
 
     fn instance_of(&self, i: &aws_sdk_ec2::types::Instance) -> Option<Instance> {

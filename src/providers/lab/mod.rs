@@ -160,6 +160,8 @@ impl Lab {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         Err(ProviderError::failed(
             "the lab DNS daemon did not answer within 5s",
         ))
