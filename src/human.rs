@@ -19,6 +19,30 @@ pub fn duration(d: Duration) -> String {
     }
 }
 
+/// The innermost cause of an error: client libraries wrap the reason ("connection
+/// refused", "certificate expired") several layers down under messages that repeat
+/// what was asked.
+pub fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut last = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        last = s.to_string();
+        source = s.source();
+    }
+    last
+}
+
+/// An error and all its causes, `outer: inner: innermost`.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    text
+}
+
 /// Reads a number of seconds given by a script (integer or float) as a `Duration`.
 pub fn seconds(value: f64) -> Option<Duration> {
     (value.is_finite() && (0.0..=365.0 * 86_400.0).contains(&value))

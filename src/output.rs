@@ -63,6 +63,13 @@ pub fn init(verbosity: Verbosity) {
         .try_init();
 }
 
+/// Data on stdout, as is. A closed stdout (`rigger lab status | head -1`) ends the
+/// output, not the program.
+pub fn data(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 /// A script's `print`: one line of data on stdout.
 pub fn data_line(text: &str) {
     let mut out = std::io::stdout().lock();

@@ -52,12 +52,12 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
         Err(e) => return super::fail(format!("health: {e}"), None),
     };
     if args.json {
-        println!(
-            "{}",
+        crate::output::data(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&report).expect("report serialises")
-        );
+        ));
     } else {
-        print!("{}", report.text());
+        crate::output::data(&report.text());
     }
     match report.status {
         Status::Healthy | Status::Planned => EXIT_OK,

@@ -93,25 +93,25 @@ pub fn status(state: &StateDir, json: bool) -> u8 {
             .collect(),
     };
     if json {
-        println!(
-            "{}",
+        crate::output::data(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&status).expect("status serialises")
-        );
+        ));
         return EXIT_OK;
     }
     if !status.up {
-        println!("no lab in {}", state.root().display());
+        crate::output::data(&format!("no lab in {}\n", state.root().display()));
         return EXIT_OK;
     }
-    println!(
-        "lab {} (dns {})",
+    crate::output::data(&format!(
+        "lab {} (dns {})\n",
         status.netns.as_deref().unwrap_or("?"),
         status.dns.as_deref().unwrap_or("down")
-    );
+    ));
     let width = status.hosts.iter().map(|h| h.name.len()).max().unwrap_or(4);
     for h in &status.hosts {
-        println!(
-            "  {:width$}  {:15}  {}",
+        crate::output::data(&format!(
+            "  {:width$}  {:15}  {}\n",
             h.name,
             h.ip,
             if h.processes.is_empty() {
@@ -119,12 +119,12 @@ pub fn status(state: &StateDir, json: bool) -> u8 {
             } else {
                 h.processes.join(", ")
             }
-        );
+        ));
     }
     for z in &status.zones {
-        println!("zone {} ({} records)", z.name, z.records.len());
+        crate::output::data(&format!("zone {} ({} records)\n", z.name, z.records.len()));
         for r in &z.records {
-            println!("  {r}");
+            crate::output::data(&format!("  {r}\n"));
         }
     }
     EXIT_OK

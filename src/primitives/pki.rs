@@ -105,9 +105,6 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
             let leaf = LeafSpec { name, dns, ips, server: flag("server")?, client: flag("client")? };
             on_world(&h, NAME, LIMIT, move |world| async move {
                 let files = world.issue(&ca_files, &dir, &leaf).map_err(|e| Failure::from_provider(NAME, e))?;
-                if world.plan.is_some() {
-                    return Ok(files_map(&files));
-                }
                 for path in [&files.cert, &files.key] {
                     let path = path.to_string_lossy().into_owned();
                     journal_created(&world, NAME, Resource::File { path }).await?;

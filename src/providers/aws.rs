@@ -27,7 +27,10 @@ pub struct Aws {
     ready_timeout: Duration,
 }
 
-fn sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static, R>(
+/// An AWS SDK error as rigger reports it: `<service>: <call> failed: <code>: <message>`
+/// (Route 53 uses it too).
+pub(crate) fn sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static, R>(
+    service: &str,
     what: &str,
     e: SdkError<E, R>,
 ) -> ProviderError
@@ -44,22 +47,14 @@ where
     let detail = match (code, message) {
         (Some(c), Some(m)) => format!("{c}: {m}"),
         (Some(c), None) => c,
-        _ => {
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                text = s.to_string();
-                source = s.source();
-            }
-            text
-        }
+        _ => crate::human::root_cause(&e),
     };
     let kind = if detail.contains("UnauthorizedOperation") || detail.contains("AuthFailure") {
         "permission"
     } else {
         "failed"
     };
-    ProviderError::new(kind, format!("aws: {what} failed: {detail}"))
+    ProviderError::new(kind, format!("{service}: {what} failed: {detail}"))
 }
 
 /// The AWS default chain's settings, except that the region comes only from the
@@ -130,7 +125,7 @@ impl Aws {
             .instance_ids(id)
             .send()
             .await
-            .map_err(|e| sdk_error("DescribeInstances", e))?;
+            .map_err(|e| sdk_error("aws", "DescribeInstances", e))?;
         out.reservations()
             .iter()
             .flat_map(|r| r.instances())
@@ -194,7 +189,7 @@ impl Aws {
             )
             .send()
             .await
-            .map_err(|e| sdk_error("DescribeInstances", e))?;
+            .map_err(|e| sdk_error("aws", "DescribeInstances", e))?;
         Ok(out
             .reservations()
             .iter()
@@ -287,7 +282,7 @@ impl Compute for Aws {
         let out = request
             .send()
             .await
-            .map_err(|e| sdk_error("RunInstances", e))?;
+            .map_err(|e| sdk_error("aws", "RunInstances", e))?;
         let id = out
             .instances()
             .first()
@@ -325,7 +320,7 @@ impl Compute for Aws {
             {
                 Ok(())
             }
-            Err(e) => Err(sdk_error("TerminateInstances", e)),
+            Err(e) => Err(sdk_error("aws", "TerminateInstances", e)),
         }
     }
 }

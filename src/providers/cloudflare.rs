@@ -161,7 +161,7 @@ impl Cloudflare {
                 Err(e) => {
                     return Err(ProviderError::failed(format!(
                         "cloudflare: {what}: {}",
-                        root_cause(&e)
+                        crate::human::root_cause(&e)
                     )));
                 }
             };
@@ -299,16 +299,6 @@ impl Cloudflare {
             .await?;
         Ok(items.iter().filter_map(|v| parse_record(zone, v)).collect())
     }
-}
-
-fn root_cause(e: &dyn std::error::Error) -> String {
-    let mut last = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        last = s.to_string();
-        source = s.source();
-    }
-    last
 }
 
 /// The request body Cloudflare takes today: SRV as name `_service._proto.domain` with

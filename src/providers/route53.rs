@@ -6,31 +6,16 @@ use std::net::SocketAddr;
 
 use async_trait::async_trait;
 use aws_sdk_route53::Client;
-use aws_sdk_route53::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
 
+use super::aws::sdk_error;
 use super::{Dns, ProviderError, Record, RecordData, RecordSpec, Result, Zone};
 
 pub struct Route53 {
     client: Client,
     resolvers: Vec<SocketAddr>,
-}
-
-fn sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
-    what: &str,
-    e: SdkError<E, R>,
-) -> ProviderError {
-    let detail = match &e {
-        SdkError::ServiceError(s) => format!(
-            "{}: {}",
-            s.err().code().unwrap_or("error"),
-            s.err().message().unwrap_or("")
-        ),
-        other => other.to_string(),
-    };
-    ProviderError::failed(format!("route53: {what} failed: {detail}"))
 }
 
 fn fqdn(name: &str) -> String {
@@ -100,7 +85,7 @@ impl Route53 {
             .max_items(1)
             .send()
             .await
-            .map_err(|e| sdk_error("ListHostedZonesByName", e))?;
+            .map_err(|e| sdk_error("route53", "ListHostedZonesByName", e))?;
         Ok(out
             .hosted_zones()
             .iter()
@@ -138,7 +123,7 @@ impl Route53 {
             .max_items(1)
             .send()
             .await
-            .map_err(|e| sdk_error("ListResourceRecordSets", e))?;
+            .map_err(|e| sdk_error("route53", "ListResourceRecordSets", e))?;
         Ok(out
             .resource_record_sets()
             .iter()
@@ -194,7 +179,7 @@ impl Route53 {
             )
             .send()
             .await
-            .map_err(|e| sdk_error("ChangeResourceRecordSets", e))?;
+            .map_err(|e| sdk_error("route53", "ChangeResourceRecordSets", e))?;
         Ok(())
     }
 

@@ -40,12 +40,7 @@ pub struct Ssh {
 }
 
 fn ssh_error(node: &str, e: openssh::Error) -> ProviderError {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        text = format!("{text}: {s}");
-        source = s.source();
-    }
+    let text = crate::human::error_chain(&e);
     let kind = if text.contains("Host key verification failed") {
         "permission"
     } else {

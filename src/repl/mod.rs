@@ -182,8 +182,8 @@ impl Session {
         match cmd {
             ":quit" | ":q" | ":exit" => return false,
             ":help" | ":h" if arg.is_empty() => {
-                println!("{HELP}\n");
-                print!("{}", crate::fns::text(&self.engine));
+                crate::output::data(&format!("{HELP}\n\n"));
+                crate::output::data(&crate::fns::text(&self.engine));
             }
             ":help" | ":h" => self.help(arg.trim()),
             ":vars" => self.vars(),
@@ -192,7 +192,7 @@ impl Session {
                 self.scope = Scope::new();
                 self.ast = AST::empty();
                 self.refresh_names();
-                println!("session reset");
+                crate::output::data("session reset\n");
             }
             c if c.starts_with(':') => eprintln!("unknown command {c}; :help lists them"),
             _ => {
@@ -220,13 +220,17 @@ impl Session {
             eprintln!("no function named {name}; :help lists them all");
         }
         for d in found {
-            println!("{}\n    {}\n", d.signature, d.doc.replace('\n', "\n    "));
+            crate::output::data(&format!(
+                "{}\n    {}\n\n",
+                d.signature,
+                d.doc.replace('\n', "\n    ")
+            ));
         }
     }
 
     fn vars(&self) {
         if self.scope.is_empty() {
-            println!("no variables yet");
+            crate::output::data("no variables yet\n");
             return;
         }
         let width = self
@@ -243,7 +247,10 @@ impl Session {
                 shown
             };
             let kind = if constant { "const " } else { "" };
-            println!("{name:width$}  {kind}{}  {shown}", value.type_name());
+            crate::output::data(&format!(
+                "{name:width$}  {kind}{}  {shown}\n",
+                value.type_name()
+            ));
         }
     }
 
@@ -288,7 +295,7 @@ impl Session {
         match result {
             Ok(value) => {
                 if let Some(text) = pretty::show(&value) {
-                    println!("{text}");
+                    crate::output::data(&format!("{text}\n"));
                 }
             }
             Err(e) => eprint!("{}", diagnostic::render(&context.script_error(*e, name))),

@@ -109,16 +109,11 @@ fn client(tls: &TlsFiles, target: &str, addr: SocketAddr) -> Result<reqwest::Cli
         .map_err(|e| e.to_string())
 }
 
-/// The root cause of a request error: reqwest's own message names the URL again and
-/// hides why ("connection refused", "certificate expired") several causes down.
+/// The reason a request failed, without the os error number.
 fn cause(e: &dyn std::error::Error) -> String {
-    let mut last = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        last = s.to_string();
-        source = s.source();
-    }
-    last.trim_end_matches(" (os error 111)").to_string()
+    crate::human::root_cause(e)
+        .trim_end_matches(" (os error 111)")
+        .to_string()
 }
 
 async fn member_id(client: &reqwest::Client, base: &str) -> Option<String> {

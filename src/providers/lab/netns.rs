@@ -124,6 +124,19 @@ pub fn current_is(ns: &str) -> bool {
     }
 }
 
+/// Bind-mounts `source` over `target` (in a private mount namespace). A plain system
+/// call, safe between fork and exec.
+fn bind(source: &Path, target: &str) -> io::Result<()> {
+    mount(
+        Some(source),
+        target,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(io::Error::from)
+}
+
 /// How a command is placed inside a lab host.
 pub struct HostExec {
     netns: File,
@@ -164,22 +177,8 @@ impl HostExec {
                     None::<&str>,
                 )
                 .map_err(io::Error::from)?;
-                mount(
-                    Some(resolv_conf.as_path()),
-                    "/etc/resolv.conf",
-                    None::<&str>,
-                    MsFlags::MS_BIND,
-                    None::<&str>,
-                )
-                .map_err(io::Error::from)?;
-                mount(
-                    Some(nsswitch.as_path()),
-                    "/etc/nsswitch.conf",
-                    None::<&str>,
-                    MsFlags::MS_BIND,
-                    None::<&str>,
-                )
-                .map_err(io::Error::from)?;
+                bind(&resolv_conf, "/etc/resolv.conf")?;
+                bind(&nsswitch, "/etc/nsswitch.conf")?;
                 if detach {
                     nix::unistd::setsid().map_err(io::Error::from)?;
                 }
