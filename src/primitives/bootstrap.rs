@@ -8,6 +8,7 @@ use rhai::{
 };
 
 use super::{Failure, Options};
+use crate::base::error::Error;
 
 const NAME: &str = "bootstrap_parallel";
 
@@ -93,13 +94,13 @@ fn parallel(
         match outcome {
             Ok(v) => results.push(v),
             Err(e)
-                if crate::diagnostic::is_interrupt(&e)
+                if crate::base::eval_error::is_interrupt(&e)
                     || matches!(*e, EvalAltResult::ErrorTooManyOperations(..)) =>
             {
                 return Err(e);
             }
             Err(e) => {
-                let (text, help) = crate::diagnostic::describe_chain(*e);
+                let (text, help) = crate::base::eval_error::describe_chain(*e);
                 failed.push(format!("{}: {text}", node_name(&nodes[i], i)));
                 if let Some(help) = help.filter(|h| !helps.contains(h)) {
                     helps.push(help);
@@ -112,13 +113,12 @@ fn parallel(
     }
     let mut failure = Failure::new(
         primitive,
-        "failed",
-        format!(
+        Error::failed(format!(
             "{} of {} nodes failed:\n  {}",
             failed.len(),
             nodes.len(),
             failed.join("\n  ")
-        ),
+        )),
     );
     if !helps.is_empty() {
         failure = failure.with_help(helps.join("\n"));

@@ -4,99 +4,102 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rhai::{Array, Dynamic, Engine, EvalAltResult, FuncRegistration, Map};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 
-use super::convert::{from_value, to_value};
-use super::{Failure, Options, journal_created, on_world};
-use crate::host::Host;
-use crate::providers::records::{check_name, check_srv_owner};
+use super::context::ScriptContext;
+use super::convert::{from_value, to_map, to_value};
+use super::{Doc, Failure, Options, define, on_world};
+use crate::base::names::{check_name, check_srv_owner};
 use crate::providers::{Record, RecordData, RecordSpec};
-use crate::services::journal::Resource;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
-pub fn register(engine: &mut Engine, host: &Arc<Host>) {
-    let h = host.clone();
-    FuncRegistration::new("dns_zone")
-        .with_params_info(["name: String", "Map"])
-        .with_comments(["/// The DNS zone `name` as `#{id, name}`. The lab creates it (and removes it on\n/// rollback and destroy); a cloud provider looks it up and fails when it does not exist."])
-        .register_into_engine(engine, move |name: &str| -> Result<Map, Box<EvalAltResult>> {
-            const NAME: &str = "dns_zone";
+const ZONE: Doc = Doc {
+    name: "dns_zone",
+    params: &["name: String", "Map"],
+    text: "\
+/// The DNS zone `name` as `#{id, name}`. The lab creates it (and removes it on
+/// rollback and destroy); a cloud provider looks it up and fails when it does not exist.",
+};
+
+const RECORD: Doc = Doc {
+    name: "dns_record",
+    params: &["record: Map", "Map"],
+    text: "\
+/// Publishes a record and returns it with its `id` and `zone`:
+/// `#{name, type: \"A\"|\"AAAA\"|\"CNAME\"|\"TXT\", content, ttl}` or
+/// `#{name, type: \"SRV\", priority, weight, port, target, ttl}` (`ttl` defaults to 300).
+/// Names are checked first (RFC 1035 labels, 253 characters; SRV owners are
+/// `_service._proto.domain`). An identical record that already exists is returned as is.",
+};
+
+const DELETE: Doc = Doc {
+    name: "delete_dns_record",
+    params: &["record: Map", "()"],
+    text: "/// Removes a record returned by `dns_record`.",
+};
+
+const RECORDS: Doc = Doc {
+    name: "dns_records",
+    params: &["name: String", "Array"],
+    text: "/// The records published under `name` (any type), as the provider lists them.",
+};
+
+pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
+    let c = cx.clone();
+    define(&ZONE).register_into_engine(
+        engine,
+        move |name: &str| -> Result<Map, Box<EvalAltResult>> {
             let name = name.to_string();
-            let zone = on_world(&h, NAME, LIMIT, move |world| async move {
-                let (zone, created) = world.dns.zone(&name).await.map_err(|e| Failure::from_provider(NAME, e))?;
-                if created {
-                    journal_created(&world, NAME, Resource::DnsZone(zone.clone())).await?;
-                }
-                Ok(zone)
+            let zone = on_world(&c, ZONE.name, LIMIT, move |world| async move {
+                Ok(world.backends.dns.zone(&name).await?.0)
             })?;
-            Ok(to_value(NAME, &zone)?.cast::<Map>())
-        });
+            to_map(ZONE.name, &zone)
+        },
+    );
 
-    let h = host.clone();
-    FuncRegistration::new("dns_record")
-        .with_params_info(["record: Map", "Map"])
-        .with_comments(["/// Publishes a record and returns it with its `id` and `zone`:\n/// `#{name, type: \"A\"|\"AAAA\"|\"CNAME\"|\"TXT\", content, ttl}` or\n/// `#{name, type: \"SRV\", priority, weight, port, target, ttl}` (`ttl` defaults to 300).\n/// Names are checked first (RFC 1035 labels, 253 characters; SRV owners are\n/// `_service._proto.domain`). An identical record that already exists is returned as is."])
-        .register_into_engine(engine, move |record: Map| -> Result<Map, Box<EvalAltResult>> {
-            const NAME: &str = "dns_record";
+    let c = cx.clone();
+    define(&RECORD).register_into_engine(
+        engine,
+        move |record: Map| -> Result<Map, Box<EvalAltResult>> {
             let spec = record_spec(record)?;
-            let record = on_world(&h, NAME, LIMIT, move |world| async move {
-                let (record, created) = world.dns.create(&spec).await.map_err(|e| Failure::from_provider(NAME, e))?;
-                if created {
-                    journal_created(&world, NAME, Resource::DnsRecord(record.clone())).await?;
-                }
-                Ok(record)
+            let record = on_world(&c, RECORD.name, LIMIT, move |world| async move {
+                Ok(world.backends.dns.create(&spec).await?.0)
             })?;
-            Ok(to_value(NAME, &record)?.cast::<Map>())
-        });
+            to_map(RECORD.name, &record)
+        },
+    );
 
-    let h = host.clone();
-    FuncRegistration::new("delete_dns_record")
-        .with_params_info(["record: Map", "()"])
-        .with_comments(["/// Removes a record returned by `dns_record`."])
-        .register_into_engine(
-            engine,
-            move |record: Map| -> Result<(), Box<EvalAltResult>> {
-                const NAME: &str = "delete_dns_record";
-                let record: Record = from_value(NAME, "record", &Dynamic::from(record))?;
-                on_world(&h, NAME, LIMIT, move |world| async move {
-                    world
-                        .dns
-                        .delete(&record)
-                        .await
-                        .map_err(|e| Failure::from_provider(NAME, e))?;
-                    let _ = world.journal.removed(&Resource::DnsRecord(record));
-                    Ok(())
-                })
-            },
-        );
+    let c = cx.clone();
+    define(&DELETE).register_into_engine(
+        engine,
+        move |record: Map| -> Result<(), Box<EvalAltResult>> {
+            let record: Record = from_value(DELETE.name, "record", &Dynamic::from(record))?;
+            on_world(&c, DELETE.name, LIMIT, move |world| async move {
+                world.backends.dns.delete(&record).await
+            })
+        },
+    );
 
-    let h = host.clone();
-    FuncRegistration::new("dns_records")
-        .with_params_info(["name: String", "Array"])
-        .with_comments([
-            "/// The records published under `name` (any type), as the provider lists them.",
-        ])
-        .register_into_engine(
-            engine,
-            move |name: &str| -> Result<Array, Box<EvalAltResult>> {
-                const NAME: &str = "dns_records";
-                let name = check_name(name, true).map_err(|why| {
-                    Failure::invalid(NAME, format!("{name:?} is not a valid DNS name: {why}"))
-                })?;
-                let records = on_world(&h, NAME, LIMIT, move |world| async move {
-                    world
-                        .dns
-                        .list(&name)
-                        .await
-                        .map_err(|e| Failure::from_provider(NAME, e))
-                })?;
-                Ok(records
-                    .iter()
-                    .map(|r| to_value(NAME, r))
-                    .collect::<Result<Array, _>>()?)
-            },
-        );
+    let c = cx.clone();
+    define(&RECORDS).register_into_engine(
+        engine,
+        move |name: &str| -> Result<Array, Box<EvalAltResult>> {
+            let name = check_name(name, true).map_err(|why| {
+                Failure::invalid(
+                    RECORDS.name,
+                    format!("{name:?} is not a valid DNS name: {why}"),
+                )
+            })?;
+            let records = on_world(&c, RECORDS.name, LIMIT, move |world| async move {
+                world.backends.dns.list(&name).await
+            })?;
+            Ok(records
+                .iter()
+                .map(|r| to_value(RECORDS.name, r))
+                .collect::<Result<Array, _>>()?)
+        },
+    );
 }
 
 /// A script's record map as a checked `RecordSpec`.

@@ -3,39 +3,60 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rhai::{Engine, EvalAltResult, FuncRegistration, Map};
+use rhai::{Engine, EvalAltResult, Map};
 
+use super::context::ScriptContext;
 use super::convert::to_value;
-use super::{Failure, Options, on_world};
-use crate::host::Host;
-use crate::providers::records::check_name;
-use crate::services::health::{Status, TlsFiles};
+use super::{Doc, Failure, Options, define, on_world};
+use crate::base::names::check_name;
+use crate::providers::TlsFiles;
+use crate::providers::probe::Status;
 
 const NAME: &str = "etcd_health";
 
-pub fn register(engine: &mut Engine, host: &Arc<Host>) {
-    let h = host.clone();
-    FuncRegistration::new(NAME)
-        .with_params_info(["domain: String", "tls: Map", "Map"])
-        .with_comments(["/// Finds the members of the cluster under `domain` through its client SRV records and\n/// asks each for its health over TLS (`tls`: `#{ca, cert, key}` file paths, a client\n/// certificate of the cluster's CA). Returns `#{status, members, text}`: `status` is\n/// \"healthy\", \"degraded\" (quorum held) or \"unavailable\"; `text` is the report as the\n/// seed article printed it."])
-        .register_into_engine(engine, move |domain: &str, tls: Map| -> Result<Map, Box<EvalAltResult>> {
-            let domain = check_name(domain, false).map_err(|why| Failure::invalid(NAME, format!("{domain:?} is not a valid domain: {why}")))?;
+const HEALTH: Doc = Doc {
+    name: NAME,
+    params: &["domain: String", "tls: Map", "Map"],
+    text: "\
+/// Finds the members of the cluster under `domain` through its client SRV records and
+/// asks each for its health over TLS (`tls`: `#{ca, cert, key}` file paths, a client
+/// certificate of the cluster's CA). Returns `#{status, members, text}`: `status` is
+/// \"healthy\", \"degraded\" (quorum held) or \"unavailable\"; `text` is the report as the
+/// seed article printed it.",
+};
+
+pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
+    let h = cx.clone();
+    define(&HEALTH).register_into_engine(
+        engine,
+        move |domain: &str, tls: Map| -> Result<Map, Box<EvalAltResult>> {
+            let domain = check_name(domain, false).map_err(|why| {
+                Failure::invalid(NAME, format!("{domain:?} is not a valid domain: {why}"))
+            })?;
             let options = Options::new(NAME, tls, &["ca", "cert", "key", "dir", "name"])?;
             let file = |key: &str| -> Result<std::path::PathBuf, Failure> {
                 options
                     .get(key)
                     .filter(|v| v.is_string())
                     .map(|v| v.to_string().into())
-                    .ok_or_else(|| Failure::invalid(NAME, format!("tls.{key} (a file path) is required")))
+                    .ok_or_else(|| {
+                        Failure::invalid(NAME, format!("tls.{key} (a file path) is required"))
+                    })
             };
-            let tls = TlsFiles { ca: file("ca")?, cert: file("cert")?, key: file("key")? };
+            let tls = TlsFiles {
+                ca: file("ca")?,
+                cert: file("cert")?,
+                key: file("key")?,
+            };
             let report = on_world(&h, NAME, Duration::from_secs(30), move |world| async move {
-                world.health(&domain, &tls).await.map_err(|e| Failure::from_provider(NAME, e))
+                let servers = world.backends.dns.authoritative(&domain).await?;
+                world.backends.probe.health(&domain, &tls, &servers).await
             })?;
             let mut map = to_value(NAME, &report)?.cast::<Map>();
             map.insert("text".into(), report.text().trim_end().into());
-            let healthy = matches!(report.status, Status::Healthy | Status::Planned);
+            let healthy = report.status == Status::Healthy;
             map.insert("healthy".into(), healthy.into());
             Ok(map)
-        });
+        },
+    );
 }

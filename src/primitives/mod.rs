@@ -1,15 +1,18 @@
 //! Script-facing functions, one file per family. Each converts Rhai values to a typed
-//! request, asks the layer below, and converts the answer back; no logic of its own.
+//! request, makes one call to the world, and converts the answer back; the helpers here
+//! carry the ceremony (registration, the bridge, the primitive's name on errors).
 
 mod bootstrap;
+pub mod bridge;
 mod compute;
+pub mod context;
 mod convert;
 mod dns;
 mod etcd;
 mod ids;
 mod net;
 mod options;
-mod params;
+pub mod params;
 mod pki;
 mod resolve;
 mod target;
@@ -20,29 +23,44 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rhai::{Dynamic, Engine, EvalAltResult, Map, Position};
+use rhai::{Dynamic, Engine, EvalAltResult, FuncRegistration, Map, Position};
 
-use crate::bridge::CallError;
-use crate::host::Host;
+use self::bridge::CallError;
+use self::context::ScriptContext;
+use crate::base::error::{Error, ErrorKind};
+use crate::world::World;
 
+pub use crate::base::eval_error::interrupted;
 pub use options::Options;
 
-/// The value carried by `ErrorTerminated` when the user interrupts a run.
-pub const INTERRUPTED: &str = "interrupted";
-
-pub fn register(engine: &mut Engine, host: &Arc<Host>) {
-    params::register(engine, host);
-    time::register(engine, host);
-    net::register(engine, host);
+pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
+    params::register(engine, cx);
+    time::register(engine, cx);
+    net::register(engine, cx);
     ids::register(engine);
-    compute::register(engine, host);
-    dns::register(engine, host);
-    resolve::register(engine, host);
-    transport::register(engine, host);
+    compute::register(engine, cx);
+    dns::register(engine, cx);
+    resolve::register(engine, cx);
+    transport::register(engine, cx);
     bootstrap::register(engine);
-    pki::register(engine, host);
-    etcd::register(engine, host);
-    target::register(engine, host);
+    pki::register(engine, cx);
+    etcd::register(engine, cx);
+    target::register(engine, cx);
+}
+
+/// A primitive as the reference shows it: its name, its parameters (and return type,
+/// last) and its documentation as `///` lines.
+pub struct Doc {
+    pub name: &'static str,
+    pub params: &'static [&'static str],
+    pub text: &'static str,
+}
+
+/// The start of a primitive's registration, with its signature and documentation.
+pub fn define(doc: &Doc) -> FuncRegistration {
+    FuncRegistration::new(doc.name)
+        .with_params_info(doc.params)
+        .with_comments([doc.text])
 }
 
 /// A primitive's error as a script sees it: a map `#{kind, primitive, message, help}`
@@ -50,28 +68,21 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
 #[derive(Debug, Clone)]
 pub struct Failure {
     pub primitive: &'static str,
-    pub kind: &'static str,
-    pub message: String,
-    pub help: Option<String>,
+    pub error: Error,
 }
 
 impl Failure {
-    pub fn new(primitive: &'static str, kind: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            primitive,
-            kind,
-            message: message.into(),
-            help: None,
-        }
+    pub fn new(primitive: &'static str, error: Error) -> Self {
+        Self { primitive, error }
     }
 
     /// A bad argument: the script asked for something that cannot be done.
     pub fn invalid(primitive: &'static str, message: impl Into<String>) -> Self {
-        Self::new(primitive, "invalid", message)
+        Self::new(primitive, Error::invalid(message))
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.error.help = Some(help.into());
         self
     }
 }
@@ -79,13 +90,13 @@ impl Failure {
 impl From<Failure> for Box<EvalAltResult> {
     fn from(f: Failure) -> Self {
         let mut map = Map::new();
-        map.insert("kind".into(), f.kind.into());
+        map.insert("kind".into(), f.error.kind.as_str().into());
         map.insert("primitive".into(), f.primitive.into());
         map.insert(
             "message".into(),
-            format!("{}: {}", f.primitive, f.message).into(),
+            format!("{}: {}", f.primitive, f.error.message).into(),
         );
-        if let Some(help) = f.help {
+        if let Some(help) = f.error.help {
             map.insert("help".into(), help.into());
         }
         // Position NONE: the engine fills in the call site.
@@ -93,89 +104,51 @@ impl From<Failure> for Box<EvalAltResult> {
     }
 }
 
-impl Failure {
-    pub fn from_provider(primitive: &'static str, e: crate::providers::ProviderError) -> Self {
-        Self {
-            primitive,
-            kind: e.kind,
-            message: e.message,
-            help: e.help,
-        }
-    }
-}
-
-/// Runs world work for a primitive: brings the world up if needed, runs `make(world)` on
-/// the world's runtime through the bridge, and maps every failure to a script error.
+/// Runs world work for a primitive: opens the world if needed, runs `make(world)` on the
+/// world's runtime through the bridge, and names the primitive in every failure.
 pub fn on_world<T, F>(
-    host: &Host,
+    cx: &ScriptContext,
     primitive: &'static str,
     limit: Duration,
-    make: impl FnOnce(Arc<crate::world::World>) -> F,
+    make: impl FnOnce(Arc<World>) -> F,
 ) -> Result<T, Box<EvalAltResult>>
 where
-    F: Future<Output = Result<T, Failure>> + Send + 'static,
+    F: Future<Output = Result<T, Error>> + Send + 'static,
     T: Send + 'static,
 {
-    let world = host
-        .world()
-        .map_err(|e| Failure::from_provider(primitive, e))?;
+    let world = cx.world().map_err(|e| Failure::new(primitive, e))?;
     let handle = world.handle();
-    script_result(primitive, host.bridge.call_on(&handle, limit, make(world)))
+    script_result(primitive, cx.bridge.call_on(&handle, limit, make(world)))
+}
+
+/// Runs async work that needs no world (a pause) through the bridge.
+pub fn wait<T>(
+    cx: &ScriptContext,
+    primitive: &'static str,
+    limit: Duration,
+    work: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Box<EvalAltResult>> {
+    script_result(primitive, cx.bridge.call(limit, work))
 }
 
 /// A bridged call's outcome as the script sees it.
 fn script_result<T>(
     primitive: &'static str,
-    outcome: Result<T, CallError<Failure>>,
+    outcome: Result<T, CallError<Error>>,
 ) -> Result<T, Box<EvalAltResult>> {
     match outcome {
         Ok(value) => Ok(value),
-        Err(CallError::Failed(failure)) => Err(failure.into()),
+        Err(CallError::Failed(error)) => Err(Failure::new(primitive, error).into()),
         Err(CallError::Timeout(limit)) => Err(Failure::new(
             primitive,
-            "timeout",
-            format!("no result within {}", crate::human::duration(limit)),
+            Error::new(
+                ErrorKind::Timeout,
+                format!("no result within {}", crate::base::human::duration(limit)),
+            ),
         )
         .into()),
         Err(CallError::Interrupted) => Err(interrupted()),
     }
-}
-
-/// Writes a new resource to the run's journal before the primitive returns it. If the
-/// journal cannot take it, the resource is taken down again: nothing may exist that
-/// rollback and destroy do not know of.
-pub async fn journal_created(
-    world: &crate::world::World,
-    primitive: &'static str,
-    resource: crate::services::journal::Resource,
-) -> Result<(), Failure> {
-    if let Err(e) = world.journal.created(resource.clone()) {
-        let _ = world.undo(&resource).await;
-        return Err(Failure::new(
-            primitive,
-            "failed",
-            format!("cannot record {} in the journal: {e}", resource.describe()),
-        ));
-    }
-    Ok(())
-}
-
-pub fn interrupted() -> Box<EvalAltResult> {
-    Box::new(EvalAltResult::ErrorTerminated(
-        INTERRUPTED.into(),
-        Position::NONE,
-    ))
-}
-
-/// Runs async work for a primitive through the bridge, turning a timeout or an
-/// interrupt into the matching script error.
-pub fn wait<T>(
-    host: &Host,
-    primitive: &'static str,
-    limit: Duration,
-    work: impl Future<Output = Result<T, Failure>>,
-) -> Result<T, Box<EvalAltResult>> {
-    script_result(primitive, host.bridge.call(limit, work))
 }
 
 /// Seconds given by a script as an integer or a float.
@@ -188,7 +161,7 @@ pub fn seconds_arg(
         .as_float()
         .ok()
         .or_else(|| value.as_int().ok().map(|i| i as f64));
-    number.and_then(crate::human::seconds).ok_or_else(|| {
+    number.and_then(crate::base::human::seconds).ok_or_else(|| {
         Failure::invalid(
             primitive,
             format!(
@@ -203,8 +176,8 @@ pub fn seconds_arg(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bridge::{Bridge, Interrupt};
-    use crate::params::Params;
+    use crate::primitives::bridge::{Bridge, Interrupt};
+    use crate::primitives::params::Params;
 
     fn thrown_map(err: &EvalAltResult) -> Map {
         match err {
@@ -216,16 +189,16 @@ mod tests {
     #[test]
     fn a_bridged_call_past_its_limit_throws_a_timeout_map() {
         let rt = tokio::runtime::Runtime::new().unwrap();
-        let host = Host::new(
+        let cx = ScriptContext::new(
             Bridge::new(rt.handle().clone(), Interrupt::new()),
             Params::default(),
         );
         let err = std::thread::spawn(move || {
             wait(
-                &host,
+                &cx,
                 "dns_record",
                 Duration::from_millis(100),
-                std::future::pending::<Result<(), Failure>>(),
+                std::future::pending::<Result<(), Error>>(),
             )
             .unwrap_err()
         })
@@ -245,15 +218,15 @@ mod tests {
         let rt = tokio::runtime::Runtime::new().unwrap();
         let interrupt = Interrupt::new();
         interrupt.raise();
-        let host = Host::new(
+        let cx = ScriptContext::new(
             Bridge::new(rt.handle().clone(), interrupt),
             Params::default(),
         );
         let err = std::thread::spawn(move || {
-            wait(&host, "sleep", Duration::from_secs(60), async { Ok(()) }).unwrap_err()
+            wait(&cx, "sleep", Duration::from_secs(60), async { Ok(()) }).unwrap_err()
         })
         .join()
         .unwrap();
-        assert!(crate::diagnostic::is_interrupt(&err), "{err}");
+        assert!(crate::base::eval_error::is_interrupt(&err), "{err}");
     }
 }

@@ -4,15 +4,32 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rhai::{Array, Engine, EvalAltResult, FuncRegistration, Map};
+use rhai::{Array, Engine, EvalAltResult, Map};
 
-use super::{Failure, Options, journal_created, on_world};
-use crate::host::Host;
-use crate::providers::records::check_name;
-use crate::services::journal::Resource;
-use crate::services::pki::{CertFiles, LeafSpec};
+use super::context::ScriptContext;
+use super::{Doc, Failure, Options, define, on_world};
+use crate::base::names::check_name;
+use crate::providers::{CaFiles, CertFiles, LeafSpec};
 
 const LIMIT: Duration = Duration::from_secs(60);
+
+const CA: Doc = Doc {
+    name: "pki_ca",
+    params: &["name: String", "Map"],
+    text: "\
+/// The certificate authority for `name` (e.g. the cluster domain) as
+/// `#{name, dir, cert, key}`: file paths on this machine, created on first use under the
+/// state dir, the key readable by its owner only.",
+};
+
+const CERT: Doc = Doc {
+    name: "pki_cert",
+    params: &["ca: Map", "spec: Map", "Map"],
+    text: "\
+/// Issues a certificate signed by `ca` and returns `#{cert, key}` (paths).
+/// `spec`: `name` (file name), `dns` and `ips` (arrays of SANs), `server` and `client`
+/// (extended key usages, both true by default: etcd peers need both).",
+};
 
 fn files_map(files: &CertFiles) -> Map {
     let mut m = Map::new();
@@ -27,36 +44,31 @@ fn files_map(files: &CertFiles) -> Map {
     m
 }
 
-pub fn register(engine: &mut Engine, host: &Arc<Host>) {
-    let h = host.clone();
-    FuncRegistration::new("pki_ca")
-        .with_params_info(["name: String", "Map"])
-        .with_comments(["/// The certificate authority for `name` (e.g. the cluster domain) as\n/// `#{name, dir, cert, key}`: file paths on this machine, created on first use under the\n/// state dir, the key readable by its owner only."])
-        .register_into_engine(engine, move |name: &str| -> Result<Map, Box<EvalAltResult>> {
-            const NAME: &str = "pki_ca";
-            let name = check_name(name, false)
-                .map_err(|why| Failure::invalid(NAME, format!("{name:?} is not a valid CA name: {why}")))?;
+pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
+    let h = cx.clone();
+    define(&CA).register_into_engine(
+        engine,
+        move |name: &str| -> Result<Map, Box<EvalAltResult>> {
+            const NAME: &str = CA.name;
+            let name = check_name(name, false).map_err(|why| {
+                Failure::invalid(NAME, format!("{name:?} is not a valid CA name: {why}"))
+            })?;
             on_world(&h, NAME, LIMIT, move |world| async move {
-                let (files, created, dir) = world.ensure_ca(&name).map_err(|e| Failure::from_provider(NAME, e))?;
-                if created {
-                    for path in [&files.cert, &files.key] {
-                        let path = path.to_string_lossy().into_owned();
-                        journal_created(&world, NAME, Resource::File { path }).await?;
-                    }
-                }
-                let mut m = files_map(&files);
+                let local = &world.backends.local;
+                let ca = local.ca(&name);
+                local.ensure_ca(&ca)?;
+                let mut m = files_map(&ca.files);
                 m.insert("name".into(), name.into());
-                m.insert("dir".into(), dir.to_string_lossy().into_owned().into());
+                m.insert("dir".into(), ca.dir.to_string_lossy().into_owned().into());
                 Ok(m)
             })
-        });
+        },
+    );
 
-    let h = host.clone();
-    FuncRegistration::new("pki_cert")
-        .with_params_info(["ca: Map", "spec: Map", "Map"])
-        .with_comments(["/// Issues a certificate signed by `ca` and returns `#{cert, key}` (paths).\n/// `spec`: `name` (file name), `dns` and `ips` (arrays of SANs), `server` and `client`\n/// (extended key usages, both true by default: etcd peers need both)."])
+    let h = cx.clone();
+    define(&CERT)
         .register_into_engine(engine, move |ca: Map, spec: Map| -> Result<Map, Box<EvalAltResult>> {
-            const NAME: &str = "pki_cert";
+            const NAME: &str = CERT.name;
             let path = |key: &str| -> Result<std::path::PathBuf, Failure> {
                 ca.get(key)
                     .filter(|v| v.is_string())
@@ -103,13 +115,10 @@ pub fn register(engine: &mut Engine, host: &Arc<Host>) {
                 .collect::<Result<Vec<_>, _>>()?;
             let flag = |key: &str| options.get(key).map_or(Ok(true), |v| v.as_bool().map_err(|t| Failure::invalid(NAME, format!("spec.{key} must be true or false, got {t}"))));
             let leaf = LeafSpec { name, dns, ips, server: flag("server")?, client: flag("client")? };
+            let ca_name = ca.get("name").map(|v| v.to_string()).unwrap_or_default();
+            let ca = CaFiles { name: ca_name, dir, files: ca_files };
             on_world(&h, NAME, LIMIT, move |world| async move {
-                let files = world.issue(&ca_files, &dir, &leaf).map_err(|e| Failure::from_provider(NAME, e))?;
-                for path in [&files.cert, &files.key] {
-                    let path = path.to_string_lossy().into_owned();
-                    journal_created(&world, NAME, Resource::File { path }).await?;
-                }
-                Ok(files_map(&files))
+                Ok(files_map(&world.backends.local.issue(&ca, &leaf)?))
             })
         });
 }

@@ -6,14 +6,31 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::rr::RecordType;
-use rhai::{Dynamic, Engine, EvalAltResult, FuncRegistration, Map};
+use rhai::{Dynamic, Engine, EvalAltResult, Map};
 
-use super::{Failure, Options, on_world};
-use crate::host::Host;
-use crate::providers::records::check_name;
-use crate::services::resolve::Answer;
+use super::context::ScriptContext;
+use super::{Doc, Failure, Options, define, on_world};
+use crate::base::names::check_name;
+use crate::providers::{Answer, DnsWait};
 
 const NAME: &str = "wait_resolves";
+
+const WAIT: Doc = Doc {
+    name: NAME,
+    params: &["name: String", "expected: Dynamic", "options: Map", "()"],
+    text: "\
+/// Waits until every authoritative server of the zone answers `name` with exactly
+/// `expected`: an address (or array of addresses) for A/AAAA, or an array of
+/// `#{target, port}` (or \"target:port\") for SRV. Asks the servers directly, no cache.
+/// Options: `timeout` (seconds, default 60), `interval` (default 0.2), `servers` (array
+/// of \"ip:port\" to ask instead of the zone's own). Fails with what each server said last.",
+};
+
+const WAIT_DEFAULT: Doc = Doc {
+    name: NAME,
+    params: &["name: String", "expected: Dynamic", "()"],
+    text: "/// `wait_resolves(name, expected, #{})`.",
+};
 
 /// What the script expects, as the set of answers it must equal.
 fn expected_set(expected: &Dynamic) -> Result<(RecordType, BTreeSet<Answer>), Failure> {
@@ -79,23 +96,20 @@ fn expected_set(expected: &Dynamic) -> Result<(RecordType, BTreeSet<Answer>), Fa
     Ok((rtype.expect("at least one item"), set))
 }
 
-pub fn register(engine: &mut Engine, host: &Arc<Host>) {
-    let h = host.clone();
-    FuncRegistration::new(NAME)
-        .with_params_info(["name: String", "expected: Dynamic", "options: Map", "()"])
-        .with_comments(["/// Waits until every authoritative server of the zone answers `name` with exactly\n/// `expected`: an address (or array of addresses) for A/AAAA, or an array of\n/// `#{target, port}` (or \"target:port\") for SRV. Asks the servers directly, no cache.\n/// Options: `timeout` (seconds, default 60), `interval` (default 0.2), `servers` (array\n/// of \"ip:port\" to ask instead of the zone's own). Fails with what each server said last."])
-        .register_into_engine(engine, move |name: &str, expected: Dynamic, options: Map| wait(&h, name, expected, options));
-    let h = host.clone();
-    FuncRegistration::new(NAME)
-        .with_params_info(["name: String", "expected: Dynamic", "()"])
-        .with_comments(["/// `wait_resolves(name, expected, #{})`."])
-        .register_into_engine(engine, move |name: &str, expected: Dynamic| {
-            wait(&h, name, expected, Map::new())
-        });
+pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
+    let c = cx.clone();
+    define(&WAIT).register_into_engine(
+        engine,
+        move |name: &str, expected: Dynamic, options: Map| wait(&c, name, expected, options),
+    );
+    let c = cx.clone();
+    define(&WAIT_DEFAULT).register_into_engine(engine, move |name: &str, expected: Dynamic| {
+        wait(&c, name, expected, Map::new())
+    });
 }
 
 fn wait(
-    host: &Host,
+    cx: &ScriptContext,
     name: &str,
     expected: Dynamic,
     options: Map,
@@ -131,15 +145,23 @@ fn wait(
         ),
     };
     on_world(
-        host,
+        cx,
         NAME,
         timeout + Duration::from_secs(10),
         move |world| async move {
-            let servers = servers.unwrap_or_else(|| world.dns.authoritative(&name));
-            world
-                .wait_resolves(&servers, &name, rtype, &want, timeout, interval)
-                .await
-                .map_err(|e| Failure::from_provider(NAME, e))
+            let servers = match servers {
+                Some(s) => s,
+                None => world.backends.dns.authoritative(&name).await?,
+            };
+            let wait = DnsWait {
+                servers,
+                name,
+                rtype,
+                want,
+                timeout,
+                interval,
+            };
+            world.backends.probe.wait_resolves(&wait).await
         },
     )
 }

@@ -3,28 +3,36 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rhai::{Dynamic, Engine, EvalAltResult, FuncRegistration};
+use rhai::{Dynamic, Engine, EvalAltResult};
 
-use crate::host::Host;
+use super::context::ScriptContext;
+use super::{Doc, define};
 
-pub fn register(engine: &mut Engine, host: &Arc<Host>) {
+const SLEEP_INT: Doc = Doc {
+    name: "sleep",
+    params: &["seconds: i64", "()"],
+    text: "/// Pauses the script for `seconds`; Ctrl-C ends the pause at once.",
+};
+
+const SLEEP_FLOAT: Doc = Doc {
+    name: "sleep",
+    params: &["seconds: f64", "()"],
+    text: "/// Pauses the script for `seconds` (fractions allowed, `sleep(0.5)`).",
+};
+
+pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     // Typed overloads: they must shadow Rhai's own `sleep(i64)` / `sleep(f64)`, which
     // block the thread and ignore Ctrl-C.
-    let h = host.clone();
-    FuncRegistration::new("sleep")
-        .with_params_info(["seconds: i64", "()"])
-        .with_comments(["/// Pauses the script for `seconds`; Ctrl-C ends the pause at once."])
-        .register_into_engine(engine, move |seconds: i64| sleep(&h, seconds.into()));
-    let h = host.clone();
-    FuncRegistration::new("sleep")
-        .with_params_info(["seconds: f64", "()"])
-        .with_comments(["/// Pauses the script for `seconds` (fractions allowed, `sleep(0.5)`)."])
-        .register_into_engine(engine, move |seconds: f64| sleep(&h, seconds.into()));
+    let c = cx.clone();
+    define(&SLEEP_INT).register_into_engine(engine, move |seconds: i64| sleep(&c, seconds.into()));
+    let c = cx.clone();
+    define(&SLEEP_FLOAT)
+        .register_into_engine(engine, move |seconds: f64| sleep(&c, seconds.into()));
 }
 
-fn sleep(host: &Host, seconds: Dynamic) -> Result<(), Box<EvalAltResult>> {
+fn sleep(cx: &ScriptContext, seconds: Dynamic) -> Result<(), Box<EvalAltResult>> {
     let pause = super::seconds_arg("sleep", "seconds", &seconds)?;
-    super::wait(host, "sleep", pause + Duration::from_secs(1), async move {
+    super::wait(cx, "sleep", pause + Duration::from_secs(1), async move {
         tokio::time::sleep(pause).await;
         Ok(())
     })

@@ -4,19 +4,75 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rhai::{Array, Dynamic, Engine, EvalAltResult, FuncRegistration, Map};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 
-use super::convert::{from_value, to_value};
-use super::{Failure, Options, journal_created, on_world};
-use crate::host::Host;
+use super::context::ScriptContext;
+use super::convert::{from_value, to_map};
+use super::{Doc, Failure, Options, define, on_world};
+use crate::base::error::{Error, ErrorKind};
 use crate::providers::Instance;
-use crate::services::journal::Resource;
+
+const RUN: Doc = Doc {
+    name: "run",
+    params: &["node: Map", "command: String", "Map"],
+    text: "\
+/// Runs a shell command on `node` and returns `#{status, stdout, stderr}`; fails when it
+/// exits non-zero.",
+};
+
+const RUN_WITH: Doc = Doc {
+    name: "run",
+    params: &["node: Map", "command: String", "options: Map", "Map"],
+    text: "\
+/// `run` with options: `check` (default true: fail on a non-zero exit), `timeout`
+/// (seconds, default 300).",
+};
+
+const UPLOAD: Doc = Doc {
+    name: "upload",
+    params: &[
+        "node: Map",
+        "path: String",
+        "text: String",
+        "mode: i64",
+        "()",
+    ],
+    text: "\
+/// Writes `text` to `path` on `node` with permissions `mode` (e.g. 0o644). In the lab,
+/// paths live under `node.dir`.",
+};
+
+const UPLOAD_FILE: Doc = Doc {
+    name: "upload_file",
+    params: &[
+        "node: Map",
+        "local: String",
+        "path: String",
+        "mode: i64",
+        "()",
+    ],
+    text: "/// Copies the local file `local` (a certificate, a key) to `path` on `node` with `mode`.",
+};
+
+const START: Doc = Doc {
+    name: "start_process",
+    params: &["node: Map", "name: String", "argv: Array", "Map"],
+    text: "\
+/// Starts `argv` on `node` as a long-running process that outlives rigger; its output
+/// goes to `<name>.log` in the node's dir. Returns `#{node, name, pid, log}`. Rollback and
+/// `rigger destroy` stop it.",
+};
 
 fn node_of(primitive: &'static str, node: Map) -> Result<Instance, Failure> {
     from_value(primitive, "node", &Dynamic::from(node))
 }
 
-fn run(host: &Host, node: Map, command: String, options: Map) -> Result<Map, Box<EvalAltResult>> {
+fn run(
+    cx: &ScriptContext,
+    node: Map,
+    command: String,
+    options: Map,
+) -> Result<Map, Box<EvalAltResult>> {
     const NAME: &str = "run";
     let options = Options::new(NAME, options, &["check", "timeout"])?;
     let check = options.get("check").map_or(Ok(true), |v| {
@@ -26,15 +82,15 @@ fn run(host: &Host, node: Map, command: String, options: Map) -> Result<Map, Box
     let timeout = options.seconds("timeout", 300.0)?;
     let node = node_of(NAME, node)?;
     let out = on_world(
-        host,
+        cx,
         NAME,
         timeout + Duration::from_secs(5),
         move |world| async move {
             let out = world
+                .backends
                 .transport
                 .run(&node, &command, timeout)
-                .await
-                .map_err(|e| Failure::from_provider(NAME, e))?;
+                .await?;
             if check && out.status != 0 {
                 let tail: String = out
                     .stderr
@@ -47,9 +103,8 @@ fn run(host: &Host, node: Map, command: String, options: Map) -> Result<Map, Box
                     .rev()
                     .collect::<Vec<_>>()
                     .join("\n");
-                return Err(Failure::new(
-                    NAME,
-                    "command_failed",
+                return Err(Error::new(
+                    ErrorKind::CommandFailed,
                     format!(
                         "`{command}` on {} exited with {}: {tail}",
                         node.name, out.status
@@ -60,59 +115,66 @@ fn run(host: &Host, node: Map, command: String, options: Map) -> Result<Map, Box
             Ok(out)
         },
     )?;
-    Ok(to_value(NAME, &out)?.cast::<Map>())
+    to_map(NAME, &out)
 }
 
-pub fn register(engine: &mut Engine, host: &Arc<Host>) {
-    let h = host.clone();
-    FuncRegistration::new("run")
-        .with_params_info(["node: Map", "command: String", "Map"])
-        .with_comments(["/// Runs a shell command on `node` and returns `#{status, stdout, stderr}`; fails when it\n/// exits non-zero."])
-        .register_into_engine(engine, move |node: Map, command: &str| run(&h, node, command.to_string(), Map::new()));
-    let h = host.clone();
-    FuncRegistration::new("run")
-        .with_params_info(["node: Map", "command: String", "options: Map", "Map"])
-        .with_comments(["/// `run` with options: `check` (default true: fail on a non-zero exit), `timeout`\n/// (seconds, default 300)."])
-        .register_into_engine(engine, move |node: Map, command: &str, options: Map| run(&h, node, command.to_string(), options));
-
-    let h = host.clone();
-    FuncRegistration::new("upload")
-        .with_params_info(["node: Map", "path: String", "text: String", "mode: i64", "()"])
-        .with_comments(["/// Writes `text` to `path` on `node` with permissions `mode` (e.g. 0o644). In the lab,\n/// paths live under `node.dir`."])
-        .register_into_engine(engine, move |node: Map, path: &str, text: &str, mode: i64| -> Result<(), Box<EvalAltResult>> {
-            upload(&h, "upload", node, path.to_string(), text.as_bytes().to_vec(), mode)
-        });
-    let h = host.clone();
-    FuncRegistration::new("upload_file")
-        .with_params_info(["node: Map", "local: String", "path: String", "mode: i64", "()"])
-        .with_comments(["/// Copies the local file `local` (a certificate, a key) to `path` on `node` with `mode`."])
-        .register_into_engine(engine, move |node: Map, local: &str, path: &str, mode: i64| -> Result<(), Box<EvalAltResult>> {
-            const NAME: &str = "upload_file";
-            let world = h.world().map_err(|e| Failure::from_provider(NAME, e))?;
-            let bytes = world.read_local(local).map_err(|e| Failure::from_provider(NAME, e))?;
-            upload(&h, NAME, node, path.to_string(), bytes, mode)
+pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
+    let c = cx.clone();
+    define(&RUN).register_into_engine(engine, move |node: Map, command: &str| {
+        run(&c, node, command.to_string(), Map::new())
+    });
+    let c = cx.clone();
+    define(&RUN_WITH)
+        .register_into_engine(engine, move |node: Map, command: &str, options: Map| {
+            run(&c, node, command.to_string(), options)
         });
 
-    let h = host.clone();
-    FuncRegistration::new("start_process")
-        .with_params_info(["node: Map", "name: String", "argv: Array", "Map"])
-        .with_comments(["/// Starts `argv` on `node` as a long-running process that outlives rigger; its output\n/// goes to `<name>.log` in the node's dir. Returns `#{node, name, pid, log}`. Rollback and\n/// `rigger destroy` stop it."])
-        .register_into_engine(engine, move |node: Map, name: &str, argv: Array| -> Result<Map, Box<EvalAltResult>> {
-            const NAME: &str = "start_process";
-            let node = node_of(NAME, node)?;
+    let c = cx.clone();
+    define(&UPLOAD).register_into_engine(
+        engine,
+        move |node: Map, path: &str, text: &str, mode: i64| {
+            upload(
+                &c,
+                UPLOAD.name,
+                node,
+                path.to_string(),
+                text.as_bytes().to_vec(),
+                mode,
+            )
+        },
+    );
+    let c = cx.clone();
+    define(&UPLOAD_FILE).register_into_engine(
+        engine,
+        move |node: Map, local: &str, path: &str, mode: i64| -> Result<(), Box<EvalAltResult>> {
+            let world = c.world().map_err(|e| Failure::new(UPLOAD_FILE.name, e))?;
+            let bytes = world
+                .backends
+                .local
+                .read(std::path::Path::new(local))
+                .map_err(|e| Failure::new(UPLOAD_FILE.name, e))?;
+            upload(&c, UPLOAD_FILE.name, node, path.to_string(), bytes, mode)
+        },
+    );
+
+    let c = cx.clone();
+    define(&START).register_into_engine(
+        engine,
+        move |node: Map, name: &str, argv: Array| -> Result<Map, Box<EvalAltResult>> {
+            let node = node_of(START.name, node)?;
             let argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
             let name = name.to_string();
-            let process = on_world(&h, NAME, Duration::from_secs(30), move |world| async move {
-                let p = world.transport.spawn(&node, &name, &argv).await.map_err(|e| Failure::from_provider(NAME, e))?;
-                journal_created(&world, NAME, Resource::Process(p.clone())).await?;
-                Ok(p)
+            let limit = Duration::from_secs(30);
+            let process = on_world(&c, START.name, limit, move |world| async move {
+                world.backends.transport.spawn(&node, &name, &argv).await
             })?;
-            Ok(to_value(NAME, &process)?.cast::<Map>())
-        });
+            to_map(START.name, &process)
+        },
+    );
 }
 
 fn upload(
-    host: &Host,
+    cx: &ScriptContext,
     primitive: &'static str,
     node: Map,
     path: String,
@@ -130,15 +192,15 @@ fn upload(
         })?;
     let node = node_of(primitive, node)?;
     on_world(
-        host,
+        cx,
         primitive,
         Duration::from_secs(120),
         move |world| async move {
             world
+                .backends
                 .transport
                 .upload(&node, &path, &bytes, mode)
                 .await
-                .map_err(|e| Failure::from_provider(primitive, e))
         },
     )
 }

@@ -3,14 +3,16 @@
 //! (TEST-NET-1, for documentation): nothing would ever dial them, and nothing does.
 
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::probe::{Report, Status, show};
 use super::{
-    Compute, Dns, ExecOutput, Instance, InstanceSpec, Process, Record, RecordSpec, Result,
-    Transport, Zone,
+    CaFiles, CertFiles, Compute, Dns, DnsWait, ExecOutput, Instance, InstanceSpec, LeafSpec, Local,
+    Probe, Process, Record, RecordSpec, Result, TlsFiles, Transport, Zone,
 };
 
 #[derive(Default)]
@@ -18,15 +20,45 @@ pub struct Plan {
     actions: Mutex<Vec<String>>,
     records: Mutex<Vec<Record>>,
     launched: Mutex<u32>,
+    /// The real DNS backend, when it can be read: a plan sees the records that exist
+    /// (and so refuses what the real run would refuse), and changes none of them.
+    reader: Option<Arc<dyn Dns>>,
+    /// Where the real run would keep its certificates.
+    local: Option<Arc<dyn Local>>,
 }
 
 impl Plan {
+    /// A plan that reads existing records through `reader` and names files where
+    /// `local` would write them.
+    pub fn new(reader: Option<Arc<dyn Dns>>, local: Option<Arc<dyn Local>>) -> Self {
+        Self {
+            reader,
+            local,
+            ..Self::default()
+        }
+    }
+
     pub fn record(&self, action: impl Into<String>) {
         self.actions.lock().expect("plan lock").push(action.into());
     }
 
     pub fn actions(&self) -> Vec<String> {
         self.actions.lock().expect("plan lock").clone()
+    }
+
+    /// The plan as people read it: every action, numbered, none taken.
+    pub fn print(&self) {
+        let actions = self.actions();
+        let mut text = format!("dry run: {} actions, none taken\n", actions.len());
+        for (i, action) in actions.iter().enumerate() {
+            // Multi-line commands stay readable under their number.
+            text.push_str(&format!(
+                "{:>4}. {}\n",
+                i + 1,
+                action.replace('\n', "\n      ")
+            ));
+        }
+        crate::base::output::data(&text);
     }
 }
 
@@ -68,12 +100,27 @@ impl Compute for Plan {
         self.record(format!("terminate instance {}", instance.name));
         Ok(())
     }
+
+    async fn find(&self, _name: &str) -> Result<Option<Instance>> {
+        Ok(None)
+    }
 }
 
 #[async_trait]
 impl Dns for Plan {
     async fn zone(&self, name: &str) -> Result<(Zone, bool)> {
-        self.record(format!("use DNS zone {name}"));
+        if let Some(reader) = &self.reader {
+            match reader.find_zone(name).await? {
+                Some(zone) => {
+                    self.record(format!("use DNS zone {name}"));
+                    return Ok((zone, false));
+                }
+                // As the real run would: a backend that does not create zones refuses.
+                None if !reader.creates_zones() => return reader.zone(name).await,
+                None => {}
+            }
+        }
+        self.record(format!("use DNS zone {name} (created if missing)"));
         Ok((
             Zone {
                 id: name.into(),
@@ -81,6 +128,13 @@ impl Dns for Plan {
             },
             false,
         ))
+    }
+
+    async fn find_zone(&self, name: &str) -> Result<Option<Zone>> {
+        match &self.reader {
+            Some(reader) => reader.find_zone(name).await,
+            None => Ok(None),
+        }
     }
 
     async fn create(&self, spec: &RecordSpec) -> Result<(Record, bool)> {
@@ -118,18 +172,23 @@ impl Dns for Plan {
     }
 
     async fn list(&self, name: &str) -> Result<Vec<Record>> {
-        Ok(self
-            .records
-            .lock()
-            .expect("plan lock")
-            .iter()
-            .filter(|r| r.spec.name == name)
-            .cloned()
-            .collect())
+        let mut found = match &self.reader {
+            Some(reader) => reader.list(name).await?,
+            None => Vec::new(),
+        };
+        found.extend(
+            self.records
+                .lock()
+                .expect("plan lock")
+                .iter()
+                .filter(|r| r.spec.name == name)
+                .cloned(),
+        );
+        Ok(found)
     }
 
-    fn authoritative(&self, _zone: &str) -> Vec<SocketAddr> {
-        Vec::new()
+    async fn authoritative(&self, _zone: &str) -> Result<Vec<SocketAddr>> {
+        Ok(Vec::new())
     }
 }
 
@@ -167,5 +226,79 @@ impl Transport for Plan {
     async fn stop(&self, process: &Process) -> Result<()> {
         self.record(format!("stop {} on {}", process.name, process.node));
         Ok(())
+    }
+}
+
+impl Local for Plan {
+    fn ca(&self, name: &str) -> CaFiles {
+        match &self.local {
+            Some(local) => local.ca(name),
+            None => CaFiles::at(name, &Path::new("/var/lib/rigger/pki").join(name)),
+        }
+    }
+
+    fn ensure_ca(&self, ca: &CaFiles) -> Result<bool> {
+        self.record(format!("create the certificate authority for {}", ca.name));
+        Ok(false)
+    }
+
+    fn issue(&self, ca: &CaFiles, leaf: &LeafSpec) -> Result<CertFiles> {
+        let sans: Vec<String> = leaf
+            .dns
+            .iter()
+            .cloned()
+            .chain(leaf.ips.iter().map(ToString::to_string))
+            .collect();
+        self.record(format!(
+            "issue the certificate {} ({})",
+            leaf.name,
+            sans.join(", ")
+        ));
+        Ok(CertFiles::in_dir(&ca.dir, &leaf.name))
+    }
+
+    fn read(&self, path: &Path) -> Result<Vec<u8>> {
+        // A planned certificate does not exist yet, and its contents do not matter.
+        Ok(std::fs::read(path)
+            .unwrap_or_else(|_| format!("(the contents of {})", path.display()).into_bytes()))
+    }
+
+    fn remove(&self, _path: &Path) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Probe for Plan {
+    async fn wait_resolves(&self, w: &DnsWait) -> Result<()> {
+        self.record(format!(
+            "wait until {} {} resolves to {}",
+            w.name,
+            w.rtype,
+            show(&w.want)
+        ));
+        Ok(())
+    }
+
+    async fn wait_tcp(&self, address: &str, _timeout: Duration, _interval: Duration) -> Result<()> {
+        self.record(format!("wait until {address} accepts TCP connections"));
+        Ok(())
+    }
+
+    async fn health(
+        &self,
+        domain: &str,
+        _tls: &TlsFiles,
+        _servers: &[SocketAddr],
+    ) -> Result<Report> {
+        self.record(format!("check the health of the cluster under {domain}"));
+        Ok(Report {
+            domain: domain.into(),
+            status: Status::Healthy,
+            members: Vec::new(),
+            assumed: Some(format!(
+                "(dry run) the health of the cluster under {domain} would be checked here"
+            )),
+        })
     }
 }

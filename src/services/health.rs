@@ -7,76 +7,34 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use hickory_proto::rr::RecordType;
-use serde::Serialize;
 
-use super::resolve::{self, Answer};
+use super::resolve::{self, ResolveError};
+use crate::base::error::Error;
+use crate::providers::probe::{Answer, Member, Report, Status, TlsFiles};
 
-#[derive(Debug, Clone)]
-pub struct TlsFiles {
-    pub ca: PathBuf,
-    pub cert: PathBuf,
-    pub key: PathBuf,
+/// Why the members could not even be asked.
+#[derive(Debug, thiserror::Error)]
+pub enum HealthError {
+    #[error("no DNS server to ask about the cluster")]
+    NoServer,
+    #[error("{0}")]
+    Resolve(#[from] ResolveError),
+    #[error("{srv_name} has no SRV records at {server}: no members to ask")]
+    NoMembers {
+        srv_name: String,
+        server: SocketAddr,
+    },
+    #[error("a member check ended without an answer: {0}")]
+    Lost(String),
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Member {
-    /// etcd's member ID in hex, when some member could tell it.
-    pub id: Option<String>,
-    pub endpoint: String,
-    pub healthy: bool,
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Healthy,
-    /// Some members are down but a quorum answers.
-    Degraded,
-    /// No quorum: the cluster cannot serve writes.
-    Unavailable,
-    /// A dry run: nothing was asked.
-    Planned,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub domain: String,
-    pub status: Status,
-    pub members: Vec<Member>,
-}
-
-impl Report {
-    /// The seed's output: one line per member, then the verdict.
-    pub fn text(&self) -> String {
-        let mut out = String::new();
-        for m in &self.members {
-            let id = m.id.as_deref().unwrap_or("(id unknown)");
-            if m.healthy {
-                out.push_str(&format!(
-                    "member {id} is healthy: got healthy result from {}\n",
-                    m.endpoint
-                ));
-            } else {
-                out.push_str(&format!("member {id} is unhealthy: {}\n", m.detail));
-            }
+impl From<HealthError> for Error {
+    fn from(e: HealthError) -> Self {
+        match e {
+            HealthError::Resolve(r) => r.into(),
+            HealthError::NoServer => Error::missing(e.to_string()),
+            other => Error::failed(other.to_string()),
         }
-        let healthy = self.members.iter().filter(|m| m.healthy).count();
-        let total = self.members.len();
-        out.push_str(&match self.status {
-            Status::Healthy => "cluster is healthy\n".to_string(),
-            Status::Degraded => {
-                format!("cluster is degraded: {healthy} of {total} members healthy, quorum held\n")
-            }
-            Status::Unavailable => {
-                format!("cluster is unavailable: {healthy} of {total} members healthy, no quorum\n")
-            }
-            Status::Planned => format!(
-                "(dry run) the health of the cluster under {} would be checked here\n",
-                self.domain
-            ),
-        });
-        out
     }
 }
 
@@ -111,7 +69,7 @@ fn client(tls: &TlsFiles, target: &str, addr: SocketAddr) -> Result<reqwest::Cli
 
 /// The reason a request failed, without the os error number.
 fn cause(e: &dyn std::error::Error) -> String {
-    crate::human::root_cause(e)
+    crate::base::human::root_cause(e)
         .trim_end_matches(" (os error 111)")
         .to_string()
 }
@@ -176,8 +134,8 @@ pub async fn check(
     domain: &str,
     tls: Option<&TlsFiles>,
     servers: &[SocketAddr],
-) -> Result<Report, String> {
-    let server = *servers.first().ok_or("no DNS server to ask")?;
+) -> Result<Report, HealthError> {
+    let server = *servers.first().ok_or(HealthError::NoServer)?;
     let (service, scheme) = if tls.is_some() {
         ("_etcd-client-ssl", "https")
     } else {
@@ -186,9 +144,7 @@ pub async fn check(
     let srv_name = format!("{service}._tcp.{domain}");
     let targets = resolve::ask(server, &srv_name, RecordType::SRV).await?;
     if targets.is_empty() {
-        return Err(format!(
-            "{srv_name} has no SRV records at {server}: no members to ask"
-        ));
+        return Err(HealthError::NoMembers { srv_name, server });
     }
     let checks = targets.into_iter().filter_map(|a| match a {
         Answer::Srv { target, port } => Some((target, port)),
@@ -260,7 +216,8 @@ pub async fn check(
     let mut members = Vec::new();
     let mut known = BTreeMap::new();
     for h in handles {
-        let (endpoint, healthy, detail, id, list) = h.await.map_err(|e| e.to_string())?;
+        let (endpoint, healthy, detail, id, list) =
+            h.await.map_err(|e| HealthError::Lost(e.to_string()))?;
         known.extend(list);
         members.push(Member {
             id,
@@ -279,6 +236,7 @@ pub async fn check(
         domain: domain.to_string(),
         status: status_of(healthy, members.len()),
         members,
+        assumed: None,
     })
 }
 

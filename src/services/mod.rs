@@ -1,7 +1,8 @@
-//! Logic below the primitives: waiting, and (as worlds land) journals, PKI and etcd.
+//! Logic below the world and above the backends: DNS questions, waiting, certificates,
+//! cluster health. Each returns a typed error that maps to the one error model.
 
 pub mod health;
-pub mod journal;
 pub mod pki;
+pub mod probe;
 pub mod resolve;
 pub mod wait;

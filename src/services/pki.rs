@@ -1,44 +1,35 @@
 //! A cluster's certificates (rcgen): a CA, and leaves for members and clients with the
 //! names and addresses they are reached by. Keys are written 0600.
 
-use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, SanType,
 };
 
-use crate::state::{private_dir, write_atomic};
+use crate::base::error::{self, Error};
+use crate::base::state_dir::{StateDir, private_dir, write_atomic};
+use crate::providers::{CaFiles, CertFiles, LeafSpec, Local};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CertFiles {
-    pub cert: PathBuf,
-    pub key: PathBuf,
+/// Why a certificate could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Cert(String),
 }
 
-/// What a leaf certificate is for and who it names.
-#[derive(Debug, Clone, Default)]
-pub struct LeafSpec {
-    pub name: String,
-    pub dns: Vec<String>,
-    pub ips: Vec<IpAddr>,
-    pub server: bool,
-    pub client: bool,
-}
-
-fn err(e: impl std::fmt::Display) -> std::io::Error {
-    std::io::Error::other(e.to_string())
+fn err(e: impl std::fmt::Display) -> PkiError {
+    PkiError::Cert(e.to_string())
 }
 
 /// The CA in `dir` (`ca.crt`, `ca.key`), created if missing. Returns it and whether it
 /// was created now.
-pub fn ensure_ca(dir: &Path, common_name: &str) -> std::io::Result<(CertFiles, bool)> {
+pub fn ensure_ca(dir: &Path, common_name: &str) -> Result<(CertFiles, bool), PkiError> {
     private_dir(dir)?;
-    let files = CertFiles {
-        cert: dir.join("ca.crt"),
-        key: dir.join("ca.key"),
-    };
+    let files = CertFiles::in_dir(dir, "ca");
     if files.cert.exists() && files.key.exists() {
         return Ok((files, false));
     }
@@ -60,7 +51,7 @@ pub fn ensure_ca(dir: &Path, common_name: &str) -> std::io::Result<(CertFiles, b
 }
 
 /// Issues `<dir>/<spec.name>.crt` and `.key`, signed by `ca`.
-pub fn issue(ca: &CertFiles, dir: &Path, spec: &LeafSpec) -> std::io::Result<CertFiles> {
+pub fn issue(ca: &CertFiles, dir: &Path, spec: &LeafSpec) -> Result<CertFiles, PkiError> {
     let ca_key = KeyPair::from_pem(&std::fs::read_to_string(&ca.key)?).map_err(err)?;
     let issuer =
         Issuer::from_ca_cert_pem(&std::fs::read_to_string(&ca.cert)?, ca_key).map_err(err)?;
@@ -93,13 +84,53 @@ pub fn issue(ca: &CertFiles, dir: &Path, spec: &LeafSpec) -> std::io::Result<Cer
     }
     let cert = params.signed_by(&key, &issuer).map_err(err)?;
     private_dir(dir)?;
-    let files = CertFiles {
-        cert: dir.join(format!("{}.crt", spec.name)),
-        key: dir.join(format!("{}.key", spec.name)),
-    };
+    let files = CertFiles::in_dir(dir, &spec.name);
     write_atomic(&files.key, key.serialize_pem().as_bytes(), 0o600)?;
     write_atomic(&files.cert, cert.pem().as_bytes(), 0o644)?;
     Ok(files)
+}
+
+/// Certificates and files on this machine, under the state dir.
+pub struct LocalFiles {
+    state: StateDir,
+}
+
+impl LocalFiles {
+    pub fn new(state: &StateDir) -> Self {
+        Self {
+            state: state.clone(),
+        }
+    }
+}
+
+impl Local for LocalFiles {
+    fn ca(&self, name: &str) -> CaFiles {
+        CaFiles::at(name, &self.state.root().join("pki").join(name))
+    }
+
+    fn ensure_ca(&self, ca: &CaFiles) -> error::Result<bool> {
+        self.state.dir("pki")?;
+        let (_, created) = ensure_ca(&ca.dir, &ca.name)
+            .map_err(|e| Error::failed(format!("cannot create the CA for {}: {e}", ca.name)))?;
+        Ok(created)
+    }
+
+    fn issue(&self, ca: &CaFiles, leaf: &LeafSpec) -> error::Result<CertFiles> {
+        issue(&ca.files, &ca.dir, leaf)
+            .map_err(|e| Error::failed(format!("cannot issue {}: {e}", leaf.name)))
+    }
+
+    fn read(&self, path: &Path) -> error::Result<Vec<u8>> {
+        std::fs::read(path)
+            .map_err(|e| Error::invalid(format!("cannot read {}: {e}", path.display())))
+    }
+
+    fn remove(&self, path: &Path) -> error::Result<()> {
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]

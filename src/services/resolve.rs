@@ -14,21 +14,37 @@ use hickory_resolver::config::{
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
 
-/// One answer, reduced to what rigger compares.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Answer {
-    Ip(IpAddr),
-    Srv { target: String, port: u16 },
-    Other(String),
+use crate::base::error::{Error, ErrorKind};
+use crate::base::human;
+use crate::providers::probe::{Answer, show};
+
+/// Why a DNS question got no usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("cannot build a resolver: {0}")]
+    Resolver(String),
+    #[error("{name:?} is not a DNS name: {why}")]
+    BadName { name: String, why: String },
+    #[error("{server} did not answer: {why}")]
+    NoAnswer { server: SocketAddr, why: String },
+    #[error("{name} {rtype} did not resolve to {want} within {}; {said}", human::duration(*.waited))]
+    Timeout {
+        name: String,
+        rtype: RecordType,
+        want: String,
+        waited: Duration,
+        said: String,
+    },
 }
 
-impl std::fmt::Display for Answer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Ip(ip) => write!(f, "{ip}"),
-            Self::Srv { target, port } => write!(f, "{target}:{port}"),
-            Self::Other(s) => f.write_str(s),
-        }
+impl From<ResolveError> for Error {
+    fn from(e: ResolveError) -> Self {
+        let kind = match e {
+            ResolveError::BadName { .. } => ErrorKind::Invalid,
+            ResolveError::Timeout { .. } => ErrorKind::Timeout,
+            ResolveError::Resolver(_) | ResolveError::NoAnswer { .. } => ErrorKind::Failed,
+        };
+        Error::new(kind, e.to_string())
     }
 }
 
@@ -37,7 +53,7 @@ pub async fn ask(
     server: SocketAddr,
     name: &str,
     rtype: RecordType,
-) -> Result<BTreeSet<Answer>, String> {
+) -> Result<BTreeSet<Answer>, ResolveError> {
     let mut udp = ConnectionConfig::udp();
     udp.port = server.port();
     let mut tcp = ConnectionConfig::tcp();
@@ -59,9 +75,13 @@ pub async fn ask(
     let resolver = Resolver::builder_with_config(config, TokioRuntimeProvider::default())
         .with_options(opts)
         .build()
-        .map_err(|e| format!("cannot build a resolver: {e}"))?;
-    let fqdn = Name::from_str(&format!("{}.", name.trim_end_matches('.')))
-        .map_err(|e| format!("{name:?} is not a DNS name: {e}"))?;
+        .map_err(|e| ResolveError::Resolver(e.to_string()))?;
+    let fqdn = Name::from_str(&format!("{}.", name.trim_end_matches('.'))).map_err(|e| {
+        ResolveError::BadName {
+            name: name.to_string(),
+            why: e.to_string(),
+        }
+    })?;
     match resolver.lookup(fqdn, rtype).await {
         Ok(lookup) => Ok(lookup
             .answers()
@@ -82,18 +102,10 @@ pub async fn ask(
             })
             .collect()),
         Err(NetError::Dns(DnsError::NoRecordsFound(_))) => Ok(BTreeSet::new()),
-        Err(e) => Err(format!("{server} did not answer: {e}")),
-    }
-}
-
-pub fn show(set: &BTreeSet<Answer>) -> String {
-    if set.is_empty() {
-        "nothing".to_string()
-    } else {
-        set.iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
+        Err(e) => Err(ResolveError::NoAnswer {
+            server,
+            why: e.to_string(),
+        }),
     }
 }
 
@@ -107,7 +119,7 @@ pub async fn wait_for(
     want: &BTreeSet<Answer>,
     timeout: Duration,
     interval: Duration,
-) -> Result<(), String> {
+) -> Result<(), ResolveError> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let mut seen = Vec::new();
@@ -125,15 +137,16 @@ pub async fn wait_for(
                 .iter()
                 .map(|(s, got)| match got {
                     Ok(g) => format!("{s} answered {}", show(g)),
-                    Err(e) => e.clone(),
+                    Err(e) => e.to_string(),
                 })
                 .collect();
-            return Err(format!(
-                "{name} {rtype} did not resolve to {} within {}; {}",
-                show(want),
-                crate::human::duration(timeout),
-                said.join("; ")
-            ));
+            return Err(ResolveError::Timeout {
+                name: name.to_string(),
+                rtype,
+                want: show(want),
+                waited: timeout,
+                said: said.join("; "),
+            });
         }
         tokio::time::sleep(interval).await;
     }

@@ -5,11 +5,13 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use crate::base::error::{Error, ErrorKind};
+
 #[derive(Debug, thiserror::Error)]
 pub enum WaitError {
     #[error("{address:?} is not a host:port address")]
     BadAddress { address: String },
-    #[error("{address} did not accept a connection within {}; last attempt: {last}", crate::human::duration(*.waited))]
+    #[error("{address} did not accept a connection within {}; last attempt: {last}", crate::base::human::duration(*.waited))]
     Timeout {
         address: String,
         waited: Duration,
@@ -17,12 +19,13 @@ pub enum WaitError {
     },
 }
 
-impl WaitError {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::BadAddress { .. } => "invalid",
-            Self::Timeout { .. } => "timeout",
-        }
+impl From<WaitError> for Error {
+    fn from(e: WaitError) -> Self {
+        let kind = match e {
+            WaitError::BadAddress { .. } => ErrorKind::Invalid,
+            WaitError::Timeout { .. } => ErrorKind::Timeout,
+        };
+        Error::new(kind, e.to_string())
     }
 }
 
@@ -44,7 +47,7 @@ pub async fn tcp(address: &str, timeout: Duration, interval: Duration) -> Result
         match tokio::time::timeout(attempt, TcpStream::connect(address)).await {
             Ok(Ok(_)) => return Ok(()),
             Ok(Err(err)) => last = err.to_string(),
-            Err(_) => last = format!("no answer within {}", crate::human::duration(attempt)),
+            Err(_) => last = format!("no answer within {}", crate::base::human::duration(attempt)),
         }
         if Instant::now() + interval >= deadline {
             return Err(WaitError::Timeout {
@@ -98,6 +101,6 @@ mod tests {
         )
         .await
         .unwrap_err();
-        assert_eq!(err.kind(), "invalid");
+        assert_eq!(Error::from(err).kind, ErrorKind::Invalid);
     }
 }

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::config::{Credentials, Region};
-use rigger::providers::aws::{Aws, CLUSTER_TAG, client_token};
+use rigger::providers::compute::ec2::{CLUSTER_TAG, Ec2, client_token};
 use rigger::providers::{Compute, InstanceSpec};
 
 pub struct Moto {
@@ -83,7 +83,7 @@ fn spec(name: &str) -> InstanceSpec {
 async fn three_instances_launch_concurrently_with_their_tags_and_terminate() {
     let moto = moto(&[]);
     let cfg = config(&moto);
-    let aws = Aws::new(&cfg, "run-1");
+    let aws = Ec2::new(&cfg, "run-1");
     let names = ["etcd-a", "etcd-b", "etcd-c"];
     let specs: Vec<InstanceSpec> = names.iter().map(|n| spec(n)).collect();
     let (a, b, c) = tokio::join!(
@@ -133,12 +133,12 @@ async fn three_instances_launch_concurrently_with_their_tags_and_terminate() {
     }
 
     // destroy's path when the state is lost: find them by tag, terminate them.
-    let found = aws.find_tagged("example.test").await.unwrap();
+    let found = aws.tagged("example.test").await.unwrap();
     assert_eq!(found.len(), 3);
     for inst in &found {
         aws.terminate(inst).await.unwrap();
     }
-    assert!(aws.find_tagged("example.test").await.unwrap().is_empty());
+    assert!(aws.tagged("example.test").await.unwrap().is_empty());
     // Terminating again is not an error.
     aws.terminate(&found[0]).await.unwrap();
 }
@@ -146,7 +146,7 @@ async fn three_instances_launch_concurrently_with_their_tags_and_terminate() {
 #[tokio::test]
 async fn a_bad_ami_is_refused_with_ec2s_code_and_message() {
     let moto = moto(&[("MOTO_ENABLE_AMI_VALIDATION", "true")]);
-    let aws = Aws::new(&config(&moto), "run-2");
+    let aws = Ec2::new(&config(&moto), "run-2");
     let mut bad = spec("etcd-x");
     bad.ami = Some("ami-00000bad".into());
     let err = aws.launch(&bad).await.unwrap_err();
@@ -167,7 +167,7 @@ async fn an_instance_without_an_ami_is_refused_before_any_call() {
         .region(Region::new("us-east-1"))
         .endpoint_url("http://127.0.0.1:9")
         .build();
-    let aws = Aws::new(&cfg, "r");
+    let aws = Ec2::new(&cfg, "r");
     let err = aws
         .launch(&InstanceSpec {
             name: "n".into(),
@@ -191,7 +191,7 @@ fn client_tokens_follow_ec2s_rules() {
 async fn destroy_finds_instances_by_their_cluster_tag_when_the_state_is_lost() {
     let moto = moto(&[]);
     let cfg = config(&moto);
-    let aws = Aws::new(&cfg, "run-lost");
+    let aws = Ec2::new(&cfg, "run-lost");
     let mine = aws.launch(&spec("etcd-lost")).await.unwrap();
     let mut other = spec("someone-else");
     other.tags.insert(CLUSTER_TAG.into(), "other.test".into());
@@ -215,8 +215,8 @@ async fn destroy_finds_instances_by_their_cluster_tag_when_the_state_is_lost() {
         "removed instance etcd-lost ({}) (by its tag)",
         mine.private_ip
     ));
-    assert!(aws.find_tagged("example.test").await.unwrap().is_empty());
-    let left = aws.find_tagged("other.test").await.unwrap();
+    assert!(aws.tagged("example.test").await.unwrap().is_empty());
+    let left = aws.tagged("other.test").await.unwrap();
     assert_eq!(left.len(), 1, "another cluster's instance is untouched");
     assert_eq!(left[0].id, theirs.id);
 }

@@ -178,6 +178,15 @@ impl Outcome {
         self
     }
 
+    pub fn stdout_has(&self, part: &str) -> &Self {
+        assert!(
+            self.stdout.contains(part),
+            "stdout lacks {part:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+
     pub fn stdout_is(&self, expected: &str) -> &Self {
         assert_eq!(self.stdout, expected, "\nstderr:\n{}", self.stderr);
         self

@@ -8,6 +8,7 @@ mod diagnostics;
 mod harness;
 mod interrupt;
 mod lab;
+mod lab_support;
 mod limits;
 mod params;
 mod plan;

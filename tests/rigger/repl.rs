@@ -6,6 +6,7 @@ use std::time::Duration;
 use expectrl::{ControlCode, Expect, Session};
 
 use crate::harness::{BIN, Rig};
+use crate::lab_support::LabRig;
 
 struct Prompt {
     session: expectrl::session::OsSession,
@@ -184,16 +185,8 @@ fn help_vars_and_load() {
 
 #[test]
 fn the_lab_from_the_prompt_persists_after_the_session() {
-    if !nix::unistd::geteuid().is_root() {
-        assert!(
-            std::env::var_os("RIGGER_SKIP_ROOT_TESTS").is_some(),
-            "this test needs root; set RIGGER_SKIP_ROOT_TESTS=1 to skip it"
-        );
-        eprintln!("SKIPPED the_lab_from_the_prompt_persists_after_the_session: needs root");
-        return;
-    }
-    let rig = Rig::new();
-    let mut p = Prompt::start(&rig);
+    let Some(lab) = LabRig::new() else { return };
+    let mut p = Prompt::start(lab.rig());
     p.quiet("let h = launch_instance(#{ name: \"at-prompt\" });");
     p.line("h");
     p.expect("name        at-prompt");
@@ -204,9 +197,7 @@ fn the_lab_from_the_prompt_persists_after_the_session() {
     p.expect("at-prompt  198.18.1.1");
     p.expect("rigger> ");
     p.leave();
-    let status = rig.again(&["lab", "status", "--json"]);
-    status.success();
-    let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
-    assert_eq!(v["hosts"][0]["name"], "at-prompt", "{}", status.stdout);
-    rig.again(&["destroy"]).success();
+    let status = lab.status();
+    assert_eq!(status["hosts"][0]["name"], "at-prompt", "{status}");
+    lab.destroy().leaves_nothing();
 }

@@ -1,6 +1,7 @@
 //! The Route 53 provider against moto: record sets grow and shrink one value at a time.
 
-use rigger::providers::route53::Route53;
+use rigger::providers::dns::route53::Route53;
+use rigger::providers::dns::zone_api::Api;
 use rigger::providers::{Dns, RecordData, RecordSpec};
 
 use crate::aws::{config, moto};
@@ -29,7 +30,7 @@ async fn srv_values_share_one_record_set_and_leave_it_one_by_one() {
         .send()
         .await
         .unwrap();
-    let dns = Route53::new(&cfg, vec![]);
+    let dns = Api(Route53::new(&cfg, vec![]));
 
     let (zone, created) = dns.zone("example.test").await.unwrap();
     assert!(!created);
@@ -101,10 +102,7 @@ async fn srv_values_share_one_record_set_and_leave_it_one_by_one() {
 #[tokio::test]
 async fn a_missing_hosted_zone_is_named() {
     let moto = moto(&[]);
-    let dns = Route53::new(&config(&moto), vec![]);
+    let dns = Api(Route53::new(&config(&moto), vec![]));
     let err = dns.zone("nowhere.test").await.unwrap_err();
-    assert_eq!(
-        err.message,
-        "hosted zone \"nowhere.test\" not found in Route 53"
-    );
+    assert_eq!(err.message, "zone \"nowhere.test\" not found in Route 53");
 }

@@ -10,20 +10,22 @@ pub mod procs;
 pub mod sshd;
 pub mod state;
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 use self::state::{LabFile, LabHost};
-use crate::providers::records::check_name;
+use crate::base::error::{Error, ErrorKind, Result};
+use crate::base::names::check_name;
+use crate::base::state_dir::{StateDir, private_dir, read_json, write_json};
+use crate::providers::backends::{Machines, Opening};
 use crate::providers::{
-    Compute, Dns, ExecOutput, Instance, InstanceSpec, Process, ProviderError, Record, RecordSpec,
-    Result, Transport, Zone,
+    Compute, Dns, ExecOutput, Instance, InstanceSpec, Process, Record, RecordSpec, Transport, Zone,
 };
-use crate::state::{StateDir, private_dir, read_json, write_json};
 
 /// The lab in one state directory.
 #[derive(Clone)]
@@ -32,6 +34,106 @@ pub struct Lab {
     dir: PathBuf,
     /// Start an sshd in every new host (when the world's transport is SSH).
     sshd: bool,
+    /// The DNS server lab hosts ask (their resolv.conf): the lab's own, or the one a
+    /// run chose (`--dns rfc2136 --dns-server ...` on a lab address).
+    nameserver: Ipv4Addr,
+}
+
+/// The lab target of a run (its row in the backend table): the lab brought up (or,
+/// when only looking, found), and a runtime whose threads live in its namespace.
+pub fn open_target(opening: &Opening) -> Result<Machines> {
+    let mut lab = Lab::new(&opening.state);
+    if opening.dns != "lab" {
+        lab.nameserver = hosts_nameserver(opening)?;
+    }
+    if opening.transport == "ssh" {
+        lab = lab.with_sshd();
+    }
+    let file = if opening.create {
+        lab.ensure_up()?
+    } else {
+        require_privileges()?;
+        lab.load()?
+    };
+    let runtime = runtime(file.netns())?;
+    let _ = opening.lab.set(lab.clone());
+    let after = lab.clone();
+    let state = opening.state.clone();
+    Ok(Machines {
+        compute: Arc::new(lab),
+        runtime: Some(runtime),
+        // A failed run that rolled back leaves no empty lab (namespace, daemon) behind.
+        epilogue: Some(Box::new(move |all_gone| {
+            if all_gone && after.is_empty() {
+                match after.down() {
+                    Ok(()) => state.prune(),
+                    Err(e) => tracing::error!("could not take the empty lab down: {e}"),
+                }
+            }
+        })),
+    })
+}
+
+/// Whether this state dir has a lab that is up.
+pub fn exists(state: &StateDir) -> bool {
+    Lab::new(state).exists()
+}
+
+/// Where lab hosts send DNS questions when the lab's own server is not the one: the
+/// server a run named, which must listen on port 53 (etcd's resolver asks no other)
+/// at an address of the lab (lab hosts reach nothing else).
+fn hosts_nameserver(opening: &Opening) -> Result<Ipv4Addr> {
+    let server = opening.dns_servers.first().ok_or_else(|| {
+        Error::missing(format!(
+            "--dns {} in the lab needs --dns-server: the address lab hosts resolve through",
+            opening.dns
+        ))
+        .with_help("run the DNS server on a lab address, e.g. --dns-server 198.18.0.53:53")
+    })?;
+    match server {
+        SocketAddr::V4(v4) if v4.port() == 53 && netns::in_lab_range(*v4.ip()) => Ok(*v4.ip()),
+        _ => Err(Error::invalid(format!(
+            "--dns-server {server}: lab hosts can only ask a DNS server on port 53 of a lab address (198.18.0.0/15)"
+        ))
+        .with_help("etcd's resolver asks port 53 only, and the lab has no route to anything else")),
+    }
+}
+
+/// The lab's DNS (its row in the backend table). A dry run reads through it without
+/// bringing the lab up.
+pub fn open_dns(opening: &Opening) -> Result<Arc<dyn Dns>> {
+    Ok(Arc::new(
+        opening
+            .lab
+            .get()
+            .cloned()
+            .unwrap_or_else(|| Lab::new(&opening.state)),
+    ))
+}
+
+/// Commands straight into a host's namespaces (its row in the backend table).
+pub fn open_exec(opening: &Opening) -> Result<Arc<dyn Transport>> {
+    let lab = opening.lab.get().cloned().ok_or_else(|| {
+        Error::invalid("--transport exec reaches lab hosts only; use --target lab")
+    })?;
+    Ok(Arc::new(lab))
+}
+
+/// A runtime every thread of which lives in the lab namespace, so every socket that lab
+/// work opens is inside the lab, which has no route out.
+pub fn runtime(ns: String) -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("rigger-lab")
+        .on_thread_start(move || {
+            if let Err(e) = netns::enter(&ns) {
+                // A thread outside the lab must never do lab work.
+                eprintln!("rigger: cannot enter the lab namespace: {e}");
+                std::process::abort();
+            }
+        })
+        .build()?)
 }
 
 const LOCK: &str = "lab";
@@ -45,7 +147,13 @@ impl Lab {
             state: state.clone(),
             dir: state.root().join("lab"),
             sshd: false,
+            nameserver: netns::bridge_ip(),
         }
+    }
+
+    /// The lab namespace's name.
+    pub fn netns(&self) -> Result<String> {
+        Ok(self.load()?.netns())
     }
 
     /// A lab whose new hosts run sshd, for the SSH transport.
@@ -153,7 +261,7 @@ impl Lab {
             }
             if let Ok(Some(status)) = child.try_wait() {
                 let log = std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default();
-                return Err(ProviderError::failed(format!(
+                return Err(Error::failed(format!(
                     "the lab DNS daemon exited ({status}): {}",
                     log.trim()
                 )));
@@ -162,9 +270,7 @@ impl Lab {
         }
         let _ = child.kill();
         let _ = child.wait();
-        Err(ProviderError::failed(
-            "the lab DNS daemon did not answer within 5s",
-        ))
+        Err(Error::failed("the lab DNS daemon did not answer within 5s"))
     }
 
     /// Removes the whole lab: processes, host namespaces, the daemon, the lab namespace
@@ -186,10 +292,64 @@ impl Lab {
         Ok(())
     }
 
+    /// Makes the host `name`. It is written to `lab.json` before its namespace exists,
+    /// so that a kill at any moment leaves a host that terminate and `lab down` find.
+    fn add_host(&self, name: &str) -> Result<Instance> {
+        let host = self.modify(|file| {
+            if file.host(name).is_some() {
+                return Err(Error::conflict(format!(
+                    "a lab host named {name:?} already exists"
+                )));
+            }
+            let index = file.next_index.max(1);
+            let host = LabHost {
+                name: name.to_string(),
+                index,
+                netns: format!("{}-{index}", file.netns()),
+                ip: netns::host_ip(index).to_string(),
+                dir: self
+                    .dir
+                    .join("hosts")
+                    .join(name)
+                    .to_string_lossy()
+                    .into_owned(),
+            };
+            file.next_index = index + 1;
+            file.hosts.push(host.clone());
+            Ok(host)
+        })?;
+        if let Err(e) = self.build_host(&host) {
+            let _ = self.modify(|file| {
+                remove_host(&host)?;
+                file.hosts.retain(|h| h.name != host.name);
+                Ok(())
+            });
+            return Err(e);
+        }
+        Ok(host.instance())
+    }
+
+    fn build_host(&self, host: &LabHost) -> Result<()> {
+        let lab_ns = self.netns()?;
+        private_dir(Path::new(&host.dir))?;
+        std::fs::write(
+            Path::new(&host.dir).join("resolv.conf"),
+            format!("nameserver {}\n", self.nameserver),
+        )?;
+        std::fs::write(Path::new(&host.dir).join("nsswitch.conf"), NSSWITCH)?;
+        netns::create_host(&lab_ns, &host.netns, host.index, netns::host_ip(host.index))?;
+        if self.sshd {
+            self.exec_for(host)
+                .and_then(|exec| sshd::start(&self.dir, host, exec))?;
+        }
+        Ok(())
+    }
+
     fn host_of(&self, instance: &Instance) -> Result<LabHost> {
-        self.load()?.host(&instance.name).cloned().ok_or_else(|| {
-            ProviderError::not_found(format!("no lab host named {:?}", instance.name))
-        })
+        self.load()?
+            .host(&instance.name)
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("no lab host named {:?}", instance.name)))
     }
 
     fn exec_for(&self, host: &LabHost) -> Result<netns::HostExec> {
@@ -204,7 +364,7 @@ impl Lab {
         let lab = self.load()?;
         let host = lab.host(host_name).cloned().ok_or_else(|| {
             let names: Vec<&str> = lab.hosts.iter().map(|h| h.name.as_str()).collect();
-            ProviderError::not_found(format!("no lab host named {host_name:?}")).with_help(format!(
+            Error::not_found(format!("no lab host named {host_name:?}")).with_help(format!(
                 "hosts: {}",
                 if names.is_empty() {
                     "none".to_string()
@@ -215,7 +375,7 @@ impl Lab {
         })?;
         let (program, args) = argv
             .split_first()
-            .ok_or_else(|| ProviderError::invalid("no command given"))?;
+            .ok_or_else(|| Error::invalid("no command given"))?;
         let mut cmd = Command::new(program);
         cmd.args(args).current_dir(&host.dir);
         self.exec_for(&host)?.prepare(&mut cmd, false);
@@ -224,7 +384,7 @@ impl Lab {
 
     fn reload_dns(&self) -> Result<()> {
         control::request(&self.control_socket(), "reload").map_err(|e| {
-            ProviderError::failed(format!("the lab DNS daemon did not take the change: {e}"))
+            Error::failed(format!("the lab DNS daemon did not take the change: {e}"))
                 .with_help("`rigger lab status` shows whether the lab is up")
         })
     }
@@ -264,8 +424,8 @@ pub fn require_privileges() -> Result<()> {
     if caps & NET_ADMIN != 0 && caps & SYS_ADMIN != 0 {
         return Ok(());
     }
-    Err(ProviderError::new(
-        "permission",
+    Err(Error::new(
+        ErrorKind::Permission,
         "the lab needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN) to create network namespaces",
     )
     .with_help("run it with sudo, e.g. `sudo rigger run cluster`; nothing was created"))
@@ -275,61 +435,16 @@ pub fn require_privileges() -> Result<()> {
 impl Compute for Lab {
     async fn launch(&self, spec: &InstanceSpec) -> Result<Instance> {
         let name = check_name(&spec.name, false).map_err(|why| {
-            ProviderError::invalid(format!("{:?} is not a valid host name: {why}", spec.name))
+            Error::invalid(format!("{:?} is not a valid host name: {why}", spec.name))
         })?;
         let lab = self.clone();
-        tokio::task::spawn_blocking(move || {
-            lab.modify(|file| {
-                if file.host(&name).is_some() {
-                    return Err(ProviderError::conflict(format!(
-                        "a lab host named {name:?} already exists"
-                    )));
-                }
-                let index = file.next_index.max(1);
-                let host = LabHost {
-                    name: name.clone(),
-                    index,
-                    netns: format!("{}-{index}", file.netns()),
-                    ip: netns::host_ip(index).to_string(),
-                    dir: lab
-                        .dir
-                        .join("hosts")
-                        .join(&name)
-                        .to_string_lossy()
-                        .into_owned(),
-                };
-                private_dir(Path::new(&host.dir))?;
-                std::fs::write(
-                    Path::new(&host.dir).join("resolv.conf"),
-                    format!("nameserver {}\n", netns::bridge_ip()),
-                )?;
-                std::fs::write(Path::new(&host.dir).join("nsswitch.conf"), NSSWITCH)?;
-                netns::create_host(&file.netns(), &host.netns, index, netns::host_ip(index))
-                    .inspect_err(|_| {
-                        let _ = std::fs::remove_dir_all(&host.dir);
-                    })?;
-                if lab.sshd {
-                    let started = lab
-                        .exec_for(&host)
-                        .and_then(|exec| sshd::start(&lab.dir, &host, exec));
-                    if let Err(e) = started {
-                        let _ = remove_host(&host);
-                        return Err(e);
-                    }
-                }
-                file.next_index = index + 1;
-                file.hosts.push(host.clone());
-                Ok(Instance {
-                    id: host.netns.clone(),
-                    name: host.name,
-                    private_ip: host.ip,
-                    public_ip: None,
-                    dir: host.dir,
-                })
-            })
-        })
-        .await
-        .map_err(|e| ProviderError::failed(e.to_string()))?
+        tokio::task::spawn_blocking(move || lab.add_host(&name))
+            .await
+            .map_err(|e| Error::failed(e.to_string()))?
+    }
+
+    async fn find(&self, name: &str) -> Result<Option<Instance>> {
+        Ok(self.load()?.host(name).map(LabHost::instance))
     }
 
     async fn terminate(&self, instance: &Instance) -> Result<()> {
@@ -345,16 +460,26 @@ impl Compute for Lab {
             })
         })
         .await
-        .map_err(|e| ProviderError::failed(e.to_string()))?
+        .map_err(|e| Error::failed(e.to_string()))?
     }
 }
 
 #[async_trait]
 impl Dns for Lab {
+    async fn find_zone(&self, name: &str) -> Result<Option<Zone>> {
+        Ok(self.load()?.zones.contains_key(name).then(|| Zone {
+            id: name.to_string(),
+            name: name.to_string(),
+        }))
+    }
+
+    fn creates_zones(&self) -> bool {
+        true
+    }
+
     async fn zone(&self, name: &str) -> Result<(Zone, bool)> {
-        let name = check_name(name, false).map_err(|why| {
-            ProviderError::invalid(format!("{name:?} is not a valid zone name: {why}"))
-        })?;
+        let name = check_name(name, false)
+            .map_err(|why| Error::invalid(format!("{name:?} is not a valid zone name: {why}")))?;
         let created = self.modify(|file| {
             if file.zones.contains_key(&name) {
                 return Ok(false);
@@ -378,16 +503,14 @@ impl Dns for Lab {
         let spec = spec.clone();
         let outcome = self.modify(|file| {
             let zone = file.zone_of(&spec.name).map(str::to_owned).ok_or_else(|| {
-                ProviderError::not_found(format!("no zone holds {:?}", spec.name)).with_help(
-                    format!(
-                        "create it first with dns_zone(\"...\"); lab zones: {}",
-                        if file.zones.is_empty() {
-                            "none".to_string()
-                        } else {
-                            file.zones.keys().cloned().collect::<Vec<_>>().join(", ")
-                        }
-                    ),
-                )
+                Error::not_found(format!("no zone holds {:?}", spec.name)).with_help(format!(
+                    "create it first with dns_zone(\"...\"); lab zones: {}",
+                    if file.zones.is_empty() {
+                        "none".to_string()
+                    } else {
+                        file.zones.keys().cloned().collect::<Vec<_>>().join(", ")
+                    }
+                ))
             })?;
             let records = file.zones.get_mut(&zone).expect("zone exists");
             if let Some(same) = records.iter().find(|r| r.spec == spec) {
@@ -440,8 +563,8 @@ impl Dns for Lab {
             .collect())
     }
 
-    fn authoritative(&self, _zone: &str) -> Vec<SocketAddr> {
-        vec![SocketAddr::new(netns::bridge_ip().into(), 53)]
+    async fn authoritative(&self, _zone: &str) -> Result<Vec<SocketAddr>> {
+        Ok(vec![SocketAddr::new(netns::bridge_ip().into(), 53)])
     }
 }
 
@@ -459,7 +582,7 @@ impl Transport for Lab {
         cmd.kill_on_drop(true);
         let out = tokio::time::timeout(timeout, cmd.output())
             .await
-            .map_err(|_| ProviderError::command_timeout(command, &node.name, timeout))??;
+            .map_err(|_| Error::command_timeout(command, &node.name, timeout))??;
         Ok(ExecOutput {
             status: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -473,7 +596,7 @@ impl Transport for Lab {
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        crate::state::write_atomic(&target, bytes, mode)?;
+        crate::base::state_dir::write_atomic(&target, bytes, mode)?;
         Ok(())
     }
 
@@ -481,7 +604,7 @@ impl Transport for Lab {
         let host = self.host_of(node)?;
         let (program, args) = argv
             .split_first()
-            .ok_or_else(|| ProviderError::invalid("no command given"))?;
+            .ok_or_else(|| Error::invalid("no command given"))?;
         let log_path = Path::new(&host.dir).join(format!("{name}.log"));
         let log = std::fs::File::create(&log_path)?;
         let mut cmd = Command::new(program);
@@ -491,9 +614,9 @@ impl Transport for Lab {
             .stdout(log.try_clone()?)
             .stderr(log);
         self.exec_for(&host)?.prepare(&mut cmd, true);
-        let mut child = cmd.spawn().map_err(|e| {
-            ProviderError::failed(format!("cannot start {program} on {}: {e}", node.name))
-        })?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| Error::failed(format!("cannot start {program} on {}: {e}", node.name)))?;
         let pid = child.id() as i32;
         // Reap it if it ends while rigger still runs; after rigger exits, init does.
         std::thread::spawn(move || child.wait());
@@ -517,7 +640,7 @@ impl Transport for Lab {
         }
         tokio::task::spawn_blocking(move || procs::terminate(&[pid], Duration::from_secs(5)))
             .await
-            .map_err(|e| ProviderError::failed(e.to_string()))?;
+            .map_err(|e| Error::failed(e.to_string()))?;
         Ok(())
     }
 }
@@ -537,7 +660,7 @@ fn lab_path(host: &LabHost, path: &str) -> Result<PathBuf> {
         .any(|c| c == std::path::Component::ParentDir)
         || !full.starts_with(dir)
     {
-        return Err(ProviderError::invalid(format!(
+        return Err(Error::invalid(format!(
             "in the lab a node's files live under its dir ({}); {path:?} is outside it",
             host.dir
         ))

@@ -33,6 +33,12 @@ pub fn host_ip(index: u32) -> Ipv4Addr {
     )
 }
 
+/// Whether `ip` is in the lab's network, 198.18.0.0/15.
+pub fn in_lab_range(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    a == 198 && (b & 0xfe) == 18
+}
+
 pub fn path(name: &str) -> PathBuf {
     Path::new("/run/netns").join(name)
 }

@@ -6,8 +6,8 @@ use std::process::{Command, Stdio};
 
 use super::netns::HostExec;
 use super::state::LabHost;
-use crate::providers::{ProviderError, Result};
-use crate::state::private_dir;
+use crate::base::state_dir::private_dir;
+use crate::providers::{Error, Result};
 
 /// The lab's SSH client side: key, known hosts, multiplexing sockets.
 pub struct ClientFiles {
@@ -34,11 +34,9 @@ fn keygen(path: &Path, comment: &str) -> Result<()> {
         .arg(path)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| {
-            ProviderError::failed(format!("cannot run ssh-keygen (openssh-client): {e}"))
-        })?;
+        .map_err(|e| Error::failed(format!("cannot run ssh-keygen (openssh-client): {e}")))?;
     if !out.status.success() {
-        return Err(ProviderError::failed(format!(
+        return Err(Error::failed(format!(
             "ssh-keygen failed: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         )));
@@ -82,13 +80,13 @@ pub fn start(lab_dir: &Path, host: &LabHost, exec: HostExec) -> Result<()> {
     exec.prepare(&mut cmd, true);
     // sshd forks into the background once it listens; its first process then exits.
     let out = cmd.output().map_err(|e| {
-        ProviderError::failed(format!(
+        Error::failed(format!(
             "cannot start sshd on {} (openssh-server): {e}",
             host.name
         ))
     })?;
     if !out.status.success() {
-        return Err(ProviderError::failed(format!(
+        return Err(Error::failed(format!(
             "sshd did not start on {}: {}",
             host.name,
             String::from_utf8_lossy(&out.stderr).trim()

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::providers::Record;
+use crate::providers::{Instance, Record};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct LabFile {
@@ -28,6 +28,19 @@ pub struct LabHost {
     pub dir: String,
 }
 
+impl LabHost {
+    /// The host as scripts see it.
+    pub fn instance(&self) -> Instance {
+        Instance {
+            id: self.netns.clone(),
+            name: self.name.clone(),
+            private_ip: self.ip.clone(),
+            public_ip: None,
+            dir: self.dir.clone(),
+        }
+    }
+}
+
 impl LabFile {
     pub fn netns(&self) -> String {
         format!("rigger-{}", self.id)
@@ -41,7 +54,7 @@ impl LabFile {
     pub fn zone_of(&self, name: &str) -> Option<&str> {
         self.zones
             .keys()
-            .filter(|z| crate::providers::records::in_zone(name, z))
+            .filter(|z| crate::base::names::in_zone(name, z))
             .max_by_key(|z| z.len())
             .map(String::as_str)
     }

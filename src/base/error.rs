@@ -1,0 +1,117 @@
+//! The one error model below the script surface: a kind scripts can branch on (the
+//! `kind` of the map a primitive throws), a message that says what was asked and what
+//! went wrong, and a help line where one helps.
+
+use std::time::Duration;
+
+/// What kind of failure this is: the contract with scripts (`e.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A bad argument: the script asked for something that cannot be done.
+    Invalid,
+    /// Something required was not given (a parameter, credentials, a region).
+    Missing,
+    Timeout,
+    NotFound,
+    Conflict,
+    /// A command on a node exited non-zero.
+    CommandFailed,
+    Permission,
+    /// A machine that does not answer (SSH cannot connect).
+    Unreachable,
+    Failed,
+}
+
+impl ErrorKind {
+    /// The name scripts see.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invalid => "invalid",
+            Self::Missing => "missing",
+            Self::Timeout => "timeout",
+            Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
+            Self::CommandFailed => "command_failed",
+            Self::Permission => "permission",
+            Self::Unreachable => "unreachable",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failure of anything below the primitives: providers, services, the world.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            help: None,
+        }
+    }
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Failed, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, message)
+    }
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Conflict, message)
+    }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Invalid, message)
+    }
+    pub fn missing(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Missing, message)
+    }
+    pub fn permission(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Permission, message)
+    }
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Timeout, message)
+    }
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// The same failure, its message prefixed with what was being done.
+    pub fn context(mut self, doing: impl std::fmt::Display) -> Self {
+        self.message = format!("{doing}: {}", self.message);
+        self
+    }
+
+    /// A command on a node that outlived its time limit.
+    pub fn command_timeout(command: &str, node: &str, limit: Duration) -> Self {
+        Self::timeout(format!(
+            "`{command}` on {node} did not finish within {}",
+            crate::base::human::duration(limit)
+        ))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        let kind = match e.kind() {
+            std::io::ErrorKind::PermissionDenied => ErrorKind::Permission,
+            std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+            _ => ErrorKind::Failed,
+        };
+        Self::new(kind, e.to_string())
+    }
+}

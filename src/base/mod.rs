@@ -1,0 +1,9 @@
+//! Leaves every layer may use: the error model, the state dir, output, names, time.
+
+pub mod error;
+pub mod eval_error;
+pub mod human;
+pub mod names;
+pub mod output;
+pub mod runtime;
+pub mod state_dir;

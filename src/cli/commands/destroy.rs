@@ -1,0 +1,138 @@
+//! `rigger destroy` (and `rigger lab down`): remove everything the state dir names,
+//! each resource through the provider that made it, then the lab itself.
+
+use crate::base::state_dir::StateDir;
+use crate::cli::run::{EXIT_FAILED, EXIT_OK};
+use crate::providers::lab::Lab;
+use crate::world::journal::{Journal, Resource};
+use crate::world::{self, World, WorldConfig, WorldSpec};
+
+/// Which journals a destroy takes down.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything the state dir names (`rigger destroy`).
+    All,
+    /// Only what lab runs made, and the lab (`rigger lab down`).
+    Lab,
+}
+
+pub fn destroy(state: &StateDir, aws_cluster_tag: Option<&str>, scope: Scope) -> u8 {
+    let journals = match Journal::all(state) {
+        Ok(j) => j,
+        Err(e) => {
+            return super::fail(
+                format!(
+                    "cannot read the journals in {}: {e}",
+                    state.root().display()
+                ),
+                None,
+            );
+        }
+    };
+    let mut left = 0;
+    for journal in &journals {
+        if scope == Scope::Lab && !journal.world().is_lab() {
+            continue;
+        }
+        let config = WorldConfig {
+            spec: journal.world().clone(),
+            state: state.clone(),
+            dry_run: false,
+        };
+        match World::existing(&config) {
+            Ok(Some(world)) => {
+                let failed = world::take_down(&world, journal);
+                for (resource, e) in &failed {
+                    tracing::error!("could not remove {}: {e}", resource.describe());
+                }
+                left += failed.len();
+                let _ = journal.discard_if_empty();
+            }
+            // The lab is gone (after a reboot, say) and its hosts, records and processes
+            // with it; the files rigger wrote (keys among them) are still here.
+            Ok(None) => {
+                for resource in journal.live_newest_first() {
+                    if let Resource::File { path } = &resource {
+                        match std::fs::remove_file(path) {
+                            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                                tracing::error!("could not remove {path}: {e}");
+                                left += 1;
+                                continue;
+                            }
+                            _ => tracing::info!("removed {}", resource.describe()),
+                        }
+                    }
+                    let _ = journal.removed(&resource);
+                }
+                let _ = journal.discard_if_empty();
+            }
+            Err(e) => {
+                tracing::error!(
+                    "cannot reach the world of {}: {}",
+                    journal.path().display(),
+                    e.message
+                );
+                left += journal.live_newest_first().len();
+            }
+        }
+    }
+    if let Some(tag) = aws_cluster_tag {
+        left += destroy_tagged(state, tag);
+    }
+    if let Err(e) = Lab::new(state).down() {
+        return super::fail(format!("cannot take the lab down: {e}"), None);
+    }
+    if left > 0 {
+        tracing::error!("{left} resources could not be removed; run `rigger destroy` again");
+        return EXIT_FAILED;
+    }
+    state.prune();
+    tracing::info!("destroyed everything in {}", state.root().display());
+    EXIT_OK
+}
+
+/// Terminates the EC2 instances tagged `rigger:cluster=tag`; returns how many are left.
+fn destroy_tagged(state: &StateDir, tag: &str) -> usize {
+    let config = WorldConfig {
+        // Only EC2 is asked; Route 53 needs no more credentials than EC2 does.
+        spec: WorldSpec {
+            target: "aws".into(),
+            dns: "route53".into(),
+            transport: "ssh".into(),
+            ..WorldSpec::default()
+        },
+        state: state.clone(),
+        dry_run: false,
+    };
+    let world = match World::existing(&config) {
+        Ok(Some(w)) => w,
+        Ok(None) => return 0,
+        Err(e) => {
+            tracing::error!("{}", e.message);
+            return 1;
+        }
+    };
+    let compute = world.backends.compute.clone();
+    let tag = tag.to_string();
+    world.block_on(async move {
+        let found = match compute.tagged(&tag).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!("{}", e.message);
+                return 1;
+            }
+        };
+        let mut left = 0;
+        for instance in found {
+            let what = Resource::Instance(instance.clone()).describe();
+            match compute.terminate(&instance).await {
+                Ok(()) => tracing::info!("removed {what} (by its tag)"),
+                Err(e) => {
+                    tracing::error!("could not remove {what}: {e}");
+                    left += 1;
+                }
+            }
+        }
+        left
+    })
+}

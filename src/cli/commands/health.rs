@@ -1,0 +1,72 @@
+//! `rigger health --discovery-srv DOMAIN`: the seed's cluster-health report.
+
+use std::path::PathBuf;
+
+use crate::cli::run::EXIT_OK;
+use crate::providers::TlsFiles;
+use crate::providers::probe::Status;
+use crate::world::{World, WorldConfig};
+
+/// Exit statuses that tell the cluster's state apart.
+pub const EXIT_DEGRADED: u8 = 3;
+pub const EXIT_UNAVAILABLE: u8 = 4;
+
+pub struct HealthArgs {
+    pub domain: String,
+    pub json: bool,
+    pub ca: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
+    let domain = match crate::base::names::check_name(&args.domain, false) {
+        Ok(d) => d,
+        Err(why) => {
+            return super::fail(
+                format!("{:?} is not a valid domain: {why}", args.domain),
+                None,
+            );
+        }
+    };
+    // Default: the CA and client certificate `cluster.rhai` made for this domain.
+    let pki = config.state.root().join("pki").join(&domain);
+    let tls = TlsFiles {
+        ca: args.ca.unwrap_or_else(|| pki.join("ca.crt")),
+        cert: args.cert.unwrap_or_else(|| pki.join("client.crt")),
+        key: args.key.unwrap_or_else(|| pki.join("client.key")),
+    };
+    let world = match World::existing(config) {
+        Ok(Some(w)) => w,
+        Ok(None) => {
+            return super::fail(
+                format!("there is no lab in {}", config.state.root().display()),
+                Some("`rigger run cluster` builds one".into()),
+            );
+        }
+        Err(e) => return super::fail(e.message, e.help),
+    };
+    let dns = world.backends.dns.clone();
+    let probe = world.backends.probe.clone();
+    let report = world.block_on(async move {
+        let servers = dns.authoritative(&domain).await?;
+        probe.health(&domain, &tls, &servers).await
+    });
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => return super::fail(format!("health: {}", e.message), e.help),
+    };
+    if args.json {
+        crate::base::output::data(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report).expect("report serialises")
+        ));
+    } else {
+        crate::base::output::data(&report.text());
+    }
+    match report.status {
+        Status::Healthy => EXIT_OK,
+        Status::Degraded => EXIT_DEGRADED,
+        Status::Unavailable => EXIT_UNAVAILABLE,
+    }
+}

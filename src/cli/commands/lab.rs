@@ -1,0 +1,146 @@
+//! `rigger lab serve | status | exec | down`.
+
+use std::os::unix::process::ExitStatusExt;
+
+use serde::Serialize;
+
+use crate::base::state_dir::StateDir;
+use crate::cli::run::{EXIT_FAILED, EXIT_OK};
+use crate::providers::lab::{Lab, control, daemon, procs};
+
+pub fn serve(state: &StateDir) -> u8 {
+    match daemon::serve(&Lab::new(state)) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("rigger lab serve: {e}");
+            EXIT_FAILED
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct HostStatus {
+    name: String,
+    ip: String,
+    netns: String,
+    processes: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Status {
+    up: bool,
+    netns: Option<String>,
+    dns: Option<String>,
+    hosts: Vec<HostStatus>,
+    zones: Vec<ZoneStatus>,
+}
+
+#[derive(Serialize)]
+struct ZoneStatus {
+    name: String,
+    records: Vec<String>,
+}
+
+/// `pid name`, with the kernel's name for the process (`sshd`, `etcd`): command lines
+/// are long and some daemons rewrite theirs.
+fn command_line(pid: i32) -> String {
+    let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_else(|_| "?".into());
+    format!("{pid} {}", name.trim())
+}
+
+pub fn status(state: &StateDir, json: bool) -> u8 {
+    let lab = Lab::new(state);
+    let file = match lab.load() {
+        Ok(f) => f,
+        Err(e) => return super::fail(format!("cannot read the lab state: {e}"), None),
+    };
+    let up = lab.exists();
+    let dns_up = control::ping(&lab.control_socket()).is_ok();
+    let status = Status {
+        up,
+        netns: up.then(|| file.netns()),
+        dns: dns_up.then(|| format!("{}:53", crate::providers::lab::netns::bridge_ip())),
+        hosts: file
+            .hosts
+            .iter()
+            .map(|h| HostStatus {
+                name: h.name.clone(),
+                ip: h.ip.clone(),
+                netns: h.netns.clone(),
+                processes: procs::in_netns(&h.netns)
+                    .into_iter()
+                    .map(command_line)
+                    .collect(),
+            })
+            .collect(),
+        zones: file
+            .zones
+            .iter()
+            .map(|(name, records)| ZoneStatus {
+                name: name.clone(),
+                records: records
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{} {} {}",
+                            r.spec.name,
+                            r.spec.data.type_name(),
+                            r.spec.data.content()
+                        )
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    if json {
+        crate::base::output::data(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&status).expect("status serialises")
+        ));
+        return EXIT_OK;
+    }
+    if !status.up {
+        crate::base::output::data(&format!("no lab in {}\n", state.root().display()));
+        return EXIT_OK;
+    }
+    crate::base::output::data(&format!(
+        "lab {} (dns {})\n",
+        status.netns.as_deref().unwrap_or("?"),
+        status.dns.as_deref().unwrap_or("down")
+    ));
+    let width = status.hosts.iter().map(|h| h.name.len()).max().unwrap_or(4);
+    for h in &status.hosts {
+        crate::base::output::data(&format!(
+            "  {:width$}  {:15}  {}\n",
+            h.name,
+            h.ip,
+            if h.processes.is_empty() {
+                "-".to_string()
+            } else {
+                h.processes.join(", ")
+            }
+        ));
+    }
+    for z in &status.zones {
+        crate::base::output::data(&format!("zone {} ({} records)\n", z.name, z.records.len()));
+        for r in &z.records {
+            crate::base::output::data(&format!("  {r}\n"));
+        }
+    }
+    EXIT_OK
+}
+
+pub fn exec(state: &StateDir, host: &str, argv: &[String]) -> u8 {
+    let lab = Lab::new(state);
+    let mut cmd = match lab.command_in(host, argv) {
+        Ok(c) => c,
+        Err(e) => return super::fail(format!("lab exec: {}", e.message), e.help),
+    };
+    match cmd.status() {
+        Ok(s) => s
+            .code()
+            .map(|c| c as u8)
+            .unwrap_or_else(|| 128 + s.signal().unwrap_or(0) as u8),
+        Err(e) => super::fail(format!("lab exec: cannot run {}: {e}", argv[0]), None),
+    }
+}

@@ -1,0 +1,13 @@
+//! Commands other than `run`: each a function from parsed arguments to an exit status.
+
+pub mod destroy;
+pub mod health;
+pub mod lab;
+
+use crate::cli::diagnostic::{self, ScriptError};
+
+/// Prints an error the way every rigger error looks and returns the failure status.
+pub fn fail(message: impl Into<String>, help: Option<String>) -> u8 {
+    eprint!("{}", diagnostic::render(&ScriptError::plain(message, help)));
+    crate::cli::run::EXIT_FAILED
+}

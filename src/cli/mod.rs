@@ -1,0 +1,371 @@
+//! The command line: parsing and dispatch, the commands, the REPL, and how errors look.
+
+pub mod commands;
+pub mod diagnostic;
+pub mod repl;
+pub mod run;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::builder::{PossibleValue, PossibleValuesParser};
+use clap::{CommandFactory, Parser, Subcommand};
+use clap_complete::Shell;
+use rhai::Dynamic;
+
+use self::run::RunRequest;
+use crate::base::output::{self, Verbosity};
+use crate::base::state_dir::StateDir;
+use crate::primitives::params::Params;
+use crate::providers::backends;
+use crate::providers::transport::ssh::SshSettings;
+use crate::script::{Limits, Sources, engine};
+use crate::world::{WorldConfig, WorldSpec};
+
+/// A flag whose choices are the rows of a backend table, each with its help.
+fn choices(rows: impl Iterator<Item = (&'static str, &'static str)>) -> PossibleValuesParser {
+    PossibleValuesParser::new(rows.map(|(name, about)| PossibleValue::new(name).help(about)))
+}
+
+fn targets() -> PossibleValuesParser {
+    choices(backends::TARGETS.iter().map(|r| (r.name, r.about)))
+}
+
+fn dns_providers() -> PossibleValuesParser {
+    choices(backends::DNS.iter().map(|r| (r.name, r.about)))
+}
+
+fn transports() -> PossibleValuesParser {
+    choices(backends::TRANSPORTS.iter().map(|r| (r.name, r.about)))
+}
+
+#[derive(Parser)]
+#[command(
+    name = "rigger",
+    version,
+    about = "Stand up etcd clusters that find their members through DNS, scripted in Rhai"
+)]
+pub struct Cli {
+    /// More detail on stderr (-vv for trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where rigger keeps what it created; shared by every command that touches a world.
+#[derive(clap::Args, Clone)]
+struct StateArgs {
+    /// State directory (default: RIGGER_STATE_DIR, else /var/lib/rigger for root,
+    /// ~/.local/state/rigger otherwise).
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+impl StateArgs {
+    fn state(&self) -> StateDir {
+        StateDir::locate(self.state_dir.clone())
+    }
+
+    fn world(&self, world: &WorldArgs) -> WorldConfig {
+        WorldConfig {
+            spec: world.spec(),
+            state: self.state(),
+            dry_run: false,
+        }
+    }
+
+    fn lab(&self) -> WorldConfig {
+        WorldConfig {
+            spec: WorldSpec::default(),
+            state: self.state(),
+            dry_run: false,
+        }
+    }
+}
+
+/// Which world a script acts on.
+#[derive(clap::Args, Clone)]
+struct WorldArgs {
+    /// Where machines come from.
+    #[arg(long, value_parser = targets(), default_value = "lab")]
+    target: String,
+    /// Who serves DNS (default: the lab's server in the lab, Cloudflare on AWS).
+    #[arg(long, value_parser = dns_providers())]
+    dns: Option<String>,
+    /// A DNS server for wait_resolves to ask instead of the zone's own (repeatable).
+    #[arg(long, value_name = "IP:PORT")]
+    dns_server: Vec<SocketAddr>,
+    /// How commands reach the machines (default: exec in the lab, ssh in the cloud).
+    #[arg(long, value_parser = transports())]
+    transport: Option<String>,
+    /// SSH user (default: root in the lab, admin on AWS, as Debian's AMIs use).
+    #[arg(long, value_name = "USER")]
+    ssh_user: Option<String>,
+    /// SSH private key file (default: the agent and ~/.ssh/config).
+    #[arg(long, value_name = "FILE")]
+    ssh_key: Option<PathBuf>,
+    /// Accept and remember a host key on first contact (StrictHostKeyChecking=accept-new).
+    #[arg(long)]
+    ssh_accept_new: bool,
+}
+
+impl WorldArgs {
+    fn spec(&self) -> WorldSpec {
+        // The parser only admits the table's names, so the row is there.
+        let row = backends::target(&self.target).expect("a target from the table");
+        WorldSpec {
+            target: self.target.clone(),
+            dns: self.dns.clone().unwrap_or_else(|| row.dns.to_string()),
+            dns_servers: self.dns_server.clone(),
+            transport: self
+                .transport
+                .clone()
+                .unwrap_or_else(|| row.transport.to_string()),
+            ssh: SshSettings {
+                user: self.ssh_user.clone(),
+                key: self.ssh_key.clone(),
+                accept_new: self.ssh_accept_new,
+            },
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a script: a path to a .rhai file, or the name of a bundled script.
+    Run {
+        /// `cluster`, `records`, ... or ./my-topology.rhai
+        script: String,
+        /// A script parameter, read with param("key"): a Rhai literal (3, true, "x",
+        /// [1, 2]) or a bare word taken as a string.
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
+        sets: Vec<(String, Dynamic)>,
+        #[command(flatten)]
+        world: WorldArgs,
+        /// Leave what a failed run created in place instead of rolling it back.
+        #[arg(long)]
+        keep_on_error: bool,
+        /// Print every action the script would take (machines, records, commands) and
+        /// take none: no credentials, no privileges, nothing created.
+        #[arg(long)]
+        dry_run: bool,
+        /// Stop the script after this many Rhai operations; 0 for no limit. Time spent
+        /// waiting inside primitives does not count.
+        #[arg(long, value_name = "N", default_value_t = Limits::default().operations)]
+        max_operations: u64,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Experiment with the primitives at a prompt (line editing, history, completion).
+    Repl {
+        /// Scripts to load into the session first.
+        files: Vec<PathBuf>,
+        /// A parameter for param("key"), as with `run`.
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
+        sets: Vec<(String, Dynamic)>,
+        #[command(flatten)]
+        world: WorldArgs,
+        /// Stop a single input after this many Rhai operations; 0 for no limit.
+        #[arg(long, value_name = "N", default_value_t = Limits::default().operations)]
+        max_operations: u64,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Remove everything rigger created that the state directory names.
+    Destroy {
+        /// Also terminate every EC2 instance whose rigger:cluster tag is VALUE (for when
+        /// the local state is lost); AWS settings come from the environment.
+        #[arg(long, value_name = "VALUE")]
+        aws_cluster_tag: Option<String>,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Report the health of the etcd cluster under a discovery domain.
+    Health {
+        /// The domain whose _etcd-client-ssl._tcp SRV records list the members.
+        #[arg(long, value_name = "DOMAIN")]
+        discovery_srv: String,
+        #[arg(long)]
+        json: bool,
+        /// CA certificate (default: the one rigger made for DOMAIN).
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
+        /// Client certificate (default: the one rigger made for DOMAIN).
+        #[arg(long, value_name = "FILE")]
+        cert: Option<PathBuf>,
+        /// Client key (default: the one rigger made for DOMAIN).
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// The local lab: hosts in network namespaces, an embedded DNS server.
+    Lab {
+        #[command(subcommand)]
+        command: LabCommand,
+    },
+    /// List every function a script can call, with its signature and documentation.
+    Fns {
+        /// Markdown, as in the README's reference section.
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Print a shell completion script.
+    Completions { shell: Shell },
+}
+
+#[derive(Subcommand)]
+enum LabCommand {
+    /// Hosts, addresses, processes and zones.
+    Status {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Run a command inside a lab host, with the lab's DNS (etcdctl, dig, curl).
+    Exec {
+        host: String,
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Take the lab down with everything lab runs made (cloud resources are left alone).
+    Down {
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Serve the lab's DNS (started for you in the background; not for direct use).
+    #[command(hide = true)]
+    Serve {
+        #[command(flatten)]
+        state: StateArgs,
+    },
+}
+
+fn parse_set(arg: &str) -> Result<(String, Dynamic), String> {
+    crate::primitives::params::parse_set(arg).map_err(|e| e.to_string())
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "rigger: internal error, a bug in rigger rather than in your script: {info}\n\
+             Please report it with the command you ran."
+        );
+    }));
+    output::init(Verbosity::from_flags(cli.verbose, cli.quiet));
+    ExitCode::from(match cli.command {
+        Command::Run {
+            script,
+            sets,
+            world,
+            keep_on_error,
+            dry_run,
+            max_operations,
+            state,
+        } => match Params::new(sets) {
+            Ok(params) => run::run(RunRequest {
+                script,
+                params,
+                limits: Limits {
+                    operations: max_operations,
+                    ..Limits::default()
+                },
+                world: Some(WorldConfig {
+                    dry_run,
+                    ..state.world(&world)
+                }),
+                keep_on_error,
+            }),
+            Err(err) => Cli::command()
+                .error(clap::error::ErrorKind::ArgumentConflict, err)
+                .exit(),
+        },
+        Command::Repl {
+            files,
+            sets,
+            world,
+            max_operations,
+            state,
+        } => match Params::new(sets) {
+            Ok(params) => repl::run(repl::ReplRequest {
+                params,
+                world: state.world(&world),
+                files,
+                limits: Limits {
+                    operations: max_operations,
+                    ..Limits::default()
+                },
+            }),
+            Err(err) => Cli::command()
+                .error(clap::error::ErrorKind::ArgumentConflict, err)
+                .exit(),
+        },
+        Command::Destroy {
+            aws_cluster_tag,
+            state,
+        } => commands::destroy::destroy(
+            &state.state(),
+            aws_cluster_tag.as_deref(),
+            commands::destroy::Scope::All,
+        ),
+        Command::Health {
+            discovery_srv,
+            json,
+            ca,
+            cert,
+            key,
+            state,
+        } => commands::health::health(
+            &state.lab(),
+            commands::health::HealthArgs {
+                domain: discovery_srv,
+                json,
+                ca,
+                cert,
+                key,
+            },
+        ),
+        Command::Lab { command } => match command {
+            LabCommand::Status { json, state } => commands::lab::status(&state.state(), json),
+            LabCommand::Exec {
+                host,
+                command,
+                state,
+            } => commands::lab::exec(&state.state(), &host, &command),
+            LabCommand::Down { state } => {
+                commands::destroy::destroy(&state.state(), None, commands::destroy::Scope::Lab)
+            }
+            LabCommand::Serve { state } => commands::lab::serve(&state.state()),
+        },
+        Command::Fns { markdown } => fns(markdown),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "rigger", &mut std::io::stdout());
+            run::EXIT_OK
+        }
+    })
+}
+
+fn fns(markdown: bool) -> u8 {
+    let engine = engine::build(
+        &engine::Options::default(),
+        &run::idle_context(),
+        &Sources::default(),
+    );
+    let text = if markdown {
+        crate::script::reference::markdown(&engine)
+    } else {
+        crate::script::reference::text(&engine)
+    };
+    let _ = std::io::stdout().write_all(text.as_bytes());
+    run::EXIT_OK
+}

@@ -1,0 +1,229 @@
+//! The table of backends: every target (where machines come from), DNS provider and
+//! transport, with what it is for, where it may be used and how it is opened. The
+//! command line's choices, the rules of which go together and the per-target defaults
+//! all come from here: a new backend is its own module and one row below.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use crate::base::error::{Error, Result};
+use crate::base::state_dir::StateDir;
+use crate::providers::transport::ssh::SshSettings;
+use crate::providers::{Compute, Dns, Transport, compute, dns, lab, transport};
+
+/// Where machines come from.
+pub struct TargetRow {
+    pub name: &'static str,
+    pub about: &'static str,
+    /// The DNS provider and the transport used when none is chosen.
+    pub dns: &'static str,
+    pub transport: &'static str,
+    /// Whether `wait_tcp` may dial names (looked up by this machine's resolver); the
+    /// lab's hosts are reached by address only.
+    pub dial_names: bool,
+    /// Whether anything of this target is here to act on (a lab in this state dir).
+    pub exists: fn(&StateDir) -> bool,
+    pub open: fn(&Opening) -> Result<Machines>,
+}
+
+/// Who serves DNS.
+pub struct DnsRow {
+    pub name: &'static str,
+    pub about: &'static str,
+    /// The targets whose machines can resolve through it.
+    pub targets: &'static [&'static str],
+    /// Whether `--dns-server` means anything to it; `Some(why)` refuses it.
+    pub refuses_servers: Option<&'static str>,
+    pub open: fn(&Opening) -> Result<Arc<dyn Dns>>,
+}
+
+/// How commands reach the machines.
+pub struct TransportRow {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub targets: &'static [&'static str],
+    pub open: fn(&Opening) -> Result<Arc<dyn Transport>>,
+}
+
+pub const TARGETS: &[TargetRow] = &[
+    TargetRow {
+        name: "lab",
+        about: "This machine as a small cloud: namespaces, embedded DNS, real etcd",
+        dns: "lab",
+        transport: "exec",
+        dial_names: false,
+        exists: lab::exists,
+        open: lab::open_target,
+    },
+    TargetRow {
+        name: "aws",
+        about: "AWS EC2 (credentials, region and endpoint from the AWS default chain)",
+        dns: "cloudflare",
+        transport: "ssh",
+        dial_names: true,
+        exists: |_| true,
+        open: compute::ec2::open,
+    },
+];
+
+pub const DNS: &[DnsRow] = &[
+    DnsRow {
+        name: "lab",
+        about: "The lab's embedded DNS server (lab target only)",
+        targets: &["lab"],
+        refuses_servers: Some(
+            "the lab's DNS is its own server; --dns-server names another server, for --dns rfc2136",
+        ),
+        open: lab::open_dns,
+    },
+    DnsRow {
+        name: "cloudflare",
+        about: "Cloudflare's v4 API (CLOUDFLARE_API_TOKEN)",
+        targets: &["aws"],
+        refuses_servers: None,
+        open: dns::cloudflare::open,
+    },
+    DnsRow {
+        name: "route53",
+        about: "Amazon Route 53 (the AWS default chain's credentials)",
+        targets: &["aws"],
+        refuses_servers: None,
+        open: dns::route53::open,
+    },
+];
+
+pub const TRANSPORTS: &[TransportRow] = &[
+    TransportRow {
+        name: "exec",
+        about: "Straight into the lab host's namespaces (lab only)",
+        targets: &["lab"],
+        open: lab::open_exec,
+    },
+    TransportRow {
+        name: "ssh",
+        about: "SSH: the cloud's way, and the lab's when asked (each host then runs sshd)",
+        targets: &["lab", "aws"],
+        open: transport::ssh::open,
+    },
+];
+
+pub fn target(name: &str) -> Result<&'static TargetRow> {
+    TARGETS
+        .iter()
+        .find(|r| r.name == name)
+        .ok_or_else(|| unknown("target", name, TARGETS.iter().map(|r| r.name)))
+}
+
+pub fn dns(name: &str) -> Result<&'static DnsRow> {
+    DNS.iter()
+        .find(|r| r.name == name)
+        .ok_or_else(|| unknown("DNS provider", name, DNS.iter().map(|r| r.name)))
+}
+
+pub fn transport(name: &str) -> Result<&'static TransportRow> {
+    TRANSPORTS
+        .iter()
+        .find(|r| r.name == name)
+        .ok_or_else(|| unknown("transport", name, TRANSPORTS.iter().map(|r| r.name)))
+}
+
+fn unknown<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str>) -> Error {
+    Error::invalid(format!("no {what} named {name:?}"))
+        .with_help(format!("known: {}", known.collect::<Vec<_>>().join(", ")))
+}
+
+/// Whether the chosen backends go together; the reason when they do not.
+pub fn check(target: &str, dns: &str, transport: &str, servers: &[SocketAddr]) -> Result<()> {
+    let t = self::target(target)?;
+    let d = self::dns(dns)?;
+    let x = self::transport(transport)?;
+    if !d.targets.contains(&t.name) {
+        return Err(Error::invalid(format!(
+            "--dns {dns} does not work with --target {target}: {} machines cannot resolve through it",
+            t.name
+        ))
+        .with_help(format!(
+            "--dns {dns} goes with --target {}; with --target {target} use --dns {}",
+            d.targets.join(" or "),
+            DNS.iter()
+                .filter(|r| r.targets.contains(&t.name))
+                .map(|r| r.name)
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )));
+    }
+    if !x.targets.contains(&t.name) {
+        return Err(Error::invalid(format!(
+            "--transport {transport} does not work with --target {target}"
+        ))
+        .with_help(format!(
+            "--transport {transport} goes with --target {}",
+            x.targets.join(" or ")
+        )));
+    }
+    if let (Some(why), false) = (d.refuses_servers, servers.is_empty()) {
+        return Err(
+            Error::invalid(format!("--dns-server does nothing with --dns {dns}")).with_help(why),
+        );
+    }
+    Ok(())
+}
+
+/// What a backend is opened with: the choices of the run and what the backends opened
+/// before it set up (the lab, the AWS settings).
+pub struct Opening {
+    pub target: &'static str,
+    pub dns: &'static str,
+    pub transport: &'static str,
+    pub state: StateDir,
+    /// `--dns-server`: where DNS questions (and, for RFC 2136, updates) go.
+    pub dns_servers: Vec<SocketAddr>,
+    pub ssh: SshSettings,
+    /// Unique per run in this state dir (client tokens derive from it).
+    pub run_id: String,
+    /// False when only looking at what exists (destroy, health, a dry run's reads).
+    pub create: bool,
+    /// The lab, once the lab target has opened it.
+    pub lab: OnceLock<lab::Lab>,
+    aws: OnceLock<aws_config::SdkConfig>,
+}
+
+impl Opening {
+    pub fn new(
+        target: &'static str,
+        dns: &'static str,
+        transport: &'static str,
+        state: StateDir,
+    ) -> Self {
+        Self {
+            target,
+            dns,
+            transport,
+            state,
+            dns_servers: Vec::new(),
+            ssh: SshSettings::default(),
+            run_id: String::new(),
+            create: false,
+            lab: OnceLock::new(),
+            aws: OnceLock::new(),
+        }
+    }
+
+    /// The AWS SDK's settings, loaded once for every AWS backend of the run.
+    pub fn aws(&self) -> Result<&aws_config::SdkConfig> {
+        if let Some(config) = self.aws.get() {
+            return Ok(config);
+        }
+        let config = crate::base::runtime::block_on(crate::providers::aws::load_config())?;
+        Ok(self.aws.get_or_init(|| config))
+    }
+}
+
+/// What opening a target gives: its machines, and the runtime its network work must
+/// run on when this machine's own network is the wrong place (the lab's namespace).
+pub struct Machines {
+    pub compute: Arc<dyn Compute>,
+    pub runtime: Option<tokio::runtime::Runtime>,
+    /// Run when the world closes, told whether everything the run made is gone.
+    pub epilogue: Option<Box<dyn Fn(bool) + Send + Sync>>,
+}

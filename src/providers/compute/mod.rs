@@ -1,0 +1,56 @@
+//! Machines: the trait every compute backend implements, and one module per backend.
+
+pub mod ec2;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::base::error::Result;
+
+/// A machine as scripts see it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Instance {
+    pub id: String,
+    pub name: String,
+    pub private_ip: String,
+    #[serde(default)]
+    pub public_ip: Option<String>,
+    /// Folder on the machine where rigger keeps this node's files (certificates, data).
+    pub dir: String,
+}
+
+/// What a script asks of a new machine. Every world takes every field, so one script
+/// runs in all of them; the lab uses `name` only.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceSpec {
+    pub name: String,
+    pub ami: Option<String>,
+    pub instance_type: Option<String>,
+    pub key_name: Option<String>,
+    pub subnet_id: Option<String>,
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
+    /// GiB.
+    pub root_volume_size: Option<i32>,
+    /// GiB; a second volume for etcd's data when given.
+    pub data_volume_size: Option<i32>,
+    pub public_ip: Option<bool>,
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, String>,
+    pub user_data: Option<String>,
+}
+
+#[async_trait]
+pub trait Compute: Send + Sync {
+    async fn launch(&self, spec: &InstanceSpec) -> Result<Instance>;
+    async fn terminate(&self, instance: &Instance) -> Result<()>;
+    /// The live machine named `name`, if any: how a launch that was under way when
+    /// rigger died is found again.
+    async fn find(&self, name: &str) -> Result<Option<Instance>>;
+    /// Every live machine carrying the cluster tag `cluster` (for a destroy whose state
+    /// was lost). Backends without tags have none.
+    async fn tagged(&self, _cluster: &str) -> Result<Vec<Instance>> {
+        Ok(Vec::new())
+    }
+}

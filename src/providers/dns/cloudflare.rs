@@ -1,0 +1,502 @@
+//! Cloudflare DNS through its v4 API (reqwest). Credentials come from the environment,
+//! never the command line, and never reach a log, the output or the state files.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::Dns;
+use super::Zone;
+use super::zone_api::{Api, ZoneApi};
+use crate::base::error::{Error, ErrorKind, Result};
+use crate::providers::backends::Opening;
+use crate::providers::{Record, RecordData, RecordSpec};
+
+pub const DEFAULT_BASE: &str = "https://api.cloudflare.com/client/v4";
+
+/// How rigger authenticates. `Debug` never shows the secret.
+#[derive(Clone)]
+pub enum Auth {
+    /// A scoped API token (Zone:Read and DNS:Edit on the zone): preferred.
+    Token(String),
+    /// The legacy global API key with the account's e-mail.
+    Key { email: String, key: String },
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Token(_) => f.write_str("Auth::Token(<redacted>)"),
+            Self::Key { email, .. } => {
+                write!(f, "Auth::Key {{ email: {email:?}, key: <redacted> }}")
+            }
+        }
+    }
+}
+
+impl Auth {
+    /// From `CLOUDFLARE_API_TOKEN`, or `CLOUDFLARE_API_KEY` with `CLOUDFLARE_EMAIL`.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let token = set("CLOUDFLARE_API_TOKEN");
+        let key = set("CLOUDFLARE_API_KEY");
+        let email = set("CLOUDFLARE_EMAIL");
+        match (token, key, email) {
+            (Some(_), Some(_), _) => Err(Error::invalid(
+                "both CLOUDFLARE_API_TOKEN and CLOUDFLARE_API_KEY are set; rigger will not guess which to use",
+            )
+            .with_help("unset one of them (a scoped API token is preferred)")),
+            (Some(token), None, _) => Ok(Self::Token(token.trim().to_string())),
+            (None, Some(key), Some(email)) => Ok(Self::Key {
+                email: email.trim().to_string(),
+                key: key.trim().to_string(),
+            }),
+            (None, Some(_), None) => Err(Error::invalid(
+                "CLOUDFLARE_API_KEY is set without CLOUDFLARE_EMAIL",
+            )
+            .with_help("the legacy key needs the account's e-mail in CLOUDFLARE_EMAIL; a scoped CLOUDFLARE_API_TOKEN needs nothing else")),
+            (None, None, _) => Err(Error::new(ErrorKind::Missing, "no Cloudflare credentials").with_help(
+                "set CLOUDFLARE_API_TOKEN to an API token with Zone:Read and DNS:Edit on the zone \
+                 (or CLOUDFLARE_API_KEY with CLOUDFLARE_EMAIL)",
+            )),
+        }
+    }
+}
+
+/// Retries for 429 and 5xx: Cloudflare allows 1,200 requests per 5 minutes per user.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    pub attempts: u32,
+    pub first_wait: Duration,
+    pub max_wait: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Self {
+            attempts: 5,
+            first_wait: Duration::from_millis(500),
+            max_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+pub struct Cloudflare {
+    http: reqwest::Client,
+    base: String,
+    auth: Auth,
+    retry: Retry,
+    /// Zone name -> zone (or None: looked up, not in this account).
+    zones: Mutex<HashMap<String, Option<Zone>>>,
+    /// Where `wait_resolves` asks; Cloudflare's own name servers when empty.
+    resolvers: Vec<SocketAddr>,
+}
+
+const PER_PAGE: usize = 100;
+
+impl Cloudflare {
+    pub fn new(base: &str, auth: Auth, retry: Retry, resolvers: Vec<SocketAddr>) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("rigger/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::failed(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            auth,
+            retry,
+            zones: Mutex::default(),
+            resolvers,
+        })
+    }
+
+    /// From the environment: credentials, and `CLOUDFLARE_API_BASE_URL` for a stand-in.
+    pub fn from_env(resolvers: Vec<SocketAddr>) -> Result<Self> {
+        let var = |n: &str| std::env::var(n).ok();
+        let base = var("CLOUDFLARE_API_BASE_URL").unwrap_or_else(|| DEFAULT_BASE.to_string());
+        Self::new(&base, Auth::from_env(var)?, Retry::default(), resolvers)
+    }
+
+    /// One API call with retries; returns the envelope's `result` and `result_info`.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<Value>,
+    ) -> Result<(Value, Value)> {
+        let what = format!("{method} {path}");
+        let mut wait = self.retry.first_wait;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = self
+                .http
+                .request(method.clone(), format!("{}{path}", self.base))
+                .query(query);
+            request = match &self.auth {
+                Auth::Token(token) => request.bearer_auth(token),
+                Auth::Key { email, key } => request
+                    .header("X-Auth-Email", email)
+                    .header("X-Auth-Key", key),
+            };
+            if let Some(body) = &body {
+                request = request.json(body);
+            }
+            tracing::debug!("cloudflare: {what}");
+            let response = match request.send().await {
+                Ok(r) => r,
+                // A request that never connected can be sent again; one that timed out may
+                // have been carried out, so only reads and deletes are repeated then.
+                Err(e)
+                    if attempt < self.retry.attempts
+                        && (e.is_connect() || (e.is_timeout() && method != Method::POST)) =>
+                {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(self.retry.max_wait);
+                    continue;
+                }
+                Err(e) => {
+                    return Err(Error::failed(format!(
+                        "cloudflare: {what}: {}",
+                        crate::base::human::root_cause(&e)
+                    )));
+                }
+            };
+            let status = response.status();
+            if (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error())
+                && attempt < self.retry.attempts
+            {
+                let after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                let pause = after.unwrap_or(wait).min(self.retry.max_wait);
+                tracing::warn!(
+                    "cloudflare: {what} answered {status}; retrying in {}",
+                    crate::base::human::duration(pause)
+                );
+                tokio::time::sleep(pause).await;
+                wait = (wait * 2).min(self.retry.max_wait);
+                continue;
+            }
+            let text = response
+                .text()
+                .await
+                .map_err(|e| Error::failed(format!("cloudflare: {what}: {e}")))?;
+            let envelope: Value = serde_json::from_str(&text).map_err(|_| {
+                Error::failed(format!(
+                    "cloudflare: {what} answered {status} with something that is not JSON"
+                ))
+            })?;
+            if envelope.get("success").and_then(Value::as_bool) != Some(true) {
+                let errors: Vec<String> = envelope
+                    .get("errors")
+                    .and_then(Value::as_array)
+                    .map(|errs| {
+                        errs.iter()
+                            .map(|e| {
+                                format!(
+                                    "{} {}",
+                                    e.get("code").map_or(String::new(), |c| c.to_string()),
+                                    e.get("message").and_then(Value::as_str).unwrap_or("")
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let kind = match status {
+                    StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ErrorKind::Permission,
+                    StatusCode::NOT_FOUND => ErrorKind::NotFound,
+                    _ => ErrorKind::Failed,
+                };
+                return Err(Error::new(
+                    kind,
+                    format!(
+                        "cloudflare: {what} failed ({status}): {}",
+                        if errors.is_empty() {
+                            "no error given".to_string()
+                        } else {
+                            errors.join("; ")
+                        }
+                    ),
+                ));
+            }
+            return Ok((
+                envelope.get("result").cloned().unwrap_or(Value::Null),
+                envelope.get("result_info").cloned().unwrap_or(Value::Null),
+            ));
+        }
+    }
+
+    /// Every page of a list call.
+    async fn list_all(&self, path: &str, query: &[(&str, String)]) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        let mut page = 1;
+        loop {
+            let mut q = query.to_vec();
+            q.push(("per_page", PER_PAGE.to_string()));
+            q.push(("page", page.to_string()));
+            let (result, info) = self.call(Method::GET, path, &q, None).await?;
+            let items = result.as_array().cloned().unwrap_or_default();
+            let count = items.len();
+            out.extend(items);
+            let total_pages = info.get("total_pages").and_then(Value::as_u64).unwrap_or(1);
+            if page as u64 >= total_pages || count == 0 {
+                return Ok(out);
+            }
+            page += 1;
+        }
+    }
+
+    async fn fetch_zone(&self, name: &str) -> Result<Option<Zone>> {
+        if let Some(known) = self.zones.lock().expect("zones lock").get(name) {
+            return Ok(known.clone());
+        }
+        let found = self
+            .list_all("/zones", &[("name", name.to_string())])
+            .await?;
+        let zone = found.first().and_then(|z| {
+            Some(Zone {
+                id: z.get("id")?.as_str()?.to_string(),
+                name: z.get("name")?.as_str()?.to_string(),
+            })
+        });
+        self.zones
+            .lock()
+            .expect("zones lock")
+            .insert(name.to_string(), zone.clone());
+        Ok(zone)
+    }
+
+    async fn fetch_records(
+        &self,
+        zone: &Zone,
+        name: &str,
+        rtype: Option<&str>,
+    ) -> Result<Vec<Record>> {
+        let mut query = vec![("name", name.to_string())];
+        if let Some(t) = rtype {
+            query.push(("type", t.to_string()));
+        }
+        let items = self
+            .list_all(&format!("/zones/{}/dns_records", zone.id), &query)
+            .await?;
+        Ok(items.iter().filter_map(|v| parse_record(zone, v)).collect())
+    }
+}
+
+/// The request body Cloudflare takes today: SRV as name `_service._proto.domain` with
+/// only priority, weight, port and target in `data`.
+pub fn record_body(spec: &RecordSpec) -> Value {
+    let mut body = json!({ "type": spec.data.type_name(), "name": spec.name, "ttl": spec.ttl });
+    match &spec.data {
+        RecordData::SRV {
+            priority,
+            weight,
+            port,
+            target,
+        } => {
+            body["data"] =
+                json!({ "priority": priority, "weight": weight, "port": port, "target": target });
+        }
+        RecordData::TXT { content } | RecordData::CNAME { content } => {
+            body["content"] = json!(content)
+        }
+        RecordData::A { content } => body["content"] = json!(content.to_string()),
+        RecordData::AAAA { content } => body["content"] = json!(content.to_string()),
+    }
+    body
+}
+
+fn parse_record(zone: &Zone, v: &Value) -> Option<Record> {
+    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let content = || text("content").map(|c| c.trim_matches('"').to_string());
+    let name = text("name")?.trim_end_matches('.').to_ascii_lowercase();
+    let data = match text("type")?.as_str() {
+        "A" => RecordData::A {
+            content: content()?.parse().ok()?,
+        },
+        "AAAA" => RecordData::AAAA {
+            content: content()?.parse().ok()?,
+        },
+        "CNAME" => RecordData::CNAME {
+            content: content()?.trim_end_matches('.').to_ascii_lowercase(),
+        },
+        "TXT" => RecordData::TXT {
+            content: content()?,
+        },
+        "SRV" => {
+            let d = v.get("data")?;
+            let n = |k: &str| {
+                d.get(k)
+                    .and_then(Value::as_u64)
+                    .and_then(|x| u16::try_from(x).ok())
+            };
+            RecordData::SRV {
+                priority: n("priority").or_else(|| {
+                    v.get("priority")
+                        .and_then(Value::as_u64)
+                        .and_then(|x| u16::try_from(x).ok())
+                })?,
+                weight: n("weight")?,
+                port: n("port")?,
+                target: d
+                    .get("target")?
+                    .as_str()?
+                    .trim_end_matches('.')
+                    .to_ascii_lowercase(),
+            }
+        }
+        _ => return None,
+    };
+    Some(Record {
+        id: text("id")?,
+        zone: zone.name.clone(),
+        spec: RecordSpec {
+            name,
+            ttl: v
+                .get("ttl")
+                .and_then(Value::as_u64)
+                .and_then(|t| u32::try_from(t).ok())
+                .unwrap_or(1),
+            data,
+        },
+    })
+}
+
+/// The Cloudflare backend of a run (its row in the backend table).
+pub fn open(opening: &Opening) -> Result<Arc<dyn Dns>> {
+    Ok(Arc::new(Api(Cloudflare::from_env(
+        opening.dns_servers.clone(),
+    )?)))
+}
+
+#[async_trait]
+impl ZoneApi for Cloudflare {
+    fn service(&self) -> &'static str {
+        "this Cloudflare account"
+    }
+
+    fn zone_help(&self) -> &'static str {
+        "rigger does not create Cloudflare zones: add the zone in the dashboard, or check that \
+         the token can read it (Zone:Read)"
+    }
+
+    async fn lookup_zone(&self, name: &str) -> Result<Option<Zone>> {
+        self.fetch_zone(name).await
+    }
+
+    async fn records(&self, zone: &Zone, name: &str, rtype: Option<&str>) -> Result<Vec<Record>> {
+        self.fetch_records(zone, name, rtype).await
+    }
+
+    async fn add(&self, zone: &Zone, spec: &RecordSpec, _existing: &[Record]) -> Result<Record> {
+        let (result, _) = self
+            .call(
+                Method::POST,
+                &format!("/zones/{}/dns_records", zone.id),
+                &[],
+                Some(record_body(spec)),
+            )
+            .await?;
+        parse_record(zone, &result).ok_or_else(|| {
+            Error::failed("cloudflare: the created record came back in a form rigger cannot read")
+        })
+    }
+
+    async fn remove(&self, zone: &Zone, record: &Record) -> Result<()> {
+        self.call(
+            Method::DELETE,
+            &format!("/zones/{}/dns_records/{}", zone.id, record.id),
+            &[],
+            None,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn servers(&self, _zone: &str) -> Result<Vec<SocketAddr>> {
+        Ok(self.resolvers.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn a_token_is_preferred_and_both_at_once_is_an_error() {
+        assert!(
+            matches!(Auth::from_env(env(&[("CLOUDFLARE_API_TOKEN", "t")])), Ok(Auth::Token(t)) if t == "t")
+        );
+        let both = Auth::from_env(env(&[
+            ("CLOUDFLARE_API_TOKEN", "t"),
+            ("CLOUDFLARE_API_KEY", "k"),
+            ("CLOUDFLARE_EMAIL", "e"),
+        ]));
+        assert!(both.unwrap_err().message.contains("both"));
+        assert!(
+            Auth::from_env(env(&[("CLOUDFLARE_API_KEY", "k")]))
+                .unwrap_err()
+                .message
+                .contains("without CLOUDFLARE_EMAIL")
+        );
+        assert_eq!(
+            Auth::from_env(env(&[])).unwrap_err().kind,
+            ErrorKind::Missing
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let shown = format!(
+            "{:?} {:?}",
+            Auth::Token("s3cret".into()),
+            Auth::Key {
+                email: "a@b".into(),
+                key: "s3cret".into()
+            }
+        );
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+
+    #[test]
+    fn srv_bodies_use_the_current_api_form() {
+        let spec = RecordSpec {
+            name: "_etcd-server-ssl._tcp.example.com".into(),
+            ttl: 300,
+            data: RecordData::SRV {
+                priority: 0,
+                weight: 0,
+                port: 2380,
+                target: "etcd-1.example.com".into(),
+            },
+        };
+        assert_eq!(
+            record_body(&spec),
+            json!({
+                "type": "SRV", "name": "_etcd-server-ssl._tcp.example.com", "ttl": 300,
+                "data": { "priority": 0, "weight": 0, "port": 2380, "target": "etcd-1.example.com" }
+            })
+        );
+    }
+}

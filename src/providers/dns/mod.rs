@@ -1,0 +1,41 @@
+//! DNS: the trait every DNS backend implements, what API-based backends share, and one
+//! module per backend.
+
+pub mod cloudflare;
+pub mod route53;
+pub mod zone_api;
+
+use std::net::SocketAddr;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::base::error::Result;
+use crate::providers::{Record, RecordSpec};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Zone {
+    pub id: String,
+    pub name: String,
+}
+
+#[async_trait]
+pub trait Dns: Send + Sync {
+    /// The zone `name`: created if the world can create zones (the lab), looked up otherwise.
+    async fn zone(&self, name: &str) -> Result<(Zone, bool)>;
+    /// The zone `name` if it exists; never creates one (dry runs read through this).
+    async fn find_zone(&self, name: &str) -> Result<Option<Zone>>;
+    /// Whether `zone()` creates a missing zone (the lab) rather than failing.
+    fn creates_zones(&self) -> bool {
+        false
+    }
+    /// Creates a record in the zone that holds its name; an identical record is adopted.
+    /// Returns the record and whether it was created (false: it already existed).
+    async fn create(&self, spec: &RecordSpec) -> Result<(Record, bool)>;
+    async fn delete(&self, record: &Record) -> Result<()>;
+    async fn delete_zone(&self, zone: &Zone) -> Result<()>;
+    /// Records named `name` (any type).
+    async fn list(&self, name: &str) -> Result<Vec<Record>>;
+    /// The servers that answer authoritatively for `zone`: what `wait_resolves` asks.
+    async fn authoritative(&self, zone: &str) -> Result<Vec<SocketAddr>>;
+}

@@ -1,0 +1,303 @@
+//! Amazon Route 53 as a DNS provider (aws-sdk-route53). Route 53 keeps all values of a
+//! name and type in one record set, so a rigger record is one value in a set: creating
+//! adds it, deleting takes it out, and the set goes when its last value does.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_sdk_route53::Client;
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
+
+use super::Dns;
+use super::Zone;
+use super::zone_api::{Api, ZoneApi};
+use crate::base::error::{Error, Result};
+use crate::providers::aws::sdk_error;
+use crate::providers::backends::Opening;
+use crate::providers::{Record, RecordData, RecordSpec};
+
+pub struct Route53 {
+    client: Client,
+    resolvers: Vec<SocketAddr>,
+}
+
+fn fqdn(name: &str) -> String {
+    format!("{}.", name.trim_end_matches('.'))
+}
+
+/// The value as Route 53 stores it.
+fn value_of(data: &RecordData) -> String {
+    match data {
+        RecordData::SRV {
+            priority,
+            weight,
+            port,
+            target,
+        } => format!("{priority} {weight} {port} {}", fqdn(target)),
+        RecordData::CNAME { content } => fqdn(content),
+        RecordData::TXT { content } => format!("{content:?}"),
+        RecordData::A { content } => content.to_string(),
+        RecordData::AAAA { content } => content.to_string(),
+    }
+}
+
+fn data_of(rtype: &str, value: &str) -> Option<RecordData> {
+    let bare = |s: &str| s.trim_end_matches('.').to_ascii_lowercase();
+    Some(match rtype {
+        "A" => RecordData::A {
+            content: value.parse().ok()?,
+        },
+        "AAAA" => RecordData::AAAA {
+            content: value.parse().ok()?,
+        },
+        "CNAME" => RecordData::CNAME {
+            content: bare(value),
+        },
+        "TXT" => RecordData::TXT {
+            content: value.trim_matches('"').to_string(),
+        },
+        "SRV" => {
+            let f: Vec<&str> = value.split_whitespace().collect();
+            if f.len() != 4 {
+                return None;
+            }
+            RecordData::SRV {
+                priority: f[0].parse().ok()?,
+                weight: f[1].parse().ok()?,
+                port: f[2].parse().ok()?,
+                target: bare(f[3]),
+            }
+        }
+        _ => return None,
+    })
+}
+
+impl Route53 {
+    pub fn new(config: &aws_config::SdkConfig, resolvers: Vec<SocketAddr>) -> Self {
+        Self {
+            client: Client::new(config),
+            resolvers,
+        }
+    }
+
+    async fn fetch_zone(&self, name: &str) -> Result<Option<Zone>> {
+        let out = self
+            .client
+            .list_hosted_zones_by_name()
+            .dns_name(fqdn(name))
+            .max_items(1)
+            .send()
+            .await
+            .map_err(|e| sdk_error("route53", "ListHostedZonesByName", e))?;
+        Ok(out
+            .hosted_zones()
+            .iter()
+            .find(|z| z.name() == fqdn(name))
+            .map(|z| Zone {
+                id: z.id().trim_start_matches("/hostedzone/").to_string(),
+                name: name.to_string(),
+            }))
+    }
+
+    /// The record set `name`/`rtype`: its TTL and values, if it exists.
+    async fn record_set(
+        &self,
+        zone: &Zone,
+        name: &str,
+        rtype: &str,
+    ) -> Result<Option<(i64, Vec<String>)>> {
+        let out = self
+            .client
+            .list_resource_record_sets()
+            .hosted_zone_id(&zone.id)
+            .start_record_name(fqdn(name))
+            .start_record_type(RrType::from(rtype))
+            .max_items(1)
+            .send()
+            .await
+            .map_err(|e| sdk_error("route53", "ListResourceRecordSets", e))?;
+        Ok(out
+            .resource_record_sets()
+            .iter()
+            .find(|s| s.name().eq_ignore_ascii_case(&fqdn(name)) && s.r#type().as_str() == rtype)
+            .map(|s| {
+                (
+                    s.ttl().unwrap_or(300),
+                    s.resource_records()
+                        .iter()
+                        .map(|r| r.value().to_string())
+                        .collect(),
+                )
+            }))
+    }
+
+    async fn change(
+        &self,
+        zone: &Zone,
+        action: ChangeAction,
+        name: &str,
+        rtype: &str,
+        ttl: i64,
+        values: &[String],
+    ) -> Result<()> {
+        let mut set = ResourceRecordSet::builder()
+            .name(fqdn(name))
+            .r#type(RrType::from(rtype))
+            .ttl(ttl);
+        for v in values {
+            set = set.resource_records(
+                ResourceRecord::builder()
+                    .value(v)
+                    .build()
+                    .map_err(|e| Error::failed(e.to_string()))?,
+            );
+        }
+        let change = Change::builder()
+            .action(action)
+            .resource_record_set(set.build().map_err(|e| Error::failed(e.to_string()))?)
+            .build()
+            .map_err(|e| Error::failed(e.to_string()))?;
+        self.client
+            .change_resource_record_sets()
+            .hosted_zone_id(&zone.id)
+            .change_batch(
+                ChangeBatch::builder()
+                    .changes(change)
+                    .build()
+                    .map_err(|e| Error::failed(e.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(|e| sdk_error("route53", "ChangeResourceRecordSets", e))?;
+        Ok(())
+    }
+
+    fn record(zone: &Zone, spec: RecordSpec) -> Record {
+        let id = format!(
+            "{}|{}|{}",
+            spec.name,
+            spec.data.type_name(),
+            value_of(&spec.data)
+        );
+        Record {
+            id,
+            zone: zone.name.clone(),
+            spec,
+        }
+    }
+}
+
+/// The Route 53 backend of a run (its row in the backend table).
+pub fn open(opening: &Opening) -> Result<Arc<dyn Dns>> {
+    Ok(Arc::new(Api(Route53::new(
+        opening.aws()?,
+        opening.dns_servers.clone(),
+    ))))
+}
+
+#[async_trait]
+impl ZoneApi for Route53 {
+    fn service(&self) -> &'static str {
+        "Route 53"
+    }
+
+    fn zone_help(&self) -> &'static str {
+        "rigger does not create hosted zones: create it first"
+    }
+
+    async fn lookup_zone(&self, name: &str) -> Result<Option<Zone>> {
+        self.fetch_zone(name).await
+    }
+
+    async fn records(&self, zone: &Zone, name: &str, rtype: Option<&str>) -> Result<Vec<Record>> {
+        let types = match rtype {
+            Some(t) => vec![t],
+            None => vec!["A", "AAAA", "CNAME", "TXT", "SRV"],
+        };
+        let mut out = Vec::new();
+        for rtype in types {
+            if let Some((ttl, values)) = self.record_set(zone, name, rtype).await? {
+                for v in values {
+                    if let Some(data) = data_of(rtype, &v) {
+                        out.push(Self::record(
+                            zone,
+                            RecordSpec {
+                                name: name.to_string(),
+                                ttl: u32::try_from(ttl).unwrap_or(300),
+                                data,
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn add(&self, zone: &Zone, spec: &RecordSpec, existing: &[Record]) -> Result<Record> {
+        // One set holds every value of the name and type: the new one joins the others,
+        // at the set's TTL.
+        let ttl = existing.first().map_or(spec.ttl, |r| r.spec.ttl);
+        let mut values: Vec<String> = existing.iter().map(|r| value_of(&r.spec.data)).collect();
+        values.push(value_of(&spec.data));
+        self.change(
+            zone,
+            ChangeAction::Upsert,
+            &spec.name,
+            spec.data.type_name(),
+            i64::from(ttl),
+            &values,
+        )
+        .await?;
+        Ok(Self::record(zone, spec.clone()))
+    }
+
+    async fn remove(&self, zone: &Zone, record: &Record) -> Result<()> {
+        let rtype = record.spec.data.type_name();
+        let value = value_of(&record.spec.data);
+        let Some((ttl, values)) = self.record_set(zone, &record.spec.name, rtype).await? else {
+            return Ok(());
+        };
+        let rest: Vec<String> = values.iter().filter(|v| **v != value).cloned().collect();
+        if rest.len() == values.len() {
+            return Ok(());
+        }
+        // The set goes with its last value.
+        let (action, values) = if rest.is_empty() {
+            (ChangeAction::Delete, values)
+        } else {
+            (ChangeAction::Upsert, rest)
+        };
+        self.change(zone, action, &record.spec.name, rtype, ttl, &values)
+            .await
+    }
+
+    async fn servers(&self, _zone: &str) -> Result<Vec<SocketAddr>> {
+        Ok(self.resolvers.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_round_trip_in_route53_form() {
+        let srv = RecordData::SRV {
+            priority: 0,
+            weight: 0,
+            port: 2380,
+            target: "etcd-1.example.test".into(),
+        };
+        assert_eq!(value_of(&srv), "0 0 2380 etcd-1.example.test.");
+        assert_eq!(data_of("SRV", &value_of(&srv)), Some(srv));
+        let txt = RecordData::TXT {
+            content: "hello".into(),
+        };
+        assert_eq!(value_of(&txt), "\"hello\"");
+        assert_eq!(data_of("TXT", "\"hello\""), Some(txt));
+    }
+}

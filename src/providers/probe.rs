@@ -1,0 +1,137 @@
+//! Questions asked of the network without changing it: whether DNS answers what was
+//! published, whether a port listens, how healthy a cluster is. A trait like the
+//! others, so a dry run can stand in for it.
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hickory_proto::rr::RecordType;
+use serde::Serialize;
+
+use crate::base::error::Result;
+
+/// One answer a DNS server gave, in the form `wait_resolves` compares.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Answer {
+    Ip(IpAddr),
+    Srv { target: String, port: u16 },
+    Other(String),
+}
+
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ip(ip) => write!(f, "{ip}"),
+            Self::Srv { target, port } => write!(f, "{target}:{port}"),
+            Self::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+/// A set of answers as people read it.
+pub fn show(set: &BTreeSet<Answer>) -> String {
+    if set.is_empty() {
+        "nothing".to_string()
+    } else {
+        set.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A wait until every server answers `name`/`rtype` with exactly `want`.
+#[derive(Debug, Clone)]
+pub struct DnsWait {
+    pub servers: Vec<SocketAddr>,
+    pub name: String,
+    pub rtype: RecordType,
+    pub want: BTreeSet<Answer>,
+    pub timeout: Duration,
+    pub interval: Duration,
+}
+
+/// The client certificate a health check presents.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    /// etcd's member ID in hex, when some member could tell it.
+    pub id: Option<String>,
+    pub endpoint: String,
+    pub healthy: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Healthy,
+    /// Some members are down but a quorum answers.
+    Degraded,
+    /// No quorum: the cluster cannot serve writes.
+    Unavailable,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub domain: String,
+    pub status: Status,
+    pub members: Vec<Member>,
+    /// Said instead of the verdict when nobody was asked (a plan assumes health).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assumed: Option<String>,
+}
+
+impl Report {
+    /// The seed's output: one line per member, then the verdict.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for m in &self.members {
+            let id = m.id.as_deref().unwrap_or("(id unknown)");
+            if m.healthy {
+                out.push_str(&format!(
+                    "member {id} is healthy: got healthy result from {}\n",
+                    m.endpoint
+                ));
+            } else {
+                out.push_str(&format!("member {id} is unhealthy: {}\n", m.detail));
+            }
+        }
+        if let Some(why) = &self.assumed {
+            out.push_str(&format!("{why}\n"));
+            return out;
+        }
+        let healthy = self.members.iter().filter(|m| m.healthy).count();
+        let total = self.members.len();
+        out.push_str(&match self.status {
+            Status::Healthy => "cluster is healthy\n".to_string(),
+            Status::Degraded => {
+                format!("cluster is degraded: {healthy} of {total} members healthy, quorum held\n")
+            }
+            Status::Unavailable => {
+                format!("cluster is unavailable: {healthy} of {total} members healthy, no quorum\n")
+            }
+        });
+        out
+    }
+}
+
+#[async_trait]
+pub trait Probe: Send + Sync {
+    /// Waits until every server of `wait` answers what it wants; fails with what each
+    /// said last.
+    async fn wait_resolves(&self, wait: &DnsWait) -> Result<()>;
+    /// Waits until `address` (`host:port`) accepts a TCP connection.
+    async fn wait_tcp(&self, address: &str, timeout: Duration, interval: Duration) -> Result<()>;
+    /// The health of the cluster under `domain`, its members found through `servers`.
+    async fn health(&self, domain: &str, tls: &TlsFiles, servers: &[SocketAddr]) -> Result<Report>;
+}

@@ -1,0 +1,41 @@
+//! Reaching nodes: the trait every transport implements, and one module per transport.
+
+pub mod ssh;
+pub mod unreachable;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::base::error::Result;
+use crate::providers::Instance;
+
+/// What a command run on a node produced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExecOutput {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A long-running process started on a node (etcd).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Process {
+    pub node: String,
+    pub name: String,
+    pub pid: i32,
+    pub log: String,
+    /// The address it was reached at, for transports that connect (SSH).
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+#[async_trait]
+pub trait Transport: Send + Sync {
+    async fn run(&self, node: &Instance, command: &str, timeout: Duration) -> Result<ExecOutput>;
+    async fn upload(&self, node: &Instance, path: &str, bytes: &[u8], mode: u32) -> Result<()>;
+    /// Starts `argv` on `node` detached, so it outlives rigger.
+    async fn spawn(&self, node: &Instance, name: &str, argv: &[String]) -> Result<Process>;
+    async fn stop(&self, process: &Process) -> Result<()>;
+}

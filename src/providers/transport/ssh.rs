@@ -1,0 +1,291 @@
+//! Reaching nodes over SSH (the `openssh` crate, which drives the system `ssh` with
+//! multiplexing, so `~/.ssh/config` is honoured). Host keys are always checked: first
+//! contact with an unknown host is refused unless the user chose accept-new.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use super::unreachable::Unreachable;
+use super::{ExecOutput, Process, Transport};
+use crate::base::error::{Error, ErrorKind, Result};
+use crate::providers::Instance;
+use crate::providers::backends::Opening;
+
+/// How SSH connects, as the user chose it (`--ssh-user`, `--ssh-key`, `--ssh-accept-new`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SshSettings {
+    pub user: Option<String>,
+    pub key: Option<PathBuf>,
+    pub accept_new: bool,
+}
+
+/// The SSH transport of a run (its row in the backend table). In the lab it reaches the
+/// sshd of each host with the lab's own key and known_hosts, from inside the lab.
+pub fn open(opening: &Opening) -> Result<Arc<dyn Transport>> {
+    if let Some(lab) = opening.lab.get() {
+        let files = crate::providers::lab::sshd::client_files(lab.dir());
+        return Ok(Arc::new(Ssh::new(SshConfig {
+            user: opening.ssh.user.clone().unwrap_or_else(|| "root".into()),
+            port: 22,
+            key: Some(files.key),
+            accept_new: false,
+            known_hosts: Some(files.known_hosts),
+            control_dir: files.control_dir,
+            netns: Some(lab.netns()?),
+            // sshd listens before launch_instance returns.
+            wait: Duration::ZERO,
+        })));
+    }
+    // An overridden EC2 endpoint (AWS_ENDPOINT_URL, or one in the profile) is a stand-in
+    // such as moto, whose instance addresses are fiction and must never be dialled.
+    if opening.target == "aws"
+        && let Some(url) = opening.aws()?.endpoint_url()
+    {
+        return Ok(Arc::new(Unreachable {
+            reason: format!(
+                "its address comes from an overridden EC2 endpoint ({url}), such as a local stand-in, and may not be real"
+            ),
+            help: "rigger never connects to machines a stand-in invented; unset AWS_ENDPOINT_URL to use real EC2".into(),
+        }));
+    }
+    let ssh = &opening.ssh;
+    Ok(Arc::new(Ssh::new(SshConfig {
+        user: ssh.user.clone().unwrap_or_else(|| "admin".into()),
+        port: 22,
+        key: ssh.key.clone(),
+        accept_new: ssh.accept_new,
+        known_hosts: None,
+        control_dir: opening.state.root().join("ssh"),
+        netns: None,
+        wait: Duration::from_secs(180),
+    })))
+}
+
+#[derive(Debug, Clone)]
+pub struct SshConfig {
+    pub user: String,
+    pub port: u16,
+    /// A private key file; without one, the agent and ~/.ssh/config decide.
+    pub key: Option<PathBuf>,
+    /// Accept and remember an unknown host key on first contact (`accept-new`).
+    pub accept_new: bool,
+    /// A known_hosts file of rigger's own (the lab keeps one); else the user's.
+    pub known_hosts: Option<PathBuf>,
+    /// Where the multiplexing sockets live.
+    pub control_dir: PathBuf,
+    /// The network namespace every connection must start from (the lab's): a guard
+    /// that no lab address is ever dialled from this machine's own network.
+    pub netns: Option<String>,
+    /// How long to keep trying while the host does not answer yet (a new instance's
+    /// sshd is still booting); a refused host key is never retried.
+    pub wait: Duration,
+}
+
+pub struct Ssh {
+    config: SshConfig,
+    sessions: Mutex<HashMap<String, Arc<Session>>>,
+}
+
+fn ssh_error(node: &str, e: openssh::Error) -> Error {
+    let text = crate::base::human::error_chain(&e);
+    let kind = if text.contains("Host key verification failed") {
+        ErrorKind::Permission
+    } else {
+        ErrorKind::Unreachable
+    };
+    let err = Error::new(kind, format!("ssh to {node}: {text}"));
+    if kind == ErrorKind::Permission {
+        err.with_help("the host's key is unknown or changed; check it, or allow first contact with --ssh-accept-new")
+    } else {
+        err
+    }
+}
+
+/// Where a node is reached: its public address when it has one.
+fn address_of(node: &Instance) -> String {
+    node.public_ip
+        .clone()
+        .filter(|ip| !ip.is_empty())
+        .unwrap_or_else(|| node.private_ip.clone())
+}
+
+/// Single-quotes `s` for a POSIX shell.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+impl Ssh {
+    pub fn new(config: SshConfig) -> Self {
+        Self {
+            config,
+            sessions: Mutex::default(),
+        }
+    }
+
+    async fn session(&self, node: &Instance) -> Result<Arc<Session>> {
+        let address = address_of(node);
+        let mut sessions = self.sessions.lock().await;
+        if let Some(s) = sessions.get(&address) {
+            return Ok(s.clone());
+        }
+        if let Some(ns) = &self.config.netns
+            && !crate::providers::lab::netns::current_is(ns)
+        {
+            return Err(Error::failed(format!(
+                "internal: refusing to dial {address} from outside the lab's network namespace"
+            )));
+        }
+        crate::base::state_dir::private_dir(&self.config.control_dir)?;
+        let mut builder = SessionBuilder::default();
+        builder
+            .user(self.config.user.clone())
+            .port(self.config.port)
+            .known_hosts_check(if self.config.accept_new {
+                KnownHosts::Add
+            } else {
+                KnownHosts::Strict
+            })
+            .connect_timeout(Duration::from_secs(10))
+            .control_directory(&self.config.control_dir);
+        if let Some(key) = &self.config.key {
+            builder.keyfile(key);
+        }
+        if let Some(known) = &self.config.known_hosts {
+            builder.user_known_hosts_file(known);
+        }
+        let session = Arc::new(
+            builder
+                .connect(&address)
+                .await
+                .map_err(|e| ssh_error(&node.name, e))?,
+        );
+        sessions.insert(address, session.clone());
+        Ok(session)
+    }
+}
+
+#[async_trait]
+impl Transport for Ssh {
+    async fn run(&self, node: &Instance, command: &str, timeout: Duration) -> Result<ExecOutput> {
+        let session = self.session(node).await?;
+        let mut cmd = session.raw_command("sh");
+        cmd.raw_arg("-c").raw_arg(quote(command));
+        let out = tokio::time::timeout(timeout, cmd.output())
+            .await
+            .map_err(|_| Error::command_timeout(command, &node.name, timeout))?
+            .map_err(|e| ssh_error(&node.name, e))?;
+        Ok(ExecOutput {
+            status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    async fn upload(&self, node: &Instance, path: &str, bytes: &[u8], mode: u32) -> Result<()> {
+        let session = self.session(node).await?;
+        // Written to a temporary file created with the final mode, then renamed: a key is
+        // never readable by others, and a reader never sees half a file.
+        let tmp = format!("{path}.rigger-upload");
+        let script = format!(
+            "set -e; mkdir -p \"$(dirname {p})\"; umask 077; cat > {t}; chmod {mode:o} {t}; mv {t} {p}",
+            p = quote(path),
+            t = quote(&tmp)
+        );
+        let mut cmd = session.raw_command("sh");
+        cmd.raw_arg("-c")
+            .raw_arg(quote(&script))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().await.map_err(|e| ssh_error(&node.name, e))?;
+        if let Some(mut stdin) = child.stdin().take() {
+            stdin.write_all(bytes).await?;
+            stdin.shutdown().await?;
+        }
+        let out = child
+            .wait_with_output()
+            .await
+            .map_err(|e| ssh_error(&node.name, e))?;
+        if !out.status.success() {
+            return Err(Error::failed(format!(
+                "upload of {path} to {} failed: {}",
+                node.name,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(())
+    }
+
+    async fn spawn(&self, node: &Instance, name: &str, argv: &[String]) -> Result<Process> {
+        let log = format!("{}/{name}.log", node.dir);
+        let line = argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ");
+        let out = self
+            .run(
+                node,
+                &format!(
+                    "cd {d} && setsid nohup {line} > {l} 2>&1 < /dev/null & echo $!",
+                    d = quote(&node.dir),
+                    l = quote(&log)
+                ),
+                Duration::from_secs(30),
+            )
+            .await?;
+        let pid = out.stdout.trim().parse().map_err(|_| {
+            Error::failed(format!(
+                "cannot start {name} on {}: {}",
+                node.name,
+                out.stderr.trim()
+            ))
+        })?;
+        Ok(Process {
+            node: node.name.clone(),
+            name: name.to_string(),
+            pid,
+            log,
+            address: Some(address_of(node)),
+        })
+    }
+
+    async fn stop(&self, process: &Process) -> Result<()> {
+        let address = process.address.clone().ok_or_else(|| {
+            Error::failed(format!(
+                "{} on {} was not started over SSH",
+                process.name, process.node
+            ))
+        })?;
+        let node = Instance {
+            id: String::new(),
+            name: process.node.clone(),
+            private_ip: address,
+            public_ip: None,
+            dir: String::new(),
+        };
+        // TERM, a grace period, then KILL; a process already gone is stopped.
+        let pid = process.pid;
+        let script = format!(
+            "kill {pid} 2>/dev/null || exit 0; for i in $(seq 50); do kill -0 {pid} 2>/dev/null || exit 0; sleep 0.1; done; kill -9 {pid} 2>/dev/null; exit 0"
+        );
+        self.run(&node, &script, Duration::from_secs(30))
+            .await
+            .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn quoting_survives_single_quotes() {
+        assert_eq!(quote("it's"), r"'it'\''s'");
+    }
+}

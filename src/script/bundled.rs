@@ -1,0 +1,38 @@
+//! Scripts and stdlib modules compiled into the binary, so `rigger run cluster` and
+//! `import "etcd"` work wherever the binary is copied.
+
+/// A Rhai source shipped inside the binary.
+pub struct Bundled {
+    pub name: &'static str,
+    /// The path shown in diagnostics: where the file lives in the repository.
+    pub path: &'static str,
+    pub text: &'static str,
+}
+
+macro_rules! bundle {
+    ($dir:literal, $name:literal) => {
+        Bundled {
+            name: $name,
+            path: concat!($dir, "/", $name, ".rhai"),
+            text: include_str!(concat!("../../", $dir, "/", $name, ".rhai")),
+        }
+    };
+}
+
+/// `scripts/*.rhai`: what `rigger run NAME` runs.
+pub const SCRIPTS: &[Bundled] = &[bundle!("scripts", "cluster"), bundle!("scripts", "records")];
+
+/// `stdlib/*.rhai`: what `import "NAME"` finds before looking at the script's folder.
+pub const STDLIB: &[Bundled] = &[bundle!("stdlib", "etcd")];
+
+pub fn script(name: &str) -> Option<&'static Bundled> {
+    SCRIPTS.iter().find(|s| s.name == name)
+}
+
+pub fn stdlib(name: &str) -> Option<&'static Bundled> {
+    STDLIB.iter().find(|s| s.name == name)
+}
+
+pub fn names(list: &[Bundled]) -> String {
+    list.iter().map(|b| b.name).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,96 @@
+//! The network's answers, asked for real: DNS servers directly, TCP ports, cluster
+//! health. Runs on the world's runtime, so in the lab every socket is inside the lab.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::runtime::Handle;
+
+use super::{health, resolve, wait};
+use crate::base::error::{Error, Result};
+use crate::providers::probe::{DnsWait, Probe, Report, TlsFiles};
+
+pub struct Network {
+    /// Where loopback addresses are dialled from: this machine's own network. Inside a
+    /// lab namespace, 127.0.0.1 would be the lab's loopback, not this machine's.
+    machine: Handle,
+    /// Lab addresses only: names would be looked up by this machine's resolver, which
+    /// asks outside the lab.
+    addresses_only: bool,
+}
+
+impl Network {
+    pub fn new(machine: Handle, addresses_only: bool) -> Self {
+        Self {
+            machine,
+            addresses_only,
+        }
+    }
+}
+
+#[async_trait]
+impl Probe for Network {
+    async fn wait_resolves(&self, w: &DnsWait) -> Result<()> {
+        if w.servers.is_empty() {
+            return Err(
+                Error::missing(format!("no DNS server to ask about {}", w.name)).with_help(
+                    "give one with --dns-server IP:PORT (e.g. an address of the zone's name servers)",
+                ),
+            );
+        }
+        resolve::wait_for(&w.servers, &w.name, w.rtype, &w.want, w.timeout, w.interval)
+            .await
+            .map_err(Error::from)
+    }
+
+    async fn wait_tcp(&self, address: &str, timeout: Duration, interval: Duration) -> Result<()> {
+        if is_loopback(address) {
+            let address = address.to_string();
+            return self
+                .machine
+                .spawn(async move { wait::tcp(&address, timeout, interval).await })
+                .await
+                .map_err(|e| Error::failed(e.to_string()))?
+                .map_err(Error::from);
+        }
+        if self.addresses_only && address.parse::<SocketAddr>().is_err() {
+            return Err(Error::invalid(format!("{address:?}: in the lab, give an address, not a name"))
+                .with_help("names resolve through the lab's DNS: wait_resolves(name, ip) first, then wait_tcp(`${ip}:port`)"));
+        }
+        wait::tcp(address, timeout, interval)
+            .await
+            .map_err(Error::from)
+    }
+
+    async fn health(&self, domain: &str, tls: &TlsFiles, servers: &[SocketAddr]) -> Result<Report> {
+        health::check(domain, Some(tls), servers)
+            .await
+            .map_err(Error::from)
+    }
+}
+
+/// `127.0.0.1:2379`, `[::1]:22`, `localhost:80`.
+fn is_loopback(address: &str) -> bool {
+    let host = address.rsplit_once(':').map_or(address, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn loopback_addresses_are_recognised() {
+        assert!(is_loopback("127.0.0.1:2379"));
+        assert!(is_loopback("127.5.5.5:1"));
+        assert!(is_loopback("[::1]:22"));
+        assert!(is_loopback("localhost:80"));
+        assert!(!is_loopback("198.18.1.1:2379"));
+        assert!(!is_loopback("etcd-1.example.test:2379"));
+    }
+}

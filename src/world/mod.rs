@@ -1,0 +1,328 @@
+//! The world a run acts on: the backends the table names for its choices, each wrapped
+//! so that what it creates is journaled, the run's journal, and the runtime their
+//! network work runs on. Opened on first use; a dry run opens the plan instead.
+
+pub mod journal;
+pub mod journaling;
+pub mod spec;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::runtime::{Handle, Runtime};
+
+pub use spec::{WorldConfig, WorldSpec};
+
+use self::journal::{Intent, Journal, Resource};
+use self::journaling::{Book, JournaledCompute, JournaledDns, JournaledLocal, JournaledTransport};
+use crate::base::error::{Error, Result};
+use crate::base::state_dir::StateDir;
+use crate::providers::backends::{self, Opening};
+use crate::providers::plan::Plan;
+use crate::providers::{Compute, Dns, Local, Probe, Transport};
+use crate::services::pki::LocalFiles;
+use crate::services::probe::Network;
+
+/// What a world's backends are, once: the journaled ones scripts use, or the raw ones
+/// that undo works through.
+#[derive(Clone)]
+pub struct Backends {
+    pub compute: Arc<dyn Compute>,
+    pub dns: Arc<dyn Dns>,
+    pub transport: Arc<dyn Transport>,
+    pub local: Arc<dyn Local>,
+    pub probe: Arc<dyn Probe>,
+}
+
+/// Run when the world closes; told whether everything the run made is gone again.
+type Epilogue = Box<dyn Fn(bool) + Send + Sync>;
+
+pub struct World {
+    /// What scripts act through: every creation journaled.
+    pub backends: Backends,
+    /// The same backends unwrapped, for taking things down (which journals itself).
+    raw: Backends,
+    journal: Arc<Journal>,
+    pub spec: WorldSpec,
+    pub state: StateDir,
+    handle: Handle,
+    /// A runtime the world owns (the lab's, in its namespace).
+    runtime: Option<Runtime>,
+    epilogue: Epilogue,
+}
+
+/// How a run ended, for [`World::close`].
+#[derive(Debug, Clone, Copy)]
+pub struct Ending {
+    pub failed: bool,
+    pub interrupted: bool,
+    /// `--keep-on-error`: leave what a failed run made.
+    pub keep: bool,
+}
+
+impl World {
+    /// Opens the world, bringing it up if it needs to be (the lab: namespaces, DNS).
+    pub fn open(config: &WorldConfig) -> Result<Self> {
+        Self::open_with(config, true)
+    }
+
+    /// The world as it is, without creating anything: `None` when its target has
+    /// nothing here (no lab in this state dir).
+    pub fn existing(config: &WorldConfig) -> Result<Option<Self>> {
+        let target = backends::target(&config.spec.target)?;
+        if !(target.exists)(&config.state) {
+            return Ok(None);
+        }
+        Self::open_with(config, false).map(Some)
+    }
+
+    fn opening(config: &WorldConfig, run_id: String, create: bool) -> Result<Opening> {
+        let spec = &config.spec;
+        backends::check(&spec.target, &spec.dns, &spec.transport, &spec.dns_servers)?;
+        let mut opening = Opening::new(
+            backends::target(&spec.target)?.name,
+            backends::dns(&spec.dns)?.name,
+            backends::transport(&spec.transport)?.name,
+            config.state.clone(),
+        );
+        opening.dns_servers = spec.dns_servers.clone();
+        opening.ssh = spec.ssh.clone();
+        opening.run_id = run_id;
+        opening.create = create;
+        Ok(opening)
+    }
+
+    fn open_with(config: &WorldConfig, create: bool) -> Result<Self> {
+        if config.dry_run {
+            return Self::planned(config);
+        }
+        let spec = &config.spec;
+        // Refuse a bad combination before anything (even the journal) exists.
+        let mut opening = Self::opening(config, String::new(), create)?;
+        let journal = Arc::new(Journal::create(&config.state, create, spec)?);
+        opening.run_id = journal.run_id();
+        let target = backends::target(opening.target)?;
+        let machines = (target.open)(&opening)?;
+        let dns = (backends::dns(opening.dns)?.open)(&opening)?;
+        let transport = (backends::transport(opening.transport)?.open)(&opening)?;
+        let raw = Backends {
+            compute: machines.compute,
+            dns,
+            transport,
+            local: Arc::new(LocalFiles::new(&config.state)),
+            probe: Arc::new(Network::new(
+                crate::base::runtime::handle(),
+                !target.dial_names,
+            )),
+        };
+        let book = Book(journal.clone());
+        let backends = Backends {
+            compute: Arc::new(JournaledCompute {
+                inner: raw.compute.clone(),
+                book: book.clone(),
+            }),
+            dns: Arc::new(JournaledDns {
+                inner: raw.dns.clone(),
+                book: book.clone(),
+            }),
+            transport: Arc::new(JournaledTransport {
+                inner: raw.transport.clone(),
+                book: book.clone(),
+            }),
+            local: Arc::new(JournaledLocal {
+                inner: raw.local.clone(),
+                book,
+            }),
+            probe: raw.probe.clone(),
+        };
+        let handle = machines
+            .runtime
+            .as_ref()
+            .map_or_else(crate::base::runtime::handle, |r| r.handle().clone());
+        Ok(Self {
+            backends,
+            raw,
+            journal,
+            spec: spec.clone(),
+            state: config.state.clone(),
+            handle,
+            runtime: machines.runtime,
+            epilogue: machines.epilogue.unwrap_or_else(|| Box::new(|_| {})),
+        })
+    }
+
+    /// A world that only writes down what it would do: no credentials, no privileges,
+    /// nothing created, not even a journal. Where the real DNS can be read, the plan
+    /// reads it, so it refuses what the real run would refuse.
+    fn planned(config: &WorldConfig) -> Result<Self> {
+        let opening = Self::opening(config, String::new(), false)?;
+        let target = backends::target(opening.target)?;
+        let reader = if (target.exists)(&config.state) {
+            match (backends::dns(opening.dns)?.open)(&opening) {
+                Ok(dns) => Some(dns),
+                Err(e) => {
+                    tracing::debug!("the plan cannot read {}: {e}", opening.dns);
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let local: Arc<dyn Local> = Arc::new(LocalFiles::new(&config.state));
+        let plan = Arc::new(Plan::new(reader, Some(local)));
+        let backends = Backends {
+            compute: plan.clone(),
+            dns: plan.clone(),
+            transport: plan.clone(),
+            local: plan.clone(),
+            probe: plan.clone(),
+        };
+        Ok(Self {
+            raw: backends.clone(),
+            backends,
+            journal: Arc::new(Journal::create(&config.state, false, &config.spec)?),
+            spec: config.spec.clone(),
+            state: config.state.clone(),
+            handle: crate::base::runtime::handle(),
+            runtime: None,
+            epilogue: Box::new(move |_| plan.print()),
+        })
+    }
+
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// Runs `work` as a task on the world's runtime (so its sockets are in the world's
+    /// network) and waits for it. Only for threads outside any runtime (commands).
+    pub fn block_on<T: Send + 'static>(
+        &self,
+        work: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> T {
+        let task = self.handle.spawn(work);
+        self.handle
+            .block_on(task)
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+
+    /// Ends the run in this world: rolls back what a failed run made (unless kept),
+    /// forgets an empty journal, and lets the backends finish (a plan is printed, an
+    /// empty lab this run left is taken down).
+    pub fn close(&self, ending: Ending) {
+        let mut all_gone = self.journal.is_empty();
+        if ending.failed && !ending.keep {
+            all_gone = self.roll_back(ending.interrupted);
+        } else if ending.failed && !self.journal.is_empty() {
+            tracing::warn!(
+                "kept what the failed run created (--keep-on-error); `rigger destroy` removes it"
+            );
+        }
+        let _ = self.journal.discard_if_empty();
+        (self.epilogue)(ending.failed && all_gone);
+    }
+
+    /// Undoes what the run created, newest first; says what could not be undone and
+    /// returns whether everything is gone.
+    fn roll_back(&self, interrupted: bool) -> bool {
+        let standing = self.journal.live_newest_first().len();
+        if standing == 0 {
+            return true;
+        }
+        let why = if interrupted {
+            "was interrupted"
+        } else {
+            "failed"
+        };
+        tracing::warn!("the run {why}; rolling back the {standing} resources it created");
+        let failed = take_down(self, &self.journal);
+        for (resource, e) in &failed {
+            tracing::error!("could not remove {}: {e}", resource.describe());
+        }
+        if !failed.is_empty() {
+            tracing::error!(
+                "{} resources are left; `rigger destroy` retries them",
+                failed.len()
+            );
+        }
+        failed.is_empty()
+    }
+}
+
+impl Backends {
+    /// Takes one resource down. Something that was still being made when a run died may
+    /// exist or not: it is looked for, and removed if found.
+    async fn undo(&self, resource: &Resource) -> Result<()> {
+        match resource {
+            Resource::Instance(i) => self.compute.terminate(i).await,
+            Resource::DnsZone(z) => self.dns.delete_zone(z).await,
+            Resource::DnsRecord(r) => self.dns.delete(r).await,
+            Resource::Process(p) => self.transport.stop(p).await,
+            Resource::File { path } => self.local.remove(std::path::Path::new(path)),
+            Resource::Pending(intent) => self.undo_pending(intent).await,
+        }
+    }
+
+    async fn undo_pending(&self, intent: &Intent) -> Result<()> {
+        match intent {
+            Intent::Instance { name } => match self.compute.find(name).await? {
+                Some(instance) => self.compute.terminate(&instance).await,
+                None => Ok(()),
+            },
+            Intent::DnsZone { name } => match self.dns.find_zone(name).await? {
+                Some(zone) if self.dns.creates_zones() => self.dns.delete_zone(&zone).await,
+                _ => Ok(()),
+            },
+            // The run may have published it; a record with the same data is taken to be
+            // it (the window is one backend call).
+            Intent::DnsRecord { spec } => {
+                for record in self.dns.list(&spec.name).await? {
+                    if record.spec.data == spec.data {
+                        self.dns.delete(&record).await?;
+                    }
+                }
+                Ok(())
+            }
+            // A process has no name to be found by; it goes with its machine.
+            Intent::Process { .. } => Ok(()),
+            Intent::Files { paths } => {
+                for path in paths {
+                    self.local.remove(std::path::Path::new(path))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+}
+
+/// Takes down everything `journal` names, newest first; returns what could not be undone.
+/// Each undo runs as a task on the world's runtime: for the lab that is the only place
+/// from which a lab address may be dialled. Call it from outside any runtime.
+pub fn take_down(world: &World, journal: &Journal) -> Vec<(Resource, Error)> {
+    let mut failed = Vec::new();
+    for resource in journal.live_newest_first() {
+        let raw = world.raw.clone();
+        let undo = resource.clone();
+        match world.block_on(async move { raw.undo(&undo).await }) {
+            Ok(()) => {
+                tracing::info!("removed {}", resource.describe());
+                if let Err(e) = journal.removed(&resource) {
+                    failed.push((resource, e.into()));
+                }
+            }
+            Err(e) => failed.push((resource, e)),
+        }
+    }
+    failed
+}
