@@ -59,8 +59,9 @@ pub enum CallError<E> {
     Failed(E),
 }
 
-/// How long work that was interrupted may take to finish what it started.
-const INTERRUPT_GRACE: Duration = Duration::from_secs(3);
+/// How long interrupted work that creates something may take to finish (and journal)
+/// what it started, so the rollback that follows removes it.
+pub const CREATION_GRACE: Duration = Duration::from_secs(3);
 
 /// Runs async work for the synchronous engine thread.
 #[derive(Clone)]
@@ -109,6 +110,7 @@ impl Bridge {
         &self,
         runtime: &Handle,
         limit: Duration,
+        grace: Duration,
         work: F,
     ) -> Result<T, CallError<E>>
     where
@@ -137,7 +139,7 @@ impl Bridge {
             // what it makes, so the rollback that follows removes it), within a grace.
             Err(CallError::Interrupted) => {
                 let finished = self.handle.block_on(async {
-                    tokio::time::timeout(INTERRUPT_GRACE, async {
+                    tokio::time::timeout(grace, async {
                         while !abort.is_finished() {
                             tokio::time::sleep(Duration::from_millis(20)).await;
                         }

@@ -7,7 +7,7 @@ use rhai::{Dynamic, Engine, EvalAltResult, Map};
 
 use super::context::ScriptContext;
 use super::convert::{from_value, to_map};
-use super::{Doc, define, on_world};
+use super::{Doc, creating, define, on_world};
 use crate::providers::{Instance, InstanceSpec};
 
 const LAUNCH: Doc = Doc {
@@ -39,7 +39,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
                     f.with_help("e.g. launch_instance(#{ name: `etcd-${uuid()}` }); cloud settings such as ami sit beside name")
                 })?;
             let limit = Duration::from_secs(600);
-            let instance = on_world(&c, LAUNCH.name, limit, move |world| async move {
+            let instance = creating(&c, LAUNCH.name, limit, move |world| async move {
                 let instance = world.backends.compute.launch(&spec).await?;
                 tracing::info!("launched {} ({})", instance.name, instance.private_ip);
                 Ok(instance)

@@ -8,7 +8,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 
 use super::context::ScriptContext;
 use super::convert::{from_value, to_map, to_value};
-use super::{Doc, Failure, Options, define, on_world};
+use super::{Doc, Failure, Options, creating, define, on_world};
 use crate::base::names::{check_name, check_srv_owner};
 use crate::providers::{Record, RecordData, RecordSpec};
 
@@ -51,7 +51,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         engine,
         move |name: &str| -> Result<Map, Box<EvalAltResult>> {
             let name = name.to_string();
-            let zone = on_world(&c, ZONE.name, LIMIT, move |world| async move {
+            let zone = creating(&c, ZONE.name, LIMIT, move |world| async move {
                 Ok(world.backends.dns.zone(&name).await?.0)
             })?;
             to_map(ZONE.name, &zone)
@@ -63,7 +63,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         engine,
         move |record: Map| -> Result<Map, Box<EvalAltResult>> {
             let spec = record_spec(record)?;
-            let record = on_world(&c, RECORD.name, LIMIT, move |world| async move {
+            let record = creating(&c, RECORD.name, LIMIT, move |world| async move {
                 Ok(world.backends.dns.create(&spec).await?.0)
             })?;
             to_map(RECORD.name, &record)

@@ -105,7 +105,8 @@ impl From<Failure> for Box<EvalAltResult> {
 }
 
 /// Runs world work for a primitive: opens the world if needed, runs `make(world)` on the
-/// world's runtime through the bridge, and names the primitive in every failure.
+/// world's runtime through the bridge, and names the primitive in every failure. An
+/// interrupt stops the work at once.
 pub fn on_world<T, F>(
     cx: &ScriptContext,
     primitive: &'static str,
@@ -116,9 +117,39 @@ where
     F: Future<Output = Result<T, Error>> + Send + 'static,
     T: Send + 'static,
 {
+    world_call(cx, primitive, limit, Duration::ZERO, make)
+}
+
+/// [`on_world`] for work that creates something: interrupted, it gets a grace to finish
+/// what it started, so that it is journaled and the rollback removes it.
+pub fn creating<T, F>(
+    cx: &ScriptContext,
+    primitive: &'static str,
+    limit: Duration,
+    make: impl FnOnce(Arc<World>) -> F,
+) -> Result<T, Box<EvalAltResult>>
+where
+    F: Future<Output = Result<T, Error>> + Send + 'static,
+    T: Send + 'static,
+{
+    world_call(cx, primitive, limit, bridge::CREATION_GRACE, make)
+}
+
+fn world_call<T, F>(
+    cx: &ScriptContext,
+    primitive: &'static str,
+    limit: Duration,
+    grace: Duration,
+    make: impl FnOnce(Arc<World>) -> F,
+) -> Result<T, Box<EvalAltResult>>
+where
+    F: Future<Output = Result<T, Error>> + Send + 'static,
+    T: Send + 'static,
+{
     let world = cx.world().map_err(|e| Failure::new(primitive, e))?;
     let handle = world.handle();
-    script_result(primitive, cx.bridge.call_on(&handle, limit, make(world)))
+    let outcome = cx.bridge.call_on(&handle, limit, grace, make(world));
+    script_result(primitive, outcome)
 }
 
 /// Runs async work that needs no world (a pause) through the bridge.

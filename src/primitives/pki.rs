@@ -7,7 +7,7 @@ use std::time::Duration;
 use rhai::{Array, Engine, EvalAltResult, Map};
 
 use super::context::ScriptContext;
-use super::{Doc, Failure, Options, define, on_world};
+use super::{Doc, Failure, Options, creating, define};
 use crate::base::names::check_name;
 use crate::providers::{CaFiles, CertFiles, LeafSpec};
 
@@ -53,7 +53,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
             let name = check_name(name, false).map_err(|why| {
                 Failure::invalid(NAME, format!("{name:?} is not a valid CA name: {why}"))
             })?;
-            on_world(&h, NAME, LIMIT, move |world| async move {
+            creating(&h, NAME, LIMIT, move |world| async move {
                 let local = &world.backends.local;
                 let ca = local.ca(&name);
                 local.ensure_ca(&ca)?;
@@ -117,7 +117,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
             let leaf = LeafSpec { name, dns, ips, server: flag("server")?, client: flag("client")? };
             let ca_name = ca.get("name").map(|v| v.to_string()).unwrap_or_default();
             let ca = CaFiles { name: ca_name, dir, files: ca_files };
-            on_world(&h, NAME, LIMIT, move |world| async move {
+            creating(&h, NAME, LIMIT, move |world| async move {
                 Ok(files_map(&world.backends.local.issue(&ca, &leaf)?))
             })
         });

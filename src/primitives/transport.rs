@@ -8,7 +8,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 
 use super::context::ScriptContext;
 use super::convert::{from_value, to_map};
-use super::{Doc, Failure, Options, define, on_world};
+use super::{Doc, Failure, Options, creating, define, on_world};
 use crate::base::error::{Error, ErrorKind};
 use crate::providers::Instance;
 
@@ -165,7 +165,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
             let argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
             let name = name.to_string();
             let limit = Duration::from_secs(30);
-            let process = on_world(&c, START.name, limit, move |world| async move {
+            let process = creating(&c, START.name, limit, move |world| async move {
                 world.backends.transport.spawn(&node, &name, &argv).await
             })?;
             to_map(START.name, &process)

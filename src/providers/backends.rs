@@ -90,6 +90,13 @@ pub const DNS: &[DnsRow] = &[
         refuses_servers: None,
         open: dns::route53::open,
     },
+    DnsRow {
+        name: "rfc2136",
+        about: "A server of your own (BIND, Knot, PowerDNS) updated with RFC 2136 and TSIG",
+        targets: &["lab", "aws"],
+        refuses_servers: None,
+        open: dns::rfc2136::open,
+    },
 ];
 
 pub const TRANSPORTS: &[TransportRow] = &[

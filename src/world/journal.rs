@@ -94,8 +94,9 @@ enum Line {
 
 pub struct Journal {
     path: PathBuf,
-    /// False for a journal that is never written (dry runs, commands that only look).
-    persist: bool,
+    /// Where to write, or `None` for a journal that is never written (dry runs,
+    /// commands that only look).
+    persist: Option<StateDir>,
     world: WorldSpec,
     inner: Mutex<Vec<(u64, Resource)>>,
     /// The highest sequence number handed out: never reused, even after removals.
@@ -111,18 +112,16 @@ impl Journal {
         in_state_dir: bool,
         world: &WorldSpec,
     ) -> std::io::Result<Self> {
-        let dir = if in_state_dir {
-            state.dir("runs")?
-        } else {
-            state.root().join("runs")
-        };
+        // The folder is made with the first entry: opening a journal touches nothing, so
+        // a run that fails before creating anything (no privileges, say) leaves nothing.
+        let dir = state.root().join("runs");
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
         let id = &uuid::Uuid::new_v4().simple().to_string()[..6];
         Ok(Self {
             path: dir.join(format!("{stamp}-{id}.jsonl")),
-            persist: in_state_dir,
+            persist: in_state_dir.then(|| state.clone()),
             world: world.clone(),
             inner: Mutex::default(),
             last: Mutex::default(),
@@ -141,10 +140,10 @@ impl Journal {
             Err(e) => return Err(e),
         };
         paths.sort();
-        paths.into_iter().map(|p| Self::open(&p)).collect()
+        paths.into_iter().map(|p| Self::open(state, &p)).collect()
     }
 
-    fn open(path: &Path) -> std::io::Result<Self> {
+    fn open(state: &StateDir, path: &Path) -> std::io::Result<Self> {
         let mut live: Vec<(u64, Resource)> = Vec::new();
         let mut world = WorldSpec::default();
         let mut last = 0;
@@ -172,7 +171,7 @@ impl Journal {
         live.sort_by_key(|(s, _)| *s);
         Ok(Self {
             path: path.to_path_buf(),
-            persist: true,
+            persist: Some(state.clone()),
             world,
             inner: Mutex::new(live),
             last: Mutex::new(last),
@@ -196,10 +195,13 @@ impl Journal {
     }
 
     fn append(&self, line: &Line) -> std::io::Result<()> {
-        if !self.persist {
+        let Some(state) = &self.persist else {
             return Ok(());
-        }
+        };
         let fresh = !self.path.exists();
+        if fresh {
+            state.dir("runs")?;
+        }
         let mut f = OpenOptions::new()
             .create(true)
             .append(true)

@@ -265,7 +265,9 @@ fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 #[tokio::test]
 async fn records_are_created_with_the_exact_requests_cloudflare_takes() {
     let (base, api) = stand_in().await;
-    let cf = ZoneApiDns(Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap());
+    let cf = ZoneApiDns(
+        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
+    );
     let (rec, created) = cf.create(&srv(2380, "etcd-1.example.test")).await.unwrap();
     assert!(created);
     assert_eq!(rec.zone, "example.test");
@@ -313,7 +315,9 @@ async fn records_are_created_with_the_exact_requests_cloudflare_takes() {
 #[tokio::test]
 async fn an_identical_record_is_adopted_not_duplicated() {
     let (base, api) = stand_in().await;
-    let cf = ZoneApiDns(Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap());
+    let cf = ZoneApiDns(
+        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
+    );
     let (first, created) = cf
         .create(&a("etcd-1.example.test", "10.0.0.5"))
         .await
@@ -339,7 +343,9 @@ async fn listing_follows_every_page() {
             api.records.push(json!({ "id": format!("r{i}"), "zone_id": "zone1", "type": "A", "name": "many.example.test", "content": format!("10.0.{}.{}", i / 200, i % 200), "ttl": 60 }));
         }
     }
-    let cf = ZoneApiDns(Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap());
+    let cf = ZoneApiDns(
+        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
+    );
     let all = cf.list("many.example.test").await.unwrap();
     assert_eq!(all.len(), 250);
     let pages: Vec<String> = api
@@ -360,7 +366,9 @@ async fn rate_limits_and_server_errors_are_retried_honouring_retry_after() {
         (StatusCode::TOO_MANY_REQUESTS, Some(0)),
         (StatusCode::BAD_GATEWAY, None),
     ]);
-    let cf = ZoneApiDns(Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap());
+    let cf = ZoneApiDns(
+        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
+    );
     let (zone, _) = cf.zone("example.test").await.unwrap();
     assert_eq!(zone.id, "zone1");
     assert_eq!(
@@ -377,7 +385,9 @@ async fn retries_stop_at_the_limit_with_cloudflares_error() {
         (StatusCode::SERVICE_UNAVAILABLE, None),
         10,
     ));
-    let cf = ZoneApiDns(Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap());
+    let cf = ZoneApiDns(
+        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
+    );
     let err = cf.zone("example.test").await.unwrap_err();
     assert_eq!(
         api.lock().unwrap().seen.len(),
@@ -395,7 +405,9 @@ async fn retries_stop_at_the_limit_with_cloudflares_error() {
 #[tokio::test]
 async fn api_errors_carry_cloudflares_code_and_message_and_never_the_token() {
     let (base, _api) = stand_in().await;
-    let cf = ZoneApiDns(Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap());
+    let cf = ZoneApiDns(
+        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
+    );
     let err = cf
         .create(&a("exists.example.test", "10.0.0.9"))
         .await
@@ -404,12 +416,15 @@ async fn api_errors_carry_cloudflares_code_and_message_and_never_the_token() {
         err.message,
         "cloudflare: POST /zones/zone1/dns_records failed (400 Bad Request): 81057 Record already exists."
     );
-    let bad = ZoneApiDns(Cloudflare::new(
-        &base,
-        Auth::Token("wrong-token".into()),
-        quick_retry(),
-        vec![],
-    ).unwrap());
+    let bad = ZoneApiDns(
+        Cloudflare::new(
+            &base,
+            Auth::Token("wrong-token".into()),
+            quick_retry(),
+            vec![],
+        )
+        .unwrap(),
+    );
     let err = bad.zone("example.test").await.unwrap_err();
     assert_eq!(err.kind.as_str(), "permission");
     assert!(
@@ -428,15 +443,18 @@ async fn api_errors_carry_cloudflares_code_and_message_and_never_the_token() {
 #[tokio::test]
 async fn the_legacy_key_goes_in_its_own_headers() {
     let (base, api) = stand_in().await;
-    let cf = ZoneApiDns(Cloudflare::new(
-        &base,
-        Auth::Key {
-            email: "ops@example.test".into(),
-            key: "legacy-key".into(),
-        },
-        quick_retry(),
-        vec![],
-    ).unwrap());
+    let cf = ZoneApiDns(
+        Cloudflare::new(
+            &base,
+            Auth::Key {
+                email: "ops@example.test".into(),
+                key: "legacy-key".into(),
+            },
+            quick_retry(),
+            vec![],
+        )
+        .unwrap(),
+    );
     cf.zone("example.test").await.unwrap();
     assert_eq!(
         api.lock().unwrap().seen[0].auth,
@@ -447,7 +465,9 @@ async fn the_legacy_key_goes_in_its_own_headers() {
 #[tokio::test]
 async fn delete_removes_the_record_and_a_gone_record_is_not_an_error() {
     let (base, api) = stand_in().await;
-    let cf = ZoneApiDns(Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap());
+    let cf = ZoneApiDns(
+        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
+    );
     let (rec, _) = cf
         .create(&a("etcd-2.example.test", "10.0.0.6"))
         .await
@@ -461,7 +481,9 @@ async fn delete_removes_the_record_and_a_gone_record_is_not_an_error() {
 #[tokio::test]
 async fn every_record_type_round_trips_through_the_api() {
     let (base, api) = stand_in().await;
-    let cf = ZoneApiDns(Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap());
+    let cf = ZoneApiDns(
+        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
+    );
     let specs = [
         RecordSpec {
             name: "v6.example.test".into(),

@@ -295,49 +295,47 @@ impl Lab {
     /// Makes the host `name`. It is written to `lab.json` before its namespace exists,
     /// so that a kill at any moment leaves a host that terminate and `lab down` find.
     fn add_host(&self, name: &str) -> Result<Instance> {
-        let host = self.modify(|file| {
-            if file.host(name).is_some() {
-                return Err(Error::conflict(format!(
-                    "a lab host named {name:?} already exists"
-                )));
-            }
-            let index = file.next_index.max(1);
-            let host = LabHost {
-                name: name.to_string(),
-                index,
-                netns: format!("{}-{index}", file.netns()),
-                ip: netns::host_ip(index).to_string(),
-                dir: self
-                    .dir
-                    .join("hosts")
-                    .join(name)
-                    .to_string_lossy()
-                    .into_owned(),
-            };
-            file.next_index = index + 1;
-            file.hosts.push(host.clone());
-            Ok(host)
-        })?;
-        if let Err(e) = self.build_host(&host) {
-            let _ = self.modify(|file| {
-                remove_host(&host)?;
-                file.hosts.retain(|h| h.name != host.name);
-                Ok(())
-            });
+        // One host at a time: the first sshd host makes the lab's shared client key.
+        let _lock = self.state.lock(LOCK)?;
+        let mut file = self.load()?;
+        if file.host(name).is_some() {
+            return Err(Error::conflict(format!(
+                "a lab host named {name:?} already exists"
+            )));
+        }
+        let index = file.next_index.max(1);
+        let host = LabHost {
+            name: name.to_string(),
+            index,
+            netns: format!("{}-{index}", file.netns()),
+            ip: netns::host_ip(index).to_string(),
+            dir: self
+                .dir
+                .join("hosts")
+                .join(name)
+                .to_string_lossy()
+                .into_owned(),
+        };
+        file.next_index = index + 1;
+        file.hosts.push(host.clone());
+        write_json(&self.file(), &file)?;
+        if let Err(e) = self.build_host(&host, &file.netns()) {
+            let _ = remove_host(&host);
+            file.hosts.retain(|h| h.name != host.name);
+            write_json(&self.file(), &file)?;
             return Err(e);
         }
         Ok(host.instance())
     }
 
-    fn build_host(&self, host: &LabHost) -> Result<()> {
-        let lab_ns = self.netns()?;
+    fn build_host(&self, host: &LabHost, lab_ns: &str) -> Result<()> {
         private_dir(Path::new(&host.dir))?;
         std::fs::write(
             Path::new(&host.dir).join("resolv.conf"),
             format!("nameserver {}\n", self.nameserver),
         )?;
         std::fs::write(Path::new(&host.dir).join("nsswitch.conf"), NSSWITCH)?;
-        netns::create_host(&lab_ns, &host.netns, host.index, netns::host_ip(host.index))?;
+        netns::create_host(lab_ns, &host.netns, host.index, netns::host_ip(host.index))?;
         if self.sshd {
             self.exec_for(host)
                 .and_then(|exec| sshd::start(&self.dir, host, exec))?;

@@ -1,0 +1,191 @@
+//! DNS on a server of the operator's own (BIND, Knot, PowerDNS, Windows DNS), changed
+//! with RFC 2136 dynamic updates signed with TSIG. The key comes from the environment
+//! (`RIGGER_TSIG_KEY_FILE`, a `tsig-keygen` key file, or `RIGGER_TSIG_KEY`, its text),
+//! never from the command line; updates and questions go to `--dns-server`.
+
+mod wire;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use self::wire::{QueryError, RecordKind, TsigKey, UpdateError};
+use super::zone_api::{Api, ZoneApi};
+use super::{Dns, Zone};
+use crate::base::error::{Error, ErrorKind, Result};
+use crate::providers::backends::Opening;
+use crate::providers::{Record, RecordData, RecordSpec};
+
+pub struct Rfc2136 {
+    /// The zone's primary: where updates are sent and questions asked.
+    server: SocketAddr,
+    key: TsigKey,
+}
+
+/// The RFC 2136 backend of a run (its row in the backend table).
+pub fn open(opening: &Opening) -> Result<Arc<dyn Dns>> {
+    let server = *opening.dns_servers.first().ok_or_else(|| {
+        Error::missing("--dns rfc2136 needs --dns-server IP:PORT, the zone's primary server")
+            .with_help("finding the primary from the zone's SOA record is not built yet")
+    })?;
+    Ok(Arc::new(Api(Rfc2136 {
+        server,
+        key: key_from(|name| std::env::var(name).ok())?,
+    })))
+}
+
+/// The TSIG key, from a key file named in the environment or the key file's text.
+fn key_from(var: impl Fn(&str) -> Option<String>) -> Result<TsigKey> {
+    let (text, from) = match (var("RIGGER_TSIG_KEY_FILE"), var("RIGGER_TSIG_KEY")) {
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid(
+                "both RIGGER_TSIG_KEY_FILE and RIGGER_TSIG_KEY are set; rigger will not guess which to use",
+            ));
+        }
+        (Some(path), None) => (
+            std::fs::read_to_string(&path).map_err(|e| {
+                Error::invalid(format!("cannot read the TSIG key file {path}: {e}"))
+            })?,
+            path,
+        ),
+        (None, Some(text)) => (text, "RIGGER_TSIG_KEY".to_string()),
+        (None, None) => {
+            return Err(Error::missing("--dns rfc2136 needs a TSIG key").with_help(
+                "set RIGGER_TSIG_KEY_FILE to a key file as `tsig-keygen -a hmac-sha256 NAME` writes it",
+            ));
+        }
+    };
+    wire::parse_key_file(&text).map_err(|e| Error::invalid(format!("{from}: {e}")))
+}
+
+fn update_error(e: UpdateError) -> Error {
+    let kind = match e {
+        UpdateError::Refused { .. } | UpdateError::Tsig { .. } => ErrorKind::Permission,
+        UpdateError::Timeout { .. } => ErrorKind::Timeout,
+        _ => ErrorKind::Failed,
+    };
+    let help = matches!(e, UpdateError::Refused { .. } | UpdateError::Tsig { .. }).then_some(
+        "check the key (name, algorithm, secret) and that the zone's update-policy grants it",
+    );
+    let error = Error::new(kind, e.to_string());
+    match help {
+        Some(h) => error.with_help(h),
+        None => error,
+    }
+}
+
+fn query_error(e: QueryError) -> Error {
+    match e {
+        QueryError::Timeout { .. } => Error::timeout(e.to_string()),
+        other => Error::failed(other.to_string()),
+    }
+}
+
+fn kinds(rtype: Option<&str>) -> Vec<RecordKind> {
+    let all = [
+        RecordKind::A,
+        RecordKind::AAAA,
+        RecordKind::CNAME,
+        RecordKind::TXT,
+        RecordKind::SRV,
+    ];
+    all.into_iter()
+        .filter(|k| rtype.is_none_or(|t| k.to_string() == t))
+        .collect()
+}
+
+/// A record as the server holds it: named by its own data, which is what identifies it.
+fn record(zone: &Zone, spec: RecordSpec) -> Record {
+    Record {
+        id: format!(
+            "{} {} {}",
+            spec.name,
+            spec.data.type_name(),
+            spec.data.content()
+        ),
+        zone: zone.name.clone(),
+        spec,
+    }
+}
+
+#[async_trait]
+impl ZoneApi for Rfc2136 {
+    fn service(&self) -> &'static str {
+        "the RFC 2136 server"
+    }
+
+    fn zone_help(&self) -> &'static str {
+        "the server must be the zone's primary and hold the zone (its SOA)"
+    }
+
+    async fn lookup_zone(&self, name: &str) -> Result<Option<Zone>> {
+        match wire::soa_mname(self.server, name).await {
+            Ok(_) => Ok(Some(Zone {
+                id: name.to_string(),
+                name: name.to_string(),
+            })),
+            // A name that is not a zone apex has no SOA of its own; a server that does
+            // not hold the zone refuses to speak for it.
+            Err(
+                QueryError::BadResponse { .. }
+                | QueryError::Rcode { .. }
+                | QueryError::NotAuthoritative { .. },
+            ) => Ok(None),
+            Err(e) => Err(query_error(e)),
+        }
+    }
+
+    async fn records(&self, zone: &Zone, name: &str, rtype: Option<&str>) -> Result<Vec<Record>> {
+        let mut out = Vec::new();
+        for kind in kinds(rtype) {
+            let found = wire::query(self.server, name, kind)
+                .await
+                .map_err(query_error)?;
+            out.extend(found.into_iter().map(|spec| record(zone, spec)));
+        }
+        Ok(out)
+    }
+
+    async fn add(&self, zone: &Zone, spec: &RecordSpec, _existing: &[Record]) -> Result<Record> {
+        wire::add(self.server, &zone.name, &self.key, spec)
+            .await
+            .map_err(update_error)?;
+        // A server ignores a CNAME beside other data (RFC 2136 §3.4.2.2) and says NOERROR.
+        if let RecordData::CNAME { .. } = spec.data {
+            let now = self.records(zone, &spec.name, Some("CNAME")).await?;
+            if !now.iter().any(|r| r.spec.data == spec.data) {
+                return Err(Error::conflict(format!(
+                    "{} at {} was not added: a CNAME cannot sit beside other records",
+                    spec.name, self.server
+                )));
+            }
+        }
+        Ok(record(zone, spec.clone()))
+    }
+
+    async fn remove(&self, zone: &Zone, record: &Record) -> Result<()> {
+        wire::delete(self.server, &zone.name, &self.key, &record.spec)
+            .await
+            .map_err(update_error)
+    }
+
+    async fn servers(&self, _zone: &str) -> Result<Vec<SocketAddr>> {
+        Ok(vec![self.server])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_comes_from_one_place_and_its_secret_is_never_shown() {
+        let text = "key \"k\" { algorithm hmac-sha256; secret \"c2VjcmV0c2VjcmV0\"; };";
+        let key = key_from(|n| (n == "RIGGER_TSIG_KEY").then(|| text.to_string())).unwrap();
+        assert!(!format!("{key:?}").contains("c2VjcmV0c2VjcmV0"));
+        let both = key_from(|_| Some(text.to_string())).unwrap_err();
+        assert!(both.message.contains("both"), "{}", both.message);
+        assert_eq!(key_from(|_| None).unwrap_err().kind, ErrorKind::Missing);
+    }
+}
