@@ -10,13 +10,14 @@
 #   openssh-server, openssh-client
 #                              sshd inside lab hosts for the SSH transport tests; ssh for openssh
 #   bind9-dnsutils             dig: each lab node checks its own view of the SRV records
+#   bind9, bind9-utils         a real BIND 9 (named, tsig-keygen) for the RFC 2136 tests
 #   curl, ca-certificates, openssl, procps
 #   util-linux                 unshare, nsenter, setpriv (the tests use them)
 #   python3, python3-venv      for moto, the EC2 API stand-in of the tests (in .venv)
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(etcd-server etcd-client iproute2 openssh-server openssh-client bind9-dnsutils
+packages=(etcd-server etcd-client iproute2 openssh-server openssh-client bind9-dnsutils bind9 bind9-utils
   curl ca-certificates openssl util-linux procps python3 python3-venv)
 
 as_root() {
@@ -38,8 +39,13 @@ if ((${#missing[@]})); then
       case "$p" in
         etcd-server) as_root systemctl disable --now etcd.service 2>/dev/null || true ;;
         openssh-server) as_root systemctl disable --now ssh.service 2>/dev/null || true ;;
+        bind9) as_root systemctl disable --now named.service 2>/dev/null || true ;;
       esac
     done
+  fi
+  # Without systemd the package starts named itself; the tests run their own.
+  if [[ " ${missing[*]} " == *" bind9 "* ]] && [ ! -d /run/systemd/system ]; then
+    as_root service named stop >/dev/null 2>&1 || true
   fi
 fi
 

@@ -237,6 +237,12 @@ enum LabCommand {
         #[command(flatten)]
         state: StateArgs,
     },
+    /// Bring the lab up (namespace, bridge, DNS daemon) and print its namespace, for
+    /// servers of your own inside it (a BIND for --dns rfc2136, say).
+    Up {
+        #[command(flatten)]
+        state: StateArgs,
+    },
     /// Take the lab down with everything lab runs made (cloud resources are left alone).
     Down {
         #[command(flatten)]
@@ -342,6 +348,7 @@ pub fn main() -> ExitCode {
                 command,
                 state,
             } => commands::lab::exec(&state.state(), &host, &command),
+            LabCommand::Up { state } => commands::lab::up(&state.state()),
             LabCommand::Down { state } => {
                 commands::destroy::destroy(&state.state(), None, commands::destroy::Scope::Lab)
             }

@@ -63,6 +63,12 @@ impl LabRig {
         })
     }
 
+    /// Every later rigger command gets `key=value` in its environment.
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.rig = self.rig.env(key, value);
+        self
+    }
+
     /// The rig underneath, for tests that drive rigger some other way (the REPL).
     pub fn rig(&self) -> &Rig {
         &self.rig

@@ -1,6 +1,7 @@
 //! rigger's integration tests: the real binary, real scripts, real signals.
 
 mod aws;
+mod bind;
 mod cli;
 mod cloud;
 mod cloudflare;
@@ -9,6 +10,7 @@ mod harness;
 mod interrupt;
 mod lab;
 mod lab_support;
+mod layers;
 mod limits;
 mod params;
 mod plan;

@@ -8,6 +8,16 @@ use crate::base::state_dir::StateDir;
 use crate::cli::run::{EXIT_FAILED, EXIT_OK};
 use crate::providers::lab::{Lab, control, daemon, procs};
 
+pub fn up(state: &StateDir) -> u8 {
+    match Lab::new(state).ensure_up() {
+        Ok(file) => {
+            crate::base::output::data(&format!("{}\n", file.netns()));
+            EXIT_OK
+        }
+        Err(e) => super::fail(format!("lab up: {}", e.message), e.help),
+    }
+}
+
 pub fn serve(state: &StateDir) -> u8 {
     match daemon::serve(&Lab::new(state)) {
         Ok(()) => EXIT_OK,

@@ -1,0 +1,237 @@
+//! `--dns rfc2136` against a real BIND 9 inside the lab: BIND serves the cluster's
+//! records, etcd reads its SRV records from BIND, and destroy takes back exactly what
+//! rigger added. BIND runs in the lab's namespace on a lab address, so nothing leaves it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::lab_support::LabRig;
+
+const ADDR: &str = "198.18.0.53";
+const ZONE: &str = "bind.test";
+
+/// A BIND 9 primary for `bind.test` in the lab namespace, updatable with one TSIG key.
+struct Bind {
+    child: Child,
+    dir: tempfile::TempDir,
+    key: PathBuf,
+    /// The same key name with another secret.
+    wrong_key: PathBuf,
+}
+
+fn sh(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn keygen(path: &Path) {
+    let key = sh(Command::new("tsig-keygen").args(["-a", "hmac-sha256", "rigger-key"]));
+    std::fs::write(path, key).unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(
+        &mut std::fs::metadata(path).unwrap().permissions(),
+        0o600,
+    );
+}
+
+impl Bind {
+    fn start(netns: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        sh(Command::new("ip").args([
+            "-n",
+            netns,
+            "addr",
+            "add",
+            &format!("{ADDR}/15"),
+            "dev",
+            "br0",
+        ]));
+        let (key, wrong_key) = (
+            dir.path().join("rigger-key.key"),
+            dir.path().join("wrong.key"),
+        );
+        keygen(&key);
+        keygen(&wrong_key);
+        std::fs::write(
+            dir.path().join("bind.test.zone"),
+            format!(
+                "$TTL 300\n@ SOA ns1.{ZONE}. hostmaster.{ZONE}. (1 3600 600 86400 60)\n\
+                 @ NS ns1.{ZONE}.\nns1 A {ADDR}\nkeep A 198.18.0.99\n"
+            ),
+        )
+        .unwrap();
+        let conf = dir.path().join("named.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "options {{ directory \"{d}\"; pid-file \"{d}/named.pid\"; lock-file \"{d}/named.lock\";\n\
+                 session-keyfile \"{d}/session.key\"; managed-keys-directory \"{d}\";\n\
+                 listen-on port 53 {{ {ADDR}; }}; listen-on-v6 {{ none; }}; recursion no;\n\
+                 notify no; allow-transfer {{ none; }}; dnssec-validation no; }};\n\
+                 controls {{ }};\ninclude \"{}\";\n\
+                 zone \"{ZONE}\" {{ type primary; file \"{d}/bind.test.zone\";\n\
+                 update-policy {{ grant rigger-key zonesub ANY; }}; }};\n",
+                key.display()
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join("named.log")).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", netns, "named", "-g", "-4", "-c"])
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let bind = Self {
+            child,
+            dir,
+            key,
+            wrong_key,
+        };
+        let start = Instant::now();
+        // Asked from inside the lab: this machine has no route to a lab address.
+        while bind.dig(netns, &[ZONE, "SOA", "+short"]).trim().is_empty() {
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "named did not start: {}",
+                bind.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bind
+    }
+
+    fn dig(&self, netns: &str, args: &[&str]) -> String {
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                netns,
+                "dig",
+                "+time=1",
+                "+tries=1",
+                "+norecurse",
+            ])
+            .arg(format!("@{ADDR}"))
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("named.log")).unwrap_or_default()
+    }
+
+    /// The zone as BIND holds it now, its update journal applied, read by BIND's own
+    /// tool from its files (named itself may be gone with the lab).
+    fn zone_now(&self) -> String {
+        sh(Command::new("named-compilezone")
+            .args(["-j", "-q", "-o", "-", ZONE])
+            .arg(self.dir.path().join("bind.test.zone")))
+    }
+}
+
+impl Drop for Bind {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn lab_with_bind() -> Option<(LabRig, Bind, String)> {
+    let lab = LabRig::new()?;
+    let up = lab.run(&["lab", "up"]);
+    up.success();
+    let netns = up.stdout.trim().to_string();
+    let bind = Bind::start(&netns);
+    Some((lab, bind, netns))
+}
+
+#[test]
+fn a_cluster_on_bind_through_rfc2136_is_healthy_and_destroy_takes_back_only_its_records() {
+    let Some((lab, bind, netns)) = lab_with_bind() else {
+        return;
+    };
+    let lab = lab.with_env("RIGGER_TSIG_KEY_FILE", &bind.key.to_string_lossy());
+    let dns = ["--dns", "rfc2136", "--dns-server", "198.18.0.53:53"];
+    lab.run_cluster(&[&dns[..], &["domain=bind.test"]].concat())
+        .success();
+    // BIND, asked directly from a member's network, serves the three members' SRV set.
+    let srv = lab.run_in_host(
+        0,
+        &[
+            "dig",
+            "+short",
+            "@198.18.0.53",
+            "SRV",
+            "_etcd-server-ssl._tcp.bind.test",
+        ],
+    );
+    assert_eq!(srv.lines().count(), 3, "{srv}");
+    // etcdctl in a member, through the member's own resolver (BIND), finds the cluster.
+    let host = lab.host_names()[0].clone();
+    let pki = lab.path("state/pki/bind.test");
+    let file = |n: &str| pki.join(n).to_string_lossy().into_owned();
+    let members = lab.exec(
+        &host,
+        &[
+            "etcdctl",
+            "--discovery-srv",
+            ZONE,
+            "--cacert",
+            &file("ca.crt"),
+            "--cert",
+            &file("client.crt"),
+            "--key",
+            &file("client.key"),
+            "member",
+            "list",
+        ],
+    );
+    members.success();
+    assert_eq!(
+        members.stdout.matches(", started, ").count(),
+        3,
+        "{}",
+        members.stdout
+    );
+    lab.destroy().leaves_nothing();
+    let zone = bind.zone_now();
+    assert!(
+        !zone.contains("_etcd") && !zone.contains("etcd-"),
+        "left in BIND:\n{zone}"
+    );
+    assert!(
+        zone.contains("keep.bind.test.") && zone.contains("198.18.0.99"),
+        "{zone}"
+    );
+    drop(netns);
+}
+
+#[test]
+fn a_wrong_tsig_key_is_refused_with_bind_s_answer_and_leaves_nothing() {
+    let Some((lab, bind, _netns)) = lab_with_bind() else {
+        return;
+    };
+    let lab = lab.with_env("RIGGER_TSIG_KEY_FILE", &bind.wrong_key.to_string_lossy());
+    let out = lab.run_cluster(&[
+        "--dns",
+        "rfc2136",
+        "--dns-server",
+        "198.18.0.53:53",
+        "domain=bind.test",
+    ]);
+    out.failure(1);
+    out.stderr_has("NOTAUTH (TSIG error BADSIG)");
+    lab.leaves_nothing();
+    assert!(!bind.zone_now().contains("etcd"), "{}", bind.zone_now());
+}
