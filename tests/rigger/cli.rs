@@ -63,3 +63,17 @@ fn colour_is_forced_by_clicolor_force_and_no_color_wins() {
 fn an_unknown_command_is_a_usage_error() {
     Rig::new().args(&["launch"]).run().failure(2);
 }
+
+#[test]
+fn backends_that_do_not_go_together_are_refused_before_anything_exists() {
+    let rig = Rig::new()
+        .own_state()
+        .file("z.rhai", "dns_zone(\"a.test\");\n");
+    let out = rig.again(&["run", "./z.rhai", "--dns-server", "198.18.0.53:53"]);
+    out.failure(1)
+        .stderr_has("--dns-server does nothing with --dns lab");
+    let out = rig.again(&["run", "./z.rhai", "--dns", "cloudflare"]);
+    out.failure(1)
+        .stderr_has("--dns cloudflare does not work with --target lab");
+    assert!(!rig.path("state").exists(), "nothing may be created");
+}

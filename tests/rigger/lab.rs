@@ -69,6 +69,20 @@ fn a_second_cluster_on_a_live_domain_is_refused_before_anything_is_created() {
 }
 
 #[test]
+fn a_dry_run_on_a_live_domain_refuses_as_the_real_run_does() {
+    let Some(lab) = LabRig::new() else { return };
+    lab.run_cluster(&["size=1"]).success();
+    let before = lab.status();
+    let plan = lab.run_cluster(&["--dry-run", "size=1"]);
+    plan.failure(1).stderr_has(
+        "_etcd-server-ssl._tcp.example.test already has records: a cluster for example.test exists",
+    );
+    assert!(!plan.stdout.contains("launch instance"), "{}", plan.stdout);
+    assert_eq!(before["hosts"], lab.status()["hosts"]);
+    lab.destroy().leaves_nothing();
+}
+
+#[test]
 fn a_failed_run_rolls_back_everything_it_created() {
     let Some(lab) = LabRig::new() else { return };
     let script = r#"dns_zone("example.test");
