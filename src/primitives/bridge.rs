@@ -59,7 +59,7 @@ pub enum CallError<E> {
     Failed(E),
 }
 
-/// How long interrupted work that creates something may take to finish (and journal)
+/// How long interrupted work that creates something may take to finish (and record)
 /// what it started, so the rollback that follows removes it.
 pub const CREATION_GRACE: Duration = Duration::from_secs(3);
 
@@ -135,7 +135,7 @@ impl Bridge {
             }
         });
         match &outcome {
-            // Interrupted: the work may be creating something. Let it finish (it journals
+            // Interrupted: the work may be creating something. Let it finish (the world records
             // what it makes, so the rollback that follows removes it), within a grace.
             Err(CallError::Interrupted) => {
                 let finished = self.handle.block_on(async {

@@ -121,7 +121,7 @@ where
 }
 
 /// [`on_world`] for work that creates something: interrupted, it gets a grace to finish
-/// what it started, so that it is journaled and the rollback removes it.
+/// what it started, so that the world records it and the rollback removes it.
 pub fn creating<T, F>(
     cx: &ScriptContext,
     primitive: &'static str,
