@@ -3,34 +3,56 @@
 
 use std::time::Duration;
 
-use rhai::{
-    Array, Dynamic, Engine, EvalAltResult, FnPtr, FuncRegistration, Map, NativeCallContext,
-};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, Map, NativeCallContext};
 
-use super::{Failure, Options};
+use super::{Doc, Failure, Options, define};
 use crate::base::error::Error;
 
 const NAME: &str = "bootstrap_parallel";
 
-pub fn register(engine: &mut Engine) {
-    FuncRegistration::new("parallel")
-        .with_params_info(["items: Array", "f: FnPtr", "Array"])
-        .with_comments([
-            "/// Calls `f(item)` for every item at once (launching machines, say) and returns the
+const PARALLEL: Doc = Doc {
+    name: "parallel",
+    params: &["items: Array", "f: FnPtr", "Array"],
+    text: "\
+/// Calls `f(item)` for every item at once (launching machines, say) and returns the
 /// results in order; fails naming every item that failed. `bootstrap_parallel` is the
 /// same for nodes.",
-        ])
-        .register_into_engine(engine, |ctx: NativeCallContext, items: Array, f: FnPtr| {
-            parallel(&ctx, "parallel", items, f, Map::new())
+};
+
+const BOOTSTRAP: Doc = Doc {
+    name: NAME,
+    params: &["nodes: Array", "f: FnPtr", "Array"],
+    text: "\
+/// Calls `f(node)` for every node at once, each on its own thread, and returns their
+/// results in node order. If any fail, fails naming every failed node and its error.",
+};
+
+const BOOTSTRAP_WITH: Doc = Doc {
+    name: NAME,
+    params: &["nodes: Array", "options: Map", "f: FnPtr", "Array"],
+    text: "\
+/// `bootstrap_parallel` with options: `stagger` (seconds between starts, default 0).
+/// etcd members started at the same instant split their first vote; a stagger of
+/// 0.05 s lets the cluster elect a leader several times sooner.",
+};
+
+pub fn register(engine: &mut Engine) {
+    define(&PARALLEL).register_into_engine(
+        engine,
+        |ctx: NativeCallContext, items: Array, f: FnPtr| {
+            parallel(&ctx, PARALLEL.name, items, f, Map::new())
+        },
+    );
+    define(&BOOTSTRAP)
+        .register_into_engine(engine, |ctx: NativeCallContext, nodes: Array, f: FnPtr| {
+            parallel(&ctx, NAME, nodes, f, Map::new())
         });
-    FuncRegistration::new(NAME)
-        .with_params_info(["nodes: Array", "f: FnPtr", "Array"])
-        .with_comments(["/// Calls `f(node)` for every node at once, each on its own thread, and returns their\n/// results in node order. If any fail, fails naming every failed node and its error."])
-        .register_into_engine(engine, |ctx: NativeCallContext, nodes: Array, f: FnPtr| parallel(&ctx, NAME, nodes, f, Map::new()));
-    FuncRegistration::new(NAME)
-        .with_params_info(["nodes: Array", "options: Map", "f: FnPtr", "Array"])
-        .with_comments(["/// `bootstrap_parallel` with options: `stagger` (seconds between starts, default 0).\n/// etcd members started at the same instant split their first vote; a stagger of\n/// 0.05 s lets the cluster elect a leader several times sooner."])
-        .register_into_engine(engine, |ctx: NativeCallContext, nodes: Array, options: Map, f: FnPtr| parallel(&ctx, NAME, nodes, f, options));
+    define(&BOOTSTRAP_WITH).register_into_engine(
+        engine,
+        |ctx: NativeCallContext, nodes: Array, options: Map, f: FnPtr| {
+            parallel(&ctx, NAME, nodes, f, options)
+        },
+    );
 }
 
 /// How a failed item is named: a node's `name`, a string item itself, else its place.

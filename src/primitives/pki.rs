@@ -1,6 +1,7 @@
 //! `pki_ca`, `pki_cert`: a cluster CA and certificates, kept in the state dir.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -66,59 +67,114 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     );
 
     let h = cx.clone();
-    define(&CERT)
-        .register_into_engine(engine, move |ca: Map, spec: Map| -> Result<Map, Box<EvalAltResult>> {
-            const NAME: &str = CERT.name;
-            let path = |key: &str| -> Result<std::path::PathBuf, Failure> {
-                ca.get(key)
-                    .filter(|v| v.is_string())
-                    .map(|v| v.to_string().into())
-                    .ok_or_else(|| Failure::invalid(NAME, format!("ca.{key} is missing: pass the map pki_ca returned")))
-            };
-            let ca_files = CertFiles { cert: path("cert")?, key: path("key")? };
-            let dir = path("dir")?;
-            // Certificates are written next to their CA, inside the state dir, and only there.
-            if dir.components().any(|c| c == std::path::Component::ParentDir)
-                || dir.parent().and_then(|p| p.file_name()) != Some(std::ffi::OsStr::new("pki"))
-            {
-                return Err(Failure::invalid(NAME, format!("ca.dir {} is not a CA folder rigger made", dir.display()))
-                    .with_help("pass the map pki_ca returned")
-                    .into());
-            }
-            let options = Options::new(NAME, spec, &["name", "dns", "ips", "server", "client"])?;
-            let name = options
-                .get("name")
-                .filter(|v| v.is_string())
-                .map(|v| v.to_string())
-                .ok_or_else(|| Failure::invalid(NAME, "spec.name (a string) is required"))?;
-            // A file name: one DNS-style label, and never the CA's own.
-            if check_name(&name, false).is_err() || name.contains('.') || name == "ca" {
-                return Err(Failure::invalid(NAME, format!("spec.name {name:?} must be one label (letters, digits, hyphens), not \"ca\"")).into());
-            }
-            let strings = |key: &str| -> Result<Vec<String>, Failure> {
-                match options.get(key) {
-                    None => Ok(Vec::new()),
-                    Some(v) => v
-                        .clone()
-                        .into_typed_array::<String>()
-                        .or_else(|_| v.clone().into_array().map(|a: Array| a.iter().map(|x| x.to_string()).collect()))
-                        .map_err(|t| Failure::invalid(NAME, format!("spec.{key} must be an array of strings, got {t}"))),
-                }
-            };
-            let dns = strings("dns")?
-                .into_iter()
-                .map(|d| check_name(&d, false).map_err(|why| Failure::invalid(NAME, format!("{d:?} is not a valid DNS SAN: {why}"))))
-                .collect::<Result<Vec<_>, _>>()?;
-            let ips = strings("ips")?
-                .into_iter()
-                .map(|i| i.parse::<IpAddr>().map_err(|_| Failure::invalid(NAME, format!("{i:?} is not an IP address"))))
-                .collect::<Result<Vec<_>, _>>()?;
-            let flag = |key: &str| options.get(key).map_or(Ok(true), |v| v.as_bool().map_err(|t| Failure::invalid(NAME, format!("spec.{key} must be true or false, got {t}"))));
-            let leaf = LeafSpec { name, dns, ips, server: flag("server")?, client: flag("client")? };
-            let ca_name = ca.get("name").map(|v| v.to_string()).unwrap_or_default();
-            let ca = CaFiles { name: ca_name, dir, files: ca_files };
-            creating(&h, NAME, LIMIT, move |world| async move {
+    define(&CERT).register_into_engine(
+        engine,
+        move |ca: Map, spec: Map| -> Result<Map, Box<EvalAltResult>> {
+            let ca = ca_of(&ca)?;
+            let leaf = leaf_of(spec)?;
+            creating(&h, CERT.name, LIMIT, move |world| async move {
                 Ok(files_map(&world.backends.local.issue(&ca, &leaf)?))
             })
-        });
+        },
+    );
+}
+
+/// The CA a script passed back, checked to be one `pki_ca` made.
+fn ca_of(ca: &Map) -> Result<CaFiles, Failure> {
+    const NAME: &str = CERT.name;
+    let path = |key: &str| -> Result<PathBuf, Failure> {
+        ca.get(key)
+            .filter(|v| v.is_string())
+            .map(|v| v.to_string().into())
+            .ok_or_else(|| {
+                Failure::invalid(
+                    NAME,
+                    format!("ca.{key} is missing: pass the map pki_ca returned"),
+                )
+            })
+    };
+    let files = CertFiles {
+        cert: path("cert")?,
+        key: path("key")?,
+    };
+    let dir = path("dir")?;
+    // Certificates are written next to their CA, inside the state dir, and only there.
+    if dir
+        .components()
+        .any(|c| c == std::path::Component::ParentDir)
+        || dir.parent().and_then(|p| p.file_name()) != Some(std::ffi::OsStr::new("pki"))
+    {
+        return Err(Failure::invalid(
+            NAME,
+            format!("ca.dir {} is not a CA folder rigger made", dir.display()),
+        )
+        .with_help("pass the map pki_ca returned"));
+    }
+    let name = ca.get("name").map(|v| v.to_string()).unwrap_or_default();
+    Ok(CaFiles { name, dir, files })
+}
+
+/// A script's certificate spec as a checked `LeafSpec`.
+fn leaf_of(spec: Map) -> Result<LeafSpec, Failure> {
+    const NAME: &str = CERT.name;
+    let options = Options::new(NAME, spec, &["name", "dns", "ips", "server", "client"])?;
+    let name = options
+        .get("name")
+        .filter(|v| v.is_string())
+        .map(|v| v.to_string())
+        .ok_or_else(|| Failure::invalid(NAME, "spec.name (a string) is required"))?;
+    // A file name: one DNS-style label, and never the CA's own.
+    if check_name(&name, false).is_err() || name.contains('.') || name == "ca" {
+        return Err(Failure::invalid(
+            NAME,
+            format!("spec.name {name:?} must be one label (letters, digits, hyphens), not \"ca\""),
+        ));
+    }
+    let strings = |key: &str| -> Result<Vec<String>, Failure> {
+        let Some(v) = options.get(key) else {
+            return Ok(Vec::new());
+        };
+        v.clone()
+            .into_typed_array::<String>()
+            .or_else(|_| {
+                v.clone()
+                    .into_array()
+                    .map(|a: Array| a.iter().map(|x| x.to_string()).collect())
+            })
+            .map_err(|t| {
+                Failure::invalid(
+                    NAME,
+                    format!("spec.{key} must be an array of strings, got {t}"),
+                )
+            })
+    };
+    let dns = strings("dns")?
+        .into_iter()
+        .map(|d| {
+            check_name(&d, false).map_err(|why| {
+                Failure::invalid(NAME, format!("{d:?} is not a valid DNS SAN: {why}"))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let ips = strings("ips")?
+        .into_iter()
+        .map(|i| {
+            i.parse::<IpAddr>()
+                .map_err(|_| Failure::invalid(NAME, format!("{i:?} is not an IP address")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let flag = |key: &str| {
+        options.get(key).map_or(Ok(true), |v| {
+            v.as_bool().map_err(|t| {
+                Failure::invalid(NAME, format!("spec.{key} must be true or false, got {t}"))
+            })
+        })
+    };
+    Ok(LeafSpec {
+        name,
+        dns,
+        ips,
+        server: flag("server")?,
+        client: flag("client")?,
+    })
 }

@@ -15,7 +15,6 @@ use super::{
     Probe, Process, Record, RecordSpec, Result, TlsFiles, Transport, Zone,
 };
 
-#[derive(Default)]
 pub struct Plan {
     actions: Mutex<Vec<String>>,
     records: Mutex<Vec<Record>>,
@@ -23,18 +22,20 @@ pub struct Plan {
     /// The real DNS backend, when it can be read: a plan sees the records that exist
     /// (and so refuses what the real run would refuse), and changes none of them.
     reader: Option<Arc<dyn Dns>>,
-    /// Where the real run would keep its certificates.
-    local: Option<Arc<dyn Local>>,
+    /// Where the real run would keep its certificates (asked for paths only).
+    local: Arc<dyn Local>,
 }
 
 impl Plan {
     /// A plan that reads existing records through `reader` and names files where
     /// `local` would write them.
-    pub fn new(reader: Option<Arc<dyn Dns>>, local: Option<Arc<dyn Local>>) -> Self {
+    pub fn new(reader: Option<Arc<dyn Dns>>, local: Arc<dyn Local>) -> Self {
         Self {
+            actions: Mutex::default(),
+            records: Mutex::default(),
+            launched: Mutex::default(),
             reader,
             local,
-            ..Self::default()
         }
     }
 
@@ -231,10 +232,7 @@ impl Transport for Plan {
 
 impl Local for Plan {
     fn ca(&self, name: &str) -> CaFiles {
-        match &self.local {
-            Some(local) => local.ca(name),
-            None => CaFiles::at(name, &Path::new("/var/lib/rigger/pki").join(name)),
-        }
+        self.local.ca(name)
     }
 
     fn ensure_ca(&self, ca: &CaFiles) -> Result<bool> {

@@ -3,6 +3,7 @@
 //! the resource undone again if the journal cannot take it. Nothing above the world
 //! touches the journal; a new primitive cannot forget it.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -16,6 +17,13 @@ use crate::providers::{
     CaFiles, CertFiles, Compute, Dns, ExecOutput, Instance, InstanceSpec, LeafSpec, Local, Process,
     Record, RecordSpec, Transport, Zone,
 };
+
+/// What [`Book::record`] gives back.
+enum Made<T> {
+    Recorded(T),
+    /// Created, but the journal could not take it: to be undone, then the error.
+    Unrecorded(T, Error),
+}
 
 /// The journal as the wrappers use it: its failures are the run's failures.
 #[derive(Clone)]
@@ -43,6 +51,32 @@ impl Book {
         })
     }
 
+    /// Journals `intent`, runs `make`, and settles the intent with what `made` says it
+    /// created. When the journal cannot take the result, the value comes back as
+    /// `Unrecorded`: the caller takes it down again, so nothing exists unjournaled.
+    async fn record<T>(
+        &self,
+        intent: Intent,
+        make: impl Future<Output = Result<T>>,
+        made: impl FnOnce(&T) -> Option<Resource>,
+    ) -> Result<Made<T>> {
+        let seq = self.intend(intent)?;
+        let value = match make.await {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = self.settle(seq, None);
+                return Err(e);
+            }
+        };
+        let resource = made(&value);
+        let created = resource.is_some();
+        match self.settle(seq, resource) {
+            Ok(()) => Ok(Made::Recorded(value)),
+            Err(e) if created => Ok(Made::Unrecorded(value, e)),
+            Err(e) => Err(e),
+        }
+    }
+
     fn gone(&self, resource: Resource) {
         // Already taken down; a journal that cannot say so leaves an entry that destroy
         // finds gone, which it treats as done.
@@ -58,24 +92,21 @@ pub struct JournaledCompute {
 #[async_trait]
 impl Compute for JournaledCompute {
     async fn launch(&self, spec: &InstanceSpec) -> Result<Instance> {
-        let seq = self.book.intend(Intent::Instance {
+        let intent = Intent::Instance {
             name: spec.name.clone(),
-        })?;
-        let instance = match self.inner.launch(spec).await {
-            Ok(i) => i,
-            Err(e) => {
-                let _ = self.book.settle(seq, None);
-                return Err(e);
-            }
         };
-        if let Err(e) = self
+        let made = |i: &Instance| Some(Resource::Instance(i.clone()));
+        match self
             .book
-            .settle(seq, Some(Resource::Instance(instance.clone())))
+            .record(intent, self.inner.launch(spec), made)
+            .await?
         {
-            let _ = self.inner.terminate(&instance).await;
-            return Err(e);
+            Made::Recorded(instance) => Ok(instance),
+            Made::Unrecorded(instance, e) => {
+                let _ = self.inner.terminate(&instance).await;
+                Err(e)
+            }
         }
-        Ok(instance)
     }
 
     async fn terminate(&self, instance: &Instance) -> Result<()> {
@@ -101,22 +132,23 @@ pub struct JournaledDns {
 #[async_trait]
 impl Dns for JournaledDns {
     async fn zone(&self, name: &str) -> Result<(Zone, bool)> {
-        let seq = self.book.intend(Intent::DnsZone { name: name.into() })?;
-        let (zone, created) = match self.inner.zone(name).await {
-            Ok(z) => z,
-            Err(e) => {
-                let _ = self.book.settle(seq, None);
-                return Err(e);
-            }
-        };
-        let made = created.then(|| Resource::DnsZone(zone.clone()));
-        if let Err(e) = self.book.settle(seq, made) {
-            if created {
-                let _ = self.inner.delete_zone(&zone).await;
-            }
-            return Err(e);
+        // A backend that never creates zones only looks one up: nothing to journal.
+        if !self.inner.creates_zones() {
+            return self.inner.zone(name).await;
         }
-        Ok((zone, created))
+        let intent = Intent::DnsZone { name: name.into() };
+        let made = |(z, created): &(Zone, bool)| created.then(|| Resource::DnsZone(z.clone()));
+        match self
+            .book
+            .record(intent, self.inner.zone(name), made)
+            .await?
+        {
+            Made::Recorded(zone) => Ok(zone),
+            Made::Unrecorded((zone, _), e) => {
+                let _ = self.inner.delete_zone(&zone).await;
+                Err(e)
+            }
+        }
     }
 
     async fn find_zone(&self, name: &str) -> Result<Option<Zone>> {
@@ -128,23 +160,20 @@ impl Dns for JournaledDns {
     }
 
     async fn create(&self, spec: &RecordSpec) -> Result<(Record, bool)> {
-        let seq = self.book.intend(Intent::DnsRecord { spec: spec.clone() })?;
-        let (record, created) = match self.inner.create(spec).await {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = self.book.settle(seq, None);
-                return Err(e);
-            }
-        };
+        let intent = Intent::DnsRecord { spec: spec.clone() };
         // An adopted record was there before this run: it is not this run's to remove.
-        let made = created.then(|| Resource::DnsRecord(record.clone()));
-        if let Err(e) = self.book.settle(seq, made) {
-            if created {
+        let made = |(r, created): &(Record, bool)| created.then(|| Resource::DnsRecord(r.clone()));
+        match self
+            .book
+            .record(intent, self.inner.create(spec), made)
+            .await?
+        {
+            Made::Recorded(record) => Ok(record),
+            Made::Unrecorded((record, _), e) => {
                 let _ = self.inner.delete(&record).await;
+                Err(e)
             }
-            return Err(e);
         }
-        Ok((record, created))
     }
 
     async fn delete(&self, record: &Record) -> Result<()> {
@@ -184,25 +213,22 @@ impl Transport for JournaledTransport {
     }
 
     async fn spawn(&self, node: &Instance, name: &str, argv: &[String]) -> Result<Process> {
-        let seq = self.book.intend(Intent::Process {
+        let intent = Intent::Process {
             node: node.name.clone(),
             name: name.into(),
-        })?;
-        let process = match self.inner.spawn(node, name, argv).await {
-            Ok(p) => p,
-            Err(e) => {
-                let _ = self.book.settle(seq, None);
-                return Err(e);
-            }
         };
-        if let Err(e) = self
+        let made = |p: &Process| Some(Resource::Process(p.clone()));
+        match self
             .book
-            .settle(seq, Some(Resource::Process(process.clone())))
+            .record(intent, self.inner.spawn(node, name, argv), made)
+            .await?
         {
-            let _ = self.inner.stop(&process).await;
-            return Err(e);
+            Made::Recorded(process) => Ok(process),
+            Made::Unrecorded(process, e) => {
+                let _ = self.inner.stop(&process).await;
+                Err(e)
+            }
         }
-        Ok(process)
     }
 
     async fn stop(&self, process: &Process) -> Result<()> {
@@ -241,20 +267,15 @@ impl JournaledLocal {
             }
             e
         };
-        // The intent stands for both files until each has its own entry.
-        for path in &paths[1..] {
-            self.book
-                .0
-                .created(Resource::File { path: path.clone() })
-                .map_err(|e| undo(Error::failed(format!("cannot write the journal: {e}"))))?;
-        }
+        // The intent stands for both files until each has its own entry: the key gets a
+        // new one, the certificate takes the intent's place.
+        let [cert, key] = paths.clone();
         self.book
-            .settle(
-                seq,
-                Some(Resource::File {
-                    path: paths[0].clone(),
-                }),
-            )
+            .0
+            .created(Resource::File { path: key })
+            .map_err(|e| undo(Error::failed(format!("cannot write the journal: {e}"))))?;
+        self.book
+            .settle(seq, Some(Resource::File { path: cert }))
             .map_err(undo)?;
         Ok(value)
     }

@@ -16,7 +16,6 @@ pub use spec::{WorldConfig, WorldSpec};
 use self::journal::{Intent, Journal, Resource};
 use self::journaling::{Book, JournaledCompute, JournaledDns, JournaledLocal, JournaledTransport};
 use crate::base::error::{Error, Result};
-use crate::base::state_dir::StateDir;
 use crate::providers::backends::{self, Opening};
 use crate::providers::plan::Plan;
 use crate::providers::{Compute, Dns, Local, Probe, Transport};
@@ -43,8 +42,6 @@ pub struct World {
     /// The same backends unwrapped, for taking things down (which journals itself).
     raw: Backends,
     journal: Arc<Journal>,
-    pub spec: WorldSpec,
-    pub state: StateDir,
     handle: Handle,
     /// A runtime the world owns (the lab's, in its namespace).
     runtime: Option<Runtime>,
@@ -76,7 +73,7 @@ impl World {
         Self::open_with(config, false).map(Some)
     }
 
-    fn opening(config: &WorldConfig, run_id: String, create: bool) -> Result<Opening> {
+    fn opening(config: &WorldConfig, create: bool) -> Result<Opening> {
         let spec = &config.spec;
         backends::check(&spec.target, &spec.dns, &spec.transport, &spec.dns_servers)?;
         let mut opening = Opening::new(
@@ -87,7 +84,6 @@ impl World {
         );
         opening.dns_servers = spec.dns_servers.clone();
         opening.ssh = spec.ssh.clone();
-        opening.run_id = run_id;
         opening.create = create;
         Ok(opening)
     }
@@ -98,7 +94,7 @@ impl World {
         }
         let spec = &config.spec;
         // Refuse a bad combination before anything (even the journal) exists.
-        let mut opening = Self::opening(config, String::new(), create)?;
+        let mut opening = Self::opening(config, create)?;
         let journal = Arc::new(Journal::create(&config.state, create, spec)?);
         opening.run_id = journal.run_id();
         let target = backends::target(opening.target)?;
@@ -143,8 +139,6 @@ impl World {
             backends,
             raw,
             journal,
-            spec: spec.clone(),
-            state: config.state.clone(),
             handle,
             runtime: machines.runtime,
             epilogue: machines.epilogue.unwrap_or_else(|| Box::new(|_| {})),
@@ -155,7 +149,7 @@ impl World {
     /// nothing created, not even a journal. Where the real DNS can be read, the plan
     /// reads it, so it refuses what the real run would refuse.
     fn planned(config: &WorldConfig) -> Result<Self> {
-        let opening = Self::opening(config, String::new(), false)?;
+        let opening = Self::opening(config, false)?;
         let target = backends::target(opening.target)?;
         let reader = if (target.exists)(&config.state) {
             match (backends::dns(opening.dns)?.open)(&opening) {
@@ -169,7 +163,7 @@ impl World {
             None
         };
         let local: Arc<dyn Local> = Arc::new(LocalFiles::new(&config.state));
-        let plan = Arc::new(Plan::new(reader, Some(local)));
+        let plan = Arc::new(Plan::new(reader, local));
         let backends = Backends {
             compute: plan.clone(),
             dns: plan.clone(),
@@ -181,8 +175,6 @@ impl World {
             raw: backends.clone(),
             backends,
             journal: Arc::new(Journal::create(&config.state, false, &config.spec)?),
-            spec: config.spec.clone(),
-            state: config.state.clone(),
             handle: crate::base::runtime::handle(),
             runtime: None,
             epilogue: Box::new(move |_| plan.print()),
@@ -253,46 +245,55 @@ impl World {
 }
 
 impl Backends {
-    /// Takes one resource down. Something that was still being made when a run died may
-    /// exist or not: it is looked for, and removed if found.
-    async fn undo(&self, resource: &Resource) -> Result<()> {
+    /// Takes one resource down; false when there was nothing to take down. Something
+    /// that was still being made when a run died may exist or not: it is looked for,
+    /// and removed if found.
+    async fn undo(&self, resource: &Resource) -> Result<bool> {
         match resource {
             Resource::Instance(i) => self.compute.terminate(i).await,
             Resource::DnsZone(z) => self.dns.delete_zone(z).await,
             Resource::DnsRecord(r) => self.dns.delete(r).await,
             Resource::Process(p) => self.transport.stop(p).await,
             Resource::File { path } => self.local.remove(std::path::Path::new(path)),
-            Resource::Pending(intent) => self.undo_pending(intent).await,
+            Resource::Pending(intent) => return self.undo_pending(intent).await,
         }
+        .map(|()| true)
     }
 
-    async fn undo_pending(&self, intent: &Intent) -> Result<()> {
+    async fn undo_pending(&self, intent: &Intent) -> Result<bool> {
         match intent {
             Intent::Instance { name } => match self.compute.find(name).await? {
-                Some(instance) => self.compute.terminate(&instance).await,
-                None => Ok(()),
+                Some(instance) => self.compute.terminate(&instance).await.map(|()| true),
+                None => Ok(false),
             },
             Intent::DnsZone { name } => match self.dns.find_zone(name).await? {
-                Some(zone) if self.dns.creates_zones() => self.dns.delete_zone(&zone).await,
-                _ => Ok(()),
+                Some(zone) if self.dns.creates_zones() => {
+                    self.dns.delete_zone(&zone).await.map(|()| true)
+                }
+                _ => Ok(false),
             },
             // The run may have published it; a record with the same data is taken to be
             // it (the window is one backend call).
             Intent::DnsRecord { spec } => {
+                let mut found = false;
                 for record in self.dns.list(&spec.name).await? {
                     if record.spec.data == spec.data {
                         self.dns.delete(&record).await?;
+                        found = true;
                     }
                 }
-                Ok(())
+                Ok(found)
             }
             // A process has no name to be found by; it goes with its machine.
-            Intent::Process { .. } => Ok(()),
+            Intent::Process { .. } => Ok(false),
             Intent::Files { paths } => {
+                let mut found = false;
                 for path in paths {
-                    self.local.remove(std::path::Path::new(path))?;
+                    let path = std::path::Path::new(path);
+                    found |= path.exists();
+                    self.local.remove(path)?;
                 }
-                Ok(())
+                Ok(found)
             }
         }
     }
@@ -315,8 +316,12 @@ pub fn take_down(world: &World, journal: &Journal) -> Vec<(Resource, Error)> {
         let raw = world.raw.clone();
         let undo = resource.clone();
         match world.block_on(async move { raw.undo(&undo).await }) {
-            Ok(()) => {
-                tracing::info!("removed {}", resource.describe());
+            Ok(found) => {
+                if found {
+                    tracing::info!("removed {}", resource.describe());
+                } else {
+                    tracing::info!("nothing to remove: {}", resource.describe());
+                }
                 if let Err(e) = journal.removed(&resource) {
                     failed.push((resource, e.into()));
                 }

@@ -83,6 +83,47 @@ fn a_dry_run_on_a_live_domain_refuses_as_the_real_run_does() {
 }
 
 #[test]
+fn what_a_killed_run_was_still_creating_is_found_and_removed_by_destroy() {
+    let Some(lab) = LabRig::new() else { return };
+    let script = "dns_zone(\"p.test\");\nlet n = launch_instance(#{ name: \"n1\" });\n\
+        dns_record(#{ name: \"n1.p.test\", type: \"A\", content: n.private_ip });\npki_ca(\"p.test\");\n";
+    lab.file("p.rhai", script);
+    lab.run(&["run", "./p.rhai"]).success();
+    // As if rigger died after asking for each resource and before the backend answered:
+    // only the intents are left in the journal.
+    let runs = lab.path("state/runs");
+    for entry in std::fs::read_dir(&runs).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let intents: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.contains("\"op\":\"created\""))
+            .collect();
+        assert_eq!(
+            intents
+                .iter()
+                .filter(|l| l.contains("\"op\":\"intent\""))
+                .count(),
+            4,
+            "{text}"
+        );
+        std::fs::write(&path, intents.join("\n") + "\n").unwrap();
+    }
+    // Each is found by what its intent knew (name, data, paths) before the lab goes.
+    let out = lab.run(&["destroy"]);
+    out.success();
+    for what in [
+        "removed files",
+        "removed A record n1.p.test -> 198.18.1.1 (being published)",
+        "removed instance n1 (being launched)",
+        "removed zone p.test (being created)",
+    ] {
+        out.stderr_has(what);
+    }
+    lab.leaves_nothing();
+}
+
+#[test]
 fn a_failed_run_rolls_back_everything_it_created() {
     let Some(lab) = LabRig::new() else { return };
     let script = r#"dns_zone("example.test");

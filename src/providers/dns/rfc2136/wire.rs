@@ -686,9 +686,9 @@ pub enum QueryError {
 // Options
 // ---------------------------------------------------------------------------
 
-/// Knobs for [`add_with`], [`delete_with`], [`query_with`]. `Default` is sane.
+/// How hard to try: the same for every call rigger makes.
 #[derive(Debug, Clone)]
-pub struct Options {
+struct Options {
     /// Per attempt: connect + send + receive.
     pub timeout: Duration,
     /// Tries on timeout/IO error. Safe for updates too: adding an existing RR
@@ -696,9 +696,6 @@ pub struct Options {
     pub attempts: u32,
     /// TSIG fudge (allowed clock difference), seconds.
     pub fudge: u16,
-    /// Added to our clock when signing; compensates a known skew (and lets
-    /// tests provoke BADTIME).
-    pub clock_offset_secs: i64,
 }
 
 impl Default for Options {
@@ -707,7 +704,6 @@ impl Default for Options {
             timeout: Duration::from_secs(3),
             attempts: 3,
             fudge: 300,
-            clock_offset_secs: 0,
         }
     }
 }
@@ -724,7 +720,15 @@ pub async fn add(
     key: &TsigKey,
     spec: &RecordSpec,
 ) -> Result<(), UpdateError> {
-    add_with(server, zone, key, spec, &Options::default()).await
+    update(
+        server,
+        zone,
+        key,
+        spec,
+        &Options::default(),
+        UpdateKind::Add,
+    )
+    .await
 }
 
 /// Deletes exactly this RR, matched by name, type and rdata (RFC 2136 §2.5.4).
@@ -735,7 +739,15 @@ pub async fn delete(
     key: &TsigKey,
     spec: &RecordSpec,
 ) -> Result<(), UpdateError> {
-    delete_with(server, zone, key, spec, &Options::default()).await
+    update(
+        server,
+        zone,
+        key,
+        spec,
+        &Options::default(),
+        UpdateKind::Delete,
+    )
+    .await
 }
 
 /// Non-recursive (RD=0) query straight to `server`; returns the answer RRs
@@ -745,40 +757,7 @@ pub async fn query(
     name: &str,
     rtype: RecordKind,
 ) -> Result<Vec<RecordSpec>, QueryError> {
-    query_with(server, name, rtype, &Options::default()).await
-}
-
-/// The MNAME (primary server) of `zone`'s SOA, without trailing dot.
-pub async fn soa_mname(server: SocketAddr, zone: &str) -> Result<String, QueryError> {
-    soa_mname_with(server, zone, &Options::default()).await
-}
-
-pub async fn add_with(
-    server: SocketAddr,
-    zone: &str,
-    key: &TsigKey,
-    spec: &RecordSpec,
-    opts: &Options,
-) -> Result<(), UpdateError> {
-    update(server, zone, key, spec, opts, UpdateKind::Add).await
-}
-
-pub async fn delete_with(
-    server: SocketAddr,
-    zone: &str,
-    key: &TsigKey,
-    spec: &RecordSpec,
-    opts: &Options,
-) -> Result<(), UpdateError> {
-    update(server, zone, key, spec, opts, UpdateKind::Delete).await
-}
-
-pub async fn query_with(
-    server: SocketAddr,
-    name: &str,
-    rtype: RecordKind,
-    opts: &Options,
-) -> Result<Vec<RecordSpec>, QueryError> {
+    let opts = &Options::default();
     let qname = fqdn(name).map_err(|reason| QueryError::Invalid { reason })?;
     let answers = raw_query(server, &qname, rtype.to_hickory(), opts).await?;
     Ok(answers
@@ -788,11 +767,9 @@ pub async fn query_with(
         .collect())
 }
 
-pub async fn soa_mname_with(
-    server: SocketAddr,
-    zone: &str,
-    opts: &Options,
-) -> Result<String, QueryError> {
+/// The MNAME (primary server) of `zone`'s SOA, without trailing dot.
+pub async fn soa_mname(server: SocketAddr, zone: &str) -> Result<String, QueryError> {
+    let opts = &Options::default();
     let qname = fqdn(zone).map_err(|reason| QueryError::Invalid { reason })?;
     let answers = raw_query(server, &qname, RecordType::SOA, opts).await?;
     answers
@@ -819,12 +796,11 @@ enum UpdateKind {
     Delete,
 }
 
-fn unix_now(offset: i64) -> u64 {
-    let now = SystemTime::now()
+fn unix_now() -> u64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
-        .unwrap_or(0);
-    now.saturating_add_signed(offset)
+        .unwrap_or(0)
 }
 
 async fn update(
@@ -869,7 +845,7 @@ async fn update(
             UpdateKind::Add => update_message::append(rrset, zone_name.clone(), false, false),
             UpdateKind::Delete => update_message::delete_by_rdata(rrset, zone_name.clone(), false),
         };
-        msg.finalize(&signer, unix_now(opts.clock_offset_secs))
+        msg.finalize(&signer, unix_now())
             .map_err(|e| invalid(format!("signing failed: {e}")))?;
         let request_mac = msg
             .signature()
@@ -891,7 +867,6 @@ async fn update(
                     &request_mac,
                     id,
                     &resp,
-                    opts,
                 );
             }
         }
@@ -918,7 +893,6 @@ fn check_update_response(
     request_mac: &[u8],
     id: u16,
     bytes: &[u8],
-    opts: &Options,
 ) -> Result<(), UpdateError> {
     let bad = |reason: String| UpdateError::BadResponse {
         server,
@@ -948,7 +922,7 @@ fn check_update_response(
                         "answered {rcode} but its TSIG does not verify: {e}"
                     ))
                 })?;
-            let now = unix_now(opts.clock_offset_secs);
+            let now = unix_now();
             if !valid.contains(&now) {
                 return Err(bad(format!(
                     "answered {rcode} with a TSIG time outside our clock ± fudge"
