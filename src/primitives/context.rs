@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use super::bridge::Bridge;
 use super::params::Params;
 use crate::base::error::{Error, Result};
+use crate::providers::Probe;
 use crate::world::{World, WorldConfig};
 
 pub struct ScriptContext {
@@ -55,6 +56,12 @@ impl ScriptContext {
     /// Whether this session only plans (`--dry-run`).
     pub fn dry_run(&self) -> bool {
         self.world_config.as_ref().is_some_and(|c| c.dry_run)
+    }
+
+    /// A probe of this machine itself, which needs no world (so a wait on loopback
+    /// brings no lab up); `None` when the world's own probe must answer.
+    pub fn machine_probe(&self) -> Option<Arc<dyn Probe>> {
+        crate::world::machine_probe(self.world_config.as_ref())
     }
 
     /// The world if a primitive has opened it.

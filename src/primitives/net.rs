@@ -6,7 +6,8 @@ use std::time::Duration;
 use rhai::{Engine, EvalAltResult, Map};
 
 use super::context::ScriptContext;
-use super::{Doc, Options, define, on_world};
+use super::{Doc, Options, define, on_world, wait};
+use crate::services::probe::is_loopback;
 
 const WAIT_TCP: Doc = Doc {
     name: "wait_tcp",
@@ -41,6 +42,14 @@ fn wait_tcp(cx: &ScriptContext, address: &str, options: Map) -> Result<(), Box<E
     let address = address.to_string();
     // The bridge's backstop: the probe keeps its own deadline so it can say what it saw.
     let limit = timeout + Duration::from_secs(5);
+    // This machine's own ports are not the world's: asking them brings no lab up.
+    if is_loopback(&address)
+        && let Some(probe) = cx.machine_probe()
+    {
+        return wait(cx, WAIT_TCP.name, limit, async move {
+            probe.wait_tcp(&address, timeout, interval).await
+        });
+    }
     on_world(cx, WAIT_TCP.name, limit, move |world| async move {
         world
             .backends

@@ -71,7 +71,7 @@ impl Probe for Network {
 }
 
 /// `127.0.0.1:2379`, `[::1]:22`, `localhost:80`.
-fn is_loopback(address: &str) -> bool {
+pub fn is_loopback(address: &str) -> bool {
     let host = address.rsplit_once(':').map_or(address, |(h, _)| h);
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host == "localhost"

@@ -244,6 +244,13 @@ impl World {
     }
 }
 
+/// A probe of this machine's own network, for questions that need no world (a port on
+/// loopback): `None` in a dry run, whose plan writes every wait down instead.
+pub fn machine_probe(config: Option<&WorldConfig>) -> Option<Arc<dyn Probe>> {
+    (!config.is_some_and(|c| c.dry_run))
+        .then(|| Arc::new(Network::new(crate::base::runtime::handle(), false)) as Arc<dyn Probe>)
+}
+
 impl Backends {
     /// Takes one resource down; false when there was nothing to take down. Something
     /// that was still being made when a run died may exist or not: it is looked for,

@@ -106,3 +106,15 @@ fn in_the_lab_wait_tcp_takes_addresses_not_names() {
             "× wait_tcp: \"etcd-1.example.test:2379\": in the lab, give an address, not a name",
         );
 }
+
+#[test]
+fn a_wait_on_this_machine_s_loopback_brings_no_world_up() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let script = format!("wait_tcp(\"127.0.0.1:{port}\", #{{timeout: 5}});\nprint(\"up\");\n");
+    let rig = Rig::new().own_state().file("t.rhai", &script);
+    rig.again(&["run", "t.rhai"]).success().stdout_is("up\n");
+    // No lab (and so no root) is needed to ask this machine's own port.
+    assert!(!rig.path("state").exists(), "the run made state");
+    drop(listener);
+}
