@@ -97,6 +97,15 @@ impl LabRig {
         out
     }
 
+    /// Runs rigger with `env` added to this lab's environment for this command only.
+    pub fn run_with_env(&self, env: &[(&str, &str)], args: &[&str]) -> Outcome {
+        let mut cmd = self.rig.command(std::path::Path::new(crate::harness::BIN));
+        cmd.args(args).envs(env.iter().copied());
+        let out = Outcome::from(cmd.output().expect("rigger runs"));
+        self.observe(&out.stderr);
+        out
+    }
+
     /// `rigger run cluster`, with each `key=value` as a `--set` and other arguments as
     /// they are.
     pub fn run_cluster(&self, args: &[&str]) -> Outcome {

@@ -30,6 +30,7 @@ pub fn destroy(state: &StateDir, aws_cluster_tag: Option<&str>, scope: Scope) ->
         }
     };
     let mut left = 0;
+    let mut keep_lab = false;
     for journal in &journals {
         if scope == Scope::Lab && !journal.world().is_lab() {
             continue;
@@ -68,18 +69,25 @@ pub fn destroy(state: &StateDir, aws_cluster_tag: Option<&str>, scope: Scope) ->
             }
             Err(e) => {
                 tracing::error!(
-                    "cannot reach the world of {}: {}",
+                    "cannot reach the world of {}: {}{}",
                     journal.path().display(),
-                    e.message
+                    e.message,
+                    e.help.map(|h| format!(" ({h})")).unwrap_or_default()
                 );
                 left += journal.live_newest_first().len();
+                // What this run made in the lab may only be reachable from inside it (a
+                // DNS server of the user's on a lab address): the lab stays until a
+                // destroy that can reach it.
+                keep_lab |= journal.world().is_lab();
             }
         }
     }
     if let Some(tag) = aws_cluster_tag {
         left += destroy_tagged(state, tag);
     }
-    if let Err(e) = Lab::new(state).down() {
+    if keep_lab {
+        tracing::error!("the lab stays up: what could not be reached is inside it");
+    } else if let Err(e) = Lab::new(state).down() {
         return super::fail(format!("cannot take the lab down: {e}"), None);
     }
     if left > 0 {
