@@ -20,7 +20,7 @@ use crate::base::output::{self, Verbosity};
 use crate::base::state_dir::StateDir;
 use crate::primitives::params::Params;
 use crate::providers::backends;
-use crate::providers::transport::ssh::SshSettings;
+use crate::providers::opening::SshSettings;
 use crate::script::{Limits, Sources, engine};
 use crate::world::{WorldConfig, WorldSpec};
 

@@ -12,6 +12,7 @@ mod etcd;
 mod ids;
 mod net;
 mod options;
+mod param;
 pub mod params;
 mod pki;
 mod resolve;
@@ -34,7 +35,7 @@ pub use crate::base::eval_error::interrupted;
 pub use options::Options;
 
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
-    params::register(engine, cx);
+    param::register(engine, cx);
     time::register(engine, cx);
     net::register(engine, cx);
     ids::register(engine);

@@ -1,15 +1,10 @@
-//! Script parameters: `--set key=value` on the command line, `param("key")` in scripts.
+//! Script parameters as the command line gives them: `--set key=value`, parsed and kept
+//! for `param("key")`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-use std::sync::Arc;
-
-use rhai::{Dynamic, Engine, EvalAltResult};
-
-use super::context::ScriptContext;
-use super::{Doc, Failure, define};
-use crate::base::error::Error;
+use rhai::{Dynamic, Engine};
 
 /// A `--set` argument that could not be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -118,41 +113,6 @@ impl Params {
             .cloned()
             .collect()
     }
-}
-
-const PARAM: Doc = Doc {
-    name: "param",
-    params: &["name: String", "Dynamic"],
-    text: "\
-/// The value given with `--set name=VALUE`.
-/// Fails, naming the `--set` that would supply it, when none was given.",
-};
-
-const PARAM_OR: Doc = Doc {
-    name: "param",
-    params: &["name: String", "default: Dynamic", "Dynamic"],
-    text: "/// The value given with `--set name=VALUE`, or `default` when none was given.",
-};
-
-pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
-    let c = cx.clone();
-    define(&PARAM).register_into_engine(
-        engine,
-        move |name: &str| -> Result<Dynamic, Box<EvalAltResult>> {
-            c.params.get(name).ok_or_else(|| {
-                Failure::new(
-                    PARAM.name,
-                    Error::missing(format!("no value for {name:?}"))
-                        .with_help(format!("give one on the command line: --set {name}=VALUE")),
-                )
-                .into()
-            })
-        },
-    );
-    let c = cx.clone();
-    define(&PARAM_OR).register_into_engine(engine, move |name: &str, default: Dynamic| {
-        c.params.get(name).unwrap_or(default)
-    });
 }
 
 #[cfg(test)]

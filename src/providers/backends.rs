@@ -4,12 +4,12 @@
 //! all come from here: a new backend is its own module and one row below.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use crate::base::error::{Error, Result};
 use crate::base::state_dir::StateDir;
-use crate::providers::transport::ssh::SshSettings;
-use crate::providers::{Compute, Dns, Transport, compute, dns, lab, transport};
+use crate::providers::opening::{Machines, Opening};
+use crate::providers::{Dns, Transport, compute, dns, lab, transport};
 
 /// Where machines come from.
 pub struct TargetRow {
@@ -174,63 +174,4 @@ pub fn check(target: &str, dns: &str, transport: &str, servers: &[SocketAddr]) -
         );
     }
     Ok(())
-}
-
-/// What a backend is opened with: the choices of the run and what the backends opened
-/// before it set up (the lab, the AWS settings).
-pub struct Opening {
-    pub target: &'static str,
-    pub dns: &'static str,
-    pub transport: &'static str,
-    pub state: StateDir,
-    /// `--dns-server`: where DNS questions (and, for RFC 2136, updates) go.
-    pub dns_servers: Vec<SocketAddr>,
-    pub ssh: SshSettings,
-    /// Unique per run in this state dir (client tokens derive from it).
-    pub run_id: String,
-    /// False when only looking at what exists (destroy, health, a dry run's reads).
-    pub create: bool,
-    /// The lab, once the lab target has opened it.
-    pub lab: OnceLock<lab::Lab>,
-    aws: OnceLock<aws_config::SdkConfig>,
-}
-
-impl Opening {
-    pub fn new(
-        target: &'static str,
-        dns: &'static str,
-        transport: &'static str,
-        state: StateDir,
-    ) -> Self {
-        Self {
-            target,
-            dns,
-            transport,
-            state,
-            dns_servers: Vec::new(),
-            ssh: SshSettings::default(),
-            run_id: String::new(),
-            create: false,
-            lab: OnceLock::new(),
-            aws: OnceLock::new(),
-        }
-    }
-
-    /// The AWS SDK's settings, loaded once for every AWS backend of the run.
-    pub fn aws(&self) -> Result<&aws_config::SdkConfig> {
-        if let Some(config) = self.aws.get() {
-            return Ok(config);
-        }
-        let config = crate::base::runtime::block_on(crate::providers::aws::load_config())?;
-        Ok(self.aws.get_or_init(|| config))
-    }
-}
-
-/// What opening a target gives: its machines, and the runtime its network work must
-/// run on when this machine's own network is the wrong place (the lab's namespace).
-pub struct Machines {
-    pub compute: Arc<dyn Compute>,
-    pub runtime: Option<tokio::runtime::Runtime>,
-    /// Run when the world closes, told whether everything the run made is gone.
-    pub epilogue: Option<Box<dyn Fn(bool) + Send + Sync>>,
 }

@@ -7,6 +7,7 @@ pub mod compute;
 pub mod dns;
 pub mod lab;
 pub mod local;
+pub mod opening;
 pub mod plan;
 pub mod probe;
 pub mod records;

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::base::state_dir::StateDir;
-use crate::providers::transport::ssh::SshSettings;
+use crate::providers::opening::SshSettings;
 
 /// Which backends a run uses, by their names in the backend table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

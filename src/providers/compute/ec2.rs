@@ -16,7 +16,7 @@ use std::sync::Arc;
 use super::{Compute, Instance, InstanceSpec};
 use crate::base::error::{Error, ErrorKind, Result};
 use crate::providers::aws::{load_config, sdk_error};
-use crate::providers::backends::{Machines, Opening};
+use crate::providers::opening::{Machines, Opening};
 
 /// The tag on every resource rigger makes, so `destroy` can find them without state.
 pub const CLUSTER_TAG: &str = "rigger:cluster";

@@ -15,7 +15,7 @@ use super::Dns;
 use super::Zone;
 use super::zone_api::{Api, ZoneApi};
 use crate::base::error::{Error, ErrorKind, Result};
-use crate::providers::backends::Opening;
+use crate::providers::opening::Opening;
 use crate::providers::{Record, RecordData, RecordSpec};
 
 pub const DEFAULT_BASE: &str = "https://api.cloudflare.com/client/v4";

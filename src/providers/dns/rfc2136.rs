@@ -14,7 +14,7 @@ use self::wire::{QueryError, RecordKind, TsigKey, UpdateError};
 use super::zone_api::{Api, ZoneApi};
 use super::{Dns, Zone};
 use crate::base::error::{Error, ErrorKind, Result};
-use crate::providers::backends::Opening;
+use crate::providers::opening::Opening;
 use crate::providers::{Record, RecordData, RecordSpec};
 
 pub struct Rfc2136 {

@@ -16,7 +16,7 @@ use super::Zone;
 use super::zone_api::{Api, ZoneApi};
 use crate::base::error::{Error, Result};
 use crate::providers::aws::sdk_error;
-use crate::providers::backends::Opening;
+use crate::providers::opening::Opening;
 use crate::providers::{Record, RecordData, RecordSpec};
 
 pub struct Route53 {

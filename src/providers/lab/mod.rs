@@ -22,7 +22,7 @@ use self::state::{LabFile, LabHost};
 use crate::base::error::{Error, ErrorKind, Result};
 use crate::base::names::check_name;
 use crate::base::state_dir::{StateDir, private_dir, read_json, write_json};
-use crate::providers::backends::{Machines, Opening};
+use crate::providers::opening::{Machines, Opening};
 use crate::providers::{
     Compute, Dns, ExecOutput, Instance, InstanceSpec, Process, Record, RecordSpec, Transport, Zone,
 };
@@ -56,7 +56,6 @@ pub fn open_target(opening: &Opening) -> Result<Machines> {
         lab.load()?
     };
     let runtime = runtime(file.netns())?;
-    let _ = opening.lab.set(lab.clone());
     let after = lab.clone();
     let state = opening.state.clone();
     Ok(Machines {
@@ -102,21 +101,12 @@ fn hosts_nameserver(opening: &Opening) -> Result<Ipv4Addr> {
 /// The lab's DNS (its row in the backend table). A dry run reads through it without
 /// bringing the lab up.
 pub fn open_dns(opening: &Opening) -> Result<Arc<dyn Dns>> {
-    Ok(Arc::new(
-        opening
-            .lab
-            .get()
-            .cloned()
-            .unwrap_or_else(|| Lab::new(&opening.state)),
-    ))
+    Ok(Arc::new(Lab::new(&opening.state)))
 }
 
 /// Commands straight into a host's namespaces (its row in the backend table).
 pub fn open_exec(opening: &Opening) -> Result<Arc<dyn Transport>> {
-    let lab = opening.lab.get().cloned().ok_or_else(|| {
-        Error::invalid("--transport exec reaches lab hosts only; use --target lab")
-    })?;
-    Ok(Arc::new(lab))
+    Ok(Arc::new(Lab::new(&opening.state)))
 }
 
 /// A runtime every thread of which lives in the lab namespace, so every socket that lab

@@ -12,26 +12,17 @@ use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
-use serde::{Deserialize, Serialize};
-
 use super::unreachable::Unreachable;
 use super::{ExecOutput, Process, Transport};
 use crate::base::error::{Error, ErrorKind, Result};
 use crate::providers::Instance;
-use crate::providers::backends::Opening;
-
-/// How SSH connects, as the user chose it (`--ssh-user`, `--ssh-key`, `--ssh-accept-new`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SshSettings {
-    pub user: Option<String>,
-    pub key: Option<PathBuf>,
-    pub accept_new: bool,
-}
+use crate::providers::opening::Opening;
 
 /// The SSH transport of a run (its row in the backend table). In the lab it reaches the
 /// sshd of each host with the lab's own key and known_hosts, from inside the lab.
 pub fn open(opening: &Opening) -> Result<Arc<dyn Transport>> {
-    if let Some(lab) = opening.lab.get() {
+    if opening.target == "lab" {
+        let lab = crate::providers::lab::Lab::new(&opening.state);
         let files = crate::providers::lab::sshd::client_files(lab.dir());
         return Ok(Arc::new(Ssh::new(SshConfig {
             user: opening.ssh.user.clone().unwrap_or_else(|| "root".into()),
