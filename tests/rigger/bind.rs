@@ -204,6 +204,23 @@ fn a_cluster_on_bind_through_rfc2136_is_healthy_and_destroy_takes_back_only_its_
         "{}",
         members.stdout
     );
+    // BIND's own view of the zone has what rigger added (so the check after destroy,
+    // read the same way, sees removals and not the zone file as it started).
+    let live = bind.zone_now();
+    assert_eq!(
+        live.matches("_etcd-server-ssl._tcp.bind.test.").count(),
+        3,
+        "{live}"
+    );
+    // Without its key, destroy cannot reach BIND: it says so, and keeps the lab that
+    // BIND lives in, so that a destroy with the key still can.
+    let no_key = [("RIGGER_TSIG_KEY_FILE", "/nonexistent/key")];
+    let keyless = lab.run_with_env(&no_key, &["destroy"]);
+    keyless
+        .failure(1)
+        .stderr_has("cannot read the TSIG key file /nonexistent/key")
+        .stderr_has("the lab stays up");
+    assert_eq!(bind.zone_now().matches("_etcd-server-ssl").count(), 3);
     lab.destroy().leaves_nothing();
     let zone = bind.zone_now();
     assert!(
