@@ -33,6 +33,8 @@ impl StateDir {
                         .join("rigger")
                 }
             });
+        // Absolute from the start: commands on lab hosts run in other directories.
+        let root = std::path::absolute(&root).unwrap_or(root);
         Self { root }
     }
 
@@ -43,14 +45,34 @@ impl StateDir {
     /// A subdirectory, created 0700 on first use.
     pub fn dir(&self, rel: &str) -> io::Result<PathBuf> {
         let path = self.root.join(rel);
-        private_dir(&self.root)?;
+        self.ensure()?;
         private_dir(&path)?;
         Ok(path)
     }
 
+    /// Creates the state dir 0700 if it is missing. One that exists is used as it is,
+    /// with a warning (once) when others can read it, as ssh warns of an open key.
+    pub fn ensure(&self) -> io::Result<()> {
+        private_dir(&self.root)?;
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        if let Ok(meta) = fs::metadata(&self.root)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            WARNED.call_once(|| {
+                tracing::warn!(
+                    "state dir {} is open to other users (mode {:o}); it holds private keys: `chmod 700 {}`",
+                    self.root.display(),
+                    meta.permissions().mode() & 0o777,
+                    self.root.display()
+                );
+            });
+        }
+        Ok(())
+    }
+
     /// An exclusive lock on `name` in the state dir, held until the guard drops.
     pub fn lock(&self, name: &str) -> io::Result<Flock<File>> {
-        private_dir(&self.root)?;
+        self.ensure()?;
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -82,13 +104,33 @@ impl StateDir {
     }
 }
 
-/// Creates `path` (and parents) with mode 0700, tightening an existing one.
+/// Creates `path` (and missing parents) with mode 0700. A directory that already
+/// exists is left exactly as it is: rigger never changes the mode of a directory it did
+/// not create (a shared `/tmp`, a user's own folder).
 pub fn private_dir(path: &Path) -> io::Result<()> {
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => return Ok(()),
+        Ok(_) => {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} is not a directory", path.display()),
+            ));
+        }
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(at(path, e)),
+        Err(_) => {}
+    }
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
-        .create(path)?;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+        .create(path)
+        .map_err(|e| at(path, e))?;
+    // The umask may have taken bits away; this directory is ours, so it is made exact.
+    fs::set_permissions(path, fs::Permissions::from_mode(0o700)).map_err(|e| at(path, e))
+}
+
+/// An I/O error that names the path it happened on.
+pub fn at(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 /// Writes `bytes` to `path` atomically (temp file + rename) with the given mode, so a
