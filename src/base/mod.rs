@@ -7,3 +7,4 @@ pub mod names;
 pub mod output;
 pub mod runtime;
 pub mod state_dir;
+pub mod writer;

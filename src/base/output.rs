@@ -56,7 +56,9 @@ pub fn init(verbosity: Verbosity) {
         .unwrap_or_else(|_| EnvFilter::new(format!("rigger={level},warn")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| Stderr)
+        // A failed log write is reported with eprintln!, which panics on a closed stderr.
+        .log_internal_errors(false)
         .with_ansi(colour_on_stderr())
         .with_target(false)
         .without_time()
@@ -87,5 +89,27 @@ pub fn debug_line(text: &str, source: Option<&str>, pos: Position) {
         (None, Some(line)) => format!("line {line}: "),
         _ => String::new(),
     };
-    eprintln!("{at}{text}");
+    to_stderr(&format!("{at}{text}\n"));
+}
+
+/// Text on stderr. A closed or broken stderr (`rigger run x 2>&1 | head -1`) loses the
+/// text, never the run: eprint! would panic there, in the middle of a rollback.
+pub fn to_stderr(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
+}
+
+/// stderr for the log, swallowing write errors for the same reason.
+struct Stderr;
+
+impl Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
 }

@@ -2,6 +2,7 @@
 //! backend owns a runtime whose threads live in the lab's namespace).
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::runtime::{Handle, Runtime};
 
@@ -26,4 +27,15 @@ pub fn handle() -> Handle {
 /// Runs `work` to completion from a thread outside any runtime (a command's main thread).
 pub fn block_on<T>(work: impl std::future::Future<Output = T>) -> T {
     handle().block_on(work)
+}
+
+static QUITTING: AtomicBool = AtomicBool::new(false);
+
+/// Marks the process as quitting at once: work still in flight is abandoned.
+pub fn quit() {
+    QUITTING.store(true, Ordering::SeqCst);
+}
+
+pub fn quitting() -> bool {
+    QUITTING.load(Ordering::SeqCst)
 }

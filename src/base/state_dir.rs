@@ -100,6 +100,7 @@ impl StateDir {
         }
         empty_dirs(&self.root);
         let _ = fs::remove_file(self.root.join("lab.lock"));
+        let _ = fs::remove_file(self.root.join("writer.lock"));
         let _ = fs::remove_dir(&self.root);
     }
 }
@@ -133,15 +134,37 @@ pub fn at(path: &Path, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
+/// The name `write_atomic` gives its temporary file for `path`, without the pid.
+fn temporary_prefix(path: &Path) -> String {
+    format!(
+        ".{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file")
+    )
+}
+
+/// Temporary files `write_atomic` left beside `path` when a kill cut it short.
+pub fn temporaries_of(path: &Path) -> Vec<PathBuf> {
+    let prefix = temporary_prefix(path);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            e.file_name().to_str().is_some_and(|n| {
+                n.strip_prefix(&prefix)
+                    .is_some_and(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+            })
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
 /// Writes `bytes` to `path` atomically (temp file + rename) with the given mode, so a
 /// reader never sees half a file and a key is never readable by others, even briefly.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
-        std::process::id()
-    ));
+    let tmp = dir.join(format!("{}{}", temporary_prefix(path), std::process::id()));
     {
         let mut f = OpenOptions::new()
             .create(true)

@@ -4,6 +4,7 @@ pub mod commands;
 pub mod diagnostic;
 pub mod repl;
 pub mod run;
+pub mod signals;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -263,10 +264,15 @@ fn parse_set(arg: &str) -> Result<(String, Dynamic), String> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     std::panic::set_hook(Box::new(|info| {
-        eprintln!(
+        // Quitting at once (a second Ctrl-C) drops the runtime under threads still at
+        // work; what they say then is the quit, not a bug.
+        if crate::base::runtime::quitting() {
+            return;
+        }
+        output::to_stderr(&format!(
             "rigger: internal error, a bug in rigger rather than in your script: {info}\n\
-             Please report it with the command you ran."
-        );
+             Please report it with the command you ran.\n"
+        ));
     }));
     output::init(Verbosity::from_flags(cli.verbose, cli.quiet));
     ExitCode::from(match cli.command {

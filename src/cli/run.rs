@@ -4,7 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use nix::sys::signal::Signal;
+
 use super::diagnostic::{self, Context, ScriptError};
+use super::signals::{self, Stops};
 use crate::primitives::bridge::{Bridge, Interrupt};
 use crate::primitives::context::ScriptContext;
 use crate::primitives::params::Params;
@@ -30,23 +33,34 @@ pub struct RunRequest {
 }
 
 pub fn run(request: RunRequest) -> u8 {
-    match prepare_and_run(request) {
+    let mut stopped_by = None;
+    match prepare_and_run(request, &mut stopped_by) {
         Ok(()) => EXIT_OK,
         Err(err) => {
-            eprint!("{}", diagnostic::render(&err));
-            if err.interrupted() {
-                EXIT_INTERRUPTED
-            } else {
-                EXIT_FAILED
+            crate::base::output::to_stderr(&diagnostic::render(&err));
+            match stopped_by {
+                Some(signal) => signals::exit_status(signal),
+                None if err.interrupted() => EXIT_INTERRUPTED,
+                None => EXIT_FAILED,
             }
         }
     }
 }
 
-fn prepare_and_run(request: RunRequest) -> Result<(), ScriptError> {
+fn prepare_and_run(
+    request: RunRequest,
+    stopped_by: &mut Option<Signal>,
+) -> Result<(), ScriptError> {
     let script =
         Script::find(&request.script).map_err(|e| ScriptError::plain(e.message, e.help))?;
     let runtime = crate::base::runtime::handle();
+    // Listening from the start: a SIGTERM that comes while the lab comes up must roll
+    // it back too, not kill rigger half way.
+    let mut stops = {
+        let _entered = runtime.enter();
+        Stops::listen()
+            .map_err(|e| ScriptError::plain(format!("cannot listen for signals: {e}"), None))?
+    };
     let interrupt = Interrupt::new();
     let cx = ScriptContext::with_world(
         Bridge::new(runtime.clone(), interrupt.clone()),
@@ -87,11 +101,31 @@ fn prepare_and_run(request: RunRequest) -> Result<(), ScriptError> {
         })
         .map_err(|e| ScriptError::plain(format!("cannot start the script thread: {e}"), None))?;
 
-    let outcome = runtime.block_on(wait_for_script(done_rx, interrupt));
+    let ended = runtime.block_on(wait_for_script(done_rx, interrupt, &mut stops));
+    *stopped_by = ended.signal;
+    let outcome = ended.outcome;
     for key in cx.params.unused() {
         tracing::warn!("--set {key} was given, but the script never asked for param({key:?})");
     }
+    if ended.abandon {
+        // Asked twice: quit now, and say what stays.
+        crate::base::runtime::quit();
+        if cx.world_if_open().is_some_and(|w| !w.journal().is_empty()) {
+            tracing::warn!("quit without rolling back; `rigger destroy` removes what the run made");
+        }
+        return outcome;
+    }
     if let Some(world) = cx.world_if_open() {
+        // A signal during the rollback ends it: the journal keeps what is left.
+        runtime.spawn(async move {
+            let signal = stops.next().await;
+            crate::base::runtime::quit();
+            crate::base::output::to_stderr(&format!(
+                "rigger: {} again; the rollback stopped: `rigger destroy` removes the rest\n",
+                signals::describe(signal)
+            ));
+            std::process::exit(signals::exit_status(signal).into());
+        });
         world.close(Ending {
             failed: outcome.is_err(),
             interrupted: outcome.as_ref().err().is_some_and(ScriptError::interrupted),
@@ -101,31 +135,59 @@ fn prepare_and_run(request: RunRequest) -> Result<(), ScriptError> {
     outcome
 }
 
+/// How waiting for the script ended.
+struct Ended {
+    outcome: Result<(), ScriptError>,
+    /// The signal that stopped the run, if one did.
+    signal: Option<Signal>,
+    /// A second signal: leave at once, no rollback.
+    abandon: bool,
+}
+
 async fn wait_for_script(
     mut done: tokio::sync::oneshot::Receiver<Result<(), ScriptError>>,
     interrupt: Interrupt,
-) -> Result<(), ScriptError> {
+    stops: &mut Stops,
+) -> Ended {
     let lost = || {
         Err(ScriptError::plain(
             "the script thread ended without a result",
             None,
         ))
     };
-    tokio::select! {
-        outcome = &mut done => return outcome.unwrap_or_else(|_| lost()),
-        _ = tokio::signal::ctrl_c() => {}
-    }
-    tracing::warn!("interrupted; stopping the script (Ctrl-C again to quit at once)");
+    let signal = tokio::select! {
+        outcome = &mut done => return Ended {
+            outcome: outcome.unwrap_or_else(|_| lost()),
+            signal: None,
+            abandon: false,
+        },
+        signal = stops.next() => signal,
+    };
+    tracing::warn!(
+        "{}; stopping the script and rolling back (Ctrl-C again to quit at once)",
+        signals::describe(signal)
+    );
     interrupt.raise();
-    tokio::select! {
-        outcome = &mut done => outcome.unwrap_or_else(|_| lost()),
-        _ = tokio::signal::ctrl_c() => Err(stopped_hard("at once")),
-        _ = tokio::time::sleep(GRACE) => Err(stopped_hard("before the script stopped")),
+    let (outcome, abandon) = tokio::select! {
+        outcome = &mut done => (outcome.unwrap_or_else(|_| lost()), false),
+        again = stops.next() => (Err(stopped_hard(again, "at once")), true),
+        _ = tokio::time::sleep(GRACE) => (Err(stopped_hard(signal, "before the script stopped")), false),
+    };
+    Ended {
+        outcome: outcome.map_err(|mut e| {
+            e.mark_interrupted();
+            e
+        }),
+        signal: Some(signal),
+        abandon,
     }
 }
 
-fn stopped_hard(when: &str) -> ScriptError {
-    let mut err = ScriptError::plain(format!("interrupted; rigger quit {when}"), None);
+fn stopped_hard(signal: Signal, when: &str) -> ScriptError {
+    let mut err = ScriptError::plain(
+        format!("{}; rigger quit {when}", signals::describe(signal)),
+        None,
+    );
     err.mark_interrupted();
     err
 }

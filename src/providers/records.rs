@@ -71,3 +71,91 @@ pub struct Record {
     #[serde(flatten)]
     pub spec: RecordSpec,
 }
+
+/// Why `new` cannot join `existing` at its name: a CNAME must be alone there
+/// (RFC 1034 §3.6.2), and a zone's apex holds its SOA and NS, so it never has one.
+pub fn cname_conflict<'a>(
+    existing: impl IntoIterator<Item = &'a RecordSpec>,
+    new: &RecordSpec,
+    zone: &str,
+) -> Option<String> {
+    let is_cname = matches!(new.data, RecordData::CNAME { .. });
+    if is_cname && new.name == zone {
+        return Some(format!(
+            "{} is the zone's apex, which holds its SOA and NS records; a CNAME cannot be there (RFC 1034 §3.6.2)",
+            new.name
+        ));
+    }
+    let other = existing
+        .into_iter()
+        .find(|r| r.name == new.name && (is_cname || matches!(r.data, RecordData::CNAME { .. })))?;
+    Some(format!(
+        "{} already has a{} {} record; a CNAME must be the only record at its name (RFC 1034 §3.6.2)",
+        new.name,
+        if other.data.type_name() == "A" || other.data.type_name() == "AAAA" {
+            "n"
+        } else {
+            ""
+        },
+        other.data.type_name()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(name: &str, data: RecordData) -> RecordSpec {
+        RecordSpec {
+            name: name.into(),
+            ttl: 60,
+            data,
+        }
+    }
+
+    #[test]
+    fn a_cname_is_alone_at_its_name() {
+        let a = spec(
+            "x.test",
+            RecordData::A {
+                content: Ipv4Addr::LOCALHOST,
+            },
+        );
+        let cname = spec(
+            "x.test",
+            RecordData::CNAME {
+                content: "y.test".into(),
+            },
+        );
+        let other = spec(
+            "z.test",
+            RecordData::CNAME {
+                content: "y.test".into(),
+            },
+        );
+        assert!(
+            cname_conflict([&a], &cname, "test")
+                .unwrap()
+                .contains("an A record")
+        );
+        assert!(
+            cname_conflict([&cname], &a, "test")
+                .unwrap()
+                .contains("CNAME")
+        );
+        assert!(cname_conflict([&a], &other, "test").is_none());
+        assert!(
+            cname_conflict(
+                [],
+                &spec(
+                    "test",
+                    RecordData::CNAME {
+                        content: "y.test".into()
+                    }
+                ),
+                "test"
+            )
+            .is_some()
+        );
+    }
+}

@@ -126,6 +126,10 @@ impl Local for LocalFiles {
     }
 
     fn remove(&self, path: &Path) -> error::Result<()> {
+        // A write cut short by a kill leaves its temporary file beside the real one.
+        for stray in crate::base::state_dir::temporaries_of(path) {
+            let _ = std::fs::remove_file(stray);
+        }
         match std::fs::remove_file(path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
             _ => Ok(()),

@@ -16,6 +16,7 @@ pub use spec::{WorldConfig, WorldSpec};
 use self::journal::{Intent, Journal, Resource};
 use self::journaling::{Book, JournaledCompute, JournaledDns, JournaledLocal, JournaledTransport};
 use crate::base::error::{Error, Result};
+use crate::base::writer::Writer;
 use crate::providers::backends;
 use crate::providers::opening::Opening;
 use crate::providers::plan::Plan;
@@ -47,6 +48,8 @@ pub struct World {
     /// A runtime the world owns (the lab's, in its namespace).
     runtime: Option<Runtime>,
     epilogue: Epilogue,
+    /// One writer at a time in the state dir, for as long as a world that creates is open.
+    _writer: Option<Writer>,
 }
 
 /// How a run ended, for [`World::close`].
@@ -96,12 +99,27 @@ impl World {
         let spec = &config.spec;
         // Refuse a bad combination before anything (even the journal) exists.
         let mut opening = Self::opening(config, create)?;
+        let writer = create.then(|| Writer::take(&config.state)).transpose()?;
         let journal = Arc::new(Journal::create(&config.state, create, spec)?);
         opening.run_id = journal.run_id();
         let target = backends::target(opening.target)?;
         let machines = (target.open)(&opening)?;
-        let dns = (backends::dns(opening.dns)?.open)(&opening)?;
-        let transport = (backends::transport(opening.transport)?.open)(&opening)?;
+        let others = backends::dns(opening.dns)
+            .and_then(|row| (row.open)(&opening))
+            .and_then(|dns| {
+                let transport = (backends::transport(opening.transport)?.open)(&opening)?;
+                Ok((dns, transport))
+            });
+        let (dns, transport) = match others {
+            Ok(both) => both,
+            Err(e) => {
+                // Nothing was made yet: a lab this opening brought up goes down again.
+                if let Some(epilogue) = &machines.epilogue {
+                    epilogue(true);
+                }
+                return Err(e);
+            }
+        };
         let raw = Backends {
             compute: machines.compute,
             dns,
@@ -143,6 +161,7 @@ impl World {
             handle,
             runtime: machines.runtime,
             epilogue: machines.epilogue.unwrap_or_else(|| Box::new(|_| {})),
+            _writer: writer,
         })
     }
 
@@ -179,6 +198,7 @@ impl World {
             handle: crate::base::runtime::handle(),
             runtime: None,
             epilogue: Box::new(move |_| plan.print()),
+            _writer: None,
         })
     }
 
@@ -215,7 +235,8 @@ impl World {
             );
         }
         let _ = self.journal.discard_if_empty();
-        (self.epilogue)(ending.failed && all_gone);
+        // A run that leaves nothing standing, failed or not, leaves no lab it brought up.
+        (self.epilogue)(all_gone);
     }
 
     /// Undoes what the run created, newest first; says what could not be undone and

@@ -2,6 +2,7 @@
 //! each resource through the provider that made it, then the lab itself.
 
 use crate::base::state_dir::StateDir;
+use crate::base::writer::Writer;
 use crate::cli::run::{EXIT_FAILED, EXIT_OK};
 use crate::providers::lab::Lab;
 use crate::world::journal::{Journal, Resource};
@@ -17,6 +18,17 @@ pub enum Scope {
 }
 
 pub fn destroy(state: &StateDir, aws_cluster_tag: Option<&str>, scope: Scope) -> u8 {
+    if !state.root().exists() && aws_cluster_tag.is_none() {
+        tracing::info!(
+            "nothing to destroy: {} does not exist",
+            state.root().display()
+        );
+        return EXIT_OK;
+    }
+    let _writer = match Writer::take(state) {
+        Ok(w) => w,
+        Err(e) => return super::fail(e.message, e.help),
+    };
     let journals = match Journal::all(state) {
         Ok(j) => j,
         Err(e) => {

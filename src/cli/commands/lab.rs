@@ -5,10 +5,15 @@ use std::os::unix::process::ExitStatusExt;
 use serde::Serialize;
 
 use crate::base::state_dir::StateDir;
+use crate::base::writer::Writer;
 use crate::cli::run::{EXIT_FAILED, EXIT_OK};
 use crate::providers::lab::{Lab, control, daemon, procs};
 
 pub fn up(state: &StateDir) -> u8 {
+    let _writer = match Writer::take(state) {
+        Ok(w) => w,
+        Err(e) => return super::fail(e.message, e.help),
+    };
     match Lab::new(state).ensure_up() {
         Ok(file) => {
             crate::base::output::data(&format!("{}\n", file.netns()));
@@ -22,7 +27,7 @@ pub fn serve(state: &StateDir) -> u8 {
     match daemon::serve(&Lab::new(state)) {
         Ok(()) => EXIT_OK,
         Err(e) => {
-            eprintln!("rigger lab serve: {e}");
+            crate::base::output::to_stderr(&format!("rigger lab serve: {e}\n"));
             EXIT_FAILED
         }
     }
@@ -146,6 +151,10 @@ pub fn exec(state: &StateDir, host: &str, argv: &[String]) -> u8 {
         Ok(c) => c,
         Err(e) => return super::fail(format!("lab exec: {}", e.message), e.help),
     };
+    // What runs there (dig, etcdctl) asks the lab's DNS.
+    if let Err(e) = lab.ensure_dns() {
+        tracing::warn!("the lab's DNS server is down and could not be started: {e}");
+    }
     match cmd.status() {
         Ok(s) => s
             .code()

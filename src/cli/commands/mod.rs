@@ -8,6 +8,6 @@ use crate::cli::diagnostic::{self, ScriptError};
 
 /// Prints an error the way every rigger error looks and returns the failure status.
 pub fn fail(message: impl Into<String>, help: Option<String>) -> u8 {
-    eprint!("{}", diagnostic::render(&ScriptError::plain(message, help)));
+    crate::base::output::to_stderr(&diagnostic::render(&ScriptError::plain(message, help)));
     crate::cli::run::EXIT_FAILED
 }

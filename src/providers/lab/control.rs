@@ -27,3 +27,11 @@ pub fn request(socket: &Path, command: &str) -> io::Result<()> {
 pub fn ping(socket: &Path) -> io::Result<()> {
     request(socket, "ping")
 }
+
+/// Whether `e` means no daemon listens at all (as opposed to one that refused).
+pub fn unreachable(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
+    )
+}

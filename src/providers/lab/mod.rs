@@ -23,6 +23,7 @@ use crate::base::error::{Error, ErrorKind, Result};
 use crate::base::names::check_name;
 use crate::base::state_dir::{StateDir, private_dir, read_json, write_json};
 use crate::providers::opening::{Machines, Opening};
+use crate::providers::records::cname_conflict;
 use crate::providers::{
     Compute, Dns, ExecOutput, Instance, InstanceSpec, Process, Record, RecordSpec, Transport, Zone,
 };
@@ -49,27 +50,40 @@ pub fn open_target(opening: &Opening) -> Result<Machines> {
     if opening.transport == "ssh" {
         lab = lab.with_sshd();
     }
-    let file = if opening.create {
-        lab.ensure_up()?
+    let (file, brought_up) = if opening.create {
+        let was_up = lab.exists();
+        (lab.ensure_up()?, !was_up)
     } else {
         require_privileges()?;
-        lab.load()?
+        if let Err(e) = lab.ensure_dns() {
+            tracing::warn!("the lab's DNS server is down and could not be started: {e}");
+        }
+        (lab.load()?, false)
     };
-    let runtime = runtime(file.netns())?;
     let after = lab.clone();
     let state = opening.state.clone();
+    // A failed run that brought the lab up and rolled back leaves no empty lab
+    // (namespace, daemon) behind. A lab that was up before (`rigger lab up` for a
+    // server of the user's own) stays.
+    let epilogue = move |all_gone: bool| {
+        if brought_up && all_gone && after.is_empty() {
+            match after.down() {
+                Ok(()) => state.prune(),
+                Err(e) => tracing::error!("could not take the empty lab down: {e}"),
+            }
+        }
+    };
+    let runtime = match runtime(file.netns()) {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            epilogue(true);
+            return Err(e);
+        }
+    };
     Ok(Machines {
         compute: Arc::new(lab),
         runtime: Some(runtime),
-        // A failed run that rolled back leaves no empty lab (namespace, daemon) behind.
-        epilogue: Some(Box::new(move |all_gone| {
-            if all_gone && after.is_empty() {
-                match after.down() {
-                    Ok(()) => state.prune(),
-                    Err(e) => tracing::error!("could not take the empty lab down: {e}"),
-                }
-            }
-        })),
+        epilogue: Some(Box::new(epilogue)),
     })
 }
 
@@ -201,10 +215,12 @@ impl Lab {
         }
         let created = !netns::exists(&lab.netns());
         if created {
+            // Written down before the namespace exists, so a kill at any moment leaves a
+            // lab that `destroy` and `lab down` find.
+            write_json(&self.file(), &lab)?;
             netns::create_lab(&lab.netns())?;
             tracing::debug!("lab namespace {} created", lab.netns());
         }
-        write_json(&self.file(), &lab)?;
         if control::ping(&self.control_socket()).is_err() {
             match self.start_daemon() {
                 Ok(pid) => lab.daemon_pid = Some(pid),
@@ -273,6 +289,12 @@ impl Lab {
         }
         for host in &lab.hosts {
             remove_host(host)?;
+        }
+        // A host namespace whose making was cut short before lab.json listed it.
+        for stray in netns::named_under(&lab.netns()) {
+            let pids = procs::in_netns(&stray);
+            procs::terminate(&pids, Duration::from_secs(3));
+            netns::delete(&stray)?;
         }
         let _ = control::request(&self.control_socket(), "stop");
         let pids = procs::in_netns(&lab.netns());
@@ -371,10 +393,44 @@ impl Lab {
     }
 
     fn reload_dns(&self) -> Result<()> {
-        control::request(&self.control_socket(), "reload").map_err(|e| {
-            Error::failed(format!("the lab DNS daemon did not take the change: {e}"))
-                .with_help("`rigger lab status` shows whether the lab is up")
+        let socket = self.control_socket();
+        let reloaded = match control::request(&socket, "reload") {
+            // Not there at all: it died. A new one reads lab.json as it starts.
+            Err(e) if control::unreachable(&e) => self.ensure_dns(),
+            other => other.map_err(Error::from),
+        };
+        reloaded.map_err(|e| {
+            Error::failed(format!(
+                "the lab DNS daemon did not take the change: {}",
+                e.message
+            ))
+            .with_help("`rigger lab status` shows whether the lab is up")
         })
+    }
+
+    /// Starts the lab's DNS daemon again if it is not answering (killed, crashed), so
+    /// that every command that needs it, `destroy` included, just works.
+    pub fn ensure_dns(&self) -> Result<()> {
+        let socket = self.control_socket();
+        if control::ping(&socket).is_ok() {
+            return Ok(());
+        }
+        let _lock = self.state.lock(LOCK)?;
+        if control::ping(&socket).is_ok() {
+            return Ok(());
+        }
+        let mut lab = self.load()?;
+        if lab.id.is_empty() || !netns::exists(&lab.netns()) {
+            return Err(Error::not_found(format!(
+                "there is no lab in {}",
+                self.state.root().display()
+            )));
+        }
+        let pid = self.start_daemon()?;
+        tracing::warn!("the lab's DNS server was not running; started it again (pid {pid})");
+        lab.daemon_pid = Some(pid);
+        write_json(&self.file(), &lab)?;
+        Ok(())
     }
 }
 
@@ -504,6 +560,11 @@ impl Dns for Lab {
             if let Some(same) = records.iter().find(|r| r.spec == spec) {
                 return Ok((same.clone(), false));
             }
+            // Refused here, before the server sees it: a record the server refuses
+            // would stay in lab.json and make every later reload fail.
+            if let Some(why) = cname_conflict(records.iter().map(|r| &r.spec), &spec, &zone) {
+                return Err(Error::conflict(why));
+            }
             let record = Record {
                 id: uuid::Uuid::new_v4().simple().to_string(),
                 zone,
@@ -512,8 +573,18 @@ impl Dns for Lab {
             records.push(record.clone());
             Ok((record, true))
         })?;
-        if outcome.1 {
-            self.reload_dns()?;
+        if outcome.1
+            && let Err(e) = self.reload_dns()
+        {
+            // Never keep what the server did not take.
+            let id = outcome.0.id.clone();
+            let _ = self.modify(|file| {
+                for records in file.zones.values_mut() {
+                    records.retain(|r| r.id != id);
+                }
+                Ok(())
+            });
+            return Err(e);
         }
         Ok(outcome)
     }

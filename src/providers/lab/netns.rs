@@ -47,11 +47,29 @@ pub fn exists(name: &str) -> bool {
     path(name).exists()
 }
 
+/// The namespaces named `<lab>-<n>`: the hosts of the lab namespace `lab`.
+pub fn named_under(lab: &str) -> Vec<String> {
+    let prefix = format!("{lab}-");
+    std::fs::read_dir("/run/netns")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| {
+            n.strip_prefix(&prefix)
+                .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect()
+}
+
 /// Runs `ip ARGS`, turning a failure into an error that quotes the command and its stderr.
 fn ip(args: &[&str]) -> io::Result<()> {
+    // A process group of its own: a terminal's Ctrl-C goes to rigger, which lets a
+    // half-made namespace finish and then removes it, never to `ip` half way.
     let out = Command::new("ip")
         .args(args)
         .stdin(Stdio::null())
+        .process_group(0)
         .output()
         .map_err(|e| io::Error::new(e.kind(), format!("cannot run `ip` (iproute2): {e}")))?;
     if out.status.success() {

@@ -1,0 +1,85 @@
+//! One writer at a time per state directory: `run`, `destroy`, `lab up` and `lab down`
+//! change what the state dir names, and two of them at once would publish into one SRV
+//! set, or tear a run down under it. Readers (`status`, `health`) never take it.
+//!
+//! The lock is an `flock` on `writer.lock`, so it goes with the process, however that
+//! ends; the file holds who has it, for the message the next writer gets.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use nix::fcntl::{Flock, FlockArg};
+
+use super::error::{Error, ErrorKind, Result};
+use super::state_dir::{StateDir, at};
+
+const FILE: &str = "writer.lock";
+
+/// Held while a command changes the state dir; released when dropped.
+pub struct Writer {
+    _lock: Flock<File>,
+}
+
+impl Writer {
+    /// Takes the lock, or says who holds it. Never waits: a second writer is most
+    /// likely a mistake the user wants to hear about now.
+    pub fn take(state: &StateDir) -> Result<Self> {
+        state.ensure()?;
+        let path = state.root().join(FILE);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| at(&path, e))?;
+        let mut lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => lock,
+            Err((mut file, errno)) if errno == nix::errno::Errno::EWOULDBLOCK => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                return Err(busy(state, &holder));
+            }
+            Err((_, errno)) => return Err(at(&path, errno.into()).into()),
+        };
+        let since = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut command: Vec<String> = std::env::args().collect();
+        if let Some(program) = command.first_mut() {
+            *program = "rigger".into();
+        }
+        let holder = format!("{} {since} {}", std::process::id(), command.join(" "));
+        let _ = lock.set_len(0);
+        let _ = lock.rewind();
+        let _ = lock.write_all(holder.as_bytes());
+        Ok(Self { _lock: lock })
+    }
+}
+
+fn busy(state: &StateDir, holder: &str) -> Error {
+    let mut parts = holder.splitn(3, ' ');
+    let pid = parts.next().unwrap_or("?");
+    let since = parts.next().and_then(|s| s.parse::<u64>().ok());
+    let command = parts.next().unwrap_or("rigger");
+    let ago = since
+        .and_then(|s| {
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
+            Some(format!(
+                ", for {}",
+                crate::base::human::duration(std::time::Duration::from_secs(now.saturating_sub(s)))
+            ))
+        })
+        .unwrap_or_default();
+    Error::new(
+        ErrorKind::Conflict,
+        format!(
+            "another rigger is changing {}: pid {pid} (`{command}`){ago}",
+            state.root().display()
+        ),
+    )
+    .with_help("wait for it to finish, or give this command a state dir of its own (--state-dir)")
+}
