@@ -47,7 +47,7 @@ impl Writer {
         };
         let since = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+            .map_or(0, |d| d.as_millis() as u64);
         let mut command: Vec<String> = std::env::args().collect();
         if let Some(program) = command.first_mut() {
             *program = "rigger".into();
@@ -67,10 +67,14 @@ fn busy(state: &StateDir, holder: &str) -> Error {
     let command = parts.next().unwrap_or("rigger");
     let ago = since
         .and_then(|s| {
-            let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .ok()?
+                .as_millis() as u64;
+            let held = std::time::Duration::from_millis(now.saturating_sub(s));
             Some(format!(
-                ", for {}",
-                crate::base::human::duration(std::time::Duration::from_secs(now.saturating_sub(s)))
+                ", started {} ago",
+                crate::base::human::duration(held)
             ))
         })
         .unwrap_or_default();

@@ -14,16 +14,16 @@ const PARALLEL: Doc = Doc {
     name: "parallel",
     params: &["items: Array", "f: FnPtr", "Array"],
     text: "\
-/// Calls `f(item)` for every item at once (launching machines, say) and returns the
-/// results in order; fails naming every item that failed. `bootstrap_parallel` is the
-/// same for nodes.",
+/// Calls `f(item)` for every item at once (launching machines, say; up to 32 run
+/// together, the rest as threads come free) and returns the results in order; fails
+/// naming every item that failed. `bootstrap_parallel` is the same for nodes.",
 };
 
 const BOOTSTRAP: Doc = Doc {
     name: NAME,
     params: &["nodes: Array", "f: FnPtr", "Array"],
     text: "\
-/// Calls `f(node)` for every node at once, each on its own thread, and returns their
+/// Calls `f(node)` for every node at once (up to 32 together), and returns their
 /// results in node order. If any fail, fails naming every failed node and its error.",
 };
 
@@ -65,6 +65,11 @@ fn node_name(node: &Dynamic, index: usize) -> String {
         .unwrap_or_else(|| format!("item #{index}"))
 }
 
+/// At most this many items run at once: enough for any cluster rigger makes.
+const WORKERS: usize = 32;
+
+type Outcome = Result<Dynamic, Box<EvalAltResult>>;
+
 #[allow(deprecated)] // NativeCallContextStore is marked volatile, not deprecated.
 fn parallel(
     ctx: &NativeCallContext,
@@ -83,32 +88,66 @@ fn parallel(
         .into());
     }
     let engine = ctx.engine();
-    let outcomes: Vec<Result<Dynamic, Box<EvalAltResult>>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = nodes
-            .iter()
-            .cloned()
-            .enumerate()
-            .map(|(i, node)| {
-                // Each thread gets its own copy of the caller's state (imports, functions).
-                let store = ctx.store_data();
-                let f = f.clone();
-                let pause = stagger * i as u32;
-                std::thread::Builder::new()
-                    .name(format!("rigger-node-{i}"))
-                    .stack_size(16 << 20)
-                    .spawn_scoped(scope, move || {
-                        std::thread::sleep(pause);
-                        let ctx = NativeCallContext::from_stored_data(engine, &store);
-                        f.call_raw(&ctx, None, [node])
-                    })
-                    .expect("spawn a node thread")
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
+    let started = std::time::Instant::now();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<Outcome>>> =
+        nodes.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    // A bounded pool: past WORKERS items wait for a free thread instead of each getting
+    // one of its own (a thousand items would be a thousand threads and their stacks).
+    let workers = nodes.len().min(WORKERS);
+    std::thread::scope(|scope| -> Result<(), Box<EvalAltResult>> {
+        let mut handles = Vec::with_capacity(workers);
+        for w in 0..workers {
+            // Each thread gets its own copy of the caller's state (imports, functions).
+            let store = ctx.store_data();
+            let (f, next, slots, nodes) = (&f, &next, &slots, &nodes);
+            let spawned = std::thread::Builder::new()
+                .name(format!("rigger-node-{w}"))
+                .stack_size(16 << 20)
+                .spawn_scoped(scope, move || {
+                    let ctx = NativeCallContext::from_stored_data(engine, &store);
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let Some(node) = nodes.get(i) else { break };
+                        let due = stagger * i as u32;
+                        if let Some(pause) = due.checked_sub(started.elapsed()) {
+                            std::thread::sleep(pause);
+                        }
+                        let outcome = f.call_raw(&ctx, None, [node.clone()]);
+                        *slots[i].lock().expect("result slot") = Some(outcome);
+                    }
+                });
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                // Fewer threads than asked for still do all the work, only slower.
+                Err(e) if !handles.is_empty() => {
+                    tracing::debug!("{primitive}: {} threads, not {workers}: {e}", handles.len());
+                    break;
+                }
+                Err(e) => {
+                    return Err(Failure::new(
+                        primitive,
+                        Error::failed(format!("cannot start a thread: {e}")),
+                    )
+                    .into());
+                }
+            }
+        }
+        for handle in handles {
+            if let Err(panic) = handle.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Ok(())
+    })?;
+    let outcomes: Vec<Outcome> = slots
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .expect("result slot")
+                .expect("every item ran")
+        })
+        .collect();
     let mut results = Array::new();
     let mut failed = Vec::new();
     let mut helps: Vec<String> = Vec::new();

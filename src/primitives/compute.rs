@@ -8,6 +8,7 @@ use rhai::{Dynamic, Engine, EvalAltResult, Map};
 use super::context::ScriptContext;
 use super::convert::{from_value, to_map};
 use super::{Doc, creating, define, on_world};
+use crate::base::error::Error;
 use crate::providers::{Instance, InstanceSpec};
 
 const LAUNCH: Doc = Doc {
@@ -40,9 +41,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
                 })?;
             let limit = Duration::from_secs(600);
             let instance = creating(&c, LAUNCH.name, limit, move |world| async move {
-                let instance = world.backends.compute.launch(&spec).await?;
-                tracing::info!("launched {} ({})", instance.name, instance.private_ip);
-                Ok(instance)
+                world.backends.compute.launch(&spec).await
             })?;
             to_map(LAUNCH.name, &instance)
         },
@@ -55,6 +54,12 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
             let node: Instance = from_value(TERMINATE.name, "node", &Dynamic::from(node))?;
             let limit = Duration::from_secs(300);
             on_world(&c, TERMINATE.name, limit, move |world| async move {
+                if world.backends.compute.find(&node.name).await?.is_none() {
+                    return Err(Error::not_found(format!(
+                        "there is no machine named {:?} to terminate",
+                        node.name
+                    )));
+                }
                 world.backends.compute.terminate(&node).await
             })
         },

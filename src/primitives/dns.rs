@@ -45,7 +45,27 @@ const RECORDS: Doc = Doc {
     text: "/// The records published under `name` (any type), as the provider lists them.",
 };
 
+const NAME: Doc = Doc {
+    name: "dns_name",
+    params: &["name: String", "String"],
+    text: "\
+/// `name` as rigger writes DNS names: checked (RFC 1035 labels, 253 characters),
+/// lowercase, without a final dot. Fails saying what is wrong with it.",
+};
+
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
+    define(&NAME).register_into_engine(
+        engine,
+        |name: &str| -> Result<String, Box<EvalAltResult>> {
+            check_name(name, false).map_err(|why| {
+                Failure::invalid(
+                    NAME.name,
+                    format!("{name:?} is not a valid DNS name: {why}"),
+                )
+                .into()
+            })
+        },
+    );
     let c = cx.clone();
     define(&ZONE).register_into_engine(
         engine,

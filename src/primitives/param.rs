@@ -1,11 +1,13 @@
-//! `param`: the values given with `--set`, as scripts read them.
+//! `param`: the values given with `--set`, as scripts read them. A default fixes the
+//! type a given value must have, and rules (`one_of`, `min`, `max`) what it may be, so a
+//! bad `--set` is refused where it is read, naming the key, before anything is made.
 
 use std::sync::Arc;
 
-use rhai::{Dynamic, Engine, EvalAltResult};
+use rhai::{Dynamic, Engine, EvalAltResult, Map};
 
 use super::context::ScriptContext;
-use super::{Doc, Failure, define};
+use super::{Doc, Failure, Options, define};
 use crate::base::error::Error;
 
 const PARAM: Doc = Doc {
@@ -19,7 +21,19 @@ const PARAM: Doc = Doc {
 const PARAM_OR: Doc = Doc {
     name: "param",
     params: &["name: String", "default: Dynamic", "Dynamic"],
-    text: "/// The value given with `--set name=VALUE`, or `default` when none was given.",
+    text: "\
+/// The value given with `--set name=VALUE`, or `default` when none was given. A given
+/// value must have the default's type (an integer where the default is 3, a string
+/// where it is \"x\"; an integer is taken for a float); a default of `()` admits any.",
+};
+
+const PARAM_RULES: Doc = Doc {
+    name: "param",
+    params: &["name: String", "default: Dynamic", "rules: Map", "Dynamic"],
+    text: "\
+/// `param(name, default)`, and the value must also keep `rules`: `one_of` (a list of
+/// the values allowed), `min` and `max` (bounds for a number), `why` (the reason for
+/// `max`, shown when it is broken).",
 };
 
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
@@ -38,7 +52,146 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         },
     );
     let c = cx.clone();
-    define(&PARAM_OR).register_into_engine(engine, move |name: &str, default: Dynamic| {
-        c.params.get(name).unwrap_or(default)
-    });
+    define(&PARAM_OR).register_into_engine(
+        engine,
+        move |name: &str, default: Dynamic| -> Result<Dynamic, Box<EvalAltResult>> {
+            match c.params.get(name) {
+                Some(given) => Ok(typed(name, given, &default)?),
+                None => Ok(default),
+            }
+        },
+    );
+    let c = cx.clone();
+    define(&PARAM_RULES).register_into_engine(
+        engine,
+        move |name: &str, default: Dynamic, rules: Map| -> Result<Dynamic, Box<EvalAltResult>> {
+            let rules = Options::new(PARAM.name, rules, &["one_of", "min", "max", "why"])?;
+            match c.params.get(name) {
+                Some(given) => {
+                    let value = typed(name, given, &default)?;
+                    keeps(name, &value, &rules)?;
+                    Ok(value)
+                }
+                None => Ok(default),
+            }
+        },
+    );
+}
+
+/// How a value is named in an error: a string quoted, anything else as written.
+fn shown(value: &Dynamic) -> String {
+    if value.is_string() {
+        format!("{:?}", value.to_string())
+    } else {
+        value.to_string()
+    }
+}
+
+/// What a value of this type is called, for "must be ...".
+fn kind(value: &Dynamic) -> &'static str {
+    if value.is_int() {
+        "an integer"
+    } else if value.is_float() {
+        "a number"
+    } else if value.is_string() {
+        "a string"
+    } else if value.is_bool() {
+        "true or false"
+    } else if value.is_array() {
+        "a list"
+    } else if value.is_map() {
+        "a map"
+    } else {
+        "a value"
+    }
+}
+
+fn refused(name: &str, given: &Dynamic, why: String) -> Failure {
+    Failure::invalid(PARAM.name, format!("--set {name}={}: {why}", shown(given)))
+}
+
+/// `given` as the default's type, or why it cannot be.
+fn typed(name: &str, given: Dynamic, default: &Dynamic) -> Result<Dynamic, Failure> {
+    if default.is_unit() || given.type_id() == default.type_id() {
+        return Ok(given);
+    }
+    if default.is_float()
+        && let Ok(i) = given.as_int()
+    {
+        return Ok(Dynamic::from_float(i as f64));
+    }
+    let why = format!(
+        "{name} must be {} (its default is {}), not {} {}",
+        kind(default),
+        shown(default),
+        article(kind(&given)),
+        shown(&given)
+    );
+    Err(refused(name, &given, why))
+}
+
+/// "the string", "the integer"...: how `kind` reads before a value.
+fn article(kind: &str) -> String {
+    match kind {
+        "true or false" => "the boolean".into(),
+        other => other
+            .strip_prefix("an ")
+            .or_else(|| other.strip_prefix("a "))
+            .map_or_else(|| other.to_string(), |k| format!("the {k}")),
+    }
+}
+
+fn keeps(name: &str, value: &Dynamic, rules: &Options) -> Result<(), Failure> {
+    let why = rules
+        .get("why")
+        .map(|w| format!(": {w}"))
+        .unwrap_or_default();
+    if let Some(allowed) = rules.get("one_of") {
+        let allowed = allowed.clone().into_array().map_err(|t| {
+            Failure::invalid(PARAM.name, format!("`one_of` must be a list, got {t}"))
+        })?;
+        let found = allowed
+            .iter()
+            .any(|a| a.type_id() == value.type_id() && a.to_string() == value.to_string());
+        if !found {
+            let list: Vec<String> = allowed.iter().map(shown).collect();
+            return Err(refused(
+                name,
+                value,
+                format!("{name} must be one of {}{why}", list.join(", ")),
+            ));
+        }
+    }
+    let number = value
+        .as_float()
+        .ok()
+        .or(value.as_int().ok().map(|i| i as f64));
+    for (key, below) in [("min", true), ("max", false)] {
+        let Some(bound) = rules.get(key) else {
+            continue;
+        };
+        let limit = bound
+            .as_float()
+            .ok()
+            .or(bound.as_int().ok().map(|i| i as f64))
+            .ok_or_else(|| Failure::invalid(PARAM.name, format!("`{key}` must be a number")))?;
+        let Some(n) = number else {
+            return Err(refused(name, value, format!("{name} must be a number")));
+        };
+        if below && n < limit {
+            return Err(refused(
+                name,
+                value,
+                format!("{name} must be at least {bound}"),
+            ));
+        }
+        if !below && n > limit {
+            return Err(refused(
+                name,
+                value,
+                format!("{name} must be at most {bound}{why}"),
+            ));
+        }
+    }
+    Ok(())
 }

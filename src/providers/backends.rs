@@ -23,6 +23,8 @@ pub struct TargetRow {
     pub dial_names: bool,
     /// Whether anything of this target is here to act on (a lab in this state dir).
     pub exists: fn(&StateDir) -> bool,
+    /// The folder a machine named so gets for its files (what a plan shows as its dir).
+    pub node_dir: fn(&StateDir, &str) -> String,
     pub open: fn(&Opening) -> Result<Machines>,
 }
 
@@ -53,6 +55,7 @@ pub const TARGETS: &[TargetRow] = &[
         transport: "exec",
         dial_names: false,
         exists: lab::exists,
+        node_dir: lab::host_dir,
         open: lab::open_target,
     },
     TargetRow {
@@ -62,6 +65,7 @@ pub const TARGETS: &[TargetRow] = &[
         transport: "ssh",
         dial_names: true,
         exists: |_| true,
+        node_dir: |_, _| compute::ec2::NODE_DIR.to_string(),
         open: compute::ec2::open,
     },
 ];

@@ -19,23 +19,33 @@ pub struct Plan {
     actions: Mutex<Vec<String>>,
     records: Mutex<Vec<Record>>,
     launched: Mutex<u32>,
+    /// The machines the plan launched, for a later terminate of one of them.
+    planned: Mutex<Vec<Instance>>,
     /// The real DNS backend, when it can be read: a plan sees the records that exist
     /// (and so refuses what the real run would refuse), and changes none of them.
     reader: Option<Arc<dyn Dns>>,
     /// Where the real run would keep its certificates (asked for paths only).
     local: Arc<dyn Local>,
+    /// The folder the real run's machine of this name would have.
+    node_dir: Box<dyn Fn(&str) -> String + Send + Sync>,
 }
 
 impl Plan {
     /// A plan that reads existing records through `reader` and names files where
     /// `local` would write them.
-    pub fn new(reader: Option<Arc<dyn Dns>>, local: Arc<dyn Local>) -> Self {
+    pub fn new(
+        reader: Option<Arc<dyn Dns>>,
+        local: Arc<dyn Local>,
+        node_dir: Box<dyn Fn(&str) -> String + Send + Sync>,
+    ) -> Self {
         Self {
             actions: Mutex::default(),
             records: Mutex::default(),
             launched: Mutex::default(),
+            planned: Mutex::default(),
             reader,
             local,
+            node_dir,
         }
     }
 
@@ -88,13 +98,18 @@ impl Compute for Plan {
             format!(" ({})", details.join(", "))
         };
         self.record(format!("launch instance {}{details}", spec.name));
-        Ok(Instance {
+        let instance = Instance {
             id: format!("planned-{index}"),
             name: spec.name.clone(),
             private_ip: format!("192.0.2.{}", index.min(254)),
             public_ip: None,
-            dir: "/var/lib/rigger".into(),
-        })
+            dir: (self.node_dir)(&spec.name),
+        };
+        self.planned
+            .lock()
+            .expect("plan lock")
+            .push(instance.clone());
+        Ok(instance)
     }
 
     async fn terminate(&self, instance: &Instance) -> Result<()> {
@@ -102,8 +117,9 @@ impl Compute for Plan {
         Ok(())
     }
 
-    async fn find(&self, _name: &str) -> Result<Option<Instance>> {
-        Ok(None)
+    async fn find(&self, name: &str) -> Result<Option<Instance>> {
+        let planned = self.planned.lock().expect("plan lock");
+        Ok(planned.iter().find(|i| i.name == name).cloned())
     }
 }
 

@@ -101,7 +101,11 @@ impl Compute for JournaledCompute {
             .record(intent, self.inner.launch(spec), made)
             .await?
         {
-            Made::Recorded(instance) => Ok(instance),
+            Made::Recorded(instance) => {
+                // Said here, where it really happened: a plan never says it.
+                tracing::info!("launched {} ({})", instance.name, instance.private_ip);
+                Ok(instance)
+            }
             Made::Unrecorded(instance, e) => {
                 let _ = self.inner.terminate(&instance).await;
                 Err(e)

@@ -183,7 +183,13 @@ impl World {
             None
         };
         let local: Arc<dyn Local> = Arc::new(LocalFiles::new(&config.state));
-        let plan = Arc::new(Plan::new(reader, local));
+        let state = config.state.clone();
+        let node_dir = target.node_dir;
+        let plan = Arc::new(Plan::new(
+            reader,
+            local,
+            Box::new(move |name| node_dir(&state, name)),
+        ));
         let backends = Backends {
             compute: plan.clone(),
             dns: plan.clone(),

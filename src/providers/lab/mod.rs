@@ -87,6 +87,17 @@ pub fn open_target(opening: &Opening) -> Result<Machines> {
     })
 }
 
+/// The folder of the lab host `name`: its resolv.conf, certificates, data and logs.
+pub fn host_dir(state: &StateDir, name: &str) -> String {
+    state
+        .root()
+        .join("lab")
+        .join("hosts")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// Whether this state dir has a lab that is up.
 pub fn exists(state: &StateDir) -> bool {
     Lab::new(state).exists()
@@ -321,12 +332,7 @@ impl Lab {
             index,
             netns: format!("{}-{index}", file.netns()),
             ip: netns::host_ip(index).to_string(),
-            dir: self
-                .dir
-                .join("hosts")
-                .join(name)
-                .to_string_lossy()
-                .into_owned(),
+            dir: host_dir(&self.state, name),
         };
         file.next_index = index + 1;
         file.hosts.push(host.clone());
