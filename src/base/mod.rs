@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod eval_error;
+pub mod hook;
 pub mod human;
 pub mod names;
 pub mod output;

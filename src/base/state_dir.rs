@@ -85,7 +85,8 @@ impl StateDir {
 
 impl StateDir {
     /// Once everything is destroyed: removes the empty folders (`runs/`, `pki/<domain>/`)
-    /// and the lock file, and the state dir itself if nothing else is in it.
+    /// and the lab's lock file, and the state dir itself if nothing else is in it. The
+    /// writer lock is its holder's to remove (see `Writer`).
     pub fn prune(&self) {
         fn empty_dirs(dir: &Path) {
             let Ok(entries) = fs::read_dir(dir) else {
@@ -100,7 +101,6 @@ impl StateDir {
         }
         empty_dirs(&self.root);
         let _ = fs::remove_file(self.root.join("lab.lock"));
-        let _ = fs::remove_file(self.root.join("writer.lock"));
         let _ = fs::remove_dir(&self.root);
     }
 }

@@ -19,7 +19,30 @@ const FILE: &str = "writer.lock";
 
 /// Held while a command changes the state dir; released when dropped.
 pub struct Writer {
-    _lock: Flock<File>,
+    lock: Option<Flock<File>>,
+    state: StateDir,
+}
+
+impl Drop for Writer {
+    /// A state dir that holds nothing else any more goes, lock file and all: a run that
+    /// left nothing leaves no folder either. Removed while still held, so nobody else
+    /// can be holding it.
+    fn drop(&mut self) {
+        let root = self.state.root();
+        let only_lock = std::fs::read_dir(root)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .all(|e| e.file_name() == FILE || e.file_name() == "lab.lock")
+            })
+            .unwrap_or(false);
+        if only_lock {
+            let _ = std::fs::remove_file(root.join("lab.lock"));
+            let _ = std::fs::remove_file(root.join(FILE));
+            let _ = std::fs::remove_dir(root);
+        }
+        self.lock.take();
+    }
 }
 
 impl Writer {
@@ -28,22 +51,29 @@ impl Writer {
     pub fn take(state: &StateDir) -> Result<Self> {
         state.ensure()?;
         let path = state.root().join(FILE);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| at(&path, e))?;
-        let mut lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(lock) => lock,
-            Err((mut file, errno)) if errno == nix::errno::Errno::EWOULDBLOCK => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                return Err(busy(state, &holder));
+        let mut lock = loop {
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| at(&path, e))?;
+            let lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(lock) => lock,
+                Err((mut file, errno)) if errno == nix::errno::Errno::EWOULDBLOCK => {
+                    let mut holder = String::new();
+                    let _ = file.read_to_string(&mut holder);
+                    return Err(busy(state, &holder));
+                }
+                Err((_, errno)) => return Err(at(&path, errno.into()).into()),
+            };
+            // The last holder may have removed the file between our open and our lock:
+            // a lock on a removed file guards nothing, so take the one at the path.
+            if same_file(&lock, &path) {
+                break lock;
             }
-            Err((_, errno)) => return Err(at(&path, errno.into()).into()),
         };
         let since = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -56,7 +86,18 @@ impl Writer {
         let _ = lock.set_len(0);
         let _ = lock.rewind();
         let _ = lock.write_all(holder.as_bytes());
-        Ok(Self { _lock: lock })
+        Ok(Self {
+            lock: Some(lock),
+            state: state.clone(),
+        })
+    }
+}
+
+fn same_file(file: &File, path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
     }
 }
 

@@ -53,6 +53,7 @@ fn prepare_and_run(
 ) -> Result<(), ScriptError> {
     let script =
         Script::find(&request.script).map_err(|e| ScriptError::plain(e.message, e.help))?;
+    let state = request.world.as_ref().map(|w| w.state.clone());
     let runtime = crate::base::runtime::handle();
     // Listening from the start: a SIGTERM that comes while the lab comes up must roll
     // it back too, not kill rigger half way.
@@ -131,6 +132,13 @@ fn prepare_and_run(
             interrupted: outcome.as_ref().err().is_some_and(ScriptError::interrupted),
             keep: request.keep_on_error,
         });
+    }
+    // A run that failed before it made anything (or rolled all of it back) leaves no
+    // empty folders or lock files of its own either.
+    if outcome.is_err()
+        && let Some(state) = state
+    {
+        state.prune();
     }
     outcome
 }

@@ -48,6 +48,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
                 cert: file("cert")?,
                 key: file("key")?,
             };
+            crate::base::hook::point("health");
             let report = on_world(&h, NAME, Duration::from_secs(30), move |world| async move {
                 let servers = world.backends.dns.authoritative(&domain).await?;
                 world.backends.probe.health(&domain, &tls, &servers).await

@@ -114,6 +114,7 @@ fn wait(
     expected: Dynamic,
     options: Map,
 ) -> Result<(), Box<EvalAltResult>> {
+    crate::base::hook::point("wait");
     let kind_ok = if expected.is_array() {
         true
     } else {

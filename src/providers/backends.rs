@@ -23,6 +23,8 @@ pub struct TargetRow {
     pub dial_names: bool,
     /// Whether anything of this target is here to act on (a lab in this state dir).
     pub exists: fn(&StateDir) -> bool,
+    /// Whether this process may use the target at all, checked before anything is made.
+    pub allowed: fn() -> Result<()>,
     /// The folder a machine named so gets for its files (what a plan shows as its dir).
     pub node_dir: fn(&StateDir, &str) -> String,
     pub open: fn(&Opening) -> Result<Machines>,
@@ -55,6 +57,7 @@ pub const TARGETS: &[TargetRow] = &[
         transport: "exec",
         dial_names: false,
         exists: lab::exists,
+        allowed: lab::require_privileges,
         node_dir: lab::host_dir,
         open: lab::open_target,
     },
@@ -65,6 +68,7 @@ pub const TARGETS: &[TargetRow] = &[
         transport: "ssh",
         dial_names: true,
         exists: |_| true,
+        allowed: || Ok(()),
         node_dir: |_, _| compute::ec2::NODE_DIR.to_string(),
         open: compute::ec2::open,
     },

@@ -45,6 +45,19 @@ pub enum Intent {
     Files { paths: Vec<String> },
 }
 
+impl Intent {
+    /// The kind of thing intended, in one word.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Instance { .. } => "instance",
+            Self::DnsZone { .. } => "zone",
+            Self::DnsRecord { .. } => "record",
+            Self::Process { .. } => "process",
+            Self::Files { .. } => "files",
+        }
+    }
+}
+
 impl Resource {
     pub fn describe(&self) -> String {
         match self {
@@ -233,7 +246,9 @@ impl Journal {
             seq,
             intent: intent.clone(),
         })?;
-        live.push((seq, Resource::Pending(intent)));
+        live.push((seq, Resource::Pending(intent.clone())));
+        drop(live);
+        crate::base::hook::point(&format!("intent:{}", intent.kind()));
         Ok(seq)
     }
 

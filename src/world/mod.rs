@@ -99,6 +99,7 @@ impl World {
         let spec = &config.spec;
         // Refuse a bad combination before anything (even the journal) exists.
         let mut opening = Self::opening(config, create)?;
+        (backends::target(&spec.target)?.allowed)()?;
         let writer = create.then(|| Writer::take(&config.state)).transpose()?;
         let journal = Arc::new(Journal::create(&config.state, create, spec)?);
         opening.run_id = journal.run_id();

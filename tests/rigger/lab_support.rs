@@ -255,6 +255,13 @@ impl LabRig {
         out
     }
 
+    /// rigger as `nobody` with the ambient capabilities `caps` (`+net_admin,...`).
+    pub fn run_with_caps(&self, caps: &str, args: &[&str]) -> Outcome {
+        let out = self.unprivileged_with(Path::new(BIN), args, &[], caps);
+        self.observe(&out.stderr);
+        out
+    }
+
     /// One test of this very test binary, run alone as `nobody`.
     pub fn run_test_unprivileged(&self, test: &str, env: &[(&str, &str)]) -> Outcome {
         let me = std::env::current_exe().unwrap();
@@ -263,6 +270,16 @@ impl LabRig {
     }
 
     fn unprivileged(&self, bin: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+        self.unprivileged_with(bin, args, env, "-all")
+    }
+
+    fn unprivileged_with(
+        &self,
+        bin: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        caps: &str,
+    ) -> Outcome {
         use std::os::unix::fs::PermissionsExt;
         let folder = self.path("");
         std::fs::set_permissions(&folder, PermissionsExt::from_mode(0o755)).unwrap();
@@ -271,22 +288,38 @@ impl LabRig {
             std::fs::set_permissions(file.path(), PermissionsExt::from_mode(0o644)).unwrap();
         }
         let mut cmd = Command::new("setpriv");
-        cmd.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-        ])
-        .arg(bin)
-        .args(args)
-        .current_dir(&folder)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1")
-        .env("RIGGER_STATE_DIR", self.state())
-        .envs(env.iter().copied())
-        .stdin(Stdio::null());
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(format!("--inh-caps={caps}"));
+        if caps != "-all" {
+            // Ambient, so that `ip` and the DNS daemon rigger starts keep them.
+            cmd.arg(format!("--ambient-caps={caps}"));
+        }
+        cmd.arg(bin)
+            .args(args)
+            .current_dir(&folder)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("NO_COLOR", "1")
+            .env("HOME", &folder)
+            .env("RIGGER_STATE_DIR", self.state())
+            .envs(env.iter().copied())
+            .stdin(Stdio::null());
         Outcome::from(cmd.output().unwrap())
+    }
+
+    /// Starts rigger with `env` added, stdout and stderr piped, not waiting for it.
+    pub fn spawn(&self, env: &[(&str, &str)], args: &[&str]) -> std::process::Child {
+        let mut cmd = self.rig.command(Path::new(BIN));
+        cmd.args(args)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd.spawn().expect("rigger starts")
+    }
+
+    /// Notes what the lab holds right now (for a run still going), for `leaves_nothing`.
+    pub fn look(&self) {
+        self.observe("");
     }
 
     /// Notes the lab's namespaces (from a `-v` log, and from `lab/lab.json` while the

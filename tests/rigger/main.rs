@@ -6,6 +6,7 @@ mod cli;
 mod cloud;
 mod cloudflare;
 mod diagnostics;
+mod faults;
 mod harness;
 mod interrupt;
 mod lab;

@@ -229,6 +229,7 @@ impl Lab {
             // Written down before the namespace exists, so a kill at any moment leaves a
             // lab that `destroy` and `lab down` find.
             write_json(&self.file(), &lab)?;
+            crate::base::hook::point("lab");
             netns::create_lab(&lab.netns())?;
             tracing::debug!("lab namespace {} created", lab.netns());
         }
@@ -337,6 +338,7 @@ impl Lab {
         file.next_index = index + 1;
         file.hosts.push(host.clone());
         write_json(&self.file(), &file)?;
+        crate::base::hook::point("host");
         if let Err(e) = self.build_host(&host, &file.netns()) {
             let _ = remove_host(&host);
             file.hosts.retain(|h| h.name != host.name);
@@ -456,7 +458,24 @@ fn remove_host(host: &LabHost) -> Result<()> {
     Ok(())
 }
 
-/// The lab needs CAP_NET_ADMIN (namespaces, links) and CAP_SYS_ADMIN (setns, mounts).
+/// What the lab needs when not root, each capability with what it is for.
+const CAPABILITIES: &[(u32, &str, &str)] = &[
+    (12, "CAP_NET_ADMIN", "namespaces, links, addresses"),
+    (
+        21,
+        "CAP_SYS_ADMIN",
+        "setns and the private mounts of resolv.conf",
+    ),
+    (
+        1,
+        "CAP_DAC_OVERRIDE",
+        "the namespace files in /run/netns, owned by root",
+    ),
+    (10, "CAP_NET_BIND_SERVICE", "the lab DNS server on port 53"),
+];
+
+/// The lab needs root, or the four capabilities above (ambient, so that `ip` and the
+/// DNS daemon it starts have them too). Checked before anything is made.
 pub fn require_privileges() -> Result<()> {
     if nix::unistd::geteuid().is_root() {
         return Ok(());
@@ -465,18 +484,24 @@ pub fn require_privileges() -> Result<()> {
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("CapEff:"))
+                .find_map(|l| l.strip_prefix("CapAmb:"))
                 .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
         })
         .unwrap_or(0);
-    const NET_ADMIN: u64 = 1 << 12;
-    const SYS_ADMIN: u64 = 1 << 21;
-    if caps & NET_ADMIN != 0 && caps & SYS_ADMIN != 0 {
+    let missing: Vec<String> = CAPABILITIES
+        .iter()
+        .filter(|(bit, ..)| caps & (1 << bit) == 0)
+        .map(|(_, name, why)| format!("{name} ({why})"))
+        .collect();
+    if missing.is_empty() {
         return Ok(());
     }
     Err(Error::new(
         ErrorKind::Permission,
-        "the lab needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN) to create network namespaces",
+        format!(
+            "the lab needs root, or these ambient capabilities: {}",
+            missing.join(", ")
+        ),
     )
     .with_help("run it with sudo, e.g. `sudo rigger run cluster`; nothing was created"))
 }

@@ -1,0 +1,45 @@
+//! A test hook for fault injection: `RIGGER_TEST_STOP_AT=point[:n]` makes rigger stop
+//! itself (SIGSTOP) the nth time (default the first) it reaches `point`, so a test can
+//! kill or signal it at an exact phase instead of after a guessed sleep. Points are
+//! `lab` (the lab written down, its namespace not yet made), `host` (likewise for a
+//! host), `intent:<kind>` (a creation journaled, the backend not yet asked; kinds are
+//! instance, zone, record, process, files), `wait` and `health` (a primitive about to
+//! wait for DNS or ask etcd). Unset, it costs one environment lookup per point.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+fn target() -> Option<&'static (String, u32)> {
+    static TARGET: OnceLock<Option<(String, u32)>> = OnceLock::new();
+    TARGET
+        .get_or_init(|| {
+            let spec = std::env::var("RIGGER_TEST_STOP_AT").ok()?;
+            Some(match spec.rsplit_once(':') {
+                Some((point, n)) if n.parse::<u32>().is_ok() => {
+                    (point.to_string(), n.parse().unwrap_or(1))
+                }
+                _ => (spec, 1),
+            })
+        })
+        .as_ref()
+}
+
+/// Stops the process here if the hook names this point (and this is the nth time).
+pub fn point(name: &str) {
+    let Some((wanted, nth)) = target() else {
+        return;
+    };
+    if wanted != name {
+        return;
+    }
+    static SEEN: OnceLock<Mutex<HashMap<String, u32>>> = OnceLock::new();
+    let count = {
+        let mut seen = SEEN.get_or_init(Mutex::default).lock().expect("hook lock");
+        let n = seen.entry(name.to_string()).or_default();
+        *n += 1;
+        *n
+    };
+    if count == *nth {
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
+    }
+}

@@ -1,0 +1,255 @@
+//! The fault suite: `rigger run cluster` stopped at each phase (by the RIGGER_TEST_STOP_AT
+//! hook, which makes rigger SIGSTOP itself there, so no phase is guessed by sleeping),
+//! then killed or signalled. SIGKILL then `destroy` leaves nothing; SIGINT, SIGTERM and
+//! SIGHUP roll back by themselves, with the shell's exit status; closed pipes, a dead
+//! DNS daemon and a second writer end nothing badly.
+
+use std::io::Read;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::harness::Outcome;
+use crate::lab_support::LabRig;
+
+/// Phases of `run cluster`, as hook points: the lab written down before its namespace,
+/// a host likewise, then each kind of creation journaled before the backend is asked,
+/// a DNS wait, and the health check after etcd started.
+const PHASES: &[&str] = &[
+    "lab",
+    "host:1",
+    "host:3",
+    "intent:zone",
+    "intent:instance:2",
+    "intent:record:1",
+    "intent:record:9",
+    "wait",
+    "intent:files:1",
+    "intent:files:4",
+    "intent:process:1",
+    "intent:process:3",
+    "health",
+];
+
+/// Waits until `child` has stopped itself at the hook (state T in /proc).
+fn wait_stopped(child: &mut Child, phase: &str) {
+    let start = Instant::now();
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap();
+        let state = stat.rsplit_once(')').unwrap().1.split_whitespace().next();
+        if state == Some("T") {
+            return;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("{phase}: rigger ended ({status}) before reaching the phase");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{phase}: never reached"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn finish(mut child: Child, phase: &str) -> Outcome {
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("{phase}: rigger did not end within 60s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    Outcome {
+        code: status.code(),
+        stdout,
+        stderr,
+    }
+}
+
+/// Runs the cluster up to `phase` and stops it there; the rig has seen its lab.
+fn stopped_at(phase: &str) -> Option<(LabRig, Child)> {
+    let rig = LabRig::new()?;
+    let mut child = rig.spawn(&[("RIGGER_TEST_STOP_AT", phase)], &["-v", "run", "cluster"]);
+    wait_stopped(&mut child, phase);
+    rig.look();
+    Some((rig, child))
+}
+
+fn pid(child: &Child) -> Pid {
+    Pid::from_raw(child.id() as i32)
+}
+
+fn killed_then_destroyed(phase: &str) {
+    let Some((rig, child)) = stopped_at(phase) else {
+        return;
+    };
+    kill(pid(&child), Signal::SIGKILL).unwrap();
+    let out = finish(child, phase);
+    assert_eq!(out.code, None, "{phase}: not killed");
+    rig.look();
+    rig.run(&["-v", "destroy"]).success();
+    rig.leaves_nothing();
+}
+
+fn signalled(phase: &str, signal: Signal, status: i32) {
+    let Some((rig, child)) = stopped_at(phase) else {
+        return;
+    };
+    kill(pid(&child), signal).unwrap();
+    kill(pid(&child), Signal::SIGCONT).unwrap();
+    let out = finish(child, phase);
+    assert_eq!(
+        out.code,
+        Some(status),
+        "{phase}: {signal} gave {:?}\n{}",
+        out.code,
+        out.stderr
+    );
+    out.stderr_lacks("internal error").stderr_lacks("panicked");
+    rig.leaves_nothing();
+}
+
+#[test]
+fn sigkill_at_every_phase_then_destroy_leaves_nothing() {
+    for phase in PHASES {
+        killed_then_destroyed(phase);
+    }
+}
+
+#[test]
+fn sigint_at_every_phase_rolls_back_by_itself() {
+    for phase in PHASES {
+        signalled(phase, Signal::SIGINT, 130);
+    }
+}
+
+#[test]
+fn sigterm_rolls_back_with_status_143() {
+    for phase in [
+        "lab",
+        "intent:instance:2",
+        "wait",
+        "intent:process:2",
+        "health",
+    ] {
+        signalled(phase, Signal::SIGTERM, 143);
+    }
+}
+
+#[test]
+fn sighup_rolls_back_with_status_129() {
+    for phase in ["host:2", "intent:record:4", "intent:files:2", "health"] {
+        signalled(phase, Signal::SIGHUP, 129);
+    }
+}
+
+/// `rigger run cluster 2>&1 | head -1`: once the reader is gone, every log line fails
+/// to write; the run goes on and its cluster stands.
+#[test]
+fn closed_stderr_and_stdout_end_nothing() {
+    let Some(rig) = LabRig::new() else {
+        return;
+    };
+    let mut child = rig.spawn(&[], &["-v", "run", "cluster"]);
+    // Both pipes closed before rigger writes a thing.
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "the run did not survive closed pipes"
+    );
+    rig.run(&["health", "--discovery-srv", "example.test"])
+        .reports_healthy(3, "example.test");
+    rig.destroy();
+    rig.leaves_nothing();
+}
+
+/// The lab's DNS daemon killed while the cluster is being made: the next change starts
+/// it again, and the run succeeds.
+#[test]
+fn a_dead_dns_daemon_is_started_again_mid_run() {
+    let Some((rig, child)) = stopped_at("intent:record:1") else {
+        return;
+    };
+    let lab: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(rig.path("state/lab/lab.json")).unwrap())
+            .unwrap();
+    let daemon = lab["daemon_pid"].as_i64().unwrap() as i32;
+    kill(Pid::from_raw(daemon), Signal::SIGKILL).unwrap();
+    kill(pid(&child), Signal::SIGCONT).unwrap();
+    let out = finish(child, "intent:record:1");
+    out.success().stderr_has("started it again");
+    // Killed again: health and destroy start it too, and destroy removes everything.
+    rig.look();
+    let lab: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(rig.path("state/lab/lab.json")).unwrap())
+            .unwrap();
+    kill(
+        Pid::from_raw(lab["daemon_pid"].as_i64().unwrap() as i32),
+        Signal::SIGKILL,
+    )
+    .unwrap();
+    rig.run(&["health", "--discovery-srv", "example.test"])
+        .reports_healthy(3, "example.test");
+    rig.look();
+    let lab: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(rig.path("state/lab/lab.json")).unwrap())
+            .unwrap();
+    kill(
+        Pid::from_raw(lab["daemon_pid"].as_i64().unwrap() as i32),
+        Signal::SIGKILL,
+    )
+    .unwrap();
+    rig.run(&["destroy"])
+        .success()
+        .stderr_lacks("could not remove");
+    rig.leaves_nothing();
+}
+
+/// Two writers at once: the second is refused, naming the first, before it changes
+/// anything; the first finishes as if alone.
+#[test]
+fn a_second_writer_is_refused_naming_the_first() {
+    let Some((rig, child)) = stopped_at("intent:record:1") else {
+        return;
+    };
+    let holder = format!("pid {}", child.id());
+    rig.run_cluster(&["domain=same.test"])
+        .failure(1)
+        .stderr_has("another rigger is changing")
+        .stderr_has(&holder)
+        .stderr_has("rigger -v run cluster");
+    rig.run(&["destroy"])
+        .failure(1)
+        .stderr_has("another rigger is changing")
+        .stderr_has(&holder);
+    // Readers never wait for the writer.
+    let start = Instant::now();
+    rig.run(&["lab", "status"]).success();
+    assert!(start.elapsed() < Duration::from_secs(5));
+    kill(pid(&child), Signal::SIGCONT).unwrap();
+    finish(child, "intent:record:1").success();
+    rig.destroy();
+    rig.leaves_nothing();
+}
