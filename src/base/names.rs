@@ -46,6 +46,29 @@ pub fn check_name(name: &str, underscore_ok: bool) -> Result<String, String> {
     Ok(trimmed.to_ascii_lowercase())
 }
 
+/// Checks a name that becomes a file name (a process's `<name>.log`): 1 to 64 letters,
+/// digits, '.', '_' or '-', not starting with '.', so it can never leave its folder.
+pub fn check_file_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("the name is empty".into());
+    }
+    if name.len() > 64 {
+        return Err(format!("{} characters is more than 64", name.len()));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(format!(
+            "it has {bad:?}; use letters, digits, '.', '_' and '-'"
+        ));
+    }
+    if name.starts_with('.') {
+        return Err("it starts with '.'".into());
+    }
+    Ok(())
+}
+
 /// SRV owners are `_service._proto.domain` (RFC 2782).
 pub fn check_srv_owner(name: &str) -> Result<String, String> {
     let name = check_name(name, true)?;

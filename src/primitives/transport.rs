@@ -9,6 +9,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 use super::context::ScriptContext;
 use super::convert::{from_value, to_map};
 use super::{Doc, Failure, Options, creating, define, on_world};
+use crate::base::names::check_file_name;
 use crate::base::error::{Error, ErrorKind};
 use crate::providers::Instance;
 
@@ -161,6 +162,12 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     define(&START).register_into_engine(
         engine,
         move |node: Map, name: &str, argv: Array| -> Result<Map, Box<EvalAltResult>> {
+            check_file_name(name).map_err(|why| {
+                Failure::invalid(
+                    START.name,
+                    format!("{name:?} cannot name a process (its log is <name>.log in the node's dir): {why}"),
+                )
+            })?;
             let node = node_of(START.name, node)?;
             let argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
             let name = name.to_string();
