@@ -7,6 +7,7 @@ mod cloud;
 mod cloudflare;
 mod diagnostics;
 mod harness;
+mod health;
 mod interrupt;
 mod lab;
 mod lab_support;
