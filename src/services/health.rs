@@ -1,9 +1,9 @@
 //! Cluster health the way the seed article's `etcdctl cluster-health` reported it:
 //! members found through the client SRV records, each asked over TLS.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
 use hickory_proto::rr::RecordType;
@@ -19,10 +19,22 @@ pub enum HealthError {
     NoServer,
     #[error("{0}")]
     Resolve(#[from] ResolveError),
+    #[error("there is no zone {domain} at {server}: it refused to answer for {srv_name}")]
+    NoZone {
+        domain: String,
+        srv_name: String,
+        server: SocketAddr,
+    },
     #[error("{srv_name} has no SRV records at {server}: no members to ask")]
     NoMembers {
         srv_name: String,
         server: SocketAddr,
+    },
+    /// The files given to ask with are at fault, not the cluster.
+    #[error("{message}")]
+    Setup {
+        message: String,
+        help: Option<String>,
     },
     #[error("a member check ended without an answer: {0}")]
     Lost(String),
@@ -33,33 +45,140 @@ impl From<HealthError> for Error {
         match e {
             HealthError::Resolve(r) => r.into(),
             HealthError::NoServer => Error::missing(e.to_string()),
+            HealthError::NoZone { .. } => Error::not_found(e.to_string()),
+            HealthError::Setup { message, help } => {
+                let e = Error::invalid(message);
+                match help {
+                    Some(help) => e.with_help(help),
+                    None => e,
+                }
+            }
             other => Error::failed(other.to_string()),
         }
     }
 }
 
-fn status_of(healthy: usize, total: usize) -> Status {
+fn setup(message: String, help: Option<&str>) -> HealthError {
+    HealthError::Setup {
+        message,
+        help: help.map(String::from),
+    }
+}
+
+/// `healthy` members answer healthy; `electing` ones answer but have no leader, which
+/// a majority of live members soon elects: quorum is there, only not yet in use.
+fn status_of(healthy: usize, electing: usize, total: usize) -> Status {
     if total > 0 && healthy == total {
         Status::Healthy
-    } else if healthy > total / 2 {
+    } else if healthy + electing > total / 2 {
         Status::Degraded
     } else {
         Status::Unavailable
     }
 }
 
-fn client(tls: &TlsFiles, target: &str, addr: SocketAddr) -> Result<reqwest::Client, String> {
-    let read =
-        |p: &PathBuf| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
-    let ca = reqwest::Certificate::from_pem(&read(&tls.ca)?).map_err(|e| e.to_string())?;
-    let mut pem = read(&tls.cert)?;
-    pem.extend(read(&tls.key)?);
-    let identity = reqwest::Identity::from_pem(&pem).map_err(|e| e.to_string())?;
-    reqwest::Client::builder()
-        .tls_certs_only([ca])
-        .identity(identity)
-        // The address comes from the zone's own server: never from the system resolver,
-        // and never through a proxy.
+/// The CA and client identity, read and checked once: a file problem is the caller's,
+/// and must not read as every member being down.
+#[derive(Clone)]
+struct Credentials {
+    files: TlsFiles,
+    ca: Vec<reqwest::Certificate>,
+    identity: reqwest::Identity,
+}
+
+fn read_file(what: &str, path: &Path) -> Result<Vec<u8>, HealthError> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        let why = e.to_string();
+        let why = why.split(" (os error").next().unwrap_or(&why).to_string();
+        setup(
+            format!("cannot read the {what} {}: {why}", path.display()),
+            None,
+        )
+    })?;
+    if bytes.is_empty() {
+        return Err(setup(
+            format!("the {what} {} is empty", path.display()),
+            None,
+        ));
+    }
+    Ok(bytes)
+}
+
+fn credentials(files: &TlsFiles) -> Result<Credentials, HealthError> {
+    let ca_pem = read_file("CA certificate", &files.ca)?;
+    let mut pem = read_file("client certificate", &files.cert)?;
+    // A certificate file without a final newline would run into the key's first line.
+    pem.push(b'\n');
+    pem.extend(read_file("client key", &files.key)?);
+    let ca = reqwest::Certificate::from_pem_bundle(&ca_pem)
+        .and_then(|ca| {
+            // reqwest parses a certificate only when a client is built: build one with
+            // the CA alone, then with the identity, so that an error names its file.
+            reqwest::Client::builder()
+                .tls_certs_only(ca.clone())
+                .build()
+                .map(|_| ca)
+        })
+        .map_err(|e| cause(&e))
+        .and_then(|ca| {
+            if ca.is_empty() {
+                Err("no PEM certificate in it".to_string())
+            } else {
+                Ok(ca)
+            }
+        })
+        .map_err(|why| {
+            setup(
+                format!("{} is not a CA certificate: {why}", files.ca.display()),
+                None,
+            )
+        })?;
+    let identity = reqwest::Identity::from_pem(&pem)
+        .and_then(|id| {
+            reqwest::Client::builder()
+                .tls_certs_only(ca.clone())
+                .identity(id.clone())
+                .build()
+                .map(|_| id)
+        })
+        .map_err(|e| {
+            let (cert, key) = (files.cert.display(), files.key.display());
+            let why = cause(&e);
+            let message = if why.contains("KeyMismatch") {
+                format!("the client key {key} is not the key of the client certificate {cert}")
+            } else {
+                format!("{cert} and {key} are not a client certificate and its key: {why}")
+            };
+            setup(
+                message,
+                Some("--cert and --key take a PEM certificate and the PEM private key it was made for"),
+            )
+        })?;
+    Ok(Credentials {
+        files: files.clone(),
+        ca,
+        identity,
+    })
+}
+
+fn http_client(
+    creds: Option<&Credentials>,
+    target: &str,
+    addr: SocketAddr,
+    tls12: bool,
+) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder();
+    if let Some(c) = creds {
+        builder = builder
+            .tls_certs_only(c.ca.clone())
+            .identity(c.identity.clone());
+    }
+    if tls12 {
+        builder = builder.tls_version_max(reqwest::tls::Version::TLS_1_2);
+    }
+    // The address comes from the zone's own server: never from the system resolver,
+    // and never through a proxy.
+    builder
         .resolve(target, addr)
         .no_proxy()
         .timeout(Duration::from_secs(3))
@@ -69,23 +188,80 @@ fn client(tls: &TlsFiles, target: &str, addr: SocketAddr) -> Result<reqwest::Cli
 
 /// The reason a request failed, without the os error number.
 fn cause(e: &dyn std::error::Error) -> String {
-    crate::base::human::root_cause(e)
+    let why = crate::base::human::root_cause(e);
+    // rustls says a reqwest message this way; the message says enough.
+    why.trim_start_matches("unexpected error: ")
         .trim_end_matches(" (os error 111)")
         .to_string()
 }
 
-async fn member_id(client: &reqwest::Client, base: &str) -> Option<String> {
-    let v: serde_json::Value = client
+/// A TLS handshake that failed on a certificate: which side's was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    /// The member's certificate is not signed by our CA.
+    TheirCert,
+    /// The member does not accept our client certificate.
+    OurCert,
+}
+
+fn refused(why: &str) -> Option<Refused> {
+    if why.contains("invalid peer certificate") {
+        Some(Refused::TheirCert)
+    } else if why.contains("received fatal alert")
+        && [
+            "UnknownCA",
+            "BadCertificate",
+            "CertificateRequired",
+            "UnsupportedCertificate",
+        ]
+        .iter()
+        .any(|alert| why.contains(alert))
+    {
+        Some(Refused::OurCert)
+    } else {
+        None
+    }
+}
+
+/// A connection the member ended after the handshake.
+fn closed(why: &str) -> bool {
+    ["broken pipe", "connection closed", "reset by peer"]
+        .iter()
+        .any(|w| why.contains(w))
+}
+
+/// What a member's maintenance status says about raft: its ID, its leader (0 while
+/// electing) and the term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Raft {
+    id: u64,
+    leader: u64,
+    term: u64,
+}
+
+async fn raft_status(client: &reqwest::Client, base: &str) -> Result<Option<Raft>, String> {
+    let resp = client
         .post(format!("{base}/v3/maintenance/status"))
         .body("{}")
         .send()
         .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
-    let id: u64 = v.pointer("/header/member_id")?.as_str()?.parse().ok()?;
-    Some(format!("{id:x}"))
+        .map_err(|e| cause(&e))?;
+    let Ok(v) = resp.json::<serde_json::Value>().await else {
+        return Ok(None);
+    };
+    // The gateway writes uint64 as strings and leaves out zero values.
+    let number = |p: &str| {
+        v.pointer(p)
+            .and_then(|n| n.as_str())
+            .map_or(Some(0), |n| n.parse::<u64>().ok())
+    };
+    Ok((|| {
+        Some(Raft {
+            id: number("/header/member_id").filter(|id| *id != 0)?,
+            leader: number("/leader")?,
+            term: number("/raftTerm")?,
+        })
+    })())
 }
 
 /// Client URL -> member ID, as one member reports the membership.
@@ -129,6 +305,137 @@ async fn membership(client: &reqwest::Client, base: &str) -> BTreeMap<String, St
     out
 }
 
+/// One member, as asked.
+struct Asked {
+    endpoint: String,
+    healthy: bool,
+    /// It answered its health check at all (healthy or not).
+    answered: bool,
+    detail: String,
+    /// Raft as the member told it just before its health check.
+    raft: Option<Raft>,
+    /// Its health check answered "no leader" (etcd 3.5 says why), or its term moved on
+    /// while it was asked: an election under way.
+    leaderless: bool,
+    refused: Option<Refused>,
+    members: BTreeMap<String, String>,
+}
+
+impl Asked {
+    fn failed(endpoint: String, detail: String) -> Self {
+        Self {
+            endpoint,
+            healthy: false,
+            answered: false,
+            detail,
+            raft: None,
+            leaderless: false,
+            refused: None,
+            members: BTreeMap::new(),
+        }
+    }
+
+    /// Answers but has no leader that answers too: it is electing one.
+    fn electing(&self, answering: &BTreeSet<u64>) -> bool {
+        self.answered
+            && !self.healthy
+            && (self.leaderless
+                || self
+                    .raft
+                    .is_some_and(|r| r.leader == 0 || !answering.contains(&r.leader)))
+    }
+}
+
+async fn ask_member(
+    server: SocketAddr,
+    scheme: &str,
+    target: String,
+    port: u16,
+    creds: Option<Credentials>,
+) -> Asked {
+    let endpoint = format!("{scheme}://{target}:{port}");
+    let ip = match resolve::ask(server, &target, RecordType::A).await {
+        Ok(set) => set.into_iter().find_map(|a| match a {
+            Answer::Ip(ip) => Some(ip),
+            _ => None,
+        }),
+        Err(_) => None,
+    };
+    let Some(ip): Option<IpAddr> = ip else {
+        let detail = format!("{target} does not resolve at {server}");
+        return Asked::failed(endpoint, detail);
+    };
+    let addr = SocketAddr::new(ip, port);
+    let client = match http_client(creds.as_ref(), &target, addr, false) {
+        Ok(c) => c,
+        Err(e) => return Asked::failed(endpoint, e),
+    };
+    // Asked before the health check: /health waits up to a second for a read through
+    // raft, and a leader seen after it may be one elected meanwhile.
+    let status = raft_status(&client, &endpoint).await;
+    let raft = status.as_ref().ok().copied().flatten();
+    let health = match client.get(format!("{endpoint}/health")).send().await {
+        Ok(resp) => resp.json::<serde_json::Value>().await.map_err(|e| {
+            format!(
+                "{endpoint} answered something that is not a health report: {}",
+                cause(&e)
+            )
+        }),
+        Err(e) => {
+            let why = cause(&e);
+            let mut asked = Asked::failed(endpoint.clone(), String::new());
+            // A refused client certificate reaches TLS 1.3 clients after the handshake,
+            // as an alert on whichever request reads it first; the next may only see
+            // the connection gone.
+            let earlier = status.as_ref().err().and_then(|e| refused(e));
+            asked.refused = refused(&why).or(earlier);
+            if asked.refused.is_none() && creds.is_some() && closed(&why) {
+                // TLS 1.2 refuses a client certificate inside the handshake, where the
+                // reason cannot be lost.
+                if let Ok(c) = http_client(creds.as_ref(), &target, addr, true)
+                    && let Err(e) = c.get(format!("{endpoint}/health")).send().await
+                {
+                    asked.refused = refused(&cause(&e));
+                }
+            }
+            asked.detail = match (asked.refused, &creds) {
+                (Some(Refused::TheirCert), Some(c)) => format!(
+                    "the certificate of {endpoint} is not signed by the CA in {}: {why}",
+                    c.files.ca.display()
+                ),
+                (Some(Refused::OurCert), Some(c)) => format!(
+                    "{endpoint} does not accept the client certificate {}: {why}",
+                    c.files.cert.display()
+                ),
+                _ => format!("cannot reach {endpoint}: {why}"),
+            };
+            return asked;
+        }
+    };
+    let mut asked = Asked::failed(endpoint.clone(), String::new());
+    match health {
+        Ok(v) if v.get("health").and_then(|h| h.as_str()) == Some("true") => {
+            asked.healthy = true;
+            asked.answered = true;
+        }
+        Ok(v) => {
+            asked.answered = true;
+            let reason = v.get("reason").and_then(|r| r.as_str()).unwrap_or("");
+            let after = raft_status(&client, &endpoint).await.ok().flatten();
+            let moved = matches!((raft, after), (Some(a), Some(b)) if a.term != b.term);
+            asked.leaderless = reason.contains("NO LEADER") || moved;
+            asked.detail = format!("got unhealthy result from {endpoint}: {v}");
+        }
+        Err(detail) => asked.detail = detail,
+    }
+    asked.raft = raft;
+    // A member that answers at all can say who is who, even without a leader.
+    if asked.answered {
+        asked.members = membership(&client, &endpoint).await;
+    }
+    asked
+}
+
 /// Finds the members of `domain` through `servers` and asks each for its health.
 pub async fn check(
     domain: &str,
@@ -142,102 +449,109 @@ pub async fn check(
         ("_etcd-client", "http")
     };
     let srv_name = format!("{service}._tcp.{domain}");
-    let targets = resolve::ask(server, &srv_name, RecordType::SRV).await?;
+    let targets = match resolve::ask(server, &srv_name, RecordType::SRV).await {
+        Err(ResolveError::Refused { .. }) => {
+            return Err(HealthError::NoZone {
+                domain: domain.to_string(),
+                srv_name,
+                server,
+            });
+        }
+        other => other?,
+    };
     if targets.is_empty() {
         return Err(HealthError::NoMembers { srv_name, server });
     }
+    // After DNS: a domain that does not exist has no files either, and saying so about
+    // the domain is the more useful.
+    let creds = tls.map(credentials).transpose()?;
     let checks = targets.into_iter().filter_map(|a| match a {
         Answer::Srv { target, port } => Some((target, port)),
         _ => None,
     });
     let mut handles = Vec::new();
     for (target, port) in checks {
-        let tls = tls.cloned();
-        handles.push(tokio::spawn(async move {
-            let endpoint = format!("{scheme}://{target}:{port}");
-            let ip = match resolve::ask(server, &target, RecordType::A).await {
-                Ok(set) => set.into_iter().find_map(|a| match a {
-                    Answer::Ip(ip) => Some(ip),
-                    _ => None,
-                }),
-                Err(_) => None,
-            };
-            let Some(ip): Option<IpAddr> = ip else {
-                return (
-                    endpoint.clone(),
-                    false,
-                    format!("{target} does not resolve at {server}"),
-                    None,
-                    BTreeMap::new(),
-                );
-            };
-            let client = match &tls {
-                Some(tls) => client(tls, &target, SocketAddr::new(ip, port)),
-                None => reqwest::Client::builder()
-                    .resolve(&target, SocketAddr::new(ip, port))
-                    .no_proxy()
-                    .timeout(Duration::from_secs(3))
-                    .build()
-                    .map_err(|e| e.to_string()),
-            };
-            let client = match client {
-                Ok(c) => c,
-                Err(e) => return (endpoint, false, e, None, BTreeMap::new()),
-            };
-            let (healthy, detail) = match client.get(format!("{endpoint}/health")).send().await {
-                Ok(resp) => match resp.json::<serde_json::Value>().await {
-                    Ok(v) if v.get("health").and_then(|h| h.as_str()) == Some("true") => {
-                        (true, String::new())
-                    }
-                    Ok(v) => (false, format!("got unhealthy result from {endpoint}: {v}")),
-                    Err(e) => (
-                        false,
-                        format!(
-                            "{endpoint} answered something that is not a health report: {}",
-                            cause(&e)
-                        ),
-                    ),
-                },
-                Err(e) => (false, format!("cannot reach {endpoint}: {}", cause(&e))),
-            };
-            // A member that answers at all can say who is who, even without a leader.
-            let reachable = healthy || detail.starts_with("got unhealthy");
-            let (id, members) = if reachable {
-                (
-                    member_id(&client, &endpoint).await,
-                    membership(&client, &endpoint).await,
-                )
-            } else {
-                (None, BTreeMap::new())
-            };
-            (endpoint, healthy, detail, id, members)
-        }));
+        let creds = creds.clone();
+        handles.push(tokio::spawn(ask_member(
+            server, scheme, target, port, creds,
+        )));
+    }
+    let mut asked = Vec::new();
+    for h in handles {
+        asked.push(h.await.map_err(|e| HealthError::Lost(e.to_string()))?);
+    }
+    if let Some(creds) = &creds {
+        refused_by_all(&asked, &creds.files)?;
+    }
+    let answering: BTreeSet<u64> = asked
+        .iter()
+        .filter(|a| a.answered)
+        .filter_map(|a| a.raft.map(|r| r.id))
+        .collect();
+    let mut known = BTreeMap::new();
+    for a in &asked {
+        known.extend(a.members.clone());
     }
     let mut members = Vec::new();
-    let mut known = BTreeMap::new();
-    for h in handles {
-        let (endpoint, healthy, detail, id, list) =
-            h.await.map_err(|e| HealthError::Lost(e.to_string()))?;
-        known.extend(list);
+    let mut electing = 0;
+    for a in &asked {
+        let mut detail = a.detail.clone();
+        if a.electing(&answering) {
+            electing += 1;
+            detail = format!("{} answers but has no leader yet (electing)", a.endpoint);
+            if let Some(r) = a
+                .raft
+                .filter(|r| r.leader != 0 && !answering.contains(&r.leader))
+            {
+                detail = format!("{detail}; its last leader {:x} does not answer", r.leader);
+            }
+        }
+        let id = a.raft.map(|r| format!("{:x}", r.id));
         members.push(Member {
-            id,
-            endpoint,
-            healthy,
+            id: id.or_else(|| known.get(&a.endpoint).cloned()),
+            endpoint: a.endpoint.clone(),
+            healthy: a.healthy,
             detail,
         });
-    }
-    for m in &mut members {
-        if m.id.is_none() {
-            m.id = known.get(&m.endpoint).cloned();
-        }
     }
     let healthy = members.iter().filter(|m| m.healthy).count();
     Ok(Report {
         domain: domain.to_string(),
-        status: status_of(healthy, members.len()),
+        status: status_of(healthy, electing, members.len()),
         members,
         assumed: None,
     })
+}
+
+/// Every member refusing a certificate is the CA or client certificate given, not a
+/// cluster that is down.
+fn refused_by_all(asked: &[Asked], files: &TlsFiles) -> Result<(), HealthError> {
+    if asked.is_empty() || asked.iter().any(|a| a.refused.is_none()) {
+        return Ok(());
+    }
+    Err(
+        if asked.iter().any(|a| a.refused == Some(Refused::TheirCert)) {
+            setup(
+                format!(
+                    "the members' certificates are not signed by the CA in {}",
+                    files.ca.display()
+                ),
+                Some(
+                    "--ca takes the CA that signed the cluster's certificates (rigger made one per domain under its state dir's pki/)",
+                ),
+            )
+        } else {
+            setup(
+                format!(
+                    "the members do not accept the client certificate {} (not signed by a CA they trust)",
+                    files.cert.display()
+                ),
+                Some(
+                    "--cert and --key take a client certificate signed by the cluster's CA, and its key",
+                ),
+            )
+        },
+    )
 }
 
 #[cfg(test)]
@@ -246,11 +560,28 @@ mod tests {
 
     #[test]
     fn quorum_decides_between_degraded_and_unavailable() {
-        assert_eq!(status_of(3, 3), Status::Healthy);
-        assert_eq!(status_of(2, 3), Status::Degraded);
-        assert_eq!(status_of(1, 3), Status::Unavailable);
-        assert_eq!(status_of(3, 5), Status::Degraded);
-        assert_eq!(status_of(2, 5), Status::Unavailable);
-        assert_eq!(status_of(0, 0), Status::Unavailable);
+        assert_eq!(status_of(3, 0, 3), Status::Healthy);
+        assert_eq!(status_of(2, 0, 3), Status::Degraded);
+        assert_eq!(status_of(1, 0, 3), Status::Unavailable);
+        assert_eq!(status_of(3, 0, 5), Status::Degraded);
+        assert_eq!(status_of(2, 0, 5), Status::Unavailable);
+        assert_eq!(status_of(0, 0, 0), Status::Unavailable);
+    }
+
+    #[test]
+    fn members_electing_a_leader_hold_quorum() {
+        assert_eq!(status_of(0, 2, 3), Status::Degraded);
+        assert_eq!(status_of(1, 1, 3), Status::Degraded);
+        assert_eq!(status_of(0, 1, 3), Status::Unavailable);
+        assert_eq!(status_of(0, 3, 3), Status::Degraded);
+    }
+
+    #[test]
+    fn certificate_refusals_are_told_apart() {
+        let theirs = "invalid peer certificate: UnknownIssuer";
+        assert_eq!(refused(theirs), Some(Refused::TheirCert));
+        let ours = "received fatal alert: UnknownCA";
+        assert_eq!(refused(ours), Some(Refused::OurCert));
+        assert_eq!(refused("Connection refused"), None);
     }
 }

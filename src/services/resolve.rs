@@ -6,6 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
+use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_resolver::Resolver;
 use hickory_resolver::config::{
@@ -27,6 +28,9 @@ pub enum ResolveError {
     BadName { name: String, why: String },
     #[error("{server} did not answer: {why}")]
     NoAnswer { server: SocketAddr, why: String },
+    /// An answer, not a silence: a server refuses names in no zone it serves.
+    #[error("{server} refused to answer for {name}: it has no zone holding it")]
+    Refused { server: SocketAddr, name: String },
     #[error("{name} {rtype} did not resolve to {want} within {}; {said}", human::duration(*.waited))]
     Timeout {
         name: String,
@@ -41,6 +45,7 @@ impl From<ResolveError> for Error {
     fn from(e: ResolveError) -> Self {
         let kind = match e {
             ResolveError::BadName { .. } => ErrorKind::Invalid,
+            ResolveError::Refused { .. } => ErrorKind::NotFound,
             ResolveError::Timeout { .. } => ErrorKind::Timeout,
             ResolveError::Resolver(_) | ResolveError::NoAnswer { .. } => ErrorKind::Failed,
         };
@@ -102,6 +107,12 @@ pub async fn ask(
             })
             .collect()),
         Err(NetError::Dns(DnsError::NoRecordsFound(_))) => Ok(BTreeSet::new()),
+        Err(NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused))) => {
+            Err(ResolveError::Refused {
+                server,
+                name: name.to_string(),
+            })
+        }
         Err(e) => Err(ResolveError::NoAnswer {
             server,
             why: e.to_string(),

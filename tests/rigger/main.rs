@@ -8,6 +8,7 @@ mod cloudflare;
 mod diagnostics;
 mod faults;
 mod harness;
+mod health;
 mod interrupt;
 mod lab;
 mod lab_support;

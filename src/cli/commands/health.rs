@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::base::error::ErrorKind;
 use crate::cli::run::EXIT_OK;
 use crate::providers::TlsFiles;
 use crate::providers::probe::Status;
@@ -46,6 +47,7 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
         }
         Err(e) => return super::fail(e.message, e.help),
     };
+    let lab_dns = config.spec.dns == "lab";
     let dns = world.backends.dns.clone();
     let probe = world.backends.probe.clone();
     let report = world.block_on(async move {
@@ -54,7 +56,17 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
     });
     let report = match report {
         Ok(r) => r,
-        Err(e) => return super::fail(format!("health: {}", e.message), e.help),
+        Err(e) => {
+            // Only the lab's own server can be listed: it is the lab status's zones.
+            let help = match e.kind {
+                ErrorKind::NotFound if lab_dns && e.help.is_none() => Some(format!(
+                    "the lab's DNS server has only the zones `rigger lab status` lists; `rigger run cluster --set domain={}` makes one for {}",
+                    args.domain, args.domain
+                )),
+                _ => e.help,
+            };
+            return super::fail(format!("health: {}", e.message), help);
+        }
     };
     if args.json {
         crate::base::output::data(&format!(

@@ -1,0 +1,154 @@
+//! `rigger health` against a real lab cluster when things go wrong: a leader dying, the
+//! wrong certificates, a domain with no zone. Lab tests: they need root, like `lab`.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::lab_support::LabRig;
+
+/// The etcd pid of the lab host named `host`.
+fn pid_of(lab: &LabRig, host: &str) -> i32 {
+    let hosts = lab.hosts();
+    let entry = hosts.iter().find(|h| h["name"] == host);
+    let entry = entry.unwrap_or_else(|| panic!("no lab host {host} in {hosts:?}"));
+    let procs = entry["processes"].as_array().unwrap().iter();
+    let mut etcd = procs.filter_map(|p| p.as_str()?.strip_suffix(" etcd")?.parse().ok());
+    etcd.next()
+        .unwrap_or_else(|| panic!("no etcd on {host}: {entry}"))
+}
+
+#[test]
+fn killing_the_leader_never_reads_as_no_quorum() {
+    let Some(lab) = LabRig::new() else { return };
+    lab.run_cluster(&[]).reports_healthy(3, "example.test");
+
+    // The leader, as etcd itself says: the member whose ID is its own leader's.
+    let endpoints = lab
+        .host_names()
+        .into_iter()
+        .map(|h| format!("https://{h}.example.test:2379"));
+    let endpoints = format!("--endpoints={}", endpoints.collect::<Vec<_>>().join(","));
+    let status = lab.etcdctl(0, &[&endpoints, "endpoint", "status", "-w", "json"]);
+    let status: Value = serde_json::from_str(&status).unwrap();
+    let leader = status.as_array().unwrap().iter().find(|e| {
+        let s = &e["Status"];
+        s["leader"].as_u64().is_some() && s["leader"] == s["header"]["member_id"]
+    });
+    let leader = leader.unwrap_or_else(|| panic!("no leader in {status}"));
+    let leader_id = format!("{:x}", leader["Status"]["leader"].as_u64().unwrap());
+    let endpoint = leader["Endpoint"].as_str().unwrap().to_string();
+    let host = endpoint
+        .trim_start_matches("https://")
+        .split('.')
+        .next()
+        .unwrap()
+        .to_string();
+
+    lab.kill(pid_of(&lab, &host));
+    // The two left answer throughout, first without a leader, then with a new one:
+    // never "no quorum".
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    while start.elapsed() < Duration::from_secs(3) {
+        let out = lab.run(&["health", "--discovery-srv", "example.test"]);
+        assert!(
+            !out.stdout.contains("no quorum") && out.code == Some(3),
+            "{:?} after {:?}:\n{}{}",
+            out.code,
+            start.elapsed(),
+            out.stdout,
+            out.stderr
+        );
+        seen.push(out.stdout);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Asked at once, the survivors were still without a leader, and said so.
+    let first = &seen[0];
+    assert_eq!(first.matches("(electing)").count(), 2, "{first}");
+    assert!(
+        first.contains(" answers but has no leader yet (electing)"),
+        "{first}"
+    );
+
+    let settled = lab.health_settles_at(3);
+    settled.stdout_has("cluster is degraded: 2 of 3 members healthy, quorum held");
+    settled.stdout_has(&format!(
+        "member {leader_id} is unhealthy: cannot reach {endpoint}: "
+    ));
+    assert_eq!(settled.stdout.matches(" is healthy: ").count(), 2);
+    lab.destroy().leaves_nothing();
+}
+
+#[test]
+fn wrong_or_missing_tls_files_are_a_setup_error_naming_the_file() {
+    let Some(lab) = LabRig::new() else { return };
+    lab.run_cluster(&[]).reports_healthy(3, "example.test");
+    // Another domain's cluster, for a CA and a client certificate that are real but not
+    // this cluster's.
+    lab.run_cluster(&["domain=other.test", "size=1"])
+        .reports_healthy(1, "other.test");
+    let file = |rel: &str| lab.path(rel).to_string_lossy().into_owned();
+    let own = |name: &str| file(&format!("state/pki/example.test/{name}"));
+    let other = |name: &str| file(&format!("state/pki/other.test/{name}"));
+    let health = |flags: &[&str]| {
+        let args = [&["health", "--discovery-srv", "example.test"][..], flags].concat();
+        let out = lab.run(&args);
+        out.failure(1);
+        assert!(out.stdout.is_empty(), "{}", out.stdout);
+        out.stderr_lacks("unavailable").stderr_lacks("no quorum");
+        out
+    };
+
+    health(&["--ca", "/nonexistent/ca.crt"])
+        .stderr_has("cannot read the CA certificate /nonexistent/ca.crt: No such file");
+    health(&["--cert", "/nonexistent/client.crt"])
+        .stderr_has("cannot read the client certificate /nonexistent/client.crt");
+    // A folder cannot be read as a file, even by root.
+    let folder = file("state/pki");
+    health(&["--key", &folder]).stderr_has(&format!("cannot read the client key {folder}"));
+    lab.file("junk.pem", "not a certificate\n");
+    let junk = file("junk.pem");
+    health(&["--ca", &junk]).stderr_has(&format!("{junk} is not a CA certificate"));
+
+    health(&["--ca", &other("ca.crt")]).stderr_has(&format!(
+        "the members' certificates are not signed by the CA in {}",
+        other("ca.crt")
+    ));
+    health(&["--key", &other("client.key")]).stderr_has(&format!(
+        "the client key {} is not the key of the client certificate {}",
+        other("client.key"),
+        own("client.crt")
+    ));
+    let theirs = [
+        "--cert",
+        &other("client.crt"),
+        "--key",
+        &other("client.key"),
+    ];
+    health(&theirs).stderr_has(&format!(
+        "the members do not accept the client certificate {}",
+        other("client.crt")
+    ));
+
+    // The same files, given by hand, still work.
+    let mine = ["--ca", &own("ca.crt"), "--cert", &own("client.crt")];
+    let mine = [&["health", "--discovery-srv", "example.test"][..], &mine].concat();
+    lab.run(&mine).reports_healthy(3, "example.test");
+    lab.destroy().leaves_nothing();
+}
+
+#[test]
+fn a_domain_with_no_zone_is_said_so_with_what_exists() {
+    let Some(lab) = LabRig::new() else { return };
+    lab.run_cluster(&["size=1"])
+        .reports_healthy(1, "example.test");
+    let out = lab.run(&["health", "--discovery-srv", "nozone.test"]);
+    out.failure(1)
+        .stderr_has("there is no zone nozone.test at 198.18.0.1:53")
+        .stderr_has("`rigger lab status`")
+        .stderr_lacks("did not answer")
+        .stderr_lacks("Query Refused");
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    lab.destroy().leaves_nothing();
+}
