@@ -9,8 +9,8 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 use super::context::ScriptContext;
 use super::convert::{from_value, to_map};
 use super::{Doc, Failure, Options, creating, define, on_world};
-use crate::base::names::check_file_name;
 use crate::base::error::{Error, ErrorKind};
+use crate::base::names::check_file_name;
 use crate::providers::Instance;
 
 const RUN: Doc = Doc {

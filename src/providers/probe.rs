@@ -68,6 +68,8 @@ pub struct Member {
     pub id: Option<String>,
     pub endpoint: String,
     pub healthy: bool,
+    /// Answers, but has no leader yet: counts towards a quorum, not as healthy.
+    pub electing: bool,
     pub detail: String,
 }
 
@@ -111,9 +113,13 @@ impl Report {
             return out;
         }
         let healthy = self.members.iter().filter(|m| m.healthy).count();
+        let electing = self.members.iter().filter(|m| m.electing).count();
         let total = self.members.len();
         out.push_str(&match self.status {
             Status::Healthy => "cluster is healthy\n".to_string(),
+            Status::Degraded if electing > 0 => format!(
+                "cluster is degraded: {healthy} of {total} members healthy, {electing} electing a leader, quorum held\n"
+            ),
             Status::Degraded => {
                 format!("cluster is degraded: {healthy} of {total} members healthy, quorum held\n")
             }

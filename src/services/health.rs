@@ -496,7 +496,8 @@ pub async fn check(
     let mut electing = 0;
     for a in &asked {
         let mut detail = a.detail.clone();
-        if a.electing(&answering) {
+        let is_electing = a.electing(&answering);
+        if is_electing {
             electing += 1;
             detail = format!("{} answers but has no leader yet (electing)", a.endpoint);
             if let Some(r) = a
@@ -511,6 +512,7 @@ pub async fn check(
             id: id.or_else(|| known.get(&a.endpoint).cloned()),
             endpoint: a.endpoint.clone(),
             healthy: a.healthy,
+            electing: is_electing,
             detail,
         });
     }

@@ -70,6 +70,12 @@ fn killing_the_leader_never_reads_as_no_quorum() {
         first.contains(" answers but has no leader yet (electing)"),
         "{first}"
     );
+    assert!(
+        first.contains(
+            "cluster is degraded: 0 of 3 members healthy, 2 electing a leader, quorum held"
+        ),
+        "{first}"
+    );
 
     let settled = lab.health_settles_at(3);
     settled.stdout_has("cluster is degraded: 2 of 3 members healthy, quorum held");
