@@ -111,9 +111,7 @@ fn prepare_and_run(
     if ended.abandon {
         // Asked twice: quit now, and say what stays.
         crate::base::runtime::quit();
-        if cx.world_if_open().is_some_and(|w| !w.journal().is_empty()) {
-            tracing::warn!("quit without rolling back; `rigger destroy` removes what the run made");
-        }
+        tracing::warn!("quit without rolling back; `rigger destroy` removes what the run made");
         return outcome;
     }
     if let Some(world) = cx.world_if_open() {
@@ -176,6 +174,7 @@ async fn wait_for_script(
         signals::describe(signal)
     );
     interrupt.raise();
+    crate::base::hook::point("stopping");
     let (outcome, abandon) = tokio::select! {
         outcome = &mut done => (outcome.unwrap_or_else(|_| lost()), false),
         again = stops.next() => (Err(stopped_hard(again, "at once")), true),

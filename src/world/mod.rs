@@ -259,6 +259,7 @@ impl World {
             "failed"
         };
         tracing::warn!("the run {why}; rolling back the {standing} resources it created");
+        crate::base::hook::point("rollback");
         let failed = take_down(self, &self.journal);
         for (resource, e) in &failed {
             tracing::error!("could not remove {}: {e}", resource.describe());

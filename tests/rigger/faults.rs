@@ -253,3 +253,141 @@ fn a_second_writer_is_refused_naming_the_first() {
     rig.destroy();
     rig.leaves_nothing();
 }
+
+/// Starts `script` with the hook points `stops`, not waiting for any of them.
+fn spawn_script(rig: &LabRig, stops: &str, script: &str) -> Child {
+    rig.file("s.rhai", script);
+    rig.spawn(&[("RIGGER_TEST_STOP_AT", stops)], &["-v", "run", "s.rhai"])
+}
+
+/// Waits until the lab has `n` hosts (lab.json lists a host before making it).
+fn wait_hosts(rig: &LabRig, n: usize) {
+    let start = Instant::now();
+    loop {
+        let hosts = std::fs::read_to_string(rig.path("state/lab/lab.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["hosts"].as_array().map(Vec::len));
+        if hosts == Some(n) {
+            rig.look();
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "never {n} hosts");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A second Ctrl-C while the script still winds down (a launch half done) quits at
+/// once: status 130, no rollback, nothing that looks like a crash; destroy finds what
+/// is left.
+#[test]
+fn a_second_ctrl_c_quits_at_once_without_looking_like_a_crash() {
+    let Some(rig) = LabRig::new() else { return };
+    let mut child = spawn_script(
+        &rig,
+        "host:1,stopping",
+        "launch_instance(#{name: \"n1\"});\n",
+    );
+    wait_stopped(&mut child, "host:1");
+    rig.look();
+    // Stopped inside the launch: the first Ctrl-C is taken, and rigger stops again
+    // right after telling the script to stop, with the launch still half done.
+    kill(pid(&child), Signal::SIGINT).unwrap();
+    kill(pid(&child), Signal::SIGCONT).unwrap();
+    wait_stopped(&mut child, "stopping");
+    kill(pid(&child), Signal::SIGINT).unwrap();
+    kill(pid(&child), Signal::SIGCONT).unwrap();
+    let out = finish(child, "second Ctrl-C");
+    assert_eq!(out.code, Some(130), "{}", out.stderr);
+    out.stderr_has("rigger quit at once")
+        .stderr_has("`rigger destroy` removes what the run made")
+        .stderr_lacks("internal error")
+        .stderr_lacks("panicked")
+        .stderr_lacks("rolling back the");
+    rig.run(&["destroy"]).success();
+    rig.leaves_nothing();
+}
+
+/// A signal during the rollback stops the rollback; the journal keeps the rest for
+/// destroy.
+#[test]
+fn a_signal_during_the_rollback_stops_it_and_destroy_finishes() {
+    let Some(rig) = LabRig::new() else { return };
+    let script = "launch_instance(#{name: \"n1\"});\nlaunch_instance(#{name: \"n2\"});\nprint(\"up\");\nsleep(60);\n";
+    let mut child = spawn_script(&rig, "rollback", script);
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert_eq!(line, "up\n");
+    rig.look();
+    kill(pid(&child), Signal::SIGTERM).unwrap();
+    wait_stopped(&mut child, "rollback");
+    kill(pid(&child), Signal::SIGTERM).unwrap();
+    kill(pid(&child), Signal::SIGCONT).unwrap();
+    child.stdout = Some(stdout.into_inner());
+    let out = finish(child, "rollback");
+    assert_eq!(out.code, Some(143), "{}", out.stderr);
+    out.stderr_has("the rollback stopped: `rigger destroy` removes the rest")
+        .stderr_lacks("internal error");
+    rig.run(&["destroy"])
+        .success()
+        .stderr_has("removed instance n");
+    rig.leaves_nothing();
+}
+
+/// Ctrl-C stops `run()` of a long command on a lab host at once under `rigger run`
+/// (no creation grace for what creates nothing), and the rollback follows.
+#[test]
+fn ctrl_c_stops_a_command_on_a_lab_host_promptly() {
+    let Some(rig) = LabRig::new() else { return };
+    let script = "let n = launch_instance(#{name: \"n1\"});\nrun(n, \"sleep 137\");\n";
+    let child = spawn_script(&rig, "", script);
+    wait_hosts(&rig, 1);
+    // Wait until the command runs on the host.
+    let start = Instant::now();
+    while !std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c.starts_with(b"sleep\x00137"))
+    }) {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "sleep 137 never ran"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    rig.look();
+    let sent = Instant::now();
+    kill(pid(&child), Signal::SIGINT).unwrap();
+    let out = finish(child, "run");
+    let took = sent.elapsed();
+    assert_eq!(out.code, Some(130), "{}", out.stderr);
+    assert!(
+        took < Duration::from_secs(2),
+        "took {took:?} to stop and roll back"
+    );
+    rig.leaves_nothing();
+}
+
+/// A terminal's Ctrl-C goes to the whole foreground process group: one that comes while
+/// the lab's first `ip` command runs reaches rigger, not `ip` (a group of its own), and
+/// rigger rolls the lab back.
+#[test]
+fn ctrl_c_to_the_process_group_while_the_lab_comes_up_leaves_nothing() {
+    use std::os::unix::process::CommandExt;
+    let Some(rig) = LabRig::new() else { return };
+    rig.file("s.rhai", "launch_instance(#{name: \"n1\"});\n");
+    let mut cmd = rig.rig().command(std::path::Path::new(crate::harness::BIN));
+    cmd.args(["-v", "run", "s.rhai"])
+        .env("RIGGER_TEST_STOP_AT", "ip:1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0);
+    let mut child = cmd.spawn().unwrap();
+    wait_stopped(&mut child, "ip:1");
+    rig.look();
+    kill(Pid::from_raw(-(child.id() as i32)), Signal::SIGINT).unwrap();
+    kill(pid(&child), Signal::SIGCONT).unwrap();
+    let out = finish(child, "lab");
+    assert_eq!(out.code, Some(130), "{}", out.stderr);
+    out.stderr_lacks("internal error");
+    rig.leaves_nothing();
+}

@@ -28,10 +28,8 @@ pub fn ping(socket: &Path) -> io::Result<()> {
     request(socket, "ping")
 }
 
-/// Whether `e` means no daemon listens at all (as opposed to one that refused).
+/// Whether `e` means the daemon is not there to answer (gone, dying, a stale socket),
+/// as opposed to one that answered with a refusal (`error: ...`, an `Other` error).
 pub fn unreachable(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
-    )
+    e.kind() != io::ErrorKind::Other
 }

@@ -66,12 +66,16 @@ pub fn named_under(lab: &str) -> Vec<String> {
 fn ip(args: &[&str]) -> io::Result<()> {
     // A process group of its own: a terminal's Ctrl-C goes to rigger, which lets a
     // half-made namespace finish and then removes it, never to `ip` half way.
-    let out = Command::new("ip")
+    let child = Command::new("ip")
         .args(args)
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .process_group(0)
-        .output()
+        .spawn()
         .map_err(|e| io::Error::new(e.kind(), format!("cannot run `ip` (iproute2): {e}")))?;
+    crate::base::hook::point("ip");
+    let out = child.wait_with_output()?;
     if out.status.success() {
         Ok(())
     } else {
