@@ -22,6 +22,7 @@ pub struct Options {
 pub fn build(options: &Options, cx: &Arc<ScriptContext>, sources: &Sources) -> Engine {
     let mut engine = Engine::new();
     options.limits.apply(&mut engine);
+    super::limits::watch_sizes(&mut engine, &options.limits);
     engine
         .set_strict_variables(true)
         .set_fail_on_invalid_map_property(true)

@@ -44,3 +44,58 @@ impl Limits {
             .set_max_modules(self.modules);
     }
 }
+
+/// Rhai checks a map's or array's size when the value is next used (passed, returned,
+/// printed), not when `m[key] = v` adds a key: a script could build a map far past the
+/// limit and never touch it again. A debugger stepping statement by statement checks
+/// the variables in scope as they grow, the top level at every statement and the whole
+/// of each value every few hundred.
+pub fn watch_sizes(engine: &mut Engine, limits: &Limits) {
+    use rhai::debugger::DebuggerCommand;
+    let (arrays, maps) = (limits.array_size, limits.map_size);
+    let steps = std::sync::atomic::AtomicU64::new(0);
+    #[allow(deprecated)] // Marked volatile, not deprecated.
+    engine.register_debugger(
+        // The first call (the script's start) answers Next: from then on, every statement.
+        |_, debugger| debugger,
+        move |context, _event, node, _source, pos| {
+            // `m[k] = v` is the growth Rhai does not check; calls check their own.
+            if !matches!(node, rhai::ASTNode::Stmt(rhai::Stmt::Assignment(..))) {
+                return Ok(DebuggerCommand::StepInto);
+            }
+            let step = steps.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let deep = step % 256 == 0;
+            for (_, _, value) in context.scope().iter_raw() {
+                if let Some(what) = too_large(value, arrays, maps, deep) {
+                    return Err(rhai::EvalAltResult::ErrorDataTooLarge(what.into(), pos).into());
+                }
+            }
+            Ok(DebuggerCommand::StepInto)
+        },
+    );
+}
+
+/// Which limit `value` breaks, if any; `deep` looks inside it too.
+fn too_large(
+    value: &rhai::Dynamic,
+    arrays: usize,
+    maps: usize,
+    deep: bool,
+) -> Option<&'static str> {
+    if let Some(map) = value.read_lock::<rhai::Map>() {
+        if map.len() > maps {
+            return Some("Size of object map");
+        }
+        if deep {
+            return map.values().find_map(|v| too_large(v, arrays, maps, true));
+        }
+    } else if let Some(array) = value.read_lock::<rhai::Array>() {
+        if array.len() > arrays {
+            return Some("Size of array");
+        }
+        if deep {
+            return array.iter().find_map(|v| too_large(v, arrays, maps, true));
+        }
+    }
+    None
+}
