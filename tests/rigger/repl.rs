@@ -1,6 +1,8 @@
 //! The REPL driven as a person drives it: through a pseudo-terminal, keys and all.
 
-use std::process::Command;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use expectrl::{ControlCode, Expect, Session};
@@ -200,4 +202,59 @@ fn the_lab_from_the_prompt_persists_after_the_session() {
     let status = lab.status();
     assert_eq!(status["hosts"][0]["name"], "at-prompt", "{status}");
     lab.destroy().leaves_nothing();
+}
+
+/// `rigger repl` with `input` on a pipe, as a script or CI feeds it.
+fn piped(rig: &Rig, env: &[(&str, &Path)], input: &str) -> std::process::Output {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("repl")
+        .current_dir(rig.path(""))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", rig.path(""))
+        .env("NO_COLOR", "1")
+        .env("RIGGER_STATE_DIR", rig.path("state"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let mut child = cmd.spawn().expect("spawn rigger repl");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().expect("rigger repl ends")
+}
+
+#[test]
+fn lines_typed_while_a_command_runs_all_run_in_order() {
+    let rig = Rig::new();
+    let mut p = Prompt::start(&rig);
+    p.line("sleep(1)");
+    // Let the REPL leave the editor and start the sleep: what follows is typeahead the
+    // terminal queues in cooked mode, not keys the editor reads at its prompt.
+    std::thread::sleep(Duration::from_millis(300));
+    p.keys("40 + 2\r1000 + 1\r");
+    p.expect("\n42\r");
+    p.expect("\n1001\r");
+    p.expect("rigger> ");
+    p.leave();
+}
+
+#[test]
+fn piped_lines_all_run_in_order() {
+    let rig = Rig::new();
+    let out = piped(&rig, &[], "sleep(1)\n40 + 2\n1000 + 1\n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout,
+        "42\n1001\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success());
 }
