@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use expectrl::{ControlCode, Expect, Session};
 
@@ -36,6 +36,14 @@ impl Prompt {
     fn expect(&mut self, text: &str) {
         if let Err(e) = self.session.expect(text) {
             panic!("expected {text:?} from the REPL: {e}");
+        }
+    }
+
+    /// Everything the REPL printed up to `text`, which is consumed too.
+    fn until(&mut self, text: &str) -> String {
+        match self.session.expect(text) {
+            Ok(found) => String::from_utf8_lossy(found.before()).into_owned(),
+            Err(e) => panic!("expected {text:?} from the REPL: {e}"),
         }
     }
 
@@ -257,4 +265,96 @@ fn piped_lines_all_run_in_order() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success());
+}
+
+#[test]
+fn ctrl_c_stops_a_sleep_within_a_second() {
+    let rig = Rig::new();
+    let mut p = Prompt::start(&rig);
+    p.line("sleep(30)");
+    std::thread::sleep(Duration::from_millis(300));
+    let start = Instant::now();
+    p.ctrl(ControlCode::EndOfText);
+    p.expect("× interrupted");
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(1), "Ctrl-C took {took:?}");
+    p.expect("rigger> ");
+    p.eval("1 + 1", "2");
+    p.leave();
+}
+
+#[test]
+fn a_second_ctrl_c_is_one_more_interrupt_not_a_crash() {
+    let rig = Rig::new();
+    let mut p = Prompt::start(&rig);
+    p.quiet("let before = 1;");
+    for gap in [0, 50, 300] {
+        p.line("sleep(30)");
+        std::thread::sleep(Duration::from_millis(300));
+        p.ctrl(ControlCode::EndOfText);
+        std::thread::sleep(Duration::from_millis(gap));
+        p.ctrl(ControlCode::EndOfText);
+        let shown = p.until("rigger> ");
+        assert!(shown.contains("× interrupted"), "{shown}");
+        assert!(
+            !shown.contains("internal error") && !shown.contains("panicked"),
+            "{shown}"
+        );
+        // Whether the second Ctrl-C hit the sleep or the next prompt, the session is still
+        // here with its variables. A Ctrl-C read at the prompt drops what came in with it
+        // (as a terminal's own Ctrl-C does), so wait as a person would before typing on.
+        std::thread::sleep(Duration::from_millis(300));
+        p.eval("before + 1", "2");
+    }
+    p.leave();
+}
+
+/// Whether a process whose command line is exactly `argv` is alive on this machine.
+fn running(argv: &[&str]) -> bool {
+    let wanted: Vec<u8> = argv
+        .iter()
+        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
+        .collect();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .any(|p| std::fs::read(p.path().join("cmdline")).is_ok_and(|c| c == wanted))
+}
+
+#[test]
+fn ctrl_c_stops_a_command_on_a_lab_host_within_a_second() {
+    let Some(lab) = LabRig::new() else { return };
+    let mut p = Prompt::start(lab.rig());
+    p.quiet("let h = launch_instance(#{ name: \"waits\" });");
+    // A length of its own, so a sleep left by another run of this test is not taken for it.
+    let seconds = format!("137.{}", std::process::id());
+    let argv = ["sleep", seconds.as_str()];
+    p.line(&format!("run(h, \"sleep {seconds}\")"));
+    let started = Instant::now();
+    while !running(&argv) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the command never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let start = Instant::now();
+    p.ctrl(ControlCode::EndOfText);
+    p.expect("× interrupted");
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(1), "Ctrl-C took {took:?}");
+    p.expect("rigger> ");
+    // The command is killed as its task is dropped, just after the prompt is back.
+    let stopped = Instant::now();
+    while running(&argv) {
+        assert!(
+            stopped.elapsed() < Duration::from_secs(2),
+            "the command on the host is still running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    p.eval("h.name", "\"waits\"");
+    p.leave();
+    lab.status();
+    lab.destroy().leaves_nothing();
 }
