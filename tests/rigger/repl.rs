@@ -1,6 +1,7 @@
 //! The REPL driven as a person drives it: through a pseudo-terminal, keys and all.
 
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,6 +17,10 @@ struct Prompt {
 
 impl Prompt {
     fn start(rig: &Rig) -> Self {
+        Self::start_with(rig, &[])
+    }
+
+    fn start_with(rig: &Rig, env: &[(&str, &Path)]) -> Self {
         let mut cmd = Command::new(BIN);
         cmd.arg("repl")
             .current_dir(rig.path(""))
@@ -25,6 +30,9 @@ impl Prompt {
             .env("TERM", "xterm")
             .env("NO_COLOR", "1")
             .env("RIGGER_STATE_DIR", rig.path("state"));
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
         let mut session = Session::spawn(cmd).expect("spawn rigger repl in a pty");
         // Generous: CI runs these beside etcd clusters on two cores.
         session.set_expect_timeout(Some(Duration::from_secs(60)));
@@ -238,6 +246,14 @@ fn piped(rig: &Rig, env: &[(&str, &Path)], input: &str) -> std::process::Output 
     child.wait_with_output().expect("rigger repl ends")
 }
 
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
 #[test]
 fn lines_typed_while_a_command_runs_all_run_in_order() {
     let rig = Rig::new();
@@ -307,6 +323,42 @@ fn a_second_ctrl_c_is_one_more_interrupt_not_a_crash() {
         p.eval("before + 1", "2");
     }
     p.leave();
+}
+
+#[test]
+fn history_in_a_shared_folder_leaves_its_mode_alone() {
+    let rig = Rig::new();
+    let shared = rig.path("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let history = shared.join("history");
+    let mut p = Prompt::start_with(&rig, &[("RIGGER_HISTORY", &history)]);
+    p.eval("1 + 1", "2");
+    p.leave();
+    assert_eq!(mode(&shared), 0o1777, "the shared folder keeps its mode");
+    assert_eq!(mode(&history), 0o600, "the history is the user's alone");
+    assert_eq!(
+        std::fs::read_to_string(&history).unwrap().lines().last(),
+        Some("1 + 1")
+    );
+
+    // Piped input is not a person typing: it is run, the folder is left alone, and the
+    // history is not touched.
+    let out = piped(&rig, &[("RIGGER_HISTORY", &history)], "1+1\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "2\n");
+    assert_eq!(mode(&shared), 0o1777);
+    assert_eq!(mode(&history), 0o600);
+}
+
+#[test]
+fn history_goes_into_a_private_folder_made_for_it() {
+    let rig = Rig::new();
+    let history = rig.path("new/dir/history");
+    let mut p = Prompt::start_with(&rig, &[("RIGGER_HISTORY", &history)]);
+    p.eval("1 + 1", "2");
+    p.leave();
+    assert_eq!(mode(&rig.path("new/dir")), 0o700);
+    assert_eq!(mode(&history), 0o600);
 }
 
 /// Whether a process whose command line is exactly `argv` is alive on this machine.
