@@ -1,7 +1,10 @@
 //! The REPL driven as a person drives it: through a pseudo-terminal, keys and all.
 
-use std::process::Command;
-use std::time::Duration;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use expectrl::{ControlCode, Expect, Session};
 
@@ -14,6 +17,10 @@ struct Prompt {
 
 impl Prompt {
     fn start(rig: &Rig) -> Self {
+        Self::start_with(rig, &[])
+    }
+
+    fn start_with(rig: &Rig, env: &[(&str, &Path)]) -> Self {
         let mut cmd = Command::new(BIN);
         cmd.arg("repl")
             .current_dir(rig.path(""))
@@ -23,6 +30,9 @@ impl Prompt {
             .env("TERM", "xterm")
             .env("NO_COLOR", "1")
             .env("RIGGER_STATE_DIR", rig.path("state"));
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
         let mut session = Session::spawn(cmd).expect("spawn rigger repl in a pty");
         // Generous: CI runs these beside etcd clusters on two cores.
         session.set_expect_timeout(Some(Duration::from_secs(60)));
@@ -34,6 +44,14 @@ impl Prompt {
     fn expect(&mut self, text: &str) {
         if let Err(e) = self.session.expect(text) {
             panic!("expected {text:?} from the REPL: {e}");
+        }
+    }
+
+    /// Everything the REPL printed up to `text`, which is consumed too.
+    fn until(&mut self, text: &str) -> String {
+        match self.session.expect(text) {
+            Ok(found) => String::from_utf8_lossy(found.before()).into_owned(),
+            Err(e) => panic!("expected {text:?} from the REPL: {e}"),
         }
     }
 
@@ -199,5 +217,196 @@ fn the_lab_from_the_prompt_persists_after_the_session() {
     p.leave();
     let status = lab.status();
     assert_eq!(status["hosts"][0]["name"], "at-prompt", "{status}");
+    lab.destroy().leaves_nothing();
+}
+
+/// `rigger repl` with `input` on a pipe, as a script or CI feeds it.
+fn piped(rig: &Rig, env: &[(&str, &Path)], input: &str) -> std::process::Output {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("repl")
+        .current_dir(rig.path(""))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", rig.path(""))
+        .env("NO_COLOR", "1")
+        .env("RIGGER_STATE_DIR", rig.path("state"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let mut child = cmd.spawn().expect("spawn rigger repl");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().expect("rigger repl ends")
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+#[test]
+fn lines_typed_while_a_command_runs_all_run_in_order() {
+    let rig = Rig::new();
+    let mut p = Prompt::start(&rig);
+    p.line("sleep(1)");
+    // Let the REPL leave the editor and start the sleep: what follows is typeahead the
+    // terminal queues in cooked mode, not keys the editor reads at its prompt.
+    std::thread::sleep(Duration::from_millis(300));
+    p.keys("40 + 2\r1000 + 1\r");
+    p.expect("\n42\r");
+    p.expect("\n1001\r");
+    p.expect("rigger> ");
+    p.leave();
+}
+
+#[test]
+fn piped_lines_all_run_in_order() {
+    let rig = Rig::new();
+    let out = piped(&rig, &[], "sleep(1)\n40 + 2\n1000 + 1\n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout,
+        "42\n1001\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success());
+}
+
+#[test]
+fn ctrl_c_stops_a_sleep_within_a_second() {
+    let rig = Rig::new();
+    let mut p = Prompt::start(&rig);
+    p.line("sleep(30)");
+    std::thread::sleep(Duration::from_millis(300));
+    let start = Instant::now();
+    p.ctrl(ControlCode::EndOfText);
+    p.expect("× interrupted");
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(1), "Ctrl-C took {took:?}");
+    p.expect("rigger> ");
+    p.eval("1 + 1", "2");
+    p.leave();
+}
+
+#[test]
+fn a_second_ctrl_c_is_one_more_interrupt_not_a_crash() {
+    let rig = Rig::new();
+    let mut p = Prompt::start(&rig);
+    p.quiet("let before = 1;");
+    for gap in [0, 50, 300] {
+        p.line("sleep(30)");
+        std::thread::sleep(Duration::from_millis(300));
+        p.ctrl(ControlCode::EndOfText);
+        std::thread::sleep(Duration::from_millis(gap));
+        p.ctrl(ControlCode::EndOfText);
+        let shown = p.until("rigger> ");
+        assert!(shown.contains("× interrupted"), "{shown}");
+        assert!(
+            !shown.contains("internal error") && !shown.contains("panicked"),
+            "{shown}"
+        );
+        // Whether the second Ctrl-C hit the sleep or the next prompt, the session is still
+        // here with its variables. A Ctrl-C read at the prompt drops what came in with it
+        // (as a terminal's own Ctrl-C does), so wait as a person would before typing on.
+        std::thread::sleep(Duration::from_millis(300));
+        p.eval("before + 1", "2");
+    }
+    p.leave();
+}
+
+#[test]
+fn history_in_a_shared_folder_leaves_its_mode_alone() {
+    let rig = Rig::new();
+    let shared = rig.path("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let history = shared.join("history");
+    let mut p = Prompt::start_with(&rig, &[("RIGGER_HISTORY", &history)]);
+    p.eval("1 + 1", "2");
+    p.leave();
+    assert_eq!(mode(&shared), 0o1777, "the shared folder keeps its mode");
+    assert_eq!(mode(&history), 0o600, "the history is the user's alone");
+    assert_eq!(
+        std::fs::read_to_string(&history).unwrap().lines().last(),
+        Some("1 + 1")
+    );
+
+    // Piped input is not a person typing: it is run, the folder is left alone, and the
+    // history is not touched.
+    let out = piped(&rig, &[("RIGGER_HISTORY", &history)], "1+1\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "2\n");
+    assert_eq!(mode(&shared), 0o1777);
+    assert_eq!(mode(&history), 0o600);
+}
+
+#[test]
+fn history_goes_into_a_private_folder_made_for_it() {
+    let rig = Rig::new();
+    let history = rig.path("new/dir/history");
+    let mut p = Prompt::start_with(&rig, &[("RIGGER_HISTORY", &history)]);
+    p.eval("1 + 1", "2");
+    p.leave();
+    assert_eq!(mode(&rig.path("new/dir")), 0o700);
+    assert_eq!(mode(&history), 0o600);
+}
+
+/// Whether a process whose command line is exactly `argv` is alive on this machine.
+fn running(argv: &[&str]) -> bool {
+    let wanted: Vec<u8> = argv
+        .iter()
+        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
+        .collect();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .any(|p| std::fs::read(p.path().join("cmdline")).is_ok_and(|c| c == wanted))
+}
+
+#[test]
+fn ctrl_c_stops_a_command_on_a_lab_host_within_a_second() {
+    let Some(lab) = LabRig::new() else { return };
+    let mut p = Prompt::start(lab.rig());
+    p.quiet("let h = launch_instance(#{ name: \"waits\" });");
+    // A length of its own, so a sleep left by another run of this test is not taken for it.
+    let seconds = format!("137.{}", std::process::id());
+    let argv = ["sleep", seconds.as_str()];
+    p.line(&format!("run(h, \"sleep {seconds}\")"));
+    let started = Instant::now();
+    while !running(&argv) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the command never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let start = Instant::now();
+    p.ctrl(ControlCode::EndOfText);
+    p.expect("× interrupted");
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(1), "Ctrl-C took {took:?}");
+    p.expect("rigger> ");
+    // The command is killed as its task is dropped, just after the prompt is back.
+    let stopped = Instant::now();
+    while running(&argv) {
+        assert!(
+            stopped.elapsed() < Duration::from_secs(2),
+            "the command on the host is still running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    p.eval("h.name", "\"waits\"");
+    p.leave();
+    lab.status();
     lab.destroy().leaves_nothing();
 }

@@ -64,13 +64,25 @@ pub fn run(request: ReplRequest) -> u8 {
     let runtime = crate::base::runtime::handle();
     let interrupt = Interrupt::new();
     // While a line runs the terminal is in cooked mode and Ctrl-C is a signal; while
-    // editing, rustyline reads it as a key.
-    let raiser = interrupt.clone();
-    runtime.spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
-            raiser.raise();
+    // editing, rustyline reads it as a key. One stream, made here rather than in the task:
+    // from this line on SIGINT never takes the default action (ending the REPL as if it
+    // had crashed), and a second Ctrl-C that comes before the first is handled is queued,
+    // not lost between two listeners.
+    let sigint = {
+        let _runtime = runtime.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+    };
+    match sigint {
+        Ok(mut sigint) => {
+            let raiser = interrupt.clone();
+            runtime.spawn(async move {
+                while sigint.recv().await.is_some() {
+                    raiser.raise();
+                }
+            });
         }
-    });
+        Err(e) => eprintln!("Ctrl-C will end the session: cannot catch SIGINT: {e}"),
+    }
     let host = ScriptContext::with_world(
         Bridge::new(runtime.clone(), interrupt.clone()),
         request.params,
