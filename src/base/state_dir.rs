@@ -53,7 +53,17 @@ impl StateDir {
     /// Creates the state dir 0700 if it is missing. One that exists is used as it is,
     /// with a warning (once) when others can read it, as ssh warns of an open key.
     pub fn ensure(&self) -> io::Result<()> {
-        private_dir(&self.root)?;
+        if !self.root.exists() {
+            let named = |e: io::Error| io::Error::new(e.kind(), format!("state dir {e}"));
+            private_dir(&self.root).map_err(named)?;
+            // Rigger made it, so rigger may remove it again once it is empty.
+            fs::write(self.root.join(MADE_HERE), b"").map_err(|e| named(at(&self.root, e)))?;
+        } else if !self.root.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("state dir {} is not a directory", self.root.display()),
+            ));
+        }
         static WARNED: std::sync::Once = std::sync::Once::new();
         if let Ok(meta) = fs::metadata(&self.root)
             && meta.permissions().mode() & 0o077 != 0
@@ -100,10 +110,33 @@ impl StateDir {
             }
         }
         empty_dirs(&self.root);
-        let _ = fs::remove_file(self.root.join("lab.lock"));
-        let _ = fs::remove_dir(&self.root);
+        self.remove_if_only(&["lab.lock"]);
+    }
+
+    /// When the state dir holds nothing but `files` (and rigger's own marker), removes
+    /// them, and the folder itself if rigger made it: a folder of the user's stays.
+    pub fn remove_if_only(&self, files: &[&str]) {
+        let Ok(entries) = fs::read_dir(&self.root) else {
+            return;
+        };
+        let names: Vec<_> = entries.flatten().map(|e| e.file_name()).collect();
+        if !names
+            .iter()
+            .all(|n| n == MADE_HERE || files.iter().any(|f| n == *f))
+        {
+            return;
+        }
+        for file in files {
+            let _ = fs::remove_file(self.root.join(file));
+        }
+        if fs::remove_file(self.root.join(MADE_HERE)).is_ok() {
+            let _ = fs::remove_dir(&self.root);
+        }
     }
 }
+
+/// Marks a state dir rigger created (and so may remove once nothing is left in it).
+const MADE_HERE: &str = ".made-by-rigger";
 
 /// Creates `path` (and missing parents) with mode 0700. A directory that already
 /// exists is left exactly as it is: rigger never changes the mode of a directory it did

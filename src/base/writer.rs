@@ -28,19 +28,7 @@ impl Drop for Writer {
     /// left nothing leaves no folder either. Removed while still held, so nobody else
     /// can be holding it.
     fn drop(&mut self) {
-        let root = self.state.root();
-        let only_lock = std::fs::read_dir(root)
-            .map(|entries| {
-                entries
-                    .flatten()
-                    .all(|e| e.file_name() == FILE || e.file_name() == "lab.lock")
-            })
-            .unwrap_or(false);
-        if only_lock {
-            let _ = std::fs::remove_file(root.join("lab.lock"));
-            let _ = std::fs::remove_file(root.join(FILE));
-            let _ = std::fs::remove_dir(root);
-        }
+        self.state.remove_if_only(&["lab.lock", FILE]);
         self.lock.take();
     }
 }

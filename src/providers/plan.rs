@@ -252,7 +252,11 @@ impl Local for Plan {
     }
 
     fn ensure_ca(&self, ca: &CaFiles) -> Result<bool> {
-        self.record(format!("create the certificate authority for {}", ca.name));
+        self.record(format!(
+            "create the certificate authority for {} in {}",
+            ca.name,
+            ca.dir.display()
+        ));
         Ok(false)
     }
 
@@ -264,9 +268,10 @@ impl Local for Plan {
             .chain(leaf.ips.iter().map(ToString::to_string))
             .collect();
         self.record(format!(
-            "issue the certificate {} ({})",
+            "issue the certificate {} ({}) in {}",
             leaf.name,
-            sans.join(", ")
+            sans.join(", "),
+            ca.dir.display()
         ));
         Ok(CertFiles::in_dir(&ca.dir, &leaf.name))
     }

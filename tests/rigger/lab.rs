@@ -407,3 +407,37 @@ wait_tcp(`${n.private_ip}:9`, #{ timeout: 1 });
         .stderr_has("× wait_tcp: 198.18.1.1:9 did not accept a connection within 1s; last attempt: Connection refused");
     lab.leaves_nothing();
 }
+
+/// A state dir that exists already is the user's: its mode stays (with a warning when
+/// others can read it), and destroy empties it but leaves it. One rigger makes is 0700
+/// and goes with the last thing in it.
+#[test]
+fn an_existing_state_dir_keeps_its_mode_and_stays_after_destroy() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(lab) = LabRig::new() else { return };
+    let state = lab.path("state");
+    std::fs::create_dir(&state).unwrap();
+    std::fs::set_permissions(&state, PermissionsExt::from_mode(0o755)).unwrap();
+    lab.run_cluster(&["size=1"])
+        .success()
+        .stderr_has("is open to other users (mode 755)");
+    let mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(
+        mode, 0o755,
+        "rigger changed the mode of a dir it did not make"
+    );
+    lab.run(&["destroy"]).success();
+    let left: Vec<_> = std::fs::read_dir(&state)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "left in the state dir: {left:?}");
+    std::fs::remove_dir(&state).unwrap();
+    lab.leaves_nothing();
+
+    lab.run_cluster(&["size=1"]).success();
+    let mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o700);
+    lab.destroy().leaves_nothing();
+}

@@ -154,3 +154,28 @@ try { pki_cert(#{ cert: "/tmp/x", key: "/tmp/y", dir: "/etc" }, #{ name: "n1" })
         ]
     );
 }
+
+/// A lab plan names the paths the real run would use under RIGGER_STATE_DIR (host dirs,
+/// certificates), none under the default /var/lib/rigger, and never logs an action as
+/// done ("launched").
+#[test]
+fn a_lab_plan_names_the_real_state_dir_and_logs_nothing_as_done() {
+    let mut rig = Rig::new()
+        .own_state()
+        .args(&["run", "cluster", "--dry-run"]);
+    let out = rig.run_keep();
+    out.success();
+    let state = rig.path("state").to_string_lossy().into_owned();
+    let plan = &out.stdout;
+    assert!(
+        plan.contains(&format!("--data-dir {state}/lab/hosts/etcd-")),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(&format!("in {state}/pki/example.test\n")),
+        "{plan}"
+    );
+    assert!(!plan.contains("/var/lib/rigger"), "{plan}");
+    out.stderr_lacks("launched");
+    assert!(!rig.path("state").exists(), "a plan made state");
+}
