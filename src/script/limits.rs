@@ -64,7 +64,7 @@ pub fn watch_sizes(engine: &mut Engine, limits: &Limits) {
                 return Ok(DebuggerCommand::StepInto);
             }
             let step = steps.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let deep = step % 256 == 0;
+            let deep = step.is_multiple_of(256);
             for (_, _, value) in context.scope().iter_raw() {
                 if let Some(what) = too_large(value, arrays, maps, deep) {
                     return Err(rhai::EvalAltResult::ErrorDataTooLarge(what.into(), pos).into());
