@@ -179,3 +179,19 @@ fn a_lab_plan_names_the_real_state_dir_and_logs_nothing_as_done() {
     out.stderr_lacks("launched");
     assert!(!rig.path("state").exists(), "a plan made state");
 }
+
+/// A cluster domain is written as DNS names are: a final dot dropped, lowercase.
+#[test]
+fn a_cluster_domain_is_normalised_before_it_is_used() {
+    let out = Rig::new()
+        .own_state()
+        .args(&["run", "cluster", "--dry-run", "--set", "domain=X.Dot.Test."])
+        .run();
+    out.success();
+    assert!(
+        out.stdout.contains("publish SRV _etcd-server-ssl._tcp.x.dot.test -> 0 0 2380 etcd-"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("Test."), "{}", out.stdout);
+}
