@@ -1,0 +1,2302 @@
+//! Issue 10, "Nothing left behind, ever": a table of bad inputs, each run through the
+//! real binary in a folder (and state dir) of its own. Every case must
+//!
+//! 1. exit 1 or 2 (a case may say which),
+//! 2. print no panic text,
+//! 3. print no Rust Debug dump,
+//! 4. name the culprit: every listed substring appears in stderr (case-insensitive;
+//!    `a|b` takes either),
+//! 5. leave nothing: no new file in its folder (its state dir included; an empty dir
+//!    is fine), no process naming its folder, no network namespace of a lab it made
+//!    (seen with `-v` as "lab namespace rigger-<id> created"), no mount under it.
+//!
+//! The cases state the correct behaviour, not today's. Groups run as tests of their
+//! own, each on a small pool of threads; every group also checks that `/run/netns`
+//! gained no namespace that no live lab owns.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::harness::{BIN, Rig};
+use crate::lab_support::test_name;
+
+/// Threads per group: the machine has two cores, and groups run side by side.
+const WORKERS: usize = 3;
+
+#[derive(Clone, Copy, Debug)]
+enum Exit {
+    /// 1: the run failed.
+    Failure,
+    /// 2: a usage error (the command line).
+    Usage,
+    /// 1 or 2.
+    Either,
+}
+
+struct Case {
+    name: &'static str,
+    args: Vec<String>,
+    /// Files written (relative to the case's folder) before the run; `{dir}` in a file's
+    /// text or in an argument is the case's folder.
+    files: Vec<(String, String)>,
+    /// Files of raw bytes (not UTF-8, say).
+    raw_files: Vec<(String, Vec<u8>)>,
+    dirs: Vec<String>,
+    env: Vec<(String, String)>,
+    exit: Exit,
+    has: Vec<&'static str>,
+    lab: bool,
+    timeout: Duration,
+    /// rigger commands run before (each must succeed) and after (likewise: the cleanup a
+    /// user would do) the case's command.
+    before: Vec<Vec<String>>,
+    after: Vec<Vec<String>>,
+    /// A read-only tmpfs mounted at this folder (relative) for the run.
+    ro_mount: Option<String>,
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
+/// A case running `rigger ARGS`; by default it may exit 1 or 2 and needs no lab.
+fn case(name: &'static str, args: &[&str]) -> Case {
+    Case {
+        name,
+        args: strings(args),
+        files: Vec::new(),
+        raw_files: Vec::new(),
+        dirs: Vec::new(),
+        env: Vec::new(),
+        exit: Exit::Either,
+        has: Vec::new(),
+        lab: false,
+        timeout: Duration::from_secs(60),
+        before: Vec::new(),
+        after: Vec::new(),
+        ro_mount: None,
+    }
+}
+
+impl Case {
+    fn has(mut self, parts: &[&'static str]) -> Self {
+        self.has.extend_from_slice(parts);
+        self
+    }
+    fn usage(mut self) -> Self {
+        self.exit = Exit::Usage;
+        self
+    }
+    fn failure(mut self) -> Self {
+        self.exit = Exit::Failure;
+        self
+    }
+    fn lab(mut self) -> Self {
+        self.lab = true;
+        self
+    }
+    fn timeout(mut self, secs: u64) -> Self {
+        self.timeout = Duration::from_secs(secs);
+        self
+    }
+    fn file(mut self, path: &str, text: &str) -> Self {
+        self.files.push((path.to_string(), text.to_string()));
+        self
+    }
+    fn raw_file(mut self, path: &str, bytes: &[u8]) -> Self {
+        self.raw_files.push((path.to_string(), bytes.to_vec()));
+        self
+    }
+    fn script(self, text: &str) -> Self {
+        self.file("x.rhai", text)
+    }
+    fn dir(mut self, path: &str) -> Self {
+        self.dirs.push(path.to_string());
+        self
+    }
+    fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+    fn before(mut self, args: &[&str]) -> Self {
+        self.before.push(strings(args));
+        self
+    }
+    fn after(mut self, args: &[&str]) -> Self {
+        self.after.push(strings(args));
+        self
+    }
+    fn ro_mount(mut self, path: &str) -> Self {
+        self.ro_mount = Some(path.to_string());
+        self
+    }
+    /// Points every AWS client at a closed loopback port, with made-up keys and no
+    /// instance metadata: a case that should be refused before any call cannot reach
+    /// anything outside this machine even if it is not.
+    fn no_aws(self) -> Self {
+        self.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "not-a-secret")
+            .env("AWS_REGION", "us-east-1")
+            .env("CLOUDFLARE_API_TOKEN", "not-a-token")
+            .env("CLOUDFLARE_API_URL", "http://127.0.0.1:9")
+    }
+}
+
+/// `rigger run x.rhai` with `text` as x.rhai: a script error, exit 1, no lab needed.
+fn script(name: &'static str, text: &str, has: &[&'static str]) -> Case {
+    case(name, &["run", "x.rhai"])
+        .script(text)
+        .failure()
+        .has(has)
+}
+
+/// A script that brings the lab up (or would, were its input not refused).
+fn lab_script(name: &'static str, text: &str, has: &[&'static str]) -> Case {
+    script(name, text, has).lab()
+}
+
+/// A script that first launches the lab host `n1` as `n`: the run then fails, and must
+/// roll the host (and the lab) back.
+fn node_script(name: &'static str, body: &str, has: &[&'static str]) -> Case {
+    let text = format!("let n = launch_instance(#{{ name: \"n1\" }});\n{body}\n");
+    lab_script(name, &text, has)
+}
+
+/// A script that first makes the lab zone `t.test`.
+fn zone_script(name: &'static str, body: &str, has: &[&'static str]) -> Case {
+    let text = format!("dns_zone(\"t.test\");\n{body}\n");
+    lab_script(name, &text, has)
+}
+
+/// `rigger run cluster` with each `key=value` as a `--set`.
+fn cluster(name: &'static str, sets: &[&str], has: &[&'static str]) -> Case {
+    let mut args = vec!["run", "cluster"];
+    for set in sets {
+        args.extend(["--set", set]);
+    }
+    case(name, &args).lab().has(has)
+}
+
+/// `rigger run records` with `--set domain=example.test` unless `sets` has a domain.
+fn records(name: &'static str, sets: &[&str], has: &[&'static str]) -> Case {
+    let mut args = vec!["run", "records"];
+    if !sets.iter().any(|s| s.starts_with("domain=")) {
+        args.extend(["--set", "domain=example.test"]);
+    }
+    for set in sets {
+        args.extend(["--set", set]);
+    }
+    case(name, &args).has(has)
+}
+
+// ---------------------------------------------------------------------------------
+// The table.
+
+fn command_line_cases() -> Vec<Case> {
+    vec![
+        case("cli_unknown_subcommand", &["bogus"])
+            .usage()
+            .has(&["bogus"]),
+        case("cli_unknown_flag", &["run", "--bogus", "x.rhai"])
+            .usage()
+            .has(&["--bogus"]),
+        case(
+            "cli_unknown_global_flag",
+            &["--frobnicate", "run", "x.rhai"],
+        )
+        .usage()
+        .has(&["--frobnicate"]),
+        case("cli_run_without_script", &["run"])
+            .usage()
+            .has(&["<SCRIPT>"]),
+        case("cli_script_does_not_exist", &["run", "nonexist.rhai"])
+            .failure()
+            .has(&["nonexist.rhai", "no such file|not found|does not exist"]),
+        case("cli_script_is_a_directory", &["run", "adir"])
+            .dir("adir")
+            .failure()
+            .has(&["adir", "directory"]),
+        case("cli_script_is_a_directory_named_rhai", &["run", "d.rhai"])
+            .dir("d.rhai")
+            .failure()
+            .has(&["d.rhai", "directory"]),
+        case("cli_script_is_empty_name", &["run", ""]).has(&["script"]),
+        case("cli_script_not_utf8", &["run", "x.rhai"])
+            .raw_file("x.rhai", b"print(\"\xff\xfe\");\n")
+            .failure()
+            .has(&["x.rhai"]),
+        case("cli_set_empty_key", &["run", "x.rhai", "--set", "=x"])
+            .script("print(1);")
+            .usage()
+            .has(&["--set", "key"]),
+        case(
+            "cli_set_without_equals",
+            &["run", "x.rhai", "--set", "novalue"],
+        )
+        .script("print(1);")
+        .usage()
+        .has(&["--set", "novalue", "key=value"]),
+        case("cli_set_empty_value", &["run", "x.rhai", "--set", "a="])
+            .script("print(param(\"a\"));")
+            .usage()
+            .has(&["--set a", "empty"]),
+        case(
+            "cli_set_same_key_twice",
+            &["run", "x.rhai", "--set", "a=1", "--set", "a=2"],
+        )
+        .script("print(param(\"a\"));")
+        .usage()
+        .has(&["--set a", "twice"]),
+        case(
+            "cli_set_malformed_array",
+            &["run", "x.rhai", "--set", "a=[1,"],
+        )
+        .script("print(param(\"a\"));")
+        .usage()
+        .has(&["--set a", "malformed"]),
+        case(
+            "cli_set_unclosed_string",
+            &["run", "x.rhai", "--set", "a=\"x"],
+        )
+        .script("print(param(\"a\"));")
+        .usage()
+        .has(&["--set a"]),
+        case(
+            "cli_set_key_not_a_name",
+            &["run", "x.rhai", "--set", "a b=1"],
+        )
+        .script("print(1);")
+        .usage()
+        .has(&["--set", "a b"]),
+        case("cli_target_bogus", &["run", "x.rhai", "--target", "bogus"])
+            .script("print(1);")
+            .usage()
+            .has(&["--target", "bogus"]),
+        case("cli_dns_bogus", &["run", "x.rhai", "--dns", "bogus"])
+            .script("print(1);")
+            .usage()
+            .has(&["--dns", "bogus"]),
+        case(
+            "cli_transport_bogus",
+            &["run", "x.rhai", "--transport", "bogus"],
+        )
+        .script("print(1);")
+        .usage()
+        .has(&["--transport", "bogus"]),
+        case(
+            "cli_dns_server_not_an_address",
+            &["run", "x.rhai", "--dns-server", "notanaddr"],
+        )
+        .script("print(1);")
+        .usage()
+        .has(&["--dns-server", "notanaddr"]),
+        case(
+            "cli_dns_server_without_port",
+            &["run", "x.rhai", "--dns-server", "127.0.0.1"],
+        )
+        .script("print(1);")
+        .usage()
+        .has(&["--dns-server", "127.0.0.1"]),
+        // In the lab with the lab's DNS the flag would do nothing: refused, not ignored.
+        case(
+            "cli_dns_server_with_lab_dns",
+            &["run", "x.rhai", "--dns-server", "1.2.3.4:53"],
+        )
+        .script("print(1);")
+        .has(&["--dns-server", "lab"]),
+        case(
+            "cli_dns_server_with_explicit_lab_dns",
+            &[
+                "run",
+                "x.rhai",
+                "--dns",
+                "lab",
+                "--dns-server",
+                "1.2.3.4:53",
+            ],
+        )
+        .script("print(1);")
+        .has(&["--dns-server", "lab"]),
+        case(
+            "cli_max_operations_negative",
+            &["run", "x.rhai", "--max-operations", "-1"],
+        )
+        .script("print(1);")
+        .usage()
+        .has(&["--max-operations", "-1"]),
+        case(
+            "cli_max_operations_word",
+            &["run", "x.rhai", "--max-operations", "lots"],
+        )
+        .script("print(1);")
+        .usage()
+        .has(&["--max-operations", "lots"]),
+        case("cli_state_dir_empty", &["run", "x.rhai", "--state-dir", ""])
+            .script("dns_zone(\"t.test\");")
+            .lab()
+            .has(&["--state-dir"]),
+        case(
+            "cli_aws_with_lab_dns",
+            &["run", "x.rhai", "--target", "aws", "--dns", "lab"],
+        )
+        .script("print(1);")
+        .no_aws()
+        .has(&["--dns", "lab"]),
+        case(
+            "cli_aws_with_exec_transport",
+            &["run", "x.rhai", "--target", "aws", "--transport", "exec"],
+        )
+        .script("print(1);")
+        .no_aws()
+        .has(&["--transport", "exec"]),
+        case("cli_health_without_discovery_srv", &["health"])
+            .usage()
+            .has(&["--discovery-srv"]),
+        case(
+            "cli_health_empty_discovery_srv",
+            &["health", "--discovery-srv", ""],
+        )
+        .has(&["--discovery-srv", "empty"]),
+        case(
+            "cli_health_bad_discovery_srv",
+            &["health", "--discovery-srv", "a..b"],
+        )
+        .has(&["--discovery-srv", "a..b"]),
+        case(
+            "cli_health_ca_missing",
+            &[
+                "health",
+                "--discovery-srv",
+                "example.test",
+                "--ca",
+                "/nonexistent",
+            ],
+        )
+        .failure()
+        .has(&["/nonexistent"]),
+        case(
+            "cli_health_cert_missing",
+            &[
+                "health",
+                "--discovery-srv",
+                "example.test",
+                "--ca",
+                "{dir}/garbage.pem",
+                "--cert",
+                "/nonexistent/c.crt",
+                "--key",
+                "{dir}/garbage.pem",
+            ],
+        )
+        .file("garbage.pem", "not a certificate\n")
+        .failure()
+        .has(&["/nonexistent/c.crt"]),
+        case(
+            "cli_health_ca_not_a_certificate",
+            &[
+                "health",
+                "--discovery-srv",
+                "example.test",
+                "--ca",
+                "{dir}/garbage.pem",
+            ],
+        )
+        .file("garbage.pem", "not a certificate\n")
+        .failure()
+        .has(&["garbage.pem"]),
+        case(
+            "cli_health_ca_is_a_directory",
+            &[
+                "health",
+                "--discovery-srv",
+                "example.test",
+                "--ca",
+                "{dir}/adir",
+            ],
+        )
+        .dir("adir")
+        .failure()
+        .has(&["adir"]),
+        case(
+            "cli_lab_exec_unknown_host_without_lab",
+            &["lab", "exec", "nohost", "--", "true"],
+        )
+        .failure()
+        .has(&["nohost"]),
+        case(
+            "cli_lab_exec_unknown_host_in_a_lab",
+            &["lab", "exec", "nohost", "--", "true"],
+        )
+        .lab()
+        .file("up.rhai", "launch_instance(#{ name: \"n1\" });\n")
+        .before(&["run", "up.rhai"])
+        .after(&["destroy"])
+        .failure()
+        .has(&["nohost", "n1"]),
+        case(
+            "cli_lab_exec_command_not_found",
+            &["lab", "exec", "n1", "--", "/nonexistent/cmd"],
+        )
+        .lab()
+        .file("up.rhai", "launch_instance(#{ name: \"n1\" });\n")
+        .before(&["run", "up.rhai"])
+        .after(&["destroy"])
+        .failure()
+        .has(&["/nonexistent/cmd"]),
+        case("cli_lab_exec_without_command", &["lab", "exec", "nohost"])
+            .usage()
+            .has(&["<COMMAND>"]),
+        case(
+            "cli_lab_exec_traversal_host",
+            &["lab", "exec", "../n1", "--", "true"],
+        )
+        .failure()
+        .has(&["../n1"]),
+        case(
+            "cli_destroy_tag_without_value",
+            &["destroy", "--aws-cluster-tag"],
+        )
+        .usage()
+        .has(&["--aws-cluster-tag"]),
+        case(
+            "cli_destroy_tag_empty",
+            &["destroy", "--aws-cluster-tag", ""],
+        )
+        .no_aws()
+        .has(&["--aws-cluster-tag"]),
+        case("cli_completions_bogus", &["completions", "bogus"])
+            .usage()
+            .has(&["bogus"]),
+        case("cli_completions_without_shell", &["completions"])
+            .usage()
+            .has(&["<SHELL>"]),
+        case("cli_repl_unknown_flag", &["repl", "--bogus"])
+            .usage()
+            .has(&["--bogus"]),
+        case("cli_fns_extra_argument", &["fns", "extra"])
+            .usage()
+            .has(&["extra"]),
+        case(
+            "cli_ssh_key_missing",
+            &[
+                "run",
+                "x.rhai",
+                "--transport",
+                "ssh",
+                "--ssh-key",
+                "{dir}/nokey",
+            ],
+        )
+        .script("let n = launch_instance(#{ name: \"n1\" });\nrun(n, \"true\");\n")
+        .lab()
+        .failure()
+        .has(&["nokey"]),
+        case(
+            "cli_rfc2136_without_server",
+            &["run", "x.rhai", "--dns", "rfc2136"],
+        )
+        .script("dns_zone(\"t.test\");")
+        .lab()
+        .has(&["--dns-server"]),
+        case(
+            "cli_rfc2136_without_key",
+            &[
+                "run",
+                "x.rhai",
+                "--dns",
+                "rfc2136",
+                "--dns-server",
+                "198.18.0.2:53",
+            ],
+        )
+        .script("dns_zone(\"t.test\");")
+        .lab()
+        .has(&["RIGGER_TSIG_KEY"]),
+        case(
+            "cli_rfc2136_key_file_missing",
+            &[
+                "run",
+                "x.rhai",
+                "--dns",
+                "rfc2136",
+                "--dns-server",
+                "198.18.0.2:53",
+            ],
+        )
+        .script("dns_zone(\"t.test\");")
+        .env("RIGGER_TSIG_KEY_FILE", "/nonexistent/tsig.key")
+        .lab()
+        .has(&["/nonexistent/tsig.key"]),
+        case(
+            "cli_rfc2136_key_garbage",
+            &[
+                "run",
+                "x.rhai",
+                "--dns",
+                "rfc2136",
+                "--dns-server",
+                "198.18.0.2:53",
+            ],
+        )
+        .script("dns_zone(\"t.test\");")
+        .env("RIGGER_TSIG_KEY", "garbage")
+        .lab()
+        .has(&["RIGGER_TSIG_KEY"]),
+    ]
+}
+
+fn state_dir_cases() -> Vec<Case> {
+    vec![
+        case(
+            "state_dir_is_a_file",
+            &["run", "cluster", "--state-dir", "{dir}/afile"],
+        )
+        .file("afile", "a file, not a dir\n")
+        .lab()
+        .failure()
+        .has(&["afile", "directory"]),
+        case(
+            "state_dir_under_a_file",
+            &["run", "cluster", "--state-dir", "{dir}/afile/sub"],
+        )
+        .file("afile", "a file, not a dir\n")
+        .lab()
+        .failure()
+        .has(&["afile/sub"]),
+        case("state_dir_env_is_a_file", &["run", "cluster"])
+            .file("afile", "a file, not a dir\n")
+            .env("RIGGER_STATE_DIR", "{dir}/afile")
+            .lab()
+            .failure()
+            .has(&["afile", "directory"]),
+        case(
+            "state_dir_read_only_fs_below",
+            &["run", "cluster", "--state-dir", "{dir}/ro/state"],
+        )
+        .ro_mount("ro")
+        .lab()
+        .failure()
+        .has(&["ro/state"]),
+        case(
+            "state_dir_read_only_fs_itself",
+            &["run", "cluster", "--state-dir", "{dir}/ro"],
+        )
+        .ro_mount("ro")
+        .lab()
+        .failure()
+        .has(&["/ro"]),
+        case(
+            "state_dir_is_a_file_for_health",
+            &[
+                "health",
+                "--discovery-srv",
+                "example.test",
+                "--state-dir",
+                "{dir}/afile",
+            ],
+        )
+        .file("afile", "a file, not a dir\n")
+        .failure()
+        .has(&["afile", "directory"]),
+        case(
+            "state_dir_is_a_file_for_destroy",
+            &["destroy", "--state-dir", "{dir}/afile"],
+        )
+        .file("afile", "a file, not a dir\n")
+        .failure()
+        .has(&["afile", "directory"]),
+        case(
+            "state_dir_is_a_file_for_lab_exec",
+            &[
+                "lab",
+                "exec",
+                "n1",
+                "--state-dir",
+                "{dir}/afile",
+                "--",
+                "true",
+            ],
+        )
+        .file("afile", "a file, not a dir\n")
+        .failure()
+        .has(&["afile", "directory"]),
+        case("state_dir_corrupt_lab_json_run", &["run", "x.rhai"])
+            .script("dns_zone(\"t.test\");")
+            .file("state/lab/lab.json", "{ not json")
+            .lab()
+            .failure()
+            .has(&["lab.json"]),
+        case("state_dir_corrupt_lab_json_destroy", &["destroy"])
+            .file("state/lab/lab.json", "{ not json")
+            .lab()
+            .failure()
+            .has(&["lab.json"]),
+        case("state_dir_corrupt_lab_json_status", &["lab", "status"])
+            .file("state/lab/lab.json", "{ not json")
+            .failure()
+            .has(&["lab.json"]),
+    ]
+}
+
+fn cluster_param_cases() -> Vec<Case> {
+    let long_domain = format!("{}.test", vec!["a".repeat(60); 5].join("."));
+    let long_label = format!("{}.test", "b".repeat(64));
+    let near_limit = format!("{}.test", vec!["c".repeat(59); 4].join("."));
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let long_domain = leak(format!("domain={long_domain}"));
+    let long_label = leak(format!("domain={long_label}"));
+    let near_limit = leak(format!("domain={near_limit}"));
+    let integer = "integer|whole number";
+    let boolean = "bool|true or false";
+    vec![
+        cluster("size_word", &["size=three"], &["size", integer]),
+        cluster("size_fraction", &["size=1.5"], &["size", integer]),
+        cluster("size_bool", &["size=true"], &["size", integer]),
+        cluster("size_quoted_number", &["size=\"3\""], &["size", integer]),
+        cluster("size_array", &["size=[3]"], &["size", integer]),
+        cluster("size_zero", &["size=0"], &["size", "at least 1"]),
+        cluster("size_negative", &["size=-1"], &["size", "at least 1"]),
+        // Refused at once with a bound, not after launching (or hanging on) thousands.
+        cluster(
+            "size_huge",
+            &["size=100000"],
+            &["size", "100000", "at most"],
+        )
+        .timeout(20),
+        cluster(
+            "domain_trailing_dot",
+            &["domain=x.dot.test."],
+            &["domain", "x.dot.test."],
+        ),
+        cluster("domain_bare_tld", &["domain=com"], &["domain", "com"]),
+        cluster(
+            "domain_localhost",
+            &["domain=localhost"],
+            &["domain", "localhost"],
+        ),
+        cluster(
+            "domain_array",
+            &["domain=[\"a.test\"]"],
+            &["domain", "string"],
+        ),
+        cluster("domain_number", &["domain=42"], &["domain", "string"]),
+        cluster(
+            "domain_empty_string",
+            &["domain=\"\""],
+            &["domain", "empty"],
+        ),
+        cluster(
+            "domain_empty_value",
+            &["domain="],
+            &["--set domain", "empty"],
+        )
+        .usage(),
+        cluster(
+            "domain_leading_hyphen",
+            &["domain=-bad.test"],
+            &["domain", "-bad.test"],
+        ),
+        cluster(
+            "domain_empty_label",
+            &["domain=a..b.test"],
+            &["domain", "a..b.test"],
+        ),
+        cluster("domain_too_long", &[long_domain], &["domain", "253"]),
+        cluster("domain_label_too_long", &[long_label], &["domain", "63"]),
+        // Itself short enough, but the SRV names under it would not be: up front.
+        cluster("domain_too_long_for_srv", &[near_limit], &["domain"]),
+        cluster(
+            "domain_underscore",
+            &["domain=under_score.test"],
+            &["domain", "under_score"],
+        ),
+        cluster(
+            "domain_space",
+            &["domain=\"a b.test\""],
+            &["domain", "a b.test"],
+        ),
+        cluster(
+            "domain_ip_address",
+            &["domain=192.0.2.1"],
+            &["domain", "192.0.2.1"],
+        ),
+        cluster(
+            "domain_traversal",
+            &["domain=../etc"],
+            &["domain", "../etc"],
+        ),
+        cluster(
+            "domain_slash",
+            &["domain=a/b.test"],
+            &["domain", "a/b.test"],
+        ),
+        cluster("init_bogus", &["init=bogus"], &["init", "bogus", "process"]),
+        cluster("init_number", &["init=42"], &["init", "string"]),
+        cluster(
+            "install_bogus",
+            &["install=bogus"],
+            &["install", "bogus", "none"],
+        ),
+        cluster("tls_word", &["tls=maybe"], &["tls", boolean]),
+        cluster("tls_number", &["tls=1"], &["tls", boolean]),
+        cluster("tls_quoted", &["tls=\"true\""], &["tls", boolean]),
+        cluster("stagger_negative", &["stagger=-1"], &["stagger"]),
+        cluster("stagger_too_long", &["stagger=100"], &["stagger"]).timeout(30),
+        cluster("stagger_word", &["stagger=abc"], &["stagger", "number"]),
+        cluster(
+            "etcd_missing_binary",
+            &["etcd=/nonexistent/etcd"],
+            &["/nonexistent/etcd"],
+        )
+        .failure()
+        .timeout(120),
+        cluster(
+            "etcd_upload_missing_binary",
+            &["install=upload", "etcd=/nonexistent/etcd"],
+            &["/nonexistent/etcd"],
+        )
+        .failure()
+        .timeout(120),
+        cluster("etcd_not_a_string", &["etcd=42"], &["etcd", "string"]),
+        // etcd 3.4 cannot discover members over plain HTTP (etcd-io/etcd#11321).
+        cluster("tls_off_with_etcd_3_4", &["tls=false"], &["tls"])
+            .failure()
+            .timeout(120),
+    ]
+}
+
+fn records_cases() -> Vec<Case> {
+    vec![
+        case("records_without_domain", &["run", "records"])
+            .failure()
+            .has(&["domain", "--set domain"]),
+        records(
+            "records_ips_bare_string",
+            &["ips=192.0.2.5"],
+            &["ips", "array|list"],
+        ),
+        records("records_ips_empty", &["ips=[]"], &["ips"]),
+        records(
+            "records_ips_not_an_ip",
+            &["ips=[\"not-an-ip\"]"],
+            &["ips", "not-an-ip"],
+        ),
+        records("records_ips_numbers", &["ips=[1, 2]"], &["ips"]),
+        records("records_ips_map", &["ips=#{a: 1}"], &["ips", "array|list"]),
+        records(
+            "records_ips_malformed",
+            &["ips=[\"192.0.2.5\""],
+            &["--set ips", "malformed"],
+        )
+        .usage(),
+        records(
+            "records_domain_empty_label",
+            &["domain=a..b"],
+            &["domain", "a..b"],
+        ),
+        records(
+            "records_domain_array",
+            &["domain=[\"x.test\"]"],
+            &["domain", "string"],
+        ),
+        records(
+            "records_domain_traversal",
+            &["domain=../x"],
+            &["domain", "../x"],
+        ),
+        records("records_ttl_negative", &["ttl=-5"], &["ttl"]),
+        records(
+            "records_ttl_word",
+            &["ttl=abc"],
+            &["ttl", "integer|whole number"],
+        ),
+        records(
+            "records_ttl_fraction",
+            &["ttl=1.5"],
+            &["ttl", "integer|whole number"],
+        ),
+        records(
+            "records_tls_word",
+            &["tls=maybe"],
+            &["tls", "bool|true or false"],
+        ),
+    ]
+}
+
+fn script_error_cases() -> Vec<Case> {
+    let deep = format!("let x = {}1{};\n", "(".repeat(200), ")".repeat(200));
+    vec![
+        script("script_syntax_error", "let = 5;\n", &["x.rhai:1"]),
+        script("script_unclosed_brace", "fn f() {\n  1\n", &["x.rhai"]),
+        script("script_unknown_function", "frobnicate(1);\n", &["frobnicate"]),
+        script("script_wrong_arity", "uuid(1, 2);\n", &["uuid"]),
+        script("script_thrown_string", "throw \"boom-string\";\n", &["boom-string"]),
+        script(
+            "script_thrown_map",
+            "throw #{ message: \"boom-map\", help: \"try again\" };\n",
+            &["boom-map", "try again"],
+        ),
+        script("script_thrown_map_without_message", "throw #{ code: 7 };\n", &["code", "7"]),
+        script("script_thrown_number", "throw 42;\n", &["42"]),
+        script("script_thrown_unit", "throw;\n", &["x.rhai:1"]),
+        case("script_endless_loop", &["run", "x.rhai", "--max-operations", "1000"])
+            .script("let i = 0;\nloop { i += 1; }\n")
+            .failure()
+            .has(&["1000", "operations"]),
+        script("script_deep_recursion", "fn down(n) { down(n + 1) }\ndown(0);\n", &["64"]),
+        script("script_expression_too_deep", &deep, &["x.rhai", "deep|depth|nest|complexity"]),
+        script(
+            "script_string_too_long",
+            "let s = \"etcd\";\nloop { s += s; }\n",
+            &["string", "size limit|too long|too large"],
+        ),
+        script(
+            "script_array_too_large",
+            "let a = [];\na.pad(100001, 0);\n",
+            &["array", "limit"],
+        )
+        .timeout(20),
+        script(
+            "script_map_too_large",
+            "let m = #{};\nfor i in 0..20000 { m[`k${i}`] = i; }\n",
+            &["map", "limit"],
+        )
+        .timeout(30),
+        script("script_import_missing", "import \"nonexistent\" as n;\n", &["nonexistent"]),
+        script("script_import_not_a_string", "import 42 as n;\n", &["x.rhai:1"]),
+        script("script_arithmetic_type_error", "let x = 1 - \"a\";\n", &["-", "string"]),
+        script("script_index_out_of_bounds", "let a = [1];\nprint(a[5]);\n", &["5"]),
+        script("script_divide_by_zero", "print(1 / 0);\n", &["zero"]),
+        script("script_method_on_wrong_type", "let s = 5;\ns.push(1);\n", &["push"]),
+        script("script_undefined_variable", "print(nowhere);\n", &["nowhere"]),
+        script("script_param_not_a_string", "param(42);\n", &["param"]),
+        script("script_param_missing", "param(\"needed\");\n", &["needed", "--set needed"]),
+        script("script_planning_with_argument", "planning(1);\n", &["planning"]),
+        script("script_target_with_argument", "target(1);\n", &["target"]),
+        script("script_uuid_with_argument", "uuid(1);\n", &["uuid"]),
+        script("script_sleep_negative", "sleep(-1);\n", &["sleep", "-1"]),
+        script("script_sleep_string", "sleep(\"x\");\n", &["sleep"]),
+        script("script_sleep_huge", "sleep(1e300);\n", &["sleep"]).timeout(10),
+        script("script_sleep_nan", "sleep(0.0 / 0.0);\n", &["sleep"]).timeout(10),
+        script(
+            "script_etcd_module_bad_install",
+            "import \"etcd\" as etcd;\netcd::install(#{ name: \"n1\" }, #{ install: \"bogus\" });\n",
+            &["bogus"],
+        )
+        .lab(),
+    ]
+}
+
+fn primitive_cases() -> Vec<Case> {
+    vec![
+        // launch_instance
+        lab_script(
+            "launch_empty_name",
+            "launch_instance(#{ name: \"\" });",
+            &["name", "empty"],
+        ),
+        lab_script("launch_missing_name", "launch_instance(#{});", &["name"]),
+        lab_script(
+            "launch_unknown_key",
+            "launch_instance(#{ name: \"a\", bogus: 1 });",
+            &["bogus"],
+        ),
+        lab_script(
+            "launch_not_a_map",
+            "launch_instance(42);",
+            &["launch_instance"],
+        ),
+        lab_script(
+            "launch_name_not_a_string",
+            "launch_instance(#{ name: 42 });",
+            &["spec.name|`name`|\"name\"|name must", "string"],
+        ),
+        lab_script(
+            "launch_name_not_a_label",
+            "launch_instance(#{ name: \"Bad_Name\" });",
+            &["Bad_Name"],
+        ),
+        lab_script(
+            "launch_name_too_long",
+            &format!("launch_instance(#{{ name: \"{}\" }});", "n".repeat(64)),
+            &["name", "63"],
+        ),
+        node_script(
+            "launch_same_name_twice",
+            "launch_instance(#{ name: \"n1\" });",
+            &["n1", "already"],
+        ),
+        lab_script(
+            "launch_tags_not_a_map",
+            "launch_instance(#{ name: \"a\", tags: 42 });",
+            &["tags"],
+        ),
+        lab_script(
+            "launch_volume_size_word",
+            "launch_instance(#{ name: \"a\", root_volume_size: \"big\" });",
+            &["root_volume_size"],
+        ),
+        // terminate_instance
+        node_script(
+            "terminate_unknown_node",
+            "let g = n;\ng.name = \"ghost\";\ng.id = n.id + \"9\";\nterminate_instance(g);",
+            &["ghost"],
+        ),
+        lab_script(
+            "terminate_node_missing_keys",
+            "terminate_instance(#{ name: \"ghost\" });",
+            &["id|private_ip"],
+        ),
+        lab_script(
+            "terminate_not_a_map",
+            "terminate_instance(42);",
+            &["terminate_instance"],
+        ),
+        node_script(
+            "terminate_twice",
+            "terminate_instance(n);\nterminate_instance(n);",
+            &["n1"],
+        ),
+        // run
+        node_script(
+            "run_command_not_a_string",
+            "run(n, 42);",
+            &["run", "string"],
+        ),
+        lab_script(
+            "run_node_not_a_map",
+            "run(42, \"true\");",
+            &["run", "node|map"],
+        ),
+        node_script(
+            "run_unknown_node",
+            "let g = n;\ng.name = \"ghost\";\ng.id = n.id + \"9\";\nrun(g, \"true\");",
+            &["ghost"],
+        ),
+        lab_script(
+            "run_node_missing_keys",
+            "run(#{ name: \"ghost\" }, \"true\");",
+            &["id|private_ip"],
+        ),
+        node_script(
+            "run_failing_command",
+            "run(n, \"exit 3\");",
+            &["exit 3", "3"],
+        ),
+        node_script(
+            "run_negative_timeout",
+            "run(n, \"true\", #{ timeout: -1 });",
+            &["timeout"],
+        ),
+        node_script(
+            "run_unknown_option",
+            "run(n, \"true\", #{ bogus: 1 });",
+            &["bogus"],
+        ),
+        node_script(
+            "run_timeout_word",
+            "run(n, \"true\", #{ timeout: \"x\" });",
+            &["timeout"],
+        ),
+        node_script(
+            "run_times_out",
+            "run(n, \"sleep 30\", #{ timeout: 0.3 });",
+            &["sleep 30", "0.3|300ms"],
+        ),
+        // start_process
+        node_script(
+            "start_process_empty_name",
+            "start_process(n, \"\", [\"sleep\", \"100\"]);",
+            &["name", "empty"],
+        ),
+        node_script(
+            "start_process_empty_argv",
+            "start_process(n, \"p\", []);",
+            &["start_process", "argv|command"],
+        ),
+        node_script(
+            "start_process_argv_string",
+            "start_process(n, \"p\", \"sleep 100\");",
+            &["start_process"],
+        ),
+        node_script(
+            "start_process_argv_numbers",
+            "start_process(n, \"p\", [\"sleep\", 100]);",
+            &["argv|argument", "string"],
+        ),
+        node_script(
+            "start_process_missing_binary",
+            "start_process(n, \"p\", [\"/nonexistent/bin\"]);",
+            &["/nonexistent/bin"],
+        ),
+        node_script(
+            "start_process_same_name_twice",
+            "start_process(n, \"p\", [\"sleep\", \"100\"]);\nstart_process(n, \"p\", [\"sleep\", \"100\"]);",
+            &["\"p\"|p.log", "already"],
+        ),
+        node_script(
+            "start_process_unknown_node",
+            "let g = n;\ng.name = \"ghost\";\ng.id = n.id + \"9\";\nstart_process(g, \"p\", [\"sleep\", \"100\"]);",
+            &["ghost"],
+        ),
+        node_script(
+            "upload_unknown_node",
+            "let g = n;\ng.name = \"ghost\";\ng.id = n.id + \"9\";\nupload(g, g.dir + \"/f\", \"hi\", 0o644);",
+            &["ghost"],
+        ),
+        // upload / upload_file
+        node_script(
+            "upload_mode_negative",
+            "upload(n, n.dir + \"/f\", \"hi\", -1);",
+            &["mode"],
+        ),
+        node_script(
+            "upload_mode_too_large",
+            "upload(n, n.dir + \"/f\", \"hi\", 0o7777777);",
+            &["mode"],
+        ),
+        node_script(
+            "upload_text_not_a_string",
+            "upload(n, n.dir + \"/f\", 42, 0o644);",
+            &["upload"],
+        ),
+        node_script(
+            "upload_empty_path",
+            "upload(n, \"\", \"hi\", 0o644);",
+            &["path", "empty"],
+        ),
+        node_script(
+            "upload_to_a_directory",
+            "upload(n, n.dir, \"hi\", 0o644);",
+            &["upload", "directory"],
+        ),
+        node_script(
+            "upload_file_missing_local",
+            "upload_file(n, \"/nonexistent/local\", n.dir + \"/f\", 0o644);",
+            &["/nonexistent/local"],
+        ),
+        node_script(
+            "upload_file_local_is_a_directory",
+            "upload_file(n, \"{dir}/adir\", n.dir + \"/f\", 0o644);",
+            &["adir", "directory"],
+        )
+        .dir("adir"),
+        node_script(
+            "upload_file_mode_negative",
+            "upload_file(n, \"{dir}/x.rhai\", n.dir + \"/f\", -1);",
+            &["mode"],
+        ),
+        // dns_zone / dns_records
+        lab_script("dns_zone_empty", "dns_zone(\"\");", &["dns_zone", "empty"]),
+        lab_script("dns_zone_empty_label", "dns_zone(\"a..b\");", &["a..b"]),
+        lab_script("dns_zone_not_a_string", "dns_zone(42);", &["dns_zone"]),
+        lab_script(
+            "dns_zone_too_long",
+            &format!("dns_zone(\"{}.test\");", vec!["z".repeat(60); 5].join(".")),
+            &["253"],
+        ),
+        lab_script("dns_zone_bare_tld", "dns_zone(\"com\");", &["com"]),
+        lab_script(
+            "dns_records_not_a_string",
+            "dns_records(42);",
+            &["dns_records"],
+        ),
+        lab_script(
+            "dns_records_empty_label",
+            "dns_records(\"a..b.test\");",
+            &["a..b.test"],
+        ),
+        // dns_record
+        zone_script(
+            "dns_record_a_not_an_ip",
+            "dns_record(#{ type: \"A\", name: \"x.t.test\", content: \"not-an-ip\" });",
+            &["not-an-ip"],
+        ),
+        zone_script(
+            "dns_record_aaaa_with_v4",
+            "dns_record(#{ type: \"AAAA\", name: \"x.t.test\", content: \"198.18.0.9\" });",
+            &["198.18.0.9", "AAAA|IPv6"],
+        ),
+        zone_script(
+            "dns_record_bogus_type",
+            "dns_record(#{ type: \"BOGUS\", name: \"x.t.test\", content: \"198.18.0.9\" });",
+            &["BOGUS"],
+        ),
+        zone_script(
+            "dns_record_missing_name",
+            "dns_record(#{ type: \"A\", content: \"198.18.0.9\" });",
+            &["name"],
+        ),
+        zone_script(
+            "dns_record_missing_type",
+            "dns_record(#{ name: \"x.t.test\", content: \"198.18.0.9\" });",
+            &["type"],
+        ),
+        zone_script(
+            "dns_record_missing_content",
+            "dns_record(#{ type: \"A\", name: \"x.t.test\" });",
+            &["content"],
+        ),
+        zone_script(
+            "dns_record_data_is_not_a_key",
+            "dns_record(#{ type: \"A\", name: \"x.t.test\", data: \"198.18.0.9\" });",
+            &["data"],
+        ),
+        zone_script(
+            "dns_record_unknown_key",
+            "dns_record(#{ type: \"A\", name: \"x.t.test\", content: \"198.18.0.9\", bogus: 1 });",
+            &["bogus"],
+        ),
+        zone_script(
+            "dns_record_ttl_negative",
+            "dns_record(#{ type: \"A\", name: \"x.t.test\", content: \"198.18.0.9\", ttl: -1 });",
+            &["ttl"],
+        ),
+        zone_script(
+            "dns_record_ttl_word",
+            "dns_record(#{ type: \"A\", name: \"x.t.test\", content: \"198.18.0.9\", ttl: \"abc\" });",
+            &["ttl"],
+        ),
+        zone_script(
+            "dns_record_srv_port_out_of_range",
+            "dns_record(#{ type: \"SRV\", name: \"_etcd-server-ssl._tcp.t.test\", priority: 0, weight: 0, port: 70000, target: \"x.t.test\" });",
+            &["port", "70000"],
+        ),
+        zone_script(
+            "dns_record_srv_missing_target",
+            "dns_record(#{ type: \"SRV\", name: \"_etcd-server-ssl._tcp.t.test\", priority: 0, weight: 0, port: 2380 });",
+            &["target"],
+        ),
+        zone_script(
+            "dns_record_srv_owner_not_service",
+            "dns_record(#{ type: \"SRV\", name: \"x.t.test\", priority: 0, weight: 0, port: 2380, target: \"y.t.test\" });",
+            &["x.t.test", "_service|_proto"],
+        ),
+        zone_script(
+            "dns_record_not_a_map",
+            "dns_record(\"x.t.test\");",
+            &["dns_record"],
+        ),
+        zone_script(
+            "dns_record_outside_any_zone",
+            "dns_record(#{ type: \"A\", name: \"x.other.test\", content: \"198.18.0.9\" });",
+            &["x.other.test", "zone"],
+        ),
+        zone_script(
+            "dns_record_cname_over_a",
+            "dns_record(#{ type: \"A\", name: \"x.t.test\", content: \"198.18.0.9\" });\ndns_record(#{ type: \"CNAME\", name: \"x.t.test\", content: \"y.t.test\" });",
+            &[
+                "CNAME",
+                "x.t.test",
+                "already|exists|beside|alongside|other record",
+            ],
+        ),
+        zone_script(
+            "dns_record_a_over_cname",
+            "dns_record(#{ type: \"CNAME\", name: \"x.t.test\", content: \"y.t.test\" });\ndns_record(#{ type: \"A\", name: \"x.t.test\", content: \"198.18.0.9\" });",
+            &[
+                "CNAME",
+                "x.t.test",
+                "already|exists|beside|alongside|other record",
+            ],
+        ),
+        zone_script(
+            "dns_record_cname_at_apex",
+            "dns_record(#{ type: \"CNAME\", name: \"t.test\", content: \"y.other.test\" });",
+            &["CNAME", "t.test", "apex|zone's own name|SOA"],
+        ),
+        // delete_dns_record
+        zone_script(
+            "delete_dns_record_empty_map",
+            "delete_dns_record(#{});",
+            &["delete_dns_record", "id"],
+        ),
+        zone_script(
+            "delete_dns_record_missing_keys",
+            "delete_dns_record(#{ id: \"bogus\", zone: \"t.test\", name: \"x.t.test\", type: \"A\" });",
+            &["content|ttl"],
+        ),
+        zone_script(
+            "delete_dns_record_unknown",
+            "let r = dns_record(#{ type: \"A\", name: \"x.t.test\", content: \"198.18.0.9\" });\ndelete_dns_record(r);\ndelete_dns_record(r);",
+            &["x.t.test"],
+        ),
+        zone_script(
+            "delete_dns_record_not_a_map",
+            "delete_dns_record(\"x\");",
+            &["delete_dns_record"],
+        ),
+        // wait_resolves
+        zone_script(
+            "wait_resolves_negative_timeout",
+            "wait_resolves(\"x.t.test\", \"198.18.0.9\", #{ timeout: -1 });",
+            &["timeout"],
+        ),
+        zone_script(
+            "wait_resolves_expected_number",
+            "wait_resolves(\"x.t.test\", 42, #{ timeout: 1 });",
+            &["expected|42"],
+        ),
+        zone_script(
+            "wait_resolves_expected_not_an_ip",
+            "wait_resolves(\"x.t.test\", \"not-an-ip\", #{ timeout: 1 });",
+            &["not-an-ip"],
+        ),
+        zone_script(
+            "wait_resolves_bad_name",
+            "wait_resolves(\"a..b.t.test\", \"198.18.0.9\", #{ timeout: 1 });",
+            &["a..b.t.test"],
+        ),
+        zone_script(
+            "wait_resolves_unknown_option",
+            "wait_resolves(\"x.t.test\", \"198.18.0.9\", #{ bogus: 1, timeout: 1 });",
+            &["bogus"],
+        ),
+        zone_script(
+            "wait_resolves_bad_server",
+            "wait_resolves(\"x.t.test\", \"198.18.0.9\", #{ servers: [\"notanaddr\"], timeout: 1 });",
+            &["notanaddr"],
+        ),
+        zone_script(
+            "wait_resolves_negative_interval",
+            "wait_resolves(\"x.t.test\", \"198.18.0.9\", #{ interval: -1, timeout: 1 });",
+            &["interval"],
+        ),
+        zone_script(
+            "wait_resolves_srv_bad_target",
+            "wait_resolves(\"_etcd-server-ssl._tcp.t.test\", [#{ target: \"x.t.test\" }], #{ timeout: 1 });",
+            &["port"],
+        ),
+        // wait_tcp
+        script(
+            "wait_tcp_port_out_of_range",
+            "wait_tcp(\"127.0.0.1:99999\");",
+            &["99999"],
+        ),
+        script(
+            "wait_tcp_without_port",
+            "wait_tcp(\"127.0.0.1\", #{ timeout: 1 });",
+            &["127.0.0.1", "port"],
+        ),
+        script(
+            "wait_tcp_port_zero",
+            "wait_tcp(\"127.0.0.1:0\", #{ timeout: 1 });",
+            &["port", "0"],
+        ),
+        script("wait_tcp_not_a_string", "wait_tcp(42);", &["wait_tcp"]),
+        script(
+            "wait_tcp_negative_timeout",
+            "wait_tcp(\"127.0.0.1:1\", #{ timeout: -1 });",
+            &["timeout"],
+        ),
+        script(
+            "wait_tcp_unknown_option",
+            "wait_tcp(\"127.0.0.1:1\", #{ bogus: 1, timeout: 1 });",
+            &["bogus"],
+        ),
+        script(
+            "wait_tcp_timeout_word",
+            "wait_tcp(\"127.0.0.1:1\", #{ timeout: \"x\" });",
+            &["timeout"],
+        ),
+        // parallel / bootstrap_parallel
+        script(
+            "parallel_f_not_a_function",
+            "parallel([1, 2], 3);",
+            &["parallel"],
+        ),
+        script(
+            "parallel_items_not_an_array",
+            "parallel(5, |x| x);",
+            &["parallel"],
+        ),
+        script(
+            "parallel_item_fails",
+            "parallel([1, 2], |x| { if x == 2 { throw \"item-two-failed\"; } x });",
+            &["item-two-failed"],
+        ),
+        script(
+            "bootstrap_parallel_not_an_array",
+            "bootstrap_parallel(42, |n| n);",
+            &["bootstrap_parallel"],
+        ),
+        lab_script(
+            "bootstrap_parallel_not_nodes",
+            "bootstrap_parallel([1, 2], |n| n);",
+            &["bootstrap_parallel", "node"],
+        ),
+        node_script(
+            "bootstrap_parallel_negative_stagger",
+            "bootstrap_parallel([n], #{ stagger: -1 }, |x| x);",
+            &["stagger"],
+        ),
+        node_script(
+            "bootstrap_parallel_unknown_option",
+            "bootstrap_parallel([n], #{ bogus: 1 }, |x| x);",
+            &["bogus"],
+        ),
+        node_script(
+            "bootstrap_parallel_member_fails",
+            "bootstrap_parallel([n], |x| { throw \"member-failed\"; });",
+            &["n1", "member-failed"],
+        ),
+        node_script(
+            "bootstrap_parallel_f_not_a_function",
+            "bootstrap_parallel([n], \"notafn\");",
+            &["bootstrap_parallel"],
+        ),
+        // pki_ca / pki_cert
+        lab_script("pki_ca_empty", "pki_ca(\"\");", &["pki_ca", "empty"]),
+        lab_script("pki_ca_not_a_string", "pki_ca(42);", &["pki_ca"]),
+        lab_script(
+            "pki_cert_missing_name",
+            "let ca = pki_ca(\"t.test\");\npki_cert(ca, #{});",
+            &["name"],
+        ),
+        lab_script(
+            "pki_cert_bad_ip",
+            "let ca = pki_ca(\"t.test\");\npki_cert(ca, #{ name: \"s\", ips: [\"not-an-ip\"] });",
+            &["not-an-ip"],
+        ),
+        lab_script(
+            "pki_cert_dns_not_an_array",
+            "let ca = pki_ca(\"t.test\");\npki_cert(ca, #{ name: \"s\", dns: 42 });",
+            &["dns"],
+        ),
+        lab_script(
+            "pki_cert_unknown_key",
+            "let ca = pki_ca(\"t.test\");\npki_cert(ca, #{ name: \"s\", bogus: 1 });",
+            &["bogus"],
+        ),
+        lab_script(
+            "pki_cert_bad_ca",
+            "pki_cert(#{}, #{ name: \"s\" });",
+            &["pki_cert", "ca"],
+        ),
+        lab_script(
+            "pki_cert_ca_missing_files",
+            "pki_cert(#{ name: \"t.test\", dir: \"{dir}/nope\", cert: \"{dir}/nope/ca.crt\", key: \"{dir}/nope/ca.key\" }, #{ name: \"s\" });",
+            &["nope"],
+        ),
+        // etcd_health
+        lab_script(
+            "etcd_health_empty_tls",
+            "etcd_health(\"t.test\", #{});",
+            &["etcd_health", "ca"],
+        ),
+        lab_script(
+            "etcd_health_tls_not_a_map",
+            "etcd_health(\"t.test\", 42);",
+            &["etcd_health"],
+        ),
+        lab_script(
+            "etcd_health_missing_files",
+            "etcd_health(\"t.test\", #{ ca: \"/nonexistent/ca.crt\", cert: \"/nonexistent/c.crt\", key: \"/nonexistent/c.key\" });",
+            &["/nonexistent/ca.crt"],
+        ),
+        lab_script(
+            "etcd_health_empty_domain",
+            "etcd_health(\"\", #{ ca: \"a\", cert: \"b\", key: \"c\" });",
+            &["etcd_health", "empty"],
+        ),
+        lab_script(
+            "etcd_health_unknown_key",
+            "let ca = pki_ca(\"t.test\");\nlet c = pki_cert(ca, #{ name: \"client\" });\netcd_health(\"t.test\", #{ ca: ca.cert, cert: c.cert, key: c.key, bogus: 1 });",
+            &["bogus"],
+        ),
+    ]
+}
+
+/// Names with `..` or `/` in them, and absolute paths: refused, and nothing written
+/// outside where it belongs (an absolute path points into the case's folder, so a file
+/// that lands there is a file left).
+fn traversal_cases() -> Vec<Case> {
+    vec![
+        lab_script(
+            "traversal_launch_name",
+            "launch_instance(#{ name: \"../x\" });",
+            &["../x"],
+        ),
+        lab_script(
+            "traversal_launch_name_deep",
+            "launch_instance(#{ name: \"../../../../x\" });",
+            &["../../../../x"],
+        ),
+        lab_script(
+            "traversal_launch_name_slash",
+            "launch_instance(#{ name: \"a/b\" });",
+            &["a/b"],
+        ),
+        lab_script(
+            "traversal_launch_name_dot",
+            "launch_instance(#{ name: \"..\" });",
+            &["\"..\""],
+        ),
+        node_script(
+            "traversal_process_name",
+            "start_process(n, \"../evil\", [\"sleep\", \"100\"]);",
+            &["../evil"],
+        ),
+        node_script(
+            "traversal_process_name_deep",
+            "start_process(n, \"../../../../evil\", [\"sleep\", \"100\"]);",
+            &["../../../../evil"],
+        ),
+        node_script(
+            "traversal_process_absolute",
+            "start_process(n, \"{dir}/evil\", [\"sleep\", \"100\"]);",
+            &["evil"],
+        ),
+        node_script(
+            "traversal_upload_relative",
+            "upload(n, \"../../x\", \"hi\", 0o644);",
+            &["../../x"],
+        ),
+        node_script(
+            "traversal_upload_absolute",
+            "upload(n, \"{dir}/evil\", \"hi\", 0o644);",
+            &["{dir}/evil"],
+        ),
+        node_script(
+            "traversal_upload_dotdot_inside",
+            "upload(n, n.dir + \"/../../../../evil\", \"hi\", 0o644);",
+            &["evil"],
+        ),
+        node_script(
+            "traversal_upload_file_relative",
+            "upload_file(n, \"{dir}/x.rhai\", \"../../x\", 0o644);",
+            &["../../x"],
+        ),
+        node_script(
+            "traversal_upload_file_absolute",
+            "upload_file(n, \"{dir}/x.rhai\", \"{dir}/evil\", 0o644);",
+            &["{dir}/evil"],
+        ),
+        lab_script("traversal_zone_name", "dns_zone(\"../etc\");", &["../etc"]),
+        lab_script(
+            "traversal_zone_slash",
+            "dns_zone(\"a/b.test\");",
+            &["a/b.test"],
+        ),
+        zone_script(
+            "traversal_record_name",
+            "dns_record(#{ type: \"A\", name: \"../x.t.test\", content: \"198.18.0.9\" });",
+            &["../x.t.test"],
+        ),
+        lab_script("traversal_pki_ca", "pki_ca(\"../x\");", &["../x"]),
+        lab_script(
+            "traversal_pki_ca_absolute",
+            "pki_ca(\"{dir}/evil\");",
+            &["evil"],
+        ),
+        lab_script(
+            "traversal_pki_cert_name",
+            "let ca = pki_ca(\"t.test\");\npki_cert(ca, #{ name: \"../evil\" });",
+            &["../evil"],
+        ),
+        lab_script(
+            "traversal_pki_cert_absolute",
+            "let ca = pki_ca(\"t.test\");\npki_cert(ca, #{ name: \"{dir}/evil\" });",
+            &["evil"],
+        ),
+    ]
+}
+
+// ---------------------------------------------------------------------------------
+// The runner.
+
+enum Verdict {
+    Pass,
+    Skip(String),
+    Fail(String),
+}
+
+struct Ran {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    timed_out: bool,
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Straight to stderr: libtest swallows what a passing test prints.
+fn say(text: &str) {
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
+}
+
+fn run_group(cases: Vec<Case>) {
+    let test = test_name();
+    let lab_cases = cases.iter().filter(|c| c.lab).count();
+    if lab_cases > 0 && !is_root() && std::env::var_os("RIGGER_SKIP_ROOT_TESTS").is_none() {
+        panic!(
+            "{test} needs root to build network namespaces for {lab_cases} cases; run the tests as root, or set RIGGER_SKIP_ROOT_TESTS=1 to skip them"
+        );
+    }
+    let before = netns_entries();
+    let total = cases.len();
+    let queue = Mutex::new(cases.into_iter().collect::<VecDeque<_>>());
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..WORKERS {
+            s.spawn(|| {
+                loop {
+                    let Some(case) = queue.lock().unwrap().pop_front() else {
+                        break;
+                    };
+                    let verdict = if case.lab && !is_root() {
+                        Verdict::Skip("the lab needs root (RIGGER_SKIP_ROOT_TESTS is set)".into())
+                    } else {
+                        check(&case)
+                    };
+                    results.lock().unwrap().push((case.name, verdict));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|(name, _)| *name);
+    let mut failed = Vec::new();
+    for (name, verdict) in &results {
+        match verdict {
+            Verdict::Pass => {}
+            Verdict::Skip(why) => say(&format!("SKIPPED {test}/{name}: {why}\n")),
+            Verdict::Fail(why) => failed.push(format!("--- {name}\n{why}")),
+        }
+    }
+    let stray = stray_namespaces(&before);
+    if !stray.is_empty() {
+        failed.push(format!(
+            "--- (whole group)\nnamespaces in /run/netns that no live lab owns: {stray:?}"
+        ));
+    }
+    say(&format!(
+        "{test}: {} of {total} cases failed\n",
+        failed.len()
+    ));
+    assert!(
+        failed.is_empty(),
+        "{test}: {} of {total} cases failed:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+}
+
+fn templated(text: &str, dir: &Path) -> String {
+    text.replace("{dir}", &dir.to_string_lossy())
+}
+
+fn check(case: &Case) -> Verdict {
+    let rig = Rig::new().own_state();
+    let dir = rig.path("x").parent().unwrap().to_path_buf();
+    for d in &case.dirs {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    for (path, text) in &case.files {
+        let full = dir.join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, templated(text, &dir)).unwrap();
+    }
+    for (path, bytes) in &case.raw_files {
+        std::fs::write(dir.join(path), bytes).unwrap();
+    }
+    if let Some(ro) = &case.ro_mount {
+        let target = dir.join(ro);
+        std::fs::create_dir_all(&target).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs"])
+            .arg(&target)
+            .output();
+        if !mounted.is_ok_and(|o| o.status.success()) {
+            return Verdict::Skip(format!(
+                "cannot mount a read-only tmpfs at {}",
+                target.display()
+            ));
+        }
+    }
+    let (report, labs) = check_mounted(case, &rig, &dir);
+    if let Some(ro) = &case.ro_mount {
+        let _ = Command::new("umount").arg(dir.join(ro)).output();
+    }
+    // Processes, namespaces and mounts once the case's own mount is gone.
+    match (report, nothing_left(&dir, &labs)) {
+        (None, Ok(())) => Verdict::Pass,
+        (Some(report), Ok(())) => Verdict::Fail(report),
+        (None, Err(left)) => Verdict::Fail(left),
+        (Some(report), Err(left)) => Verdict::Fail(format!("{left}; {report}")),
+    }
+}
+
+/// Runs the case (its setup commands, the command, its cleanup) and checks what it
+/// printed; the lab namespaces seen, for `nothing_left`.
+/// The report is `None` when all is well.
+fn check_mounted(case: &Case, rig: &Rig, dir: &Path) -> (Option<String>, BTreeSet<String>) {
+    let mut labs = BTreeSet::new();
+    for args in &case.before {
+        let args: Vec<String> = args.iter().map(|a| templated(a, dir)).collect();
+        let out = run_rigger(rig, &args, &case.env, dir, Duration::from_secs(60));
+        labs.extend(labs_created(&out.stderr));
+        if out.code != Some(0) {
+            let report = format!("setup `rigger {}` failed:\n{}", args.join(" "), out.stderr);
+            return (Some(report), labs);
+        }
+    }
+    let files_before = files_under(dir);
+    let args: Vec<String> = case.args.iter().map(|a| templated(a, dir)).collect();
+    let started = Instant::now();
+    let out = run_rigger(rig, &args, &case.env, dir, case.timeout);
+    let took = started.elapsed();
+    labs.extend(labs_created(&out.stderr));
+    let mut problems = Vec::new();
+    for args in &case.after {
+        let args: Vec<String> = args.iter().map(|a| templated(a, dir)).collect();
+        let after = run_rigger(rig, &args, &case.env, dir, Duration::from_secs(60));
+        labs.extend(labs_created(&after.stderr));
+        if after.code != Some(0) {
+            problems.push(format!(
+                "cleanup `rigger {}` failed:\n{}",
+                args.join(" "),
+                after.stderr
+            ));
+        }
+    }
+    if out.timed_out {
+        problems.push(format!(
+            "did not finish within {}s (interrupted)",
+            case.timeout.as_secs()
+        ));
+    }
+    let code_ok = match case.exit {
+        Exit::Failure => out.code == Some(1),
+        Exit::Usage => out.code == Some(2),
+        Exit::Either => matches!(out.code, Some(1) | Some(2)),
+    };
+    if !code_ok {
+        problems.push(format!("exit {:?}, expected {:?}", out.code, case.exit));
+    }
+    let both = format!("{}\n{}", out.stdout, out.stderr);
+    for bad in ["panicked", "internal error", "RUST_BACKTRACE"] {
+        if both.contains(bad) {
+            problems.push(format!("panic text {bad:?}"));
+        }
+    }
+    // Debug and trace log lines may show values as they are; what a user reads may not.
+    let shown: String = both
+        .lines()
+        .filter(|l| !l.starts_with("DEBUG") && !l.starts_with("TRACE"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for dump in [
+        "Error {",
+        "Custom {",
+        "kind: ",
+        "Some(",
+        "Os { code",
+        "\\\"",
+    ] {
+        if shown.contains(dump) {
+            problems.push(format!("Debug dump {dump:?}"));
+        }
+    }
+    if std::env::var_os("RIGGER_BAD_INPUTS_SHOW").is_some() {
+        say(&format!(
+            "=== {} exit {:?}\n{}\n",
+            case.name,
+            out.code,
+            short(&out.stderr)
+        ));
+    }
+    for leak in ["ImmutableString", "alloc::", "core::", "std::"] {
+        if shown.contains(leak) {
+            problems.push(format!("Rust type name {leak:?}"));
+        }
+    }
+    // The culprit must be named by the error itself: not by the script's own line that
+    // the report quotes, nor by a log line.
+    let stderr_lower = message(&out.stderr).to_lowercase();
+    for part in &case.has {
+        let part = templated(part, dir);
+        let found = part
+            .split('|')
+            .any(|alt| stderr_lower.contains(&alt.to_lowercase()));
+        if !found {
+            problems.push(format!("stderr lacks {part:?}"));
+        }
+    }
+    let new_files: Vec<PathBuf> = files_under(dir)
+        .into_iter()
+        .filter(|f| !files_before.contains(f))
+        .collect();
+    if !new_files.is_empty() {
+        let shown: Vec<String> = new_files
+            .iter()
+            .map(|f| f.strip_prefix(dir).unwrap_or(f).display().to_string())
+            .collect();
+        problems.push(format!("files left: {shown:?}"));
+    }
+    if problems.is_empty() {
+        return (None, labs);
+    }
+    let report = format!(
+        "{}\n(args: {:?}, {:.1}s)\nstdout: {}\nstderr:\n{}",
+        problems.join("; "),
+        case.args,
+        took.as_secs_f64(),
+        short(&out.stdout),
+        short(&out.stderr)
+    );
+    (Some(report), labs)
+}
+
+/// stderr without log lines (INFO, WARN, DEBUG, TRACE; ERROR stays) and without the
+/// quoted source lines of a report (its `╭─[file:line:col]` header stays).
+fn message(stderr: &str) -> String {
+    let log = |l: &str| {
+        let t = l.trim_start();
+        ["INFO ", "WARN ", "DEBUG ", "TRACE "]
+            .iter()
+            .any(|p| t.starts_with(p))
+    };
+    let quoted = |l: &str| {
+        let t = l.trim_start();
+        let numbered = t
+            .split_once(" │")
+            .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        numbered || t.starts_with('·') || t.starts_with('╰')
+    };
+    let lines = stderr.lines().filter(|l| !log(l) && !quoted(l));
+    lines.collect::<Vec<_>>().join("\n")
+}
+
+fn short(text: &str) -> String {
+    let text = message(text);
+    let lines: Vec<&str> = text.lines().collect();
+    let mut kept = lines[..lines.len().min(14)].join("\n");
+    if lines.len() > 14 {
+        kept.push_str("\n[...]");
+    }
+    kept
+}
+
+/// No process names the case's folder, no lab namespace it made is left, no mount
+/// under it.
+fn nothing_left(dir: &Path, labs: &BTreeSet<String>) -> Result<(), String> {
+    let dir_text = dir.to_string_lossy().into_owned();
+    let mut problems = Vec::new();
+    // A process that was told to stop may take a moment to go.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut alive;
+    loop {
+        alive = processes_naming(&dir_text);
+        if alive.is_empty() || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if !alive.is_empty() {
+        problems.push(format!("processes left: {alive:?}"));
+    }
+    let left: Vec<String> = netns_entries()
+        .into_iter()
+        .filter(|n| {
+            labs.iter()
+                .any(|lab| n == lab || n.starts_with(&format!("{lab}-")))
+        })
+        .collect();
+    if !left.is_empty() {
+        problems.push(format!("namespaces left: {left:?}"));
+    }
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    let mounted: Vec<&str> = mounts.lines().filter(|l| l.contains(&dir_text)).collect();
+    if !mounted.is_empty() {
+        problems.push(format!("mounts left: {mounted:?}"));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// Runs `rigger -v ARGS` in the case's folder; past `timeout` it gets SIGINT (which
+/// rolls back) and, a minute later, SIGKILL.
+fn run_rigger(
+    rig: &Rig,
+    args: &[String],
+    env: &[(String, String)],
+    dir: &Path,
+    timeout: Duration,
+) -> Ran {
+    let mut cmd = rig.command(rigger_bin());
+    cmd.arg("-v").args(args);
+    for (k, v) in env {
+        cmd.env(k, templated(v, dir));
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rigger starts");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = stdout.read_to_end(&mut text);
+        text
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = stderr.read_to_end(&mut text);
+        text
+    });
+    let start = Instant::now();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if !timed_out && start.elapsed() > timeout {
+            timed_out = true;
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+        }
+        if start.elapsed() > timeout + Duration::from_secs(60) {
+            let _ = child.kill();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Ran {
+        code: status.code(),
+        stdout: String::from_utf8_lossy(&out_reader.join().unwrap()).into_owned(),
+        stderr: String::from_utf8_lossy(&err_reader.join().unwrap()).into_owned(),
+        timed_out,
+    }
+}
+
+/// The rigger binary built from this worktree. `CARGO_BIN_EXE_rigger` names the target
+/// dir's `debug/rigger`, which a build of another worktree sharing the target dir
+/// replaces at any time: the binary is found instead by the worktree's path in its debug
+/// info, among `debug/rigger` and `debug/deps/rigger-*`.
+fn rigger_bin() -> &'static Path {
+    static FOUND: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    FOUND.get_or_init(|| {
+        let bin = PathBuf::from(BIN);
+        let deps = bin.parent().unwrap().join("deps");
+        let mut candidates: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&deps)
+            .map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                name.starts_with("rigger-") && !name.contains('.')
+            })
+            .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+            .collect();
+        candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
+        let me = std::env::current_exe().ok();
+        let found = std::iter::once(bin.clone())
+            .chain(candidates.into_iter().map(|(_, p)| p))
+            .filter(|p| Some(p) != me.as_ref())
+            .find(|p| is_rigger(p) && built_here(p));
+        let found = found.unwrap_or_else(|| {
+            panic!(
+                "no rigger binary built from {} alone in {} or {} (another worktree sharing the target dir built over it: build again)",
+                env!("CARGO_MANIFEST_DIR"),
+                bin.display(),
+                deps.display()
+            )
+        });
+        if found != bin {
+            say(&format!(
+                "bad_inputs: {} is another worktree's build; testing {}\n",
+                bin.display(),
+                found.display()
+            ));
+        }
+        found
+    })
+}
+
+/// A rigger binary (not a test binary): `--version` says so.
+fn is_rigger(path: &Path) -> bool {
+    Command::new(path)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success() && o.stdout.starts_with(b"rigger "))
+}
+
+/// Whether every crate of the binary was compiled in this worktree: the compilation
+/// dirs in its debug info (NUL-terminated paths beside this worktree's) are this
+/// worktree alone. A lib built by another worktree would show its own dir.
+fn built_here(path: &Path) -> bool {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let parent = here.parent().unwrap().to_string_lossy().into_owned();
+    let pattern = format!("\\Q{parent}/\\E[^\\x00/\\n]+\\x00");
+    let Ok(out) = Command::new("grep")
+        .args(["-a", "-o", "-P", "--", &pattern])
+        .arg(path)
+        .stdin(Stdio::null())
+        .output()
+    else {
+        return false;
+    };
+    let dirs: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim_end_matches('\0').to_string())
+        .collect();
+    dirs.len() == 1 && dirs.contains(here.to_string_lossy().as_ref())
+}
+
+/// The lab namespaces a `-v` log says were created.
+fn labs_created(log: &str) -> BTreeSet<String> {
+    log.lines()
+        .filter_map(|l| l.split_once("lab namespace ")?.1.strip_suffix(" created"))
+        .map(String::from)
+        .collect()
+}
+
+fn netns_entries() -> BTreeSet<String> {
+    std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("rigger-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The lab ids that some live lab owns: the `lab.json` of every running DNS daemon's
+/// state dir (other tests and other people may have labs up).
+fn live_lab_ids() -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    for pid in pids() {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let argv: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let Some(at) = argv.iter().position(|a| a == "--state-dir") else {
+            continue;
+        };
+        if !argv.iter().any(|a| a == "serve") {
+            continue;
+        }
+        let Some(state) = argv.get(at + 1) else {
+            continue;
+        };
+        let lab = Path::new(state).join("lab/lab.json");
+        let Ok(text) = std::fs::read_to_string(lab) else {
+            continue;
+        };
+        let Ok(lab) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        if let Some(id) = lab["id"].as_str() {
+            ids.insert(format!("rigger-{id}"));
+        }
+    }
+    ids
+}
+
+/// Namespaces that appeared since `before` and that no live lab owns, once those being
+/// made or removed right now have had a few seconds to settle.
+fn stray_namespaces(before: &BTreeSet<String>) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let live = live_lab_ids();
+        let stray: Vec<String> = netns_entries()
+            .into_iter()
+            .filter(|n| !before.contains(n))
+            .filter(|n| {
+                !live
+                    .iter()
+                    .any(|lab| n == lab || n.starts_with(&format!("{lab}-")))
+            })
+            .collect();
+        if stray.is_empty() || Instant::now() > deadline {
+            return stray;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn pids() -> impl Iterator<Item = i32> {
+    let entries = std::fs::read_dir("/proc").unwrap().flatten();
+    entries.filter_map(|e| e.file_name().to_str()?.parse().ok())
+}
+
+fn processes_naming(text: &str) -> Vec<String> {
+    let me = std::process::id() as i32;
+    pids()
+        .filter(|&pid| pid != me)
+        .filter_map(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let zombie = stat
+                .rsplit_once(')')
+                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'));
+            (!zombie && cmdline.contains(text)).then(|| format!("{pid} {cmdline}"))
+        })
+        .collect()
+}
+
+/// Every file (not folder) under `dir`, symlinks included, not followed.
+fn files_under(dir: &Path) -> BTreeSet<PathBuf> {
+    let mut files = BTreeSet::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return files;
+    };
+    for entry in entries.flatten() {
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            files.extend(files_under(&entry.path()));
+        } else {
+            files.insert(entry.path());
+        }
+    }
+    files
+}
+
+// ---------------------------------------------------------------------------------
+// The tests.
+
+fn all_cases() -> Vec<Case> {
+    [
+        command_line_cases(),
+        state_dir_cases(),
+        cluster_param_cases(),
+        records_cases(),
+        script_error_cases(),
+        primitive_cases(),
+        traversal_cases(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+#[test]
+fn the_table_has_130_cases_or_more_each_named_once() {
+    let cases = all_cases();
+    let mut names = BTreeSet::new();
+    for case in &cases {
+        assert!(names.insert(case.name), "two cases named {}", case.name);
+        assert!(!case.has.is_empty(), "{} names no culprit", case.name);
+    }
+    assert!(cases.len() >= 130, "only {} cases", cases.len());
+}
+
+#[test]
+fn command_line() {
+    run_group(command_line_cases());
+}
+
+#[test]
+fn state_dir() {
+    run_group(state_dir_cases());
+}
+
+#[test]
+fn cluster_params() {
+    run_group(cluster_param_cases());
+}
+
+#[test]
+fn records_params() {
+    run_group(records_cases());
+}
+
+#[test]
+fn script_errors() {
+    run_group(script_error_cases());
+}
+
+#[test]
+fn primitives() {
+    run_group(primitive_cases());
+}
+
+#[test]
+fn traversal() {
+    run_group(traversal_cases());
+}
+
+// ---------------------------------------------------------------------------------
+// What must work: the inputs that look odd but are fine, and a lab that a refused
+// change must not have broken.
+
+fn must_succeed(rig: &Rig, dir: &Path, args: &[&str], labs: &mut BTreeSet<String>) -> Ran {
+    let out = run_rigger(rig, &strings(args), &[], dir, Duration::from_secs(180));
+    labs.extend(labs_created(&out.stderr));
+    assert!(
+        out.code == Some(0),
+        "`rigger {}` exited {:?}\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        out.code,
+        out.stdout,
+        short(&out.stderr)
+    );
+    out
+}
+
+fn assert_nothing_left(dir: &Path, labs: &BTreeSet<String>) {
+    let files = files_under(dir);
+    let left: Vec<&PathBuf> = files
+        .iter()
+        .filter(|f| !f.ends_with("x.rhai") && !f.ends_with("y.rhai"))
+        .collect();
+    assert!(left.is_empty(), "files left: {left:?}");
+    if let Err(why) = nothing_left(dir, labs) {
+        panic!("{why}");
+    }
+}
+
+/// A lab test's rig, or `None` (after a loud message) without root.
+fn lab_rig() -> Option<Rig> {
+    crate::lab_support::LabRig::new()?;
+    Some(Rig::new().own_state())
+}
+
+#[test]
+fn a_relative_state_dir_works_and_destroy_finds_it() {
+    let Some(rig) = lab_rig() else { return };
+    let dir = rig.path("x").parent().unwrap().to_path_buf();
+    let mut labs = BTreeSet::new();
+    must_succeed(
+        &rig,
+        &dir,
+        &["run", "cluster", "--state-dir", "rel"],
+        &mut labs,
+    );
+    assert!(
+        dir.join("rel/lab/lab.json").exists(),
+        "the lab is not under the relative state dir"
+    );
+    must_succeed(&rig, &dir, &["destroy", "--state-dir", "rel"], &mut labs);
+    assert!(!labs.is_empty(), "no lab namespace was logged");
+    assert_nothing_left(&dir, &labs);
+}
+
+#[test]
+fn a_refused_cname_leaves_the_lab_s_dns_working() {
+    let Some(rig) = lab_rig() else { return };
+    let dir = rig.path("x").parent().unwrap().to_path_buf();
+    // The same run goes on after the refusal (caught), in the same zone and another.
+    std::fs::write(
+        dir.join("x.rhai"),
+        r#"
+dns_zone("t.test");
+dns_record(#{ type: "A", name: "x.t.test", content: "198.18.0.9" });
+let refused = false;
+try {
+    dns_record(#{ type: "CNAME", name: "x.t.test", content: "y.t.test" });
+} catch (e) {
+    refused = true;
+}
+if !refused { throw "a CNAME next to an A record was accepted"; }
+dns_record(#{ type: "A", name: "z.t.test", content: "198.18.0.10" });
+wait_resolves("z.t.test", "198.18.0.10", #{ timeout: 10 });
+dns_zone("u.test");
+dns_record(#{ type: "A", name: "y.u.test", content: "198.18.0.11" });
+wait_resolves("y.u.test", "198.18.0.11", #{ timeout: 10 });
+"#,
+    )
+    .unwrap();
+    // A later run in the same state dir: a new zone and a record in it.
+    std::fs::write(
+        dir.join("y.rhai"),
+        r#"
+dns_zone("v.test");
+dns_record(#{ type: "A", name: "w.v.test", content: "198.18.0.12" });
+wait_resolves("w.v.test", "198.18.0.12", #{ timeout: 10 });
+"#,
+    )
+    .unwrap();
+    let mut labs = BTreeSet::new();
+    must_succeed(&rig, &dir, &["run", "x.rhai"], &mut labs);
+    must_succeed(&rig, &dir, &["run", "y.rhai"], &mut labs);
+    must_succeed(&rig, &dir, &["destroy"], &mut labs);
+    assert_nothing_left(&dir, &labs);
+}
+
+#[test]
+fn a_refused_cname_fails_the_run_and_a_later_run_still_works() {
+    let Some(rig) = lab_rig() else { return };
+    let dir = rig.path("x").parent().unwrap().to_path_buf();
+    std::fs::write(
+        dir.join("x.rhai"),
+        r#"
+dns_zone("t.test");
+dns_record(#{ type: "A", name: "x.t.test", content: "198.18.0.9" });
+dns_record(#{ type: "CNAME", name: "x.t.test", content: "y.t.test" });
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("y.rhai"),
+        r#"
+dns_zone("t.test");
+dns_record(#{ type: "A", name: "x.t.test", content: "198.18.0.9" });
+wait_resolves("x.t.test", "198.18.0.9", #{ timeout: 10 });
+"#,
+    )
+    .unwrap();
+    let mut labs = BTreeSet::new();
+    let refused = run_rigger(
+        &rig,
+        &strings(&["run", "x.rhai"]),
+        &[],
+        &dir,
+        Duration::from_secs(60),
+    );
+    labs.extend(labs_created(&refused.stderr));
+    assert_eq!(
+        refused.code,
+        Some(1),
+        "the CNAME was not refused:\n{}",
+        refused.stderr
+    );
+    must_succeed(&rig, &dir, &["run", "y.rhai"], &mut labs);
+    must_succeed(&rig, &dir, &["destroy"], &mut labs);
+    assert_nothing_left(&dir, &labs);
+}
+
+#[test]
+fn a_set_key_nobody_asks_for_is_only_a_warning() {
+    let rig = Rig::new().own_state();
+    let dir = rig.path("x").parent().unwrap().to_path_buf();
+    let args = [
+        "run",
+        "records",
+        "--set",
+        "domain=example.test",
+        "--set",
+        "bogus=1",
+    ];
+    let out = run_rigger(&rig, &strings(&args), &[], &dir, Duration::from_secs(60));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("WARN") && out.stderr.contains("bogus"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("_etcd-server-ssl._tcp.example.test."),
+        "{}",
+        out.stdout
+    );
+    assert_nothing_left(&dir, &BTreeSet::new());
+}
