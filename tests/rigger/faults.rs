@@ -33,6 +33,30 @@ const PHASES: &[&str] = &[
     "health",
 ];
 
+/// A rigger under test. Killed if the test fails half way, before the rig's own
+/// cleanup runs its `destroy` (which a stopped rigger's writer lock would refuse).
+struct Run(Child);
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl std::ops::Deref for Run {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Run {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
 /// Waits until `child` has stopped itself at the hook (state T in /proc).
 fn wait_stopped(child: &mut Child, phase: &str) {
     let start = Instant::now();
@@ -53,7 +77,7 @@ fn wait_stopped(child: &mut Child, phase: &str) {
     }
 }
 
-fn finish(mut child: Child, phase: &str) -> Outcome {
+fn finish(mut child: Run, phase: &str) -> Outcome {
     let start = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -86,15 +110,15 @@ fn finish(mut child: Child, phase: &str) -> Outcome {
 }
 
 /// Runs the cluster up to `phase` and stops it there; the rig has seen its lab.
-fn stopped_at(phase: &str) -> Option<(LabRig, Child)> {
+fn stopped_at(phase: &str) -> Option<(LabRig, Run)> {
     let rig = LabRig::new()?;
-    let mut child = rig.spawn(&[("RIGGER_TEST_STOP_AT", phase)], &["-v", "run", "cluster"]);
+    let mut child = Run(rig.spawn(&[("RIGGER_TEST_STOP_AT", phase)], &["-v", "run", "cluster"]));
     wait_stopped(&mut child, phase);
     rig.look();
     Some((rig, child))
 }
 
-fn pid(child: &Child) -> Pid {
+fn pid(child: &Run) -> Pid {
     Pid::from_raw(child.id() as i32)
 }
 
@@ -169,7 +193,7 @@ fn closed_stderr_and_stdout_end_nothing() {
     let Some(rig) = LabRig::new() else {
         return;
     };
-    let mut child = rig.spawn(&[], &["-v", "run", "cluster"]);
+    let mut child = Run(rig.spawn(&[], &["-v", "run", "cluster"]));
     // Both pipes closed before rigger writes a thing.
     drop(child.stdout.take());
     drop(child.stderr.take());
@@ -255,9 +279,9 @@ fn a_second_writer_is_refused_naming_the_first() {
 }
 
 /// Starts `script` with the hook points `stops`, not waiting for any of them.
-fn spawn_script(rig: &LabRig, stops: &str, script: &str) -> Child {
+fn spawn_script(rig: &LabRig, stops: &str, script: &str) -> Run {
     rig.file("s.rhai", script);
-    rig.spawn(&[("RIGGER_TEST_STOP_AT", stops)], &["-v", "run", "s.rhai"])
+    Run(rig.spawn(&[("RIGGER_TEST_STOP_AT", stops)], &["-v", "run", "s.rhai"]))
 }
 
 /// Waits until the lab has `n` hosts (lab.json lists a host before making it).
@@ -381,7 +405,7 @@ fn ctrl_c_to_the_process_group_while_the_lab_comes_up_leaves_nothing() {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .process_group(0);
-    let mut child = cmd.spawn().unwrap();
+    let mut child = Run(cmd.spawn().unwrap());
     wait_stopped(&mut child, "ip:1");
     rig.look();
     kill(Pid::from_raw(-(child.id() as i32)), Signal::SIGINT).unwrap();
