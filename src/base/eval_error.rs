@@ -35,7 +35,7 @@ pub fn describe_plain(mut err: EvalAltResult) -> String {
     match err {
         EvalAltResult::ErrorRuntime(value, _) => thrown(&value).0,
         EvalAltResult::ErrorParsing(kind, _) => kind.to_string(),
-        other => other.to_string(),
+        other => rhai_types(&other.to_string()),
     }
 }
 
@@ -65,4 +65,98 @@ pub fn describe_chain(err: EvalAltResult) -> (String, Option<String>) {
 
 pub fn is_interrupt(err: &EvalAltResult) -> bool {
     matches!(err, EvalAltResult::ErrorTerminated(v, _) if v.to_string() == INTERRUPTED)
+}
+
+/// Rust type names in `text` as a script writer knows the types: `i64` is an integer,
+/// `&str | ImmutableString | String` a string, a `BTreeMap<...>` a map. Rhai's own
+/// messages (no function matches, a wrong output type) are written with the Rust names.
+pub fn rhai_types(text: &str) -> String {
+    let mut text = text.replace("&str | ImmutableString | String", "string");
+    for (generic, name) in [
+        ("alloc::collections::btree::map::BTreeMap<", "map"),
+        ("std::collections::BTreeMap<", "map"),
+        ("alloc::vec::Vec<", "array"),
+        ("core::option::Option<", ""),
+    ] {
+        while let Some(start) = text.find(generic) {
+            let open = start + generic.len();
+            let mut depth = 1;
+            let mut end = text.len();
+            for (i, c) in text[open..].char_indices() {
+                match c {
+                    '<' => depth += 1,
+                    '>' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = open + i;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            // An Option<T> is a T that may be left out.
+            let inner = text[open..end].to_string();
+            let replacement = if name.is_empty() {
+                inner
+            } else {
+                name.to_string()
+            };
+            text.replace_range(start..(end + 1).min(text.len()), &replacement);
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        out.push_str(match word.as_str() {
+            "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" | "INT" => {
+                "integer"
+            }
+            "f32" | "f64" | "FLOAT" => "float",
+            "ImmutableString" | "String" | "alloc::string::String" | "str" => "string",
+            "Map" | "rhai::Map" => "map",
+            "Array" | "rhai::Array" => "array",
+            "FnPtr" | "rhai::FnPtr" => "function",
+            "Dynamic" | "rhai::Dynamic" => "any value",
+            other => other,
+        });
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod type_name_tests {
+    use super::rhai_types;
+
+    #[test]
+    fn rust_types_read_as_rhai_types() {
+        assert_eq!(
+            rhai_types("- (i64, &str | ImmutableString | String)"),
+            "- (integer, string)"
+        );
+        assert_eq!(
+            rhai_types(
+                "Output type incorrect: i64 (expecting alloc::collections::btree::map::BTreeMap<alloc::string::String, alloc::string::String>)"
+            ),
+            "Output type incorrect: integer (expecting map)"
+        );
+        assert_eq!(
+            rhai_types("expecting core::option::Option<i32>"),
+            "expecting integer"
+        );
+        assert_eq!(
+            rhai_types("a string (expecting String)"),
+            "a string (expecting string)"
+        );
+    }
 }

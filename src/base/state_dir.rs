@@ -83,13 +83,42 @@ impl StateDir {
     /// An exclusive lock on `name` in the state dir, held until the guard drops.
     pub fn lock(&self, name: &str) -> io::Result<Flock<File>> {
         self.ensure()?;
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(self.root.join(format!("{name}.lock")))?;
-        Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| io::Error::from(e))
+        let path = self.root.join(format!("{name}.lock"));
+        loop {
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| at(&path, e))?;
+            let lock =
+                Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| io::Error::from(e))?;
+            // Lock files are removed by whoever holds them last (see `remove_lock`): one
+            // locked after its removal guards nothing, so the one at the path is taken.
+            if same_file(&lock, &path) {
+                return Ok(lock);
+            }
+        }
+    }
+
+    /// Removes the lock file `name` while holding it, so nobody holds it meanwhile.
+    pub fn remove_lock(&self, name: &str) {
+        let path = self.root.join(format!("{name}.lock"));
+        if path.exists()
+            && let Ok(_held) = self.lock(name)
+        {
+            let _ = fs::remove_file(&path);
+        }
+    }
+}
+
+/// Whether the open `file` is the file now at `path`.
+pub fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
     }
 }
 
@@ -110,7 +139,8 @@ impl StateDir {
             }
         }
         empty_dirs(&self.root);
-        self.remove_if_only(&["lab.lock"]);
+        self.remove_lock("lab");
+        self.remove_if_only(&[]);
     }
 
     /// When the state dir holds nothing but `files` (and rigger's own marker), removes

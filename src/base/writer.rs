@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use nix::fcntl::{Flock, FlockArg};
 
 use super::error::{Error, ErrorKind, Result};
-use super::state_dir::{StateDir, at};
+use super::state_dir::{StateDir, at, same_file};
 
 const FILE: &str = "writer.lock";
 
@@ -28,8 +28,11 @@ impl Drop for Writer {
     /// left nothing leaves no folder either. Removed while still held, so nobody else
     /// can be holding it.
     fn drop(&mut self) {
-        self.state.remove_if_only(&["lab.lock", FILE]);
+        // Ours while held: removed before release, so nobody can hold a removed one.
+        self.state.remove_lock("lab");
+        let _ = std::fs::remove_file(self.state.root().join(FILE));
         self.lock.take();
+        self.state.remove_if_only(&[]);
     }
 }
 
@@ -78,14 +81,6 @@ impl Writer {
             lock: Some(lock),
             state: state.clone(),
         })
-    }
-}
-
-fn same_file(file: &File, path: &std::path::Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (file.metadata(), std::fs::metadata(path)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
     }
 }
 

@@ -213,7 +213,10 @@ impl Context<'_> {
             E::ErrorFunctionNotFound(signature, _) => {
                 let help = self.signatures_like(&signature);
                 (
-                    format!("no function matches `{signature}`"),
+                    format!(
+                        "no function matches `{}`",
+                        crate::base::eval_error::rhai_types(&signature)
+                    ),
                     Some(help),
                     "no such function for these argument types",
                 )
@@ -228,7 +231,11 @@ impl Context<'_> {
             ),
             E::ErrorMismatchDataType(expected, actual, _)
             | E::ErrorMismatchOutputType(expected, actual, _) => (
-                format!("wrong type: expected {expected}, got {actual}"),
+                format!(
+                    "wrong type: expected {}, got {}",
+                    crate::base::eval_error::rhai_types(&expected),
+                    crate::base::eval_error::rhai_types(&actual)
+                ),
                 None,
                 "this value",
             ),

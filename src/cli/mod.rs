@@ -69,8 +69,18 @@ struct StateArgs {
 }
 
 impl StateArgs {
+    /// The state dir; a path that is there but is not a folder ends the command now,
+    /// for every command alike.
     fn state(&self) -> StateDir {
-        StateDir::locate(self.state_dir.clone())
+        let state = StateDir::locate(self.state_dir.clone());
+        let root = state.root();
+        if root.exists() && !root.is_dir() {
+            std::process::exit(i32::from(commands::fail(
+                format!("state dir {} is not a directory", root.display()),
+                Some("give --state-dir (or RIGGER_STATE_DIR) a folder, or a path that does not exist yet".into()),
+            )));
+        }
+        state
     }
 
     fn world(&self, world: &WorldArgs) -> WorldConfig {
@@ -117,6 +127,28 @@ struct WorldArgs {
 }
 
 impl WorldArgs {
+    /// Refuses, before any script runs, a combination of world flags that cannot work
+    /// (even for a script that never touches the world) and a key file that is not there.
+    fn check(&self) {
+        let spec = self.spec();
+        let refused = backends::check(&spec.target, &spec.dns, &spec.transport, &spec.dns_servers)
+            .err()
+            .map(|e| match e.help {
+                Some(help) => format!("{} ({help})", e.message),
+                None => e.message,
+            })
+            .or_else(|| {
+                let key = self.ssh_key.as_ref()?;
+                (!key.is_file())
+                    .then(|| format!("--ssh-key {}: there is no such file", key.display()))
+            });
+        if let Some(why) = refused {
+            Cli::command()
+                .error(clap::error::ErrorKind::ArgumentConflict, why)
+                .exit();
+        }
+    }
+
     fn spec(&self) -> WorldSpec {
         // The parser only admits the table's names, so the row is there.
         let row = backends::target(&self.target).expect("a target from the table");
@@ -158,7 +190,7 @@ enum Command {
         dry_run: bool,
         /// Stop the script after this many Rhai operations; 0 for no limit. Time spent
         /// waiting inside primitives does not count.
-        #[arg(long, value_name = "N", default_value_t = Limits::default().operations)]
+        #[arg(long, value_name = "N", default_value_t = Limits::default().operations, allow_negative_numbers = true)]
         max_operations: u64,
         #[command(flatten)]
         state: StateArgs,
@@ -173,7 +205,7 @@ enum Command {
         #[command(flatten)]
         world: WorldArgs,
         /// Stop a single input after this many Rhai operations; 0 for no limit.
-        #[arg(long, value_name = "N", default_value_t = Limits::default().operations)]
+        #[arg(long, value_name = "N", default_value_t = Limits::default().operations, allow_negative_numbers = true)]
         max_operations: u64,
         #[command(flatten)]
         state: StateArgs,
@@ -182,7 +214,7 @@ enum Command {
     Destroy {
         /// Also terminate every EC2 instance whose rigger:cluster tag is VALUE (for when
         /// the local state is lost); AWS settings come from the environment.
-        #[arg(long, value_name = "VALUE")]
+        #[arg(long, value_name = "VALUE", value_parser = clap::builder::NonEmptyStringValueParser::new())]
         aws_cluster_tag: Option<String>,
         #[command(flatten)]
         state: StateArgs,
@@ -284,7 +316,7 @@ pub fn main() -> ExitCode {
             dry_run,
             max_operations,
             state,
-        } => match Params::new(sets) {
+        } => match Params::new(sets).inspect(|_| world.check()) {
             Ok(params) => run::run(RunRequest {
                 script,
                 params,
@@ -308,7 +340,7 @@ pub fn main() -> ExitCode {
             world,
             max_operations,
             state,
-        } => match Params::new(sets) {
+        } => match Params::new(sets).inspect(|_| world.check()) {
             Ok(params) => repl::run(repl::ReplRequest {
                 params,
                 world: state.world(&world),

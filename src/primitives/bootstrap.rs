@@ -78,6 +78,19 @@ fn parallel(
     f: FnPtr,
     options: Map,
 ) -> Result<Array, Box<EvalAltResult>> {
+    if primitive == NAME
+        && let Some((i, bad)) = nodes.iter().enumerate().find(|(_, n)| {
+            !n.read_lock::<Map>()
+                .is_some_and(|m| m.get("name").is_some_and(Dynamic::is_string))
+        })
+    {
+        return Err(Failure::invalid(
+            primitive,
+            format!("item #{i} ({bad}) is not a node: nodes are the maps launch_instance returns"),
+        )
+        .with_help("parallel(items, f) takes items of any kind")
+        .into());
+    }
     let options = Options::new(primitive, options, &["stagger"])?;
     let stagger = options.seconds("stagger", 0.0)?;
     if stagger > Duration::from_secs(10) {

@@ -27,13 +27,18 @@ pub fn from_value<T: DeserializeOwned>(
     what: &str,
     value: &Dynamic,
 ) -> Result<T, Failure> {
-    rhai::serde::from_dynamic(value).map_err(|e| {
+    use serde::de::IntoDeserializer;
+    serde_path_to_error::deserialize(value.into_deserializer()).map_err(|e| {
+        let path = e.path().to_string();
+        let why = crate::base::eval_error::describe_plain(*e.into_inner());
+        let place = if path == "." || path.is_empty() {
+            what.to_string()
+        } else {
+            format!("{what}.{path}")
+        };
         Failure::invalid(
             primitive,
-            format!(
-                "{what} is not what was expected: {}",
-                crate::base::eval_error::describe_plain(*e)
-            ),
+            format!("{place} is not what was expected: {why}"),
         )
     })
 }

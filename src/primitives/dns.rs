@@ -9,6 +9,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 use super::context::ScriptContext;
 use super::convert::{from_value, to_map, to_value};
 use super::{Doc, Failure, Options, creating, define, on_world};
+use crate::base::error::Error;
 use crate::base::names::{check_name, check_srv_owner};
 use crate::providers::{Record, RecordData, RecordSpec};
 
@@ -70,7 +71,16 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     define(&ZONE).register_into_engine(
         engine,
         move |name: &str| -> Result<Map, Box<EvalAltResult>> {
-            let name = name.to_string();
+            let name = check_name(name, false).map_err(|why| {
+                Failure::invalid(ZONE.name, format!("{name:?} is not a valid zone name: {why}"))
+            })?;
+            if !name.contains('.') {
+                return Err(Failure::invalid(
+                    ZONE.name,
+                    format!("{name} is a bare top-level domain; a zone of your own is one below it (example.test)"),
+                )
+                .into());
+            }
             let zone = creating(&c, ZONE.name, LIMIT, move |world| async move {
                 Ok(world.backends.dns.zone(&name).await?.0)
             })?;
@@ -96,6 +106,18 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         move |record: Map| -> Result<(), Box<EvalAltResult>> {
             let record: Record = from_value(DELETE.name, "record", &Dynamic::from(record))?;
             on_world(&c, DELETE.name, LIMIT, move |world| async move {
+                // A record that is not there is most likely a script deleting one twice,
+                // or one it never made: said, not passed over.
+                let listed = world.backends.dns.list(&record.spec.name).await?;
+                if !listed.iter().any(|r| r.id == record.id) {
+                    return Err(Error::not_found(format!(
+                        "there is no {} record {} -> {} (id {}) to delete",
+                        record.spec.data.type_name(),
+                        record.spec.name,
+                        record.spec.data.content(),
+                        record.id
+                    )));
+                }
                 world.backends.dns.delete(&record).await
             })
         },

@@ -1,4 +1,4 @@
-//! `wait_tcp`: wait until something listens on a TCP address.
+//! `wait_tcp`: wait until something listens on a TCP address; `is_ip`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,7 +6,7 @@ use std::time::Duration;
 use rhai::{Engine, EvalAltResult, Map};
 
 use super::context::ScriptContext;
-use super::{Doc, Options, define, on_world, wait};
+use super::{Doc, Failure, Options, define, on_world, wait};
 use crate::services::probe::is_loopback;
 
 const WAIT_TCP: Doc = Doc {
@@ -24,7 +24,16 @@ const WAIT_TCP_DEFAULT: Doc = Doc {
     text: "/// `wait_tcp(address, #{})`: waits up to 60 seconds.",
 };
 
+const IS_IP: Doc = Doc {
+    name: "is_ip",
+    params: &["text: String", "bool"],
+    text: "/// Whether `text` is an IPv4 or IPv6 address (`198.18.1.1`, `2001:db8::1`).",
+};
+
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
+    define(&IS_IP).register_into_engine(engine, |text: &str| {
+        text.parse::<std::net::IpAddr>().is_ok()
+    });
     let c = cx.clone();
     define(&WAIT_TCP).register_into_engine(engine, move |address: &str, options: Map| {
         wait_tcp(&c, address, options)
@@ -39,6 +48,15 @@ fn wait_tcp(cx: &ScriptContext, address: &str, options: Map) -> Result<(), Box<E
     let options = Options::new(WAIT_TCP.name, options, &["timeout", "interval"])?;
     let timeout = options.seconds("timeout", 60.0)?;
     let interval = options.seconds("interval", 0.25)?;
+    // Nothing ever listens on port 0: a wait for it is a mistake, said now.
+    let port = address.rsplit_once(':').map(|(_, p)| p.parse::<u16>());
+    if !matches!(port, Some(Ok(p)) if p > 0) {
+        return Err(Failure::invalid(
+            WAIT_TCP.name,
+            format!("{address:?} is not host:port with a port from 1 to 65535"),
+        )
+        .into());
+    }
     let address = address.to_string();
     // The bridge's backstop: the probe keeps its own deadline so it can say what it saw.
     let limit = timeout + Duration::from_secs(5);

@@ -169,6 +169,17 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
                 )
             })?;
             let node = node_of(START.name, node)?;
+            if let Some((i, bad)) = argv.iter().enumerate().find(|(_, a)| !a.is_string()) {
+                return Err(Failure::invalid(
+                    START.name,
+                    format!("argv[{i}] ({bad}) is a {}; every argument must be a string", bad.type_name()),
+                )
+                .with_help("quote numbers: [\"sleep\", \"100\"]")
+                .into());
+            }
+            if argv.is_empty() {
+                return Err(Failure::invalid(START.name, "argv is empty; it starts with the program").into());
+            }
             let argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
             let name = name.to_string();
             let limit = Duration::from_secs(30);
@@ -197,6 +208,15 @@ fn upload(
                 format!("mode {mode:o} is not a permission mode like 0o644"),
             )
         })?;
+    if path.is_empty() || path.ends_with('/') {
+        return Err(Failure::invalid(
+            primitive,
+            format!(
+                "path {path:?} is empty or a folder; give the file's path, e.g. node.dir + \"/ca.crt\""
+            ),
+        )
+        .into());
+    }
     let node = node_of(primitive, node)?;
     on_world(
         cx,

@@ -34,6 +34,12 @@ impl Script {
     /// `arg` is a path to a `.rhai` file, or the name of a bundled script.
     pub fn find(arg: &str) -> Result<Self, NotFound> {
         let path = Path::new(arg);
+        if path.is_dir() && bundled::script(arg).is_none() {
+            return Err(NotFound {
+                message: format!("{arg} is a directory, not a script file"),
+                help: Some("give the path of a .rhai file, or the name of a bundled script".into()),
+            });
+        }
         let looks_like_path = arg.contains('/') || arg.ends_with(".rhai");
         if path.is_file() || looks_like_path {
             let text = std::fs::read_to_string(path).map_err(|err| NotFound {

@@ -104,61 +104,84 @@ fn read_file(what: &str, path: &Path) -> Result<Vec<u8>, HealthError> {
     Ok(bytes)
 }
 
+/// Whether `files` are a CA, a client certificate and its key that can be used at
+/// all, before anything is asked: the error names the file at fault.
+pub fn check_files(files: &TlsFiles) -> Result<(), HealthError> {
+    credentials(files).map(|_| ())
+}
+
+/// The CA and client identity in `files`. Every file's problem is said at once (a
+/// missing certificate and a CA that is not one), each naming its file.
 fn credentials(files: &TlsFiles) -> Result<Credentials, HealthError> {
-    let ca_pem = read_file("CA certificate", &files.ca)?;
-    let mut pem = read_file("client certificate", &files.cert)?;
-    // A certificate file without a final newline would run into the key's first line.
-    pem.push(b'\n');
-    pem.extend(read_file("client key", &files.key)?);
-    let ca = reqwest::Certificate::from_pem_bundle(&ca_pem)
-        .and_then(|ca| {
-            // reqwest parses a certificate only when a client is built: build one with
-            // the CA alone, then with the identity, so that an error names its file.
-            reqwest::Client::builder()
-                .tls_certs_only(ca.clone())
-                .build()
-                .map(|_| ca)
+    let mut problems: Vec<String> = Vec::new();
+    let mut help = None;
+    let ca = read_file("CA certificate", &files.ca)
+        .map_err(|e| e.to_string())
+        .and_then(|pem| {
+            reqwest::Certificate::from_pem_bundle(&pem)
+                .and_then(|ca| {
+                    // reqwest parses a certificate only when a client is built: build one
+                    // with the CA alone, then with the identity, so an error names its file.
+                    reqwest::Client::builder()
+                        .tls_certs_only(ca.clone())
+                        .build()
+                        .map(|_| ca)
+                })
+                .map_err(|e| cause(&e))
+                .and_then(|ca| {
+                    if ca.is_empty() {
+                        Err("no PEM certificate in it".to_string())
+                    } else {
+                        Ok(ca)
+                    }
+                })
+                .map_err(|why| format!("{} is not a CA certificate: {why}", files.ca.display()))
         })
-        .map_err(|e| cause(&e))
-        .and_then(|ca| {
-            if ca.is_empty() {
-                Err("no PEM certificate in it".to_string())
-            } else {
-                Ok(ca)
-            }
-        })
-        .map_err(|why| {
-            setup(
-                format!("{} is not a CA certificate: {why}", files.ca.display()),
-                None,
-            )
-        })?;
-    let identity = reqwest::Identity::from_pem(&pem)
-        .and_then(|id| {
-            reqwest::Client::builder()
-                .tls_certs_only(ca.clone())
-                .identity(id.clone())
-                .build()
-                .map(|_| id)
-        })
-        .map_err(|e| {
-            let (cert, key) = (files.cert.display(), files.key.display());
-            let why = cause(&e);
-            let message = if why.contains("KeyMismatch") {
-                format!("the client key {key} is not the key of the client certificate {cert}")
-            } else {
-                format!("{cert} and {key} are not a client certificate and its key: {why}")
-            };
-            setup(
-                message,
-                Some("--cert and --key take a PEM certificate and the PEM private key it was made for"),
-            )
-        })?;
-    Ok(Credentials {
-        files: files.clone(),
-        ca,
-        identity,
-    })
+        .map_err(|why| problems.push(why))
+        .ok();
+    let cert = read_file("client certificate", &files.cert)
+        .map_err(|e| problems.push(e.to_string()))
+        .ok();
+    let key = read_file("client key", &files.key)
+        .map_err(|e| problems.push(e.to_string()))
+        .ok();
+    let identity = match (cert, key) {
+        (Some(mut pem), Some(key)) => {
+            // A certificate file without a final newline would run into the key's first line.
+            pem.push(b'\n');
+            pem.extend(key);
+            reqwest::Identity::from_pem(&pem)
+                .and_then(|id| {
+                    reqwest::Client::builder()
+                        .tls_certs_only(ca.clone().unwrap_or_default())
+                        .identity(id.clone())
+                        .build()
+                        .map(|_| id)
+                })
+                .map_err(|e| {
+                    let (cert, key) = (files.cert.display(), files.key.display());
+                    let why = cause(&e);
+                    help = Some(
+                        "--cert and --key take a PEM certificate and the PEM private key it was made for",
+                    );
+                    problems.push(if why.contains("KeyMismatch") {
+                        format!("the client key {key} is not the key of the client certificate {cert}")
+                    } else {
+                        format!("{cert} and {key} are not a client certificate and its key: {why}")
+                    });
+                })
+                .ok()
+        }
+        _ => None,
+    };
+    match (ca, identity) {
+        (Some(ca), Some(identity)) if problems.is_empty() => Ok(Credentials {
+            files: files.clone(),
+            ca,
+            identity,
+        }),
+        _ => Err(setup(problems.join("; "), help)),
+    }
 }
 
 fn http_client(

@@ -189,7 +189,8 @@ fn a_cluster_domain_is_normalised_before_it_is_used() {
         .run();
     out.success();
     assert!(
-        out.stdout.contains("publish SRV _etcd-server-ssl._tcp.x.dot.test -> 0 0 2380 etcd-"),
+        out.stdout
+            .contains("publish SRV _etcd-server-ssl._tcp.x.dot.test -> 0 0 2380 etcd-"),
         "{}",
         out.stdout
     );

@@ -25,18 +25,29 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
         Ok(d) => d,
         Err(why) => {
             return super::fail(
-                format!("{:?} is not a valid domain: {why}", args.domain),
+                format!(
+                    "--discovery-srv {:?} is not a valid domain: {why}",
+                    args.domain
+                ),
                 None,
             );
         }
     };
     // Default: the CA and client certificate `cluster.rhai` made for this domain.
     let pki = config.state.root().join("pki").join(&domain);
+    let given = args.ca.is_some() || args.cert.is_some() || args.key.is_some();
     let tls = TlsFiles {
         ca: args.ca.unwrap_or_else(|| pki.join("ca.crt")),
         cert: args.cert.unwrap_or_else(|| pki.join("client.crt")),
         key: args.key.unwrap_or_else(|| pki.join("client.key")),
     };
+    // Files given by hand are checked first; the defaults only once the domain is known
+    // to exist, since a domain with no cluster has no files either.
+    if given && let Err(e) = crate::services::health::check_files(&tls) {
+        let e = crate::base::error::Error::from(e);
+        return super::fail(format!("health: {}", e.message), e.help);
+    }
+
     let world = match World::existing(config) {
         Ok(Some(w)) => w,
         Ok(None) => {

@@ -696,7 +696,21 @@ impl Transport for Lab {
             .split_first()
             .ok_or_else(|| Error::invalid("no command given"))?;
         let log_path = Path::new(&host.dir).join(format!("{name}.log"));
-        let log = std::fs::File::create(&log_path)?;
+        // One process per name: a second would write over the first one's log, and
+        // stopping "p" would be ambiguous.
+        let log = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&log_path)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => Error::conflict(format!(
+                    "a process named {name:?} was already started on {}: its log {} is there",
+                    node.name,
+                    log_path.display()
+                ))
+                .with_help("give each process on a node a name of its own"),
+                _ => Error::from(crate::base::state_dir::at(&log_path, e)),
+            })?;
         let mut cmd = Command::new(program);
         cmd.args(args)
             .current_dir(&host.dir)

@@ -223,7 +223,9 @@ impl Transport for Ssh {
             .run(
                 node,
                 &format!(
-                    "cd {d} && setsid nohup {line} > {l} 2>&1 < /dev/null & echo $!",
+                    // The log is made first with noclobber: a second process of the same
+                    // name is refused, as in the lab.
+                    "cd {d} && (set -C; : > {l}) && {{ setsid nohup {line} >> {l} 2>&1 < /dev/null & echo $!; }}",
                     d = quote(&node.dir),
                     l = quote(&log)
                 ),
