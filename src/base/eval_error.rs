@@ -67,8 +67,8 @@ pub fn is_interrupt(err: &EvalAltResult) -> bool {
     matches!(err, EvalAltResult::ErrorTerminated(v, _) if v.to_string() == INTERRUPTED)
 }
 
-/// Rust type names in `text` as a script writer knows the types: `i64` is an integer,
-/// `&str | ImmutableString | String` a string, a `BTreeMap<...>` a map. Rhai's own
+/// Rust type names in `text` as Rhai's `type_of` names the types: `&str |
+/// ImmutableString | String` is a string, a `BTreeMap<...>` a map, an `i32` an i64. Rhai's own
 /// messages (no function matches, a wrong output type) are written with the Rust names.
 pub fn rhai_types(text: &str) -> String {
     let mut text = text.replace("&str | ImmutableString | String", "string");
@@ -109,14 +109,13 @@ pub fn rhai_types(text: &str) -> String {
     let mut word = String::new();
     let flush = |word: &mut String, out: &mut String| {
         out.push_str(match word.as_str() {
-            "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" | "INT" => {
-                "integer"
-            }
-            "f32" | "f64" | "FLOAT" => "float",
+            // As Rhai's own `type_of` names them.
+            "i8" | "i16" | "i32" | "u8" | "u16" | "u32" | "u64" | "usize" | "INT" => "i64",
+            "f32" | "FLOAT" => "f64",
             "ImmutableString" | "String" | "alloc::string::String" | "str" => "string",
             "Map" | "rhai::Map" => "map",
             "Array" | "rhai::Array" => "array",
-            "FnPtr" | "rhai::FnPtr" => "function",
+            "FnPtr" | "rhai::FnPtr" => "Fn",
             "Dynamic" | "rhai::Dynamic" => "any value",
             other => other,
         });
@@ -142,17 +141,17 @@ mod type_name_tests {
     fn rust_types_read_as_rhai_types() {
         assert_eq!(
             rhai_types("- (i64, &str | ImmutableString | String)"),
-            "- (integer, string)"
+            "- (i64, string)"
         );
         assert_eq!(
             rhai_types(
                 "Output type incorrect: i64 (expecting alloc::collections::btree::map::BTreeMap<alloc::string::String, alloc::string::String>)"
             ),
-            "Output type incorrect: integer (expecting map)"
+            "Output type incorrect: i64 (expecting map)"
         );
         assert_eq!(
             rhai_types("expecting core::option::Option<i32>"),
-            "expecting integer"
+            "expecting i64"
         );
         assert_eq!(
             rhai_types("a string (expecting String)"),

@@ -20,7 +20,8 @@ const ZONE: Doc = Doc {
     params: &["name: String", "Map"],
     text: "\
 /// The DNS zone `name` as `#{id, name}`. The lab creates it (and removes it on
-/// rollback and destroy); a cloud provider looks it up and fails when it does not exist.",
+/// rollback and destroy); a cloud provider looks it up and fails when it does not exist.
+/// A bare top-level domain (`com`) is refused.",
 };
 
 const RECORD: Doc = Doc {
@@ -37,7 +38,7 @@ const RECORD: Doc = Doc {
 const DELETE: Doc = Doc {
     name: "delete_dns_record",
     params: &["record: Map", "()"],
-    text: "/// Removes a record returned by `dns_record`.",
+    text: "/// Removes a record returned by `dns_record`; fails when it is not there (any more).",
 };
 
 const RECORDS: Doc = Doc {

@@ -48,8 +48,12 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
                 cert: file("cert")?,
                 key: file("key")?,
             };
-            // The files are the script's to get right: said before any member is asked.
-            crate::services::health::check_files(&tls).map_err(|e| Failure::new(NAME, e.into()))?;
+            // The files are the script's to get right: said before any member is asked
+            // (a plan has none yet: the certificates are only written down).
+            if !h.dry_run() {
+                crate::services::health::check_files(&tls)
+                    .map_err(|e| Failure::new(NAME, e.into()))?;
+            }
             crate::base::hook::point("health");
             let report = on_world(&h, NAME, Duration::from_secs(30), move |world| async move {
                 let servers = world.backends.dns.authoritative(&domain).await?;

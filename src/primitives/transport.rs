@@ -61,7 +61,8 @@ const START: Doc = Doc {
     text: "\
 /// Starts `argv` on `node` as a long-running process that outlives rigger; its output
 /// goes to `<name>.log` in the node's dir. Returns `#{node, name, pid, log}`. Rollback and
-/// `rigger destroy` stop it.",
+/// `rigger destroy` stop it. `name` is letters, digits, '.', '_', '-' (one process per
+/// name on a node); every item of `argv` is a string.",
 };
 
 fn node_of(primitive: &'static str, node: Map) -> Result<Instance, Failure> {

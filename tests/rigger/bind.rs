@@ -98,7 +98,13 @@ impl Bind {
         };
         let start = Instant::now();
         // Asked from inside the lab: this machine has no route to a lab address.
-        while bind.dig(netns, &[ZONE, "SOA", "+short"]).trim().is_empty() {
+        // Over UDP and TCP both: rigger's updates and lookups use either.
+        while bind.dig(netns, &[ZONE, "SOA", "+short"]).trim().is_empty()
+            || bind
+                .dig(netns, &[ZONE, "SOA", "+short", "+tcp"])
+                .trim()
+                .is_empty()
+        {
             assert!(
                 start.elapsed() < Duration::from_secs(15),
                 "named did not start: {}",

@@ -70,10 +70,11 @@ fn backends_that_do_not_go_together_are_refused_before_anything_exists() {
         .own_state()
         .file("z.rhai", "dns_zone(\"a.test\");\n");
     let out = rig.again(&["run", "./z.rhai", "--dns-server", "198.18.0.53:53"]);
-    out.failure(1)
+    // Usage errors, refused before the script runs at all.
+    out.failure(2)
         .stderr_has("--dns-server does nothing with --dns lab");
     let out = rig.again(&["run", "./z.rhai", "--dns", "cloudflare"]);
-    out.failure(1)
+    out.failure(2)
         .stderr_has("--dns cloudflare does not work with --target lab");
     assert!(!rig.path("state").exists(), "nothing may be created");
 }

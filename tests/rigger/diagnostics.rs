@@ -255,7 +255,7 @@ fn a_misspelt_instance_setting_is_refused_before_anything_is_created() {
         .args(&["run", "u.rhai"]);
     rig.run_keep()
         .failure(1)
-        .stderr_has("× launch_instance: spec is not what was expected: unknown field `amii`, expected one of `name`, `ami`")
+        .stderr_has("× launch_instance: spec.amii is not what was expected: unknown field `amii`, expected one of `name`, `ami`")
         .stderr_has("╭─[u.rhai:1:1]");
     assert!(!rig.path("state").exists(), "nothing was created");
 }

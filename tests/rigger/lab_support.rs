@@ -217,7 +217,9 @@ impl LabRig {
         let start = Instant::now();
         loop {
             let out = self.run(&["health", "--discovery-srv", "example.test"]);
-            if out.code == Some(code) || start.elapsed() > Duration::from_secs(20) {
+            // Members still electing a leader are on their way to the state it settles at.
+            let settling = out.stdout.contains("electing a leader");
+            if (out.code == Some(code) && !settling) || start.elapsed() > Duration::from_secs(20) {
                 out.failure(code);
                 return out;
             }
