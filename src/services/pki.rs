@@ -191,4 +191,26 @@ mod tests {
         assert!(text.contains("TLS Web Server Authentication"), "{text}");
         assert!(text.contains("TLS Web Client Authentication"), "{text}");
     }
+
+    /// A kill in the middle of `write_atomic` leaves `.<name>.tmp<pid>` beside the file:
+    /// removing the file (rollback, destroy) removes that too, and nothing else.
+    #[test]
+    fn removing_a_file_removes_the_temporary_a_killed_write_left() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir::locate(Some(tmp.path().join("s")));
+        let dir = state.dir("pki/a.test").unwrap();
+        let key = dir.join("client.key");
+        std::fs::write(&key, b"k").unwrap();
+        let stray = dir.join(".client.key.tmp4242");
+        std::fs::write(&stray, b"half").unwrap();
+        let other = dir.join(".client.crt.tmp4242");
+        std::fs::write(&other, b"not ours").unwrap();
+        LocalFiles::new(&state).remove(&key).unwrap();
+        assert!(!key.exists() && !stray.exists());
+        assert!(other.exists(), "a temporary of another file went too");
+        // The file itself may be gone already (the kill came before the rename).
+        std::fs::write(&stray, b"half").unwrap();
+        LocalFiles::new(&state).remove(&key).unwrap();
+        assert!(!stray.exists());
+    }
 }

@@ -209,6 +209,14 @@ fn closed_stderr_and_stdout_end_nothing() {
     rig.leaves_nothing();
 }
 
+/// Kills the lab's DNS daemon, as lab.json names it.
+fn kill_dns_daemon(rig: &LabRig) {
+    let text = std::fs::read_to_string(rig.path("state/lab/lab.json")).unwrap();
+    let lab: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let daemon = lab["daemon_pid"].as_i64().unwrap() as i32;
+    kill(Pid::from_raw(daemon), Signal::SIGKILL).unwrap();
+}
+
 /// The lab's DNS daemon killed while the cluster is being made: the next change starts
 /// it again, and the run succeeds.
 #[test]
@@ -216,35 +224,17 @@ fn a_dead_dns_daemon_is_started_again_mid_run() {
     let Some((rig, child)) = stopped_at("intent:record:1") else {
         return;
     };
-    let lab: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(rig.path("state/lab/lab.json")).unwrap())
-            .unwrap();
-    let daemon = lab["daemon_pid"].as_i64().unwrap() as i32;
-    kill(Pid::from_raw(daemon), Signal::SIGKILL).unwrap();
+    kill_dns_daemon(&rig);
     kill(pid(&child), Signal::SIGCONT).unwrap();
     let out = finish(child, "intent:record:1");
     out.success().stderr_has("started it again");
     // Killed again: health and destroy start it too, and destroy removes everything.
     rig.look();
-    let lab: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(rig.path("state/lab/lab.json")).unwrap())
-            .unwrap();
-    kill(
-        Pid::from_raw(lab["daemon_pid"].as_i64().unwrap() as i32),
-        Signal::SIGKILL,
-    )
-    .unwrap();
+    kill_dns_daemon(&rig);
     rig.run(&["health", "--discovery-srv", "example.test"])
         .reports_healthy(3, "example.test");
     rig.look();
-    let lab: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(rig.path("state/lab/lab.json")).unwrap())
-            .unwrap();
-    kill(
-        Pid::from_raw(lab["daemon_pid"].as_i64().unwrap() as i32),
-        Signal::SIGKILL,
-    )
-    .unwrap();
+    kill_dns_daemon(&rig);
     rig.run(&["destroy"])
         .success()
         .stderr_lacks("could not remove");
