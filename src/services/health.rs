@@ -25,7 +25,7 @@ pub enum HealthError {
         srv_name: String,
         server: SocketAddr,
     },
-    #[error("{srv_name} has no SRV records at {server}: no members to ask")]
+    #[error("no SRV records at {server} under {srv_name}: no members to ask")]
     NoMembers {
         srv_name: String,
         server: SocketAddr,
@@ -466,35 +466,53 @@ pub async fn check(
     servers: &[SocketAddr],
 ) -> Result<Report, HealthError> {
     let server = *servers.first().ok_or(HealthError::NoServer)?;
-    let (service, scheme) = if tls.is_some() {
-        ("_etcd-client-ssl", "https")
-    } else {
-        ("_etcd-client", "http")
-    };
-    let srv_name = format!("{service}._tcp.{domain}");
-    let targets = match resolve::ask(server, &srv_name, RecordType::SRV).await {
-        Err(ResolveError::Refused { .. }) => {
-            return Err(HealthError::NoZone {
-                domain: domain.to_string(),
-                srv_name,
-                server,
-            });
+    // As etcdctl 3.5 does: the members under both names, TLS and plain, together.
+    let mut found: Vec<(String, u16, &'static str)> = Vec::new();
+    let mut asked_names = Vec::new();
+    for (service, scheme) in [("_etcd-client-ssl", "https"), ("_etcd-client", "http")] {
+        let srv_name = format!("{service}._tcp.{domain}");
+        let answers = match resolve::ask(server, &srv_name, RecordType::SRV).await {
+            Err(ResolveError::Refused { .. }) => {
+                return Err(HealthError::NoZone {
+                    domain: domain.to_string(),
+                    srv_name,
+                    server,
+                });
+            }
+            other => other?,
+        };
+        for answer in answers {
+            if let Answer::Srv { target, port } = answer {
+                found.push((target, port, scheme));
+            }
         }
-        other => other?,
-    };
-    if targets.is_empty() {
-        return Err(HealthError::NoMembers { srv_name, server });
+        asked_names.push(srv_name);
     }
+    if found.is_empty() {
+        return Err(HealthError::NoMembers {
+            srv_name: asked_names.join(" or "),
+            server,
+        });
+    }
+    let over_tls = found.iter().any(|(.., scheme)| *scheme == "https");
     // After DNS: a domain that does not exist has no files either, and saying so about
     // the domain is the more useful.
-    let creds = tls.map(credentials).transpose()?;
-    let checks = targets.into_iter().filter_map(|a| match a {
-        Answer::Srv { target, port } => Some((target, port)),
-        _ => None,
-    });
+    let creds = match (over_tls, tls) {
+        (true, Some(files)) => Some(credentials(files)?),
+        (true, None) => {
+            return Err(setup(
+                format!(
+                    "the members under _etcd-client-ssl._tcp.{domain} speak TLS, and no CA and client certificate were given"
+                ),
+                Some("give --ca, --cert and --key (or run health where rigger made them)"),
+            ));
+        }
+        (false, _) => None,
+    };
+    let checks = found.into_iter();
     let mut handles = Vec::new();
-    for (target, port) in checks {
-        let creds = creds.clone();
+    for (target, port, scheme) in checks {
+        let creds = creds.clone().filter(|_| scheme == "https");
         handles.push(tokio::spawn(ask_member(
             server, scheme, target, port, creds,
         )));

@@ -63,8 +63,13 @@ impl Probe for Network {
             .map_err(Error::from)
     }
 
-    async fn health(&self, domain: &str, tls: &TlsFiles, servers: &[SocketAddr]) -> Result<Report> {
-        health::check(domain, Some(tls), servers)
+    async fn health(
+        &self,
+        domain: &str,
+        tls: Option<&TlsFiles>,
+        servers: &[SocketAddr],
+    ) -> Result<Report> {
+        health::check(domain, tls, servers)
             .await
             .map_err(Error::from)
     }

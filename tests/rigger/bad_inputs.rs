@@ -1382,9 +1382,10 @@ fn primitive_cases() -> Vec<Case> {
         ),
         // etcd_health
         lab_script(
-            "etcd_health_empty_tls",
-            "etcd_health(\"t.test\", #{});",
-            &["etcd_health", "ca"],
+            // `#{}` asks over plain HTTP; half a set of TLS files is the mistake.
+            "etcd_health_partial_tls",
+            "etcd_health(\"t.test\", #{ ca: \"/tmp/ca.crt\" });",
+            &["etcd_health", "tls.cert"],
         ),
         lab_script(
             "etcd_health_tls_not_a_map",

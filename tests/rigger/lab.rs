@@ -388,6 +388,48 @@ run(n, "echo second");
     lab.destroy().leaves_nothing();
 }
 
+/// A host whose sshd is not up yet (a booting cloud machine's) is tried again, with a
+/// growing pause, until it answers: here its sshd is stopped and started again 2 s
+/// after rigger first knocks.
+#[test]
+fn ssh_waits_for_a_host_whose_sshd_comes_up_late() {
+    let Some(lab) = LabRig::new() else { return };
+    lab.file("a.rhai", "launch_instance(#{ name: \"s1\" });\n")
+        .run(&["run", "a.rhai", "--transport", "ssh"])
+        .success();
+    let sshd: Vec<i32> = lab.host_processes()[0]
+        .iter()
+        .filter_map(|p| p.strip_suffix(" sshd").map(|pid| pid.parse().unwrap()))
+        .collect();
+    assert!(!sshd.is_empty(), "no sshd in the host");
+    for pid in &sshd {
+        lab.kill(*pid);
+    }
+    let netns = lab.host_netns(0);
+    let dir = lab.path("state/lab/hosts/s1").display().to_string();
+    let again = format!(
+        r#"let n = #{{ id: "{netns}", name: "s1", private_ip: "198.18.1.1", dir: "{dir}" }};
+print(run(n, "echo back").stdout);
+"#
+    );
+    lab.file("b.rhai", &again);
+    let start = std::time::Instant::now();
+    let child = lab.spawn(&[], &["-v", "run", "b.rhai", "--transport", "ssh"]);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let started = std::process::Command::new("ip")
+        .args(["netns", "exec", &netns, "/usr/sbin/sshd", "-f"])
+        .arg(format!("{dir}/sshd_config"))
+        .status()
+        .unwrap();
+    assert!(started.success(), "sshd did not start again");
+    let out = crate::harness::Outcome::from(child.wait_with_output().unwrap());
+    out.success()
+        .stdout_is("back\n\n")
+        .stderr_has("sshd not answering yet, trying again");
+    assert!(start.elapsed() >= std::time::Duration::from_secs(2));
+    lab.destroy().leaves_nothing();
+}
+
 #[test]
 fn wait_tcp_dials_lab_addresses_from_inside_the_lab() {
     let Some(lab) = LabRig::new() else { return };

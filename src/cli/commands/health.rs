@@ -47,6 +47,9 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
         let e = crate::base::error::Error::from(e);
         return super::fail(format!("health: {}", e.message), e.help);
     }
+    // No files given and none made here: a cluster without TLS, asked over plain HTTP
+    // (one that speaks TLS is then said to need them).
+    let tls = (given || pki.exists()).then_some(tls);
 
     let world = match World::existing(config) {
         Ok(Some(w)) => w,
@@ -63,7 +66,7 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
     let probe = world.backends.probe.clone();
     let report = world.block_on(async move {
         let servers = dns.authoritative(&domain).await?;
-        probe.health(&domain, &tls, &servers).await
+        probe.health(&domain, tls.as_ref(), &servers).await
     });
     let report = match report {
         Ok(r) => r,

@@ -32,8 +32,9 @@ pub fn open(opening: &Opening) -> Result<Arc<dyn Transport>> {
             known_hosts: Some(files.known_hosts),
             control_dir: files.control_dir,
             netns: Some(lab.netns()?),
-            // sshd listens before launch_instance returns.
-            wait: Duration::ZERO,
+            // sshd listens before launch_instance returns; one restarted (or slow to
+            // start) is waited for as a booting cloud machine's is.
+            wait: Duration::from_secs(30),
         })));
     }
     // An overridden EC2 endpoint (AWS_ENDPOINT_URL, or one in the profile) is a stand-in
@@ -88,14 +89,19 @@ pub struct Ssh {
 
 fn ssh_error(node: &str, e: openssh::Error) -> Error {
     let text = crate::base::human::error_chain(&e);
-    let kind = if text.contains("Host key verification failed") {
+    let host_key = text.contains("Host key verification failed");
+    // The host answered and said no: waiting longer will not change its mind.
+    let refused = host_key || text.contains("Permission denied");
+    let kind = if refused {
         ErrorKind::Permission
     } else {
         ErrorKind::Unreachable
     };
     let err = Error::new(kind, format!("ssh to {node}: {text}"));
-    if kind == ErrorKind::Permission {
+    if host_key {
         err.with_help("the host's key is unknown or changed; check it, or allow first contact with --ssh-accept-new")
+    } else if refused {
+        err.with_help("the host refused the key: check --ssh-user and --ssh-key (or the agent)")
     } else {
         err
     }
@@ -153,14 +159,46 @@ impl Ssh {
         if let Some(known) = &self.config.known_hosts {
             builder.user_known_hosts_file(known);
         }
-        let session = Arc::new(
-            builder
-                .connect(&address)
-                .await
-                .map_err(|e| ssh_error(&node.name, e))?,
-        );
+        let session = Arc::new(self.connect(&builder, &address, &node.name).await?);
         sessions.insert(address, session.clone());
         Ok(session)
+    }
+
+    /// Connects, trying again with a growing pause while the host does not answer yet
+    /// (a new instance's sshd still booting: refused, timed out, no banner), for up to
+    /// `wait`. A refused key or host key is an answer, and is never retried.
+    async fn connect(
+        &self,
+        builder: &SessionBuilder,
+        address: &str,
+        node: &str,
+    ) -> Result<Session> {
+        let started = tokio::time::Instant::now();
+        let deadline = started + self.config.wait;
+        let mut pause = Duration::from_millis(250);
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let err = match builder.connect(address).await {
+                Ok(session) => return Ok(session),
+                Err(e) => ssh_error(node, e),
+            };
+            if err.kind != ErrorKind::Unreachable || tokio::time::Instant::now() + pause > deadline
+            {
+                if tries == 1 {
+                    return Err(err);
+                }
+                let waited = crate::base::human::duration(started.elapsed());
+                let message = format!("{} (tried {tries} times over {waited})", err.message);
+                return Err(Error { message, ..err });
+            }
+            tracing::debug!(
+                "{node}: sshd not answering yet, trying again in {pause:?}: {}",
+                err.message
+            );
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
     }
 }
 
