@@ -95,16 +95,32 @@ fn admit(
     None
 }
 
-fn page(items: Vec<Value>, query: &[(String, String)]) -> Response {
+/// One page, as the published schema defines listing: `per_page` within the bounds of
+/// the endpoint (`/zones` 5..50, dns_records 5..5,000,000; out of bounds is a 400, as
+/// Cloudflare validates its parameters), and a `result_info` of page, per_page, count
+/// and total_count (no total_pages: the schema has none, so a client must not need it).
+fn page(
+    items: Vec<Value>,
+    query: &[(String, String)],
+    bounds: (usize, usize),
+    default: usize,
+) -> Response {
     let get = |k: &str| {
         query
             .iter()
             .find(|(n, _)| n == k)
             .and_then(|(_, v)| v.parse::<usize>().ok())
     };
-    let per_page = get("per_page").unwrap_or(20);
-    let page = get("page").unwrap_or(1);
-    let total_pages = items.len().div_ceil(per_page).max(1);
+    let per_page = get("per_page").unwrap_or(default);
+    if per_page < bounds.0 || per_page > bounds.1 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            1004,
+            &format!("per_page must be between {} and {}", bounds.0, bounds.1),
+        );
+    }
+    let page = get("page").unwrap_or(1).max(1);
+    let total = items.len();
     let slice: Vec<Value> = items
         .into_iter()
         .skip((page - 1) * per_page)
@@ -113,9 +129,7 @@ fn page(items: Vec<Value>, query: &[(String, String)]) -> Response {
     let count = slice.len();
     envelope(
         Value::Array(slice),
-        Some(
-            json!({ "page": page, "per_page": per_page, "count": count, "total_pages": total_pages }),
-        ),
+        Some(json!({ "page": page, "per_page": per_page, "count": count, "total_count": total })),
     )
 }
 
@@ -136,7 +150,7 @@ async fn zones(
         .filter(|(_, n)| name.as_ref().is_none_or(|want| want == n))
         .map(|(id, n)| json!({ "id": id, "name": n, "name_servers": ["ns1.example.test"] }))
         .collect();
-    page(found, &q)
+    page(found, &q, (5, 50), 20)
 }
 
 async fn records(
@@ -163,7 +177,7 @@ async fn records(
             .filter(|r| want("type").is_none_or(|t| r["type"] == t))
             .cloned()
             .collect();
-        return page(items, &q);
+        return page(items, &q, (5, 5_000_000), 100);
     }
     let mut record = body.unwrap();
     // Cloudflare today refuses the old SRV form with service/proto/name in `data`.
@@ -279,7 +293,7 @@ async fn records_are_created_with_the_exact_requests_cloudflare_takes() {
             Seen {
                 method: "GET".into(),
                 path: "/zones".into(),
-                query: q(&[("name", "example.test"), ("per_page", "100"), ("page", "1")]),
+                query: q(&[("name", "example.test"), ("per_page", "50"), ("page", "1")]),
                 auth: bearer.clone(),
                 body: None
             },
@@ -531,4 +545,29 @@ async fn every_record_type_round_trips_through_the_api() {
         ]
     );
     assert!(api.lock().unwrap().records.is_empty());
+}
+
+/// A record under a domain the account has no zone for is refused naming the domains
+/// looked for, not the SRV owner (no zone is called `_tcp.…`).
+#[tokio::test]
+async fn a_missing_zone_is_named_by_its_domain() {
+    let (base, _api) = stand_in().await;
+    let cf = ZoneApiDns(
+        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
+    );
+    let spec = RecordSpec {
+        name: "_etcd-server-ssl._tcp.cluster.other.test".into(),
+        ttl: 300,
+        data: RecordData::SRV {
+            priority: 0,
+            weight: 0,
+            port: 2380,
+            target: "etcd-1.cluster.other.test".into(),
+        },
+    };
+    let err = cf.create(&spec).await.unwrap_err();
+    assert_eq!(
+        err.message,
+        "this Cloudflare account has no zone cluster.other.test (nor other.test), which would hold _etcd-server-ssl._tcp.cluster.other.test",
+    );
 }

@@ -98,7 +98,10 @@ pub struct Cloudflare {
     resolvers: Vec<SocketAddr>,
 }
 
-const PER_PAGE: usize = 100;
+/// Page sizes as Cloudflare's published schema bounds them: `/zones` takes 5 to 50,
+/// `/zones/{id}/dns_records` 5 to 5,000,000 (100 is its default).
+const ZONES_PER_PAGE: usize = 50;
+const RECORDS_PER_PAGE: usize = 100;
 
 impl Cloudflare {
     pub fn new(base: &str, auth: Auth, retry: Retry, resolvers: Vec<SocketAddr>) -> Result<Self> {
@@ -238,20 +241,30 @@ impl Cloudflare {
         }
     }
 
-    /// Every page of a list call.
-    async fn list_all(&self, path: &str, query: &[(&str, String)]) -> Result<Vec<Value>> {
+    /// Every page of a list call, paged as the schema's `result_info` says: `count` on
+    /// this page, `total_count` in all. A short or empty page is the last one.
+    async fn list_all(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        per_page: usize,
+    ) -> Result<Vec<Value>> {
         let mut out = Vec::new();
         let mut page = 1;
         loop {
             let mut q = query.to_vec();
-            q.push(("per_page", PER_PAGE.to_string()));
+            q.push(("per_page", per_page.to_string()));
             q.push(("page", page.to_string()));
             let (result, info) = self.call(Method::GET, path, &q, None).await?;
             let items = result.as_array().cloned().unwrap_or_default();
-            let count = items.len();
+            let count = info
+                .get("count")
+                .and_then(Value::as_u64)
+                .map_or(items.len(), |c| c as usize);
             out.extend(items);
-            let total_pages = info.get("total_pages").and_then(Value::as_u64).unwrap_or(1);
-            if page as u64 >= total_pages || count == 0 {
+            let total = info.get("total_count").and_then(Value::as_u64);
+            let all_seen = total.is_some_and(|t| out.len() as u64 >= t);
+            if count == 0 || count < per_page || all_seen {
                 return Ok(out);
             }
             page += 1;
@@ -263,7 +276,7 @@ impl Cloudflare {
             return Ok(known.clone());
         }
         let found = self
-            .list_all("/zones", &[("name", name.to_string())])
+            .list_all("/zones", &[("name", name.to_string())], ZONES_PER_PAGE)
             .await?;
         let zone = found.first().and_then(|z| {
             Some(Zone {
@@ -289,7 +302,11 @@ impl Cloudflare {
             query.push(("type", t.to_string()));
         }
         let items = self
-            .list_all(&format!("/zones/{}/dns_records", zone.id), &query)
+            .list_all(
+                &format!("/zones/{}/dns_records", zone.id),
+                &query,
+                RECORDS_PER_PAGE,
+            )
             .await?;
         Ok(items.iter().filter_map(|v| parse_record(zone, v)).collect())
     }

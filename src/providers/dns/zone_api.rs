@@ -38,15 +38,32 @@ pub struct Api<A>(pub A);
 impl<A: ZoneApi> Api<A> {
     /// The zone that holds `name`: the longest suffix the API knows.
     async fn zone_for(&self, name: &str) -> Result<Zone> {
-        for candidate in zone_candidates(name) {
-            if let Some(zone) = self.0.lookup_zone(&candidate).await? {
+        let candidates = zone_candidates(name);
+        for candidate in &candidates {
+            if let Some(zone) = self.0.lookup_zone(candidate).await? {
                 return Ok(zone);
             }
         }
-        Err(
-            Error::not_found(format!("no zone in {} holds {name:?}", self.0.service()))
-                .with_help(self.0.zone_help()),
-        )
+        // Named by the domains looked for (example.com), not by the SRV owner
+        // (_etcd-server-ssl._tcp.example.com): no zone is ever named `_tcp...`.
+        let domains: Vec<&str> = candidates
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !c.starts_with('_') && c.contains('.'))
+            .collect();
+        let message = match domains.split_first() {
+            Some((first, rest)) if !rest.is_empty() => format!(
+                "{} has no zone {first} (nor {}), which would hold {name}",
+                self.0.service(),
+                rest.join(", ")
+            ),
+            Some((first, _)) => format!(
+                "{} has no zone {first}, which would hold {name}",
+                self.0.service()
+            ),
+            None => format!("no zone in {} holds {name}", self.0.service()),
+        };
+        Err(Error::not_found(message).with_help(self.0.zone_help()))
     }
 }
 
