@@ -21,6 +21,20 @@ use crate::primitives::params::Params;
 use crate::script::{Limits, Sources, engine};
 use crate::world::WorldConfig;
 
+/// `eprintln!` that never panics: a closed stderr loses the text, not the session.
+macro_rules! say {
+    ($($t:tt)*) => {
+        crate::base::output::to_stderr(&format!("{}\n", format_args!($($t)*)))
+    };
+}
+
+/// `eprint!`, likewise.
+macro_rules! say_raw {
+    ($($t:tt)*) => {
+        crate::base::output::to_stderr(&format!($($t)*))
+    };
+}
+
 pub struct ReplRequest {
     pub params: Params,
     pub world: WorldConfig,
@@ -81,7 +95,7 @@ pub fn run(request: ReplRequest) -> u8 {
                 }
             });
         }
-        Err(e) => eprintln!("Ctrl-C will end the session: cannot catch SIGINT: {e}"),
+        Err(e) => say!("Ctrl-C will end the session: cannot catch SIGINT: {e}"),
     }
     let host = ScriptContext::with_world(
         Bridge::new(runtime.clone(), interrupt.clone()),
@@ -109,7 +123,7 @@ pub fn run(request: ReplRequest) -> u8 {
             Ok(m) => {
                 engine.register_static_module(module.name, m.into());
             }
-            Err(e) => eprintln!("cannot load the stdlib module {}: {e}", module.name),
+            Err(e) => say!("cannot load the stdlib module {}: {e}", module.name),
         }
     }
     let engine = Arc::new(engine);
@@ -143,7 +157,7 @@ pub fn run(request: ReplRequest) -> u8 {
     editor.set_helper(Some(ReplHelper { engine, names }));
     let history = history_path();
     let _ = editor.load_history(&history);
-    eprintln!(
+    say!(
         "rigger {} — :help for help, Ctrl-D to leave",
         env!("CARGO_PKG_VERSION")
     );
@@ -173,7 +187,7 @@ pub fn run(request: ReplRequest) -> u8 {
     if let Some(world) = session.host.world_if_open() {
         let _ = world.journal().discard_if_empty();
         if !world.journal().is_empty() {
-            eprintln!("the lab keeps what this session made; `rigger destroy` removes it");
+            say!("the lab keeps what this session made; `rigger destroy` removes it");
         }
     }
     drop(session);
@@ -202,7 +216,7 @@ impl Session {
                 self.refresh_names();
                 crate::base::output::data("session reset\n");
             }
-            c if c.starts_with(':') => eprintln!("unknown command {c}; :help lists them"),
+            c if c.starts_with(':') => say!("unknown command {c}; :help lists them"),
             _ => {
                 self.inputs += 1;
                 let name = format!("<input {}>", self.inputs);
@@ -227,7 +241,7 @@ impl Session {
             })
             .collect();
         if found.is_empty() {
-            eprintln!("no function named {name}; :help lists them all");
+            say!("no function named {name}; :help lists them all");
         }
         for d in found {
             crate::base::output::data(&format!(
@@ -271,7 +285,7 @@ impl Session {
                 let name = path.to_string_lossy().into_owned();
                 self.eval(&name, &text);
             }
-            Err(e) => eprintln!("cannot read {}: {e}", path.display()),
+            Err(e) => say!("cannot read {}: {e}", path.display()),
         }
     }
 
@@ -286,7 +300,7 @@ impl Session {
         let mut ast = match compiled {
             Ok(ast) => ast,
             Err(e) => {
-                eprint!(
+                say_raw!(
                     "{}",
                     diagnostic::render(&context.script_error(e.into(), name))
                 );
@@ -308,7 +322,7 @@ impl Session {
                     crate::base::output::data(&format!("{text}\n"));
                 }
             }
-            Err(e) => eprint!("{}", diagnostic::render(&context.script_error(*e, name))),
+            Err(e) => say_raw!("{}", diagnostic::render(&context.script_error(*e, name))),
         }
         self.refresh_names();
     }
