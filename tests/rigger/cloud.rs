@@ -177,3 +177,56 @@ async fn the_cluster_script_creates_instances_and_records_then_stops_before_dial
     );
     assert!(!destroyed.0.path("state").exists());
 }
+
+/// Without `--dns-server`, `wait_resolves` asks the zone's own name servers, found in
+/// Cloudflare's zone object (`name_servers`) and asked directly. Here the stand-in lists
+/// ns1.example.test, and RIGGER_NAME_SERVERS maps it to the local server: no question
+/// leaves this machine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_dns_server_the_zones_own_name_servers_are_asked() {
+    let moto = moto(&[]);
+    let (cf_base, api) = stand_in().await;
+    let dns = dns_following(api.clone()).await;
+    let script = "dns_record(#{ name: \"probe.example.test\", type: \"A\", content: \"10.0.0.5\" });\n\
+                  wait_resolves(\"probe.example.test\", \"10.0.0.5\", #{ timeout: 20 });\n\
+                  print(\"resolved\");\n";
+    let rig = |names: &str| {
+        Rig::new()
+            .own_state()
+            .file("p.rhai", script)
+            .env("AWS_ENDPOINT_URL", &moto.url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("CLOUDFLARE_API_TOKEN", TOKEN)
+            .env("CLOUDFLARE_API_BASE_URL", &cf_base)
+            .env("RIGGER_NAME_SERVERS", names)
+            .args(&["run", "p.rhai", "--target", "aws", "--dns", "cloudflare"])
+    };
+    let found = rig(&format!("ns1.example.test={dns}"));
+    let (found, out) = tokio::task::spawn_blocking(move || {
+        let mut found = found;
+        let out = found.run_keep();
+        (found, out)
+    })
+    .await
+    .unwrap();
+    out.success().stdout_is("resolved\n");
+    let destroyed = tokio::task::spawn_blocking(move || found.again(&["destroy"]))
+        .await
+        .unwrap();
+    destroyed.success();
+    assert!(api.lock().unwrap().records.is_empty());
+
+    // A name server that cannot be found is said so, naming it; the record made before
+    // the wait is rolled back.
+    let lost = rig("ns9.other.test=127.0.0.1:9");
+    let out = tokio::task::spawn_blocking(move || lost.run())
+        .await
+        .unwrap();
+    out.failure(1)
+        .stderr_has("none of the name servers of example.test could be found")
+        .stderr_has("ns1.example.test: not in RIGGER_NAME_SERVERS");
+    assert!(api.lock().unwrap().records.is_empty());
+}

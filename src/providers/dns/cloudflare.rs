@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::Dns;
 use super::Zone;
+use super::name_servers::NameServers;
 use super::zone_api::{Api, ZoneApi};
 use crate::base::error::{Error, ErrorKind, Result};
 use crate::providers::opening::Opening;
@@ -94,8 +95,12 @@ pub struct Cloudflare {
     retry: Retry,
     /// Zone name -> zone (or None: looked up, not in this account).
     zones: Mutex<HashMap<String, Option<Zone>>>,
-    /// Where `wait_resolves` asks; Cloudflare's own name servers when empty.
+    /// Where `wait_resolves` asks; the zone's own Cloudflare name servers when empty.
     resolvers: Vec<SocketAddr>,
+    /// Zone name -> the name servers Cloudflare lists for it.
+    name_servers: Mutex<HashMap<String, Vec<String>>>,
+    /// How those names become addresses.
+    lookup: NameServers,
 }
 
 /// Page sizes as Cloudflare's published schema bounds them: `/zones` takes 5 to 50,
@@ -117,14 +122,25 @@ impl Cloudflare {
             retry,
             zones: Mutex::default(),
             resolvers,
+            name_servers: Mutex::default(),
+            lookup: NameServers::default(),
         })
+    }
+
+    /// Name servers' addresses found through `lookup` (an override, for tests).
+    pub fn with_lookup(mut self, lookup: NameServers) -> Self {
+        self.lookup = lookup;
+        self
     }
 
     /// From the environment: credentials, and `CLOUDFLARE_API_BASE_URL` for a stand-in.
     pub fn from_env(resolvers: Vec<SocketAddr>) -> Result<Self> {
         let var = |n: &str| std::env::var(n).ok();
         let base = var("CLOUDFLARE_API_BASE_URL").unwrap_or_else(|| DEFAULT_BASE.to_string());
-        Self::new(&base, Auth::from_env(var)?, Retry::default(), resolvers)
+        Ok(
+            Self::new(&base, Auth::from_env(var)?, Retry::default(), resolvers)?
+                .with_lookup(NameServers::from_env()?),
+        )
     }
 
     /// One API call with retries; returns the envelope's `result` and `result_info`.
@@ -284,6 +300,19 @@ impl Cloudflare {
                 name: z.get("name")?.as_str()?.to_string(),
             })
         });
+        if let Some(z) = found.first() {
+            let names: Vec<String> = z
+                .get("name_servers")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|n| n.as_str().map(str::to_string))
+                .collect();
+            self.name_servers
+                .lock()
+                .expect("name servers lock")
+                .insert(name.to_string(), names);
+        }
         self.zones
             .lock()
             .expect("zones lock")
@@ -442,8 +471,30 @@ impl ZoneApi for Cloudflare {
         .map(|_| ())
     }
 
-    async fn servers(&self, _zone: &str) -> Result<Vec<SocketAddr>> {
-        Ok(self.resolvers.clone())
+    /// `--dns-server` when given, else the zone's own name servers, as Cloudflare's zone
+    /// object lists them, asked directly.
+    async fn servers(&self, zone: &str) -> Result<Vec<SocketAddr>> {
+        if !self.resolvers.is_empty() {
+            return Ok(self.resolvers.clone());
+        }
+        let mut holder = None;
+        for candidate in crate::base::names::zone_candidates(zone) {
+            if self.fetch_zone(&candidate).await?.is_some() {
+                holder = Some(candidate);
+                break;
+            }
+        }
+        let holder = holder.ok_or_else(|| {
+            Error::not_found(format!("this Cloudflare account has no zone for {zone}"))
+        })?;
+        let names = self
+            .name_servers
+            .lock()
+            .expect("name servers lock")
+            .get(&holder)
+            .cloned()
+            .unwrap_or_default();
+        self.lookup.addresses(&holder, &names).await
     }
 }
 

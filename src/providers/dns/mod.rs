@@ -2,6 +2,7 @@
 //! module per backend.
 
 pub mod cloudflare;
+pub mod name_servers;
 pub mod rfc2136;
 pub mod route53;
 pub mod zone_api;
