@@ -11,6 +11,7 @@ pub mod sshd;
 pub mod state;
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -663,16 +664,29 @@ impl Transport for Lab {
     async fn run(&self, node: &Instance, command: &str, timeout: Duration) -> Result<ExecOutput> {
         let host = self.host_of(node)?;
         let mut cmd = Command::new("sh");
+        // A group of its own: a terminal's Ctrl-C is rigger's to act on (it interrupts
+        // the script, and the command is killed with its task), not a signal that
+        // kills the command first and reads as the command failing.
         cmd.arg("-c")
             .arg(command)
             .current_dir(&host.dir)
-            .stdin(Stdio::null());
+            .stdin(Stdio::null())
+            .process_group(0);
         self.exec_for(&host)?.prepare(&mut cmd, false);
         let mut cmd = tokio::process::Command::from(cmd);
-        cmd.kill_on_drop(true);
-        let out = tokio::time::timeout(timeout, cmd.output())
+        cmd.kill_on_drop(true)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = cmd.spawn()?;
+        // Interrupted or past its time, the command goes with all it started (its
+        // group); one that finished leaves what it meant to leave running.
+        let group = child.id().map(|pid| procs::GroupGuard::new(pid as i32));
+        let out = tokio::time::timeout(timeout, child.wait_with_output())
             .await
             .map_err(|_| Error::command_timeout(command, &node.name, timeout))??;
+        if let Some(group) = group {
+            group.disarm();
+        }
         Ok(ExecOutput {
             status: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

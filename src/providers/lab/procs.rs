@@ -52,3 +52,30 @@ pub fn terminate(pids: &[i32], grace: Duration) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// Kills the process group `pid` leads when dropped, unless disarmed first: a command
+/// abandoned half way (an interrupt, a timeout) takes what it started with it.
+pub struct GroupGuard {
+    pid: Option<i32>,
+}
+
+impl GroupGuard {
+    pub fn new(pid: i32) -> Self {
+        Self { pid: Some(pid) }
+    }
+
+    pub fn disarm(mut self) {
+        self.pid = None;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid.filter(|p| *p > 0) {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
