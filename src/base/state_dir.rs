@@ -84,22 +84,7 @@ impl StateDir {
     pub fn lock(&self, name: &str) -> io::Result<Flock<File>> {
         self.ensure()?;
         let path = self.root.join(format!("{name}.lock"));
-        loop {
-            let file = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(|e| at(&path, e))?;
-            let lock =
-                Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| io::Error::from(e))?;
-            // Lock files are removed by whoever holds them last (see `remove_lock`): one
-            // locked after its removal guards nothing, so the one at the path is taken.
-            if same_file(&lock, &path) {
-                return Ok(lock);
-            }
-        }
+        lock_file(&path, FlockArg::LockExclusive).map_err(|(_, e)| e)
     }
 
     /// Removes the lock file `name` while holding it, so nobody holds it meanwhile.
@@ -113,8 +98,37 @@ impl StateDir {
     }
 }
 
+/// Locks the file at `path` (created 0600), as `arg` says (waiting or not). Lock files
+/// are removed by whoever holds them last (see `StateDir::remove_lock`): one locked
+/// after its removal guards nothing, so the lock is taken again on the one at the path.
+/// When the lock is held elsewhere (non-blocking), the open file comes back with the
+/// error, for the holder's note in it.
+pub fn lock_file(path: &Path, arg: FlockArg) -> Result<Flock<File>, (Option<File>, io::Error)> {
+    loop {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| (None, at(path, e)))?;
+        let lock = Flock::lock(file, arg).map_err(|(file, errno)| {
+            let e = if errno == nix::errno::Errno::EWOULDBLOCK {
+                io::Error::from(io::ErrorKind::WouldBlock)
+            } else {
+                at(path, errno.into())
+            };
+            (Some(file), e)
+        })?;
+        if same_file(&lock, path) {
+            return Ok(lock);
+        }
+    }
+}
+
 /// Whether the open `file` is the file now at `path`.
-pub fn same_file(file: &File, path: &Path) -> bool {
+fn same_file(file: &File, path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     match (file.metadata(), fs::metadata(path)) {
         (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),

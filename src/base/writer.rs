@@ -5,15 +5,14 @@
 //! The lock is an `flock` on `writer.lock`, so it goes with the process, however that
 //! ends; the file holds who has it, for the message the next writer gets.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use nix::fcntl::{Flock, FlockArg};
 
 use super::error::{Error, ErrorKind, Result};
-use super::state_dir::{StateDir, at, same_file};
+use super::state_dir::{StateDir, lock_file};
 
 const FILE: &str = "writer.lock";
 
@@ -42,29 +41,14 @@ impl Writer {
     pub fn take(state: &StateDir) -> Result<Self> {
         state.ensure()?;
         let path = state.root().join(FILE);
-        let mut lock = loop {
-            let file = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .read(true)
-                .write(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(|e| at(&path, e))?;
-            let lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-                Ok(lock) => lock,
-                Err((mut file, errno)) if errno == nix::errno::Errno::EWOULDBLOCK => {
-                    let mut holder = String::new();
-                    let _ = file.read_to_string(&mut holder);
-                    return Err(busy(state, &holder));
-                }
-                Err((_, errno)) => return Err(at(&path, errno.into()).into()),
-            };
-            // The last holder may have removed the file between our open and our lock:
-            // a lock on a removed file guards nothing, so take the one at the path.
-            if same_file(&lock, &path) {
-                break lock;
+        let mut lock = match lock_file(&path, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => lock,
+            Err((Some(mut file), e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                return Err(busy(state, &holder));
             }
+            Err((_, e)) => return Err(e.into()),
         };
         let since = SystemTime::now()
             .duration_since(UNIX_EPOCH)

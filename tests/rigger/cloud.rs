@@ -64,37 +64,41 @@ async fn dns_following(api: Shared) -> SocketAddr {
     addr
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_cluster_script_creates_instances_and_records_then_stops_before_dialling_moto() {
-    let moto = moto(&[]);
-    let (cf_base, api) = stand_in().await;
-    let dns = dns_following(api.clone()).await;
-    let mut rig = Rig::new()
+/// A rig whose AWS settings point at moto and whose Cloudflare ones at the stand-in.
+fn cloud_rig(moto_url: &str, cf_base: &str) -> Rig {
+    Rig::new()
         .own_state()
-        .env("AWS_ENDPOINT_URL", &moto.url)
+        .env("AWS_ENDPOINT_URL", moto_url)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("CLOUDFLARE_API_TOKEN", TOKEN)
-        .env("CLOUDFLARE_API_BASE_URL", &cf_base)
-        .args(&[
-            "run",
-            "cluster",
-            "--target",
-            "aws",
-            "--dns",
-            "cloudflare",
-            "--dns-server",
-            &dns.to_string(),
-            "--set",
-            "domain=example.test",
-            "--set",
-            "ami=ami-12c6146b",
-            "--set",
-            "instance_type=t3.small",
-            "--keep-on-error",
-        ]);
+        .env("CLOUDFLARE_API_BASE_URL", cf_base)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cluster_script_creates_instances_and_records_then_stops_before_dialling_moto() {
+    let moto = moto(&[]);
+    let (cf_base, api) = stand_in().await;
+    let dns = dns_following(api.clone()).await;
+    let mut rig = cloud_rig(&moto.url, &cf_base).args(&[
+        "run",
+        "cluster",
+        "--target",
+        "aws",
+        "--dns",
+        "cloudflare",
+        "--dns-server",
+        &dns.to_string(),
+        "--set",
+        "domain=example.test",
+        "--set",
+        "ami=ami-12c6146b",
+        "--set",
+        "instance_type=t3.small",
+        "--keep-on-error",
+    ]);
     let out = tokio::task::spawn_blocking(move || {
         let out = rig.run_keep();
         (rig, out)
@@ -191,16 +195,8 @@ async fn without_dns_server_the_zones_own_name_servers_are_asked() {
                   wait_resolves(\"probe.example.test\", \"10.0.0.5\", #{ timeout: 20 });\n\
                   print(\"resolved\");\n";
     let rig = |names: &str| {
-        Rig::new()
-            .own_state()
+        cloud_rig(&moto.url, &cf_base)
             .file("p.rhai", script)
-            .env("AWS_ENDPOINT_URL", &moto.url)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("CLOUDFLARE_API_TOKEN", TOKEN)
-            .env("CLOUDFLARE_API_BASE_URL", &cf_base)
             .env("RIGGER_NAME_SERVERS", names)
             .args(&["run", "p.rhai", "--target", "aws", "--dns", "cloudflare"])
     };
