@@ -19,9 +19,12 @@ const ZONE: Doc = Doc {
     name: "dns_zone",
     params: &["name: String", "Map"],
     text: "\
-/// The DNS zone `name` as `#{id, name}`. The lab creates it (and removes it on
+/// The DNS zone `name` as `#{id, name, servers}`. The lab creates it (and removes it on
 /// rollback and destroy); a cloud provider looks it up and fails when it does not exist.
-/// A bare top-level domain (`com`) is refused.",
+/// `servers` (\"IP:port\") are those `wait_resolves` asks: `--dns-server`, or the
+/// zone's own name servers (Cloudflare's zone, Route 53's delegation set); a zone none
+/// of whose name servers can be found fails here. A bare top-level domain (`com`) is
+/// refused.",
 };
 
 const RECORD: Doc = Doc {
@@ -82,10 +85,18 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
                 )
                 .into());
             }
-            let zone = creating(&c, ZONE.name, LIMIT, move |world| async move {
-                Ok(world.backends.dns.zone(&name).await?.0)
+            // The servers `wait_resolves` will ask are found now, before anything else
+            // exists: a zone whose name servers cannot be found is refused up front,
+            // not after the machines are running.
+            let (zone, servers) = creating(&c, ZONE.name, LIMIT, move |world| async move {
+                let zone = world.backends.dns.zone(&name).await?.0;
+                let servers = world.backends.dns.authoritative(&zone.name).await?;
+                Ok((zone, servers))
             })?;
-            to_map(ZONE.name, &zone)
+            let mut map = to_map(ZONE.name, &zone)?;
+            let servers: Array = servers.iter().map(|s| s.to_string().into()).collect();
+            map.insert("servers".into(), servers.into());
+            Ok(map)
         },
     );
 

@@ -204,8 +204,13 @@ impl Dns for Plan {
         Ok(found)
     }
 
-    async fn authoritative(&self, _zone: &str) -> Result<Vec<SocketAddr>> {
-        Ok(Vec::new())
+    async fn authoritative(&self, zone: &str) -> Result<Vec<SocketAddr>> {
+        // Finding them only reads: a plan refuses a zone whose servers cannot be found,
+        // as the real run does. Without a reader (no lab yet) there is nothing to ask.
+        match &self.reader {
+            Some(reader) => reader.authoritative(zone).await,
+            None => Ok(Vec::new()),
+        }
     }
 }
 

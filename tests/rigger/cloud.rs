@@ -191,7 +191,8 @@ async fn without_dns_server_the_zones_own_name_servers_are_asked() {
     let moto = moto(&[]);
     let (cf_base, api) = stand_in().await;
     let dns = dns_following(api.clone()).await;
-    let script = "dns_record(#{ name: \"probe.example.test\", type: \"A\", content: \"10.0.0.5\" });\n\
+    let script = "print(dns_zone(\"example.test\").servers);\n\
+                  dns_record(#{ name: \"probe.example.test\", type: \"A\", content: \"10.0.0.5\" });\n\
                   wait_resolves(\"probe.example.test\", \"10.0.0.5\", #{ timeout: 20 });\n\
                   print(\"resolved\");\n";
     let rig = |names: &str| {
@@ -208,7 +209,8 @@ async fn without_dns_server_the_zones_own_name_servers_are_asked() {
     })
     .await
     .unwrap();
-    out.success().stdout_is("resolved\n");
+    // dns_zone says which servers the wait asks.
+    out.success().stdout_is(&format!("[\"{dns}\"]\nresolved\n"));
     let destroyed = tokio::task::spawn_blocking(move || found.again(&["destroy"]))
         .await
         .unwrap();
@@ -224,5 +226,59 @@ async fn without_dns_server_the_zones_own_name_servers_are_asked() {
     out.failure(1)
         .stderr_has("none of the name servers of example.test could be found")
         .stderr_has("ns1.example.test: not in RIGGER_NAME_SERVERS");
+    assert!(api.lock().unwrap().records.is_empty());
+}
+
+/// The cluster script finds the servers `wait_resolves` will ask before it launches
+/// anything: a zone none of whose name servers can be found is refused with no instance
+/// started and no record made, and its dry run refuses the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_name_servers_are_refused_before_any_instance_in_the_dry_run_too() {
+    let moto = moto(&[]);
+    let (cf_base, api) = stand_in().await;
+    let cluster = |dry: bool| {
+        let mut args = vec![
+            "run",
+            "cluster",
+            "--target",
+            "aws",
+            "--dns",
+            "cloudflare",
+            "--set",
+            "domain=example.test",
+            "--set",
+            "ami=ami-12c6146b",
+        ];
+        if dry {
+            args.push("--dry-run");
+        }
+        cloud_rig(&moto.url, &cf_base)
+            .env("RIGGER_NAME_SERVERS", "ns9.other.test=127.0.0.1:9")
+            .args(&args)
+    };
+    for dry in [true, false] {
+        let rig = cluster(dry);
+        let out = tokio::task::spawn_blocking(move || rig.run())
+            .await
+            .unwrap();
+        out.failure(1)
+            .stderr_has("dns_zone: none of the name servers of example.test could be found")
+            .stderr_has("ns1.example.test: not in RIGGER_NAME_SERVERS")
+            .stderr_has("--dns-server");
+        if dry {
+            assert!(!out.stdout.contains("launch"), "dry run {}", out.stdout);
+        }
+    }
+    let ec2 = aws_sdk_ec2::Client::new(&config(&moto));
+    let described = ec2.describe_instances().send().await.unwrap();
+    assert_eq!(
+        described
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .count(),
+        0,
+        "no instance was launched"
+    );
     assert!(api.lock().unwrap().records.is_empty());
 }

@@ -98,6 +98,21 @@ fn a_set_key_the_script_never_asks_for_is_a_warning() {
         .stderr_is(r#" WARN --set sise was given, but the script never asked for param("sise")"#);
 }
 
+/// A script that failed before it asked for a parameter may well have asked for it
+/// later: no warning then, only the failure.
+#[test]
+fn a_script_that_fails_early_is_not_said_to_ignore_a_key() {
+    let out = Rig::new()
+        .file(
+            "early.rhai",
+            "throw \"stopped\";\nlet ami = param(\"ami\", ());\n",
+        )
+        .args(&["run", "early.rhai", "--set", "ami=ami-1"])
+        .run();
+    out.failure(1).stderr_has("stopped");
+    assert!(!out.stderr.contains("never asked"), "{}", out.stderr);
+}
+
 #[test]
 fn the_same_key_twice_is_refused() {
     Rig::new()

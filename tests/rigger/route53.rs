@@ -1,5 +1,6 @@
 //! The Route 53 provider against moto: record sets grow and shrink one value at a time.
 
+use rigger::providers::dns::name_servers::NameServers;
 use rigger::providers::dns::route53::Route53;
 use rigger::providers::dns::zone_api::Api;
 use rigger::providers::{Dns, RecordData, RecordSpec};
@@ -105,4 +106,67 @@ async fn a_missing_hosted_zone_is_named() {
     let dns = Api(Route53::new(&config(&moto), vec![]));
     let err = dns.zone("nowhere.test").await.unwrap_err();
     assert_eq!(err.message, "zone \"nowhere.test\" not found in Route 53");
+}
+
+/// Without `--dns-server`, the servers asked are the hosted zone's delegation set (as
+/// GetHostedZone lists it), each name looked up; here the names map to loopback
+/// stand-ins, and a name that cannot be found is said so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_dns_server_the_delegation_set_is_asked() {
+    let moto = moto(&[]);
+    let cfg = config(&moto);
+    let r53 = aws_sdk_route53::Client::new(&cfg);
+    let made = r53
+        .create_hosted_zone()
+        .name("example.test.")
+        .caller_reference("rigger-test")
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<String> = made
+        .delegation_set()
+        .expect("moto assigns a delegation set")
+        .name_servers()
+        .to_vec();
+    assert!(names.len() >= 2, "{names:?}");
+    let map: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{n}=127.0.0.{}:53{i}", i + 1))
+        .collect();
+    let dns =
+        Api(Route53::new(&cfg, vec![]).with_lookup(NameServers::parse(&map.join(",")).unwrap()));
+    let mut want: Vec<std::net::SocketAddr> = (0..names.len())
+        .map(|i| format!("127.0.0.{}:53{i}", i + 1).parse().unwrap())
+        .collect();
+    want.sort();
+    // Asked for a name under the zone, as wait_resolves asks.
+    assert_eq!(
+        dns.authoritative("_etcd-server-ssl._tcp.example.test")
+            .await
+            .unwrap(),
+        want
+    );
+
+    let partial = Api(Route53::new(&cfg, vec![])
+        .with_lookup(NameServers::parse("ns9.other.test=127.0.0.1:9").unwrap()));
+    let err = partial.authoritative("example.test").await.unwrap_err();
+    assert!(
+        err.message
+            .contains("none of the name servers of example.test could be found"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message
+            .contains(&format!("{}: not in RIGGER_NAME_SERVERS", names[0]))
+    );
+
+    // --dns-server wins: the delegation set is not even read.
+    let given: std::net::SocketAddr = "127.0.0.9:5300".parse().unwrap();
+    let fixed = Api(Route53::new(&cfg, vec![given]));
+    assert_eq!(
+        fixed.authoritative("example.test").await.unwrap(),
+        vec![given]
+    );
 }

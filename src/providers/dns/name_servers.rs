@@ -27,7 +27,8 @@ impl NameServers {
         }
     }
 
-    fn parse(text: &str) -> Result<Self> {
+    /// The override's text (`name=IP:PORT,...`), as the environment variable holds it.
+    pub fn parse(text: &str) -> Result<Self> {
         let mut map = HashMap::new();
         for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (name, address) = pair.split_once('=').ok_or_else(|| {

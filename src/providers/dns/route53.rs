@@ -13,6 +13,7 @@ use aws_sdk_route53::types::{
 
 use super::Dns;
 use super::Zone;
+use super::name_servers::NameServers;
 use super::zone_api::{Api, ZoneApi};
 use crate::base::error::{Error, Result};
 use crate::providers::aws::sdk_error;
@@ -21,7 +22,10 @@ use crate::providers::{Record, RecordData, RecordSpec};
 
 pub struct Route53 {
     client: Client,
+    /// Where `wait_resolves` asks; the hosted zone's delegation set when empty.
     resolvers: Vec<SocketAddr>,
+    /// How the delegation set's names become addresses.
+    lookup: NameServers,
 }
 
 fn fqdn(name: &str) -> String {
@@ -80,7 +84,30 @@ impl Route53 {
         Self {
             client: Client::new(config),
             resolvers,
+            lookup: NameServers::default(),
         }
+    }
+
+    /// Name servers' addresses found through `lookup` (an override, for tests).
+    pub fn with_lookup(mut self, lookup: NameServers) -> Self {
+        self.lookup = lookup;
+        self
+    }
+
+    /// The names of the hosted zone's name servers: its delegation set, as Route 53
+    /// assigned it (what the parent zone's NS records must list for it to be live).
+    async fn delegation_set(&self, zone: &Zone) -> Result<Vec<String>> {
+        let out = self
+            .client
+            .get_hosted_zone()
+            .id(&zone.id)
+            .send()
+            .await
+            .map_err(|e| sdk_error("route53", "GetHostedZone", e))?;
+        Ok(out
+            .delegation_set()
+            .map(|d| d.name_servers().to_vec())
+            .unwrap_or_default())
     }
 
     async fn fetch_zone(&self, name: &str) -> Result<Option<Zone>> {
@@ -195,7 +222,8 @@ pub fn open(opening: &Opening) -> Result<Arc<dyn Dns>> {
     Ok(Arc::new(Api(Route53::new(
         opening.aws()?,
         opening.dns_servers.clone(),
-    ))))
+    )
+    .with_lookup(NameServers::from_env()?))))
 }
 
 #[async_trait]
@@ -275,8 +303,21 @@ impl ZoneApi for Route53 {
             .await
     }
 
-    async fn servers(&self, _zone: &str) -> Result<Vec<SocketAddr>> {
-        Ok(self.resolvers.clone())
+    async fn servers(&self, zone: &str) -> Result<Vec<SocketAddr>> {
+        if !self.resolvers.is_empty() {
+            return Ok(self.resolvers.clone());
+        }
+        let mut holder = None;
+        for candidate in crate::base::names::zone_candidates(zone) {
+            if let Some(found) = self.fetch_zone(&candidate).await? {
+                holder = Some(found);
+                break;
+            }
+        }
+        let holder = holder
+            .ok_or_else(|| Error::not_found(format!("Route 53 has no hosted zone for {zone}")))?;
+        let names = self.delegation_set(&holder).await?;
+        self.lookup.addresses(&holder.name, &names).await
     }
 }
 
