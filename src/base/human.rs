@@ -49,6 +49,40 @@ pub fn seconds(value: f64) -> Option<Duration> {
         .then(|| Duration::from_secs_f64(value))
 }
 
+/// `d` as Go's `time.Duration` prints it (`850µs`, `9.203461ms`, `5.002293944s`,
+/// `1m2.5s`): how etcdctl writes a health check's `took`, so output can be compared.
+pub fn go_duration(d: Duration) -> String {
+    let nanos = d.as_nanos();
+    // The fraction of `value / unit`, without trailing zeros.
+    let decimal = |value: u128, unit: u128| {
+        let whole = value / unit;
+        let digits = unit.ilog10() as usize;
+        let fraction = format!("{:0digits$}", value % unit);
+        let fraction = fraction.trim_end_matches('0');
+        if fraction.is_empty() {
+            whole.to_string()
+        } else {
+            format!("{whole}.{fraction}")
+        }
+    };
+    match nanos {
+        0 => "0s".to_string(),
+        n if n < 1_000 => format!("{n}ns"),
+        n if n < 1_000_000 => format!("{}µs", decimal(n, 1_000)),
+        n if n < 1_000_000_000 => format!("{}ms", decimal(n, 1_000_000)),
+        n => {
+            let (hours, rest) = (n / 3_600_000_000_000, n % 3_600_000_000_000);
+            let (minutes, rest) = (rest / 60_000_000_000, rest % 60_000_000_000);
+            let seconds = format!("{}s", decimal(rest, 1_000_000_000));
+            match (hours, minutes) {
+                (0, 0) => seconds,
+                (0, m) => format!("{m}m{seconds}"),
+                (h, m) => format!("{h}h{m}m{seconds}"),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +101,17 @@ mod tests {
         assert_eq!(seconds(-1.0), None);
         assert_eq!(seconds(f64::NAN), None);
         assert_eq!(seconds(1e12), None);
+    }
+
+    #[test]
+    fn durations_print_as_go_prints_them() {
+        let ns = Duration::from_nanos;
+        assert_eq!(go_duration(ns(0)), "0s");
+        assert_eq!(go_duration(ns(999)), "999ns");
+        assert_eq!(go_duration(ns(850_000)), "850µs");
+        assert_eq!(go_duration(ns(9_203_461)), "9.203461ms");
+        assert_eq!(go_duration(ns(5_002_293_944)), "5.002293944s");
+        assert_eq!(go_duration(ns(62_500_000_000)), "1m2.5s");
+        assert_eq!(go_duration(ns(3_600_000_000_000)), "1h0m0s");
     }
 }

@@ -90,14 +90,60 @@ impl StateArgs {
             dry_run: false,
         }
     }
+}
 
-    fn lab(&self) -> WorldConfig {
+/// Where a cluster's DNS is read (`health`): the lab's, or a provider's zone.
+#[derive(clap::Args, Clone)]
+struct DnsArgs {
+    /// Where the cluster runs: the lab, or the cloud (its DNS is then a provider's).
+    #[arg(long, value_parser = targets(), default_value = "lab")]
+    target: String,
+    /// Whose zone holds the SRV records (default: the lab's server in the lab,
+    /// Cloudflare on AWS); its own name servers are asked.
+    #[arg(long, value_parser = dns_providers())]
+    dns: Option<String>,
+    /// A DNS server to ask instead of the zone's own (repeatable).
+    #[arg(long, value_name = "IP:PORT")]
+    dns_server: Vec<SocketAddr>,
+}
+
+impl DnsArgs {
+    fn config(&self, state: StateDir) -> WorldConfig {
+        let row = backends::target(&self.target).expect("a target from the table");
+        let spec = WorldSpec {
+            target: self.target.clone(),
+            dns: self.dns.clone().unwrap_or_else(|| row.dns.to_string()),
+            dns_servers: self.dns_server.clone(),
+            transport: row.transport.to_string(),
+            ssh: SshSettings::default(),
+        };
+        if let Err(e) = backends::check(&spec.target, &spec.dns, &spec.transport, &spec.dns_servers)
+        {
+            let why = match e.help {
+                Some(help) => format!("{} ({help})", e.message),
+                None => e.message,
+            };
+            Cli::command()
+                .error(clap::error::ErrorKind::ArgumentConflict, why)
+                .exit();
+        }
         WorldConfig {
-            spec: WorldSpec::default(),
-            state: self.state(),
+            spec,
+            state,
             dry_run: false,
         }
     }
+}
+
+/// How `health` writes its report.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteOut {
+    /// The seed's lines: one per member, then the verdict.
+    Simple,
+    /// etcdctl's `endpoint health -w table`.
+    Table,
+    /// etcdctl's `endpoint health -w json`: endpoint, health, took, error per member.
+    Json,
 }
 
 /// Which world a script acts on.
@@ -221,10 +267,15 @@ enum Command {
     },
     /// Report the health of the etcd cluster under a discovery domain.
     Health {
-        /// The domain whose _etcd-client-ssl._tcp SRV records list the members.
+        /// The domain whose _etcd-client-ssl._tcp and _etcd-client._tcp SRV records list
+        /// the members.
         #[arg(long, value_name = "DOMAIN")]
         discovery_srv: String,
-        #[arg(long)]
+        /// The output format (table and json as etcdctl's `endpoint health --cluster`).
+        #[arg(short = 'w', long, value_enum, default_value = "simple")]
+        write_out: WriteOut,
+        /// rigger's own report: the verdict, and each member's ID, health and detail.
+        #[arg(long, conflicts_with = "write_out")]
         json: bool,
         /// CA certificate (default: the one rigger made for DOMAIN).
         #[arg(long, value_name = "FILE")]
@@ -235,6 +286,8 @@ enum Command {
         /// Client key (default: the one rigger made for DOMAIN).
         #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,
+        #[command(flatten)]
+        dns: DnsArgs,
         #[command(flatten)]
         state: StateArgs,
     },
@@ -364,15 +417,18 @@ pub fn main() -> ExitCode {
         ),
         Command::Health {
             discovery_srv,
+            write_out,
             json,
             ca,
             cert,
             key,
+            dns,
             state,
         } => commands::health::health(
-            &state.lab(),
+            &dns.config(state.state()),
             commands::health::HealthArgs {
                 domain: discovery_srv,
+                write_out,
                 json,
                 ca,
                 cert,

@@ -36,20 +36,23 @@ where
 
 /// The AWS default chain's settings, except that the region comes only from the
 /// environment or the profile: the default chain would otherwise ask the instance
-/// metadata service, which answers only on EC2. Refuses to guess a missing region.
+/// metadata service, which answers only on EC2. Refuses to guess a missing region, and
+/// finds it before the SDK's loader runs: given no region, the loader looks for one on
+/// the metadata service itself.
 pub async fn load_config() -> Result<aws_config::SdkConfig> {
     use aws_config::environment::region::EnvironmentVariableRegionProvider;
     use aws_config::meta::region::RegionProviderChain;
     use aws_config::profile::ProfileFileRegionProvider;
     let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
-        .or_else(ProfileFileRegionProvider::builder().build());
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .or_else(ProfileFileRegionProvider::builder().build())
+        .region()
+        .await
+        .ok_or_else(|| {
+            Error::new(ErrorKind::Missing, "no AWS region configured")
+                .with_help("set AWS_REGION (or a region in the AWS_PROFILE's config)")
+        })?;
+    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(region)
         .load()
-        .await;
-    if config.region().is_none() {
-        return Err(Error::new(ErrorKind::Missing, "no AWS region configured")
-            .with_help("set AWS_REGION (or a region in the AWS_PROFILE's config)"));
-    }
-    Ok(config)
+        .await)
 }

@@ -71,6 +71,16 @@ pub struct Member {
     /// Answers, but has no leader yet: counts towards a quorum, not as healthy.
     pub electing: bool,
     pub detail: String,
+    /// How long its health check took (as etcdctl writes it: `9.203461ms`).
+    #[serde(serialize_with = "as_go_duration")]
+    pub took: Duration,
+}
+
+fn as_go_duration<S: serde::Serializer>(
+    d: &Duration,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::base::human::go_duration(*d))
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]

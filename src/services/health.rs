@@ -342,6 +342,8 @@ struct Asked {
     leaderless: bool,
     refused: Option<Refused>,
     members: BTreeMap<String, String>,
+    /// How long the health check took (or the attempt, when it never got that far).
+    took: Duration,
 }
 
 impl Asked {
@@ -355,6 +357,7 @@ impl Asked {
             leaderless: false,
             refused: None,
             members: BTreeMap::new(),
+            took: Duration::ZERO,
         }
     }
 
@@ -397,6 +400,8 @@ async fn ask_member(
     // raft, and a leader seen after it may be one elected meanwhile.
     let status = raft_status(&client, &endpoint).await;
     let raft = status.as_ref().ok().copied().flatten();
+    // `took` times the health check alone, as etcdctl's does.
+    let sent = std::time::Instant::now();
     let health = match client.get(format!("{endpoint}/health")).send().await {
         Ok(resp) => resp.json::<serde_json::Value>().await.map_err(|e| {
             format!(
@@ -407,6 +412,7 @@ async fn ask_member(
         Err(e) => {
             let why = cause(&e);
             let mut asked = Asked::failed(endpoint.clone(), String::new());
+            asked.took = sent.elapsed();
             // A refused client certificate reaches TLS 1.3 clients after the handshake,
             // as an alert on whichever request reads it first; the next may only see
             // the connection gone.
@@ -436,6 +442,7 @@ async fn ask_member(
         }
     };
     let mut asked = Asked::failed(endpoint.clone(), String::new());
+    asked.took = sent.elapsed();
     match health {
         Ok(v) if v.get("health").and_then(|h| h.as_str()) == Some("true") => {
             asked.healthy = true;
@@ -555,6 +562,7 @@ pub async fn check(
             healthy: a.healthy,
             electing: is_electing,
             detail,
+            took: a.took,
         });
     }
     let healthy = members.iter().filter(|m| m.healthy).count();

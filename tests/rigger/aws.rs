@@ -220,3 +220,29 @@ async fn destroy_finds_instances_by_their_cluster_tag_when_the_state_is_lost() {
     assert_eq!(left.len(), 1, "another cluster's instance is untouched");
     assert_eq!(left[0].id, theirs.id);
 }
+
+/// With no region anywhere, rigger refuses before the SDK's loader runs: left to
+/// itself, the loader would look for one on the instance metadata service, an address
+/// outside this machine.
+#[test]
+fn a_missing_region_is_refused_without_asking_the_metadata_service() {
+    crate::harness::Rig::new()
+        .own_state()
+        .env("CLOUDFLARE_API_TOKEN", "not-a-token")
+        .env("CLOUDFLARE_API_BASE_URL", "http://127.0.0.1:9")
+        .args(&[
+            "run",
+            "cluster",
+            "--target",
+            "aws",
+            "--set",
+            "domain=example.test",
+            "--set",
+            "ami=ami-1",
+        ])
+        .run()
+        .asks_no_metadata_service()
+        .failure(1)
+        .stderr_has("no AWS region configured")
+        .stderr_has("set AWS_REGION");
+}

@@ -47,7 +47,7 @@ fn records_of(api: &Shared) -> BTreeMap<String, Vec<Record>> {
 }
 
 /// A DNS server on loopback that follows the stand-in's records.
-async fn dns_following(api: Shared) -> SocketAddr {
+pub async fn dns_following(api: Shared) -> SocketAddr {
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let addr = socket.local_addr().unwrap();
     let zones = Zones::default();

@@ -160,6 +160,17 @@ impl Outcome {
         self
     }
 
+    /// Nothing was asked of EC2's instance metadata service (169.254.169.254, an
+    /// address outside this machine): the AWS SDK says so when it tries.
+    pub fn asks_no_metadata_service(self) -> Self {
+        assert!(
+            !self.stderr.contains("IMDS"),
+            "rigger asked the instance metadata service:\n{}",
+            self.stderr
+        );
+        self
+    }
+
     pub fn stderr_has(&self, part: &str) -> &Self {
         assert!(
             self.stderr.contains(part),

@@ -5,6 +5,7 @@ mod bad_inputs;
 mod bind;
 mod cli;
 mod cloud;
+mod cloud_health;
 mod cloudflare;
 mod diagnostics;
 mod etcd35;

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::base::error::ErrorKind;
+use crate::cli::WriteOut;
 use crate::cli::run::EXIT_OK;
 use crate::providers::TlsFiles;
 use crate::providers::probe::Status;
@@ -14,6 +15,8 @@ pub const EXIT_UNAVAILABLE: u8 = 4;
 
 pub struct HealthArgs {
     pub domain: String,
+    pub write_out: WriteOut,
+    /// rigger's own report rather than etcdctl's shapes.
     pub json: bool,
     pub ca: Option<PathBuf>,
     pub cert: Option<PathBuf>,
@@ -82,14 +85,16 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
             return super::fail(format!("health: {}", e.message), help);
         }
     };
-    if args.json {
-        crate::base::output::data(&format!(
+    let text = match (args.json, args.write_out) {
+        (true, _) => format!(
             "{}\n",
             serde_json::to_string_pretty(&report).expect("report serialises")
-        ));
-    } else {
-        crate::base::output::data(&report.text());
-    }
+        ),
+        (false, WriteOut::Simple) => report.text(),
+        (false, WriteOut::Table) => super::endpoints::table(&report),
+        (false, WriteOut::Json) => super::endpoints::json(&report),
+    };
+    crate::base::output::data(&text);
     match report.status {
         Status::Healthy => EXIT_OK,
         Status::Degraded => EXIT_DEGRADED,

@@ -155,8 +155,15 @@ impl Ec2 {
 
 /// The EC2 backend of a run (the `aws` target's row).
 pub fn open(opening: &Opening) -> Result<Machines> {
+    let compute: Arc<dyn Compute> = match opening.aws() {
+        Ok(config) => Arc::new(Ec2::new(config, &opening.run_id)),
+        // Only looking (`health` with Cloudflare, say) needs no AWS settings until a
+        // machine is asked about.
+        Err(e) if !opening.create => Arc::new(super::unavailable::Unavailable(e)),
+        Err(e) => return Err(e),
+    };
     Ok(Machines {
-        compute: Arc::new(Ec2::new(opening.aws()?, &opening.run_id)),
+        compute,
         runtime: None,
         epilogue: None,
     })

@@ -1,6 +1,7 @@
 //! Machines: the trait every compute backend implements, and one module per backend.
 
 pub mod ec2;
+pub mod unavailable;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

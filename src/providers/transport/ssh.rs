@@ -39,15 +39,28 @@ pub fn open(opening: &Opening) -> Result<Arc<dyn Transport>> {
     }
     // An overridden EC2 endpoint (AWS_ENDPOINT_URL, or one in the profile) is a stand-in
     // such as moto, whose instance addresses are fiction and must never be dialled.
-    if opening.target == "aws"
-        && let Some(url) = opening.aws()?.endpoint_url()
-    {
-        return Ok(Arc::new(Unreachable {
-            reason: format!(
-                "its address comes from an overridden EC2 endpoint ({url}), such as a local stand-in, and may not be real"
-            ),
-            help: "rigger never connects to machines a stand-in invented; unset AWS_ENDPOINT_URL to use real EC2".into(),
-        }));
+    if opening.target == "aws" {
+        match opening.aws() {
+            Ok(config) => {
+                if let Some(url) = config.endpoint_url() {
+                    return Ok(Arc::new(Unreachable {
+                        reason: format!(
+                            "its address comes from an overridden EC2 endpoint ({url}), such as a local stand-in, and may not be real"
+                        ),
+                        help: "rigger never connects to machines a stand-in invented; unset AWS_ENDPOINT_URL to use real EC2".into(),
+                    }));
+                }
+            }
+            // Only looking (`health` with Cloudflare): without AWS settings there is no
+            // EC2 machine to reach, nor a way to tell a stand-in's from a real one.
+            Err(e) if !opening.create => {
+                return Ok(Arc::new(Unreachable {
+                    reason: e.message,
+                    help: e.help.unwrap_or_default(),
+                }));
+            }
+            Err(e) => return Err(e),
+        }
     }
     let ssh = &opening.ssh;
     Ok(Arc::new(Ssh::new(SshConfig {

@@ -1,0 +1,257 @@
+//! `rigger health` for a cluster outside the lab: its members found through the client
+//! SRV records in a Cloudflare zone (the stand-in), asked of the zone's own name server
+//! (a local DNS server following the stand-in, as RIGGER_NAME_SERVERS maps it), and each
+//! real etcd member asked at the address DNS gives. The members listen on loopback and
+//! are configured by address only, so nothing resolves a name through this machine's
+//! resolver.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::cloud::dns_following;
+use crate::cloudflare::{Shared, TOKEN, stand_in};
+use crate::harness::{Outcome, Rig, free_port};
+
+/// A plain-HTTP cluster of Debian's etcd on loopback; killed when dropped.
+struct Members {
+    children: Vec<Child>,
+    clients: Vec<u16>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Members {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Members {
+    fn start(n: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let clients: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let peers: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let initial: Vec<String> = peers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("m{i}=http://127.0.0.1:{p}"))
+            .collect();
+        let children = (0..n)
+            .map(|i| {
+                let client = format!("http://127.0.0.1:{}", clients[i]);
+                let peer = format!("http://127.0.0.1:{}", peers[i]);
+                Command::new("etcd")
+                    .args(["--name", &format!("m{i}")])
+                    .arg("--data-dir")
+                    .arg(dir.path().join(format!("m{i}")))
+                    .args(["--listen-client-urls", &client])
+                    .args(["--advertise-client-urls", &client])
+                    .args(["--listen-peer-urls", &peer])
+                    .args(["--initial-advertise-peer-urls", &peer])
+                    .args(["--initial-cluster", &initial.join(",")])
+                    .args(["--initial-cluster-token", "cloud-health"])
+                    .args(["--initial-cluster-state", "new"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("Debian's etcd is installed (setup.sh)")
+            })
+            .collect();
+        Self {
+            children,
+            clients,
+            _dir: dir,
+        }
+    }
+
+    fn kill(&mut self, i: usize) {
+        let _ = self.children[i].kill();
+        let _ = self.children[i].wait();
+    }
+}
+
+/// The members' records, as a cluster script would publish them: an A record per
+/// member (loopback) and its client SRV record.
+fn publish(api: &Shared, clients: &[u16]) {
+    let mut api = api.lock().unwrap();
+    for (i, port) in clients.iter().enumerate() {
+        let target = format!("m{i}.example.test");
+        api.records.push(json!({
+            "id": format!("a{i}"), "zone_id": "zone1", "type": "A",
+            "name": target, "content": "127.0.0.1", "ttl": 60,
+        }));
+        api.records.push(json!({
+            "id": format!("s{i}"), "zone_id": "zone1", "type": "SRV",
+            "name": "_etcd-client._tcp.example.test", "ttl": 60,
+            "data": { "priority": 0, "weight": 0, "port": port, "target": target },
+        }));
+    }
+}
+
+fn health(cf_base: &str, dns: SocketAddr, args: &[&str]) -> Outcome {
+    let mut all = vec![
+        "health",
+        "--discovery-srv",
+        "example.test",
+        "--target",
+        "aws",
+        "--dns",
+        "cloudflare",
+    ];
+    all.extend_from_slice(args);
+    // No AWS settings at all: reading a Cloudflare zone needs none.
+    Rig::new()
+        .own_state()
+        .env("CLOUDFLARE_API_TOKEN", TOKEN)
+        .env("CLOUDFLARE_API_BASE_URL", cf_base)
+        .env("RIGGER_NAME_SERVERS", &format!("ns1.example.test={dns}"))
+        .args(&all)
+        .run()
+        .asks_no_metadata_service()
+}
+
+/// Runs `health` until its JSON says `want` of the members are healthy.
+fn until_healthy(cf_base: &str, dns: SocketAddr, want: usize) -> Vec<Value> {
+    let start = Instant::now();
+    loop {
+        let out = health(cf_base, dns, &["-w", "json"]);
+        let parsed: Vec<Value> = serde_json::from_str(&out.stdout).unwrap_or_default();
+        let healthy = parsed.iter().filter(|e| e["health"] == true).count();
+        if healthy == want && parsed.len() == 3 {
+            return parsed;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{healthy} of {} healthy, not {want}: {}{}",
+            parsed.len(),
+            out.stdout,
+            out.stderr
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_finds_a_cloud_cluster_through_the_zones_name_servers() {
+    let (cf_base, api) = stand_in().await;
+    let dns = dns_following(api.clone()).await;
+    let mut members = Members::start(3);
+    publish(&api, &members.clients);
+    let clients = members.clients.clone();
+    let endpoint = |i: usize| format!("http://m{i}.example.test:{}", clients[i]);
+
+    let base = cf_base.clone();
+    let parsed = tokio::task::spawn_blocking(move || until_healthy(&base, dns, 3))
+        .await
+        .unwrap();
+    // etcdctl's fields: endpoint, health, took (Go's duration form); no error when healthy.
+    let mut seen: Vec<&str> = parsed
+        .iter()
+        .map(|e| e["endpoint"].as_str().unwrap())
+        .collect();
+    seen.sort();
+    let want: Vec<String> = (0..3).map(endpoint).collect();
+    assert_eq!(seen, want);
+    for e in &parsed {
+        let took = e["took"].as_str().unwrap();
+        assert!(took.ends_with("ms") || took.ends_with("µs"), "{took}");
+        assert!(e.get("error").is_none(), "{e}");
+        assert_eq!(e.as_object().unwrap().len(), 3, "{e}");
+    }
+
+    let base = cf_base.clone();
+    let (table, simple) = tokio::task::spawn_blocking(move || {
+        (
+            health(&base, dns, &["-w", "table"]),
+            health(&base, dns, &[]),
+        )
+    })
+    .await
+    .unwrap();
+    table.success();
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    assert_eq!(lines.len(), 7, "{}", table.stdout);
+    assert!(lines[1].contains(" ENDPOINT ") && lines[1].contains("| HEALTH |"));
+    assert_eq!(
+        lines.iter().filter(|l| l.contains("|   true | ")).count(),
+        3,
+        "{}",
+        table.stdout
+    );
+    // The seed's lines stay the default, each with the member's ID.
+    simple.success().stdout_has("cluster is healthy\n");
+    for i in 0..3 {
+        let line = format!("got healthy result from {}\n", endpoint(i));
+        assert!(simple.stdout.contains(&line), "{}", simple.stdout);
+    }
+    assert!(!simple.stdout.contains("(id unknown)"), "{}", simple.stdout);
+
+    // One member down: etcdctl's health false with an error; rigger's status 3.
+    members.kill(2);
+    let base = cf_base.clone();
+    let down = tokio::task::spawn_blocking(move || health(&base, dns, &["-w", "json"]))
+        .await
+        .unwrap();
+    down.failure(3);
+    let parsed: Vec<Value> = serde_json::from_str(&down.stdout).unwrap();
+    let dead = parsed
+        .iter()
+        .find(|e| e["endpoint"] == endpoint(2).as_str())
+        .unwrap();
+    assert_eq!(dead["health"], false);
+    assert!(
+        dead["error"]
+            .as_str()
+            .unwrap()
+            .contains("Connection refused"),
+        "{dead}"
+    );
+
+    // A name server that cannot be found is named; `--dns-server` asks another instead.
+    let base = cf_base.clone();
+    let (lost, given) = tokio::task::spawn_blocking(move || {
+        let lost = Rig::new()
+            .own_state()
+            .env("CLOUDFLARE_API_TOKEN", TOKEN)
+            .env("CLOUDFLARE_API_BASE_URL", &base)
+            .env("RIGGER_NAME_SERVERS", "ns9.other.test=127.0.0.1:9")
+            .args(&[
+                "health",
+                "--discovery-srv",
+                "example.test",
+                "--target",
+                "aws",
+            ])
+            .run();
+        let given = Rig::new()
+            .own_state()
+            .env("CLOUDFLARE_API_TOKEN", TOKEN)
+            .env("CLOUDFLARE_API_BASE_URL", &base)
+            .env("RIGGER_NAME_SERVERS", "ns9.other.test=127.0.0.1:9")
+            .args(&[
+                "health",
+                "--discovery-srv",
+                "example.test",
+                "--target",
+                "aws",
+                "--dns-server",
+                &dns.to_string(),
+            ])
+            .run();
+        (lost, given)
+    })
+    .await
+    .unwrap();
+    lost.failure(1)
+        .stderr_has("none of the name servers of example.test could be found")
+        .stderr_has("ns1.example.test: not in RIGGER_NAME_SERVERS");
+    given
+        .failure(3)
+        .stdout_has("cluster is degraded: ")
+        .stdout_has("quorum held");
+}
