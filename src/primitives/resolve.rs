@@ -32,6 +32,23 @@ const WAIT_DEFAULT: Doc = Doc {
     text: "/// `wait_resolves(name, expected, #{})`.",
 };
 
+const WAIT_ALL: Doc = Doc {
+    name: NAME,
+    params: &["expected: Map", "options: Map", "()"],
+    text: "\
+/// Waits for many names at once: `expected` maps each name to what it must resolve to,
+/// as above (`#{\"etcd-1.example.test\": \"198.18.1.1\", \"_etcd-server-ssl._tcp.example.test\":
+/// [...]}`). The names are polled together, so the wait ends when the last one answers,
+/// not after the sum of the waits; a failure names every name that did not answer.
+/// Takes the same options.",
+};
+
+const WAIT_ALL_DEFAULT: Doc = Doc {
+    name: NAME,
+    params: &["expected: Map", "()"],
+    text: "/// `wait_resolves(expected, #{})`.",
+};
+
 /// What the script expects, as the set of answers it must equal.
 fn expected_set(expected: &Dynamic) -> Result<(RecordType, BTreeSet<Answer>), Failure> {
     let items: Vec<Dynamic> = if expected.is_array() {
@@ -106,27 +123,45 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     define(&WAIT_DEFAULT).register_into_engine(engine, move |name: &str, expected: Dynamic| {
         wait(&c, name, expected, Map::new())
     });
+    let c = cx.clone();
+    define(&WAIT_ALL).register_into_engine(engine, move |expected: Map, options: Map| {
+        wait_all(&c, expected, options)
+    });
+    let c = cx.clone();
+    define(&WAIT_ALL_DEFAULT).register_into_engine(engine, move |expected: Map| {
+        wait_all(&c, expected, Map::new())
+    });
 }
 
-fn wait(
-    cx: &ScriptContext,
-    name: &str,
-    expected: Dynamic,
-    options: Map,
-) -> Result<(), Box<EvalAltResult>> {
-    crate::base::hook::point("wait");
-    let kind_ok = if expected.is_array() {
-        true
-    } else {
-        !expected.is_map()
-    };
-    if !kind_ok {
-        return Err(Failure::invalid(NAME, "expected must be an address or an array").into());
+/// One name to wait for: its record type and the answers it must equal.
+struct Expected {
+    name: String,
+    rtype: RecordType,
+    want: BTreeSet<Answer>,
+}
+
+fn expected_one(name: &str, expected: &Dynamic) -> Result<Expected, Failure> {
+    if expected.is_map() {
+        return Err(Failure::invalid(
+            NAME,
+            "expected must be an address or an array",
+        ));
     }
     let name = check_name(name, true).map_err(|why| {
         Failure::invalid(NAME, format!("{name:?} is not a valid DNS name: {why}"))
     })?;
-    let (rtype, want) = expected_set(&expected)?;
+    let (rtype, want) = expected_set(expected)?;
+    Ok(Expected { name, rtype, want })
+}
+
+/// `timeout`, `interval` and `servers`, as every form takes them.
+struct WaitOptions {
+    timeout: Duration,
+    interval: Duration,
+    servers: Option<Vec<SocketAddr>>,
+}
+
+fn wait_options(options: Map) -> Result<WaitOptions, Failure> {
     let options = Options::new(NAME, options, &["timeout", "interval", "servers"])?;
     let timeout = options.seconds("timeout", 60.0)?;
     let interval = options.seconds("interval", 0.2)?;
@@ -145,24 +180,107 @@ fn wait(
                 .collect::<Result<_, _>>()?,
         ),
     };
+    Ok(WaitOptions {
+        timeout,
+        interval,
+        servers,
+    })
+}
+
+fn wait_all(cx: &ScriptContext, expected: Map, options: Map) -> Result<(), Box<EvalAltResult>> {
+    crate::base::hook::point("wait");
+    if expected.is_empty() {
+        return Err(Failure::invalid(
+            NAME,
+            "expected names nothing: give #{name: what it resolves to, ...}",
+        )
+        .into());
+    }
+    let all = expected
+        .iter()
+        .map(|(name, want)| expected_one(name, want))
+        .collect::<Result<Vec<_>, _>>()?;
+    let options = wait_options(options)?;
+    waits(cx, all, options)
+}
+
+fn wait(
+    cx: &ScriptContext,
+    name: &str,
+    expected: Dynamic,
+    options: Map,
+) -> Result<(), Box<EvalAltResult>> {
+    crate::base::hook::point("wait");
+    let one = expected_one(name, &expected)?;
+    let options = wait_options(options)?;
+    waits(cx, vec![one], options)
+}
+
+/// Polls every name together, each against its zone's servers (or those given).
+fn waits(
+    cx: &ScriptContext,
+    all: Vec<Expected>,
+    options: WaitOptions,
+) -> Result<(), Box<EvalAltResult>> {
+    let WaitOptions {
+        timeout,
+        interval,
+        servers,
+    } = options;
     on_world(
         cx,
         NAME,
         timeout + Duration::from_secs(10),
         move |world| async move {
-            let servers = match servers {
-                Some(s) => s,
-                None => world.backends.dns.authoritative(&name).await?,
-            };
-            let wait = DnsWait {
-                servers,
-                name,
-                rtype,
-                want,
-                timeout,
-                interval,
-            };
-            world.backends.probe.wait_resolves(&wait).await
+            let mut set = tokio::task::JoinSet::new();
+            for (i, e) in all.into_iter().enumerate() {
+                let servers = match &servers {
+                    Some(s) => s.clone(),
+                    None => world.backends.dns.authoritative(&e.name).await?,
+                };
+                let probe = world.backends.probe.clone();
+                set.spawn(async move {
+                    let wait = DnsWait {
+                        servers,
+                        name: e.name,
+                        rtype: e.rtype,
+                        want: e.want,
+                        timeout,
+                        interval,
+                    };
+                    (i, probe.wait_resolves(&wait).await)
+                });
+            }
+            let mut failed: Vec<(usize, crate::base::error::Error)> = Vec::new();
+            while let Some(joined) = set.join_next().await {
+                match joined {
+                    Ok((_, Ok(()))) => {}
+                    Ok((i, Err(e))) => failed.push((i, e)),
+                    Err(e) => return Err(crate::base::error::Error::failed(e.to_string())),
+                }
+            }
+            // In the order the script gave them; one failure is itself, several are
+            // said together.
+            failed.sort_by_key(|(i, _)| *i);
+            let mut failed = failed.into_iter().map(|(_, e)| e);
+            match (failed.next(), failed.len()) {
+                (None, _) => Ok(()),
+                (Some(first), 0) => Err(first),
+                (Some(first), _) => {
+                    let kind = first.kind;
+                    let help = first.help.clone();
+                    let mut message = first.message;
+                    for e in failed {
+                        message.push_str("; ");
+                        message.push_str(&e.message);
+                    }
+                    let e = crate::base::error::Error::new(kind, message);
+                    Err(match help {
+                        Some(h) => e.with_help(h),
+                        None => e,
+                    })
+                }
+            }
         },
     )
 }

@@ -213,6 +213,37 @@ wait_resolves("w.example.test", "198.18.5.6", #{ timeout: 0.5, interval: 0.1 });
     lab.leaves_nothing();
 }
 
+/// The map form waits for many names together; a failure names every name that did
+/// not answer (and not the one that did), in the script's order.
+#[test]
+fn wait_resolves_waits_for_many_names_at_once() {
+    let Some(lab) = LabRig::new() else { return };
+    let script = r#"
+dns_zone("example.test");
+dns_record(#{ name: "a.example.test", type: "A", content: "198.18.5.1" });
+dns_record(#{ name: "_x._tcp.example.test", type: "SRV", priority: 0, weight: 0, port: 2380, target: "a.example.test" });
+wait_resolves(#{ "a.example.test": "198.18.5.1", "_x._tcp.example.test": ["a.example.test:2380"] });
+print("both");
+wait_resolves(#{ "a.example.test": "198.18.5.1", "b.example.test": "198.18.5.2",
+                 "c.example.test": ["198.18.5.3"] }, #{ timeout: 0.5, interval: 0.1 });
+"#;
+    let out = lab.file("w.rhai", script).run(&["-v", "run", "w.rhai"]);
+    out.failure(1)
+        .stdout_is("both\n")
+        .stderr_has("b.example.test A did not resolve to 198.18.5.2 within 500ms")
+        .stderr_has("c.example.test A did not resolve to 198.18.5.3 within 500ms");
+    assert!(
+        !out.stderr.contains("a.example.test A did not"),
+        "{}",
+        out.stderr
+    );
+    lab.file("e.rhai", "wait_resolves(#{});\n")
+        .run(&["run", "e.rhai"])
+        .failure(1)
+        .stderr_has("wait_resolves: expected names nothing");
+    lab.leaves_nothing();
+}
+
 #[test]
 fn without_privileges_the_lab_says_so_and_creates_nothing() {
     let Some(lab) = LabRig::new() else { return };
