@@ -344,27 +344,97 @@ impl Drop for World {
     }
 }
 
-/// Takes down everything `journal` names, newest first; returns what could not be undone.
+/// Takes down everything `journal` names, in rounds: first the processes, then records,
+/// machines and files together, then zones (which must be empty first). Inside a round
+/// every undo runs at once, so a round costs one round trip whatever the cluster's size.
 /// Each undo runs as a task on the world's runtime: for the lab that is the only place
-/// from which a lab address may be dialled. Call it from outside any runtime.
+/// from which a lab address may be dialled. Call it from outside any runtime. Returns
+/// what could not be undone.
 pub fn take_down(world: &World, journal: &Journal) -> Vec<(Resource, Error)> {
     let mut failed = Vec::new();
-    for resource in journal.live_newest_first() {
+    let live = journal.live_newest_first();
+    for round in 0..ROUNDS {
+        let this: Vec<Resource> = live
+            .iter()
+            .filter(|r| round_of(r) == round)
+            .cloned()
+            .collect();
+        if this.is_empty() {
+            continue;
+        }
         let raw = world.raw.clone();
-        let undo = resource.clone();
-        match world.block_on(async move { raw.undo(&undo).await }) {
-            Ok(found) => {
-                if found {
-                    tracing::info!("removed {}", resource.describe());
-                } else {
-                    tracing::info!("nothing to remove: {}", resource.describe());
-                }
-                if let Err(e) = journal.removed(&resource) {
-                    failed.push((resource, e.into()));
+        let outcomes = world.block_on(async move {
+            let mut set = tokio::task::JoinSet::new();
+            // Machines go in one call where the backend takes many (EC2's
+            // TerminateInstances); everything else one call each, all at once.
+            let (machines, others): (Vec<_>, Vec<_>) = this
+                .into_iter()
+                .enumerate()
+                .partition(|(_, r)| matches!(r, Resource::Instance(_)));
+            if !machines.is_empty() {
+                let raw = raw.clone();
+                set.spawn(async move {
+                    let instances: Vec<_> = machines
+                        .iter()
+                        .filter_map(|(_, r)| match r {
+                            Resource::Instance(i) => Some(i.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    let outcomes = raw.compute.terminate_all(&instances).await;
+                    machines
+                        .into_iter()
+                        .zip(outcomes)
+                        .map(|((i, r), outcome)| (i, r, outcome.map(|()| true)))
+                        .collect::<Vec<_>>()
+                });
+            }
+            for (i, resource) in others {
+                let raw = raw.clone();
+                set.spawn(async move {
+                    let outcome = raw.undo(&resource).await;
+                    vec![(i, resource, outcome)]
+                });
+            }
+            let mut outcomes = Vec::new();
+            while let Some(joined) = set.join_next().await {
+                match joined {
+                    Ok(done) => outcomes.extend(done),
+                    // A panicked undo: what it was undoing stays in the journal.
+                    Err(e) => tracing::error!("an undo task failed: {e}"),
                 }
             }
-            Err(e) => failed.push((resource, e)),
+            // Said newest first, as the journal lists them.
+            outcomes.sort_by_key(|(i, ..)| *i);
+            outcomes
+        });
+        for (_, resource, outcome) in outcomes {
+            match outcome {
+                Ok(found) => {
+                    if found {
+                        tracing::info!("removed {}", resource.describe());
+                    } else {
+                        tracing::info!("nothing to remove: {}", resource.describe());
+                    }
+                    if let Err(e) = journal.removed(&resource) {
+                        failed.push((resource, e.into()));
+                    }
+                }
+                Err(e) => failed.push((resource, e)),
+            }
         }
     }
     failed
+}
+
+const ROUNDS: usize = 3;
+
+/// Which round of a take-down a resource goes in: what runs on a machine before the
+/// machine, what is in a zone before the zone.
+fn round_of(resource: &Resource) -> usize {
+    match resource {
+        Resource::Process(_) | Resource::Pending(Intent::Process { .. }) => 0,
+        Resource::DnsZone(_) | Resource::Pending(Intent::DnsZone { .. }) => 2,
+        _ => 1,
+    }
 }

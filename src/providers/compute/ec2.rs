@@ -13,6 +13,7 @@ use aws_sdk_ec2::types::{
 
 use std::sync::Arc;
 
+use super::describe::Describer;
 use super::{Compute, Instance, InstanceSpec};
 use crate::base::error::{Error, ErrorKind, Result};
 use crate::providers::aws::{load_config, sdk_error};
@@ -25,6 +26,8 @@ pub const NODE_DIR: &str = "/var/lib/rigger";
 
 pub struct Ec2 {
     ec2: Client,
+    /// Polls of launching instances, made together.
+    describer: Arc<Describer>,
     /// Makes client tokens unique per run: a retried call in the same run is the same
     /// launch, a new run is a new one.
     run_id: String,
@@ -44,8 +47,10 @@ pub fn client_token(run_id: &str, name: &str) -> String {
 
 impl Ec2 {
     pub fn new(config: &aws_config::SdkConfig, run_id: &str) -> Self {
+        let ec2 = Client::new(config);
         Self {
-            ec2: Client::new(config),
+            describer: Describer::new(ec2.clone()),
+            ec2,
             run_id: run_id.to_string(),
             ready_timeout: Duration::from_secs(300),
         }
@@ -73,29 +78,21 @@ impl Ec2 {
         })
     }
 
-    async fn describe(&self, id: &str) -> Result<aws_sdk_ec2::types::Instance> {
-        let out = self
-            .ec2
-            .describe_instances()
-            .instance_ids(id)
-            .send()
-            .await
-            .map_err(|e| sdk_error("aws", "DescribeInstances", e))?;
-        out.reservations()
-            .iter()
-            .flat_map(|r| r.instances())
-            .next()
-            .cloned()
-            .ok_or_else(|| Error::not_found(format!("aws: instance {id} is not there")))
-    }
-
     async fn wait_running(&self, id: &str, name: &str) -> Result<Instance> {
         let start = Instant::now();
+        // Soon after the launch, then less often: a machine takes seconds to boot.
+        let mut pause = Duration::from_millis(250);
         loop {
-            let described = self.describe(id).await?;
-            let state = described.state().and_then(|s| s.name()).cloned();
+            let described = self.describer.describe(id).await?;
+            // Not listed yet (EC2 is eventually consistent): still pending.
+            let state = described
+                .as_ref()
+                .and_then(|d| d.state())
+                .and_then(|s| s.name())
+                .cloned();
             match state {
                 Some(InstanceStateName::Running) => {
+                    let described = described.expect("a state comes with a description");
                     return self.instance_of(&described).ok_or_else(|| {
                         Error::failed(format!("aws: {id} has no ID in its description"))
                     });
@@ -117,7 +114,8 @@ impl Ec2 {
                     ),
                 ));
             }
-            tokio::time::sleep(Duration::from_secs(2)).await;
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
         }
     }
 
@@ -280,6 +278,34 @@ impl Compute for Ec2 {
                     .send()
                     .await;
                 Err(e)
+            }
+        }
+    }
+
+    /// One TerminateInstances for all of them. EC2 refuses the whole call when any ID
+    /// is unknown (already gone): then each is asked alone, and a gone one is done.
+    async fn terminate_all(&self, instances: &[Instance]) -> Vec<Result<()>> {
+        if instances.len() < 2 {
+            return futures::future::join_all(instances.iter().map(|i| self.terminate(i))).await;
+        }
+        let ids: Vec<String> = instances.iter().map(|i| i.id.clone()).collect();
+        match self
+            .ec2
+            .terminate_instances()
+            .set_instance_ids(Some(ids))
+            .send()
+            .await
+        {
+            Ok(_) => instances.iter().map(|_| Ok(())).collect(),
+            Err(e)
+                if e.as_service_error().and_then(|s| s.code())
+                    == Some("InvalidInstanceID.NotFound") =>
+            {
+                futures::future::join_all(instances.iter().map(|i| self.terminate(i))).await
+            }
+            Err(e) => {
+                let e = sdk_error("aws", "TerminateInstances", e);
+                instances.iter().map(|_| Err(e.clone())).collect()
             }
         }
     }

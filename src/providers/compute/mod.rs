@@ -1,5 +1,6 @@
 //! Machines: the trait every compute backend implements, and one module per backend.
 
+pub mod describe;
 pub mod ec2;
 pub mod unavailable;
 
@@ -7,6 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::base::error::Result;
+use futures::future::join_all;
 
 /// A machine as scripts see it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -46,6 +48,16 @@ pub struct InstanceSpec {
 pub trait Compute: Send + Sync {
     async fn launch(&self, spec: &InstanceSpec) -> Result<Instance>;
     async fn terminate(&self, instance: &Instance) -> Result<()>;
+    /// Terminates every one of `instances`, one outcome each, in their order. By default
+    /// all at once, one call each; a backend that takes many in one call does so.
+    async fn terminate_all(&self, instances: &[Instance]) -> Vec<Result<()>> {
+        let mut outcomes = Vec::with_capacity(instances.len());
+        let calls = instances.iter().map(|i| self.terminate(i));
+        for outcome in join_all(calls).await {
+            outcomes.push(outcome);
+        }
+        outcomes
+    }
     /// The live machine named `name`, if any: how a launch that was under way when
     /// rigger died is found again.
     async fn find(&self, name: &str) -> Result<Option<Instance>>;

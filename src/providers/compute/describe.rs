@@ -1,0 +1,123 @@
+//! EC2 descriptions of launching instances, asked for together: every launch polls its
+//! own instance, and the polls that arrive while one DescribeInstances is being made go
+//! in the next one, so nine launches poll with one call, not nine.
+//!
+//! Instances are asked for with an `instance-id` filter rather than by ID: EC2 is
+//! eventually consistent, and a just-launched ID it does not know yet would fail a call
+//! by ID (for every instance in it); the filter only leaves it out.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types::{Filter, Instance};
+use tokio::sync::oneshot;
+
+use crate::base::error::{Error, Result};
+use crate::providers::aws::sdk_error;
+
+/// How long the first poll waits for others to join it: launches that return together
+/// then poll together.
+const GATHER: Duration = Duration::from_millis(10);
+
+type Reply = oneshot::Sender<Result<Option<Instance>>>;
+
+pub struct Describer {
+    client: Client,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    queued: Vec<(String, Reply)>,
+    /// A call (or its gathering) is under way; what is queued meanwhile goes in the next.
+    busy: bool,
+}
+
+impl Describer {
+    pub fn new(client: Client) -> Arc<Self> {
+        Arc::new(Self {
+            client,
+            state: Mutex::default(),
+        })
+    }
+
+    /// The instance `id` as EC2 describes it now; `None` while EC2 does not list it yet.
+    pub async fn describe(self: &Arc<Self>, id: &str) -> Result<Option<Instance>> {
+        let (tx, rx) = oneshot::channel();
+        let lead = {
+            let mut state = self.state.lock().expect("describe lock");
+            state.queued.push((id.to_string(), tx));
+            !std::mem::replace(&mut state.busy, true)
+        };
+        if lead {
+            // A task of its own: a poll that is dropped (its launch cancelled) must not
+            // leave the others waiting for a call nobody makes.
+            let this = self.clone();
+            tokio::spawn(async move { this.drive().await });
+        }
+        rx.await
+            .map_err(|_| Error::failed("aws: a DescribeInstances poll was lost"))?
+    }
+
+    /// Makes calls until nothing is queued.
+    async fn drive(&self) {
+        tokio::time::sleep(GATHER).await;
+        loop {
+            let batch = {
+                let mut state = self.state.lock().expect("describe lock");
+                if state.queued.is_empty() {
+                    state.busy = false;
+                    return;
+                }
+                std::mem::take(&mut state.queued)
+            };
+            let mut ids: Vec<String> = batch.iter().map(|(id, _)| id.clone()).collect();
+            ids.sort();
+            ids.dedup();
+            match self.call(ids).await {
+                Ok(mut found) => {
+                    for (id, reply) in batch {
+                        let _ = reply.send(Ok(found.get(&id).cloned()));
+                    }
+                    found.clear();
+                }
+                Err(e) => {
+                    for (_, reply) in batch {
+                        let _ = reply.send(Err(e.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn call(&self, ids: Vec<String>) -> Result<HashMap<String, Instance>> {
+        let mut found = HashMap::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .client
+                .describe_instances()
+                .filters(
+                    Filter::builder()
+                        .name("instance-id")
+                        .set_values(Some(ids.clone()))
+                        .build(),
+                )
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| sdk_error("aws", "DescribeInstances", e))?;
+            for instance in out.reservations().iter().flat_map(|r| r.instances()) {
+                if let Some(id) = instance.instance_id() {
+                    found.insert(id.to_string(), instance.clone());
+                }
+            }
+            match out.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return Ok(found),
+            }
+        }
+    }
+}
