@@ -7,6 +7,7 @@ mod cli;
 mod cloud;
 mod cloudflare;
 mod diagnostics;
+mod download;
 mod etcd35;
 mod faults;
 mod harness;
