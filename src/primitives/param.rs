@@ -1,10 +1,11 @@
 //! `param`: the values given with `--set`, as scripts read them. A default fixes the
-//! type a given value must have, and rules (`one_of`, `min`, `max`) what it may be, so a
-//! bad `--set` is refused where it is read, naming the key, before anything is made.
+//! type a given value must have, and rules (`one_of`, `min`, `max`, `check`) what it may
+//! be, so a bad `--set` is refused where it is read, naming the key, before anything is
+//! made.
 
 use std::sync::Arc;
 
-use rhai::{Dynamic, Engine, EvalAltResult, Map};
+use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, Map, NativeCallContext};
 
 use super::context::ScriptContext;
 use super::{Doc, Failure, Options, define};
@@ -33,7 +34,8 @@ const PARAM_RULES: Doc = Doc {
     text: "\
 /// `param(name, default)`, and the value must also keep `rules`: `one_of` (a list of
 /// the values allowed), `min` and `max` (bounds for a number), `why` (the reason for
-/// `max`, shown when it is broken).",
+/// `max`, shown when it is broken), `check` (a function of the value, `|v| ...`, that
+/// returns `()` when it is fine or a string saying what is wrong with it).",
 };
 
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
@@ -64,12 +66,18 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     let c = cx.clone();
     define(&PARAM_RULES).register_into_engine(
         engine,
-        move |name: &str, default: Dynamic, rules: Map| -> Result<Dynamic, Box<EvalAltResult>> {
-            let rules = Options::new(PARAM.name, rules, &["one_of", "min", "max", "why"])?;
+        move |ctx: NativeCallContext,
+              name: &str,
+              default: Dynamic,
+              rules: Map|
+              -> Result<Dynamic, Box<EvalAltResult>> {
+            let known = ["one_of", "min", "max", "why", "check"];
+            let rules = Options::new(PARAM.name, rules, &known)?;
             match c.params.get(name) {
                 Some(given) => {
                     let value = typed(name, given, &default)?;
                     keeps(name, &value, &rules)?;
+                    passes_check(&ctx, name, &value, &rules)?;
                     Ok(value)
                 }
                 None => Ok(default),
@@ -194,4 +202,36 @@ fn keeps(name: &str, value: &Dynamic, rules: &Options) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// The script's own `check` of a given value: what the rules above cannot say (a URL's
+/// scheme, a version's shape), refused the same way, at the `param` call.
+fn passes_check(
+    ctx: &NativeCallContext,
+    name: &str,
+    value: &Dynamic,
+    rules: &Options,
+) -> Result<(), Box<EvalAltResult>> {
+    let Some(check) = rules.get("check") else {
+        return Ok(());
+    };
+    let Some(check) = check.clone().try_cast::<FnPtr>() else {
+        let why = format!(
+            "`check` must be a function such as |v| ..., got {}",
+            check.type_name()
+        );
+        return Err(Failure::invalid(PARAM.name, why).into());
+    };
+    let verdict: Dynamic = check.call_within_context(ctx, (value.clone(),))?;
+    if verdict.is_unit() {
+        Ok(())
+    } else if verdict.is_string() {
+        Err(refused(name, value, verdict.to_string()).into())
+    } else {
+        let why = format!(
+            "`check` must return () or a string saying what is wrong, not {}",
+            shown(&verdict)
+        );
+        Err(Failure::invalid(PARAM.name, why).into())
+    }
 }

@@ -739,6 +739,68 @@ fn cluster_param_cases() -> Vec<Case> {
             &["install=bogus"],
             &["install", "bogus", "none"],
         ),
+        // install=download's release and folder go into a shell script: refused up front.
+        cluster(
+            "release_url_ftp",
+            &["release_url=ftp://mirror.test/etcd"],
+            &["--set release_url", "http:// or https://"],
+        ),
+        cluster(
+            "release_url_no_host",
+            &["release_url=http:///etcd"],
+            &["--set release_url", "host"],
+        ),
+        cluster(
+            "release_url_quote",
+            &["release_url=\"http://mirror.test/a'b\""],
+            &["--set release_url", "quotes"],
+        ),
+        cluster(
+            "release_url_space",
+            &["release_url=\"http://mirror.test/a b\""],
+            &["--set release_url", "spaces"],
+        ),
+        cluster(
+            "release_url_number",
+            &["release_url=42"],
+            &["release_url", "string"],
+        ),
+        cluster(
+            "etcd_version_two_numbers",
+            &["etcd_version=3.5"],
+            &["etcd_version", "string"],
+        ),
+        cluster(
+            "etcd_version_with_v",
+            &["etcd_version=v3.5.1"],
+            &["--set etcd_version", "three numbers"],
+        ),
+        cluster(
+            "etcd_version_word",
+            &["etcd_version=latest"],
+            &["--set etcd_version", "three numbers"],
+        ),
+        cluster(
+            "etcd_version_shell",
+            &["etcd_version=\"3.5.1; reboot\""],
+            &["--set etcd_version", "three numbers"],
+        ),
+        // Lab hosts share this machine's file system: /usr/local/bin would be its own.
+        cluster(
+            "install_dir_absolute_in_the_lab",
+            &["install_dir=/usr/local/bin"],
+            &["--set install_dir", "relative"],
+        ),
+        cluster(
+            "install_dir_climbs_out",
+            &["install_dir=../../bin"],
+            &["--set install_dir", ".."],
+        ),
+        cluster(
+            "install_dir_space",
+            &["install_dir=\"my bin\""],
+            &["--set install_dir", "letters"],
+        ),
         cluster("tls_word", &["tls=maybe"], &["tls", boolean]),
         cluster("tls_number", &["tls=1"], &["tls", boolean]),
         cluster("tls_quoted", &["tls=\"true\""], &["tls", boolean]),
@@ -880,6 +942,26 @@ fn script_error_cases() -> Vec<Case> {
         script("script_sleep_string", "sleep(\"x\");\n", &["sleep"]),
         script("script_sleep_huge", "sleep(1e300);\n", &["sleep"]).timeout(10),
         script("script_sleep_nan", "sleep(0.0 / 0.0);\n", &["sleep"]).timeout(10),
+        case("script_param_check_not_a_function", &["run", "x.rhai", "--set", "x=2"])
+            .script("param(\"x\", 1, #{ check: 5 });\n")
+            .failure()
+            .has(&["check", "function"]),
+        case("script_param_check_returns_a_number", &["run", "x.rhai", "--set", "x=2"])
+            .script("param(\"x\", 1, #{ check: |v| v * 2 });\n")
+            .failure()
+            .has(&["check", "return () or a string", "4"]),
+        script(
+            "script_etcd_module_download_bad_url",
+            "import \"etcd\" as etcd;\netcd::install(#{ name: \"n1\", dir: \"/nonexistent\" }, #{ install: \"download\", release_url: \"file:///etc\" });\n",
+            &["release_url", "file:///etc", "http:// or https://"],
+        )
+        .lab(),
+        script(
+            "script_etcd_module_download_version_not_a_string",
+            "import \"etcd\" as etcd;\netcd::install(#{ name: \"n1\", dir: \"/nonexistent\" }, #{ install: \"download\", etcd_version: 3.5 });\n",
+            &["etcd_version", "3.5", "string"],
+        )
+        .lab(),
         script(
             "script_etcd_module_bad_install",
             "import \"etcd\" as etcd;\netcd::install(#{ name: \"n1\" }, #{ install: \"bogus\" });\n",

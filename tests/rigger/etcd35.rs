@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::lab_support::LabRig;
 
 /// The 3.5 binaries setup.sh links; their absence is a setup that was not run.
-fn etcd35(tool: &str) -> String {
+pub fn etcd35(tool: &str) -> String {
     let path = format!("{}/.venv/etcd-3.5/{tool}", env!("CARGO_MANIFEST_DIR"));
     assert!(
         Path::new(&path).exists(),

@@ -8,6 +8,7 @@ mod cloud;
 mod cloud_health;
 mod cloudflare;
 mod diagnostics;
+mod download;
 mod etcd35;
 mod faults;
 mod harness;

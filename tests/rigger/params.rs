@@ -122,3 +122,41 @@ fn the_same_key_twice_is_refused() {
         .failure(2)
         .stderr_has("--set size is given twice");
 }
+
+/// A `check` the script writes: `()` takes the value, a string refuses it.
+const CHECKED: &str = r#"
+let mirror = param("mirror", "https://a.test",
+    #{ check: |url| if url.starts_with("https://") { () } else { "a mirror is https://" } });
+print(mirror);
+"#;
+
+#[test]
+fn a_check_takes_a_value_it_returns_nothing_for() {
+    Rig::new()
+        .file("checked.rhai", CHECKED)
+        .args(&["run", "checked.rhai", "--set", "mirror=https://b.test"])
+        .run()
+        .success()
+        .stdout_is("https://b.test\n");
+}
+
+#[test]
+fn a_check_refuses_a_value_with_what_it_says_at_the_param_call() {
+    let out = Rig::new()
+        .file("checked.rhai", CHECKED)
+        .args(&["run", "checked.rhai", "--set", "mirror=ftp://b.test"])
+        .run();
+    out.failure(1).stderr_is(
+        r#"
+  × param: --set mirror="ftp://b.test": a mirror is https://
+   ╭─[checked.rhai:2:14]
+ 1 │
+ 2 │ let mirror = param("mirror", "https://a.test",
+   ·              ──┬──
+   ·                ╰── failed here
+ 3 │     #{ check: |url| if url.starts_with("https://") { () } else { "a mirror is https://" } });
+   ╰────
+"#,
+    );
+    assert!(out.stdout.is_empty(), "nothing ran: {}", out.stdout);
+}

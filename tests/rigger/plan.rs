@@ -49,10 +49,15 @@ fn a_cloud_dry_run_needs_no_credentials_and_creates_nothing() {
         plan.contains("create the certificate authority for example.com"),
         "{plan}"
     );
-    assert!(
-        plan.contains("grep \" $name.tar.gz\\$\" SHA256SUMS | sha256sum -c -"),
-        "{plan}"
-    );
+    // The cloud's defaults: the pinned release from GitHub, checked, into /usr/local/bin.
+    for part in [
+        "https://github.com/etcd-io/etcd/releases/download/v3.5.17",
+        "grep -qx '\\''etcd Version: 3.5.17'\\''",
+        "dir='\\''/usr/local/bin'\\''",
+        "checksum mismatch",
+    ] {
+        assert_eq!(plan.matches(part).count(), 6, "{part}\n{plan}");
+    }
     assert_eq!(
         plan.matches("systemctl enable --now etcd.service").count(),
         6,
