@@ -62,6 +62,11 @@ pub struct RecordSpec {
     pub ttl: u32,
     #[serde(flatten)]
     pub data: RecordData,
+    /// The cluster (a domain) whose record this is, kept with the record where the
+    /// provider can (`dns::marker`), so that a destroy without the state finds it. Absent
+    /// from journals written before markers existed.
+    #[serde(default)]
+    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -110,6 +115,7 @@ mod tests {
             name: name.into(),
             ttl: 60,
             data,
+            cluster: None,
         }
     }
 

@@ -3,6 +3,7 @@
 pub mod destroy;
 pub mod health;
 pub mod lab;
+pub mod lost;
 
 use crate::cli::diagnostic::{self, ScriptError};
 
