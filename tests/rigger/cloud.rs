@@ -40,6 +40,7 @@ fn records_of(api: &Shared) -> BTreeMap<String, Vec<Record>> {
                 name: s("name"),
                 ttl: 60,
                 data,
+                cluster: None,
             },
         });
     }

@@ -47,21 +47,23 @@ impl Lost {
                 "--cluster {cluster} needs to know where to look: --dns cloudflare or --dns route53 for its records, --target aws for its instances (or both, as the run was given them)"
             ));
         }
-        let target = target.map(backends::target).transpose().map_err(|e| e.message)?;
+        let target = target
+            .map(backends::target)
+            .transpose()
+            .map_err(|e| e.message)?;
         if let Some(why) = target.and_then(|t| t.untagged) {
             return Err(format!("--cluster cannot search --target lab: {why}"));
         }
         let dns = match dns {
             Some(name) => Some(backends::dns(name).map_err(|e| e.message)?),
-            None => target.map(|t| backends::dns(t.dns).map_err(|e| e.message)).transpose()?,
+            None => target
+                .map(|t| backends::dns(t.dns).map_err(|e| e.message))
+                .transpose()?,
         };
         if let Some(row) = dns
             && let Some(why) = row.unmarked
         {
-            return Err(format!(
-                "--cluster cannot search --dns {}: {why}",
-                row.name
-            ));
+            return Err(format!("--cluster cannot search --dns {}: {why}", row.name));
         }
         Ok(Some(Self {
             cluster: cluster.to_string(),
@@ -200,7 +202,9 @@ mod tests {
 
     #[test]
     fn the_flags_default_as_runs_do() {
-        let both = lost(Some("example.com"), Some("aws"), None).unwrap().unwrap();
+        let both = lost(Some("example.com"), Some("aws"), None)
+            .unwrap()
+            .unwrap();
         assert_eq!((both.dns, both.instances), (Some("cloudflare"), true));
         let records = lost(Some("example.com"), None, Some("route53"))
             .unwrap()

@@ -57,7 +57,10 @@ fn canonical(data: &RecordData) -> String {
 
 fn digest(name: &str, data: &RecordData) -> String {
     let input = format!("{name} {}", canonical(data));
-    Uuid::new_v5(&NAMESPACE, input.as_bytes()).simple().to_string()[..DIGEST_HEX].to_string()
+    Uuid::new_v5(&NAMESPACE, input.as_bytes())
+        .simple()
+        .to_string()[..DIGEST_HEX]
+        .to_string()
 }
 
 /// Where the TXT marker of `spec`'s value lives: a child of its name,
@@ -141,7 +144,10 @@ mod tests {
     #[test]
     fn marker_names_are_stable_children_of_the_marked_name() {
         let name = txt_name(&srv("etcd-1.example.com")).unwrap();
-        assert_eq!(name, "_rigger-srv-815573a49bac._etcd-server-ssl._tcp.example.com");
+        assert_eq!(
+            name,
+            "_rigger-srv-815573a49bac._etcd-server-ssl._tcp.example.com"
+        );
         let parsed = parse_txt_name(&name).unwrap();
         assert_eq!(parsed.name, "_etcd-server-ssl._tcp.example.com");
         assert!(parsed.marks(&srv("etcd-1.example.com").data));
@@ -166,7 +172,11 @@ mod tests {
 
     #[test]
     fn a_name_too_long_for_its_marker_has_none() {
-        let long = format!("{}.{}.example.com", vec!["a".repeat(60); 3].join("."), "b".repeat(39));
+        let long = format!(
+            "{}.{}.example.com",
+            vec!["a".repeat(60); 3].join("."),
+            "b".repeat(39)
+        );
         let spec = RecordSpec {
             name: long,
             ttl: 60,

@@ -174,7 +174,11 @@ impl Route53 {
                 .await
                 .map_err(|e| sdk_error("route53", "ListResourceRecordSets", e))?;
             sets.extend(out.resource_record_sets().iter().cloned());
-            match (out.is_truncated(), out.next_record_name(), out.next_record_type()) {
+            match (
+                out.is_truncated(),
+                out.next_record_name(),
+                out.next_record_type(),
+            ) {
                 (true, Some(name), Some(rtype)) => {
                     next = Some((
                         name.to_string(),
