@@ -49,7 +49,10 @@ const DELETE: Doc = Doc {
 const RECORDS: Doc = Doc {
     name: "dns_records",
     params: &["name: String", "Array"],
-    text: "/// The records published under `name` (any type), as the provider lists them.",
+    text: "\
+/// The records published under `name` (any type), as the provider lists them; `cluster`
+/// is the mark where the provider keeps it with the record (Cloudflare's comment), ()
+/// elsewhere.",
 };
 
 const NAME: Doc = Doc {
