@@ -119,6 +119,15 @@ mod tests {
         }
     }
 
+    /// Journals written before markers existed have no `cluster`: they still read.
+    #[test]
+    fn a_spec_without_a_cluster_reads_as_unmarked() {
+        let old = r#"{"name":"x.test","ttl":60,"type":"A","content":"198.18.1.1"}"#;
+        let spec: RecordSpec = serde_json::from_str(old).unwrap();
+        assert_eq!(spec.cluster, None);
+        assert_eq!(spec.data.type_name(), "A");
+    }
+
     #[test]
     fn a_cname_is_alone_at_its_name() {
         let a = spec(
