@@ -65,16 +65,19 @@ fn digest(name: &str, data: &RecordData) -> String {
 
 /// Where the TXT marker of `spec`'s value lives: a child of its name,
 /// `_rigger-<type>-<digest>.<name>` (a child, not a sibling, so that a CNAME's marker
-/// does not sit beside it, and no label grows past 63). `None` when that is longer
-/// than the 253 characters a name may have.
-pub fn txt_name(spec: &RecordSpec) -> Option<String> {
+/// does not sit beside it, and no label grows past 63). Longer than the 253
+/// characters a name may have, it is no name: `Err` says how long it would be.
+pub fn txt_name(spec: &RecordSpec) -> Result<String, usize> {
     let name = format!(
         "{LABEL_PREFIX}{}-{}.{}",
         spec.data.type_name().to_ascii_lowercase(),
         digest(&spec.name, &spec.data),
         spec.name
     );
-    (name.len() <= 253).then_some(name)
+    if name.len() > 253 {
+        return Err(name.len());
+    }
+    Ok(name)
 }
 
 /// What a TXT marker's name says: the marked name, its type, and the value's digest.
@@ -186,6 +189,6 @@ mod tests {
             cluster: Some("example.com".into()),
         };
         assert!(spec.name.len() <= 253 && spec.name.len() + 23 > 253);
-        assert_eq!(txt_name(&spec), None);
+        assert_eq!(txt_name(&spec), Err(spec.name.len() + 23));
     }
 }

@@ -226,11 +226,10 @@ impl Route53 {
 
     /// The TXT marker that says `spec`'s value is its cluster's.
     fn marker_change(spec: &RecordSpec, cluster: &str) -> Result<Change> {
-        let name = marker::txt_name(spec).ok_or_else(|| {
+        let name = marker::txt_name(spec).map_err(|len| {
             Error::invalid(format!(
-                "route53: {} is too long to carry an ownership marker, a TXT record at a name {} characters longer",
-                spec.name,
-                marker::LABEL_PREFIX.len() + 17
+                "route53: {} is too long to carry an ownership marker: the marker's name would have {len} characters, more than the 253 a name may have",
+                spec.name
             ))
             .with_help("give the record a shorter name, or no `cluster` (it is then found only through the state dir)")
         })?;
@@ -347,7 +346,7 @@ impl ZoneApi for Route53 {
         // The value's marker goes with it, whoever's record this was: it marks nothing
         // once the value is gone. A marker standing alone (its value removed by hand)
         // goes too.
-        if let Some(name) = marker::txt_name(&record.spec)
+        if let Ok(name) = marker::txt_name(&record.spec)
             && let Some((ttl, values)) = self.record_set(zone, &name, "TXT").await?
         {
             changes.push(Self::set_change(&name, "TXT", ttl, &[], &values)?);
