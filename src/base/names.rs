@@ -88,6 +88,19 @@ pub fn check_srv_owner(name: &str) -> Result<String, String> {
     Ok(name)
 }
 
+/// `name` as a cluster's name in ownership markers and `destroy --cluster`: a domain as
+/// rigger writes them, of two labels or more (the zone that holds it is searched, and a
+/// bare top-level domain is no zone of anybody's).
+pub fn cluster_name(name: &str) -> Result<String, String> {
+    let name = check_name(name, false)?;
+    if !name.contains('.') {
+        return Err(format!(
+            "{name} is a bare top-level domain; a cluster's domain is one below it (example.com)"
+        ));
+    }
+    Ok(name)
+}
+
 /// The zones that could hold `name`, longest first: every suffix of two or more labels
 /// that is not a `_service` / `_proto` label (those never start a zone).
 pub fn zone_candidates(name: &str) -> Vec<String> {

@@ -258,8 +258,21 @@ enum Command {
     },
     /// Remove everything rigger created that the state directory names.
     Destroy {
-        /// Also terminate every EC2 instance whose rigger:cluster tag is VALUE (for when
-        /// the local state is lost); AWS settings come from the environment.
+        /// With the local state lost: also remove what rigger made for the cluster of
+        /// DOMAIN, found by its marks: the records marked as its in the zone holding
+        /// DOMAIN (--dns), the EC2 instances tagged rigger:cluster=DOMAIN (--target aws).
+        #[arg(long, value_name = "DOMAIN", value_parser = commands::lost::parse_cluster, conflicts_with = "aws_cluster_tag")]
+        cluster: Option<String>,
+        /// Where --cluster looks for machines: aws, for the instances tagged with it
+        /// (AWS settings from the environment).
+        #[arg(long, value_parser = targets(), requires = "cluster")]
+        target: Option<String>,
+        /// Where --cluster looks for records (default: the target's, as for `run`).
+        #[arg(long, value_parser = dns_providers(), requires = "cluster")]
+        dns: Option<String>,
+        /// Also terminate every EC2 instance whose rigger:cluster tag is VALUE, and
+        /// nothing else (the older form of --cluster VALUE --target aws, which also
+        /// removes the cluster's records).
         #[arg(long, value_name = "VALUE", value_parser = clap::builder::NonEmptyStringValueParser::new())]
         aws_cluster_tag: Option<String>,
         #[command(flatten)]
@@ -408,13 +421,26 @@ pub fn main() -> ExitCode {
                 .exit(),
         },
         Command::Destroy {
+            cluster,
+            target,
+            dns,
             aws_cluster_tag,
             state,
-        } => commands::destroy::destroy(
-            &state.state(),
+        } => match commands::lost::Lost::from_flags(
+            cluster.as_deref(),
+            target.as_deref(),
+            dns.as_deref(),
             aws_cluster_tag.as_deref(),
-            commands::destroy::Scope::All,
-        ),
+        ) {
+            Ok(lost) => commands::destroy::destroy(
+                &state.state(),
+                lost.as_ref(),
+                commands::destroy::Scope::All,
+            ),
+            Err(why) => Cli::command()
+                .error(clap::error::ErrorKind::ArgumentConflict, why)
+                .exit(),
+        },
         Command::Health {
             discovery_srv,
             write_out,

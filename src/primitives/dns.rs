@@ -10,7 +10,8 @@ use super::context::ScriptContext;
 use super::convert::{from_value, to_map, to_value};
 use super::{Doc, Failure, Options, creating, define, on_world};
 use crate::base::error::Error;
-use crate::base::names::{check_name, check_srv_owner};
+use crate::base::names::{check_name, check_srv_owner, cluster_name};
+use crate::providers::dns::marker;
 use crate::providers::{Record, RecordData, RecordSpec};
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -32,10 +33,14 @@ const RECORD: Doc = Doc {
     params: &["record: Map", "Map"],
     text: "\
 /// Publishes a record and returns it with its `id` and `zone`:
-/// `#{name, type: \"A\"|\"AAAA\"|\"CNAME\"|\"TXT\", content, ttl}` or
-/// `#{name, type: \"SRV\", priority, weight, port, target, ttl}` (`ttl` defaults to 300).
-/// Names are checked first (RFC 1035 labels, 253 characters; SRV owners are
-/// `_service._proto.domain`). An identical record that already exists is returned as is.",
+/// `#{name, type: \"A\"|\"AAAA\"|\"CNAME\"|\"TXT\", content, ttl, cluster}` or
+/// `#{name, type: \"SRV\", priority, weight, port, target, ttl, cluster}` (`ttl` defaults
+/// to 300). `cluster` (a domain, default none) marks the record as that cluster's, so
+/// that `rigger destroy --cluster DOMAIN` finds it without the state: Cloudflare keeps
+/// the mark in the record's comment, Route 53 in a TXT record of its own; the lab and
+/// RFC 2136 keep none. Names are checked first (RFC 1035 labels, 253 characters; SRV
+/// owners are `_service._proto.domain`; `_rigger-` names are the markers'). An
+/// identical record that already exists is returned as is, with its own mark or none.",
 };
 
 const DELETE: Doc = Doc {
@@ -47,7 +52,10 @@ const DELETE: Doc = Doc {
 const RECORDS: Doc = Doc {
     name: "dns_records",
     params: &["name: String", "Array"],
-    text: "/// The records published under `name` (any type), as the provider lists them.",
+    text: "\
+/// The records published under `name` (any type), as the provider lists them; `cluster`
+/// is the mark where the provider keeps it with the record (Cloudflare's comment), ()
+/// elsewhere.",
 };
 
 const NAME: Doc = Doc {
@@ -163,7 +171,8 @@ fn record_spec(map: Map) -> Result<RecordSpec, Failure> {
         NAME,
         map,
         &[
-            "name", "type", "content", "ttl", "priority", "weight", "port", "target", "zone", "id",
+            "name", "type", "content", "ttl", "priority", "weight", "port", "target", "cluster",
+            "zone", "id",
         ],
     )?;
     let text = |key: &str| -> Result<String, Failure> {
@@ -204,6 +213,31 @@ fn record_spec(map: Map) -> Result<RecordSpec, Failure> {
             format!("{raw_name:?} is not a valid {kind} record name: {why}"),
         )
     })?;
+    if name.starts_with(marker::LABEL_PREFIX) {
+        return Err(Failure::invalid(
+            NAME,
+            format!(
+                "{name} starts with `{}`, which names rigger's ownership markers",
+                marker::LABEL_PREFIX
+            ),
+        ));
+    }
+    let cluster = match options.get("cluster") {
+        None => None,
+        Some(v) if v.is_unit() => None,
+        Some(v) if v.is_string() => Some(cluster_name(&v.to_string()).map_err(|why| {
+            Failure::invalid(NAME, format!("`cluster` {v:?} is not a domain: {why}"))
+        })?),
+        Some(v) => {
+            return Err(Failure::invalid(
+                NAME,
+                format!(
+                    "`cluster` must be a string (the cluster's domain) or (), got {}",
+                    v.type_name()
+                ),
+            ));
+        }
+    };
     let ttl = number("ttl", Some(300))?;
     let ttl = u32::try_from(ttl).ok().filter(|t| *t >= 1).ok_or_else(|| {
         Failure::invalid(
@@ -256,5 +290,10 @@ fn record_spec(map: Map) -> Result<RecordSpec, Failure> {
             );
         }
     };
-    Ok(RecordSpec { name, ttl, data })
+    Ok(RecordSpec {
+        name,
+        ttl,
+        data,
+        cluster,
+    })
 }

@@ -27,6 +27,9 @@ pub struct TargetRow {
     pub allowed: fn() -> Result<()>,
     /// The folder a machine named so gets for its files (what a plan shows as its dir).
     pub node_dir: fn(&StateDir, &str) -> String,
+    /// Why its machines cannot be found without the state dir (`destroy --cluster`);
+    /// `None`: they carry the cluster's tag and can.
+    pub untagged: Option<&'static str>,
     pub open: fn(&Opening) -> Result<Machines>,
 }
 
@@ -38,6 +41,9 @@ pub struct DnsRow {
     pub targets: &'static [&'static str],
     /// Whether `--dns-server` means anything to it; `Some(why)` refuses it.
     pub refuses_servers: Option<&'static str>,
+    /// Why its records carry no ownership marker, so that only the state dir finds them
+    /// (`destroy --cluster`); `None`: they carry one.
+    pub unmarked: Option<&'static str>,
     pub open: fn(&Opening) -> Result<Arc<dyn Dns>>,
 }
 
@@ -49,6 +55,9 @@ pub struct TransportRow {
     pub open: fn(&Opening) -> Result<Arc<dyn Transport>>,
 }
 
+/// The lab's hosts and records are known through its state dir alone.
+const LAB_LOST: &str = "the lab is known only through its state dir, which `rigger destroy` (without --cluster) empties; --cluster searches the cloud";
+
 pub const TARGETS: &[TargetRow] = &[
     TargetRow {
         name: "lab",
@@ -59,6 +68,7 @@ pub const TARGETS: &[TargetRow] = &[
         exists: lab::exists,
         allowed: lab::require_privileges,
         node_dir: lab::host_dir,
+        untagged: Some(LAB_LOST),
         open: lab::open_target,
     },
     TargetRow {
@@ -70,6 +80,7 @@ pub const TARGETS: &[TargetRow] = &[
         exists: |_| true,
         allowed: || Ok(()),
         node_dir: |_, _| compute::ec2::NODE_DIR.to_string(),
+        untagged: None,
         open: compute::ec2::open,
     },
 ];
@@ -82,6 +93,7 @@ pub const DNS: &[DnsRow] = &[
         refuses_servers: Some(
             "the lab's DNS is its own server; --dns-server names another server, for --dns rfc2136",
         ),
+        unmarked: Some(LAB_LOST),
         open: lab::open_dns,
     },
     DnsRow {
@@ -89,6 +101,7 @@ pub const DNS: &[DnsRow] = &[
         about: "Cloudflare's v4 API (CLOUDFLARE_API_TOKEN)",
         targets: &["aws"],
         refuses_servers: None,
+        unmarked: None,
         open: dns::cloudflare::open,
     },
     DnsRow {
@@ -96,6 +109,7 @@ pub const DNS: &[DnsRow] = &[
         about: "Amazon Route 53 (the AWS default chain's credentials)",
         targets: &["aws"],
         refuses_servers: None,
+        unmarked: None,
         open: dns::route53::open,
     },
     DnsRow {
@@ -103,6 +117,9 @@ pub const DNS: &[DnsRow] = &[
         about: "A server of your own (BIND, Knot, PowerDNS) updated with RFC 2136 and TSIG",
         targets: &["lab", "aws"],
         refuses_servers: None,
+        unmarked: Some(
+            "records on a server of your own carry no ownership marker: finding markers again would take a zone transfer (AXFR), which rigger does not do",
+        ),
         open: dns::rfc2136::open,
     },
 ];

@@ -155,8 +155,13 @@ impl Dns for Plan {
     }
 
     async fn create(&self, spec: &RecordSpec) -> Result<(Record, bool)> {
+        let mark = spec
+            .cluster
+            .as_ref()
+            .map(|c| format!(" (marked as {c}'s)"))
+            .unwrap_or_default();
         self.record(format!(
-            "publish {} {} -> {}",
+            "publish {} {} -> {}{mark}",
             spec.data.type_name(),
             spec.name,
             spec.data.content()

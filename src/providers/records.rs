@@ -62,6 +62,11 @@ pub struct RecordSpec {
     pub ttl: u32,
     #[serde(flatten)]
     pub data: RecordData,
+    /// The cluster (a domain) whose record this is, kept with the record where the
+    /// provider can (`dns::marker`), so that a destroy without the state finds it. Absent
+    /// from journals written before markers existed.
+    #[serde(default)]
+    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -110,7 +115,17 @@ mod tests {
             name: name.into(),
             ttl: 60,
             data,
+            cluster: None,
         }
+    }
+
+    /// Journals written before markers existed have no `cluster`: they still read.
+    #[test]
+    fn a_spec_without_a_cluster_reads_as_unmarked() {
+        let old = r#"{"name":"x.test","ttl":60,"type":"A","content":"198.18.1.1"}"#;
+        let spec: RecordSpec = serde_json::from_str(old).unwrap();
+        assert_eq!(spec.cluster, None);
+        assert_eq!(spec.data.type_name(), "A");
     }
 
     #[test]

@@ -199,6 +199,10 @@ impl Dns for JournaledDns {
     async fn authoritative(&self, zone: &str) -> Result<Vec<SocketAddr>> {
         self.inner.authoritative(zone).await
     }
+
+    async fn marked(&self, domain: &str, cluster: &str) -> Result<Vec<Record>> {
+        self.inner.marked(domain, cluster).await
+    }
 }
 
 pub struct JournaledTransport {

@@ -144,7 +144,7 @@ impl Case {
             .env("AWS_SECRET_ACCESS_KEY", "not-a-secret")
             .env("AWS_REGION", "us-east-1")
             .env("CLOUDFLARE_API_TOKEN", "not-a-token")
-            .env("CLOUDFLARE_API_URL", "http://127.0.0.1:9")
+            .env("CLOUDFLARE_API_BASE_URL", "http://127.0.0.1:9")
     }
 }
 
@@ -470,6 +470,60 @@ fn command_line_cases() -> Vec<Case> {
         )
         .no_aws()
         .has(&["--aws-cluster-tag"]),
+        case(
+            "cli_destroy_cluster_nowhere",
+            &["destroy", "--cluster", "example.test"],
+        )
+        .usage()
+        .has(&["--cluster", "--dns cloudflare", "--target aws"]),
+        case(
+            "cli_destroy_cluster_not_a_domain",
+            &["destroy", "--cluster", "com", "--dns", "cloudflare"],
+        )
+        .usage()
+        .has(&["--cluster", "com", "top-level"]),
+        case(
+            "cli_destroy_cluster_in_the_lab",
+            &["destroy", "--cluster", "example.test", "--target", "lab"],
+        )
+        .usage()
+        .has(&["--target lab", "state dir"]),
+        case(
+            "cli_destroy_cluster_on_rfc2136",
+            &["destroy", "--cluster", "example.test", "--dns", "rfc2136"],
+        )
+        .usage()
+        .has(&["--dns rfc2136", "marker"]),
+        case(
+            "cli_destroy_target_without_cluster",
+            &["destroy", "--target", "aws"],
+        )
+        .usage()
+        .has(&["--cluster"]),
+        case(
+            "cli_destroy_cluster_and_old_tag",
+            &[
+                "destroy",
+                "--cluster",
+                "example.test",
+                "--aws-cluster-tag",
+                "example.test",
+            ],
+        )
+        .usage()
+        .has(&["--cluster", "--aws-cluster-tag"]),
+        case(
+            "cli_destroy_cluster_without_cloudflare_credentials",
+            &[
+                "destroy",
+                "--cluster",
+                "example.test",
+                "--dns",
+                "cloudflare",
+            ],
+        )
+        .failure()
+        .has(&["example.test", "CLOUDFLARE_API_TOKEN"]),
         case("cli_completions_bogus", &["completions", "bogus"])
             .usage()
             .has(&["bogus"]),
@@ -1255,6 +1309,26 @@ fn primitive_cases() -> Vec<Case> {
             "dns_record_srv_owner_not_service",
             "dns_record(#{ type: \"SRV\", name: \"x.t.test\", priority: 0, weight: 0, port: 2380, target: \"y.t.test\" });",
             &["x.t.test", "_service|_proto"],
+        ),
+        zone_script(
+            "dns_record_cluster_not_a_string",
+            "dns_record(#{ type: \"A\", name: \"x.t.test\", content: \"198.18.0.9\", cluster: 42 });",
+            &["cluster", "string"],
+        ),
+        zone_script(
+            "dns_record_cluster_not_a_domain",
+            "dns_record(#{ type: \"A\", name: \"x.t.test\", content: \"198.18.0.9\", cluster: \"t test\" });",
+            &["cluster", "t test"],
+        ),
+        zone_script(
+            "dns_record_cluster_bare_tld",
+            "dns_record(#{ type: \"A\", name: \"x.t.test\", content: \"198.18.0.9\", cluster: \"test\" });",
+            &["cluster", "top-level"],
+        ),
+        zone_script(
+            "dns_record_name_of_a_marker",
+            "dns_record(#{ type: \"TXT\", name: \"_rigger-a-0123456789ab.x.t.test\", content: \"mine\" });",
+            &["_rigger-", "marker"],
         ),
         zone_script(
             "dns_record_not_a_map",

@@ -40,6 +40,7 @@ fn records_of(api: &Shared) -> BTreeMap<String, Vec<Record>> {
                 name: s("name"),
                 ttl: 60,
                 data,
+                cluster: None,
             },
         });
     }
@@ -48,6 +49,14 @@ fn records_of(api: &Shared) -> BTreeMap<String, Vec<Record>> {
 
 /// A DNS server on loopback that follows the stand-in's records.
 pub async fn dns_following(api: Shared) -> SocketAddr {
+    dns_serving(move || records_of(&api)).await
+}
+
+/// A DNS server on loopback answering from `records` (zone -> records), read again
+/// every 50 ms.
+pub async fn dns_serving(
+    records: impl Fn() -> BTreeMap<String, Vec<Record>> + Send + 'static,
+) -> SocketAddr {
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let addr = socket.local_addr().unwrap();
     let zones = Zones::default();
@@ -56,7 +65,7 @@ pub async fn dns_following(api: Shared) -> SocketAddr {
     tokio::spawn(async move {
         let _keep = server;
         loop {
-            let cat = catalog(&records_of(&api), Ipv4Addr::LOCALHOST, 1).unwrap();
+            let cat = catalog(&records(), Ipv4Addr::LOCALHOST, 1).unwrap();
             zones.install(cat).await;
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -65,7 +74,7 @@ pub async fn dns_following(api: Shared) -> SocketAddr {
 }
 
 /// A rig whose AWS settings point at moto and whose Cloudflare ones at the stand-in.
-fn cloud_rig(moto_url: &str, cf_base: &str) -> Rig {
+pub fn cloud_rig(moto_url: &str, cf_base: &str) -> Rig {
     Rig::new()
         .own_state()
         .env("AWS_ENDPOINT_URL", moto_url)

@@ -1,6 +1,10 @@
 //! The Cloudflare provider against a local stand-in for the v4 API: stateful enough to
 //! list what was created, strict about the request forms Cloudflare takes today, and able
 //! to answer 429 / 5xx on demand. Every test asserts the exact requests it received.
+//!
+//! Its zone is on the Free plan: a record's `comment` (which the published schema leaves
+//! unbounded) holds at most 100 characters, as Cloudflare's plan table says, and never a
+//! newline or carriage return, as its record-attributes page says.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -12,6 +16,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
+use rigger::providers::dns::cloudflare::COMMENT_MAX;
 use rigger::providers::dns::cloudflare::{Auth, Cloudflare, Retry};
 use rigger::providers::dns::zone_api::Api as ZoneApiDns;
 use rigger::providers::{Dns, RecordData, RecordSpec};
@@ -169,17 +174,39 @@ async fn records(
     let mut api = api.lock().unwrap();
     if method == Method::GET {
         let want = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        // The schema's comment filters are case-insensitive.
+        let comment = want("comment.exact").map(|c| c.to_lowercase());
         let items = api
             .records
             .iter()
             .filter(|r| r["zone_id"] == zone)
             .filter(|r| want("name").is_none_or(|n| r["name"] == n))
             .filter(|r| want("type").is_none_or(|t| r["type"] == t))
+            .filter(|r| {
+                comment.as_ref().is_none_or(|c| {
+                    r["comment"].as_str().map(str::to_lowercase).as_ref() == Some(c)
+                })
+            })
             .cloned()
             .collect();
         return page(items, &q, (5, 5_000_000), 100);
     }
     let mut record = body.unwrap();
+    if let Some(comment) = record.get("comment") {
+        let Some(text) = comment.as_str() else {
+            return error(StatusCode::BAD_REQUEST, 1004, "DNS Validation Error");
+        };
+        if text.chars().count() > 100 {
+            return error(
+                StatusCode::BAD_REQUEST,
+                9005,
+                "Comment is too long: at most 100 characters on this zone's plan",
+            );
+        }
+        if text.contains(['\n', '\r']) {
+            return error(StatusCode::BAD_REQUEST, 1004, "DNS Validation Error");
+        }
+    }
     // Cloudflare today refuses the old SRV form with service/proto/name in `data`.
     if record["type"] == "SRV" {
         let data = record["data"].as_object().cloned().unwrap_or_default();
@@ -256,6 +283,7 @@ fn srv(port: u16, target: &str) -> RecordSpec {
             port,
             target: target.into(),
         },
+        cluster: None,
     }
 }
 
@@ -266,6 +294,7 @@ fn a(name: &str, ip: &str) -> RecordSpec {
         data: RecordData::A {
             content: ip.parse().unwrap(),
         },
+        cluster: None,
     }
 }
 
@@ -505,6 +534,7 @@ async fn every_record_type_round_trips_through_the_api() {
             data: RecordData::AAAA {
                 content: "2001:db8::7".parse().unwrap(),
             },
+            cluster: None,
         },
         RecordSpec {
             name: "alias.example.test".into(),
@@ -512,6 +542,7 @@ async fn every_record_type_round_trips_through_the_api() {
             data: RecordData::CNAME {
                 content: "etcd-1.example.test".into(),
             },
+            cluster: None,
         },
         RecordSpec {
             name: "_note.example.test".into(),
@@ -519,6 +550,7 @@ async fn every_record_type_round_trips_through_the_api() {
             data: RecordData::TXT {
                 content: "owner=rigger".into(),
             },
+            cluster: None,
         },
     ];
     for spec in &specs {
@@ -564,10 +596,125 @@ async fn a_missing_zone_is_named_by_its_domain() {
             port: 2380,
             target: "etcd-1.cluster.other.test".into(),
         },
+        cluster: None,
     };
     let err = cf.create(&spec).await.unwrap_err();
     assert_eq!(
         err.message,
         "this Cloudflare account has no zone cluster.other.test (nor other.test), which would hold _etcd-server-ssl._tcp.cluster.other.test",
+    );
+}
+
+fn marked(name: &str, ip: &str, cluster: &str) -> RecordSpec {
+    RecordSpec {
+        cluster: Some(cluster.into()),
+        ..a(name, ip)
+    }
+}
+
+/// The marker goes in the record's `comment`, and comes back as `cluster` when listed.
+#[tokio::test]
+async fn a_records_cluster_is_its_comment_and_comes_back_listed() {
+    let (base, api) = stand_in().await;
+    let cf = ZoneApiDns(
+        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
+    );
+    let spec = marked("etcd-1.example.test", "10.0.0.5", "example.test");
+    let (rec, created) = cf.create(&spec).await.unwrap();
+    assert!(created);
+    assert_eq!(rec.spec, spec);
+    let posted = api.lock().unwrap().seen.last().unwrap().body.clone();
+    assert_eq!(
+        posted,
+        Some(json!({
+            "type": "A", "name": "etcd-1.example.test", "ttl": 300, "content": "10.0.0.5",
+            "comment": "heritage=rigger,rigger/cluster=example.test"
+        }))
+    );
+    assert_eq!(cf.list("etcd-1.example.test").await.unwrap(), vec![rec]);
+    // A comment of the user's is no marker.
+    api.lock().unwrap().records.push(json!({ "id": "mine", "zone_id": "zone1", "type": "A", "name": "www.example.test", "content": "10.0.0.9", "ttl": 60, "comment": "the web server, ask Ann" }));
+    assert_eq!(
+        cf.list("www.example.test").await.unwrap()[0].spec.cluster,
+        None
+    );
+}
+
+/// The stand-in refuses what a Free zone refuses, and rigger never sends it: a marker
+/// over 100 characters fails before any POST.
+#[tokio::test]
+async fn an_over_long_comment_is_refused_by_the_stand_in_and_never_sent() {
+    let (base, api) = stand_in().await;
+    let post = |comment: String| {
+        let url = format!("{base}/zones/zone1/dns_records");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .bearer_auth(TOKEN)
+                .json(&json!({ "type": "A", "name": "x.example.test", "ttl": 60, "content": "10.0.0.5", "comment": comment }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(post("c".repeat(COMMENT_MAX)).await, StatusCode::OK);
+    assert_eq!(
+        post("c".repeat(COMMENT_MAX + 1)).await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(post("two\nlines".into()).await, StatusCode::BAD_REQUEST);
+
+    let cf = ZoneApiDns(
+        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
+    );
+    let posts_before = api.lock().unwrap().seen.len();
+    let long = format!("{}.test", "a".repeat(70));
+    let err = cf
+        .create(&marked("y.example.test", "10.0.0.6", &long))
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("at most 100"), "{}", err.message);
+    let seen = api.lock().unwrap().seen[posts_before..].to_vec();
+    assert!(seen.iter().all(|s| s.method != "POST"), "{seen:?}");
+}
+
+/// `marked` asks the API for the marker's comment (which Cloudflare matches without
+/// regard to case) and keeps only the records whose comment is exactly it: not another
+/// cluster's, not an unmarked one, not one whose comment differs in case.
+#[tokio::test]
+async fn marked_finds_exactly_the_clusters_records() {
+    let (base, api) = stand_in().await;
+    let cf = ZoneApiDns(
+        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
+    );
+    let (mine, _) = cf
+        .create(&marked("etcd-1.example.test", "10.0.0.5", "example.test"))
+        .await
+        .unwrap();
+    cf.create(&marked(
+        "etcd-1.other.example.test",
+        "10.0.0.6",
+        "other.example.test",
+    ))
+    .await
+    .unwrap();
+    cf.create(&a("www.example.test", "10.0.0.7")).await.unwrap();
+    api.lock().unwrap().records.push(json!({ "id": "shout", "zone_id": "zone1", "type": "A", "name": "loud.example.test", "content": "10.0.0.8", "ttl": 60, "comment": "HERITAGE=RIGGER,RIGGER/CLUSTER=EXAMPLE.TEST" }));
+    let seen_before = api.lock().unwrap().seen.len();
+
+    let found = cf.marked("example.test", "example.test").await.unwrap();
+    assert_eq!(found, vec![mine]);
+    let seen = api.lock().unwrap().seen[seen_before..].to_vec();
+    assert_eq!(
+        seen.last().unwrap().query,
+        q(&[
+            (
+                "comment.exact",
+                "heritage=rigger,rigger/cluster=example.test"
+            ),
+            ("per_page", "100"),
+            ("page", "1")
+        ])
     );
 }

@@ -18,6 +18,7 @@ mod lab;
 mod lab_support;
 mod layers;
 mod limits;
+mod markers;
 mod params;
 mod plan;
 mod reference;

@@ -41,6 +41,12 @@ fn a_cloud_dry_run_needs_no_credentials_and_creates_nothing() {
         3,
         "{plan}"
     );
+    // Every record (three A, six SRV) is marked as the cluster's, as the run would mark it.
+    assert_eq!(
+        plan.matches("(marked as example.com's)").count(),
+        9,
+        "{plan}"
+    );
     assert!(
         plan.contains("wait until _etcd-server-ssl._tcp.example.com SRV resolves to "),
         "{plan}"

@@ -17,6 +17,7 @@ fn srv(target: &str) -> RecordSpec {
             port: 2380,
             target: target.into(),
         },
+        cluster: None,
     }
 }
 
@@ -168,5 +169,171 @@ async fn without_dns_server_the_delegation_set_is_asked() {
     assert_eq!(
         fixed.authoritative("example.test").await.unwrap(),
         vec![given]
+    );
+}
+
+/// The TXT records of the zone, by name, as Route 53 itself lists them.
+async fn txt_sets(r53: &aws_sdk_route53::Client, zone: &str) -> Vec<(String, Vec<String>)> {
+    let sets = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .send()
+        .await
+        .unwrap();
+    sets.resource_record_sets()
+        .iter()
+        .filter(|s| s.r#type().as_str() == "TXT")
+        .map(|s| {
+            (
+                s.name().to_string(),
+                s.resource_records()
+                    .iter()
+                    .map(|r| r.value().to_string())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// A value of a cluster's gets a TXT marker of its own, beside a value of someone
+/// else's in the same set; each marker goes with its value, and `marked` finds exactly
+/// the cluster's values, a marker whose value was removed by hand among them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_marked_value_has_a_txt_marker_that_goes_with_it() {
+    let moto = moto(&[]);
+    let cfg = config(&moto);
+    let r53 = aws_sdk_route53::Client::new(&cfg);
+    r53.create_hosted_zone()
+        .name("example.test.")
+        .caller_reference("rigger-markers")
+        .send()
+        .await
+        .unwrap();
+    let dns = Api(Route53::new(&cfg, vec![]));
+    let (zone, _) = dns.zone("example.test").await.unwrap();
+    let mine = |target: &str| RecordSpec {
+        cluster: Some("example.test".into()),
+        ..srv(target)
+    };
+
+    let (a, _) = dns.create(&mine("etcd-1.example.test")).await.unwrap();
+    let (theirs, _) = dns.create(&srv("legacy.example.test")).await.unwrap();
+    let (b, _) = dns.create(&mine("etcd-2.example.test")).await.unwrap();
+    let (other, _) = dns
+        .create(&RecordSpec {
+            cluster: Some("other.test".into()),
+            ..srv("etcd-9.example.test")
+        })
+        .await
+        .unwrap();
+    let marker = |spec: &RecordSpec| {
+        format!(
+            "{}.",
+            rigger::providers::dns::marker::txt_name(spec).unwrap()
+        )
+    };
+    let mut txt = txt_sets(&r53, &zone.id).await;
+    txt.sort();
+    let mut expected = vec![
+        (
+            marker(&a.spec),
+            vec!["\"heritage=rigger,rigger/cluster=example.test\"".to_string()],
+        ),
+        (
+            marker(&b.spec),
+            vec!["\"heritage=rigger,rigger/cluster=example.test\"".to_string()],
+        ),
+        (
+            marker(&other.spec),
+            vec!["\"heritage=rigger,rigger/cluster=other.test\"".to_string()],
+        ),
+    ];
+    expected.sort();
+    assert_eq!(
+        txt, expected,
+        "one marker per marked value, none for theirs"
+    );
+
+    // The cluster's values, and nothing else; values are found, markers are not listed.
+    let mut found = dns.marked("example.test", "example.test").await.unwrap();
+    found.sort_by(|x, y| x.id.cmp(&y.id));
+    assert_eq!(found, vec![a.clone(), b.clone()]);
+
+    // Deleting a value takes its marker in the same batch.
+    dns.delete(&a).await.unwrap();
+    assert!(
+        !txt_sets(&r53, &zone.id)
+            .await
+            .iter()
+            .any(|(n, _)| *n == marker(&a.spec))
+    );
+
+    // b's value removed by hand (outside rigger): its marker alone is found, and goes.
+    use aws_sdk_route53::types::{
+        Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+    };
+    let mut set = ResourceRecordSet::builder()
+        .name("_etcd-server-ssl._tcp.example.test.")
+        .r#type(RrType::Srv)
+        .ttl(300);
+    for v in [
+        "0 0 2380 legacy.example.test.",
+        "0 0 2380 etcd-9.example.test.",
+    ] {
+        set = set.resource_records(ResourceRecord::builder().value(v).build().unwrap());
+    }
+    r53.change_resource_record_sets()
+        .hosted_zone_id(&zone.id)
+        .change_batch(
+            ChangeBatch::builder()
+                .changes(
+                    Change::builder()
+                        .action(ChangeAction::Upsert)
+                        .resource_record_set(set.build().unwrap())
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        txt_sets(&r53, &zone.id)
+            .await
+            .iter()
+            .any(|(n, _)| *n == marker(&b.spec)),
+        "the test needs b's marker still there"
+    );
+    let orphan = dns.marked("example.test", "example.test").await.unwrap();
+    assert_eq!(orphan.len(), 1);
+    assert_eq!(format!("{}.", orphan[0].spec.name), marker(&b.spec));
+    dns.delete(&orphan[0]).await.unwrap();
+    assert!(
+        dns.marked("example.test", "example.test")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Theirs and the other cluster's are untouched.
+    let left = dns
+        .list("_etcd-server-ssl._tcp.example.test")
+        .await
+        .unwrap();
+    let mut targets: Vec<String> = left
+        .iter()
+        .map(|r| match &r.spec.data {
+            RecordData::SRV { target, .. } => target.clone(),
+            _ => unreachable!(),
+        })
+        .collect();
+    targets.sort();
+    assert_eq!(targets, ["etcd-9.example.test", "legacy.example.test"]);
+    assert_eq!(left.iter().filter(|r| r.id == theirs.id).count(), 1);
+    assert_eq!(
+        dns.marked("example.test", "other.test").await.unwrap(),
+        vec![other]
     );
 }

@@ -1,12 +1,14 @@
 //! `rigger destroy` (and `rigger lab down`): remove everything the state dir names,
-//! each resource through the provider that made it, then the lab itself.
+//! each resource through the provider that made it, then the lab itself; with
+//! `--cluster`, also what the cluster's marks find (`lost.rs`).
 
+use super::lost::Lost;
 use crate::base::state_dir::StateDir;
 use crate::base::writer::Writer;
 use crate::cli::run::{EXIT_FAILED, EXIT_OK};
 use crate::providers::lab::Lab;
 use crate::world::journal::{Journal, Resource};
-use crate::world::{self, World, WorldConfig, WorldSpec};
+use crate::world::{self, World, WorldConfig};
 
 /// Which journals a destroy takes down.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -17,8 +19,8 @@ pub enum Scope {
     Lab,
 }
 
-pub fn destroy(state: &StateDir, aws_cluster_tag: Option<&str>, scope: Scope) -> u8 {
-    if !state.root().exists() && aws_cluster_tag.is_none() {
+pub fn destroy(state: &StateDir, lost: Option<&Lost>, scope: Scope) -> u8 {
+    if !state.root().exists() && lost.is_none() {
         tracing::info!(
             "nothing to destroy: {} does not exist",
             state.root().display()
@@ -94,8 +96,8 @@ pub fn destroy(state: &StateDir, aws_cluster_tag: Option<&str>, scope: Scope) ->
             }
         }
     }
-    if let Some(tag) = aws_cluster_tag {
-        left += destroy_tagged(state, tag);
+    if let Some(lost) = lost {
+        left += lost.destroy(state);
     }
     if keep_lab {
         tracing::error!("the lab stays up: what could not be reached is inside it");
@@ -109,50 +111,4 @@ pub fn destroy(state: &StateDir, aws_cluster_tag: Option<&str>, scope: Scope) ->
     state.prune();
     tracing::info!("destroyed everything in {}", state.root().display());
     EXIT_OK
-}
-
-/// Terminates the EC2 instances tagged `rigger:cluster=tag`; returns how many are left.
-fn destroy_tagged(state: &StateDir, tag: &str) -> usize {
-    let config = WorldConfig {
-        // Only EC2 is asked; Route 53 needs no more credentials than EC2 does.
-        spec: WorldSpec {
-            target: "aws".into(),
-            dns: "route53".into(),
-            transport: "ssh".into(),
-            ..WorldSpec::default()
-        },
-        state: state.clone(),
-        dry_run: false,
-    };
-    let world = match World::existing(&config) {
-        Ok(Some(w)) => w,
-        Ok(None) => return 0,
-        Err(e) => {
-            tracing::error!("{}", e.message);
-            return 1;
-        }
-    };
-    let compute = world.backends.compute.clone();
-    let tag = tag.to_string();
-    world.block_on(async move {
-        let found = match compute.tagged(&tag).await {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::error!("{}", e.message);
-                return 1;
-            }
-        };
-        let mut left = 0;
-        for instance in found {
-            let what = Resource::Instance(instance.clone()).describe();
-            match compute.terminate(&instance).await {
-                Ok(()) => tracing::info!("removed {what} (by its tag)"),
-                Err(e) => {
-                    tracing::error!("could not remove {what}: {e}");
-                    left += 1;
-                }
-            }
-        }
-        left
-    })
 }

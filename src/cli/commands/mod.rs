@@ -4,6 +4,7 @@ pub mod destroy;
 pub mod endpoints;
 pub mod health;
 pub mod lab;
+pub mod lost;
 
 use crate::cli::diagnostic::{self, ScriptError};
 

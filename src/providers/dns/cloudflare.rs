@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::Dns;
 use super::Zone;
+use super::marker;
 use super::name_servers::NameServers;
 use super::zone_api::{Api, ZoneApi};
 use crate::base::error::{Error, ErrorKind, Result};
@@ -107,6 +108,11 @@ pub struct Cloudflare {
 /// `/zones/{id}/dns_records` 5 to 5,000,000 (100 is its default).
 const ZONES_PER_PAGE: usize = 50;
 const RECORDS_PER_PAGE: usize = 100;
+
+/// The longest `comment` every zone takes. The published schema sets no bound, but
+/// Cloudflare's plans do: 100 characters on Free, 500 on the paid plans. rigger cannot
+/// tell a zone's plan without asking for more than DNS rights, so it keeps to Free's.
+pub const COMMENT_MAX: usize = 100;
 
 impl Cloudflare {
     pub fn new(base: &str, auth: Auth, retry: Retry, resolvers: Vec<SocketAddr>) -> Result<Self> {
@@ -339,12 +345,53 @@ impl Cloudflare {
             .await?;
         Ok(items.iter().filter_map(|v| parse_record(zone, v)).collect())
     }
+
+    /// The zone's records whose comment is `cluster`'s marker. The API filters by the
+    /// comment, but case-insensitively, so each is checked again, exactly.
+    async fn fetch_marked(&self, zone: &Zone, cluster: &str) -> Result<Vec<Record>> {
+        let items = self
+            .list_all(
+                &format!("/zones/{}/dns_records", zone.id),
+                &[("comment.exact", marker::text(cluster))],
+                RECORDS_PER_PAGE,
+            )
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|v| parse_record(zone, v))
+            .filter(|r| r.spec.cluster.as_deref() == Some(cluster))
+            .collect())
+    }
+}
+
+/// The comment that marks `spec` as its cluster's, checked against what every plan
+/// takes; `None` for a record without a cluster.
+fn comment(spec: &RecordSpec) -> Result<Option<String>> {
+    let Some(cluster) = &spec.cluster else {
+        return Ok(None);
+    };
+    let text = marker::text(cluster);
+    if text.chars().count() > COMMENT_MAX {
+        return Err(Error::invalid(format!(
+            "cloudflare: the ownership marker of {} ({text:?}) has {} characters, and a record's comment takes at most {COMMENT_MAX} on the Free plan",
+            spec.name,
+            text.chars().count()
+        ))
+        .with_help(format!(
+            "give `cluster` a domain of at most {} characters, or none (the record is then found only through the state dir)",
+            COMMENT_MAX - marker::text("").len()
+        )));
+    }
+    Ok(Some(text))
 }
 
 /// The request body Cloudflare takes today: SRV as name `_service._proto.domain` with
-/// only priority, weight, port and target in `data`.
-pub fn record_body(spec: &RecordSpec) -> Value {
+/// only priority, weight, port and target in `data`; the marker, if any, as `comment`.
+pub fn record_body(spec: &RecordSpec) -> Result<Value> {
     let mut body = json!({ "type": spec.data.type_name(), "name": spec.name, "ttl": spec.ttl });
+    if let Some(comment) = comment(spec)? {
+        body["comment"] = json!(comment);
+    }
     match &spec.data {
         RecordData::SRV {
             priority,
@@ -361,7 +408,7 @@ pub fn record_body(spec: &RecordSpec) -> Value {
         RecordData::A { content } => body["content"] = json!(content.to_string()),
         RecordData::AAAA { content } => body["content"] = json!(content.to_string()),
     }
-    body
+    Ok(body)
 }
 
 fn parse_record(zone: &Zone, v: &Value) -> Option<Record> {
@@ -416,6 +463,11 @@ fn parse_record(zone: &Zone, v: &Value) -> Option<Record> {
                 .and_then(|t| u32::try_from(t).ok())
                 .unwrap_or(1),
             data,
+            cluster: v
+                .get("comment")
+                .and_then(Value::as_str)
+                .and_then(marker::cluster_of)
+                .map(str::to_string),
         },
     })
 }
@@ -452,7 +504,7 @@ impl ZoneApi for Cloudflare {
                 Method::POST,
                 &format!("/zones/{}/dns_records", zone.id),
                 &[],
-                Some(record_body(spec)),
+                Some(record_body(spec)?),
             )
             .await?;
         parse_record(zone, &result).ok_or_else(|| {
@@ -495,6 +547,10 @@ impl ZoneApi for Cloudflare {
             .cloned()
             .unwrap_or_default();
         self.lookup.addresses(&holder, &names).await
+    }
+
+    async fn marked(&self, zone: &Zone, cluster: &str) -> Result<Vec<Record>> {
+        self.fetch_marked(zone, cluster).await
     }
 }
 
@@ -558,13 +614,37 @@ mod tests {
                 port: 2380,
                 target: "etcd-1.example.com".into(),
             },
+            cluster: None,
         };
         assert_eq!(
-            record_body(&spec),
+            record_body(&spec).unwrap(),
             json!({
                 "type": "SRV", "name": "_etcd-server-ssl._tcp.example.com", "ttl": 300,
                 "data": { "priority": 0, "weight": 0, "port": 2380, "target": "etcd-1.example.com" }
             })
         );
+    }
+
+    #[test]
+    fn the_marker_goes_in_the_comment_and_an_over_long_one_is_refused() {
+        let mut spec = RecordSpec {
+            name: "etcd-1.example.com".into(),
+            ttl: 60,
+            data: RecordData::A {
+                content: "10.0.0.5".parse().unwrap(),
+            },
+            cluster: Some("example.com".into()),
+        };
+        assert_eq!(
+            record_body(&spec).unwrap()["comment"],
+            "heritage=rigger,rigger/cluster=example.com"
+        );
+        // 31 characters of marker, then the domain: 69 fit in 100.
+        spec.cluster = Some(format!("{}.com", "a".repeat(65)));
+        assert!(record_body(&spec).is_ok());
+        spec.cluster = Some(format!("{}.com", "a".repeat(66)));
+        let err = record_body(&spec).unwrap_err();
+        assert!(err.message.contains("101 characters"), "{}", err.message);
+        assert!(err.help.unwrap().contains("at most 69 characters"));
     }
 }

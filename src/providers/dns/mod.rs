@@ -2,6 +2,7 @@
 //! module per backend.
 
 pub mod cloudflare;
+pub mod marker;
 pub mod name_servers;
 pub mod rfc2136;
 pub mod route53;
@@ -12,7 +13,7 @@ use std::net::SocketAddr;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::base::error::Result;
+use crate::base::error::{Error, Result};
 use crate::providers::{Record, RecordSpec};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -40,4 +41,11 @@ pub trait Dns: Send + Sync {
     async fn list(&self, name: &str) -> Result<Vec<Record>>;
     /// The servers that answer authoritatively for `zone`: what `wait_resolves` asks.
     async fn authoritative(&self, zone: &str) -> Result<Vec<SocketAddr>>;
+    /// Every record in the zone that holds `domain` whose marker names exactly
+    /// `cluster` (`marker`): what a destroy without the state removes.
+    async fn marked(&self, domain: &str, _cluster: &str) -> Result<Vec<Record>> {
+        Err(Error::invalid(format!(
+            "this DNS provider keeps no ownership markers, so the records of {domain} can only be found through the state dir"
+        )))
+    }
 }

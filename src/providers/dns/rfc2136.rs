@@ -173,6 +173,15 @@ impl ZoneApi for Rfc2136 {
     async fn servers(&self, _zone: &str) -> Result<Vec<SocketAddr>> {
         Ok(vec![self.server])
     }
+
+    /// Records on a server of the user's carry no marker: finding markers again would
+    /// take a zone transfer (AXFR), which rigger does not do.
+    async fn marked(&self, zone: &Zone, _cluster: &str) -> Result<Vec<Record>> {
+        Err(Error::invalid(format!(
+            "records rigger publishes on an RFC 2136 server carry no ownership marker, so those in {} can only be found through the state dir",
+            zone.name
+        )))
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Amazon Route 53 as a DNS provider (aws-sdk-route53). Route 53 keeps all values of a
 //! name and type in one record set, so a rigger record is one value in a set: creating
-//! adds it, deleting takes it out, and the set goes when its last value does.
+//! adds it, deleting takes it out, and the set goes when its last value does. A value
+//! of a cluster's is marked by a TXT record of its own (`marker`), changed in the same
+//! batch as the value, so that one never stands without the other.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use aws_sdk_route53::types::{
 
 use super::Dns;
 use super::Zone;
+use super::marker;
 use super::name_servers::NameServers;
 use super::zone_api::{Api, ZoneApi};
 use crate::base::error::{Error, Result};
@@ -161,15 +164,74 @@ impl Route53 {
             }))
     }
 
-    async fn change(
-        &self,
-        zone: &Zone,
-        action: ChangeAction,
+    /// Applies `changes` as one batch, which Route 53 carries out whole or not at all.
+    async fn apply(&self, zone: &Zone, changes: Vec<Change>) -> Result<()> {
+        self.client
+            .change_resource_record_sets()
+            .hosted_zone_id(&zone.id)
+            .change_batch(
+                ChangeBatch::builder()
+                    .set_changes(Some(changes))
+                    .build()
+                    .map_err(|e| Error::failed(e.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(|e| sdk_error("route53", "ChangeResourceRecordSets", e))?;
+        Ok(())
+    }
+
+    /// Every record set of the zone, page by page.
+    async fn all_sets(&self, zone: &Zone) -> Result<Vec<ResourceRecordSet>> {
+        let mut sets = Vec::new();
+        let mut next: Option<(String, RrType, Option<String>)> = None;
+        loop {
+            let mut request = self
+                .client
+                .list_resource_record_sets()
+                .hosted_zone_id(&zone.id);
+            if let Some((name, rtype, identifier)) = next.take() {
+                request = request
+                    .start_record_name(name)
+                    .start_record_type(rtype)
+                    .set_start_record_identifier(identifier);
+            }
+            let out = request
+                .send()
+                .await
+                .map_err(|e| sdk_error("route53", "ListResourceRecordSets", e))?;
+            sets.extend(out.resource_record_sets().iter().cloned());
+            match (
+                out.is_truncated(),
+                out.next_record_name(),
+                out.next_record_type(),
+            ) {
+                (true, Some(name), Some(rtype)) => {
+                    next = Some((
+                        name.to_string(),
+                        rtype.clone(),
+                        out.next_record_identifier().map(str::to_string),
+                    ));
+                }
+                _ => return Ok(sets),
+            }
+        }
+    }
+
+    /// The set `name`/`rtype` as it is to be: `values` upserted, or deleted when none are
+    /// left (a delete names the values the set has now, `before`).
+    fn set_change(
         name: &str,
         rtype: &str,
         ttl: i64,
         values: &[String],
-    ) -> Result<()> {
+        before: &[String],
+    ) -> Result<Change> {
+        let (action, values) = if values.is_empty() {
+            (ChangeAction::Delete, before)
+        } else {
+            (ChangeAction::Upsert, values)
+        };
         let mut set = ResourceRecordSet::builder()
             .name(fqdn(name))
             .r#type(RrType::from(rtype))
@@ -182,24 +244,28 @@ impl Route53 {
                     .map_err(|e| Error::failed(e.to_string()))?,
             );
         }
-        let change = Change::builder()
+        Change::builder()
             .action(action)
             .resource_record_set(set.build().map_err(|e| Error::failed(e.to_string()))?)
             .build()
-            .map_err(|e| Error::failed(e.to_string()))?;
-        self.client
-            .change_resource_record_sets()
-            .hosted_zone_id(&zone.id)
-            .change_batch(
-                ChangeBatch::builder()
-                    .changes(change)
-                    .build()
-                    .map_err(|e| Error::failed(e.to_string()))?,
-            )
-            .send()
-            .await
-            .map_err(|e| sdk_error("route53", "ChangeResourceRecordSets", e))?;
-        Ok(())
+            .map_err(|e| Error::failed(e.to_string()))
+    }
+
+    /// The TXT marker that says `spec`'s value is its cluster's.
+    fn marker_change(spec: &RecordSpec, cluster: &str) -> Result<Change> {
+        let name = marker::txt_name(spec).map_err(|len| {
+            Error::invalid(format!(
+                "route53: {} is too long to carry an ownership marker: the marker's name would have {len} characters, more than the 253 a name may have",
+                spec.name
+            ))
+            .with_help("give the record a shorter name, or no `cluster` (it is then found only through the state dir)")
+        })?;
+        let value = value_of(&RecordData::TXT {
+            content: marker::text(cluster),
+        });
+        // A marker already there names a value that is gone (this one was not there, or
+        // it would have been adopted): it is replaced.
+        Self::set_change(&name, "TXT", i64::from(spec.ttl), &[value], &[])
     }
 
     fn record(zone: &Zone, spec: RecordSpec) -> Record {
@@ -256,6 +322,9 @@ impl ZoneApi for Route53 {
                                 name: name.to_string(),
                                 ttl: u32::try_from(ttl).unwrap_or(300),
                                 data,
+                                // The marker lives in a set of its own; listing does not
+                                // read it (a request per value, on a rate-limited API).
+                                cluster: None,
                             },
                         ));
                     }
@@ -271,36 +340,49 @@ impl ZoneApi for Route53 {
         let ttl = existing.first().map_or(spec.ttl, |r| r.spec.ttl);
         let mut values: Vec<String> = existing.iter().map(|r| value_of(&r.spec.data)).collect();
         values.push(value_of(&spec.data));
-        self.change(
-            zone,
-            ChangeAction::Upsert,
+        let mut changes = vec![Self::set_change(
             &spec.name,
             spec.data.type_name(),
             i64::from(ttl),
             &values,
-        )
-        .await?;
+            &[],
+        )?];
+        if let Some(cluster) = &spec.cluster {
+            changes.push(Self::marker_change(spec, cluster)?);
+        }
+        self.apply(zone, changes).await?;
         Ok(Self::record(zone, spec.clone()))
     }
 
     async fn remove(&self, zone: &Zone, record: &Record) -> Result<()> {
         let rtype = record.spec.data.type_name();
         let value = value_of(&record.spec.data);
-        let Some((ttl, values)) = self.record_set(zone, &record.spec.name, rtype).await? else {
-            return Ok(());
-        };
-        let rest: Vec<String> = values.iter().filter(|v| **v != value).cloned().collect();
-        if rest.len() == values.len() {
+        let mut changes = Vec::new();
+        if let Some((ttl, values)) = self.record_set(zone, &record.spec.name, rtype).await? {
+            let rest: Vec<String> = values.iter().filter(|v| **v != value).cloned().collect();
+            // The set goes with its last value.
+            if rest.len() < values.len() {
+                changes.push(Self::set_change(
+                    &record.spec.name,
+                    rtype,
+                    ttl,
+                    &rest,
+                    &values,
+                )?);
+            }
+        }
+        // The value's marker goes with it, whoever's record this was: it marks nothing
+        // once the value is gone. A marker standing alone (its value removed by hand)
+        // goes too.
+        if let Ok(name) = marker::txt_name(&record.spec)
+            && let Some((ttl, values)) = self.record_set(zone, &name, "TXT").await?
+        {
+            changes.push(Self::set_change(&name, "TXT", ttl, &[], &values)?);
+        }
+        if changes.is_empty() {
             return Ok(());
         }
-        // The set goes with its last value.
-        let (action, values) = if rest.is_empty() {
-            (ChangeAction::Delete, values)
-        } else {
-            (ChangeAction::Upsert, rest)
-        };
-        self.change(zone, action, &record.spec.name, rtype, ttl, &values)
-            .await
+        self.apply(zone, changes).await
     }
 
     async fn servers(&self, zone: &str) -> Result<Vec<SocketAddr>> {
@@ -318,6 +400,61 @@ impl ZoneApi for Route53 {
             .ok_or_else(|| Error::not_found(format!("Route 53 has no hosted zone for {zone}")))?;
         let names = self.delegation_set(&holder).await?;
         self.lookup.addresses(&holder.name, &names).await
+    }
+
+    /// The values whose TXT marker names `cluster`, read from one listing of the zone;
+    /// a marker whose value is gone is itself returned, so that it is removed too.
+    async fn marked(&self, zone: &Zone, cluster: &str) -> Result<Vec<Record>> {
+        let sets = self.all_sets(zone).await?;
+        let values_of = |s: &ResourceRecordSet| -> Vec<String> {
+            s.resource_records()
+                .iter()
+                .map(|r| r.value().to_string())
+                .collect()
+        };
+        let bare = |s: &ResourceRecordSet| s.name().trim_end_matches('.').to_ascii_lowercase();
+        let ttl = |s: &ResourceRecordSet| u32::try_from(s.ttl().unwrap_or(300)).unwrap_or(300);
+        let wanted = value_of(&RecordData::TXT {
+            content: marker::text(cluster),
+        });
+        let mut found = Vec::new();
+        for set in &sets {
+            let name = bare(set);
+            let Some(marked) = marker::parse_txt_name(&name) else {
+                continue;
+            };
+            if set.r#type().as_str() != "TXT" || values_of(set) != [wanted.clone()] {
+                continue;
+            }
+            let value = sets
+                .iter()
+                .filter(|s| bare(s) == marked.name && s.r#type().as_str() == marked.rtype)
+                .flat_map(|s| {
+                    values_of(s)
+                        .into_iter()
+                        .filter_map(|v| data_of(&marked.rtype, &v))
+                        .map(move |data| (ttl(s), data))
+                })
+                .find(|(_, data)| marked.marks(data));
+            let spec = match value {
+                Some((ttl, data)) => RecordSpec {
+                    name: marked.name.to_string(),
+                    ttl,
+                    data,
+                    cluster: Some(cluster.to_string()),
+                },
+                None => RecordSpec {
+                    name: name.clone(),
+                    ttl: ttl(set),
+                    data: RecordData::TXT {
+                        content: marker::text(cluster),
+                    },
+                    cluster: Some(cluster.to_string()),
+                },
+            };
+            found.push(Self::record(zone, spec));
+        }
+        Ok(found)
     }
 }
 

@@ -30,6 +30,8 @@ pub trait ZoneApi: Send + Sync {
     async fn remove(&self, zone: &Zone, record: &Record) -> Result<()>;
     /// The servers that answer for `zone`, for `wait_resolves`.
     async fn servers(&self, zone: &str) -> Result<Vec<SocketAddr>>;
+    /// The records of `zone` whose marker names exactly `cluster`.
+    async fn marked(&self, zone: &Zone, cluster: &str) -> Result<Vec<Record>>;
 }
 
 /// A zone API as a DNS backend.
@@ -116,5 +118,10 @@ impl<A: ZoneApi> Dns for Api<A> {
 
     async fn authoritative(&self, zone: &str) -> Result<Vec<SocketAddr>> {
         self.0.servers(zone).await
+    }
+
+    async fn marked(&self, domain: &str, cluster: &str) -> Result<Vec<Record>> {
+        let zone = self.zone_for(domain).await?;
+        self.0.marked(&zone, cluster).await
     }
 }

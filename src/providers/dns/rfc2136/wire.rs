@@ -487,6 +487,7 @@ fn from_record(record: &Record) -> Option<RecordSpec> {
         name: name_to_string(&record.name),
         ttl: record.ttl,
         data,
+        cluster: None,
     })
 }
 
@@ -1253,6 +1254,7 @@ mod tests {
                 name: "_x._tcp.bind.test".into(),
                 ttl: 60,
                 data,
+                cluster: None,
             };
             let rec = to_record(&spec).unwrap();
             assert_eq!(from_record(&rec).unwrap(), spec);

@@ -1,0 +1,341 @@
+//! Issue 11 §4, end to end: `rigger run cluster` marks its records as the cluster's;
+//! with the state dir then deleted, `rigger destroy --cluster DOMAIN` finds them by
+//! their markers (and the instances by their tag) and removes exactly those. A record
+//! without a marker, or with another cluster's, stays, also beside the cluster's own
+//! values in one Route 53 set. Against moto and the Cloudflare stand-in, with a loopback
+//! DNS server following each so that `wait_resolves` waits for real; moto's addresses
+//! are fiction, and the run stops before dialling any.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
+use rigger::providers::dns::route53::Route53;
+use rigger::providers::dns::zone_api::Api;
+use rigger::providers::{Dns, Record, RecordData, RecordSpec};
+use serde_json::{Value, json};
+
+use crate::aws::{config, moto};
+use crate::cloud::{cloud_rig, dns_following, dns_serving};
+use crate::cloudflare::stand_in;
+use crate::harness::{Outcome, Rig};
+
+const MARK: &str = "heritage=rigger,rigger/cluster=example.test";
+
+/// `rigger run cluster` for example.test on moto's EC2 with `dns`, asking `server`.
+fn cluster_run(rig: Rig, dns: &str, server: SocketAddr) -> Rig {
+    rig.args(&[
+        "run",
+        "cluster",
+        "--target",
+        "aws",
+        "--dns",
+        dns,
+        "--dns-server",
+        &server.to_string(),
+        "--set",
+        "domain=example.test",
+        "--set",
+        "ami=ami-12c6146b",
+        "--keep-on-error",
+    ])
+}
+
+/// Runs the cluster, which stops at the bootstrap (moto's machines are not real) and
+/// keeps what it made; then loses the state dir.
+async fn run_then_lose_the_state(rig: Rig) -> Rig {
+    let (rig, out) = tokio::task::spawn_blocking(move || {
+        let mut rig = rig;
+        let out = rig.run_keep();
+        (rig, out)
+    })
+    .await
+    .unwrap();
+    out.failure(1)
+        .stderr_has("× bootstrap_parallel: 3 of 3 nodes failed:");
+    std::fs::remove_dir_all(rig.path("state")).unwrap();
+    rig
+}
+
+async fn destroy_cluster(rig: Rig, dns: &str) -> (Rig, Outcome) {
+    let dns = dns.to_string();
+    tokio::task::spawn_blocking(move || {
+        let out = rig.again(&[
+            "destroy",
+            "--cluster",
+            "example.test",
+            "--target",
+            "aws",
+            "--dns",
+            &dns,
+        ]);
+        (rig, out)
+    })
+    .await
+    .unwrap()
+}
+
+/// The destroy removed nine records by their markers and three instances by their tag,
+/// every instance is terminated, and no state dir is left.
+async fn assert_the_cluster_is_gone(rig: &Rig, out: &Outcome, moto_cfg: &aws_config::SdkConfig) {
+    out.success();
+    assert_eq!(
+        out.stderr.matches("(by its marker)").count(),
+        9,
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr.matches("(by its tag)").count(),
+        3,
+        "{}",
+        out.stderr
+    );
+    let ec2 = aws_sdk_ec2::Client::new(moto_cfg);
+    let described = ec2.describe_instances().send().await.unwrap();
+    assert!(
+        described
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .all(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) == Some("terminated"))
+    );
+    assert!(!rig.path("state").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_state_lost_destroy_cluster_removes_exactly_its_cloudflare_records() {
+    let moto = moto(&[]);
+    let (cf_base, api) = stand_in().await;
+    let server = dns_following(api.clone()).await;
+    let rig = cluster_run(cloud_rig(&moto.url, &cf_base), "cloudflare", server);
+    let rig = run_then_lose_the_state(rig).await;
+
+    // Every record the run made carries the cluster's marker as its comment.
+    let made: Vec<Value> = api.lock().unwrap().records.clone();
+    assert_eq!(made.len(), 9, "{made:?}");
+    assert!(made.iter().all(|r| r["comment"] == MARK), "{made:?}");
+
+    // Records of others in the same zone, one at a name the cluster uses.
+    let foreign = [
+        json!({ "id": "www", "zone_id": "zone1", "type": "A", "name": "www.example.test", "content": "10.9.0.1", "ttl": 60 }),
+        json!({ "id": "legacy", "zone_id": "zone1", "type": "SRV", "name": "_etcd-client-ssl._tcp.example.test", "data": { "priority": 0, "weight": 0, "port": 2379, "target": "legacy.example.test" }, "ttl": 60, "comment": "kept by hand" }),
+        json!({ "id": "other", "zone_id": "zone1", "type": "A", "name": "etcd-x.example.test", "content": "10.9.0.2", "ttl": 60, "comment": "heritage=rigger,rigger/cluster=other.example.test" }),
+    ];
+    api.lock().unwrap().records.extend(foreign.clone());
+
+    let (rig, out) = destroy_cluster(rig, "cloudflare").await;
+    assert_the_cluster_is_gone(&rig, &out, &config(&moto)).await;
+    assert_eq!(api.lock().unwrap().records, foreign);
+}
+
+/// Route 53's record sets of the zone, A and SRV, as rigger's records (for the DNS
+/// server that follows them).
+async fn route53_records(r53: &aws_sdk_route53::Client, zone: &str) -> Vec<Record> {
+    let Ok(out) = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .send()
+        .await
+    else {
+        return Vec::new();
+    };
+    let mut records = Vec::new();
+    for set in out.resource_record_sets() {
+        let name = set.name().trim_end_matches('.').to_string();
+        for (i, value) in set.resource_records().iter().enumerate() {
+            let fields: Vec<&str> = value.value().split_whitespace().collect();
+            let data = match (set.r#type().as_str(), fields.as_slice()) {
+                ("A", [ip]) => RecordData::A {
+                    content: ip.parse().unwrap(),
+                },
+                ("SRV", [priority, weight, port, target]) => RecordData::SRV {
+                    priority: priority.parse().unwrap(),
+                    weight: weight.parse().unwrap(),
+                    port: port.parse().unwrap(),
+                    target: target.trim_end_matches('.').to_string(),
+                },
+                _ => continue,
+            };
+            records.push(Record {
+                id: format!("{name}/{i}"),
+                zone: "example.test".into(),
+                spec: RecordSpec {
+                    name: name.clone(),
+                    ttl: 60,
+                    data,
+                    cluster: None,
+                },
+            });
+        }
+    }
+    records
+}
+
+/// Every set of the zone but its SOA and NS, as (name, type, sorted values).
+async fn sets_of(r53: &aws_sdk_route53::Client, zone: &str) -> Vec<(String, String, Vec<String>)> {
+    let out = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .send()
+        .await
+        .unwrap();
+    let mut sets: Vec<_> = out
+        .resource_record_sets()
+        .iter()
+        .filter(|s| !["SOA", "NS"].contains(&s.r#type().as_str()))
+        .map(|s| {
+            let mut values: Vec<String> = s
+                .resource_records()
+                .iter()
+                .map(|r| r.value().to_string())
+                .collect();
+            values.sort();
+            (
+                s.name().to_string(),
+                s.r#type().as_str().to_string(),
+                values,
+            )
+        })
+        .collect();
+    sets.sort();
+    sets
+}
+
+async fn upsert(
+    r53: &aws_sdk_route53::Client,
+    zone: &str,
+    name: &str,
+    rtype: RrType,
+    values: &[String],
+) {
+    let mut set = ResourceRecordSet::builder()
+        .name(name)
+        .r#type(rtype)
+        .ttl(60);
+    for v in values {
+        set = set.resource_records(ResourceRecord::builder().value(v).build().unwrap());
+    }
+    r53.change_resource_record_sets()
+        .hosted_zone_id(zone)
+        .change_batch(
+            ChangeBatch::builder()
+                .changes(
+                    Change::builder()
+                        .action(ChangeAction::Upsert)
+                        .resource_record_set(set.build().unwrap())
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_state_lost_destroy_cluster_removes_exactly_its_route53_values() {
+    let moto = moto(&[]);
+    let cfg = config(&moto);
+    let r53 = aws_sdk_route53::Client::new(&cfg);
+    let zone = r53
+        .create_hosted_zone()
+        .name("example.test.")
+        .caller_reference("rigger-lost-state")
+        .send()
+        .await
+        .unwrap()
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_string();
+    let followed: Arc<Mutex<Vec<Record>>> = Arc::default();
+    let (poll_r53, poll_zone, poll_into) = (r53.clone(), zone.clone(), followed.clone());
+    tokio::spawn(async move {
+        loop {
+            let now = route53_records(&poll_r53, &poll_zone).await;
+            *poll_into.lock().unwrap() = now;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let source = followed.clone();
+    let server = dns_serving(move || {
+        BTreeMap::from([("example.test".to_string(), source.lock().unwrap().clone())])
+    })
+    .await;
+    let rig = cluster_run(
+        cloud_rig(&moto.url, "http://127.0.0.1:9"),
+        "route53",
+        server,
+    );
+    let rig = run_then_lose_the_state(rig).await;
+
+    // Each of the nine values the run made has a TXT marker naming the cluster.
+    let made = sets_of(&r53, &zone).await;
+    let markers = made
+        .iter()
+        .filter(|(name, t, values)| {
+            name.starts_with("_rigger-") && t == "TXT" && *values == [format!("\"{MARK}\"")]
+        })
+        .count();
+    assert_eq!(markers, 9, "{made:?}");
+
+    // Others' values: one in the cluster's own SRV set, one unmarked name, and one
+    // marked for another cluster (through rigger, so with its TXT marker).
+    let client = "_etcd-client-ssl._tcp.example.test.";
+    let mut shared: Vec<String> = made
+        .iter()
+        .find(|(n, t, _)| n == client && t == "SRV")
+        .unwrap()
+        .2
+        .clone();
+    shared.push("0 0 2379 legacy.example.test.".into());
+    upsert(&r53, &zone, client, RrType::Srv, &shared).await;
+    upsert(
+        &r53,
+        &zone,
+        "www.example.test.",
+        RrType::A,
+        &["10.9.0.1".into()],
+    )
+    .await;
+    Api(Route53::new(&cfg, vec![]))
+        .create(&RecordSpec {
+            name: "etcd-x.example.test".into(),
+            ttl: 60,
+            data: RecordData::A {
+                content: "10.9.0.2".parse().unwrap(),
+            },
+            cluster: Some("other.example.test".into()),
+        })
+        .await
+        .unwrap();
+    let foreign: Vec<_> = sets_of(&r53, &zone)
+        .await
+        .into_iter()
+        .filter(|(name, _, values)| {
+            name.starts_with("www.")
+                || name.starts_with("etcd-x.")
+                || values.iter().any(|v| v.contains("other.example.test"))
+        })
+        .chain([(
+            client.to_string(),
+            "SRV".to_string(),
+            vec!["0 0 2379 legacy.example.test.".to_string()],
+        )])
+        .collect();
+    assert_eq!(foreign.len(), 4, "{foreign:?}");
+
+    let (rig, out) = destroy_cluster(rig, "route53").await;
+    assert_the_cluster_is_gone(&rig, &out, &cfg).await;
+    let mut expected = foreign;
+    expected.sort();
+    assert_eq!(sets_of(&r53, &zone).await, expected);
+}
