@@ -64,6 +64,11 @@ impl Error {
             help: None,
         }
     }
+    /// The same error, its message led by `prefix` (which of many it is about).
+    pub fn prefixed(mut self, prefix: &str) -> Self {
+        self.message = format!("{prefix}{}", self.message);
+        self
+    }
     pub fn failed(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Failed, message)
     }

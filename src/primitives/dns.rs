@@ -43,6 +43,16 @@ const RECORD: Doc = Doc {
 /// identical record that already exists is returned as is, with its own mark or none.",
 };
 
+const RECORDS_AT_ONCE: Doc = Doc {
+    name: "dns_record",
+    params: &["records: Array", "Array"],
+    text: "\
+/// Publishes every record of `records` (maps as above) at once and returns them, in
+/// order: Cloudflare takes them in one batch request (200 at most per request), Route 53
+/// in one change, the lab in one reload; RFC 2136 one update per record, in order.
+/// Every record is checked before any is sent; a record given twice is refused.",
+};
+
 const DELETE: Doc = Doc {
     name: "delete_dns_record",
     params: &["record: Map", "()"],
@@ -117,6 +127,65 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
                 Ok(world.backends.dns.create(&spec).await?.0)
             })?;
             to_map(RECORD.name, &record)
+        },
+    );
+
+    let c = cx.clone();
+    define(&RECORDS_AT_ONCE).register_into_engine(
+        engine,
+        move |records: Array| -> Result<Array, Box<EvalAltResult>> {
+            let mut specs = Vec::with_capacity(records.len());
+            for (i, record) in records.into_iter().enumerate() {
+                let Some(map) = record.clone().try_cast::<Map>() else {
+                    return Err(Failure::invalid(
+                        RECORDS_AT_ONCE.name,
+                        format!(
+                            "record {} is {}, not a map",
+                            i + 1,
+                            crate::base::eval_error::rhai_types(record.type_name())
+                        ),
+                    )
+                    .into());
+                };
+                let spec =
+                    record_spec(map).map_err(|f| f.prefixed(&format!("record {}: ", i + 1)))?;
+                // Said rather than made once: a script that lists a record twice has
+                // most likely mixed up two of them.
+                if let Some(earlier) = specs
+                    .iter()
+                    .position(|s: &RecordSpec| s.data == spec.data && s.name == spec.name)
+                {
+                    return Err(Failure::invalid(
+                        RECORDS_AT_ONCE.name,
+                        format!(
+                            "record {}: {} {} -> {} is given twice (also as record {})",
+                            i + 1,
+                            spec.data.type_name(),
+                            spec.name,
+                            spec.data.content(),
+                            earlier + 1
+                        ),
+                    )
+                    .into());
+                }
+                specs.push(spec);
+            }
+            let made = creating(&c, RECORDS_AT_ONCE.name, LIMIT, move |world| async move {
+                let outcomes = world.backends.dns.create_all(&specs).await;
+                let mut made = Vec::with_capacity(outcomes.len());
+                for (i, outcome) in outcomes.into_iter().enumerate() {
+                    // What was made stays in the journal, for the rollback to remove.
+                    made.push(
+                        outcome
+                            .map_err(|e| e.prefixed(&format!("record {}: ", i + 1)))?
+                            .0,
+                    );
+                }
+                Ok(made)
+            })?;
+            made.iter()
+                .map(|r| to_map(RECORDS_AT_ONCE.name, r).map(Dynamic::from))
+                .collect()
         },
     );
 

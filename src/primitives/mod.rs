@@ -86,6 +86,12 @@ impl Failure {
         self.error.help = Some(help.into());
         self
     }
+
+    /// The same failure, its message led by `prefix` (which of many it is about).
+    pub fn prefixed(mut self, prefix: &str) -> Self {
+        self.error = self.error.prefixed(prefix);
+        self
+    }
 }
 
 impl From<Failure> for Box<EvalAltResult> {

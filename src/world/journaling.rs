@@ -180,10 +180,62 @@ impl Dns for JournaledDns {
         }
     }
 
+    /// Every record's intent is in the journal before the one call that makes them all;
+    /// each is then settled by its own outcome, so a batch that half worked leaves the
+    /// journal saying exactly what exists.
+    async fn create_all(&self, specs: &[RecordSpec]) -> Vec<Result<(Record, bool)>> {
+        let mut seqs = Vec::with_capacity(specs.len());
+        for spec in specs {
+            match self.book.intend(Intent::DnsRecord { spec: spec.clone() }) {
+                Ok(seq) => seqs.push(seq),
+                Err(e) => {
+                    // Nothing is made unless everything can be journaled first.
+                    for seq in seqs {
+                        let _ = self.book.settle(seq, None);
+                    }
+                    return specs.iter().map(|_| Err(e.clone())).collect();
+                }
+            }
+        }
+        let outcomes = self.inner.create_all(specs).await;
+        let mut out = Vec::with_capacity(outcomes.len());
+        for (seq, outcome) in seqs.into_iter().zip(outcomes) {
+            out.push(match outcome {
+                Ok((record, created)) => {
+                    // An adopted record was there before this run: not this run's.
+                    let made = created.then(|| Resource::DnsRecord(record.clone()));
+                    match self.book.settle(seq, made) {
+                        Ok(()) => Ok((record, created)),
+                        Err(e) if created => {
+                            let _ = self.inner.delete(&record).await;
+                            Err(e)
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => {
+                    let _ = self.book.settle(seq, None);
+                    Err(e)
+                }
+            });
+        }
+        out
+    }
+
     async fn delete(&self, record: &Record) -> Result<()> {
         self.inner.delete(record).await?;
         self.book.gone(Resource::DnsRecord(record.clone()));
         Ok(())
+    }
+
+    async fn delete_all(&self, records: &[Record]) -> Vec<Result<()>> {
+        let outcomes = self.inner.delete_all(records).await;
+        for (record, outcome) in records.iter().zip(&outcomes) {
+            if outcome.is_ok() {
+                self.book.gone(Resource::DnsRecord(record.clone()));
+            }
+        }
+        outcomes
     }
 
     async fn delete_zone(&self, zone: &Zone) -> Result<()> {

@@ -366,11 +366,33 @@ pub fn take_down(world: &World, journal: &Journal) -> Vec<(Resource, Error)> {
         let outcomes = world.block_on(async move {
             let mut set = tokio::task::JoinSet::new();
             // Machines go in one call where the backend takes many (EC2's
-            // TerminateInstances); everything else one call each, all at once.
+            // TerminateInstances), records likewise (a Cloudflare batch, one Route 53
+            // change); everything else one call each, all at once.
             let (machines, others): (Vec<_>, Vec<_>) = this
                 .into_iter()
                 .enumerate()
                 .partition(|(_, r)| matches!(r, Resource::Instance(_)));
+            let (records, others): (Vec<_>, Vec<_>) = others
+                .into_iter()
+                .partition(|(_, r)| matches!(r, Resource::DnsRecord(_)));
+            if !records.is_empty() {
+                let raw = raw.clone();
+                set.spawn(async move {
+                    let all: Vec<_> = records
+                        .iter()
+                        .filter_map(|(_, r)| match r {
+                            Resource::DnsRecord(r) => Some(r.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    let outcomes = raw.dns.delete_all(&all).await;
+                    records
+                        .into_iter()
+                        .zip(outcomes)
+                        .map(|((i, r), outcome)| (i, r, outcome.map(|()| true)))
+                        .collect::<Vec<_>>()
+                });
+            }
             if !machines.is_empty() {
                 let raw = raw.clone();
                 set.spawn(async move {

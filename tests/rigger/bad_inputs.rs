@@ -789,7 +789,11 @@ fn cluster_param_cases() -> Vec<Case> {
         cluster("init_bogus", &["init=bogus"], &["init", "bogus", "process"]),
         cluster("init_number", &["init=42"], &["init", "string"]),
         // Lab hosts share this machine's /etc/systemd: the unit would be the machine's.
-        cluster("init_systemd_in_lab", &["init=systemd"], &["init=systemd", "/etc/systemd", "init=process"]),
+        cluster(
+            "init_systemd_in_lab",
+            &["init=systemd"],
+            &["init=systemd", "/etc/systemd", "init=process"],
+        ),
         cluster(
             "install_bogus",
             &["install=bogus"],

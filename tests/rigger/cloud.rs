@@ -291,3 +291,83 @@ async fn unreachable_name_servers_are_refused_before_any_instance_in_the_dry_run
     );
     assert!(api.lock().unwrap().records.is_empty());
 }
+
+/// Counts of one kind of request: (method, path) pairs as the stand-in saw them.
+fn count(calls: &[(String, String, Option<Value>)], method: &str, path: &str) -> usize {
+    calls
+        .iter()
+        .filter(|(m, p, _)| m == method && p == path)
+        .count()
+}
+
+/// Nine members' records are one Cloudflare request to publish and one to remove (the
+/// batch endpoint); an account without it gets one request per record, and still all
+/// of them. Counts, not times: they do not depend on the machine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nine_members_records_are_one_batch_to_publish_and_one_to_remove() {
+    for refuse_batch in [false, true] {
+        let moto = moto(&[]);
+        let (cf_base, api) = stand_in().await;
+        api.lock().unwrap().refuse_batch = refuse_batch;
+        let dns = dns_following(api.clone()).await;
+        let mut rig = cloud_rig(&moto.url, &cf_base).args(&[
+            "run",
+            "cluster",
+            "--target",
+            "aws",
+            "--dns",
+            "cloudflare",
+            "--dns-server",
+            &dns.to_string(),
+            "--set",
+            "domain=example.test",
+            "--set",
+            "ami=ami-12c6146b",
+            "--set",
+            "size=9",
+            "--keep-on-error",
+        ]);
+        let (rig, out) = tokio::task::spawn_blocking(move || {
+            let out = rig.run_keep();
+            (rig, out)
+        })
+        .await
+        .unwrap();
+        // It stops at the bootstrap (moto's machines are never dialled), records made.
+        out.failure(1).stderr_has("bootstrap_parallel");
+        assert_eq!(api.lock().unwrap().records.len(), 27);
+        let calls = api.lock().unwrap().take_calls();
+        let batch = "/zones/zone1/dns_records/batch";
+        let single = "/zones/zone1/dns_records";
+        if refuse_batch {
+            assert_eq!(count(&calls, "POST", batch), 1, "tried once");
+            assert_eq!(count(&calls, "POST", single), 27);
+        } else {
+            assert_eq!(count(&calls, "POST", batch), 1);
+            assert_eq!(count(&calls, "POST", single), 0);
+            let body = calls
+                .iter()
+                .find(|(m, p, _)| m == "POST" && p == batch)
+                .and_then(|(.., b)| b.clone())
+                .unwrap();
+            assert_eq!(body["posts"].as_array().unwrap().len(), 27);
+        }
+        // The zone is looked up once per name (one for the domain, one for each
+        // member's own name, which could be a zone of its own), never again.
+        assert!(count(&calls, "GET", "/zones") <= 10, "{calls:?}");
+
+        let destroyed = tokio::task::spawn_blocking(move || rig.again(&["destroy"]))
+            .await
+            .unwrap();
+        destroyed.success();
+        assert!(api.lock().unwrap().records.is_empty());
+        let calls = api.lock().unwrap().take_calls();
+        let deletes = calls.iter().filter(|(m, ..)| m == "DELETE").count();
+        if refuse_batch {
+            assert_eq!(deletes, 27);
+        } else {
+            assert_eq!(count(&calls, "POST", batch), 1, "{calls:?}");
+            assert_eq!(deletes, 0, "{calls:?}");
+        }
+    }
+}

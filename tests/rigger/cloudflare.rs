@@ -41,9 +41,21 @@ pub struct Api {
     /// Statuses (with Retry-After seconds) to answer before serving normally.
     failures: VecDeque<(StatusCode, Option<u64>)>,
     next_id: u64,
+    /// Answer the batch endpoint as an account without it would (404).
+    pub refuse_batch: bool,
 }
 
 pub type Shared = Arc<Mutex<Api>>;
+
+impl Api {
+    /// The requests served so far, as (method, path, body), and forgets them.
+    pub fn take_calls(&mut self) -> Vec<(String, String, Option<Value>)> {
+        std::mem::take(&mut self.seen)
+            .into_iter()
+            .map(|s| (s.method, s.path, s.body))
+            .collect()
+    }
+}
 
 fn envelope(result: Value, info: Option<Value>) -> Response {
     let mut body = json!({ "success": true, "errors": [], "messages": [], "result": result });
@@ -192,19 +204,31 @@ async fn records(
         return page(items, &q, (5, 5_000_000), 100);
     }
     let mut record = body.unwrap();
+    if let Some(refused) = refuse_record(&record) {
+        return refused;
+    }
+    api.next_id += 1;
+    record["id"] = json!(format!("rec{}", api.next_id));
+    record["zone_id"] = json!(zone);
+    api.records.push(record.clone());
+    envelope(record, None)
+}
+
+/// What Cloudflare refuses in a record to create, as its schema and plan limits say.
+fn refuse_record(record: &Value) -> Option<Response> {
     if let Some(comment) = record.get("comment") {
         let Some(text) = comment.as_str() else {
-            return error(StatusCode::BAD_REQUEST, 1004, "DNS Validation Error");
+            return Some(error(StatusCode::BAD_REQUEST, 1004, "DNS Validation Error"));
         };
         if text.chars().count() > 100 {
-            return error(
+            return Some(error(
                 StatusCode::BAD_REQUEST,
                 9005,
                 "Comment is too long: at most 100 characters on this zone's plan",
-            );
+            ));
         }
         if text.contains(['\n', '\r']) {
-            return error(StatusCode::BAD_REQUEST, 1004, "DNS Validation Error");
+            return Some(error(StatusCode::BAD_REQUEST, 1004, "DNS Validation Error"));
         }
     }
     // Cloudflare today refuses the old SRV form with service/proto/name in `data`.
@@ -214,17 +238,92 @@ async fn records(
             .keys()
             .any(|k| !["priority", "weight", "port", "target"].contains(&k.as_str()))
         {
-            return error(StatusCode::BAD_REQUEST, 1004, "DNS Validation Error");
+            return Some(error(StatusCode::BAD_REQUEST, 1004, "DNS Validation Error"));
         }
     }
     if record["name"] == "exists.example.test" {
-        return error(StatusCode::BAD_REQUEST, 81057, "Record already exists.");
+        return Some(error(
+            StatusCode::BAD_REQUEST,
+            81057,
+            "Record already exists.",
+        ));
     }
-    api.next_id += 1;
-    record["id"] = json!(format!("rec{}", api.next_id));
-    record["zone_id"] = json!(zone);
-    api.records.push(record.clone());
-    envelope(record, None)
+    None
+}
+
+/// The batch endpoint, as Cloudflare documents it: deletes, then posts (patches and puts
+/// are not used by rigger and refused here), in one transaction: any failure applies
+/// nothing and answers the first error; at most 200 changes (a Free zone's limit).
+async fn batch(
+    State(api): State<Shared>,
+    Path(zone): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = format!("/zones/{zone}/dns_records/batch");
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if let Some(r) = admit(
+        &api,
+        &Method::POST,
+        &path,
+        &[],
+        &headers,
+        Some(body.clone()),
+    ) {
+        return r;
+    }
+    let mut api = api.lock().unwrap();
+    if api.refuse_batch {
+        return error(StatusCode::NOT_FOUND, 7003, "No route for that URI");
+    }
+    let list = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (deletes, posts) = (list("deletes"), list("posts"));
+    if !list("patches").is_empty() || !list("puts").is_empty() {
+        return error(StatusCode::BAD_REQUEST, 1004, "DNS Validation Error");
+    }
+    if deletes.len() + posts.len() > 200 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            81000,
+            "Too many operations in the batch",
+        );
+    }
+    for d in &deletes {
+        let id = d["id"].as_str().unwrap_or_default();
+        if !api
+            .records
+            .iter()
+            .any(|r| r["zone_id"] == zone && r["id"] == id)
+        {
+            return error(StatusCode::NOT_FOUND, 81044, "Record does not exist.");
+        }
+    }
+    for p in &posts {
+        if let Some(refused) = refuse_record(p) {
+            return refused;
+        }
+    }
+    let mut deleted = Vec::new();
+    for d in &deletes {
+        let id = d["id"].as_str().unwrap_or_default().to_string();
+        api.records.retain(|r| r["id"] != id.as_str());
+        deleted.push(json!({ "id": id }));
+    }
+    let mut posted = Vec::new();
+    for p in posts {
+        let mut record = p;
+        api.next_id += 1;
+        record["id"] = json!(format!("rec{}", api.next_id));
+        record["zone_id"] = json!(zone);
+        api.records.push(record.clone());
+        posted.push(record);
+    }
+    envelope(json!({ "deletes": deleted, "posts": posted }), None)
 }
 
 async fn remove(
@@ -256,6 +355,10 @@ pub async fn stand_in() -> (String, Shared) {
         .route(
             "/client/v4/zones/{zone}/dns_records",
             get(records).post(records),
+        )
+        .route(
+            "/client/v4/zones/{zone}/dns_records/batch",
+            axum::routing::post(batch),
         )
         .route("/client/v4/zones/{zone}/dns_records/{id}", delete(remove))
         .with_state(api.clone());
@@ -308,7 +411,7 @@ fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 #[tokio::test]
 async fn records_are_created_with_the_exact_requests_cloudflare_takes() {
     let (base, api) = stand_in().await;
-    let cf = ZoneApiDns(
+    let cf = ZoneApiDns::new(
         Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
     );
     let (rec, created) = cf.create(&srv(2380, "etcd-1.example.test")).await.unwrap();
@@ -358,7 +461,7 @@ async fn records_are_created_with_the_exact_requests_cloudflare_takes() {
 #[tokio::test]
 async fn an_identical_record_is_adopted_not_duplicated() {
     let (base, api) = stand_in().await;
-    let cf = ZoneApiDns(
+    let cf = ZoneApiDns::new(
         Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
     );
     let (first, created) = cf
@@ -386,7 +489,7 @@ async fn listing_follows_every_page() {
             api.records.push(json!({ "id": format!("r{i}"), "zone_id": "zone1", "type": "A", "name": "many.example.test", "content": format!("10.0.{}.{}", i / 200, i % 200), "ttl": 60 }));
         }
     }
-    let cf = ZoneApiDns(
+    let cf = ZoneApiDns::new(
         Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
     );
     let all = cf.list("many.example.test").await.unwrap();
@@ -409,7 +512,7 @@ async fn rate_limits_and_server_errors_are_retried_honouring_retry_after() {
         (StatusCode::TOO_MANY_REQUESTS, Some(0)),
         (StatusCode::BAD_GATEWAY, None),
     ]);
-    let cf = ZoneApiDns(
+    let cf = ZoneApiDns::new(
         Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
     );
     let (zone, _) = cf.zone("example.test").await.unwrap();
@@ -428,7 +531,7 @@ async fn retries_stop_at_the_limit_with_cloudflares_error() {
         (StatusCode::SERVICE_UNAVAILABLE, None),
         10,
     ));
-    let cf = ZoneApiDns(
+    let cf = ZoneApiDns::new(
         Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
     );
     let err = cf.zone("example.test").await.unwrap_err();
@@ -448,7 +551,7 @@ async fn retries_stop_at_the_limit_with_cloudflares_error() {
 #[tokio::test]
 async fn api_errors_carry_cloudflares_code_and_message_and_never_the_token() {
     let (base, _api) = stand_in().await;
-    let cf = ZoneApiDns(
+    let cf = ZoneApiDns::new(
         Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
     );
     let err = cf
@@ -459,7 +562,7 @@ async fn api_errors_carry_cloudflares_code_and_message_and_never_the_token() {
         err.message,
         "cloudflare: POST /zones/zone1/dns_records failed (400 Bad Request): 81057 Record already exists."
     );
-    let bad = ZoneApiDns(
+    let bad = ZoneApiDns::new(
         Cloudflare::new(
             &base,
             Auth::Token("wrong-token".into()),
@@ -486,7 +589,7 @@ async fn api_errors_carry_cloudflares_code_and_message_and_never_the_token() {
 #[tokio::test]
 async fn the_legacy_key_goes_in_its_own_headers() {
     let (base, api) = stand_in().await;
-    let cf = ZoneApiDns(
+    let cf = ZoneApiDns::new(
         Cloudflare::new(
             &base,
             Auth::Key {
@@ -508,7 +611,7 @@ async fn the_legacy_key_goes_in_its_own_headers() {
 #[tokio::test]
 async fn delete_removes_the_record_and_a_gone_record_is_not_an_error() {
     let (base, api) = stand_in().await;
-    let cf = ZoneApiDns(
+    let cf = ZoneApiDns::new(
         Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
     );
     let (rec, _) = cf
@@ -524,7 +627,7 @@ async fn delete_removes_the_record_and_a_gone_record_is_not_an_error() {
 #[tokio::test]
 async fn every_record_type_round_trips_through_the_api() {
     let (base, api) = stand_in().await;
-    let cf = ZoneApiDns(
+    let cf = ZoneApiDns::new(
         Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
     );
     let specs = [
@@ -584,7 +687,7 @@ async fn every_record_type_round_trips_through_the_api() {
 #[tokio::test]
 async fn a_missing_zone_is_named_by_its_domain() {
     let (base, _api) = stand_in().await;
-    let cf = ZoneApiDns(
+    let cf = ZoneApiDns::new(
         Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
     );
     let spec = RecordSpec {
@@ -616,7 +719,7 @@ fn marked(name: &str, ip: &str, cluster: &str) -> RecordSpec {
 #[tokio::test]
 async fn a_records_cluster_is_its_comment_and_comes_back_listed() {
     let (base, api) = stand_in().await;
-    let cf = ZoneApiDns(
+    let cf = ZoneApiDns::new(
         Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
     );
     let spec = marked("etcd-1.example.test", "10.0.0.5", "example.test");
@@ -665,7 +768,7 @@ async fn an_over_long_comment_is_refused_by_the_stand_in_and_never_sent() {
     );
     assert_eq!(post("two\nlines".into()).await, StatusCode::BAD_REQUEST);
 
-    let cf = ZoneApiDns(
+    let cf = ZoneApiDns::new(
         Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
     );
     let posts_before = api.lock().unwrap().seen.len();
@@ -685,7 +788,7 @@ async fn an_over_long_comment_is_refused_by_the_stand_in_and_never_sent() {
 #[tokio::test]
 async fn marked_finds_exactly_the_clusters_records() {
     let (base, api) = stand_in().await;
-    let cf = ZoneApiDns(
+    let cf = ZoneApiDns::new(
         Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
     );
     let (mine, _) = cf

@@ -244,6 +244,44 @@ wait_resolves(#{ "a.example.test": "198.18.5.1", "b.example.test": "198.18.5.2",
     lab.leaves_nothing();
 }
 
+/// `dns_record([...])` publishes many records in one change and returns them in
+/// order; every record is checked before any is sent, and one given twice is refused.
+#[test]
+fn dns_record_takes_an_array_and_checks_all_before_sending_any() {
+    let Some(lab) = LabRig::new() else { return };
+    let script = r#"
+dns_zone("example.test");
+let made = dns_record([
+    #{ name: "a.example.test", type: "A", content: "198.18.5.1" },
+    #{ name: "_x._tcp.example.test", type: "SRV", priority: 0, weight: 0, port: 2380, target: "a.example.test" },
+    #{ name: "b.example.test", type: "A", content: "198.18.5.2" },
+]);
+print(made.map(|r| r.name));
+wait_resolves(#{ "a.example.test": "198.18.5.1", "b.example.test": "198.18.5.2",
+                 "_x._tcp.example.test": ["a.example.test:2380"] });
+let again = dns_record([#{ name: "a.example.test", type: "A", content: "198.18.5.1" }]);
+print(again[0].id == made[0].id);
+try {
+    dns_record([#{ name: "c.example.test", type: "A", content: "198.18.5.3" },
+                #{ name: "bad..example.test", type: "A", content: "198.18.5.4" }]);
+} catch (e) { print(e.message); }
+print(dns_records("c.example.test").len());
+dns_record([#{ name: "d.example.test", type: "A", content: "198.18.5.5" },
+            #{ name: "d.example.test", type: "A", content: "198.18.5.5" }]);
+"#;
+    let out = lab.file("r.rhai", script).run(&["-v", "run", "r.rhai"]);
+    out.failure(1).stdout_is(
+        "[\"a.example.test\", \"_x._tcp.example.test\", \"b.example.test\"]\n\
+         true\n\
+         dns_record: record 2: \"bad..example.test\" is not a valid A record name: it has an empty label (two dots in a row, or a leading dot)\n\
+         0\n",
+    );
+    out.stderr_has(
+        "dns_record: record 2: A d.example.test -> 198.18.5.5 is given twice (also as record 1)",
+    );
+    lab.leaves_nothing();
+}
+
 #[test]
 fn without_privileges_the_lab_says_so_and_creates_nothing() {
     let Some(lab) = LabRig::new() else { return };

@@ -306,7 +306,7 @@ async fn with_the_state_lost_destroy_cluster_removes_exactly_its_route53_values(
         &["10.9.0.1".into()],
     )
     .await;
-    Api(Route53::new(&cfg, vec![]))
+    Api::new(Route53::new(&cfg, vec![]))
         .create(&RecordSpec {
             name: "etcd-x.example.test".into(),
             ttl: 60,

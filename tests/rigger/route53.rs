@@ -32,7 +32,7 @@ async fn srv_values_share_one_record_set_and_leave_it_one_by_one() {
         .send()
         .await
         .unwrap();
-    let dns = Api(Route53::new(&cfg, vec![]));
+    let dns = Api::new(Route53::new(&cfg, vec![]));
 
     let (zone, created) = dns.zone("example.test").await.unwrap();
     assert!(!created);
@@ -104,7 +104,7 @@ async fn srv_values_share_one_record_set_and_leave_it_one_by_one() {
 #[tokio::test]
 async fn a_missing_hosted_zone_is_named() {
     let moto = moto(&[]);
-    let dns = Api(Route53::new(&config(&moto), vec![]));
+    let dns = Api::new(Route53::new(&config(&moto), vec![]));
     let err = dns.zone("nowhere.test").await.unwrap_err();
     assert_eq!(err.message, "zone \"nowhere.test\" not found in Route 53");
 }
@@ -135,8 +135,9 @@ async fn without_dns_server_the_delegation_set_is_asked() {
         .enumerate()
         .map(|(i, n)| format!("{n}=127.0.0.{}:53{i}", i + 1))
         .collect();
-    let dns =
-        Api(Route53::new(&cfg, vec![]).with_lookup(NameServers::parse(&map.join(",")).unwrap()));
+    let dns = Api::new(
+        Route53::new(&cfg, vec![]).with_lookup(NameServers::parse(&map.join(",")).unwrap()),
+    );
     let mut want: Vec<std::net::SocketAddr> = (0..names.len())
         .map(|i| format!("127.0.0.{}:53{i}", i + 1).parse().unwrap())
         .collect();
@@ -149,8 +150,10 @@ async fn without_dns_server_the_delegation_set_is_asked() {
         want
     );
 
-    let partial = Api(Route53::new(&cfg, vec![])
-        .with_lookup(NameServers::parse("ns9.other.test=127.0.0.1:9").unwrap()));
+    let partial = Api::new(
+        Route53::new(&cfg, vec![])
+            .with_lookup(NameServers::parse("ns9.other.test=127.0.0.1:9").unwrap()),
+    );
     let err = partial.authoritative("example.test").await.unwrap_err();
     assert!(
         err.message
@@ -165,7 +168,7 @@ async fn without_dns_server_the_delegation_set_is_asked() {
 
     // --dns-server wins: the delegation set is not even read.
     let given: std::net::SocketAddr = "127.0.0.9:5300".parse().unwrap();
-    let fixed = Api(Route53::new(&cfg, vec![given]));
+    let fixed = Api::new(Route53::new(&cfg, vec![given]));
     assert_eq!(
         fixed.authoritative("example.test").await.unwrap(),
         vec![given]
@@ -209,7 +212,7 @@ async fn each_marked_value_has_a_txt_marker_that_goes_with_it() {
         .send()
         .await
         .unwrap();
-    let dns = Api(Route53::new(&cfg, vec![]));
+    let dns = Api::new(Route53::new(&cfg, vec![]));
     let (zone, _) = dns.zone("example.test").await.unwrap();
     let mine = |target: &str| RecordSpec {
         cluster: Some("example.test".into()),
@@ -335,5 +338,85 @@ async fn each_marked_value_has_a_txt_marker_that_goes_with_it() {
     assert_eq!(
         dns.marked("example.test", "other.test").await.unwrap(),
         vec![other]
+    );
+}
+
+/// Many records in one go: each set once with all its new values, and their markers;
+/// then out again together, even when one of them was already removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_goes_in_and_out_as_whole_sets_with_their_markers() {
+    let moto = moto(&[]);
+    let cfg = config(&moto);
+    let r53 = aws_sdk_route53::Client::new(&cfg);
+    r53.create_hosted_zone()
+        .name("example.test.")
+        .caller_reference("rigger-batch")
+        .send()
+        .await
+        .unwrap();
+    let dns = Api::new(Route53::new(&cfg, vec![]));
+    let (zone, _) = dns.zone("example.test").await.unwrap();
+    let marked = |mut s: RecordSpec| {
+        s.cluster = Some("example.test".into());
+        s
+    };
+    let a = RecordSpec {
+        name: "etcd-1.example.test".into(),
+        ttl: 300,
+        data: RecordData::A {
+            content: "198.18.1.1".parse().unwrap(),
+        },
+        cluster: None,
+    };
+    let specs = vec![
+        marked(srv("etcd-1.example.test")),
+        marked(srv("etcd-2.example.test")),
+        marked(a.clone()),
+    ];
+    let made: Vec<_> = dns
+        .create_all(&specs)
+        .await
+        .into_iter()
+        .map(|o| o.unwrap())
+        .collect();
+    assert!(made.iter().all(|(_, created)| *created));
+    let mut values: Vec<String> = dns
+        .list("_etcd-server-ssl._tcp.example.test")
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.spec.data.content())
+        .collect();
+    values.sort();
+    assert_eq!(values.len(), 2, "{values:?}");
+    assert_eq!(
+        txt_sets(&r53, &zone.id).await.len(),
+        3,
+        "one marker per value"
+    );
+    // Again: all adopted, nothing added.
+    let again: Vec<_> = dns
+        .create_all(&specs)
+        .await
+        .into_iter()
+        .map(|o| o.unwrap())
+        .collect();
+    assert!(again.iter().all(|(_, created)| !*created));
+
+    // One removed before: the batch changes only what is still there, and all go.
+    let records: Vec<_> = made.into_iter().map(|(r, _)| r).collect();
+    dns.delete(&records[1]).await.unwrap();
+    let outcomes = dns.delete_all(&records).await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert!(
+        dns.list("_etcd-server-ssl._tcp.example.test")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(dns.list("etcd-1.example.test").await.unwrap().is_empty());
+    assert!(
+        txt_sets(&r53, &zone.id).await.is_empty(),
+        "the markers went too"
     );
 }

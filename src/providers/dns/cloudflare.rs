@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::StreamExt;
+use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -107,6 +109,17 @@ pub struct Cloudflare {
 /// Page sizes as Cloudflare's published schema bounds them: `/zones` takes 5 to 50,
 /// `/zones/{id}/dns_records` 5 to 5,000,000 (100 is its default).
 const ZONES_PER_PAGE: usize = 50;
+/// The most changes one batch may carry on a Free zone (paid plans take 3,500).
+const BATCH_LIMIT: usize = 200;
+/// Single calls in flight at once when there is no batch: well inside Cloudflare's
+/// 1,200 requests per 5 minutes for a cluster's records.
+const SINGLE_CALLS: usize = 8;
+
+/// Whether an error says the account has no batch endpoint (rather than refusing what
+/// was in the batch).
+fn batch_refused(e: &Error) -> bool {
+    e.kind == ErrorKind::NotFound || ["(405 ", "(501 "].iter().any(|s| e.message.contains(s))
+}
 const RECORDS_PER_PAGE: usize = 100;
 
 /// The longest `comment` every zone takes. The published schema sets no bound, but
@@ -474,7 +487,7 @@ fn parse_record(zone: &Zone, v: &Value) -> Option<Record> {
 
 /// The Cloudflare backend of a run (its row in the backend table).
 pub fn open(opening: &Opening) -> Result<Arc<dyn Dns>> {
-    Ok(Arc::new(Api(Cloudflare::from_env(
+    Ok(Arc::new(Api::new(Cloudflare::from_env(
         opening.dns_servers.clone(),
     )?)))
 }
@@ -510,6 +523,123 @@ impl ZoneApi for Cloudflare {
         parse_record(zone, &result).ok_or_else(|| {
             Error::failed("cloudflare: the created record came back in a form rigger cannot read")
         })
+    }
+
+    /// One `POST /zones/{id}/dns_records/batch` per 200 records (a Free zone's limit;
+    /// Cloudflare applies a batch whole or not at all). An account without the batch
+    /// endpoint gets the records one call each, a few at a time.
+    async fn add_all(
+        &self,
+        zone: &Zone,
+        specs: &[RecordSpec],
+        _existing: &HashMap<(String, String), Vec<Record>>,
+    ) -> Vec<Result<Record>> {
+        if specs.len() < 2 {
+            return join_all(specs.iter().map(|s| self.add(zone, s, &[]))).await;
+        }
+        let mut out = Vec::with_capacity(specs.len());
+        for chunk in specs.chunks(BATCH_LIMIT) {
+            let bodies: Vec<Result<Value>> = chunk.iter().map(record_body).collect();
+            // A record Cloudflare would refuse anyway is said alone; the rest go.
+            let good: Vec<Value> = bodies
+                .iter()
+                .filter_map(|b| b.as_ref().ok().cloned())
+                .collect();
+            let posted = self
+                .call(
+                    Method::POST,
+                    &format!("/zones/{}/dns_records/batch", zone.id),
+                    &[],
+                    Some(serde_json::json!({ "posts": good })),
+                )
+                .await;
+            let made: Vec<Result<Record>> = match posted {
+                Ok((result, _)) => {
+                    let posts = result.get("posts").and_then(Value::as_array);
+                    match posts.filter(|p| p.len() == good.len()) {
+                        Some(posts) => posts
+                            .iter()
+                            .map(|v| {
+                                parse_record(zone, v).ok_or_else(|| {
+                                    Error::failed("cloudflare: a created record came back in a form rigger cannot read")
+                                })
+                            })
+                            .collect(),
+                        None => {
+                            let e = Error::failed(
+                                "cloudflare: the batch answered another number of records than it was sent",
+                            );
+                            good.iter().map(|_| Err(e.clone())).collect()
+                        }
+                    }
+                }
+                Err(e) if batch_refused(&e) => {
+                    tracing::debug!("cloudflare: no batch endpoint ({e}); one call per record");
+                    let specs: Vec<&RecordSpec> = chunk
+                        .iter()
+                        .zip(&bodies)
+                        .filter(|(_, b)| b.is_ok())
+                        .map(|(s, _)| s)
+                        .collect();
+                    let calls: Vec<_> = specs.into_iter().map(|s| self.add(zone, s, &[])).collect();
+                    futures::stream::iter(calls)
+                        .buffered(SINGLE_CALLS)
+                        .collect()
+                        .await
+                }
+                Err(e) => good.iter().map(|_| Err(e.clone())).collect(),
+            };
+            let mut made = made.into_iter();
+            for body in bodies {
+                out.push(match body {
+                    Ok(_) => made.next().unwrap_or_else(|| {
+                        Err(Error::failed(
+                            "cloudflare: a record of the batch had no outcome",
+                        ))
+                    }),
+                    Err(e) => Err(e),
+                });
+            }
+        }
+        out
+    }
+
+    /// One batch of deletes per 200 records. A batch fails whole when one record is
+    /// already gone: then each is deleted alone, and a gone one is done.
+    async fn remove_all(&self, zone: &Zone, records: &[Record]) -> Vec<Result<()>> {
+        if records.len() < 2 {
+            return join_all(records.iter().map(|r| self.remove(zone, r))).await;
+        }
+        let mut out = Vec::with_capacity(records.len());
+        for chunk in records.chunks(BATCH_LIMIT) {
+            let deletes: Vec<Value> = chunk
+                .iter()
+                .map(|r| serde_json::json!({ "id": r.id }))
+                .collect();
+            match self
+                .call(
+                    Method::POST,
+                    &format!("/zones/{}/dns_records/batch", zone.id),
+                    &[],
+                    Some(serde_json::json!({ "deletes": deletes })),
+                )
+                .await
+            {
+                Ok(_) => out.extend(chunk.iter().map(|_| Ok(()))),
+                Err(e) => {
+                    tracing::debug!(
+                        "cloudflare: the batch delete failed ({e}); one call per record"
+                    );
+                    let calls: Vec<_> = chunk.iter().map(|r| self.remove(zone, r)).collect();
+                    let each: Vec<Result<()>> = futures::stream::iter(calls)
+                        .buffered(SINGLE_CALLS)
+                        .collect()
+                        .await;
+                    out.extend(each);
+                }
+            }
+        }
+        out
     }
 
     async fn remove(&self, zone: &Zone, record: &Record) -> Result<()> {

@@ -11,6 +11,7 @@ pub mod zone_api;
 use std::net::SocketAddr;
 
 use async_trait::async_trait;
+use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 
 use crate::base::error::{Error, Result};
@@ -35,7 +36,16 @@ pub trait Dns: Send + Sync {
     /// Creates a record in the zone that holds its name; an identical record is adopted.
     /// Returns the record and whether it was created (false: it already existed).
     async fn create(&self, spec: &RecordSpec) -> Result<(Record, bool)>;
+    /// Creates every one of `specs` as `create` would, in as few calls as the backend
+    /// can make: one outcome each, in their order. By default all at once, one call each.
+    async fn create_all(&self, specs: &[RecordSpec]) -> Vec<Result<(Record, bool)>> {
+        join_all(specs.iter().map(|s| self.create(s))).await
+    }
     async fn delete(&self, record: &Record) -> Result<()>;
+    /// Deletes every one of `records` as `delete` would, in as few calls as it can.
+    async fn delete_all(&self, records: &[Record]) -> Vec<Result<()>> {
+        join_all(records.iter().map(|r| self.delete(r))).await
+    }
     async fn delete_zone(&self, zone: &Zone) -> Result<()>;
     /// Records named `name` (any type).
     async fn list(&self, name: &str) -> Result<Vec<Record>>;

@@ -29,7 +29,7 @@ pub fn open(opening: &Opening) -> Result<Arc<dyn Dns>> {
         Error::missing("--dns rfc2136 needs --dns-server IP:PORT, the zone's primary server")
             .with_help("finding the primary from the zone's SOA record is not built yet")
     })?;
-    Ok(Arc::new(Api(Rfc2136 {
+    Ok(Arc::new(Api::new(Rfc2136 {
         server,
         key: key_from(|name| std::env::var(name).ok())?,
     })))

@@ -4,6 +4,7 @@
 //! of a cluster's is marked by a TXT record of its own (`marker`), changed in the same
 //! batch as the value, so that one never stands without the other.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use aws_sdk_route53::Client;
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
+use futures::future::join_all;
 
 use super::Dns;
 use super::Zone;
@@ -285,11 +287,10 @@ impl Route53 {
 
 /// The Route 53 backend of a run (its row in the backend table).
 pub fn open(opening: &Opening) -> Result<Arc<dyn Dns>> {
-    Ok(Arc::new(Api(Route53::new(
-        opening.aws()?,
-        opening.dns_servers.clone(),
-    )
-    .with_lookup(NameServers::from_env()?))))
+    Ok(Arc::new(Api::new(
+        Route53::new(opening.aws()?, opening.dns_servers.clone())
+            .with_lookup(NameServers::from_env()?),
+    )))
 }
 
 #[async_trait]
@@ -352,6 +353,125 @@ impl ZoneApi for Route53 {
         }
         self.apply(zone, changes).await?;
         Ok(Self::record(zone, spec.clone()))
+    }
+
+    /// Every new value, and its marker, in one ChangeResourceRecordSets: each set once,
+    /// with the values it has and all the new ones (Route 53 applies a batch whole).
+    async fn add_all(
+        &self,
+        zone: &Zone,
+        specs: &[RecordSpec],
+        existing: &HashMap<(String, String), Vec<Record>>,
+    ) -> Vec<Result<Record>> {
+        if specs.is_empty() {
+            return Vec::new();
+        }
+        let built = (|| {
+            let mut sets: Vec<((String, String), i64, Vec<String>)> = Vec::new();
+            let mut markers = Vec::new();
+            for spec in specs {
+                let key = (spec.name.clone(), spec.data.type_name().to_string());
+                let at = match sets.iter().position(|(k, ..)| *k == key) {
+                    Some(at) => at,
+                    None => {
+                        let before = existing.get(&key).map(Vec::as_slice).unwrap_or_default();
+                        let ttl = before.first().map_or(spec.ttl, |r| r.spec.ttl);
+                        let values = before.iter().map(|r| value_of(&r.spec.data)).collect();
+                        sets.push((key, i64::from(ttl), values));
+                        sets.len() - 1
+                    }
+                };
+                sets[at].2.push(value_of(&spec.data));
+                if let Some(cluster) = &spec.cluster {
+                    markers.push(Self::marker_change(spec, cluster)?);
+                }
+            }
+            let mut changes = Vec::new();
+            for ((name, rtype), ttl, values) in &sets {
+                changes.push(Self::set_change(name, rtype, *ttl, values, &[])?);
+            }
+            changes.extend(markers);
+            Ok::<_, Error>(changes)
+        })();
+        let applied = match built {
+            Ok(changes) => self.apply(zone, changes).await,
+            Err(e) => Err(e),
+        };
+        match applied {
+            Ok(()) => specs
+                .iter()
+                .map(|s| Ok(Self::record(zone, s.clone())))
+                .collect(),
+            Err(e) => specs.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
+
+    /// Every value, and its marker, out in one ChangeResourceRecordSets; if the batch
+    /// fails (a set changed meanwhile), one value at a time.
+    async fn remove_all(&self, zone: &Zone, records: &[Record]) -> Vec<Result<()>> {
+        if records.len() < 2 {
+            let mut out = Vec::new();
+            for r in records {
+                out.push(self.remove(zone, r).await);
+            }
+            return out;
+        }
+        let mut keys: Vec<(String, String)> = records
+            .iter()
+            .map(|r| (r.spec.name.clone(), r.spec.data.type_name().to_string()))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let mut markers: Vec<String> = records
+            .iter()
+            .filter_map(|r| marker::txt_name(&r.spec).ok())
+            .collect();
+        // Route 53 refuses a batch that changes one set twice.
+        markers.sort();
+        markers.dedup();
+        let sets = join_all(keys.iter().map(|(n, t)| self.record_set(zone, n, t))).await;
+        let marker_sets = join_all(markers.iter().map(|n| self.record_set(zone, n, "TXT"))).await;
+        let built = (|| {
+            let mut changes = Vec::new();
+            for ((name, rtype), set) in keys.iter().zip(sets) {
+                let Some((ttl, values)) = set? else { continue };
+                let gone: Vec<String> = records
+                    .iter()
+                    .filter(|r| r.spec.name == *name && r.spec.data.type_name() == rtype)
+                    .map(|r| value_of(&r.spec.data))
+                    .collect();
+                let rest: Vec<String> = values
+                    .iter()
+                    .filter(|v| !gone.contains(v))
+                    .cloned()
+                    .collect();
+                if rest.len() < values.len() {
+                    changes.push(Self::set_change(name, rtype, ttl, &rest, &values)?);
+                }
+            }
+            for (name, set) in markers.iter().zip(marker_sets) {
+                if let Some((ttl, values)) = set? {
+                    changes.push(Self::set_change(name, "TXT", ttl, &[], &values)?);
+                }
+            }
+            Ok::<_, Error>(changes)
+        })();
+        let applied = match built {
+            Ok(changes) if changes.is_empty() => Ok(()),
+            Ok(changes) => self.apply(zone, changes).await,
+            Err(e) => Err(e),
+        };
+        match applied {
+            Ok(()) => records.iter().map(|_| Ok(())).collect(),
+            Err(e) => {
+                tracing::debug!("route53: the batch removal failed ({e}); one value at a time");
+                let mut out = Vec::new();
+                for r in records {
+                    out.push(self.remove(zone, r).await);
+                }
+                out
+            }
+        }
     }
 
     async fn remove(&self, zone: &Zone, record: &Record) -> Result<()> {

@@ -2,11 +2,15 @@
 //! RFC 2136): the zone that holds a name is the longest suffix the API knows, an
 //! identical record is adopted rather than duplicated, a delete of what is already gone
 //! succeeds, and zones are the user's (never created, never removed). A backend
-//! implements the few calls below; [`Api`] turns it into a [`Dns`].
+//! implements the few calls below; [`Api`] turns it into a [`Dns`]. Zone lookups are
+//! made once per name per run, and many records go in as few calls as the API allows.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Mutex;
 
 use async_trait::async_trait;
+use futures::future::join_all;
 
 use super::{Dns, Zone};
 use crate::base::error::{Error, ErrorKind, Result};
@@ -32,17 +36,73 @@ pub trait ZoneApi: Send + Sync {
     async fn servers(&self, zone: &str) -> Result<Vec<SocketAddr>>;
     /// The records of `zone` whose marker names exactly `cluster`.
     async fn marked(&self, zone: &Zone, cluster: &str) -> Result<Vec<Record>>;
+    /// Adds every one of `specs` (none identical to an existing record), in their order;
+    /// `existing` holds the records of each name and type. By default one `add` after
+    /// the other, each seeing the ones before it (an API that keeps a name's values in
+    /// one set must not lose one to another); an API that takes many in one call does.
+    async fn add_all(
+        &self,
+        zone: &Zone,
+        specs: &[RecordSpec],
+        existing: &HashMap<(String, String), Vec<Record>>,
+    ) -> Vec<Result<Record>> {
+        let mut sets = existing.clone();
+        let mut out = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let key = (spec.name.clone(), spec.data.type_name().to_string());
+            let set = sets.entry(key).or_default();
+            let added = self.add(zone, spec, set).await;
+            if let Ok(record) = &added {
+                set.push(record.clone());
+            }
+            out.push(added);
+        }
+        out
+    }
+    /// Removes every one of `records`, in their order; one outcome each (`NotFound` for
+    /// one already gone is fine). By default one after the other, as for `add_all`.
+    async fn remove_all(&self, zone: &Zone, records: &[Record]) -> Vec<Result<()>> {
+        let mut out = Vec::with_capacity(records.len());
+        for record in records {
+            out.push(self.remove(zone, record).await);
+        }
+        out
+    }
 }
 
 /// A zone API as a DNS backend.
-pub struct Api<A>(pub A);
+pub struct Api<A> {
+    pub api: A,
+    /// Zone name -> the zone, or `None`: looked up once per run.
+    lookups: Mutex<HashMap<String, Option<Zone>>>,
+}
 
 impl<A: ZoneApi> Api<A> {
+    pub fn new(api: A) -> Self {
+        Self {
+            api,
+            lookups: Mutex::default(),
+        }
+    }
+
+    /// The zone named exactly `name`, asked of the API the first time only.
+    async fn lookup(&self, name: &str) -> Result<Option<Zone>> {
+        if let Some(known) = self.lookups.lock().expect("zone lookups").get(name) {
+            return Ok(known.clone());
+        }
+        let found = self.api.lookup_zone(name).await?;
+        self.lookups
+            .lock()
+            .expect("zone lookups")
+            .insert(name.to_string(), found.clone());
+        Ok(found)
+    }
+
     /// The zone that holds `name`: the longest suffix the API knows.
     async fn zone_for(&self, name: &str) -> Result<Zone> {
         let candidates = zone_candidates(name);
         for candidate in &candidates {
-            if let Some(zone) = self.0.lookup_zone(candidate).await? {
+            if let Some(zone) = self.lookup(candidate).await? {
                 return Ok(zone);
             }
         }
@@ -56,31 +116,44 @@ impl<A: ZoneApi> Api<A> {
         let message = match domains.split_first() {
             Some((first, rest)) if !rest.is_empty() => format!(
                 "{} has no zone {first} (nor {}), which would hold {name}",
-                self.0.service(),
+                self.api.service(),
                 rest.join(", ")
             ),
             Some((first, _)) => format!(
                 "{} has no zone {first}, which would hold {name}",
-                self.0.service()
+                self.api.service()
             ),
-            None => format!("no zone in {} holds {name}", self.0.service()),
+            None => format!("no zone in {} holds {name}", self.api.service()),
         };
-        Err(Error::not_found(message).with_help(self.0.zone_help()))
+        Err(Error::not_found(message).with_help(self.api.zone_help()))
+    }
+
+    /// The zone of each of `names`, looked up all at once.
+    async fn zones_for(&self, names: &[&str]) -> HashMap<String, Result<Zone>> {
+        let mut distinct: Vec<&str> = names.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let found = join_all(distinct.iter().map(|n| self.zone_for(n))).await;
+        distinct
+            .into_iter()
+            .map(str::to_string)
+            .zip(found)
+            .collect()
     }
 }
 
 #[async_trait]
 impl<A: ZoneApi> Dns for Api<A> {
     async fn zone(&self, name: &str) -> Result<(Zone, bool)> {
-        let zone = self.0.lookup_zone(name).await?.ok_or_else(|| {
-            Error::not_found(format!("zone {name:?} not found in {}", self.0.service()))
-                .with_help(self.0.zone_help())
+        let zone = self.lookup(name).await?.ok_or_else(|| {
+            Error::not_found(format!("zone {name:?} not found in {}", self.api.service()))
+                .with_help(self.api.zone_help())
         })?;
         Ok((zone, false))
     }
 
     async fn find_zone(&self, name: &str) -> Result<Option<Zone>> {
-        self.0.lookup_zone(name).await
+        self.lookup(name).await
     }
 
     async fn create(&self, spec: &RecordSpec) -> Result<(Record, bool)> {
@@ -88,18 +161,121 @@ impl<A: ZoneApi> Dns for Api<A> {
         // An identical record is adopted: a retried run must not duplicate it. TTLs may
         // differ (providers rewrite some), the data may not.
         let existing = self
-            .0
+            .api
             .records(&zone, &spec.name, Some(spec.data.type_name()))
             .await?;
         if let Some(same) = existing.iter().find(|r| r.spec.data == spec.data) {
             return Ok((same.clone(), false));
         }
-        Ok((self.0.add(&zone, spec, &existing).await?, true))
+        Ok((self.api.add(&zone, spec, &existing).await?, true))
+    }
+
+    async fn create_all(&self, specs: &[RecordSpec]) -> Vec<Result<(Record, bool)>> {
+        let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        let zones = self.zones_for(&names).await;
+        let mut out: Vec<Option<Result<(Record, bool)>>> = specs.iter().map(|_| None).collect();
+        // Per zone: what is there already (one listing per name and type, all at once),
+        // then every new record in as few calls as the API takes.
+        let mut by_zone: HashMap<String, (Zone, Vec<usize>)> = HashMap::new();
+        for (i, spec) in specs.iter().enumerate() {
+            match &zones[&spec.name] {
+                Ok(zone) => by_zone
+                    .entry(zone.id.clone())
+                    .or_insert_with(|| (zone.clone(), Vec::new()))
+                    .1
+                    .push(i),
+                Err(e) => out[i] = Some(Err(e.clone())),
+            }
+        }
+        for (zone, members) in by_zone.into_values() {
+            let mut keys: Vec<(String, String)> = members
+                .iter()
+                .map(|&i| (specs[i].name.clone(), specs[i].data.type_name().to_string()))
+                .collect();
+            keys.sort();
+            keys.dedup();
+            let listed = join_all(
+                keys.iter()
+                    .map(|(name, rtype)| self.api.records(&zone, name, Some(rtype))),
+            )
+            .await;
+            let mut existing = HashMap::new();
+            let mut failed = HashMap::new();
+            for (key, listing) in keys.into_iter().zip(listed) {
+                match listing {
+                    Ok(records) => {
+                        existing.insert(key, records);
+                    }
+                    Err(e) => {
+                        failed.insert(key, e);
+                    }
+                }
+            }
+            let mut new = Vec::new();
+            for i in members {
+                let spec = &specs[i];
+                let key = (spec.name.clone(), spec.data.type_name().to_string());
+                if let Some(e) = failed.get(&key) {
+                    out[i] = Some(Err(e.clone()));
+                } else if let Some(same) = existing
+                    .get(&key)
+                    .and_then(|set| set.iter().find(|r| r.spec.data == spec.data))
+                {
+                    // Adopted, as `create` adopts it.
+                    out[i] = Some(Ok((same.clone(), false)));
+                } else {
+                    new.push(i);
+                }
+            }
+            let batch: Vec<RecordSpec> = new.iter().map(|&i| specs[i].clone()).collect();
+            let added = self.api.add_all(&zone, &batch, &existing).await;
+            for (i, outcome) in new.into_iter().zip(added) {
+                out[i] = Some(outcome.map(|r| (r, true)));
+            }
+        }
+        out.into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| Err(Error::failed("a record of the batch had no outcome")))
+            })
+            .collect()
+    }
+
+    async fn delete_all(&self, records: &[Record]) -> Vec<Result<()>> {
+        let mut out: Vec<Option<Result<()>>> = records.iter().map(|_| None).collect();
+        let mut by_zone: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, r) in records.iter().enumerate() {
+            by_zone.entry(r.zone.clone()).or_default().push(i);
+        }
+        for (zone, members) in by_zone {
+            let zone = match self.zone(&zone).await {
+                Ok((zone, _)) => zone,
+                Err(e) => {
+                    for i in members {
+                        out[i] = Some(Err(e.clone()));
+                    }
+                    continue;
+                }
+            };
+            let batch: Vec<Record> = members.iter().map(|&i| records[i].clone()).collect();
+            let removed = self.api.remove_all(&zone, &batch).await;
+            for (i, outcome) in members.into_iter().zip(removed) {
+                out[i] = Some(match outcome {
+                    // Already gone is what a delete wants.
+                    Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
+                    other => other,
+                });
+            }
+        }
+        out.into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| Err(Error::failed("a record of the batch had no outcome")))
+            })
+            .collect()
     }
 
     async fn delete(&self, record: &Record) -> Result<()> {
         let (zone, _) = self.zone(&record.zone).await?;
-        match self.0.remove(&zone, record).await {
+        match self.api.remove(&zone, record).await {
             // Already gone is what a delete wants.
             Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
             other => other,
@@ -113,15 +289,15 @@ impl<A: ZoneApi> Dns for Api<A> {
 
     async fn list(&self, name: &str) -> Result<Vec<Record>> {
         let zone = self.zone_for(name).await?;
-        self.0.records(&zone, name, None).await
+        self.api.records(&zone, name, None).await
     }
 
     async fn authoritative(&self, zone: &str) -> Result<Vec<SocketAddr>> {
-        self.0.servers(zone).await
+        self.api.servers(zone).await
     }
 
     async fn marked(&self, domain: &str, cluster: &str) -> Result<Vec<Record>> {
         let zone = self.zone_for(domain).await?;
-        self.0.marked(&zone, cluster).await
+        self.api.marked(&zone, cluster).await
     }
 }

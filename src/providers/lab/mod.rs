@@ -540,6 +540,37 @@ impl Compute for Lab {
     }
 }
 
+/// Adds `spec` to the zone of the lab's file that holds it; an identical record is
+/// returned as it is (false: not created).
+fn add_record(file: &mut LabFile, spec: &RecordSpec) -> Result<(Record, bool)> {
+    let zone = file.zone_of(&spec.name).map(str::to_owned).ok_or_else(|| {
+        Error::not_found(format!("no zone holds {:?}", spec.name)).with_help(format!(
+            "create it first with dns_zone(\"...\"); lab zones: {}",
+            if file.zones.is_empty() {
+                "none".to_string()
+            } else {
+                file.zones.keys().cloned().collect::<Vec<_>>().join(", ")
+            }
+        ))
+    })?;
+    let records = file.zones.get_mut(&zone).expect("zone exists");
+    if let Some(same) = records.iter().find(|r| r.spec == *spec) {
+        return Ok((same.clone(), false));
+    }
+    // Refused here, before the server sees it: a record the server refuses would stay
+    // in lab.json and make every later reload fail.
+    if let Some(why) = cname_conflict(records.iter().map(|r| &r.spec), spec, &zone) {
+        return Err(Error::conflict(why));
+    }
+    let record = Record {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        zone,
+        spec: spec.clone(),
+    };
+    records.push(record.clone());
+    Ok((record, true))
+}
+
 #[async_trait]
 impl Dns for Lab {
     async fn find_zone(&self, name: &str) -> Result<Option<Zone>> {
@@ -575,36 +606,42 @@ impl Dns for Lab {
         ))
     }
 
+    /// All of them in one change of the lab's file and one reload of its server.
+    async fn create_all(&self, specs: &[RecordSpec]) -> Vec<Result<(Record, bool)>> {
+        let mut outcomes: Vec<Result<(Record, bool)>> = Vec::with_capacity(specs.len());
+        let changed = self.modify(|file| {
+            for spec in specs {
+                outcomes.push(add_record(file, spec));
+            }
+            Ok(())
+        });
+        if let Err(e) = changed {
+            return specs.iter().map(|_| Err(e.clone())).collect();
+        }
+        let made: Vec<String> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Ok((r, true)) => Some(r.id.clone()),
+                _ => None,
+            })
+            .collect();
+        if !made.is_empty()
+            && let Err(e) = self.reload_dns()
+        {
+            // Never keep what the server did not take.
+            let _ = self.modify(|file| {
+                for records in file.zones.values_mut() {
+                    records.retain(|r| !made.contains(&r.id));
+                }
+                Ok(())
+            });
+            return specs.iter().map(|_| Err(e.clone())).collect();
+        }
+        outcomes
+    }
+
     async fn create(&self, spec: &RecordSpec) -> Result<(Record, bool)> {
-        let spec = spec.clone();
-        let outcome = self.modify(|file| {
-            let zone = file.zone_of(&spec.name).map(str::to_owned).ok_or_else(|| {
-                Error::not_found(format!("no zone holds {:?}", spec.name)).with_help(format!(
-                    "create it first with dns_zone(\"...\"); lab zones: {}",
-                    if file.zones.is_empty() {
-                        "none".to_string()
-                    } else {
-                        file.zones.keys().cloned().collect::<Vec<_>>().join(", ")
-                    }
-                ))
-            })?;
-            let records = file.zones.get_mut(&zone).expect("zone exists");
-            if let Some(same) = records.iter().find(|r| r.spec == spec) {
-                return Ok((same.clone(), false));
-            }
-            // Refused here, before the server sees it: a record the server refuses
-            // would stay in lab.json and make every later reload fail.
-            if let Some(why) = cname_conflict(records.iter().map(|r| &r.spec), &spec, &zone) {
-                return Err(Error::conflict(why));
-            }
-            let record = Record {
-                id: uuid::Uuid::new_v4().simple().to_string(),
-                zone,
-                spec: spec.clone(),
-            };
-            records.push(record.clone());
-            Ok((record, true))
-        })?;
+        let outcome = self.modify(|file| add_record(file, spec))?;
         if outcome.1
             && let Err(e) = self.reload_dns()
         {
@@ -633,6 +670,27 @@ impl Dns for Lab {
             self.reload_dns()?;
         }
         Ok(())
+    }
+
+    /// All of them in one change of the lab's file and one reload.
+    async fn delete_all(&self, records: &[Record]) -> Vec<Result<()>> {
+        let removed = self.modify(|file| {
+            let mut removed = false;
+            for record in records {
+                if let Some(rs) = file.zones.get_mut(&record.zone) {
+                    let before = rs.len();
+                    rs.retain(|r| r.id != record.id);
+                    removed |= rs.len() != before;
+                }
+            }
+            Ok(removed)
+        });
+        let outcome = match removed {
+            Ok(true) => self.reload_dns(),
+            Ok(false) => Ok(()),
+            Err(e) => Err(e),
+        };
+        records.iter().map(|_| outcome.clone()).collect()
     }
 
     async fn delete_zone(&self, zone: &Zone) -> Result<()> {
