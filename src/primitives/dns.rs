@@ -49,7 +49,7 @@ const RECORDS_AT_ONCE: Doc = Doc {
     text: "\
 /// Publishes every record of `records` (maps as above) at once and returns them, in
 /// order: Cloudflare takes them in one batch request (200 at most per request), Route 53
-/// in one change, the lab in one reload; RFC 2136 one update per record, in order.
+/// in one change, the lab in one reload, RFC 2136 in one UPDATE message.
 /// Every record is checked before any is sent; a record given twice is refused.",
 };
 

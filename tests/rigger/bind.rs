@@ -171,6 +171,20 @@ fn a_cluster_on_bind_through_rfc2136_is_healthy_and_destroy_takes_back_only_its_
     let dns = ["--dns", "rfc2136", "--dns-server", "198.18.0.53:53"];
     lab.run_cluster(&[&dns[..], &["domain=bind.test"]].concat())
         .success();
+    // All nine records went in one UPDATE message: BIND logs each RR it adds with the
+    // client (address#port) that sent it, and there is one.
+    let log = bind.log();
+    let adding: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("updating zone 'bind.test/IN': adding an RR"))
+        .collect();
+    assert_eq!(adding.len(), 9, "{log}");
+    let mut clients: Vec<&str> = adding
+        .iter()
+        .filter_map(|l| l.split_whitespace().find(|w| w.contains('#')))
+        .collect();
+    clients.dedup();
+    assert_eq!(clients.len(), 1, "{log}");
     // BIND, asked directly from a member's network, serves the three members' SRV set.
     let srv = lab.run_in_host(
         0,

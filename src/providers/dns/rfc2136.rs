@@ -5,6 +5,7 @@
 
 mod wire;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -109,6 +110,23 @@ fn record(zone: &Zone, spec: RecordSpec) -> Record {
     }
 }
 
+impl Rfc2136 {
+    /// `spec` as the server holds it after an update that said NOERROR: a server
+    /// ignores a CNAME beside other data (RFC 2136 §3.4.2.2) and still says NOERROR.
+    async fn added(&self, zone: &Zone, spec: &RecordSpec) -> Result<Record> {
+        if let RecordData::CNAME { .. } = spec.data {
+            let now = self.records(zone, &spec.name, Some("CNAME")).await?;
+            if !now.iter().any(|r| r.spec.data == spec.data) {
+                return Err(Error::conflict(format!(
+                    "{} at {} was not added: a CNAME cannot sit beside other records",
+                    spec.name, self.server
+                )));
+            }
+        }
+        Ok(record(zone, spec.clone()))
+    }
+}
+
 #[async_trait]
 impl ZoneApi for Rfc2136 {
     fn service(&self) -> &'static str {
@@ -151,23 +169,40 @@ impl ZoneApi for Rfc2136 {
         wire::add(self.server, &zone.name, &self.key, spec)
             .await
             .map_err(update_error)?;
-        // A server ignores a CNAME beside other data (RFC 2136 §3.4.2.2) and says NOERROR.
-        if let RecordData::CNAME { .. } = spec.data {
-            let now = self.records(zone, &spec.name, Some("CNAME")).await?;
-            if !now.iter().any(|r| r.spec.data == spec.data) {
-                return Err(Error::conflict(format!(
-                    "{} at {} was not added: a CNAME cannot sit beside other records",
-                    spec.name, self.server
-                )));
-            }
+        self.added(zone, spec).await
+    }
+
+    /// One UPDATE message for all of them, which the server applies whole.
+    async fn add_all(
+        &self,
+        zone: &Zone,
+        specs: &[RecordSpec],
+        _existing: &HashMap<(String, String), Vec<Record>>,
+    ) -> Vec<Result<Record>> {
+        if let Err(e) = wire::add_all(self.server, &zone.name, &self.key, specs).await {
+            let e = update_error(e);
+            return specs.iter().map(|_| Err(e.clone())).collect();
         }
-        Ok(record(zone, spec.clone()))
+        let mut out = Vec::with_capacity(specs.len());
+        for spec in specs {
+            out.push(self.added(zone, spec).await);
+        }
+        out
     }
 
     async fn remove(&self, zone: &Zone, record: &Record) -> Result<()> {
         wire::delete(self.server, &zone.name, &self.key, &record.spec)
             .await
             .map_err(update_error)
+    }
+
+    /// One UPDATE message for all of them; deleting an RR that is not there succeeds.
+    async fn remove_all(&self, zone: &Zone, records: &[Record]) -> Vec<Result<()>> {
+        let specs: Vec<RecordSpec> = records.iter().map(|r| r.spec.clone()).collect();
+        let outcome = wire::delete_all(self.server, &zone.name, &self.key, &specs)
+            .await
+            .map_err(update_error);
+        records.iter().map(|_| outcome.clone()).collect()
     }
 
     async fn servers(&self, _zone: &str) -> Result<Vec<SocketAddr>> {

@@ -725,9 +725,46 @@ pub async fn add(
         server,
         zone,
         key,
-        spec,
+        std::slice::from_ref(spec),
         &Options::default(),
         UpdateKind::Add,
+    )
+    .await
+}
+
+/// Adds every one of `specs` in one UPDATE message: the server applies it whole or not
+/// at all (RFC 2136 §3.4.2).
+pub async fn add_all(
+    server: SocketAddr,
+    zone: &str,
+    key: &TsigKey,
+    specs: &[RecordSpec],
+) -> Result<(), UpdateError> {
+    update(
+        server,
+        zone,
+        key,
+        specs,
+        &Options::default(),
+        UpdateKind::Add,
+    )
+    .await
+}
+
+/// Deletes every one of `specs` (by name, type and rdata) in one UPDATE message.
+pub async fn delete_all(
+    server: SocketAddr,
+    zone: &str,
+    key: &TsigKey,
+    specs: &[RecordSpec],
+) -> Result<(), UpdateError> {
+    update(
+        server,
+        zone,
+        key,
+        specs,
+        &Options::default(),
+        UpdateKind::Delete,
     )
     .await
 }
@@ -744,7 +781,7 @@ pub async fn delete(
         server,
         zone,
         key,
-        spec,
+        std::slice::from_ref(spec),
         &Options::default(),
         UpdateKind::Delete,
     )
@@ -791,7 +828,7 @@ pub async fn soa_mname(server: SocketAddr, zone: &str) -> Result<String, QueryEr
 // Update internals
 // ---------------------------------------------------------------------------
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum UpdateKind {
     Add,
     Delete,
@@ -808,7 +845,7 @@ async fn update(
     server: SocketAddr,
     zone: &str,
     key: &TsigKey,
-    spec: &RecordSpec,
+    specs: &[RecordSpec],
     opts: &Options,
     kind: UpdateKind,
 ) -> Result<(), UpdateError> {
@@ -818,14 +855,21 @@ async fn update(
         reason,
     };
     let zone_name = fqdn(zone).map_err(invalid)?;
-    let record = to_record(spec).map_err(invalid)?;
-    // hickory's update builders assert this; check it ourselves to return an error.
-    if !zone_name.zone_of(&record.name) {
-        return Err(invalid(format!(
-            "{} is not inside zone {zone_label}",
-            spec.name
-        )));
+    let mut records = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let record = to_record(spec).map_err(invalid)?;
+        // hickory's update builders assert this; check it ourselves to return an error.
+        if !zone_name.zone_of(&record.name) {
+            return Err(invalid(format!(
+                "{} is not inside zone {zone_label}",
+                spec.name
+            )));
+        }
+        records.push(record);
     }
+    let Some((first, rest)) = records.split_first() else {
+        return Ok(());
+    };
     let key_name = fqdn(&key.name).map_err(|e| invalid(format!("TSIG key name: {e}")))?;
     let signer = TSigner::new(
         key.secret.clone(),
@@ -839,13 +883,23 @@ async fn update(
     let mut last_io = None;
     for _ in 0..attempts {
         // Fresh ID and TSIG time per attempt.
-        let rrset = RecordSet::from(record.clone());
+        let rrset = RecordSet::from(first.clone());
         let mut msg = match kind {
             // append(must_exist = false) is plain "add to an RRset"; create() would
             // add an "RRset must not exist" prerequisite and fail with YXRRSET.
             UpdateKind::Add => update_message::append(rrset, zone_name.clone(), false, false),
             UpdateKind::Delete => update_message::delete_by_rdata(rrset, zone_name.clone(), false),
         };
+        // The others go in the same update section, as the builder put the first:
+        // class IN to add, class NONE with TTL 0 to delete one RR (RFC 2136 §2.5).
+        for record in rest {
+            let mut rrset = RecordSet::from(record.clone());
+            if kind == UpdateKind::Delete {
+                rrset.set_dns_class(hickory_proto::rr::DNSClass::NONE);
+                rrset.set_ttl(0);
+            }
+            update_message::UpdateMessage::add_updates(&mut msg, rrset);
+        }
         msg.finalize(&signer, unix_now())
             .map_err(|e| invalid(format!("signing failed: {e}")))?;
         let request_mac = msg
