@@ -104,6 +104,9 @@ pub struct Cloudflare {
     name_servers: Mutex<HashMap<String, Vec<String>>>,
     /// How those names become addresses.
     lookup: NameServers,
+    /// Requests in flight at once, whatever asks: a 25-member cluster's lookups never
+    /// become 25 requests at the same instant (1,200 per 5 minutes is the account's).
+    in_flight: tokio::sync::Semaphore,
 }
 
 /// Page sizes as Cloudflare's published schema bounds them: `/zones` takes 5 to 50,
@@ -114,6 +117,8 @@ const BATCH_LIMIT: usize = 200;
 /// Single calls in flight at once when there is no batch: well inside Cloudflare's
 /// 1,200 requests per 5 minutes for a cluster's records.
 const SINGLE_CALLS: usize = 8;
+/// Requests of one run in flight at once, of any kind.
+const IN_FLIGHT: usize = 16;
 
 /// Whether an error says the account has no batch endpoint (rather than refusing what
 /// was in the batch).
@@ -143,6 +148,7 @@ impl Cloudflare {
             resolvers,
             name_servers: Mutex::default(),
             lookup: NameServers::default(),
+            in_flight: tokio::sync::Semaphore::new(IN_FLIGHT),
         })
     }
 
@@ -189,7 +195,10 @@ impl Cloudflare {
                 request = request.json(body);
             }
             tracing::debug!("cloudflare: {what}");
-            let response = match request.send().await {
+            let permit = self.in_flight.acquire().await;
+            let sent = request.send().await;
+            drop(permit);
+            let response = match sent {
                 Ok(r) => r,
                 // A request that never connected can be sent again; one that timed out may
                 // have been carried out, so only reads and deletes are repeated then.

@@ -31,6 +31,9 @@ pub struct Route53 {
     resolvers: Vec<SocketAddr>,
     /// How the delegation set's names become addresses.
     lookup: NameServers,
+    /// Calls in flight at once: Route 53 allows five requests a second per account, and
+    /// a batch's listings would otherwise all go at the same instant.
+    in_flight: tokio::sync::Semaphore,
 }
 
 fn fqdn(name: &str) -> String {
@@ -90,6 +93,7 @@ impl Route53 {
             client: Client::new(config),
             resolvers,
             lookup: NameServers::default(),
+            in_flight: tokio::sync::Semaphore::new(4),
         }
     }
 
@@ -102,6 +106,7 @@ impl Route53 {
     /// The names of the hosted zone's name servers: its delegation set, as Route 53
     /// assigned it (what the parent zone's NS records must list for it to be live).
     async fn delegation_set(&self, zone: &Zone) -> Result<Vec<String>> {
+        let _permit = self.in_flight.acquire().await;
         let out = self
             .client
             .get_hosted_zone()
@@ -116,6 +121,7 @@ impl Route53 {
     }
 
     async fn fetch_zone(&self, name: &str) -> Result<Option<Zone>> {
+        let _permit = self.in_flight.acquire().await;
         let out = self
             .client
             .list_hosted_zones_by_name()
@@ -141,6 +147,7 @@ impl Route53 {
         name: &str,
         rtype: &str,
     ) -> Result<Option<(i64, Vec<String>)>> {
+        let _permit = self.in_flight.acquire().await;
         let out = self
             .client
             .list_resource_record_sets()
@@ -168,6 +175,7 @@ impl Route53 {
 
     /// Applies `changes` as one batch, which Route 53 carries out whole or not at all.
     async fn apply(&self, zone: &Zone, changes: Vec<Change>) -> Result<()> {
+        let _permit = self.in_flight.acquire().await;
         self.client
             .change_resource_record_sets()
             .hosted_zone_id(&zone.id)
@@ -185,6 +193,7 @@ impl Route53 {
 
     /// Every record set of the zone, page by page.
     async fn all_sets(&self, zone: &Zone) -> Result<Vec<ResourceRecordSet>> {
+        let _permit = self.in_flight.acquire().await;
         let mut sets = Vec::new();
         let mut next: Option<(String, RrType, Option<String>)> = None;
         loop {
