@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::config::{Credentials, Region};
+use rigger::providers::compute::describe::Describer;
 use rigger::providers::compute::ec2::{CLUSTER_TAG, Ec2, client_token};
 use rigger::providers::{Compute, InstanceSpec};
 
@@ -245,4 +246,80 @@ fn a_missing_region_is_refused_without_asking_the_metadata_service() {
         .failure(1)
         .stderr_has("no AWS region configured")
         .stderr_has("set AWS_REGION");
+}
+
+/// The EC2 actions moto was asked for, in order, from its request recording.
+fn actions(recording: &std::path::Path) -> Vec<String> {
+    use base64::Engine as _;
+    let text = std::fs::read_to_string(recording).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let entry: serde_json::Value = serde_json::from_str(line).ok()?;
+            let body = entry["body"].as_str().unwrap_or_default();
+            let body = if entry["body_encoded"] == true {
+                String::from_utf8(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(body)
+                        .ok()?,
+                )
+                .ok()?
+            } else {
+                body.to_string()
+            };
+            body.split('&')
+                .find_map(|p| p.strip_prefix("Action="))
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+/// Nine launches poll EC2 together, and nine machines go in one TerminateInstances:
+/// counted from moto's own recording of the requests, so the counts do not depend on
+/// the machine's speed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nine_launches_poll_together_and_terminate_in_one_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let recording = dir.path().join("requests.jsonl");
+    let moto = moto(&[
+        ("MOTO_ENABLE_RECORDING", "True"),
+        ("MOTO_RECORDER_FILEPATH", recording.to_str().unwrap()),
+    ]);
+    let cfg = config(&moto);
+    let aws = Ec2::new(&cfg, "run-9");
+    let specs: Vec<InstanceSpec> = (0..9).map(|i| spec(&format!("etcd-{i}"))).collect();
+    let launched: Vec<_> = futures::future::join_all(specs.iter().map(|s| aws.launch(s)))
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let seen = actions(&recording);
+    let count = |action: &str| seen.iter().filter(|a| *a == action).count();
+    assert_eq!(count("RunInstances"), 9, "{seen:?}");
+    // Launches that return apart poll apart (moto answers RunInstances one at a time),
+    // but never more often than one poll each.
+    assert!(count("DescribeInstances") <= 9, "{seen:?}");
+    // Polls made together are one call, however many instances they ask about.
+    let describer = Describer::new(aws_sdk_ec2::Client::new(&cfg));
+    let before = count("DescribeInstances");
+    let found = futures::future::join_all(launched.iter().map(|i| describer.describe(&i.id))).await;
+    assert!(found.iter().all(|f| matches!(f, Ok(Some(_)))), "{found:?}");
+    let after = actions(&recording)
+        .iter()
+        .filter(|a| *a == "DescribeInstances")
+        .count();
+    assert_eq!(
+        after - before,
+        1,
+        "nine polls at once are one DescribeInstances"
+    );
+    let outcomes = aws.terminate_all(&launched).await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert_eq!(
+        actions(&recording)
+            .iter()
+            .filter(|a| *a == "TerminateInstances")
+            .count(),
+        1
+    );
+    assert!(aws.tagged("example.test").await.unwrap().is_empty());
 }
