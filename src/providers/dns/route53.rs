@@ -13,7 +13,6 @@ use aws_sdk_route53::Client;
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
-use futures::future::join_all;
 
 use super::Dns;
 use super::Zone;
@@ -364,6 +363,39 @@ impl ZoneApi for Route53 {
         Ok(Self::record(zone, spec.clone()))
     }
 
+    /// One listing of the zone for all of them: Route 53 takes five requests a second.
+    async fn records_of(&self, zone: &Zone, keys: &[(String, String)]) -> Vec<Result<Vec<Record>>> {
+        let sets = match self.all_sets(zone).await {
+            Ok(sets) => sets,
+            Err(e) => return keys.iter().map(|_| Err(e.clone())).collect(),
+        };
+        keys.iter()
+            .map(|(name, rtype)| {
+                let mut out = Vec::new();
+                let set = sets.iter().find(|s| {
+                    s.name().eq_ignore_ascii_case(&fqdn(name)) && s.r#type().as_str() == rtype
+                });
+                for s in set.into_iter() {
+                    let ttl = u32::try_from(s.ttl().unwrap_or(300)).unwrap_or(300);
+                    for r in s.resource_records() {
+                        if let Some(data) = data_of(rtype, r.value()) {
+                            out.push(Self::record(
+                                zone,
+                                RecordSpec {
+                                    name: name.clone(),
+                                    ttl,
+                                    data,
+                                    cluster: None,
+                                },
+                            ));
+                        }
+                    }
+                }
+                Ok(out)
+            })
+            .collect()
+    }
+
     /// Every new value, and its marker, in one ChangeResourceRecordSets: each set once,
     /// with the values it has and all the new ones (Route 53 applies a batch whole).
     async fn add_all(
@@ -438,8 +470,28 @@ impl ZoneApi for Route53 {
         // Route 53 refuses a batch that changes one set twice.
         markers.sort();
         markers.dedup();
-        let sets = join_all(keys.iter().map(|(n, t)| self.record_set(zone, n, t))).await;
-        let marker_sets = join_all(markers.iter().map(|n| self.record_set(zone, n, "TXT"))).await;
+        // One listing of the zone for every set and marker (Route 53 takes five requests
+        // a second: one read per value would be the slowest part of a teardown).
+        let listed = self.all_sets(zone).await;
+        let set_of = |name: &str, rtype: &str| -> Result<Option<(i64, Vec<String>)>> {
+            let sets = listed.as_ref().map_err(Clone::clone)?;
+            Ok(sets
+                .iter()
+                .find(|s| {
+                    s.name().eq_ignore_ascii_case(&fqdn(name)) && s.r#type().as_str() == rtype
+                })
+                .map(|s| {
+                    (
+                        s.ttl().unwrap_or(300),
+                        s.resource_records()
+                            .iter()
+                            .map(|r| r.value().to_string())
+                            .collect(),
+                    )
+                }))
+        };
+        let sets: Vec<_> = keys.iter().map(|(n, t)| set_of(n, t)).collect();
+        let marker_sets: Vec<_> = markers.iter().map(|n| set_of(n, "TXT")).collect();
         let built = (|| {
             let mut changes = Vec::new();
             for ((name, rtype), set) in keys.iter().zip(sets) {

@@ -36,6 +36,15 @@ pub trait ZoneApi: Send + Sync {
     async fn servers(&self, zone: &str) -> Result<Vec<SocketAddr>>;
     /// The records of `zone` whose marker names exactly `cluster`.
     async fn marked(&self, zone: &Zone, cluster: &str) -> Result<Vec<Record>>;
+    /// The records of each name and type of `keys`, for a batch. By default one listing
+    /// per key, all at once; an API that lists a whole zone cheaper does that.
+    async fn records_of(&self, zone: &Zone, keys: &[(String, String)]) -> Vec<Result<Vec<Record>>> {
+        join_all(
+            keys.iter()
+                .map(|(name, rtype)| self.records(zone, name, Some(rtype))),
+        )
+        .await
+    }
     /// Adds every one of `specs` (none identical to an existing record), in their order;
     /// `existing` holds the records of each name and type. By default one `add` after
     /// the other, each seeing the ones before it (an API that keeps a name's values in
@@ -194,11 +203,7 @@ impl<A: ZoneApi> Dns for Api<A> {
                 .collect();
             keys.sort();
             keys.dedup();
-            let listed = join_all(
-                keys.iter()
-                    .map(|(name, rtype)| self.api.records(&zone, name, Some(rtype))),
-            )
-            .await;
+            let listed = self.api.records_of(&zone, &keys).await;
             let mut existing = HashMap::new();
             let mut failed = HashMap::new();
             for (key, listing) in keys.into_iter().zip(listed) {
