@@ -43,7 +43,9 @@ pub async fn ask(server: SocketAddr, name: &str, rtype: RecordType) -> Lookup {
         match tokio::time::timeout(TIMEOUT, udp(server, &request, id)).await {
             Err(_) => continue,
             Ok(Err(e)) => {
-                last = e.to_string();
+                // "Connection refused", without the errno.
+                let why = e.to_string();
+                last = why.split(" (os error").next().unwrap_or(&why).to_string();
                 break;
             }
             Ok(Ok(raw)) if truncated(&raw) => {

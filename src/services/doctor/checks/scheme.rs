@@ -45,9 +45,9 @@ fn failure(
 fn on(versions: &[EtcdVersion], given: bool) -> String {
     match versions {
         [v] if given => format!("etcd {v}"),
-        [v] if v.reads_plain() => "etcd 3.5 and later".to_string(),
+        [v] if v.reads_plain() => "etcd from 3.5 on".to_string(),
         [_] => "etcd 3.4".to_string(),
-        _ => "etcd 3.4 and 3.5 alike".to_string(),
+        _ => "every etcd from 3.4 on".to_string(),
     }
 }
 
