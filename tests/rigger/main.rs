@@ -8,6 +8,8 @@ mod cloud;
 mod cloud_health;
 mod cloudflare;
 mod diagnostics;
+mod doctor;
+mod doctor_support;
 mod etcd35;
 mod faults;
 mod harness;
