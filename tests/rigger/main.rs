@@ -9,6 +9,7 @@ mod cloud_health;
 mod cloudflare;
 mod diagnostics;
 mod doctor;
+mod doctor_bind;
 mod doctor_support;
 mod etcd35;
 mod faults;

@@ -81,12 +81,8 @@ pub fn finding(
 /// Every finding about `served`, and what could not be checked.
 pub fn judge(check: &DiscoveryCheck, served: &Served) -> (Vec<Finding>, Vec<String>) {
     let mut findings = zone::unserved(check, served);
+    findings.extend(zone::silent(check, served));
     let mut unchecked = Vec::new();
-    for view in served.views.iter().filter(|v| !v.answered()) {
-        if let super::served::Lookup::Failed(why) = &view.zone {
-            unchecked.push(format!("{} did not answer: {why}", view.server));
-        }
-    }
     let Some(view) = served.views.iter().find(|v| v.answered()) else {
         return (findings, unchecked);
     };

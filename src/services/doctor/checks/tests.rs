@@ -541,3 +541,36 @@ async fn a_service_name_moves_every_owner() {
     let found: BTreeSet<&str> = judge(&c, &served).0.iter().map(|f| f.id).collect();
     assert_eq!(found, BTreeSet::from(["no-records"]));
 }
+
+/// Answers only the first server; the other never answers.
+struct OneSilent(Canned);
+
+#[async_trait]
+impl Ask for OneSilent {
+    async fn ask(&self, server: SocketAddr, name: &str, rtype: RecordType) -> Lookup {
+        if server == self::server() {
+            self.0.ask(server, name, rtype).await
+        } else {
+            Lookup::Failed("no answer within 1s".into())
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_does_not_answer_beside_others_is_a_warning() {
+    let other: SocketAddr = "198.18.0.53:53".parse().unwrap();
+    let mut c = check();
+    c.servers.push(other);
+    let zone = OneSilent(Zone::default().members(SSL, CSSL).0);
+    let served = read(D, None, &c.servers, Arc::new(zone)).await;
+    let (f, _) = judge(&c, &served);
+    let f = only(&f);
+    assert_eq!(
+        (f.id, f.severity, f.subject.as_str()),
+        ("server-no-answer", Severity::Warning, "198.18.0.53:53")
+    );
+    assert_eq!(
+        f.evidence,
+        ["d.test. SOA: no answer from 198.18.0.53:53: no answer within 1s"]
+    );
+}

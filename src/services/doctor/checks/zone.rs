@@ -39,6 +39,30 @@ pub fn unserved(check: &DiscoveryCheck, served: &Served) -> Vec<Finding> {
     )]
 }
 
+/// A server of the zone that does not answer, beside others that do: a member whose
+/// resolver asks it waits for it, and fails over or gives up.
+pub fn silent(check: &DiscoveryCheck, served: &Served) -> Vec<Finding> {
+    served
+        .views
+        .iter()
+        .filter_map(|v| match &v.zone {
+            Lookup::Failed(why) => Some(finding(
+                "server-no-answer",
+                Severity::Warning,
+                v.server.to_string(),
+                format!(
+                    "{} did not answer ({why}), while the zone's other servers did: a member \
+                     whose resolver asks it waits, then asks another or gives up",
+                    v.server
+                ),
+                vec![v.zone.said(&check.domain, "SOA", v.server)],
+                "bring the server back, or take it out of the zone's NS records".to_string(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
 /// What a server holds for the names that matter, comparable between servers.
 fn records_at(view: &View, owner: &str) -> BTreeSet<String> {
     view.srv_at(owner)
