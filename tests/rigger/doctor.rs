@@ -400,3 +400,50 @@ fn a_domain_with_no_zone_is_a_finding_and_an_unreachable_server_cannot_be_checke
         .stderr_has("cannot check dr.test: no server answered (198.18.0.9:53: ");
     z.lab.destroy().leaves_nothing();
 }
+
+#[test]
+fn a_cluster_from_rigger_run_cluster_has_no_findings() {
+    let Some(lab) = crate::lab_support::LabRig::new() else {
+        return;
+    };
+    let run = lab.run_cluster(&[]);
+    run.reports_healthy(3, "example.test");
+    // The check before etcd started found nothing to say.
+    run.stderr_lacks("warning:");
+    let out = lab.run(&["doctor", "--discovery-srv", "example.test"]);
+    out.success();
+    assert_eq!(
+        out.stdout,
+        "example.test: no findings; etcd will find its members as published (asked 198.18.0.1:53)\n"
+    );
+    lab.destroy().leaves_nothing();
+}
+
+#[test]
+fn the_cluster_script_stops_on_an_error_finding_before_any_etcd_starts_and_rolls_back() {
+    let Some(lab) = crate::lab_support::LabRig::new() else {
+        return;
+    };
+    // A stale plain-HTTP peer record left in the zone from some earlier cluster.
+    lab.file(
+        "stale.rhai",
+        "dns_zone(\"example.test\");\ndns_record(#{ name: \"_etcd-server._tcp.example.test\", type: \"SRV\", priority: 0, weight: 0, port: 2380, target: \"old.example.test\" });\n",
+    );
+    lab.run(&["run", "stale.rhai"]).success();
+    let out = lab.run_cluster(&["-v"]);
+    out.failure(1)
+        .stderr_has("× error both-srv-sets: _etcd-server-ssl._tcp.example.test: the peers are published under both")
+        .stderr_has("help: keep only the set of the members' scheme")
+        .stderr_has("rolling back");
+    // The run's hosts are gone, and no etcd ever ran; the stale record is the other run's.
+    assert!(lab.hosts().is_empty(), "{:?}", lab.hosts());
+    out.stderr_has("removed instance etcd-")
+        .stderr_lacks("removed etcd (pid");
+    let zones = lab.status()["zones"].clone();
+    assert_eq!(
+        zones[0]["records"],
+        serde_json::json!(["_etcd-server._tcp.example.test SRV 0 0 2380 old.example.test"]),
+        "{zones}"
+    );
+    lab.destroy().leaves_nothing();
+}

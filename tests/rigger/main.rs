@@ -10,6 +10,7 @@ mod cloudflare;
 mod diagnostics;
 mod doctor;
 mod doctor_bind;
+mod doctor_cloud;
 mod doctor_support;
 mod etcd35;
 mod faults;
