@@ -447,3 +447,59 @@ fn the_cluster_script_stops_on_an_error_finding_before_any_etcd_starts_and_rolls
     );
     lab.destroy().leaves_nothing();
 }
+
+/// The README's example: the zone it shows, and the doctor's report of it word for word
+/// (the report names no address, so the hosts' do not matter).
+#[test]
+fn the_readme_example_is_what_the_doctor_prints() {
+    let Some(lab) = crate::lab_support::LabRig::new() else {
+        return;
+    };
+    lab.file(
+        "zone.rhai",
+        r#"dns_zone("example.test");
+for name in ["n1", "n2", "n3"] {
+    let n = launch_instance(#{ name: name });
+    dns_record(#{ name: `${name}.example.test`, type: "A", content: n.private_ip });
+    dns_record(#{ name: "_etcd-client-ssl._tcp.example.test", type: "SRV", priority: 0, weight: 0, port: 2379, target: `${name}.example.test` });
+}
+fn peer(p, port, target) {
+    dns_record(#{ name: "_etcd-server-ssl._tcp.example.test", type: "SRV", priority: p, weight: 0, port: port, target: target });
+}
+peer(2380, 0, "n1.example.test");
+peer(0, 2380, "n2.example.test");
+peer(0, 2380, "n4.example.test");
+"#,
+    );
+    lab.run(&["run", "zone.rhai"]).success();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let command = "$ rigger doctor --discovery-srv example.test\n";
+    let start = readme.find(command).expect("the README shows the doctor") + command.len();
+    let shown = &readme[start..start + readme[start..].find("```").unwrap()];
+    let out = lab.run(&["doctor", "--discovery-srv", "example.test"]);
+    out.failure(4);
+    assert_eq!(out.stdout, shown);
+    lab.destroy().leaves_nothing();
+}
+
+#[test]
+fn certificates_without_the_domain_in_their_sans_are_clean_and_etcd_comes_up() {
+    // Each member's certificate names it and its address, not dr.test.
+    let records = format!(
+        "members(h, \"{SSL}\", \"{CSSL}\", 2380);\n\
+         for n in h {{ pki_cert(ca, #{{ name: `bare-${{n.name}}`, dns: [`${{n.name}}.dr.test`], ips: [n.private_ip] }}); }}"
+    );
+    let Some(z) = ZoneLab::new(&records) else {
+        return;
+    };
+    z.doctor(&[]).0.success();
+    let member = Member {
+        certs: "bare-",
+        ..Member::TLS
+    };
+    for etcd in both() {
+        z.start(&etcd, member).come_up(LIMIT);
+    }
+    z.lab.destroy().leaves_nothing();
+}

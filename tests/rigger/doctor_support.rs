@@ -159,27 +159,32 @@ fn hosts_by_name(lab: &LabRig) -> Vec<Value> {
     hosts
 }
 
-/// How the members are started: their scheme and the peer port they advertise.
+/// How the members are started: their scheme, the peer port they advertise, and the
+/// certificates they present (`<certs><name>.crt` in the domain's pki folder).
 #[derive(Clone, Copy)]
 pub struct Member {
     pub tls: bool,
     pub peer_port: u16,
+    pub certs: &'static str,
 }
 
 impl Member {
     pub const TLS: Self = Self {
         tls: true,
         peer_port: 2380,
+        certs: "",
     };
     pub const PLAIN: Self = Self {
         tls: false,
         peer_port: 2380,
+        certs: "",
     };
 
     fn tag(&self, etcd: &str) -> String {
         let version = if etcd == ETCD_3_4 { "3.4" } else { "3.5" };
         format!(
-            "{version}-{}-{}",
+            "{version}-{}{}-{}",
+            self.certs,
             if self.tls { "tls" } else { "plain" },
             self.peer_port
         )
@@ -212,9 +217,10 @@ impl Member {
         .to_vec();
         if self.tls {
             let file = |f: &str| pki.join(f).to_string_lossy().into_owned();
+            let certs = self.certs;
             let (cert, key, ca) = (
-                file(&format!("{name}.crt")),
-                file(&format!("{name}.key")),
+                file(&format!("{certs}{name}.crt")),
+                file(&format!("{certs}{name}.key")),
                 file("ca.crt"),
             );
             for (flag, value) in [

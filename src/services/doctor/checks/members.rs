@@ -63,6 +63,11 @@ pub fn sets(cx: &Context) -> Vec<Finding> {
                 "the {running} that run cannot even form a quorum of {}",
                 quorum(n)
             )
+        } else if lose as usize == running - quorum(running) {
+            format!(
+                "the {running} that run can lose {lose} of them, as {running} alone could, \
+                 and every vote counts a member that never answers"
+            )
         } else {
             format!(
                 "the {running} that run can lose {lose} of them, where {running} alone could lose {}",
