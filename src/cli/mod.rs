@@ -339,6 +339,10 @@ enum Command {
         #[arg(long, value_name = "PORT", default_value_t = crate::providers::discovery::PEER_PORT,
               value_parser = clap::value_parser!(u16).range(1..))]
         peer_port: u16,
+        /// A folder of the members' certificates (NAME.crt for the target NAME.DOMAIN),
+        /// checked against the records (default: those rigger made for DOMAIN).
+        #[arg(long, value_name = "DIR")]
+        certs: Option<PathBuf>,
         /// One JSON object: the verdict and every finding's id, severity, subject,
         /// message, evidence and fix.
         #[arg(long)]
@@ -498,6 +502,7 @@ pub fn main() -> ExitCode {
             etcd_version,
             scheme,
             peer_port,
+            certs,
             json,
             dns,
             state,
@@ -514,6 +519,7 @@ pub fn main() -> ExitCode {
                         SchemeArg::Http => crate::providers::discovery::Scheme::Http,
                     }),
                     peer_port,
+                    certs,
                     json,
                     servers,
                 },

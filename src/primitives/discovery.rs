@@ -29,7 +29,8 @@ const CHECK: Doc = Doc {
 /// \"3.5\"; default: both are judged), `peer_port` (what members advertise, default
 /// 2380), `peers` (the members' SRV targets, \"name\" or \"name:port\", compared with
 /// the records), `service_name` (etcd's `--discovery-srv-name`), `servers` (\"ip:port\"
-/// to ask instead).",
+/// to ask instead), `certs` (a folder of the members' certificates, `NAME.crt`, whose
+/// SANs must name each target and its address).",
 };
 
 const CHECK_DEFAULT: Doc = Doc {
@@ -45,6 +46,7 @@ const KNOWN: &[&str] = &[
     "peers",
     "service_name",
     "servers",
+    "certs",
 ];
 
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
@@ -117,6 +119,16 @@ fn request(domain: &str, options: &Options) -> Result<DiscoveryCheck, Failure> {
             ));
         }
         check.service_name = Some(name);
+    }
+    if let Some(v) = options.get("certs") {
+        let dir = std::path::PathBuf::from(v.to_string());
+        if !v.is_string() || !dir.is_dir() {
+            return Err(Failure::invalid(
+                NAME,
+                format!("certs must be the folder of the members' certificates, got {v}"),
+            ));
+        }
+        check.certs = Some(dir);
     }
     if let Some(v) = options.get("peers") {
         check.peers = Some(peers(v)?);

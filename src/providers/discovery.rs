@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -90,6 +91,9 @@ pub struct DiscoveryCheck {
     /// The SRV targets the members will be, when the caller knows them (a script that
     /// launched them): compared with the records instead of the client set.
     pub peers: Option<BTreeSet<String>>,
+    /// A folder of the members' certificates (`<name>.crt`, as rigger writes them), to
+    /// check against the records.
+    pub certs: Option<PathBuf>,
 }
 
 /// etcd's default peer port, and what rigger's members advertise.
@@ -105,6 +109,7 @@ impl DiscoveryCheck {
             version: None,
             peer_port: PEER_PORT,
             peers: None,
+            certs: None,
         }
     }
 }

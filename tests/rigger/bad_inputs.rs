@@ -481,6 +481,18 @@ fn command_line_cases() -> Vec<Case> {
         .failure()
         .has(&["--dns-server", "10.0.0.1:53"]),
         case(
+            "cli_doctor_certs_not_a_folder",
+            &[
+                "doctor",
+                "--discovery-srv",
+                "example.test",
+                "--certs",
+                "/nonexistent/pki",
+            ],
+        )
+        .failure()
+        .has(&["--certs", "/nonexistent/pki"]),
+        case(
             "cli_doctor_without_a_lab",
             &["doctor", "--discovery-srv", "example.test"],
         )
@@ -1478,6 +1490,11 @@ fn primitive_cases() -> Vec<Case> {
             "discovery_check_peer_not_a_name",
             "discovery_check(\"t.test\", #{ peers: [\"bad_name:2380\"] });",
             &["discovery_check", "bad_name"],
+        ),
+        lab_script(
+            "discovery_check_certs_not_a_folder",
+            "discovery_check(\"t.test\", #{ certs: \"/nonexistent/pki\" });",
+            &["discovery_check", "certs", "/nonexistent/pki"],
         ),
         lab_script(
             "discovery_check_service_name_with_a_dot",

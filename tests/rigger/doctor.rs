@@ -351,14 +351,26 @@ fn targets_outside_the_domain_are_clean() {
              dns_record(#{{ name: `${{n.name}}.hosts.test`, type: \"A\", content: n.private_ip }});\n\
              dns_record(#{{ name: \"{SSL}.dr.test\", type: \"SRV\", priority: 0, weight: 0, port: 2380, target: `${{n.name}}.hosts.test` }});\n\
              dns_record(#{{ name: \"{CSSL}.dr.test\", type: \"SRV\", priority: 0, weight: 0, port: 2379, target: `${{n.name}}.hosts.test` }});\n\
-         }}"
+         }}\n\
+         let own = pki_ca(\"hosts.test\");\n\
+         for n in h {{ pki_cert(own, #{{ name: n.name, dns: [`${{n.name}}.hosts.test`], ips: [n.private_ip] }}); }}"
     );
     let Some(z) = ZoneLab::new(&records) else {
         return;
     };
-    let (out, report) = z.doctor(&[]);
+    // With certificates of their own CA that name the targets, as the members would have.
+    let certs = z
+        .lab
+        .path("state/pki/hosts.test")
+        .to_string_lossy()
+        .into_owned();
+    let (out, report) = z.doctor(&["--certs", &certs]);
     out.success();
     assert_eq!(report["findings"], Value::Array(Vec::new()), "{report:#}");
+    // The dr.test certificates name dr.test members, and are found not to fit.
+    let (out, report) = z.doctor(&[]);
+    out.failure(4);
+    assert_eq!(report["findings"][0]["id"], "cert-mismatch", "{report:#}");
     z.lab.destroy().leaves_nothing();
 }
 
@@ -485,21 +497,77 @@ peer(0, 2380, "n4.example.test");
 
 #[test]
 fn certificates_without_the_domain_in_their_sans_are_clean_and_etcd_comes_up() {
-    // Each member's certificate names it and its address, not dr.test.
+    // Each member's certificate (of a CA of its own) names it and its address, not dr.test.
     let records = format!(
-        "members(h, \"{SSL}\", \"{CSSL}\", 2380);\n\
-         for n in h {{ pki_cert(ca, #{{ name: `bare-${{n.name}}`, dns: [`${{n.name}}.dr.test`], ips: [n.private_ip] }}); }}"
+        "members(h, \"{SSL}\", \"{CSSL}\", 2380);\nlet bare = pki_ca(\"bare.test\");\n\
+         for n in h {{ pki_cert(bare, #{{ name: n.name, dns: [`${{n.name}}.dr.test`], ips: [n.private_ip] }}); }}"
     );
     let Some(z) = ZoneLab::new(&records) else {
         return;
     };
-    z.doctor(&[]).0.success();
+    let certs = z
+        .lab
+        .path("state/pki/bare.test")
+        .to_string_lossy()
+        .into_owned();
+    let (out, report) = z.doctor(&["--certs", &certs]);
+    out.success();
+    assert_eq!(report["unchecked"], serde_json::json!([]), "{report:#}");
     let member = Member {
-        certs: "bare-",
+        pki: "bare.test",
         ..Member::TLS
     };
     for etcd in both() {
         z.start(&etcd, member).come_up(LIMIT);
+    }
+    z.lab.destroy().leaves_nothing();
+}
+
+#[test]
+fn certificates_that_do_not_name_their_member_are_an_error_and_etcd_fails() {
+    let records = format!(
+        "members(h, \"{SSL}\", \"{CSSL}\", 2380);\nlet wrong = pki_ca(\"wrong.test\");\n\
+         for n in h {{ pki_cert(wrong, #{{ name: n.name, dns: [\"someone.dr.test\"], ips: [] }}); }}"
+    );
+    let Some(z) = ZoneLab::new(&records) else {
+        return;
+    };
+    // The certificates rigger made for dr.test are checked by default, and are right.
+    z.doctor(&[]).0.success();
+    let certs = z
+        .lab
+        .path("state/pki/wrong.test")
+        .to_string_lossy()
+        .into_owned();
+    let (out, report) = z.doctor(&["--certs", &certs]);
+    out.failure(4);
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 3, "{report:#}");
+    let f = &findings[0];
+    assert_eq!(
+        (f["id"].as_str(), f["subject"].as_str()),
+        (Some("cert-mismatch"), Some("n1.dr.test")),
+        "{f:#}"
+    );
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("x509: certificate is valid for someone.dr.test, not n1.dr.test"),
+        "{message}"
+    );
+    assert_eq!(
+        f["evidence"][0],
+        format!("{certs}/n1.crt: DNS someone.dr.test; IP none")
+    );
+    let member = Member {
+        pki: "wrong.test",
+        ..Member::TLS
+    };
+    // A member refusing a peer's certificate says so at once, to the peer that sent
+    // it; why (certificate is valid for someone.dr.test, not ...) only with its first
+    // health probe, seconds later.
+    for etcd in both() {
+        z.start(&etcd, member)
+            .fail_with("remote error: tls: bad certificate", LIMIT);
     }
     z.lab.destroy().leaves_nothing();
 }

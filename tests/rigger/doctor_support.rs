@@ -129,7 +129,7 @@ impl ZoneLab {
         std::fs::write(&resolv, format!("nameserver {}\n", self.dns)).unwrap();
         let nsswitch = dir.join("nsswitch.conf");
         std::fs::write(&nsswitch, "hosts: files dns\n").unwrap();
-        let pki = self.lab.path(&format!("state/pki/{DOMAIN}"));
+        let pki = self.lab.path(&format!("state/pki/{}", member.pki));
         let mut children = Vec::new();
         for (i, host) in hosts.iter().enumerate() {
             let name = format!("n{}", i + 1);
@@ -160,31 +160,31 @@ fn hosts_by_name(lab: &LabRig) -> Vec<Value> {
 }
 
 /// How the members are started: their scheme, the peer port they advertise, and the
-/// certificates they present (`<certs><name>.crt` in the domain's pki folder).
+/// folder under the state dir's `pki/` of the CA and certificates they use.
 #[derive(Clone, Copy)]
 pub struct Member {
     pub tls: bool,
     pub peer_port: u16,
-    pub certs: &'static str,
+    pub pki: &'static str,
 }
 
 impl Member {
     pub const TLS: Self = Self {
         tls: true,
         peer_port: 2380,
-        certs: "",
+        pki: DOMAIN,
     };
     pub const PLAIN: Self = Self {
         tls: false,
         peer_port: 2380,
-        certs: "",
+        pki: DOMAIN,
     };
 
     fn tag(&self, etcd: &str) -> String {
         let version = if etcd == ETCD_3_4 { "3.4" } else { "3.5" };
         format!(
-            "{version}-{}{}-{}",
-            self.certs,
+            "{version}-{}-{}-{}",
+            self.pki,
             if self.tls { "tls" } else { "plain" },
             self.peer_port
         )
@@ -217,10 +217,9 @@ impl Member {
         .to_vec();
         if self.tls {
             let file = |f: &str| pki.join(f).to_string_lossy().into_owned();
-            let certs = self.certs;
             let (cert, key, ca) = (
-                file(&format!("{certs}{name}.crt")),
-                file(&format!("{certs}{name}.key")),
+                file(&format!("{name}.crt")),
+                file(&format!("{name}.key")),
                 file("ca.crt"),
             );
             for (flag, value) in [

@@ -17,6 +17,8 @@ pub struct DoctorArgs {
     pub version: Option<EtcdVersion>,
     pub scheme: Option<Scheme>,
     pub peer_port: u16,
+    /// `--certs`; by default those rigger made for the domain, when it made any.
+    pub certs: Option<std::path::PathBuf>,
     pub json: bool,
     /// `--dns-server`: asked instead of the zone's own servers, whoever serves the zone.
     pub servers: Vec<SocketAddr>,
@@ -63,6 +65,17 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
     check.scheme = args.scheme;
     check.peer_port = args.peer_port;
     check.servers = args.servers.clone();
+    let made = config.state.root().join("pki").join(&domain);
+    check.certs = match args.certs {
+        Some(dir) if !dir.is_dir() => {
+            return super::fail(
+                format!("--certs {}: there is no such folder", dir.display()),
+                Some("it takes the folder of the members' certificates, NAME.crt for the target NAME.DOMAIN".into()),
+            );
+        }
+        Some(dir) => Some(dir),
+        None => made.is_dir().then_some(made),
+    };
 
     let diagnosis = if !check.servers.is_empty() && !config.spec.is_lab() {
         // Servers given outside the lab: this machine's network is the one to ask from,

@@ -3,6 +3,7 @@
 //! wrong before any etcd meets it. Reading is [`read`] over [`wire`]; judging is
 //! [`checks`], pure, so every verdict is tested against the answers alone.
 
+pub mod certs;
 pub mod checks;
 pub mod owners;
 pub mod read;
@@ -49,6 +50,10 @@ pub async fn examine(check: &DiscoveryCheck, ask: Arc<dyn Ask>) -> Result<Diagno
         ))
         .with_help("check that the server is up and reachable from where rigger runs, or give another with --dns-server"));
     }
+    let mut served = served;
+    if let Some(dir) = &check.certs {
+        served.certs = certificates(&served, dir);
+    }
     let (findings, unchecked) = checks::judge(check, &served);
     Ok(Diagnosis::new(
         &check.domain,
@@ -56,6 +61,20 @@ pub async fn examine(check: &DiscoveryCheck, ask: Arc<dyn Ask>) -> Result<Diagno
         findings,
         unchecked,
     ))
+}
+
+/// The certificate of every target the first answering server names.
+fn certificates(
+    served: &served::Served,
+    dir: &std::path::Path,
+) -> std::collections::BTreeMap<String, certs::Cert> {
+    let Some(view) = served.views.iter().find(|v| v.answered()) else {
+        return Default::default();
+    };
+    let targets = view.srv.values().flat_map(|l| l.srv()).map(|(.., t, _)| t);
+    targets
+        .map(|t| (t.to_string(), certs::read(dir, t)))
+        .collect()
 }
 
 /// The answer when the DNS provider has no zone for the domain at all (a Cloudflare

@@ -52,6 +52,7 @@ pub async fn read(
     views.sort_by_key(|(i, _)| *i);
     Served {
         views: views.into_iter().map(|(_, v)| v).collect(),
+        certs: BTreeMap::new(),
     }
 }
 

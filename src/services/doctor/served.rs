@@ -142,10 +142,12 @@ impl View {
     }
 }
 
-/// Every server's view.
+/// Every server's view, and the members' certificates when the doctor was asked to
+/// look at them (by SRV target).
 #[derive(Debug, Clone, Default)]
 pub struct Served {
     pub views: Vec<View>,
+    pub certs: BTreeMap<String, super::certs::Cert>,
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! to change. Severity follows etcd's outcome: an error where it fails or comes up
 //! short, a warning where it starts with a weakness it does not tell.
 
+mod certs;
 mod members;
 mod owners;
 mod records;
@@ -113,6 +114,9 @@ pub fn judge(check: &DiscoveryCheck, served: &Served) -> (Vec<Finding>, Vec<Stri
     findings.extend(about_targets);
     unchecked.extend(not_checked);
     findings.extend(members::sets(&cx));
+    let (about_certs, not_checked) = certs::sans(&cx, &served.certs);
+    findings.extend(about_certs);
+    unchecked.extend(not_checked);
     (findings, unchecked)
 }
 

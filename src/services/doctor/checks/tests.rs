@@ -574,3 +574,64 @@ async fn a_server_that_does_not_answer_beside_others_is_a_warning() {
         ["d.test. SOA: no answer from 198.18.0.53:53: no answer within 1s"]
     );
 }
+
+#[tokio::test]
+async fn a_certificate_that_does_not_name_its_member_is_an_error() {
+    use super::super::certs::{Cert, Sans};
+    let mut c = check();
+    c.certs = Some("/pki".into());
+    let mut served = read(
+        D,
+        None,
+        &c.servers,
+        Arc::new(Zone::default().members(SSL, CSSL).0),
+    )
+    .await;
+    let cert = |dns: &[&str], ips: &[&str]| {
+        Cert::Read(Sans {
+            file: "/pki/n.crt".into(),
+            dns: dns.iter().map(|d| d.to_string()).collect(),
+            ips: ips.iter().map(|i| i.parse().unwrap()).collect(),
+        })
+    };
+    served.certs.insert(
+        "n1.d.test".into(),
+        cert(&["n1.d.test", "d.test"], &["198.18.1.1"]),
+    );
+    // A wildcard names it; its address is there through the name.
+    served
+        .certs
+        .insert("n2.d.test".into(), cert(&["*.d.test", "n2.d.test"], &[]));
+    served
+        .certs
+        .insert("n3.d.test".into(), cert(&["other.d.test"], &["198.18.1.9"]));
+    let (f, unchecked) = judge(&c, &served);
+    let f = only(&f);
+    assert_eq!(
+        (f.id, f.severity, f.subject.as_str()),
+        ("cert-mismatch", Severity::Error, "n3.d.test")
+    );
+    assert!(
+        f.message
+            .contains("x509: certificate is valid for other.d.test, not n3.d.test"),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.message
+            .contains("neither 198.18.1.3 nor a name resolving to it"),
+        "{}",
+        f.message
+    );
+    assert_eq!(f.evidence[0], "/pki/n.crt: DNS other.d.test; IP 198.18.1.9");
+    assert!(unchecked.is_empty(), "{unchecked:?}");
+    // A member without a certificate in the folder is said not to be checked.
+    served
+        .certs
+        .insert("n1.d.test".into(), Cert::Missing("/pki/n1.crt".into()));
+    let (_, unchecked) = judge(&c, &served);
+    assert_eq!(
+        unchecked,
+        ["the certificate of n1.d.test: there is no /pki/n1.crt"]
+    );
+}
