@@ -317,9 +317,10 @@ enum Command {
         #[command(flatten)]
         state: StateArgs,
     },
-    /// Check the DNS records of a discovery domain the way etcd will read them: exit 4
-    /// when etcd would fail or come up short, 3 when it would start with a weakness, 0
-    /// when clean, 1 when the domain cannot be checked.
+    /// Check a discovery domain's DNS records the way etcd will read them.
+    ///
+    /// Exit 4 when etcd would fail or come up short, 3 when it would start with a
+    /// weakness, 0 when the zone is clean, 1 when the domain cannot be checked.
     Doctor {
         /// The domain etcd is given as --discovery-srv.
         #[arg(long, value_name = "DOMAIN")]

@@ -30,6 +30,10 @@ fn a(api: &Shared, id: &str, name: &str, ip: &str) {
 }
 
 fn doctor(cf_base: &str, dns: SocketAddr) -> (Outcome, Value) {
+    doctor_for("example.test", cf_base, dns)
+}
+
+fn doctor_for(domain: &str, cf_base: &str, dns: SocketAddr) -> (Outcome, Value) {
     let out = Rig::new()
         .own_state()
         .env("CLOUDFLARE_API_TOKEN", TOKEN)
@@ -38,7 +42,7 @@ fn doctor(cf_base: &str, dns: SocketAddr) -> (Outcome, Value) {
         .args(&[
             "doctor",
             "--discovery-srv",
-            "example.test",
+            domain,
             "--target",
             "aws",
             "--dns",
@@ -234,5 +238,27 @@ async fn a_compressed_srv_target_on_the_wire_is_an_error_with_no_credentials_nee
             .contains("\nd.test: 1 error, 0 warnings (asked 127.0.0.1:"),
         "{}",
         out.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domain_the_account_has_no_zone_for_is_a_finding() {
+    let (cf_base, api) = stand_in().await;
+    let dns = dns_following(api).await;
+    let (out, report) =
+        tokio::task::spawn_blocking(move || doctor_for("elsewhere.test", &cf_base, dns))
+            .await
+            .unwrap();
+    out.failure(4);
+    let f = &report["findings"][0];
+    assert_eq!(
+        (&f["id"], &f["subject"]),
+        (&json!("no-zone"), &json!("elsewhere.test")),
+        "{report:#}"
+    );
+    assert_eq!(report["servers"], json!([]), "{report:#}");
+    assert_eq!(
+        f["evidence"],
+        json!(["this Cloudflare account has no zone for elsewhere.test"])
     );
 }

@@ -86,7 +86,11 @@ pub fn no_zone(check: &DiscoveryCheck, why: &Error) -> Diagnosis {
         "no-zone",
         crate::providers::discovery::Severity::Error,
         domain.clone(),
-        format!("there is no zone {domain} to read: {}", why.message),
+        format!(
+            "{}: there are no records to read, and members find none (\"error querying DNS \
+             SRV records\")",
+            why.message
+        ),
         vec![why.message.clone()],
         why.help.clone().unwrap_or_else(|| {
             format!("create the zone {domain}, or ask the servers that hold it (--dns-server)")
