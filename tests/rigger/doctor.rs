@@ -571,3 +571,40 @@ fn certificates_that_do_not_name_their_member_are_an_error_and_etcd_fails() {
     }
     z.lab.destroy().leaves_nothing();
 }
+
+#[test]
+fn discovery_check_returns_the_findings_to_the_script() {
+    let records = format!(
+        "members(h, \"{SSL}\", \"{CSSL}\", 2380);\na(\"n4\", \"127.0.0.1\");\n\
+         srv(\"{SSL}\", 0, 0, 2380, \"n4\");\nsrv(\"{CSSL}\", 0, 0, 2379, \"n4\");\n\
+         let peers = [\"n1.dr.test:2380\", \"n2.dr.test:2380\", \"n3.dr.test:2380\"];\n\
+         let check = discovery_check(\"dr.test\", #{{ tls: true, etcd_version: \"3.5\", peers: peers }});\n\
+         print(check.status);\n\
+         for f in check.findings {{ print(`${{f.severity}} ${{f.id}} ${{f.subject}} ${{f.evidence[0]}}`); }}\n\
+         print(check.findings[0].text);"
+    );
+    let Some(z) = ZoneLab::new(&records) else {
+        return;
+    };
+    // The script ran to its end: the check returns what it found, it throws nothing.
+    let out = &z.made;
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "warning", "{}", out.stdout);
+    // Against the members the script names, n4 is one too many.
+    assert!(
+        lines.contains(&"warning loopback-target n4.dr.test n4.dr.test. 300 IN A 127.0.0.1"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines.contains(&"warning phantom-target n4.dr.test _etcd-server-ssl._tcp.dr.test. 300 IN SRV 0 0 2380 n4.dr.test."),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines.last().unwrap().starts_with("warning "),
+        "{}",
+        out.stdout
+    );
+    z.lab.destroy().leaves_nothing();
+}

@@ -60,6 +60,8 @@ pub struct ZoneLab {
     pub ips: Vec<String>,
     /// The DNS server the hosts (and etcd) resolve through.
     pub dns: String,
+    /// The run that made the hosts and the zone.
+    pub made: Outcome,
 }
 
 impl ZoneLab {
@@ -78,7 +80,8 @@ impl ZoneLab {
     fn with_script(script: &str, dns: &str) -> Option<Self> {
         let lab = LabRig::new()?;
         lab.file("zone.rhai", script);
-        lab.run(&["run", "zone.rhai"]).success();
+        let made = lab.run(&["run", "zone.rhai"]);
+        made.success();
         // Launched at once, the hosts got their addresses in no set order.
         let ips = hosts_by_name(&lab)
             .iter()
@@ -88,6 +91,7 @@ impl ZoneLab {
             lab,
             ips,
             dns: dns.to_string(),
+            made,
         })
     }
 
