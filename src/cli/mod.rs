@@ -133,6 +133,32 @@ impl DnsArgs {
             dry_run: false,
         }
     }
+
+    /// For a command that only reads (the doctor): `--dns-server` names the servers to
+    /// ask, whoever serves the zone, so it is kept out of the world's choices where the
+    /// DNS provider has no use for it (the lab's own server, beside a BIND in the lab).
+    fn reading(&self, state: StateDir) -> (WorldConfig, Vec<SocketAddr>) {
+        let row = backends::target(&self.target).expect("a target from the table");
+        let dns = self.dns.as_deref().unwrap_or(row.dns);
+        let mut args = self.clone();
+        if backends::dns(dns).is_ok_and(|d| d.refuses_servers.is_some()) {
+            args.dns_server.clear();
+        }
+        (args.config(state), self.dns_server.clone())
+    }
+}
+
+/// The scheme `doctor` is told the members advertise.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchemeArg {
+    /// TLS: https:// peer URLs, found under _etcd-server-ssl._tcp.
+    Https,
+    /// Plain HTTP: http:// peer URLs, found under _etcd-server._tcp.
+    Http,
+}
+
+fn etcd_version(text: &str) -> Result<crate::providers::discovery::EtcdVersion, String> {
+    crate::providers::discovery::EtcdVersion::parse(text)
 }
 
 /// How `health` writes its report.
@@ -304,6 +330,42 @@ enum Command {
         #[command(flatten)]
         state: StateArgs,
     },
+    /// Check a discovery domain's DNS records the way etcd will read them.
+    ///
+    /// Exit 4 when etcd would fail or come up short, 3 when it would start with a
+    /// weakness, 0 when the zone is clean, 1 when the domain cannot be checked.
+    Doctor {
+        /// The domain etcd is given as --discovery-srv.
+        #[arg(long, value_name = "DOMAIN")]
+        discovery_srv: String,
+        /// etcd's --discovery-srv-name: the suffix of the service names
+        /// (_etcd-server-ssl-NAME._tcp.DOMAIN).
+        #[arg(long, value_name = "NAME")]
+        discovery_srv_name: Option<String>,
+        /// The members' etcd release (3.4 reads only the -ssl records); default: the
+        /// zone is judged for 3.4 and for 3.5 and later.
+        #[arg(long, value_name = "X.Y", value_parser = etcd_version)]
+        etcd_version: Option<crate::providers::discovery::EtcdVersion>,
+        /// The scheme of the members' peer URLs (default: what the records imply).
+        #[arg(long, value_enum)]
+        scheme: Option<SchemeArg>,
+        /// The port members advertise in --initial-advertise-peer-urls.
+        #[arg(long, value_name = "PORT", default_value_t = crate::providers::discovery::PEER_PORT,
+              value_parser = clap::value_parser!(u16).range(1..))]
+        peer_port: u16,
+        /// A folder of the members' certificates (NAME.crt for the target NAME.DOMAIN),
+        /// checked against the records (default: those rigger made for DOMAIN).
+        #[arg(long, value_name = "DIR")]
+        certs: Option<PathBuf>,
+        /// One JSON object: the verdict and every finding's id, severity, subject,
+        /// message, evidence and fix.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        dns: DnsArgs,
+        #[command(flatten)]
+        state: StateArgs,
+    },
     /// The local lab: hosts in network namespaces, an embedded DNS server.
     Lab {
         #[command(subcommand)]
@@ -461,6 +523,35 @@ pub fn main() -> ExitCode {
                 key,
             },
         ),
+        Command::Doctor {
+            discovery_srv,
+            discovery_srv_name,
+            etcd_version,
+            scheme,
+            peer_port,
+            certs,
+            json,
+            dns,
+            state,
+        } => {
+            let (config, servers) = dns.reading(state.state());
+            commands::doctor::doctor(
+                &config,
+                commands::doctor::DoctorArgs {
+                    domain: discovery_srv,
+                    service_name: discovery_srv_name,
+                    version: etcd_version,
+                    scheme: scheme.map(|s| match s {
+                        SchemeArg::Https => crate::providers::discovery::Scheme::Https,
+                        SchemeArg::Http => crate::providers::discovery::Scheme::Http,
+                    }),
+                    peer_port,
+                    certs,
+                    json,
+                    servers,
+                },
+            )
+        }
         Command::Lab { command } => match command {
             LabCommand::Status { json, state } => commands::lab::status(&state.state(), json),
             LabCommand::Exec {

@@ -7,6 +7,7 @@ pub mod bridge;
 mod compute;
 pub mod context;
 mod convert;
+mod discovery;
 mod dns;
 mod etcd;
 mod ids;
@@ -46,6 +47,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     bootstrap::register(engine);
     pki::register(engine, cx);
     etcd::register(engine, cx);
+    discovery::register(engine, cx);
     target::register(engine, cx);
 }
 

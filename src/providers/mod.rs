@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod backends;
 pub mod compute;
+pub mod discovery;
 pub mod dns;
 pub mod lab;
 pub mod local;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::discovery::{Diagnosis, DiscoveryCheck};
 use super::probe::{Report, Status, show};
 use super::{
     CaFiles, CertFiles, Compute, Dns, DnsWait, ExecOutput, Instance, InstanceSpec, LeafSpec, Local,
@@ -329,5 +330,19 @@ impl Probe for Plan {
                 "(dry run) the health of the cluster under {domain} would be checked here"
             )),
         })
+    }
+
+    /// A plan publishes nothing, so there is nothing to read yet: the check is written
+    /// down and assumed clean.
+    async fn discovery(&self, check: &DiscoveryCheck) -> Result<Diagnosis> {
+        let domain = &check.domain;
+        self.record(format!(
+            "check the discovery records under {domain} as etcd will read them"
+        ));
+        let mut diagnosis = Diagnosis::new(domain, check.servers.clone(), Vec::new(), Vec::new());
+        diagnosis.assumed = Some(format!(
+            "(dry run) the discovery records under {domain} would be checked here"
+        ));
+        Ok(diagnosis)
     }
 }

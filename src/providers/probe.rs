@@ -12,6 +12,7 @@ use hickory_proto::rr::RecordType;
 use serde::Serialize;
 
 use crate::base::error::Result;
+use crate::providers::discovery::{Diagnosis, DiscoveryCheck};
 
 /// One answer a DNS server gave, in the form `wait_resolves` compares.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -157,4 +158,7 @@ pub trait Probe: Send + Sync {
         tls: Option<&TlsFiles>,
         servers: &[SocketAddr],
     ) -> Result<Report>;
+    /// Reads the discovery records of `check.domain` from `check.servers` as etcd will
+    /// read them, and says what is wrong with them. Fails only when no server answers.
+    async fn discovery(&self, check: &DiscoveryCheck) -> Result<Diagnosis>;
 }

@@ -1,6 +1,7 @@
 //! Logic below the world and above the backends: DNS questions, waiting, certificates,
-//! cluster health. Each returns a typed error that maps to the one error model.
+//! cluster health, the discovery doctor. Each returns a typed error that maps to the one error model.
 
+pub mod doctor;
 pub mod health;
 pub mod pki;
 pub mod probe;

@@ -2,13 +2,18 @@
 //! health. Runs on the world's runtime, so in the lab every socket is inside the lab.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use hickory_proto::rr::RecordType;
 use tokio::runtime::Handle;
 
-use super::{health, resolve, wait};
+use super::doctor::read::Ask;
+use super::doctor::served::Lookup;
+use super::{doctor, health, resolve, wait};
 use crate::base::error::{Error, Result};
+use crate::providers::discovery::{Diagnosis, DiscoveryCheck};
 use crate::providers::probe::{DnsWait, Probe, Report, TlsFiles};
 
 pub struct Network {
@@ -72,6 +77,35 @@ impl Probe for Network {
         health::check(domain, tls, servers)
             .await
             .map_err(Error::from)
+    }
+
+    async fn discovery(&self, check: &DiscoveryCheck) -> Result<Diagnosis> {
+        let ask = Arc::new(Wire {
+            machine: self.machine.clone(),
+        });
+        doctor::examine(check, ask).await
+    }
+}
+
+/// The doctor's questions on the wire: a server on loopback is asked from this machine's
+/// own network, any other from the world's (the lab's namespace, in the lab).
+struct Wire {
+    machine: Handle,
+}
+
+#[async_trait]
+impl Ask for Wire {
+    async fn ask(&self, server: SocketAddr, name: &str, rtype: RecordType) -> Lookup {
+        if !server.ip().is_loopback() {
+            return doctor::wire::ask(server, name, rtype).await;
+        }
+        let name = name.to_string();
+        let asked = self
+            .machine
+            .spawn(async move { doctor::wire::ask(server, &name, rtype).await });
+        asked
+            .await
+            .unwrap_or_else(|e| Lookup::Failed(format!("the question was lost: {e}")))
     }
 }
 

@@ -2,6 +2,7 @@
 //! so that what it creates is journaled, the run's journal, and the runtime their
 //! network work runs on. Opened on first use; a dry run opens the plan instead.
 
+pub mod doctor;
 pub mod journal;
 pub mod journaling;
 pub mod spec;

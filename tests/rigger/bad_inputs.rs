@@ -423,6 +423,81 @@ fn command_line_cases() -> Vec<Case> {
         .dir("adir")
         .failure()
         .has(&["adir"]),
+        case("cli_doctor_without_discovery_srv", &["doctor"])
+            .usage()
+            .has(&["--discovery-srv"]),
+        case(
+            "cli_doctor_bad_discovery_srv",
+            &["doctor", "--discovery-srv", "a..b"],
+        )
+        .failure()
+        .has(&["--discovery-srv", "a..b"]),
+        case(
+            "cli_doctor_unknown_etcd_version",
+            &[
+                "doctor",
+                "--discovery-srv",
+                "example.test",
+                "--etcd-version",
+                "2.3",
+            ],
+        )
+        .usage()
+        .has(&["--etcd-version", "2.3"]),
+        case(
+            "cli_doctor_peer_port_zero",
+            &[
+                "doctor",
+                "--discovery-srv",
+                "example.test",
+                "--peer-port",
+                "0",
+            ],
+        )
+        .usage()
+        .has(&["--peer-port", "0"]),
+        case(
+            "cli_doctor_service_name_with_a_dot",
+            &[
+                "doctor",
+                "--discovery-srv",
+                "example.test",
+                "--discovery-srv-name",
+                "a.b",
+            ],
+        )
+        .failure()
+        .has(&["--discovery-srv-name", "a.b"]),
+        case(
+            "cli_doctor_dns_server_the_lab_cannot_reach",
+            &[
+                "doctor",
+                "--discovery-srv",
+                "example.test",
+                "--dns-server",
+                "10.0.0.1:53",
+            ],
+        )
+        .failure()
+        .has(&["--dns-server", "10.0.0.1:53"]),
+        case(
+            "cli_doctor_certs_not_a_folder",
+            &[
+                "doctor",
+                "--discovery-srv",
+                "example.test",
+                "--certs",
+                "/nonexistent/pki",
+            ],
+        )
+        .failure()
+        .has(&["--certs", "/nonexistent/pki"]),
+        case(
+            "cli_doctor_without_a_lab",
+            &["doctor", "--discovery-srv", "example.test"],
+        )
+        .failure()
+        .has(&["no lab"]),
         case(
             "cli_lab_exec_unknown_host_without_lab",
             &["lab", "exec", "nohost", "--", "true"],
@@ -1541,6 +1616,52 @@ fn primitive_cases() -> Vec<Case> {
             "pki_cert_ca_missing_files",
             "pki_cert(#{ name: \"t.test\", dir: \"{dir}/nope\", cert: \"{dir}/nope/ca.crt\", key: \"{dir}/nope/ca.key\" }, #{ name: \"s\" });",
             &["nope"],
+        ),
+        // discovery_check: every option checked before anything is asked.
+        lab_script(
+            "discovery_check_bad_domain",
+            "discovery_check(\"a..b\");",
+            &["discovery_check", "a..b"],
+        ),
+        lab_script(
+            "discovery_check_unknown_option",
+            "discovery_check(\"t.test\", #{ bogus: 1 });",
+            &["discovery_check", "bogus"],
+        ),
+        lab_script(
+            "discovery_check_unknown_etcd_version",
+            "discovery_check(\"t.test\", #{ etcd_version: \"2.0\" });",
+            &["discovery_check", "etcd_version", "2.0"],
+        ),
+        lab_script(
+            "discovery_check_peer_port_out_of_range",
+            "discovery_check(\"t.test\", #{ peer_port: 70000 });",
+            &["discovery_check", "peer_port", "70000"],
+        ),
+        lab_script(
+            "discovery_check_tls_not_a_bool",
+            "discovery_check(\"t.test\", #{ tls: \"yes\" });",
+            &["discovery_check", "tls"],
+        ),
+        lab_script(
+            "discovery_check_server_not_an_address",
+            "discovery_check(\"t.test\", #{ servers: [\"nope\"] });",
+            &["discovery_check", "nope"],
+        ),
+        lab_script(
+            "discovery_check_peer_not_a_name",
+            "discovery_check(\"t.test\", #{ peers: [\"bad_name:2380\"] });",
+            &["discovery_check", "bad_name"],
+        ),
+        lab_script(
+            "discovery_check_certs_not_a_folder",
+            "discovery_check(\"t.test\", #{ certs: \"/nonexistent/pki\" });",
+            &["discovery_check", "certs", "/nonexistent/pki"],
+        ),
+        lab_script(
+            "discovery_check_service_name_with_a_dot",
+            "discovery_check(\"t.test\", #{ service_name: \"a.b\" });",
+            &["discovery_check", "service_name", "a.b"],
         ),
         // etcd_health
         lab_script(

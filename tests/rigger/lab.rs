@@ -38,6 +38,8 @@ fn cluster_comes_up_healthy_and_etcd_tools_agree_and_destroy_leaves_nothing() {
     lab.kill(pids[0]);
     let degraded = lab.health_settles_at(3);
     degraded.stdout_has("cluster is degraded: 2 of 3 members healthy, quorum held");
+    // A member it cannot reach: health points at the doctor.
+    degraded.stderr_has("`rigger doctor --discovery-srv example.test` checks the records");
     let unhealthy = degraded.stdout.matches(" is unhealthy: ").count();
     assert_eq!(unhealthy, 1, "{}", degraded.stdout);
     lab.kill(pids[1]);

@@ -73,6 +73,11 @@ fn a_cloud_dry_run_needs_no_credentials_and_creates_nothing() {
         plan.contains("check the health of the cluster under example.com"),
         "{plan}"
     );
+    // The doctor's check before etcd starts is written down, its zone assumed clean.
+    assert!(
+        plan.contains("check the discovery records under example.com as etcd will read them"),
+        "{plan}"
+    );
     assert!(
         !rig.path("state").exists(),
         "a dry run creates nothing, not even state"

@@ -95,6 +95,12 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
         (false, WriteOut::Json) => super::endpoints::json(&report),
     };
     crate::base::output::data(&text);
+    if report.status != Status::Healthy {
+        tracing::info!(
+            "`rigger doctor --discovery-srv {}` checks the records the members were found by",
+            args.domain
+        );
+    }
     match report.status {
         Status::Healthy => EXIT_OK,
         Status::Degraded => EXIT_DEGRADED,

@@ -1,6 +1,7 @@
 //! Commands other than `run`: each a function from parsed arguments to an exit status.
 
 pub mod destroy;
+pub mod doctor;
 pub mod endpoints;
 pub mod health;
 pub mod lab;

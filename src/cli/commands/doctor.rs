@@ -1,0 +1,131 @@
+//! `rigger doctor --discovery-srv DOMAIN`: the discovery records checked the way etcd
+//! will read them, before etcd ever sees them.
+
+use std::net::{IpAddr, SocketAddr};
+
+use crate::cli::run::EXIT_OK;
+use crate::providers::discovery::{DiscoveryCheck, EtcdVersion, Scheme, Verdict};
+use crate::world::{World, WorldConfig};
+
+/// Exit statuses: the zone's worst finding.
+pub const EXIT_WARNING: u8 = 3;
+pub const EXIT_ERROR: u8 = 4;
+
+pub struct DoctorArgs {
+    pub domain: String,
+    pub service_name: Option<String>,
+    pub version: Option<EtcdVersion>,
+    pub scheme: Option<Scheme>,
+    pub peer_port: u16,
+    /// `--certs`; by default those rigger made for the domain, when it made any.
+    pub certs: Option<std::path::PathBuf>,
+    pub json: bool,
+    /// `--dns-server`: asked instead of the zone's own servers, whoever serves the zone.
+    pub servers: Vec<SocketAddr>,
+}
+
+pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
+    let domain = match crate::base::names::check_name(&args.domain, false) {
+        Ok(d) => d,
+        Err(why) => {
+            return super::fail(
+                format!(
+                    "--discovery-srv {:?} is not a valid domain: {why}",
+                    args.domain
+                ),
+                None,
+            );
+        }
+    };
+    if let Some(name) = &args.service_name
+        && (name.contains('.') || crate::base::names::check_name(name, false).is_err())
+    {
+        return super::fail(
+            format!(
+                "--discovery-srv-name {name:?} is not one DNS label (letters, digits, hyphens)"
+            ),
+            Some("etcd puts it after the service: _etcd-server-ssl-NAME._tcp.DOMAIN".into()),
+        );
+    }
+    if config.spec.is_lab()
+        && let Some(server) = args.servers.iter().find(|s| !reachable_from_lab(s.ip()))
+    {
+        return super::fail(
+            format!(
+                "--dns-server {server}: the lab reaches only its own addresses (198.18.0.0/15) and this machine's loopback"
+            ),
+            Some(
+                "run the server inside the lab (a BIND on 198.18.0.53, say), or on loopback".into(),
+            ),
+        );
+    }
+    let mut check = DiscoveryCheck::new(&domain);
+    check.service_name = args.service_name.clone();
+    check.version = args.version;
+    check.scheme = args.scheme;
+    check.peer_port = args.peer_port;
+    check.servers = args.servers.clone();
+    let made = config.state.root().join("pki").join(&domain);
+    check.certs = match args.certs {
+        Some(dir) if !dir.is_dir() => {
+            return super::fail(
+                format!("--certs {}: there is no such folder", dir.display()),
+                Some("it takes the folder of the members' certificates, NAME.crt for the target NAME.DOMAIN".into()),
+            );
+        }
+        Some(dir) => Some(dir),
+        None => made.is_dir().then_some(made),
+    };
+
+    let diagnosis = if !check.servers.is_empty() && !config.spec.is_lab() {
+        // Servers given outside the lab: this machine's network is the one to ask from,
+        // and no provider (nor its credentials) is needed.
+        let probe = crate::world::machine_probe(None).expect("not a dry run");
+        crate::base::runtime::block_on(crate::world::doctor::check_discovery(None, probe, check))
+    } else {
+        let world = match World::existing(config) {
+            Ok(Some(w)) => w,
+            Ok(None) => {
+                return super::fail(
+                    format!("there is no lab in {}", config.state.root().display()),
+                    Some(
+                        "`rigger lab up` brings one up, `rigger run cluster` a cluster in it"
+                            .into(),
+                    ),
+                );
+            }
+            Err(e) => return super::fail(e.message, e.help),
+        };
+        let (dns, probe) = (world.backends.dns.clone(), world.backends.probe.clone());
+        world.block_on(crate::world::doctor::check_discovery(
+            Some(dns),
+            probe,
+            check,
+        ))
+    };
+    let diagnosis = match diagnosis {
+        Ok(d) => d,
+        Err(e) => return super::fail(format!("doctor: {}", e.message), e.help),
+    };
+    let text = if args.json {
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&diagnosis).expect("a diagnosis serialises")
+        )
+    } else {
+        diagnosis.text()
+    };
+    crate::base::output::data(&text);
+    match diagnosis.status {
+        Verdict::Clean => EXIT_OK,
+        Verdict::Warning => EXIT_WARNING,
+        Verdict::Error => EXIT_ERROR,
+    }
+}
+
+fn reachable_from_lab(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || crate::providers::lab::netns::in_lab_range(v4),
+        IpAddr::V6(v6) => v6.is_loopback(),
+    }
+}

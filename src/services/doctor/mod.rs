@@ -1,0 +1,193 @@
+//! The doctor: reads a discovery zone from its servers the way etcd will (the names it
+//! looks up, the addresses it resolves, the bytes Go's resolver parses) and says what is
+//! wrong before any etcd meets it. Reading is [`read`] over [`wire`]; judging is
+//! [`checks`], pure, so every verdict is tested against the answers alone.
+
+pub mod certs;
+pub mod checks;
+pub mod owners;
+pub mod read;
+pub mod served;
+pub mod wire;
+
+use std::sync::Arc;
+
+use self::read::Ask;
+use self::served::Lookup;
+use crate::base::error::{Error, Result};
+use crate::providers::discovery::{Diagnosis, DiscoveryCheck};
+
+/// Reads `check.domain` from `check.servers` through `ask` and judges it. Fails only
+/// when no server answers at all: then nothing could be checked.
+pub async fn examine(check: &DiscoveryCheck, ask: Arc<dyn Ask>) -> Result<Diagnosis> {
+    if check.servers.is_empty() {
+        return Err(
+            Error::missing(format!("no DNS server to ask about {}", check.domain)).with_help(
+                "give one with --dns-server IP:PORT (an address of the zone's name servers)",
+            ),
+        );
+    }
+    let served = read::read(
+        &check.domain,
+        check.service_name.as_deref(),
+        &check.servers,
+        ask,
+    )
+    .await;
+    let silent: Vec<String> = served
+        .views
+        .iter()
+        .filter_map(|v| match &v.zone {
+            Lookup::Failed(why) => Some(format!("{}: {why}", v.server)),
+            _ => None,
+        })
+        .collect();
+    if silent.len() == served.views.len() {
+        return Err(Error::failed(format!(
+            "cannot check {}: no server answered ({})",
+            check.domain,
+            silent.join("; ")
+        ))
+        .with_help("check that the server is up and reachable from where rigger runs, or give another with --dns-server"));
+    }
+    let mut served = served;
+    if let Some(dir) = &check.certs {
+        served.certs = certificates(&served, dir);
+    }
+    let (findings, unchecked) = checks::judge(check, &served);
+    Ok(Diagnosis::new(
+        &check.domain,
+        check.servers.clone(),
+        findings,
+        unchecked,
+    ))
+}
+
+/// The certificate of every target the first answering server names.
+fn certificates(
+    served: &served::Served,
+    dir: &std::path::Path,
+) -> std::collections::BTreeMap<String, certs::Cert> {
+    let Some(view) = served.views.iter().find(|v| v.answered()) else {
+        return Default::default();
+    };
+    let targets = view.srv.values().flat_map(|l| l.srv()).map(|(.., t, _)| t);
+    targets
+        .map(|t| (t.to_string(), certs::read(dir, t)))
+        .collect()
+}
+
+/// The answer when the DNS provider has no zone for the domain at all (a Cloudflare
+/// account without it): a finding, not a failure, so a script or a person reads it as
+/// what is wrong with the zone.
+pub fn no_zone(check: &DiscoveryCheck, why: &Error) -> Diagnosis {
+    let domain = &check.domain;
+    let finding = checks::finding(
+        "no-zone",
+        crate::providers::discovery::Severity::Error,
+        domain.clone(),
+        format!(
+            "{}: there are no records to read, and members find none (\"error querying DNS \
+             SRV records\")",
+            why.message
+        ),
+        vec![why.message.clone()],
+        why.help.clone().unwrap_or_else(|| {
+            format!("create the zone {domain}, or ask the servers that hold it (--dns-server)")
+        }),
+    );
+    Diagnosis::new(domain, Vec::new(), vec![finding], Vec::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::str::FromStr;
+
+    use async_trait::async_trait;
+    use hickory_proto::op::{Message, OpCode, ResponseCode};
+    use hickory_proto::rr::rdata::{A, SRV};
+    use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+    use super::*;
+
+    /// Asks on the wire from the test's own runtime (loopback only).
+    struct Direct;
+
+    #[async_trait]
+    impl Ask for Direct {
+        async fn ask(&self, server: SocketAddr, name: &str, rtype: RecordType) -> Lookup {
+            wire::ask(server, name, rtype).await
+        }
+    }
+
+    /// A one-member zone `d.test` on loopback whose peer answer compresses its target,
+    /// as bytes written by hand; every other answer is hickory's.
+    async fn compressing_server() -> SocketAddr {
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let address = socket.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            loop {
+                let (n, from) = socket.recv_from(&mut buf).await.unwrap();
+                let request = Message::from_vec(&buf[..n]).unwrap();
+                let query = request.queries[0].clone();
+                let id = request.metadata.id;
+                let name = query.name().to_string();
+                let reply = if name == "_etcd-server-ssl._tcp.d.test." {
+                    wire::tests::srv_answer(id, true)
+                } else {
+                    let mut m = Message::response(id, OpCode::Query);
+                    m.metadata.authoritative = true;
+                    m.add_query(query.clone());
+                    let owner = query.name().clone();
+                    let n1 = Name::from_str("n1.d.test.").unwrap();
+                    match (name.as_str(), query.query_type()) {
+                        ("d.test.", RecordType::SOA) => {}
+                        ("_etcd-client-ssl._tcp.d.test.", RecordType::SRV) => {
+                            let srv = RData::SRV(SRV::new(0, 0, 2379, n1));
+                            m.add_answer(Record::from_rdata(owner, 300, srv));
+                        }
+                        ("n1.d.test.", RecordType::A) => {
+                            let a = RData::A(A::new(198, 18, 1, 1));
+                            m.add_answer(Record::from_rdata(owner, 300, a));
+                        }
+                        ("n1.d.test.", _) => {}
+                        _ => m.metadata.response_code = ResponseCode::NXDomain,
+                    }
+                    m.to_vec().unwrap()
+                };
+                socket.send_to(&reply, from).await.unwrap();
+            }
+        });
+        address
+    }
+
+    #[tokio::test]
+    async fn a_compressed_target_on_the_wire_is_found() {
+        let mut check = DiscoveryCheck::new("d.test");
+        check.servers = vec![compressing_server().await];
+        let diagnosis = examine(&check, Arc::new(Direct)).await.unwrap();
+        let ids: Vec<&str> = diagnosis.findings.iter().map(|f| f.id).collect();
+        assert_eq!(ids, ["srv-target-compressed"], "{diagnosis:#?}");
+        assert_eq!(
+            diagnosis.findings[0].evidence,
+            ["_etcd-server-ssl._tcp.d.test. 300 IN SRV 0 0 2380 n1.d.test."]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_cannot_be_checked() {
+        // Bound and silent: questions arrive and nothing comes back.
+        let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let mut check = DiscoveryCheck::new("d.test");
+        check.servers = vec![silent.local_addr().unwrap()];
+        let err = examine(&check, Arc::new(Direct)).await.unwrap_err();
+        assert!(
+            err.message
+                .starts_with("cannot check d.test: no server answered"),
+            "{}",
+            err.message
+        );
+    }
+}

@@ -1,0 +1,234 @@
+//! Reading a discovery zone from each of its servers: the domain's SOA, every SRV owner
+//! etcd reads and every likely misspelling of one, and the addresses of every target
+//! those name. Servers are read at once; each server's questions one after another.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use hickory_proto::rr::RecordType;
+
+use super::owners::{Owners, misspellings};
+use super::served::{Lookup, RrData, Served, View};
+
+/// Asks one server one question. The network's own is [`super::wire::ask`]; the probe
+/// wraps it to choose the network each server is reached through.
+#[async_trait]
+pub trait Ask: Send + Sync {
+    async fn ask(&self, server: SocketAddr, name: &str, rtype: RecordType) -> Lookup;
+}
+
+/// At most this many CNAMEs are followed from a target to its address.
+const CHAIN: usize = 8;
+
+/// Every server's view of `domain`, in the order of `servers`.
+pub async fn read(
+    domain: &str,
+    service_name: Option<&str>,
+    servers: &[SocketAddr],
+    ask: Arc<dyn Ask>,
+) -> Served {
+    let owners = Owners::new(domain, service_name);
+    let mut names: Vec<String> = owners.all().iter().map(|o| o.to_string()).collect();
+    names.extend(
+        misspellings(domain, service_name)
+            .into_iter()
+            .map(|m| m.owner),
+    );
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, &server) in servers.iter().enumerate() {
+        let (domain, names, ask) = (domain.to_string(), names.clone(), ask.clone());
+        tasks.spawn(async move { (i, view(server, &domain, &names, ask.as_ref()).await) });
+    }
+    let mut views = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(view) => views.push(view),
+            // A reading task only ends by returning; a panic in one is a bug to show.
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+    views.sort_by_key(|(i, _)| *i);
+    Served {
+        views: views.into_iter().map(|(_, v)| v).collect(),
+        certs: BTreeMap::new(),
+    }
+}
+
+async fn view(server: SocketAddr, domain: &str, owners: &[String], ask: &dyn Ask) -> View {
+    let zone = ask.ask(server, domain, RecordType::SOA).await;
+    let mut view = View {
+        server,
+        zone,
+        srv: BTreeMap::new(),
+        addresses: BTreeMap::new(),
+    };
+    // A server without the zone, or that does not answer, has nothing more to say: it
+    // is not asked the same thing thirty times over.
+    if !view.answered() {
+        return view;
+    }
+    for owner in owners {
+        let answer = ask.ask(server, owner, RecordType::SRV).await;
+        view.srv.insert(owner.clone(), answer);
+    }
+    let targets: BTreeSet<String> = view
+        .srv
+        .values()
+        .flat_map(|l| l.srv().into_iter().map(|(.., t, _)| t.to_string()))
+        .collect();
+    for target in targets {
+        let found = addresses(server, &target, ask).await;
+        view.addresses.insert(target, found);
+    }
+    view
+}
+
+/// The A and AAAA records of `name` together, following CNAMEs the server leaves open
+/// (an alias into another zone).
+async fn addresses(server: SocketAddr, name: &str, ask: &dyn Ask) -> Lookup {
+    let mut records = Vec::new();
+    let mut asking = name.to_string();
+    for _ in 0..CHAIN {
+        let v4 = ask.ask(server, &asking, RecordType::A).await;
+        // The A answer decides; an AAAA question some servers fumble adds nothing.
+        let v6 = ask.ask(server, &asking, RecordType::AAAA).await;
+        let nxdomain = match &v4 {
+            Lookup::Answer { nxdomain, .. } => *nxdomain,
+            // Refused or failed on the first name: that is the answer. Further down a
+            // chain, the chain ends there.
+            other if records.is_empty() => return other.clone(),
+            _ => {
+                return Lookup::Answer {
+                    records,
+                    nxdomain: false,
+                };
+            }
+        };
+        for r in v4.records().iter().chain(v6.records()) {
+            if !records.contains(r) {
+                records.push(r.clone());
+            }
+        }
+        let addressed = records.iter().any(|r| matches!(r.data, RrData::Address(_)));
+        // The alias the answer ends at, when it ends at one without an address.
+        let open = records.iter().rev().find_map(|r| match &r.data {
+            RrData::Cname(to) if !records.iter().any(|o| &o.owner == to) => Some(to.clone()),
+            _ => None,
+        });
+        match open {
+            Some(to) if !addressed => asking = to,
+            _ => return Lookup::Answer { records, nxdomain },
+        }
+    }
+    Lookup::Answer {
+        records,
+        nxdomain: false,
+    }
+}
+
+#[cfg(test)]
+pub mod tests {
+    use std::collections::HashMap;
+    use std::net::IpAddr;
+
+    use super::*;
+    use crate::services::doctor::served::Rr;
+
+    /// A zone in memory: answers by (name, type); anything else does not exist.
+    #[derive(Default)]
+    pub struct Canned {
+        pub answers: HashMap<(String, RecordType), Vec<Rr>>,
+        pub refused: bool,
+    }
+
+    impl Canned {
+        pub fn add(&mut self, owner: &str, data: RrData) {
+            let rtype = match &data {
+                RrData::Srv { .. } => RecordType::SRV,
+                RrData::Address(IpAddr::V4(_)) => RecordType::A,
+                RrData::Address(IpAddr::V6(_)) => RecordType::AAAA,
+                RrData::Cname(_) => RecordType::CNAME,
+                RrData::Other { .. } => RecordType::TXT,
+            };
+            let rr = Rr {
+                owner: owner.to_string(),
+                ttl: 300,
+                data,
+            };
+            self.answers
+                .entry((owner.to_string(), rtype))
+                .or_default()
+                .push(rr);
+        }
+    }
+
+    #[async_trait]
+    impl Ask for Canned {
+        async fn ask(&self, _server: SocketAddr, name: &str, rtype: RecordType) -> Lookup {
+            if self.refused {
+                return Lookup::Refused;
+            }
+            if rtype == RecordType::SOA {
+                return Lookup::Answer {
+                    records: Vec::new(),
+                    nxdomain: false,
+                };
+            }
+            // A CNAME answers for every type, as a server gives it (without chasing).
+            let cname = self.answers.get(&(name.to_string(), RecordType::CNAME));
+            let records = cname
+                .or_else(|| self.answers.get(&(name.to_string(), rtype)))
+                .cloned()
+                .unwrap_or_default();
+            let exists = self.answers.keys().any(|(n, _)| n == name);
+            Lookup::Answer {
+                records,
+                nxdomain: !exists,
+            }
+        }
+    }
+
+    fn server() -> SocketAddr {
+        "198.18.0.1:53".parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_alias_is_followed_to_its_address() {
+        let mut zone = Canned::default();
+        zone.add("n1.d.test", RrData::Cname("h1.other.test".into()));
+        zone.add(
+            "h1.other.test",
+            RrData::Address("198.18.1.1".parse().unwrap()),
+        );
+        let got = addresses(server(), "n1.d.test", &zone).await;
+        let lines: Vec<String> = got.records().iter().map(Rr::line).collect();
+        assert_eq!(
+            lines,
+            [
+                "n1.d.test. 300 IN CNAME h1.other.test.",
+                "h1.other.test. 300 IN A 198.18.1.1"
+            ]
+        );
+        let missing = addresses(server(), "n9.d.test", &zone).await;
+        assert_eq!(
+            missing,
+            Lookup::Answer {
+                records: Vec::new(),
+                nxdomain: true
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_server_without_the_zone_is_asked_nothing_more() {
+        let zone = Canned {
+            refused: true,
+            ..Canned::default()
+        };
+        let served = read("d.test", None, &[server()], Arc::new(zone)).await;
+        assert_eq!(served.views[0].zone, Lookup::Refused);
+        assert!(served.views[0].srv.is_empty());
+    }
+}
