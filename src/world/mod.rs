@@ -386,30 +386,20 @@ pub fn take_down(world: &World, journal: &Journal) -> Vec<(Resource, Error)> {
                             _ => None,
                         })
                         .collect();
-                    let outcomes = raw.dns.delete_all(&all).await;
-                    records
-                        .into_iter()
-                        .zip(outcomes)
-                        .map(|((i, r), outcome)| (i, r, outcome.map(|()| true)))
-                        .collect::<Vec<_>>()
+                    settled(records, raw.dns.delete_all(&all).await)
                 });
             }
             if !machines.is_empty() {
                 let raw = raw.clone();
                 set.spawn(async move {
-                    let instances: Vec<_> = machines
+                    let all: Vec<_> = machines
                         .iter()
                         .filter_map(|(_, r)| match r {
                             Resource::Instance(i) => Some(i.clone()),
                             _ => None,
                         })
                         .collect();
-                    let outcomes = raw.compute.terminate_all(&instances).await;
-                    machines
-                        .into_iter()
-                        .zip(outcomes)
-                        .map(|((i, r), outcome)| (i, r, outcome.map(|()| true)))
-                        .collect::<Vec<_>>()
+                    settled(machines, raw.compute.terminate_all(&all).await)
                 });
             }
             for (i, resource) in others {
@@ -448,6 +438,18 @@ pub fn take_down(world: &World, journal: &Journal) -> Vec<(Resource, Error)> {
         }
     }
     failed
+}
+
+/// A batch's resources with the outcome of each, as the round reports them.
+fn settled(
+    batch: Vec<(usize, Resource)>,
+    outcomes: Vec<Result<()>>,
+) -> Vec<(usize, Resource, Result<bool>)> {
+    batch
+        .into_iter()
+        .zip(outcomes)
+        .map(|((i, r), outcome)| (i, r, outcome.map(|()| true)))
+        .collect()
 }
 
 const ROUNDS: usize = 3;

@@ -25,17 +25,9 @@ pub struct DoctorArgs {
 }
 
 pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
-    let domain = match crate::base::names::check_name(&args.domain, false) {
+    let domain = match super::discovery_domain(&args.domain) {
         Ok(d) => d,
-        Err(why) => {
-            return super::fail(
-                format!(
-                    "--discovery-srv {:?} is not a valid domain: {why}",
-                    args.domain
-                ),
-                None,
-            );
-        }
+        Err(status) => return status,
     };
     if let Some(name) = &args.service_name
         && (name.contains('.') || crate::base::names::check_name(name, false).is_err())

@@ -24,17 +24,9 @@ pub struct HealthArgs {
 }
 
 pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
-    let domain = match crate::base::names::check_name(&args.domain, false) {
+    let domain = match super::discovery_domain(&args.domain) {
         Ok(d) => d,
-        Err(why) => {
-            return super::fail(
-                format!(
-                    "--discovery-srv {:?} is not a valid domain: {why}",
-                    args.domain
-                ),
-                None,
-            );
-        }
+        Err(status) => return status,
     };
     // Default: the CA and client certificate `cluster.rhai` made for this domain.
     let pki = config.state.root().join("pki").join(&domain);

@@ -14,3 +14,13 @@ pub fn fail(message: impl Into<String>, help: Option<String>) -> u8 {
     crate::base::output::to_stderr(&diagnostic::render(&ScriptError::plain(message, help)));
     crate::cli::run::EXIT_FAILED
 }
+
+/// `--discovery-srv DOMAIN` as a checked domain, or the failure status after saying why.
+pub fn discovery_domain(domain: &str) -> Result<String, u8> {
+    crate::base::names::check_name(domain, false).map_err(|why| {
+        fail(
+            format!("--discovery-srv {domain:?} is not a valid domain: {why}"),
+            None,
+        )
+    })
+}

@@ -166,9 +166,14 @@ impl ZoneApi for Rfc2136 {
     }
 
     async fn add(&self, zone: &Zone, spec: &RecordSpec, _existing: &[Record]) -> Result<Record> {
-        wire::add(self.server, &zone.name, &self.key, spec)
-            .await
-            .map_err(update_error)?;
+        wire::add_all(
+            self.server,
+            &zone.name,
+            &self.key,
+            std::slice::from_ref(spec),
+        )
+        .await
+        .map_err(update_error)?;
         self.added(zone, spec).await
     }
 
@@ -191,9 +196,14 @@ impl ZoneApi for Rfc2136 {
     }
 
     async fn remove(&self, zone: &Zone, record: &Record) -> Result<()> {
-        wire::delete(self.server, &zone.name, &self.key, &record.spec)
-            .await
-            .map_err(update_error)
+        wire::delete_all(
+            self.server,
+            &zone.name,
+            &self.key,
+            std::slice::from_ref(&record.spec),
+        )
+        .await
+        .map_err(update_error)
     }
 
     /// One UPDATE message for all of them; deleting an RR that is not there succeeds.

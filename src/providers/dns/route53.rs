@@ -86,6 +86,21 @@ fn data_of(rtype: &str, value: &str) -> Option<RecordData> {
     })
 }
 
+/// The set `name`/`rtype` among `sets`: its TTL and values.
+fn set_in(sets: &[ResourceRecordSet], name: &str, rtype: &str) -> Option<(i64, Vec<String>)> {
+    sets.iter()
+        .find(|s| s.name().eq_ignore_ascii_case(&fqdn(name)) && s.r#type().as_str() == rtype)
+        .map(|s| {
+            (
+                s.ttl().unwrap_or(300),
+                s.resource_records()
+                    .iter()
+                    .map(|r| r.value().to_string())
+                    .collect(),
+            )
+        })
+}
+
 impl Route53 {
     pub fn new(config: &aws_config::SdkConfig, resolvers: Vec<SocketAddr>) -> Self {
         Self {
@@ -157,19 +172,7 @@ impl Route53 {
             .send()
             .await
             .map_err(|e| sdk_error("route53", "ListResourceRecordSets", e))?;
-        Ok(out
-            .resource_record_sets()
-            .iter()
-            .find(|s| s.name().eq_ignore_ascii_case(&fqdn(name)) && s.r#type().as_str() == rtype)
-            .map(|s| {
-                (
-                    s.ttl().unwrap_or(300),
-                    s.resource_records()
-                        .iter()
-                        .map(|r| r.value().to_string())
-                        .collect(),
-                )
-            }))
+        Ok(set_in(out.resource_record_sets(), name, rtype))
     }
 
     /// Applies `changes` as one batch, which Route 53 carries out whole or not at all.
@@ -372,13 +375,10 @@ impl ZoneApi for Route53 {
         keys.iter()
             .map(|(name, rtype)| {
                 let mut out = Vec::new();
-                let set = sets.iter().find(|s| {
-                    s.name().eq_ignore_ascii_case(&fqdn(name)) && s.r#type().as_str() == rtype
-                });
-                for s in set.into_iter() {
-                    let ttl = u32::try_from(s.ttl().unwrap_or(300)).unwrap_or(300);
-                    for r in s.resource_records() {
-                        if let Some(data) = data_of(rtype, r.value()) {
+                if let Some((ttl, values)) = set_in(&sets, name, rtype) {
+                    let ttl = u32::try_from(ttl).unwrap_or(300);
+                    for value in values {
+                        if let Some(data) = data_of(rtype, &value) {
                             out.push(Self::record(
                                 zone,
                                 RecordSpec {
@@ -475,20 +475,7 @@ impl ZoneApi for Route53 {
         let listed = self.all_sets(zone).await;
         let set_of = |name: &str, rtype: &str| -> Result<Option<(i64, Vec<String>)>> {
             let sets = listed.as_ref().map_err(Clone::clone)?;
-            Ok(sets
-                .iter()
-                .find(|s| {
-                    s.name().eq_ignore_ascii_case(&fqdn(name)) && s.r#type().as_str() == rtype
-                })
-                .map(|s| {
-                    (
-                        s.ttl().unwrap_or(300),
-                        s.resource_records()
-                            .iter()
-                            .map(|r| r.value().to_string())
-                            .collect(),
-                    )
-                }))
+            Ok(set_in(sets, name, rtype))
         };
         let sets: Vec<_> = keys.iter().map(|(n, t)| set_of(n, t)).collect();
         let marker_sets: Vec<_> = markers.iter().map(|n| set_of(n, "TXT")).collect();

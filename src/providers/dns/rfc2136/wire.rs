@@ -713,79 +713,27 @@ impl Default for Options {
 // Public operations
 // ---------------------------------------------------------------------------
 
-/// Adds one RR to its RRset (RFC 2136 §2.5.1), keeping the set's other values.
+/// Adds every one of `specs` to its RRset, keeping the sets' other values (RFC 2136
+/// §2.5.1), in one UPDATE message: the server applies it whole or not at all (§3.4.2).
 /// Adding an RR that already exists is a no-op on the server.
-pub async fn add(
-    server: SocketAddr,
-    zone: &str,
-    key: &TsigKey,
-    spec: &RecordSpec,
-) -> Result<(), UpdateError> {
-    update(
-        server,
-        zone,
-        key,
-        std::slice::from_ref(spec),
-        &Options::default(),
-        UpdateKind::Add,
-    )
-    .await
-}
-
-/// Adds every one of `specs` in one UPDATE message: the server applies it whole or not
-/// at all (RFC 2136 §3.4.2).
 pub async fn add_all(
     server: SocketAddr,
     zone: &str,
     key: &TsigKey,
     specs: &[RecordSpec],
 ) -> Result<(), UpdateError> {
-    update(
-        server,
-        zone,
-        key,
-        specs,
-        &Options::default(),
-        UpdateKind::Add,
-    )
-    .await
+    update(server, zone, key, specs, UpdateKind::Add).await
 }
 
-/// Deletes every one of `specs` (by name, type and rdata) in one UPDATE message.
+/// Deletes exactly these RRs, matched by name, type and rdata (RFC 2136 §2.5.4), in one
+/// UPDATE message. Deleting an RR that does not exist succeeds.
 pub async fn delete_all(
     server: SocketAddr,
     zone: &str,
     key: &TsigKey,
     specs: &[RecordSpec],
 ) -> Result<(), UpdateError> {
-    update(
-        server,
-        zone,
-        key,
-        specs,
-        &Options::default(),
-        UpdateKind::Delete,
-    )
-    .await
-}
-
-/// Deletes exactly this RR, matched by name, type and rdata (RFC 2136 §2.5.4).
-/// Deleting an RR that does not exist succeeds.
-pub async fn delete(
-    server: SocketAddr,
-    zone: &str,
-    key: &TsigKey,
-    spec: &RecordSpec,
-) -> Result<(), UpdateError> {
-    update(
-        server,
-        zone,
-        key,
-        std::slice::from_ref(spec),
-        &Options::default(),
-        UpdateKind::Delete,
-    )
-    .await
+    update(server, zone, key, specs, UpdateKind::Delete).await
 }
 
 /// Non-recursive (RD=0) query straight to `server`; returns the answer RRs
@@ -846,9 +794,9 @@ async fn update(
     zone: &str,
     key: &TsigKey,
     specs: &[RecordSpec],
-    opts: &Options,
     kind: UpdateKind,
 ) -> Result<(), UpdateError> {
+    let opts = &Options::default();
     let zone_label = zone.strip_suffix('.').unwrap_or(zone).to_ascii_lowercase();
     let invalid = |reason: String| UpdateError::Invalid {
         zone: zone_label.clone(),
