@@ -7,10 +7,12 @@ mod cli;
 mod cloud;
 mod cloud_health;
 mod cloudflare;
+mod cloudflare_api;
 mod diagnostics;
 mod download;
 mod etcd35;
 mod faults;
+mod follow;
 mod harness;
 mod health;
 mod interrupt;
@@ -21,8 +23,12 @@ mod limits;
 mod markers;
 mod params;
 mod plan;
+// The benchmark's proxy (bench/cloud.sh), counting the requests of `rounds`.
+#[path = "../../bench/proxy.rs"]
+mod proxy;
 mod reference;
 mod repl;
+mod rounds;
 mod route53;
 mod run;
 mod stdlib;
