@@ -3,75 +3,12 @@
 //! that `wait_resolves` waits for real. moto's addresses are fiction: the run must stop
 //! before connecting to any of them.
 
-use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::time::Duration;
-
-use rigger::providers::lab::dns_server::{Zones, catalog};
-use rigger::providers::{Record, RecordData, RecordSpec};
 use serde_json::Value;
 
 use crate::aws::{config, moto};
-use crate::cloudflare::{Shared, TOKEN, stand_in};
+use crate::cloudflare::{TOKEN, stand_in};
+pub use crate::follow::{dns_following, dns_serving};
 use crate::harness::Rig;
-
-/// The stand-in's records as rigger's, for the DNS server.
-fn records_of(api: &Shared) -> BTreeMap<String, Vec<Record>> {
-    let api = api.lock().unwrap();
-    let mut zone: Vec<Record> = Vec::new();
-    for (i, r) in api.records.iter().enumerate() {
-        let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
-        let data = match s("type").as_str() {
-            "A" => RecordData::A {
-                content: s("content").parse().unwrap(),
-            },
-            "SRV" => RecordData::SRV {
-                priority: r["data"]["priority"].as_u64().unwrap() as u16,
-                weight: r["data"]["weight"].as_u64().unwrap() as u16,
-                port: r["data"]["port"].as_u64().unwrap() as u16,
-                target: r["data"]["target"].as_str().unwrap().to_string(),
-            },
-            _ => continue,
-        };
-        zone.push(Record {
-            id: i.to_string(),
-            zone: "example.test".into(),
-            spec: RecordSpec {
-                name: s("name"),
-                ttl: 60,
-                data,
-                cluster: None,
-            },
-        });
-    }
-    BTreeMap::from([("example.test".to_string(), zone)])
-}
-
-/// A DNS server on loopback that follows the stand-in's records.
-pub async fn dns_following(api: Shared) -> SocketAddr {
-    dns_serving(move || records_of(&api)).await
-}
-
-/// A DNS server on loopback answering from `records` (zone -> records), read again
-/// every 50 ms.
-pub async fn dns_serving(
-    records: impl Fn() -> BTreeMap<String, Vec<Record>> + Send + 'static,
-) -> SocketAddr {
-    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = socket.local_addr().unwrap();
-    let zones = Zones::default();
-    let mut server = hickory_server::Server::new(zones.clone());
-    server.register_socket(socket);
-    tokio::spawn(async move {
-        let _keep = server;
-        loop {
-            let cat = catalog(&records(), Ipv4Addr::LOCALHOST, 1).unwrap();
-            zones.install(cat).await;
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    });
-    addr
-}
 
 /// A rig whose AWS settings point at moto and whose Cloudflare ones at the stand-in.
 pub fn cloud_rig(moto_url: &str, cf_base: &str) -> Rig {

@@ -35,7 +35,7 @@ const PHASES: &[&str] = &[
 
 /// A rigger under test. Killed if the test fails half way, before the rig's own
 /// cleanup runs its `destroy` (which a stopped rigger's writer lock would refuse).
-struct Run(Child);
+pub struct Run(pub Child);
 
 impl Drop for Run {
     fn drop(&mut self) {
@@ -58,7 +58,7 @@ impl std::ops::DerefMut for Run {
 }
 
 /// Waits until `child` has stopped itself at the hook (state T in /proc).
-fn wait_stopped(child: &mut Child, phase: &str) {
+pub fn wait_stopped(child: &mut Child, phase: &str) {
     let start = Instant::now();
     loop {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap();
@@ -77,7 +77,7 @@ fn wait_stopped(child: &mut Child, phase: &str) {
     }
 }
 
-fn finish(mut child: Run, phase: &str) -> Outcome {
+pub fn finish(mut child: Run, phase: &str) -> Outcome {
     let start = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {

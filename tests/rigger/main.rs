@@ -7,6 +7,7 @@ mod cli;
 mod cloud;
 mod cloud_health;
 mod cloudflare;
+mod cloudflare_api;
 mod diagnostics;
 mod doctor;
 mod doctor_bind;
@@ -15,6 +16,7 @@ mod doctor_support;
 mod download;
 mod etcd35;
 mod faults;
+mod follow;
 mod harness;
 mod health;
 mod interrupt;
@@ -25,8 +27,12 @@ mod limits;
 mod markers;
 mod params;
 mod plan;
+// The benchmark's proxy (bench/cloud.sh), counting the requests of `rounds`.
+#[path = "../../bench/proxy.rs"]
+mod proxy;
 mod reference;
 mod repl;
+mod rounds;
 mod route53;
 mod run;
 mod stdlib;

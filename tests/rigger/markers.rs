@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use crate::aws::{config, moto};
 use crate::cloud::{cloud_rig, dns_following, dns_serving};
 use crate::cloudflare::stand_in;
+use crate::follow::route53_records;
 use crate::harness::{Outcome, Rig};
 
 const MARK: &str = "heritage=rigger,rigger/cluster=example.test";
@@ -131,49 +132,6 @@ async fn with_the_state_lost_destroy_cluster_removes_exactly_its_cloudflare_reco
     let (rig, out) = destroy_cluster(rig, "cloudflare").await;
     assert_the_cluster_is_gone(&rig, &out, &config(&moto)).await;
     assert_eq!(api.lock().unwrap().records, foreign);
-}
-
-/// Route 53's record sets of the zone, A and SRV, as rigger's records (for the DNS
-/// server that follows them).
-async fn route53_records(r53: &aws_sdk_route53::Client, zone: &str) -> Vec<Record> {
-    let Ok(out) = r53
-        .list_resource_record_sets()
-        .hosted_zone_id(zone)
-        .send()
-        .await
-    else {
-        return Vec::new();
-    };
-    let mut records = Vec::new();
-    for set in out.resource_record_sets() {
-        let name = set.name().trim_end_matches('.').to_string();
-        for (i, value) in set.resource_records().iter().enumerate() {
-            let fields: Vec<&str> = value.value().split_whitespace().collect();
-            let data = match (set.r#type().as_str(), fields.as_slice()) {
-                ("A", [ip]) => RecordData::A {
-                    content: ip.parse().unwrap(),
-                },
-                ("SRV", [priority, weight, port, target]) => RecordData::SRV {
-                    priority: priority.parse().unwrap(),
-                    weight: weight.parse().unwrap(),
-                    port: port.parse().unwrap(),
-                    target: target.trim_end_matches('.').to_string(),
-                },
-                _ => continue,
-            };
-            records.push(Record {
-                id: format!("{name}/{i}"),
-                zone: "example.test".into(),
-                spec: RecordSpec {
-                    name: name.clone(),
-                    ttl: 60,
-                    data,
-                    cluster: None,
-                },
-            });
-        }
-    }
-    records
 }
 
 /// Every set of the zone but its SOA and NS, as (name, type, sorted values).
