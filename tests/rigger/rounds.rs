@@ -314,7 +314,6 @@ async fn route53_nine_members_records_are_one_change_and_their_rollback_three_ro
 /// trips, as issue 12 asks. It takes four today: the zone, then the values' sets, then
 /// (only once those are read) their markers' sets, then the change.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 12: destroy on Route 53 reads the markers' sets only after the values' sets, four rounds"]
 async fn route53_destroy_of_nine_members_is_at_most_three_rounds() {
     let moto = moto(&[]);
     let r53 = aws_sdk_route53::Client::new(&config(&moto));
