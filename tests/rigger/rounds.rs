@@ -311,8 +311,8 @@ async fn route53_nine_members_records_are_one_change_and_their_rollback_three_ro
 }
 
 /// Route 53 (moto): `rigger destroy` of nine members in at most three sequential round
-/// trips, as issue 12 asks. It takes four today: the zone, then the values' sets, then
-/// (only once those are read) their markers' sets, then the change.
+/// trips, as issue 12 asks: the zone, one listing of its sets (values and markers), then
+/// the change.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn route53_destroy_of_nine_members_is_at_most_three_rounds() {
     let moto = moto(&[]);
