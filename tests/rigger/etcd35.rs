@@ -77,6 +77,19 @@ fn the_seeds_plain_http_cluster_comes_up_on_etcd_3_5() {
             .count(),
         3
     );
+    // The doctor finds the plain zone clean, and looks for no certificates: members
+    // reached over plain HTTP present none.
+    let doctor = lab.run(&[
+        "doctor",
+        "--discovery-srv",
+        "plain.test",
+        "--etcd-version",
+        "3.5",
+    ]);
+    doctor
+        .success()
+        .stdout_has("plain.test: no findings")
+        .stdout_lacks("certificate");
     lab.destroy().leaves_nothing();
 }
 

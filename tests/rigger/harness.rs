@@ -180,6 +180,15 @@ impl Outcome {
         self
     }
 
+    pub fn stdout_lacks(&self, part: &str) -> &Self {
+        assert!(
+            !self.stdout.contains(part),
+            "stdout has {part:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+
     pub fn stderr_lacks(&self, part: &str) -> &Self {
         assert!(
             !self.stderr.contains(part),

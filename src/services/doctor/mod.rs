@@ -63,7 +63,8 @@ pub async fn examine(check: &DiscoveryCheck, ask: Arc<dyn Ask>) -> Result<Diagno
     ))
 }
 
-/// The certificate of every target the first answering server names.
+/// The certificate of every target the first answering server names under a TLS
+/// (`-ssl`) owner: members reached over plain HTTP present none.
 fn certificates(
     served: &served::Served,
     dir: &std::path::Path,
@@ -71,7 +72,12 @@ fn certificates(
     let Some(view) = served.views.iter().find(|v| v.answered()) else {
         return Default::default();
     };
-    let targets = view.srv.values().flat_map(|l| l.srv()).map(|(.., t, _)| t);
+    let targets = view
+        .srv
+        .iter()
+        .filter(|(owner, _)| owner.contains("-ssl"))
+        .flat_map(|(_, l)| l.srv())
+        .map(|(.., t, _)| t);
     targets
         .map(|t| (t.to_string(), certs::read(dir, t)))
         .collect()
