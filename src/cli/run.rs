@@ -115,7 +115,10 @@ fn prepare_and_run(
         tracing::warn!("quit without rolling back; `rigger destroy` removes what the run made");
         return outcome;
     }
-    if let Some(world) = cx.world_if_open() {
+    // Taken out of the session, so that the world (and its writer lock) goes at the end
+    // of this block, not whenever the script thread lets go of the session: the process
+    // may exit first, leaving the lock file behind.
+    if let Some(world) = cx.take_world() {
         // A signal during the rollback ends it: the journal keeps what is left.
         runtime.spawn(async move {
             let signal = stops.next().await;

@@ -68,4 +68,12 @@ impl ScriptContext {
     pub fn world_if_open(&self) -> Option<Arc<World>> {
         self.world.lock().expect("world lock").clone()
     }
+
+    /// The world, taken out of the session for its end: once the last handle on it goes,
+    /// it goes too (its runtime, its writer lock), whichever thread still holds the
+    /// session. Only for when the script is done: a primitive called after would open
+    /// another.
+    pub fn take_world(&self) -> Option<Arc<World>> {
+        self.world.lock().expect("world lock").take()
+    }
 }
