@@ -232,12 +232,17 @@ fn waits(
         NAME,
         timeout + Duration::from_secs(10),
         move |world| async move {
+            // Each name's servers, found all at once (once per zone: the backend keeps them).
+            let found = futures::future::join_all(all.iter().map(|e| async {
+                match &servers {
+                    Some(s) => Ok(s.clone()),
+                    None => world.backends.dns.authoritative(&e.name).await,
+                }
+            }))
+            .await;
             let mut set = tokio::task::JoinSet::new();
-            for (i, e) in all.into_iter().enumerate() {
-                let servers = match &servers {
-                    Some(s) => s.clone(),
-                    None => world.backends.dns.authoritative(&e.name).await?,
-                };
+            for (i, (e, servers)) in all.into_iter().zip(found).enumerate() {
+                let servers = servers?;
                 let probe = world.backends.probe.clone();
                 set.spawn(async move {
                     let wait = DnsWait {

@@ -259,6 +259,8 @@ async fn a_domain_the_account_has_no_zone_for_is_a_finding() {
     assert_eq!(report["servers"], json!([]), "{report:#}");
     assert_eq!(
         f["evidence"],
-        json!(["this Cloudflare account has no zone for elsewhere.test"])
+        json!([
+            "this Cloudflare account has no zone elsewhere.test, which would hold elsewhere.test"
+        ])
     );
 }

@@ -106,13 +106,22 @@ impl Rig {
 impl Drop for Rig {
     /// A test that fails half-way must not leave its lab behind: destroy whatever the
     /// test's state dir still names.
+    /// With the rig's own environment, as `again` runs: the keys the run used (a TSIG key
+    /// file, a stand-in's URL) and nothing of the test process's (real credentials).
     fn drop(&mut self) {
         if self.path("state").exists() {
-            let _ = Command::new(BIN)
-                .args(["destroy", "-q"])
+            let mut cmd = Command::new(BIN);
+            cmd.args(["destroy", "-q"])
+                .current_dir(self.dir.path())
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env("HOME", self.dir.path())
                 .env("RIGGER_STATE_DIR", self.path("state"))
-                .stdin(Stdio::null())
-                .output();
+                .stdin(Stdio::null());
+            for (k, v) in &self.env {
+                cmd.env(k, v);
+            }
+            let _ = cmd.output();
         }
     }
 }

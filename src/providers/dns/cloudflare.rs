@@ -664,6 +664,10 @@ impl ZoneApi for Cloudflare {
 
     /// `--dns-server` when given, else the zone's own name servers, as Cloudflare's zone
     /// object lists them, asked directly.
+    fn given_servers(&self) -> &[SocketAddr] {
+        &self.resolvers
+    }
+
     async fn servers(&self, zone: &str) -> Result<Vec<SocketAddr>> {
         if !self.resolvers.is_empty() {
             return Ok(self.resolvers.clone());

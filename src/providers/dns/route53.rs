@@ -553,6 +553,10 @@ impl ZoneApi for Route53 {
         self.apply(zone, changes).await
     }
 
+    fn given_servers(&self) -> &[SocketAddr] {
+        &self.resolvers
+    }
+
     async fn servers(&self, zone: &str) -> Result<Vec<SocketAddr>> {
         if !self.resolvers.is_empty() {
             return Ok(self.resolvers.clone());

@@ -34,6 +34,10 @@ pub trait ZoneApi: Send + Sync {
     async fn remove(&self, zone: &Zone, record: &Record) -> Result<()>;
     /// The servers that answer for `zone`, for `wait_resolves`.
     async fn servers(&self, zone: &str) -> Result<Vec<SocketAddr>>;
+    /// Servers given for every zone (`--dns-server`), asked without looking the zone up.
+    fn given_servers(&self) -> &[SocketAddr] {
+        &[]
+    }
     /// The records of `zone` whose marker names exactly `cluster`.
     async fn marked(&self, zone: &Zone, cluster: &str) -> Result<Vec<Record>>;
     /// The records of each name and type of `keys`, for a batch. By default one listing
@@ -84,6 +88,9 @@ pub struct Api<A> {
     pub api: A,
     /// Zone name -> the zone, or `None`: looked up once per run.
     lookups: Mutex<HashMap<String, Option<Zone>>>,
+    /// Zone -> the servers that answer for it: found once per run (a Route 53 delegation
+    /// set is two calls and a lookup per name server).
+    servers: Mutex<HashMap<String, Vec<SocketAddr>>>,
 }
 
 impl<A: ZoneApi> Api<A> {
@@ -91,6 +98,7 @@ impl<A: ZoneApi> Api<A> {
         Self {
             api,
             lookups: Mutex::default(),
+            servers: Mutex::default(),
         }
     }
 
@@ -297,8 +305,20 @@ impl<A: ZoneApi> Dns for Api<A> {
         self.api.records(&zone, name, None).await
     }
 
-    async fn authoritative(&self, zone: &str) -> Result<Vec<SocketAddr>> {
-        self.api.servers(zone).await
+    async fn authoritative(&self, name: &str) -> Result<Vec<SocketAddr>> {
+        if !self.api.given_servers().is_empty() {
+            return Ok(self.api.given_servers().to_vec());
+        }
+        let zone = self.zone_for(name).await?;
+        if let Some(known) = self.servers.lock().expect("zone servers").get(&zone.name) {
+            return Ok(known.clone());
+        }
+        let found = self.api.servers(&zone.name).await?;
+        self.servers
+            .lock()
+            .expect("zone servers")
+            .insert(zone.name.clone(), found.clone());
+        Ok(found)
     }
 
     async fn marked(&self, domain: &str, cluster: &str) -> Result<Vec<Record>> {
