@@ -215,34 +215,25 @@ async fn health_finds_a_cloud_cluster_through_the_zones_name_servers() {
     // A name server that cannot be found is named; `--dns-server` asks another instead.
     let base = cf_base.clone();
     let (lost, given) = tokio::task::spawn_blocking(move || {
-        let lost = Rig::new()
-            .own_state()
-            .env("CLOUDFLARE_API_TOKEN", TOKEN)
-            .env("CLOUDFLARE_API_BASE_URL", &base)
-            .env("RIGGER_NAME_SERVERS", "ns9.other.test=127.0.0.1:9")
-            .args(&[
+        let health = |extra: &[&str]| {
+            let mut args = vec![
                 "health",
                 "--discovery-srv",
                 "example.test",
                 "--target",
                 "aws",
-            ])
-            .run();
-        let given = Rig::new()
-            .own_state()
-            .env("CLOUDFLARE_API_TOKEN", TOKEN)
-            .env("CLOUDFLARE_API_BASE_URL", &base)
-            .env("RIGGER_NAME_SERVERS", "ns9.other.test=127.0.0.1:9")
-            .args(&[
-                "health",
-                "--discovery-srv",
-                "example.test",
-                "--target",
-                "aws",
-                "--dns-server",
-                &dns.to_string(),
-            ])
-            .run();
+            ];
+            args.extend_from_slice(extra);
+            Rig::new()
+                .own_state()
+                .env("CLOUDFLARE_API_TOKEN", TOKEN)
+                .env("CLOUDFLARE_API_BASE_URL", &base)
+                .env("RIGGER_NAME_SERVERS", "ns9.other.test=127.0.0.1:9")
+                .args(&args)
+                .run()
+        };
+        let lost = health(&[]);
+        let given = health(&["--dns-server", &dns.to_string()]);
         (lost, given)
     })
     .await

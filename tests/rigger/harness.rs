@@ -77,6 +77,12 @@ impl Rig {
 
     /// Runs another rigger command against the same folder and environment.
     pub fn again(&self, args: &[&str]) -> Outcome {
+        Outcome::from(self.again_command(args).output().expect("rigger runs"))
+    }
+
+    /// `rigger ARGS` in the rig's folder, with the rig's environment and nothing of the
+    /// test process's (real credentials), on its state dir.
+    fn again_command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.args(args)
             .current_dir(self.dir.path())
@@ -89,7 +95,7 @@ impl Rig {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        Outcome::from(cmd.output().expect("rigger runs"))
+        cmd
     }
 
     /// Runs the command, keeping the folder for further commands.
@@ -105,23 +111,11 @@ impl Rig {
 
 impl Drop for Rig {
     /// A test that fails half-way must not leave its lab behind: destroy whatever the
-    /// test's state dir still names.
-    /// With the rig's own environment, as `again` runs: the keys the run used (a TSIG key
-    /// file, a stand-in's URL) and nothing of the test process's (real credentials).
+    /// test's state dir still names, with the rig's own environment (the keys the run
+    /// used, a TSIG key file or a stand-in's URL; never the test process's credentials).
     fn drop(&mut self) {
         if self.path("state").exists() {
-            let mut cmd = Command::new(BIN);
-            cmd.args(["destroy", "-q"])
-                .current_dir(self.dir.path())
-                .env_clear()
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                .env("HOME", self.dir.path())
-                .env("RIGGER_STATE_DIR", self.path("state"))
-                .stdin(Stdio::null());
-            for (k, v) in &self.env {
-                cmd.env(k, v);
-            }
-            let _ = cmd.output();
+            let _ = self.again_command(&["destroy", "-q"]).output();
         }
     }
 }

@@ -668,28 +668,15 @@ impl ZoneApi for Cloudflare {
         &self.resolvers
     }
 
-    async fn servers(&self, zone: &str) -> Result<Vec<SocketAddr>> {
-        if !self.resolvers.is_empty() {
-            return Ok(self.resolvers.clone());
-        }
-        let mut holder = None;
-        for candidate in crate::base::names::zone_candidates(zone) {
-            if self.fetch_zone(&candidate).await?.is_some() {
-                holder = Some(candidate);
-                break;
-            }
-        }
-        let holder = holder.ok_or_else(|| {
-            Error::not_found(format!("this Cloudflare account has no zone for {zone}"))
-        })?;
+    async fn servers(&self, zone: &Zone) -> Result<Vec<SocketAddr>> {
         let names = self
             .name_servers
             .lock()
             .expect("name servers lock")
-            .get(&holder)
+            .get(&zone.name)
             .cloned()
             .unwrap_or_default();
-        self.lookup.addresses(&holder, &names).await
+        self.lookup.addresses(&zone.name, &names).await
     }
 
     async fn marked(&self, zone: &Zone, cluster: &str) -> Result<Vec<Record>> {

@@ -215,7 +215,12 @@ impl ZoneApi for Rfc2136 {
         records.iter().map(|_| outcome.clone()).collect()
     }
 
-    async fn servers(&self, _zone: &str) -> Result<Vec<SocketAddr>> {
+    /// Updates and questions go to the one server given (`--dns-server`).
+    fn given_servers(&self) -> &[SocketAddr] {
+        std::slice::from_ref(&self.server)
+    }
+
+    async fn servers(&self, _zone: &Zone) -> Result<Vec<SocketAddr>> {
         Ok(vec![self.server])
     }
 

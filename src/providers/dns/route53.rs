@@ -557,21 +557,9 @@ impl ZoneApi for Route53 {
         &self.resolvers
     }
 
-    async fn servers(&self, zone: &str) -> Result<Vec<SocketAddr>> {
-        if !self.resolvers.is_empty() {
-            return Ok(self.resolvers.clone());
-        }
-        let mut holder = None;
-        for candidate in crate::base::names::zone_candidates(zone) {
-            if let Some(found) = self.fetch_zone(&candidate).await? {
-                holder = Some(found);
-                break;
-            }
-        }
-        let holder = holder
-            .ok_or_else(|| Error::not_found(format!("Route 53 has no hosted zone for {zone}")))?;
-        let names = self.delegation_set(&holder).await?;
-        self.lookup.addresses(&holder.name, &names).await
+    async fn servers(&self, zone: &Zone) -> Result<Vec<SocketAddr>> {
+        let names = self.delegation_set(zone).await?;
+        self.lookup.addresses(&zone.name, &names).await
     }
 
     /// The values whose TXT marker names `cluster`, read from one listing of the zone;

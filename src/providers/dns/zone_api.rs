@@ -32,8 +32,8 @@ pub trait ZoneApi: Send + Sync {
     async fn add(&self, zone: &Zone, spec: &RecordSpec, existing: &[Record]) -> Result<Record>;
     /// Removes `record`; a record that is already gone may fail with `NotFound`.
     async fn remove(&self, zone: &Zone, record: &Record) -> Result<()>;
-    /// The servers that answer for `zone`, for `wait_resolves`.
-    async fn servers(&self, zone: &str) -> Result<Vec<SocketAddr>>;
+    /// The servers that answer for `zone` (found by [`Api`]), for `wait_resolves`.
+    async fn servers(&self, zone: &Zone) -> Result<Vec<SocketAddr>>;
     /// Servers given for every zone (`--dns-server`), asked without looking the zone up.
     fn given_servers(&self) -> &[SocketAddr] {
         &[]
@@ -313,7 +313,7 @@ impl<A: ZoneApi> Dns for Api<A> {
         if let Some(known) = self.servers.lock().expect("zone servers").get(&zone.name) {
             return Ok(known.clone());
         }
-        let found = self.api.servers(&zone.name).await?;
+        let found = self.api.servers(&zone).await?;
         self.servers
             .lock()
             .expect("zone servers")
