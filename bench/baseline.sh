@@ -3,7 +3,7 @@
 # bridge at 198.18.0.1/15 in a private network namespace, one namespace per member on a
 # veth pair), TLS, started by hand with a static --initial-cluster of IP URLs and the same
 # 50 ms stagger rigger uses. Prints the seconds from the first etcd start until every
-# member's /health is true. Setup (namespaces, certificates) is not counted.
+# member's /health is true (bench/cluster.sh also times the whole script, setup included).
 #
 #   unshare --net --mount bench/baseline.sh N      (as root; bench/cluster.sh calls it)
 set -euo pipefail

@@ -204,7 +204,9 @@ async fn records(
         return page(items, &q, (5, 5_000_000), 100);
     }
     let mut record = body.unwrap();
-    if let Some(refused) = refuse_record(&record) {
+    if let Some(refused) =
+        refuse_record(&record).or_else(|| refuse_identical(&api.records, &zone, &record))
+    {
         return refused;
     }
     api.next_id += 1;
@@ -249,6 +251,24 @@ fn refuse_record(record: &Value) -> Option<Response> {
         ));
     }
     None
+}
+
+/// Cloudflare refuses a record identical to one the zone has (same type, name and
+/// value; the TTL and comment do not count).
+fn refuse_identical(records: &[Value], zone: &str, record: &Value) -> Option<Response> {
+    let same = |r: &&Value| {
+        r["zone_id"] == zone
+            && ["type", "name", "content", "data"]
+                .iter()
+                .all(|k| r[*k] == record[*k])
+    };
+    records.iter().find(same).map(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            81058,
+            "An identical record already exists.",
+        )
+    })
 }
 
 /// The batch endpoint, as Cloudflare documents it: deletes, then posts (patches and puts
@@ -303,10 +323,20 @@ async fn batch(
             return error(StatusCode::NOT_FOUND, 81044, "Record does not exist.");
         }
     }
+    // Posts come after the deletes, and each after the posts before it.
+    let mut after: Vec<Value> = api
+        .records
+        .iter()
+        .filter(|r| !deletes.iter().any(|d| d["id"] == r["id"]))
+        .cloned()
+        .collect();
     for p in &posts {
-        if let Some(refused) = refuse_record(p) {
+        let mut p = p.clone();
+        p["zone_id"] = json!(zone);
+        if let Some(refused) = refuse_record(&p).or_else(|| refuse_identical(&after, &zone, &p)) {
             return refused;
         }
+        after.push(p);
     }
     let mut deleted = Vec::new();
     for d in &deletes {

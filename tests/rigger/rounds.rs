@@ -284,6 +284,10 @@ async fn route53_nine_members_records_are_one_change_and_their_rollback_three_ro
         "{:?}",
         run.by_kind
     );
+    // The zones in one listing, the check for a cluster already there in one, the
+    // launches together and one poll for all nine, the zone's sets, the change.
+    assert_eq!(kinds(&run, "ec2 DescribeInstances"), 1, "{}", said(&run));
+    assert!(run.chain.len() <= 6, "{}", said(&run));
     assert_eq!(
         kinds(&rollback, "route53 ChangeResourceRecordSets"),
         1,
@@ -378,6 +382,18 @@ async fn cloudflare_destroy_and_rollback_of_nine_members_are_at_most_three_round
     out.failure(1).stderr_has("bootstrap_parallel");
     let run = log.stats();
     assert_eq!(kinds(&run, batch), 1, "{:?}", run.by_kind);
+    // As the ideal client of issue 12 does it: the zones (every one of the account, in
+    // one page), the check for a cluster already there, the launches together, one poll
+    // for all nine, one batch; no record is read before it is posted.
+    assert_eq!(kinds(&run, "cloudflare GET /zones"), 1, "{:?}", run.by_kind);
+    assert_eq!(
+        kinds(&run, "cloudflare GET /zones/{zone}/dns_records"),
+        1,
+        "{:?}",
+        run.by_kind
+    );
+    assert_eq!(kinds(&run, "ec2 DescribeInstances"), 1, "{:?}", run.by_kind);
+    assert!(run.chain.len() <= 5, "{}", said(&run));
     log.reset();
     let destroyed = tokio::task::spawn_blocking(move || kept.again(&["destroy"]))
         .await

@@ -1,6 +1,7 @@
 //! EC2 descriptions of launching instances, asked for together: every launch polls its
 //! own instance, and the polls that arrive while one DescribeInstances is being made go
-//! in the next one, so nine launches poll with one call, not nine.
+//! in the next one, so nine launches poll with one call, not nine. A poll also waits
+//! for the launches still under way, so that they answer in one call, not two.
 //!
 //! Instances are asked for with an `instance-id` filter rather than by ID: EC2 is
 //! eventually consistent, and a just-launched ID it does not know yet would fail a call
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{Filter, Instance};
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
 use crate::base::error::{Error, Result};
 use crate::providers::aws::sdk_error;
@@ -20,12 +21,21 @@ use crate::providers::aws::sdk_error;
 /// How long the first poll waits for others to join it: launches that return together
 /// then poll together.
 const GATHER: Duration = Duration::from_millis(10);
+/// How long a poll waits at most for launches whose RunInstances is still unanswered.
+/// EC2 answers the launches of one run spread over a few hundred milliseconds (moto one
+/// after another, for seconds on a busy machine); without the wait, the first answered
+/// polls alone and the others need a second call, a round trip on every cluster's way
+/// to its records. The wait costs nothing: a run goes on when all its machines are up,
+/// and a machine takes seconds to boot.
+const HOLD: Duration = Duration::from_secs(5);
 
 type Reply = oneshot::Sender<Result<Option<Instance>>>;
 
 pub struct Describer {
     client: Client,
     state: Mutex<State>,
+    /// Told when the last launch under way has its answer.
+    launched: Notify,
 }
 
 #[derive(Default)]
@@ -33,6 +43,21 @@ struct State {
     queued: Vec<(String, Reply)>,
     /// A call (or its gathering) is under way; what is queued meanwhile goes in the next.
     busy: bool,
+    /// RunInstances calls not answered yet.
+    launching: usize,
+}
+
+/// A launch under way, from [`Describer::launching`] until it is dropped.
+pub struct Launching(Arc<Describer>);
+
+impl Drop for Launching {
+    fn drop(&mut self) {
+        let mut state = self.0.state.lock().expect("describe lock");
+        state.launching -= 1;
+        if state.launching == 0 {
+            self.0.launched.notify_waiters();
+        }
+    }
 }
 
 impl Describer {
@@ -40,7 +65,30 @@ impl Describer {
         Arc::new(Self {
             client,
             state: Mutex::default(),
+            launched: Notify::new(),
         })
+    }
+
+    /// Says a RunInstances call is under way until the guard is dropped: polls wait
+    /// for it (up to [`HOLD`]), so that its instance goes in the same call.
+    pub fn launching(self: &Arc<Self>) -> Launching {
+        self.state.lock().expect("describe lock").launching += 1;
+        Launching(self.clone())
+    }
+
+    /// Waits until no launch is under way, or `HOLD` has passed.
+    async fn hold(&self) {
+        let deadline = tokio::time::Instant::now() + HOLD;
+        loop {
+            // Made before the check: a wakeup between the two is not lost.
+            let told = self.launched.notified();
+            if self.state.lock().expect("describe lock").launching == 0 {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, told).await.is_err() {
+                return;
+            }
+        }
     }
 
     /// The instance `id` as EC2 describes it now; `None` while EC2 does not list it yet.
@@ -65,6 +113,7 @@ impl Describer {
     async fn drive(&self) {
         tokio::time::sleep(GATHER).await;
         loop {
+            self.hold().await;
             let batch = {
                 let mut state = self.state.lock().expect("describe lock");
                 if state.queued.is_empty() {

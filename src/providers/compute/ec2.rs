@@ -256,10 +256,10 @@ impl Compute for Ec2 {
             use base64::Engine as _;
             request = request.user_data(base64::engine::general_purpose::STANDARD.encode(data));
         }
-        let out = request
-            .send()
-            .await
-            .map_err(|e| sdk_error("aws", "RunInstances", e))?;
+        let launching = self.describer.launching();
+        let out = request.send().await;
+        drop(launching);
+        let out = out.map_err(|e| sdk_error("aws", "RunInstances", e))?;
         let id = out
             .instances()
             .first()

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -107,6 +108,11 @@ pub struct Cloudflare {
     /// Requests in flight at once, whatever asks: a 25-member cluster's lookups never
     /// become 25 requests at the same instant (1,200 per 5 minutes is the account's).
     in_flight: tokio::sync::Semaphore,
+    /// Whether every zone the token sees came in the first page of `/zones`, asked once:
+    /// then each later lookup is answered without a call.
+    listing: tokio::sync::OnceCell<bool>,
+    /// The account answered that it has no batch endpoint: single calls from then on.
+    no_batch: AtomicBool,
 }
 
 /// Page sizes as Cloudflare's published schema bounds them: `/zones` takes 5 to 50,
@@ -119,6 +125,14 @@ const BATCH_LIMIT: usize = 200;
 const SINGLE_CALLS: usize = 8;
 /// Requests of one run in flight at once, of any kind.
 const IN_FLIGHT: usize = 16;
+
+/// Whether an error is Cloudflare refusing a record that is there already (81057: a
+/// record of that name and type that cannot have another; 81058: an identical one).
+fn already_there(e: &Error) -> bool {
+    ["81057 ", "81058 "].iter().any(|code| {
+        e.message.contains(&format!(": {code}")) || e.message.contains(&format!("; {code}"))
+    })
+}
 
 /// Whether an error says the account has no batch endpoint (rather than refusing what
 /// was in the batch).
@@ -149,6 +163,8 @@ impl Cloudflare {
             name_servers: Mutex::default(),
             lookup: NameServers::default(),
             in_flight: tokio::sync::Semaphore::new(IN_FLIGHT),
+            listing: tokio::sync::OnceCell::new(),
+            no_batch: AtomicBool::new(false),
         })
     }
 
@@ -315,37 +331,102 @@ impl Cloudflare {
         }
     }
 
+    /// Keeps a zone object of the API: the zone, and the name servers it lists.
+    fn remember(&self, z: &Value) -> Option<Zone> {
+        let zone = Zone {
+            id: z.get("id")?.as_str()?.to_string(),
+            name: z.get("name")?.as_str()?.to_string(),
+        };
+        let names: Vec<String> = z
+            .get("name_servers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n.as_str().map(str::to_string))
+            .collect();
+        self.name_servers
+            .lock()
+            .expect("name servers lock")
+            .insert(zone.name.clone(), names);
+        self.zones
+            .lock()
+            .expect("zones lock")
+            .insert(zone.name.clone(), Some(zone.clone()));
+        Some(zone)
+    }
+
+    /// Reads the account's zones in one call, the first time: if they all fit in it,
+    /// every lookup of the run is answered from it. A member's name is a candidate zone
+    /// of its own (`etcd-<id>.<domain>` could be delegated), so without this each
+    /// member's first record cost a lookup before the batch. An account with more zones
+    /// than a page is asked name by name.
+    /// A token that cannot list zones cannot look one up by name either (the same call),
+    /// so a refusal is the lookup's answer.
+    async fn zones_listed(&self) -> Result<bool> {
+        self.listing
+            .get_or_try_init(|| async {
+                let query = [("per_page", ZONES_PER_PAGE.to_string())];
+                let (result, info) = self.call(Method::GET, "/zones", &query, None).await?;
+                let items = result.as_array().cloned().unwrap_or_default();
+                for z in &items {
+                    self.remember(z);
+                }
+                let total = info.get("total_count").and_then(Value::as_u64);
+                Ok(total.is_some_and(|t| t <= items.len() as u64))
+            })
+            .await
+            .copied()
+    }
+
     async fn fetch_zone(&self, name: &str) -> Result<Option<Zone>> {
+        let complete = self.zones_listed().await?;
         if let Some(known) = self.zones.lock().expect("zones lock").get(name) {
             return Ok(known.clone());
+        }
+        if complete {
+            return Ok(None);
         }
         let found = self
             .list_all("/zones", &[("name", name.to_string())], ZONES_PER_PAGE)
             .await?;
-        let zone = found.first().and_then(|z| {
-            Some(Zone {
-                id: z.get("id")?.as_str()?.to_string(),
-                name: z.get("name")?.as_str()?.to_string(),
-            })
-        });
-        if let Some(z) = found.first() {
-            let names: Vec<String> = z
-                .get("name_servers")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|n| n.as_str().map(str::to_string))
-                .collect();
-            self.name_servers
+        let zone = found.first().and_then(|z| self.remember(z));
+        if zone.is_none() {
+            self.zones
                 .lock()
-                .expect("name servers lock")
-                .insert(name.to_string(), names);
+                .expect("zones lock")
+                .insert(name.to_string(), None);
         }
-        self.zones
-            .lock()
-            .expect("zones lock")
-            .insert(name.to_string(), zone.clone());
         Ok(zone)
+    }
+
+    /// One `POST .../dns_records/batch` of `posts`: an outcome for each, or the call's
+    /// error (Cloudflare applies a batch whole or not at all).
+    async fn post_batch(&self, zone: &Zone, posts: &[Value]) -> Result<Vec<Result<Record>>> {
+        let (result, _) = self
+            .call(
+                Method::POST,
+                &format!("/zones/{}/dns_records/batch", zone.id),
+                &[],
+                Some(json!({ "posts": posts })),
+            )
+            .await?;
+        let made = result.get("posts").and_then(Value::as_array);
+        let Some(made) = made.filter(|m| m.len() == posts.len()) else {
+            let e = Error::failed(
+                "cloudflare: the batch answered another number of records than it was sent",
+            );
+            return Ok(posts.iter().map(|_| Err(e.clone())).collect());
+        };
+        Ok(made
+            .iter()
+            .map(|v| {
+                parse_record(zone, v).ok_or_else(|| {
+                    Error::failed(
+                        "cloudflare: a created record came back in a form rigger cannot read",
+                    )
+                })
+            })
+            .collect())
     }
 
     async fn fetch_records(
@@ -543,8 +624,12 @@ impl ZoneApi for Cloudflare {
         specs: &[RecordSpec],
         _existing: &HashMap<(String, String), Vec<Record>>,
     ) -> Vec<Result<Record>> {
-        if specs.len() < 2 {
-            return join_all(specs.iter().map(|s| self.add(zone, s, &[]))).await;
+        if specs.len() < 2 || self.no_batch.load(Ordering::Relaxed) {
+            let calls: Vec<_> = specs.iter().map(|s| self.add(zone, s, &[])).collect();
+            return futures::stream::iter(calls)
+                .buffered(SINGLE_CALLS)
+                .collect()
+                .await;
         }
         let mut out = Vec::with_capacity(specs.len());
         for chunk in specs.chunks(BATCH_LIMIT) {
@@ -554,36 +639,11 @@ impl ZoneApi for Cloudflare {
                 .iter()
                 .filter_map(|b| b.as_ref().ok().cloned())
                 .collect();
-            let posted = self
-                .call(
-                    Method::POST,
-                    &format!("/zones/{}/dns_records/batch", zone.id),
-                    &[],
-                    Some(serde_json::json!({ "posts": good })),
-                )
-                .await;
-            let made: Vec<Result<Record>> = match posted {
-                Ok((result, _)) => {
-                    let posts = result.get("posts").and_then(Value::as_array);
-                    match posts.filter(|p| p.len() == good.len()) {
-                        Some(posts) => posts
-                            .iter()
-                            .map(|v| {
-                                parse_record(zone, v).ok_or_else(|| {
-                                    Error::failed("cloudflare: a created record came back in a form rigger cannot read")
-                                })
-                            })
-                            .collect(),
-                        None => {
-                            let e = Error::failed(
-                                "cloudflare: the batch answered another number of records than it was sent",
-                            );
-                            good.iter().map(|_| Err(e.clone())).collect()
-                        }
-                    }
-                }
+            let made: Vec<Result<Record>> = match self.post_batch(zone, &good).await {
+                Ok(made) => made,
                 Err(e) if batch_refused(&e) => {
                     tracing::debug!("cloudflare: no batch endpoint ({e}); one call per record");
+                    self.no_batch.store(true, Ordering::Relaxed);
                     let specs: Vec<&RecordSpec> = chunk
                         .iter()
                         .zip(&bodies)
@@ -611,6 +671,40 @@ impl ZoneApi for Cloudflare {
             }
         }
         out
+    }
+
+    /// Unread, in one call when they fit in one: Cloudflare refuses a record identical to
+    /// one it has (and a batch whole, when one of its records is refused), so a retried
+    /// run's records are refused, read and adopted, and a new cluster's go in at once.
+    async fn add_all_unread(
+        &self,
+        zone: &Zone,
+        specs: &[RecordSpec],
+    ) -> Option<Vec<Result<Record>>> {
+        let bodies: Vec<Value> = specs.iter().map(record_body).collect::<Result<_>>().ok()?;
+        // A record Cloudflare would refuse anyway goes the read way, and is said alone;
+        // so do more records than one batch takes, or an account without batches (single
+        // calls do not fail together, and one refused must not leave the others adopted).
+        let outcome = match bodies.as_slice() {
+            [_] => match self.add(zone, &specs[0], &[]).await {
+                Err(e) if already_there(&e) => return None,
+                added => return Some(vec![added]),
+            },
+            _ if bodies.len() > BATCH_LIMIT || self.no_batch.load(Ordering::Relaxed) => {
+                return None;
+            }
+            _ => self.post_batch(zone, &bodies).await,
+        };
+        match outcome {
+            Ok(made) => Some(made),
+            Err(e) if already_there(&e) => None,
+            Err(e) if batch_refused(&e) => {
+                tracing::debug!("cloudflare: no batch endpoint ({e}); one call per record");
+                self.no_batch.store(true, Ordering::Relaxed);
+                None
+            }
+            Err(e) => Some(specs.iter().map(|_| Err(e.clone())).collect()),
+        }
     }
 
     /// One batch of deletes per 200 records. A batch fails whole when one record is

@@ -33,6 +33,9 @@ pub struct Route53 {
     /// Calls in flight at once: Route 53 allows five requests a second per account, and
     /// a batch's listings would otherwise all go at the same instant.
     in_flight: tokio::sync::Semaphore,
+    /// Every hosted zone of the account, by name, when they came in one page of
+    /// ListHostedZones (asked once): then lookups are answered without a call.
+    listing: tokio::sync::OnceCell<Option<HashMap<String, Zone>>>,
 }
 
 fn fqdn(name: &str) -> String {
@@ -108,6 +111,7 @@ impl Route53 {
             resolvers,
             lookup: NameServers::default(),
             in_flight: tokio::sync::Semaphore::new(4),
+            listing: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -134,7 +138,47 @@ impl Route53 {
             .unwrap_or_default())
     }
 
+    /// The account's zones in one ListHostedZones, the first time; `None` when they take
+    /// more than a page or the listing is refused (then each name is asked). A member's
+    /// name is a candidate zone of its own (`etcd-<id>.<domain>` could be delegated):
+    /// without this, each member's record cost a lookup before the change.
+    async fn zones_listed(&self) -> Option<&HashMap<String, Zone>> {
+        self.listing
+            .get_or_init(|| async {
+                let _permit = self.in_flight.acquire().await;
+                let out = self
+                    .client
+                    .list_hosted_zones()
+                    .max_items(100)
+                    .send()
+                    .await
+                    .ok()?;
+                if out.is_truncated() {
+                    return None;
+                }
+                let mut zones = HashMap::new();
+                for z in out.hosted_zones() {
+                    let name = z.name().trim_end_matches('.').to_ascii_lowercase();
+                    // Of two zones of one name (a public and a private one), the first,
+                    // as a lookup by name finds it.
+                    zones.entry(name.clone()).or_insert_with(|| Zone {
+                        id: z.id().trim_start_matches("/hostedzone/").to_string(),
+                        name,
+                    });
+                }
+                Some(zones)
+            })
+            .await
+            .as_ref()
+    }
+
     async fn fetch_zone(&self, name: &str) -> Result<Option<Zone>> {
+        if let Some(zones) = self.zones_listed().await {
+            return Ok(zones.get(&name.to_ascii_lowercase()).map(|z| Zone {
+                id: z.id.clone(),
+                name: name.to_string(),
+            }));
+        }
         let _permit = self.in_flight.acquire().await;
         let out = self
             .client
@@ -173,6 +217,39 @@ impl Route53 {
             .await
             .map_err(|e| sdk_error("route53", "ListResourceRecordSets", e))?;
         Ok(set_in(out.resource_record_sets(), name, rtype))
+    }
+
+    /// Every set named `name`, from a listing that starts at it: a page holds all of a
+    /// name's sets unless it has more than a page of them.
+    async fn sets_named(&self, zone: &Zone, name: &str) -> Result<Vec<ResourceRecordSet>> {
+        const PAGE: i32 = 20;
+        let _permit = self.in_flight.acquire().await;
+        let named = |n: &str| n.eq_ignore_ascii_case(&fqdn(name));
+        let mut out = Vec::new();
+        let mut next_type: Option<RrType> = None;
+        loop {
+            let out_page = self
+                .client
+                .list_resource_record_sets()
+                .hosted_zone_id(&zone.id)
+                .start_record_name(fqdn(name))
+                .set_start_record_type(next_type.take())
+                .max_items(PAGE)
+                .send()
+                .await
+                .map_err(|e| sdk_error("route53", "ListResourceRecordSets", e))?;
+            let sets = out_page.resource_record_sets();
+            out.extend(sets.iter().filter(|s| named(s.name())).cloned());
+            let past = sets.iter().any(|s| !named(s.name()));
+            match (
+                out_page.is_truncated(),
+                out_page.next_record_name(),
+                out_page.next_record_type(),
+            ) {
+                (true, Some(n), Some(t)) if !past && named(n) => next_type = Some(t.clone()),
+                _ => return Ok(out),
+            }
+        }
     }
 
     /// Applies `changes` as one batch, which Route 53 carries out whole or not at all.
@@ -319,13 +396,26 @@ impl ZoneApi for Route53 {
     }
 
     async fn records(&self, zone: &Zone, name: &str, rtype: Option<&str>) -> Result<Vec<Record>> {
-        let types = match rtype {
-            Some(t) => vec![t],
-            None => vec!["A", "AAAA", "CNAME", "TXT", "SRV"],
+        // Of one type, its set; of any, every set of the name in one listing (Route 53
+        // lists a name's sets together), not one request per type.
+        let sets: Vec<(&str, (i64, Vec<String>))> = match rtype {
+            Some(t) => self
+                .record_set(zone, name, t)
+                .await?
+                .map(|set| (t, set))
+                .into_iter()
+                .collect(),
+            None => {
+                let sets = self.sets_named(zone, name).await?;
+                ["A", "AAAA", "CNAME", "TXT", "SRV"]
+                    .into_iter()
+                    .filter_map(|t| set_in(&sets, name, t).map(|set| (t, set)))
+                    .collect()
+            }
         };
         let mut out = Vec::new();
-        for rtype in types {
-            if let Some((ttl, values)) = self.record_set(zone, name, rtype).await? {
+        for (rtype, (ttl, values)) in sets {
+            {
                 for v in values {
                     if let Some(data) = data_of(rtype, &v) {
                         out.push(Self::record(

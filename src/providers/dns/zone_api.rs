@@ -72,6 +72,18 @@ pub trait ZoneApi: Send + Sync {
         }
         out
     }
+    /// Adds every one of `specs` without reading the zone first, in one call the API
+    /// refuses whole if one of them is there already; `None` when it refused so (nothing
+    /// was added: the caller reads what is there, adopts it, and adds the rest), or when
+    /// the API has no such call (the default). A new cluster's records are new: reading
+    /// before writing would cost every run a round trip that only a retried run needs.
+    async fn add_all_unread(
+        &self,
+        _zone: &Zone,
+        _specs: &[RecordSpec],
+    ) -> Option<Vec<Result<Record>>> {
+        None
+    }
     /// Removes every one of `records`, in their order; one outcome each (`NotFound` for
     /// one already gone is fine). By default one after the other, as for `add_all`.
     async fn remove_all(&self, zone: &Zone, records: &[Record]) -> Vec<Result<()>> {
@@ -175,6 +187,16 @@ impl<A: ZoneApi> Dns for Api<A> {
 
     async fn create(&self, spec: &RecordSpec) -> Result<(Record, bool)> {
         let zone = self.zone_for(&spec.name).await?;
+        if let Some(mut added) = self
+            .api
+            .add_all_unread(&zone, std::slice::from_ref(spec))
+            .await
+        {
+            return added
+                .pop()
+                .unwrap_or_else(|| Err(Error::failed("a record had no outcome")))
+                .map(|r| (r, true));
+        }
         // An identical record is adopted: a retried run must not duplicate it. TTLs may
         // differ (providers rewrite some), the data may not.
         let existing = self
@@ -191,8 +213,9 @@ impl<A: ZoneApi> Dns for Api<A> {
         let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
         let zones = self.zones_for(&names).await;
         let mut out: Vec<Option<Result<(Record, bool)>>> = specs.iter().map(|_| None).collect();
-        // Per zone: what is there already (one listing per name and type, all at once),
-        // then every new record in as few calls as the API takes.
+        // Per zone: every record in one call if the API takes them unread; else what is
+        // there already (one listing per name and type, all at once), then every new
+        // record in as few calls as the API takes.
         let mut by_zone: HashMap<String, (Zone, Vec<usize>)> = HashMap::new();
         for (i, spec) in specs.iter().enumerate() {
             match &zones[&spec.name] {
@@ -205,6 +228,15 @@ impl<A: ZoneApi> Dns for Api<A> {
             }
         }
         for (zone, members) in by_zone.into_values() {
+            let batch: Vec<RecordSpec> = members.iter().map(|&i| specs[i].clone()).collect();
+            if let Some(added) = self.api.add_all_unread(&zone, &batch).await {
+                for (&i, outcome) in members.iter().zip(added) {
+                    out[i] = Some(outcome.map(|r| (r, true)));
+                }
+                continue;
+            }
+            // An identical record is adopted: a retried run must not duplicate it. TTLs
+            // may differ (providers rewrite some), the data may not.
             let mut keys: Vec<(String, String)> = members
                 .iter()
                 .map(|&i| (specs[i].name.clone(), specs[i].data.type_name().to_string()))
@@ -234,7 +266,7 @@ impl<A: ZoneApi> Dns for Api<A> {
                     .get(&key)
                     .and_then(|set| set.iter().find(|r| r.spec.data == spec.data))
                 {
-                    // Adopted, as `create` adopts it.
+                    // Adopted.
                     out[i] = Some(Ok((same.clone(), false)));
                 } else {
                     new.push(i);
