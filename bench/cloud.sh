@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark (issue 12): the cloud path in round trips. `rigger run cluster --target aws`
-# against moto's EC2 and a DNS provider (the Cloudflare stand-in, or moto's Route 53),
+# against moto's EC2 and a DNS provider (the Cloudflare stand-in, moto's Route 53, or
+# BIND 9 updated over RFC 2136 through a DNS relay that holds each message as long),
 # every API request held LATENCY seconds by a proxy (one round trip to a real API), a new
 # record showing in DNS only PROPAGATION seconds after it was made. For 1, 3, 5 and 9
 # members it times:
@@ -15,7 +16,7 @@
 # next to the ideal client of the issue.
 #
 #   bench/cloud.sh [--release] [RUNS]      (default: debug build, 3 runs per size)
-#   LATENCY=0.25 PROPAGATION=1 SIZES="1 3 5 9" DNS="cloudflare route53" STAGGER=0 bench/cloud.sh
+#   LATENCY=0.25 PROPAGATION=1 SIZES="1 3 5 9" DNS="cloudflare route53 rfc2136" STAGGER=0 bench/cloud.sh
 #
 # Everything listens on, and talks to, loopback only. Needs .venv/bin/moto_server
 # (./setup.sh), jq and curl; no root.
@@ -33,7 +34,7 @@ runs=${1:-3}
 latency=${LATENCY:-0.25}
 propagation=${PROPAGATION:-1}
 sizes=${SIZES:-1 3 5 9}
-providers=${DNS:-cloudflare route53}
+providers=${DNS:-cloudflare route53 rfc2136}
 moto_server=$PWD/.venv/bin/moto_server
 [[ -x $moto_server ]] || { echo "cloud.sh: $moto_server is missing: run ./setup.sh" >&2; exit 1; }
 for tool in jq curl; do
@@ -101,7 +102,39 @@ rig_env() {
   rig=(env -i PATH="$PATH" HOME="$work" NO_COLOR=1 RIGGER_STATE_DIR="$work/state"
     AWS_ENDPOINT_URL="$aws" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
     AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
-    CLOUDFLARE_API_TOKEN=$token CLOUDFLARE_API_BASE_URL="$cf" RIGGER_NAME_SERVERS="$ns")
+    CLOUDFLARE_API_TOKEN=$token CLOUDFLARE_API_BASE_URL="$cf" RIGGER_NAME_SERVERS="$ns"
+    RIGGER_TSIG_KEY_FILE="$work/bind/rigger-key.key")
+}
+
+# RFC 2136: BIND 9 as the zone's primary on a loopback port, updated with a TSIG key.
+# Its updates show at once (it is the server asked), so there is no propagation here.
+start_bind() {
+  local d=$work/bind
+  mkdir -p "$d"
+  tsig-keygen -a hmac-sha256 rigger-key >"$d/rigger-key.key"
+  chmod 600 "$d/rigger-key.key"
+  printf '$TTL 300\n@ SOA ns1.example.test. hostmaster.example.test. (1 3600 600 86400 60)\n@ NS ns1.example.test.\nns1 A 127.0.0.1\n' >"$d/example.test.zone"
+  bind_port=$(free_port)
+  cat >"$d/named.conf" <<CONF
+options { directory "$d"; pid-file "$d/named.pid"; lock-file "$d/named.lock";
+  session-keyfile "$d/session.key"; managed-keys-directory "$d";
+  listen-on port $bind_port { 127.0.0.1; }; listen-on-v6 { none; }; recursion no;
+  notify no; allow-transfer { none; }; dnssec-validation no; };
+controls { };
+include "$d/rigger-key.key";
+zone "example.test" { type primary; file "$d/example.test.zone";
+  update-policy { grant rigger-key zonesub ANY; }; };
+CONF
+  named -g -4 -c "$d/named.conf" 2>"$d/named.log" &
+  bind_pid=$!
+  local i
+  for i in $(seq 1 200); do
+    dig +time=1 +tries=1 @127.0.0.1 -p "$bind_port" example.test SOA 2>/dev/null | grep -q 'status: NOERROR' && return 0
+    kill -0 "$bind_pid" 2>/dev/null || { echo "cloud.sh: named did not start:" >&2; cat "$d/named.log" >&2; exit 1; }
+    sleep 0.05
+  done
+  echo "cloud.sh: named did not answer" >&2
+  exit 1
 }
 # stagger=0: the stagger spaces the etcd starts inside the bootstrap, and against moto no
 # etcd starts: each member fails at once, but the bootstrap would still wait 0.05 s per
@@ -125,7 +158,7 @@ measure() {
   reset
   t=$(now)
   status=0
-  "${rig[@]}" "$rigger" "${cluster[@]}" --dns "$dns" --set "size=$n" --keep-on-error 2>"$work/err" || status=$?
+  "${rig[@]}" "$rigger" "${cluster[@]}" --dns "$dns" "${dns_args[@]}" --set "size=$n" --keep-on-error 2>"$work/err" || status=$?
   local wall
   wall=$(since "$t")
   if [[ $status != 1 ]] || ! grep -q bootstrap_parallel "$work/err"; then
@@ -142,7 +175,7 @@ measure() {
   [[ $keep == yes ]] && record "$n" destroy "$wall" "$t"
 
   reset
-  "${rig[@]}" RIGGER_TEST_STOP_AT=rollback "$rigger" "${cluster[@]}" --dns "$dns" --set "size=$n" 2>"$work/err" &
+  "${rig[@]}" RIGGER_TEST_STOP_AT=rollback "$rigger" "${cluster[@]}" --dns "$dns" "${dns_args[@]}" --set "size=$n" 2>"$work/err" &
   pid=$!
   stopped=$pid
   t=$(now)
@@ -169,32 +202,46 @@ measure() {
 
 for dns in $providers; do
   rm -f "$work/stand-ins.env" "$work/proxy.env"
-  case $dns in
-    cloudflare) stand_in_args=(--cloudflare) ;;
-    route53) stand_in_args=(--route53 "$moto") ;;
-    *) echo "cloud.sh: DNS=$dns: cloudflare or route53" >&2; exit 1 ;;
-  esac
-  "$examples/stand-ins" --propagation "$propagation" "${stand_in_args[@]}" --ready "$work/stand-ins.env" 2>>"$work/helpers.log" &
-  stand_ins=$!
-  pids=("$moto_pid" "$stand_ins")
-  wait_ready "$work/stand-ins.env" "$stand_ins" stand-ins
+  pids=("$moto_pid")
+  dns_args=()
   forwards=(--forward "aws=$moto")
-  if [[ $dns == cloudflare ]]; then
-    forwards+=(--forward "cloudflare=$(value "$work/stand-ins.env" cloudflare | sed 's#/client/v4$##')")
-    ns=$(value "$work/stand-ins.env" cloudflare_ns)
-  else
-    ns=$(value "$work/stand-ins.env" route53_ns)
-  fi
+  ns=
+  case $dns in
+    cloudflare | route53)
+      if [[ $dns == cloudflare ]]; then stand_in_args=(--cloudflare); else stand_in_args=(--route53 "$moto"); fi
+      "$examples/stand-ins" --propagation "$propagation" "${stand_in_args[@]}" --ready "$work/stand-ins.env" 2>>"$work/helpers.log" &
+      helper=$!
+      pids+=("$helper")
+      wait_ready "$work/stand-ins.env" "$helper" stand-ins
+      if [[ $dns == cloudflare ]]; then
+        forwards+=(--forward "cloudflare=$(value "$work/stand-ins.env" cloudflare | sed 's#/client/v4$##')")
+        ns=$(value "$work/stand-ins.env" cloudflare_ns)
+      else
+        ns=$(value "$work/stand-ins.env" route53_ns)
+      fi
+      ;;
+    rfc2136)
+      command -v named >/dev/null || { echo "cloud.sh: DNS=rfc2136 needs BIND's named (./setup.sh)" >&2; exit 1; }
+      start_bind
+      helper=$bind_pid
+      pids+=("$helper")
+      forwards+=(--forward-dns "bind=127.0.0.1:$bind_port")
+      ;;
+    *) echo "cloud.sh: DNS=$dns: cloudflare, route53 or rfc2136" >&2; exit 1 ;;
+  esac
   "$examples/latency-proxy" --latency "$latency" "${forwards[@]}" --ready "$work/proxy.env" 2>>"$work/helpers.log" &
   proxy=$!
   pids+=("$proxy")
   wait_ready "$work/proxy.env" "$proxy" latency-proxy
   aws=$(value "$work/proxy.env" aws)
   control=$(value "$work/proxy.env" control)
+  cf=http://127.0.0.1:9
   if [[ $dns == cloudflare ]]; then
     cf=$(value "$work/proxy.env" cloudflare)/client/v4
-  else
-    cf=http://127.0.0.1:9
+  elif [[ $dns == rfc2136 ]]; then
+    # Every message to BIND goes through the relay: the updates, and the wait's queries
+    # (which are counted with them).
+    dns_args=(--dns-server "$(value "$work/proxy.env" bind)")
   fi
   rig_env
 
@@ -206,7 +253,8 @@ for dns in $providers; do
       measure "$n" yes
     done
   done
-  stop "$proxy" "$stand_ins"
+  stop "$proxy" "$helper"
+  rm -rf "$work/bind" "$work/state"
   pids=("$moto_pid")
 done
 

@@ -13,6 +13,8 @@
 //! log) and `POST /reset`. It holds nothing and is not counted.
 
 // `start` is for the tests, which run a proxy in their own process.
+#[path = "dns_relay.rs"]
+mod dns_relay;
 #[allow(dead_code)]
 #[path = "proxy.rs"]
 mod proxy;
@@ -33,8 +35,12 @@ struct Args {
     #[arg(long, default_value_t = 0.25)]
     latency: f64,
     /// NAME=URL: a proxy to the loopback URL, reported under NAME.
-    #[arg(long = "forward", required = true)]
+    #[arg(long = "forward")]
     forwards: Vec<String>,
+    /// NAME=ADDR: a DNS relay (UDP and TCP on one port) to the loopback server ADDR,
+    /// reported under NAME as ADDR of its own.
+    #[arg(long = "forward-dns")]
+    dns_forwards: Vec<String>,
     /// Where to write the proxies' and the control's URLs once they listen.
     #[arg(long)]
     ready: std::path::PathBuf,
@@ -46,6 +52,21 @@ async fn bind() -> Result<(tokio::net::TcpListener, String), String> {
         .map_err(|e| format!("cannot listen on loopback: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     Ok((listener, format!("http://{addr}")))
+}
+
+/// A UDP socket and a TCP listener on one free loopback port.
+async fn bind_dns() -> Result<(tokio::net::UdpSocket, tokio::net::TcpListener), String> {
+    for _ in 0..20 {
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("cannot listen on loopback: {e}"))?;
+        let at = tcp.local_addr().map_err(|e| e.to_string())?;
+        // The port may be some other program's in UDP: then another one.
+        if let Ok(udp) = tokio::net::UdpSocket::bind(at).await {
+            return Ok((udp, tcp));
+        }
+    }
+    Err("no loopback port free in both UDP and TCP".into())
 }
 
 async fn run(args: Args) -> Result<(), String> {
@@ -65,6 +86,19 @@ async fn run(args: Args) -> Result<(), String> {
         ready.push_str(&format!("{name}={base}\n"));
         let log = log.clone();
         tasks.spawn(async move { proxy::serve(listener, &upstream, latency, log).await });
+    }
+    for forward in &args.dns_forwards {
+        let (name, addr) = forward
+            .split_once('=')
+            .ok_or_else(|| format!("--forward-dns {forward}: not NAME=ADDR"))?;
+        let upstream: std::net::SocketAddr = addr
+            .parse()
+            .map_err(|e| format!("--forward-dns {forward}: {e}"))?;
+        let (udp, tcp) = bind_dns().await?;
+        let at = tcp.local_addr().map_err(|e| e.to_string())?;
+        ready.push_str(&format!("{name}={at}\n"));
+        let log = log.clone();
+        tasks.spawn(async move { dns_relay::serve(udp, tcp, upstream, latency, log).await });
     }
     let (listener, base) = bind().await?;
     ready.push_str(&format!("control={base}\n"));

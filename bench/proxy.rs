@@ -43,7 +43,7 @@ impl Log {
         Arc::default()
     }
 
-    fn push(&self, entry: Entry) {
+    pub fn push(&self, entry: Entry) {
         self.entries.lock().expect("proxy log").push(entry);
     }
 
@@ -313,7 +313,7 @@ fn end_to_end(headers: &HeaderMap) -> HeaderMap {
     out
 }
 
-fn now() -> f64 {
+pub fn now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())

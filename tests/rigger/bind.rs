@@ -275,3 +275,52 @@ fn a_wrong_tsig_key_is_refused_with_bind_s_answer_and_leaves_nothing() {
     lab.run(&["lab", "down"]).success();
     lab.leaves_nothing();
 }
+
+/// A batch is one UPDATE that says none of its RRsets exists yet; when one does (here
+/// `keep`, in the zone before rigger), BIND changes nothing and answers YXRRSET, and
+/// rigger reads the names, adopts what is there and adds the rest in one more UPDATE.
+/// An adopted record is not rigger's: destroy leaves it.
+#[test]
+fn a_batch_over_a_set_already_there_adopts_it_and_adds_the_rest() {
+    let Some((lab, bind, netns)) = lab_with_bind() else {
+        return;
+    };
+    let lab = lab.with_env("RIGGER_TSIG_KEY_FILE", &bind.key.to_string_lossy());
+    lab.file(
+        "batch.rhai",
+        r#"let made = dns_record([
+            #{ name: "keep.bind.test", type: "A", content: "198.18.0.99" },
+            #{ name: "new.bind.test", type: "A", content: "198.18.0.98" },
+        ]);
+        print(made.map(|r| r.name));"#,
+    );
+    let out = lab.run(&[
+        "run",
+        &lab.path("batch.rhai").to_string_lossy(),
+        "--dns",
+        "rfc2136",
+        "--dns-server",
+        "198.18.0.53:53",
+    ]);
+    out.success()
+        .stdout_has("keep.bind.test")
+        .stdout_has("new.bind.test");
+    let log = bind.log();
+    assert!(
+        log.contains("YXRRSET"),
+        "the first UPDATE is refused: {log}"
+    );
+    let adding = log
+        .lines()
+        .filter(|l| l.contains("updating zone 'bind.test/IN': adding an RR"))
+        .count();
+    assert_eq!(adding, 1, "only the new one is added: {log}");
+    lab.destroy().leaves_nothing();
+    let zone = bind.zone_now();
+    assert!(
+        zone.contains("keep.bind.test.") && zone.contains("198.18.0.99"),
+        "{zone}"
+    );
+    assert!(!zone.contains("new.bind.test."), "{zone}");
+    drop(netns);
+}

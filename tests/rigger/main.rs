@@ -30,6 +30,9 @@ mod plan;
 // The benchmark's proxy (bench/cloud.sh), counting the requests of `rounds`.
 #[path = "../../bench/proxy.rs"]
 mod proxy;
+// Its DNS relay (RFC 2136 against BIND), checked in `rounds`.
+#[path = "../../bench/dns_relay.rs"]
+mod dns_relay;
 mod reference;
 mod repl;
 mod rounds;

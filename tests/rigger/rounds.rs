@@ -18,6 +18,7 @@ use nix::unistd::Pid;
 use crate::aws::{config, moto};
 use crate::cloud::{cloud_rig, dns_following};
 use crate::cloudflare::stand_in;
+use crate::dns_relay;
 use crate::faults::{Run, finish, wait_stopped};
 use crate::follow::{delayed, route53_followed};
 use crate::harness::{BIN, Outcome, Rig};
@@ -202,6 +203,100 @@ fn a_new_record_shows_only_after_the_propagation_delay() {
     assert_eq!(count(&shown), 0);
     *present.lock().unwrap() = true;
     assert_eq!(count(&shown), 0, "made again, it waits again");
+}
+
+/// The benchmark's DNS relay holds each message, forwards it over UDP and over TCP to
+/// the server, hands its answer back unchanged and logs it by opcode and query type.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dns_relay_holds_and_logs_every_message_over_udp_and_tcp() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A server that answers every message with it, as a response with RCODE 3.
+    let answer = |mut m: Vec<u8>| {
+        m[2] |= 0x80;
+        m[3] = (m[3] & 0xf0) | 3;
+        m
+    };
+    let udp_server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let upstream = udp_server.local_addr().unwrap();
+    let tcp_server = tokio::net::TcpListener::bind(upstream).await.unwrap();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 512];
+        loop {
+            let (len, from) = udp_server.recv_from(&mut buf).await.unwrap();
+            udp_server
+                .send_to(&answer(buf[..len].to_vec()), from)
+                .await
+                .unwrap();
+        }
+    });
+    tokio::spawn(async move {
+        let (mut s, _) = tcp_server.accept().await.unwrap();
+        loop {
+            let Ok(len) = s.read_u16().await else { return };
+            let mut m = vec![0u8; usize::from(len)];
+            s.read_exact(&mut m).await.unwrap();
+            let a = answer(m);
+            s.write_u16(a.len() as u16).await.unwrap();
+            s.write_all(&a).await.unwrap();
+        }
+    });
+    let relay_udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let at = relay_udp.local_addr().unwrap();
+    let relay_tcp = tokio::net::TcpListener::bind(at).await.unwrap();
+    let log = Log::new();
+    tokio::spawn(dns_relay::serve(
+        relay_udp,
+        relay_tcp,
+        upstream,
+        Duration::from_millis(200),
+        log.clone(),
+    ));
+
+    // A query for _x._tcp.t SRV, and an UPDATE (opcode 5) with no sections.
+    let query: Vec<u8> = [
+        &[0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0][..],
+        b"\x02_x\x04_tcp\x01t\x00",
+        &[0, 33, 0, 1],
+    ]
+    .concat();
+    let update = vec![0x56, 0x78, 5 << 3, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let client = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let sent = std::time::Instant::now();
+    client.send_to(&query, at).await.unwrap();
+    let mut buf = [0u8; 512];
+    let len = client.recv(&mut buf).await.unwrap();
+    assert!(sent.elapsed() >= Duration::from_millis(200), "held");
+    assert_eq!(buf[..len], answer(query.clone())[..]);
+    let mut stream = tokio::net::TcpStream::connect(at).await.unwrap();
+    stream.write_u16(update.len() as u16).await.unwrap();
+    stream.write_all(&update).await.unwrap();
+    let len = stream.read_u16().await.unwrap();
+    let mut back = vec![0u8; usize::from(len)];
+    stream.read_exact(&mut back).await.unwrap();
+    assert_eq!(back, answer(update));
+    let entries = log.entries();
+    let kinds: Vec<(&str, u16)> = entries
+        .iter()
+        .map(|e| (e.kind.as_str(), e.status))
+        .collect();
+    assert_eq!(kinds, [("dns QUERY SRV", 3), ("dns UPDATE", 3)]);
+    assert!(entries.iter().all(|e| e.end - e.start >= 0.2));
+    // Nothing but loopback, either side.
+    let outside = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let tcp = tokio::net::TcpListener::bind(outside.local_addr().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        dns_relay::serve(
+            outside,
+            tcp,
+            "192.0.2.1:53".parse().unwrap(),
+            Duration::ZERO,
+            Log::new()
+        )
+        .await
+        .is_err()
+    );
 }
 
 fn kinds(stats: &Stats, kind: &str) -> usize {

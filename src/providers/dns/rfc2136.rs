@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use futures::future::join_all;
 
 use self::wire::{QueryError, RecordKind, TsigKey, UpdateError};
 use super::zone_api::{Api, ZoneApi};
@@ -155,11 +156,16 @@ impl ZoneApi for Rfc2136 {
     }
 
     async fn records(&self, zone: &Zone, name: &str, rtype: Option<&str>) -> Result<Vec<Record>> {
+        // Each type its own question, all at once: one round trip, not five.
+        let answers = join_all(
+            kinds(rtype)
+                .into_iter()
+                .map(|kind| wire::query(self.server, name, kind)),
+        )
+        .await;
         let mut out = Vec::new();
-        for kind in kinds(rtype) {
-            let found = wire::query(self.server, name, kind)
-                .await
-                .map_err(query_error)?;
+        for found in answers {
+            let found = found.map_err(query_error)?;
             out.extend(found.into_iter().map(|spec| record(zone, spec)));
         }
         Ok(out)
@@ -193,6 +199,24 @@ impl ZoneApi for Rfc2136 {
             out.push(self.added(zone, spec).await);
         }
         out
+    }
+
+    /// One UPDATE on the condition that none of their RRsets exists yet: a new cluster's
+    /// records go in without reading first; when one set exists (a retried run, a
+    /// shared name), the server changes nothing and the names are read.
+    async fn add_all_unread(
+        &self,
+        zone: &Zone,
+        specs: &[RecordSpec],
+    ) -> Option<Vec<Result<Record>>> {
+        match wire::add_all_new(self.server, &zone.name, &self.key, specs).await {
+            Err(e) if e.is_yxrrset() => None,
+            Err(e) => {
+                let e = update_error(e);
+                Some(specs.iter().map(|_| Err(e.clone())).collect())
+            }
+            Ok(()) => Some(join_all(specs.iter().map(|spec| self.added(zone, spec))).await),
+        }
     }
 
     async fn remove(&self, zone: &Zone, record: &Record) -> Result<()> {

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use futures::future::join_all;
 use hickory_proto::rr::RecordType;
 
 use super::owners::{Owners, misspellings};
@@ -69,19 +70,22 @@ async fn view(server: SocketAddr, domain: &str, owners: &[String], ask: &dyn Ask
     if !view.answered() {
         return view;
     }
-    for owner in owners {
-        let answer = ask.ask(server, owner, RecordType::SRV).await;
-        view.srv.insert(owner.clone(), answer);
-    }
+    // Every question at once: a remote server costs a round trip a question, and the
+    // owners etcd (and its misspellings) might use are some thirty of them.
+    let answers = join_all(
+        owners
+            .iter()
+            .map(|owner| ask.ask(server, owner, RecordType::SRV)),
+    )
+    .await;
+    view.srv = owners.iter().cloned().zip(answers).collect();
     let targets: BTreeSet<String> = view
         .srv
         .values()
         .flat_map(|l| l.srv().into_iter().map(|(.., t, _)| t.to_string()))
         .collect();
-    for target in targets {
-        let found = addresses(server, &target, ask).await;
-        view.addresses.insert(target, found);
-    }
+    let found = join_all(targets.iter().map(|t| addresses(server, t, ask))).await;
+    view.addresses = targets.into_iter().zip(found).collect();
     view
 }
 
@@ -91,9 +95,11 @@ async fn addresses(server: SocketAddr, name: &str, ask: &dyn Ask) -> Lookup {
     let mut records = Vec::new();
     let mut asking = name.to_string();
     for _ in 0..CHAIN {
-        let v4 = ask.ask(server, &asking, RecordType::A).await;
         // The A answer decides; an AAAA question some servers fumble adds nothing.
-        let v6 = ask.ask(server, &asking, RecordType::AAAA).await;
+        let (v4, v6) = futures::join!(
+            ask.ask(server, &asking, RecordType::A),
+            ask.ask(server, &asking, RecordType::AAAA)
+        );
         let nxdomain = match &v4 {
             Lookup::Answer { nxdomain, .. } => *nxdomain,
             // Refused or failed on the first name: that is the answer. Further down a

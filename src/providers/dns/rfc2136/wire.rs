@@ -636,6 +636,14 @@ pub enum UpdateError {
     Invalid { zone: String, reason: String },
 }
 
+impl UpdateError {
+    /// Whether the server refused because an RRset the update said must not exist does
+    /// (YXRRSET, RFC 2136 §2.2): nothing was changed.
+    pub fn is_yxrrset(&self) -> bool {
+        matches!(self, UpdateError::Rejected { rcode, .. } if rcode.0 == 7)
+    }
+}
+
 /// Why a query failed.
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
@@ -725,6 +733,19 @@ pub async fn add_all(
     update(server, zone, key, specs, UpdateKind::Add).await
 }
 
+/// Adds every one of `specs` as `add_all` does, on the condition that none of their
+/// RRsets exists yet (RFC 2136 §2.4.3, "RRset does not exist", for each name and type):
+/// when one does, the server changes nothing and answers YXRRSET
+/// ([`UpdateError::is_yxrrset`]).
+pub async fn add_all_new(
+    server: SocketAddr,
+    zone: &str,
+    key: &TsigKey,
+    specs: &[RecordSpec],
+) -> Result<(), UpdateError> {
+    update(server, zone, key, specs, UpdateKind::AddNew).await
+}
+
 /// Deletes exactly these RRs, matched by name, type and rdata (RFC 2136 §2.5.4), in one
 /// UPDATE message. Deleting an RR that does not exist succeeds.
 pub async fn delete_all(
@@ -779,6 +800,8 @@ pub async fn soa_mname(server: SocketAddr, zone: &str) -> Result<String, QueryEr
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum UpdateKind {
     Add,
+    /// Add, if none of the RRsets exists.
+    AddNew,
     Delete,
 }
 
@@ -835,7 +858,9 @@ async fn update(
         let mut msg = match kind {
             // append(must_exist = false) is plain "add to an RRset"; create() would
             // add an "RRset must not exist" prerequisite and fail with YXRRSET.
-            UpdateKind::Add => update_message::append(rrset, zone_name.clone(), false, false),
+            UpdateKind::Add | UpdateKind::AddNew => {
+                update_message::append(rrset, zone_name.clone(), false, false)
+            }
             UpdateKind::Delete => update_message::delete_by_rdata(rrset, zone_name.clone(), false),
         };
         // The others go in the same update section, as the builder put the first:
@@ -847,6 +872,23 @@ async fn update(
                 rrset.set_ttl(0);
             }
             update_message::UpdateMessage::add_updates(&mut msg, rrset);
+        }
+        if kind == UpdateKind::AddNew {
+            let mut sets: Vec<(&Name, RecordType)> = Vec::new();
+            for r in &records {
+                if !sets.contains(&(&r.name, r.record_type())) {
+                    sets.push((&r.name, r.record_type()));
+                }
+            }
+            for (name, rtype) in sets {
+                // Class NONE, TTL 0, no data: "this RRset does not exist".
+                let mut absent = Record::update0(name.clone(), 0, rtype);
+                absent.dns_class = hickory_proto::rr::DNSClass::NONE;
+                update_message::UpdateMessage::add_pre_requisite(
+                    &mut msg,
+                    absent.into_record_of_rdata(),
+                );
+            }
         }
         msg.finalize(&signer, unix_now())
             .map_err(|e| invalid(format!("signing failed: {e}")))?;
