@@ -157,6 +157,22 @@ impl<A: ZoneApi> Api<A> {
         Err(Error::not_found(message).with_help(self.api.zone_help()))
     }
 
+    /// The servers that answer for `zone`, asked of the API the first time only.
+    async fn servers_of(&self, zone: &Zone) -> Result<Vec<SocketAddr>> {
+        if !self.api.given_servers().is_empty() {
+            return Ok(self.api.given_servers().to_vec());
+        }
+        if let Some(known) = self.servers.lock().expect("zone servers").get(&zone.name) {
+            return Ok(known.clone());
+        }
+        let found = self.api.servers(zone).await?;
+        self.servers
+            .lock()
+            .expect("zone servers")
+            .insert(zone.name.clone(), found.clone());
+        Ok(found)
+    }
+
     /// The zone of each of `names`, looked up all at once.
     async fn zones_for(&self, names: &[&str]) -> HashMap<String, Result<Zone>> {
         let mut distinct: Vec<&str> = names.to_vec();
@@ -334,7 +350,12 @@ impl<A: ZoneApi> Dns for Api<A> {
 
     async fn list(&self, name: &str) -> Result<Vec<Record>> {
         let zone = self.zone_for(name).await?;
-        self.api.records(&zone, name, None).await
+        // A run that reads a zone's records (the check for a cluster already there) will
+        // wait on its servers next: found meanwhile, they cost no round trip of their own
+        // (Route 53's delegation set is a call). A failure here is found again there.
+        let (records, _) =
+            futures::join!(self.api.records(&zone, name, None), self.servers_of(&zone));
+        records
     }
 
     async fn authoritative(&self, name: &str) -> Result<Vec<SocketAddr>> {
@@ -342,15 +363,7 @@ impl<A: ZoneApi> Dns for Api<A> {
             return Ok(self.api.given_servers().to_vec());
         }
         let zone = self.zone_for(name).await?;
-        if let Some(known) = self.servers.lock().expect("zone servers").get(&zone.name) {
-            return Ok(known.clone());
-        }
-        let found = self.api.servers(&zone).await?;
-        self.servers
-            .lock()
-            .expect("zone servers")
-            .insert(zone.name.clone(), found.clone());
-        Ok(found)
+        self.servers_of(&zone).await
     }
 
     async fn marked(&self, domain: &str, cluster: &str) -> Result<Vec<Record>> {
