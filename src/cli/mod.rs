@@ -379,6 +379,18 @@ enum Command {
     },
     /// Print a shell completion script.
     Completions { shell: Shell },
+    /// List the bundled scripts, or the parameters a script takes (read from its
+    /// `param(...)` calls, without running it).
+    #[command(
+        after_help = "Examples:\n  rigger scripts\n  rigger scripts cluster\n  rigger scripts ./my-topology.rhai --json"
+    )]
+    Scripts {
+        /// A bundled script's name or a path to a .rhai file.
+        script: Option<String>,
+        /// One JSON object (with a script) or array (without).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -566,6 +578,10 @@ pub fn main() -> ExitCode {
             LabCommand::Serve { state } => commands::lab::serve(&state.state()),
         },
         Command::Fns { markdown } => fns(markdown),
+        Command::Scripts { script, json } => match script {
+            Some(name) => commands::scripts::show(&name, json),
+            None => commands::scripts::list(json),
+        },
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "rigger", &mut std::io::stdout());
             run::EXIT_OK

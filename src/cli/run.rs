@@ -33,8 +33,23 @@ pub struct RunRequest {
 }
 
 pub fn run(request: RunRequest) -> u8 {
+    let script = match Script::find(&request.script) {
+        Ok(s) => s,
+        Err(e) => return fail(&ScriptError::plain(e.message, e.help), EXIT_FAILED),
+    };
+    // Before anything runs, so before anything is made.
+    if let Err((err, status)) =
+        super::commands::scripts::check_sets(&request.script, &script, &request.params)
+    {
+        return fail(&err, status);
+    }
+    if let Some(world) = request.world.as_ref().filter(|w| !w.dry_run)
+        && let Err(err) = check_setup(&world.spec)
+    {
+        return fail(&err, EXIT_FAILED);
+    }
     let mut stopped_by = None;
-    match prepare_and_run(request, &mut stopped_by) {
+    match prepare_and_run(script, request, &mut stopped_by) {
         Ok(()) => EXIT_OK,
         Err(err) => {
             crate::base::output::to_stderr(&diagnostic::render(&err));
@@ -47,12 +62,32 @@ pub fn run(request: RunRequest) -> u8 {
     }
 }
 
+/// What the world's backends need from the environment, asked before the script starts,
+/// so that it is said as the setup problem it is, not as a failure at some line.
+fn check_setup(spec: &crate::world::WorldSpec) -> Result<(), ScriptError> {
+    if !crate::providers::backends::uses_aws(&spec.target, &spec.dns) {
+        return Ok(());
+    }
+    let flag = if spec.target == "aws" {
+        "--target aws"
+    } else {
+        "--dns route53"
+    };
+    crate::base::runtime::block_on(crate::providers::aws::check_setup()).map_err(|e| {
+        ScriptError::plain(format!("{flag} needs AWS settings: {}", e.message), e.help)
+    })
+}
+
+fn fail(err: &ScriptError, status: u8) -> u8 {
+    crate::base::output::to_stderr(&diagnostic::render(err));
+    status
+}
+
 fn prepare_and_run(
+    script: Script,
     request: RunRequest,
     stopped_by: &mut Option<Signal>,
 ) -> Result<(), ScriptError> {
-    let script =
-        Script::find(&request.script).map_err(|e| ScriptError::plain(e.message, e.help))?;
     let state = request.world.as_ref().map(|w| w.state.clone());
     let runtime = crate::base::runtime::handle();
     // Listening from the start: a SIGTERM that comes while the lab comes up must roll

@@ -56,3 +56,23 @@ pub async fn load_config() -> Result<aws_config::SdkConfig> {
         .load()
         .await)
 }
+
+/// What a run on AWS needs before its script starts: a region and credentials, found as
+/// the backends will find them. A run without them would fail at its first call, shown
+/// as a script error at whichever line made it; this says it as the setup problem it is.
+pub async fn check_setup() -> Result<()> {
+    use aws_sdk_ec2::config::ProvideCredentials;
+    let config = load_config().await?;
+    let help = "set AWS_PROFILE (a profile with credentials), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
+    let provider = config
+        .credentials_provider()
+        .ok_or_else(|| Error::new(ErrorKind::Missing, "no AWS credentials").with_help(help))?;
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Error::new(
+            ErrorKind::Missing,
+            format!("no AWS credentials: {}", crate::base::human::root_cause(&e)),
+        )
+        .with_help(help)),
+    }
+}

@@ -25,6 +25,7 @@ mod lab_support;
 mod layers;
 mod limits;
 mod markers;
+mod operator;
 mod params;
 mod plan;
 // The benchmark's proxy (bench/cloud.sh), counting the requests of `rounds`.

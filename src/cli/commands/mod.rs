@@ -6,6 +6,7 @@ pub mod endpoints;
 pub mod health;
 pub mod lab;
 pub mod lost;
+pub mod scripts;
 
 use crate::cli::diagnostic::{self, ScriptError};
 
@@ -23,4 +24,13 @@ pub fn discovery_domain(domain: &str) -> Result<String, u8> {
             None,
         )
     })
+}
+
+/// A value as every `--json` of rigger prints it: pretty, keys in the order the type
+/// declares them (snake_case), one newline at the end.
+pub fn json_text<T: serde::Serialize>(value: &T) -> String {
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(value).expect("rigger's reports serialise")
+    )
 }
