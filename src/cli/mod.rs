@@ -301,8 +301,36 @@ enum Command {
         /// removes the cluster's records).
         #[arg(long, value_name = "VALUE", value_parser = clap::builder::NonEmptyStringValueParser::new())]
         aws_cluster_tag: Option<String>,
+        /// Remove only the cluster of DOMAIN (what the runs that made it name), and leave
+        /// the others; on a terminal it shows what it will remove and asks.
+        #[arg(long, value_name = "DOMAIN", conflicts_with_all = ["cluster", "aws_cluster_tag"])]
+        discovery_srv: Option<String>,
+        /// Remove without asking (needed for --discovery-srv when not on a terminal).
+        #[arg(long, short = 'y', requires = "discovery_srv")]
+        yes: bool,
         #[command(flatten)]
         state: StateArgs,
+    },
+    /// Print the etcdctl settings (ETCDCTL_ENDPOINTS, ETCDCTL_CACERT, ETCDCTL_CERT,
+    /// ETCDCTL_KEY) that reach a cluster rigger made, as `export` lines for `eval`.
+    #[command(
+        after_help = "Examples:\n  eval \"$(rigger env --discovery-srv example.test)\"\n  rigger lab exec HOST -- etcdctl member list    # in the lab, where the names resolve\n  rigger env --discovery-srv example.test --json"
+    )]
+    Env {
+        /// The cluster's discovery domain.
+        #[arg(long, value_name = "DOMAIN")]
+        discovery_srv: String,
+        /// One JSON object: domain, endpoints, cacert, cert, key.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// What rigger manages in the state dir: clusters, machines, records, processes and
+    /// files, by run.
+    State {
+        #[command(subcommand)]
+        command: StateCommand,
     },
     /// Report the health of the etcd cluster under a discovery domain.
     Health {
@@ -390,6 +418,28 @@ enum Command {
         /// One JSON object (with a script) or array (without).
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum StateCommand {
+    /// Every run with something still standing: its world, its clusters, its resources.
+    List {
+        /// A JSON array of the runs.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// One cluster: how to reach it (endpoints, client certificate) and what makes it up.
+    Show {
+        /// The cluster's discovery domain.
+        domain: String,
+        /// One JSON object: domain, endpoints, cacert, cert, key, runs.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        state: StateArgs,
     },
 }
 
@@ -495,11 +545,18 @@ pub fn main() -> ExitCode {
                 .exit(),
         },
         Command::Destroy {
+            discovery_srv: Some(domain),
+            yes,
+            state,
+            ..
+        } => commands::destroy::destroy_cluster(&state.state(), &domain, yes),
+        Command::Destroy {
             cluster,
             target,
             dns,
             aws_cluster_tag,
             state,
+            ..
         } => match commands::lost::Lost::from_flags(
             cluster.as_deref(),
             target.as_deref(),
@@ -576,6 +633,19 @@ pub fn main() -> ExitCode {
                 commands::destroy::destroy(&state.state(), None, commands::destroy::Scope::Lab)
             }
             LabCommand::Serve { state } => commands::lab::serve(&state.state()),
+        },
+        Command::Env {
+            discovery_srv,
+            json,
+            state,
+        } => commands::env::env(&state.state(), &discovery_srv, json),
+        Command::State { command } => match command {
+            StateCommand::List { json, state } => commands::state::list(&state.state(), json),
+            StateCommand::Show {
+                domain,
+                json,
+                state,
+            } => commands::state::show(&state.state(), &domain, json),
         },
         Command::Fns { markdown } => fns(markdown),
         Command::Scripts { script, json } => match script {

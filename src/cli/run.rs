@@ -8,11 +8,12 @@ use nix::sys::signal::Signal;
 
 use super::diagnostic::{self, Context, ScriptError};
 use super::signals::{self, Stops};
+use crate::base::state_dir::StateDir;
 use crate::primitives::bridge::{Bridge, Interrupt};
 use crate::primitives::context::ScriptContext;
 use crate::primitives::params::Params;
 use crate::script::{Limits, Script, Sources, engine};
-use crate::world::{Ending, WorldConfig};
+use crate::world::{Ending, WorldConfig, inventory};
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
@@ -89,6 +90,8 @@ fn prepare_and_run(
     stopped_by: &mut Option<Signal>,
 ) -> Result<(), ScriptError> {
     let state = request.world.as_ref().map(|w| w.state.clone());
+    let dry_run = request.world.as_ref().is_some_and(|w| w.dry_run);
+    let lab = request.world.as_ref().is_some_and(|w| w.spec.is_lab());
     let runtime = crate::base::runtime::handle();
     // Listening from the start: a SIGTERM that comes while the lab comes up must roll
     // it back too, not kill rigger half way.
@@ -154,6 +157,12 @@ fn prepare_and_run(
     // of this block, not whenever the script thread lets go of the session: the process
     // may exit first, leaving the lock file behind.
     if let Some(world) = cx.take_world() {
+        let made = match (&outcome, &state) {
+            (Ok(()), Some(state)) if !dry_run => {
+                inventory::clusters_of(&world.journal().live_newest_first(), state)
+            }
+            _ => Default::default(),
+        };
         // A signal during the rollback ends it: the journal keeps what is left.
         runtime.spawn(async move {
             let signal = stops.next().await;
@@ -169,6 +178,11 @@ fn prepare_and_run(
             interrupted: outcome.as_ref().err().is_some_and(ScriptError::interrupted),
             keep: request.keep_on_error,
         });
+        if let Some(state) = &state {
+            for domain in &made {
+                tracing::info!("{}", how_to_reach(domain, state, lab));
+            }
+        }
     }
     // A run that failed before it made anything (or rolled all of it back) leaves no
     // empty folders or lock files of its own either.
@@ -178,6 +192,27 @@ fn prepare_and_run(
         state.prune();
     }
     outcome
+}
+
+/// What the end of a run that made a cluster says: how etcdctl reaches it.
+fn how_to_reach(domain: &str, state: &crate::base::state_dir::StateDir, lab: bool) -> String {
+    // The state dir as the user chose it, when not the default, so the command works
+    // as printed.
+    let dir = if StateDir::locate(None).root() == state.root() {
+        String::new()
+    } else {
+        format!(" --state-dir {}", state.root().display())
+    };
+    let mut text = format!(
+        "cluster {domain} is up: `eval \"$(rigger env --discovery-srv {domain}{dir})\"` sets etcdctl's ETCDCTL_* variables"
+    );
+    if lab {
+        text.push_str(", then `rigger lab exec HOST -- etcdctl member list` (lab names resolve inside the lab)");
+    }
+    text.push_str(&format!(
+        "; `rigger state show {domain}{dir}` lists what makes it up"
+    ));
+    text
 }
 
 /// How waiting for the script ended.

@@ -26,6 +26,7 @@ mod layers;
 mod limits;
 mod markers;
 mod operator;
+mod operator_lab;
 mod params;
 mod plan;
 // The benchmark's proxy (bench/cloud.sh), counting the requests of `rounds`.

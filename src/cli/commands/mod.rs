@@ -3,10 +3,12 @@
 pub mod destroy;
 pub mod doctor;
 pub mod endpoints;
+pub mod env;
 pub mod health;
 pub mod lab;
 pub mod lost;
 pub mod scripts;
+pub mod state;
 
 use crate::cli::diagnostic::{self, ScriptError};
 

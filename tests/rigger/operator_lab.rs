@@ -1,0 +1,149 @@
+//! Finding the cluster after the run (issue 15, point 2), in the lab: `rigger env`
+//! evaluated by a real shell and used by the real etcdctl, `rigger state`, and a destroy
+//! of one cluster that leaves the other, confirmed at a real terminal.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use expectrl::{Expect, Session};
+use serde_json::Value;
+
+use crate::harness::BIN;
+use crate::lab_support::LabRig;
+
+/// `bash -c SCRIPT` with the lab's environment (its state dir) and `$RIGGER`.
+fn bash(lab: &LabRig, script: &str) -> (bool, String, String) {
+    let mut cmd = lab.rig().command(Path::new("bash"));
+    cmd.args(["-c", script]).env("RIGGER", BIN);
+    let out = cmd.output().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+/// The keys of a pretty-printed JSON object, in the order they are written.
+pub fn top_keys(text: &str) -> Vec<String> {
+    let keys = text.lines().filter_map(|l| {
+        let key = l.strip_prefix("  \"")?;
+        Some(key.split_once('"')?.0.to_string())
+    });
+    keys.collect()
+}
+
+fn json(out: &crate::harness::Outcome) -> Value {
+    out.success();
+    serde_json::from_str(&out.stdout).unwrap()
+}
+
+#[test]
+fn env_evaluated_by_bash_lets_the_real_etcdctl_reach_the_lab_cluster() {
+    let Some(lab) = LabRig::new() else { return };
+    lab.run_cluster(&[])
+        .success()
+        .stderr_has("cluster example.test is up: `eval \"$(rigger env --discovery-srv example.test)\"` sets etcdctl's ETCDCTL_* variables");
+    let host = &lab.host_names()[0];
+    let script = format!(
+        "set -e; eval \"$(\"$RIGGER\" env --discovery-srv example.test)\"; \"$RIGGER\" lab exec {host} -- etcdctl member list"
+    );
+    let (ok, stdout, stderr) = bash(&lab, &script);
+    assert!(ok, "{stderr}");
+    let members: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains(", started, "))
+        .collect();
+    assert_eq!(members.len(), 3, "{stdout}");
+    for name in lab.host_names() {
+        assert!(
+            stdout.contains(&format!("https://{name}.example.test:2379")),
+            "{stdout}"
+        );
+    }
+
+    let out = lab.run(&["env", "--discovery-srv", "example.test", "--json"]);
+    assert_eq!(
+        top_keys(&out.stdout),
+        ["domain", "endpoints", "cacert", "cert", "key"]
+    );
+    let env = json(&out);
+    assert_eq!(env["endpoints"].as_array().unwrap().len(), 3);
+    let cacert = lab.path("state/pki/example.test/ca.crt");
+    assert_eq!(env["cacert"], cacert.to_string_lossy().as_ref());
+
+    let shown = json(&lab.run(&["state", "show", "example.test", "--json"]));
+    assert_eq!(shown["endpoints"], env["endpoints"]);
+    let resources = shown["runs"][0]["resources"].as_array().unwrap();
+    let kinds = |kind: &str| resources.iter().filter(|r| r["kind"] == kind).count();
+    assert_eq!(
+        (kinds("instance"), kinds("dns_zone"), kinds("process")),
+        (3, 1, 3)
+    );
+    assert_eq!(kinds("dns_record"), 9);
+    lab.run(&["env", "--discovery-srv", "other.test"])
+        .failure(1)
+        .stderr_has("× no cluster of other.test in ")
+        .stderr_has("help: clusters here: example.test");
+    lab.destroy();
+    lab.leaves_nothing();
+}
+
+#[test]
+fn destroy_of_one_discovery_domain_asks_at_a_terminal_and_leaves_the_other_cluster() {
+    let Some(lab) = LabRig::new() else { return };
+    lab.run_cluster(&["size=1", "domain=a.test"]).success();
+    lab.run_cluster(&["size=1", "domain=b.test"]).success();
+    let runs = json(&lab.run(&["state", "list", "--json"]));
+    let clusters: Vec<&Value> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["clusters"])
+        .collect();
+    assert_eq!(
+        clusters,
+        [
+            &serde_json::json!(["a.test"]),
+            &serde_json::json!(["b.test"])
+        ]
+    );
+
+    // Not at a terminal, nobody can say yes: nothing goes.
+    lab.run(&["destroy", "--discovery-srv", "a.test"])
+        .failure(1)
+        .stderr_has("would remove 12 resources; not on a terminal, nobody can confirm it, so nothing was removed")
+        .stderr_has("help: give --yes to remove them without asking");
+    assert_eq!(
+        json(&lab.run(&["state", "list", "--json"]))
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let mut cmd = Command::new(BIN);
+    cmd.args(["destroy", "--discovery-srv", "a.test"])
+        .current_dir(lab.path(""))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .env("RIGGER_STATE_DIR", lab.path("state"))
+        .stdin(Stdio::inherit());
+    let mut tty = Session::spawn(cmd).expect("rigger in a pty");
+    tty.set_expect_timeout(Some(Duration::from_secs(60)));
+    tty.expect("The cluster of a.test: 12 resources will be removed:")
+        .unwrap();
+    tty.expect("  zone a.test").unwrap();
+    tty.expect("Remove them? [y/N] ").unwrap();
+    tty.send_line("y").unwrap();
+    tty.expect("destroyed the cluster of a.test").unwrap();
+    tty.expect(expectrl::Eof).unwrap();
+
+    lab.run(&["state", "show", "a.test"])
+        .failure(1)
+        .stderr_has("help: clusters here: b.test");
+    lab.run(&["health", "--discovery-srv", "b.test"])
+        .reports_healthy(1, "b.test");
+    lab.run(&["destroy", "--discovery-srv", "b.test", "--yes"])
+        .success();
+    // The last cluster took the lab with it.
+    lab.leaves_nothing();
+}
