@@ -114,3 +114,232 @@ fn missing_aws_settings_are_a_setup_error_before_the_script_starts() {
         .stderr_has("help: set AWS_PROFILE (a profile with credentials), or AWS_ACCESS_KEY_ID")
         .stderr_lacks("cluster.rhai");
 }
+
+/// What real bash offers for the last of `words` (after `rigger`), through the script
+/// `rigger completions bash` prints, as a person's Tab would ask it.
+pub fn complete(rig: &Rig, words: &[&str]) -> Vec<String> {
+    let script = r#"
+source <("$RIGGER" completions bash)
+COMP_WORDS=(rigger "$@")
+COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+COMP_LINE="${COMP_WORDS[*]}"
+COMP_POINT=${#COMP_LINE}
+COMP_TYPE=9
+_clap_complete_rigger rigger "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+printf '%s\n' "${COMPREPLY[@]}"
+"#;
+    let mut cmd = rig.command(std::path::Path::new("bash"));
+    cmd.args(["-c", script, "bash"])
+        .args(words)
+        .env("RIGGER", crate::harness::BIN);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn bash_completes_bundled_scripts_and_the_set_keys_of_the_script_on_the_line() {
+    let rig = Rig::new().file("mine.rhai", "let n = param(\"nodes\", 1);\n");
+    assert_eq!(complete(&rig, &["run", "c"]), ["cluster"]);
+    assert_eq!(complete(&rig, &["run", "m"]), ["mine.rhai"]);
+    assert_eq!(
+        complete(&rig, &["run", "cluster", "--set", "s"]),
+        ["size=", "stagger=", "subnet_id=", "security_group_ids="]
+    );
+    // Flags with values before the script are skipped over; the keys are the script's.
+    assert_eq!(
+        complete(&rig, &["run", "--target", "lab", "records", "--set", "t"]),
+        ["tls=", "ttl="]
+    );
+    assert_eq!(
+        complete(&rig, &["run", "mine.rhai", "--set", ""]),
+        ["nodes="]
+    );
+    assert!(complete(&rig, &["run", "cluster", "--set", "size="]).is_empty());
+    assert!(complete(&rig, &["sta"]).contains(&"state".to_string()));
+}
+
+#[test]
+fn the_man_page_renders_with_man_and_names_every_command() {
+    let out = Rig::new().args(&["man"]).run();
+    out.success().stdout_has(".TH rigger 1");
+    let mut man = std::process::Command::new("man")
+        .args(["-l", "-"])
+        .env("MANPAGER", "cat")
+        .env("MANWIDTH", "200")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    man.stdin
+        .take()
+        .unwrap()
+        .write_all(out.stdout.as_bytes())
+        .unwrap();
+    let shown = String::from_utf8(man.wait_with_output().unwrap().stdout).unwrap();
+    for command in [
+        "run",
+        "destroy",
+        "env",
+        "state",
+        "health",
+        "doctor",
+        "scripts",
+        "fns",
+        "definitions",
+        "man",
+    ] {
+        assert!(
+            shown.contains(&format!("rigger-{command}(1)")),
+            "no {command} in:\n{shown}"
+        );
+    }
+    Rig::new()
+        .args(&["man", "env"])
+        .run()
+        .success()
+        .stdout_has(".TH rigger-env 1")
+        .stdout_has("discovery\\-srv");
+    Rig::new()
+        .args(&["man", "nope"])
+        .run()
+        .failure(1)
+        .stderr_has("× rigger has no command \"nope\"");
+}
+
+#[test]
+fn fns_shows_one_function_and_everything_as_json() {
+    Rig::new()
+        .args(&["fns", "wait_tcp"])
+        .run()
+        .success()
+        .stdout_is("wait_tcp(address: String)\n    `wait_tcp(address, #{})`: waits up to 60 seconds.\nwait_tcp(address: String, options: Map)\n    Waits until `address` (`host:port`) accepts a TCP connection.\n    Options: `timeout` (seconds, default 60), `interval` (seconds between tries, default 0.25).\n    Fails after `timeout` with the last connection error seen.\n");
+    Rig::new()
+        .args(&["fns", "wait_tpc"])
+        .run()
+        .failure(1)
+        .stderr_has("× no function named \"wait_tpc\" for scripts")
+        .stderr_has("help: did you mean `wait_tcp`?");
+    let out = Rig::new().args(&["fns", "--json"]).run();
+    // The first function's keys, in the order they are written.
+    let first = &out.stdout[..out.stdout.find("\n  }").unwrap()];
+    let keys: Vec<&str> = first
+        .lines()
+        .filter_map(|l| l.strip_prefix("    \"")?.split_once('"').map(|(k, _)| k))
+        .collect();
+    assert_eq!(
+        keys,
+        ["name", "module", "params", "returns", "signature", "doc"]
+    );
+    let all: serde_json::Value = serde_json::from_str(&out.success().stdout).unwrap();
+    let start = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "etcd::start")
+        .unwrap();
+    assert_eq!(start["module"], "etcd");
+    assert_eq!(start["params"][0]["name"], "node");
+    let uuid = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "uuid")
+        .unwrap();
+    assert_eq!(
+        (&uuid["returns"], &uuid["module"]),
+        (&serde_json::json!("String"), &serde_json::Value::Null)
+    );
+}
+
+/// A definition file's `fn`: its name, (parameter, type)s and return type.
+type Signature = (String, Vec<(String, String)>, String);
+
+/// The definition files are read back as an editor's language server would: each
+/// `fn name(param: type, ...) -> type;` parsed, and every primitive's every signature
+/// (from `rigger fns --json`) found there with its parameters' names and types.
+#[test]
+fn definitions_describe_every_primitive_and_stdlib_function_with_its_signature() {
+    let rig = Rig::new();
+    rig.again(&["definitions", "defs"]).success();
+    let read = |file: &str| std::fs::read_to_string(rig.path(&format!("defs/{file}"))).unwrap();
+    let parse = |text: &str| -> Vec<Signature> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("fn "))
+            .map(|l| {
+                let (name, rest) = l.split_once('(').unwrap();
+                let (params, ret) = rest.rsplit_once(") -> ").unwrap();
+                let params = params
+                    .split(", ")
+                    .filter(|p| !p.is_empty())
+                    .map(|p| {
+                        let (n, t) = p.split_once(": ").unwrap();
+                        (n.to_string(), t.to_string())
+                    })
+                    .collect();
+                (
+                    name.to_string(),
+                    params,
+                    ret.trim_end_matches(';').to_string(),
+                )
+            })
+            .collect()
+    };
+    let statics = parse(&read("__static__.d.rhai"));
+    let etcd = read("etcd.d.rhai");
+    assert!(etcd.starts_with("module etcd;\n"), "{etcd}");
+    let etcd = parse(&etcd);
+    // Rhai's metadata names a type one way, its definition files another.
+    let rhai_type = |t: &str| {
+        match t {
+            "Map" => "map",
+            "Array" => "array",
+            "Dynamic" => "?",
+            "FnPtr" => "Fn",
+            "i64" => "int",
+            "f64" => "float",
+            other => other,
+        }
+        .to_string()
+    };
+    let out = rig.again(&["fns", "--json"]);
+    let all: serde_json::Value = serde_json::from_str(&out.success().stdout).unwrap();
+    let all = all.as_array().unwrap();
+    assert!(all.len() > 40, "{}", all.len());
+    for f in all {
+        let name = f["name"].as_str().unwrap();
+        let params: Vec<(String, String)> = f["params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let t = p["type"].as_str().map_or("?".to_string(), rhai_type);
+                (p["name"].as_str().unwrap().to_string(), t)
+            })
+            .collect();
+        let (list, bare) = match name.split_once("::") {
+            Some((_, bare)) => (&etcd, bare),
+            None => (&statics, name),
+        };
+        let returns = f["returns"].as_str().map_or("?".to_string(), rhai_type);
+        let found = list.iter().any(|(n, p, r)| {
+            n == bare
+                && *p == params
+                && (f["module"].is_string() || *r == returns || returns == "?")
+        });
+        assert!(
+            found,
+            "{} is not in the definitions as {params:?}",
+            f["signature"]
+        );
+    }
+}

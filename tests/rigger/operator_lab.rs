@@ -78,6 +78,16 @@ fn env_evaluated_by_bash_lets_the_real_etcdctl_reach_the_lab_cluster() {
         (3, 1, 3)
     );
     assert_eq!(kinds("dns_record"), 9);
+    // Tab completes the lab's hosts and the clusters the state dir knows.
+    let mut hosts = lab.host_names();
+    hosts.sort();
+    let mut offered = crate::operator::complete(lab.rig(), &["lab", "exec", "etcd-"]);
+    offered.sort();
+    assert_eq!(offered, hosts);
+    let domains = crate::operator::complete(lab.rig(), &["env", "--discovery-srv", ""]);
+    assert_eq!(domains, ["example.test"]);
+    let shown = crate::operator::complete(lab.rig(), &["state", "show", "ex"]);
+    assert_eq!(shown, ["example.test"]);
     lab.run(&["env", "--discovery-srv", "other.test"])
         .failure(1)
         .stderr_has("× no cluster of other.test in ")

@@ -1,12 +1,15 @@
 //! Commands other than `run`: each a function from parsed arguments to an exit status.
 
+pub mod definitions;
 pub mod destroy;
 pub mod doctor;
 pub mod endpoints;
 pub mod env;
+pub mod fns;
 pub mod health;
 pub mod lab;
 pub mod lost;
+pub mod man;
 pub mod scripts;
 pub mod state;
 
