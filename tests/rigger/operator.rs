@@ -343,3 +343,46 @@ fn definitions_describe_every_primitive_and_stdlib_function_with_its_signature()
         );
     }
 }
+
+/// `--json` everywhere is one shape: pretty, snake_case keys, the same bytes each time.
+#[test]
+fn every_json_output_is_pretty_snake_case_and_stable() {
+    fn keys_are_snake_case(v: &serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    let snake = key
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                    assert!(snake, "key {key:?} is not snake_case");
+                    keys_are_snake_case(value);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(keys_are_snake_case),
+            _ => {}
+        }
+    }
+    let rig = Rig::new().own_state();
+    let commands: [&[&str]; 5] = [
+        &["scripts", "--json"],
+        &["scripts", "cluster", "--json"],
+        &["fns", "--json"],
+        &["state", "list", "--json"],
+        &["lab", "status", "--json"],
+    ];
+    for args in commands {
+        let (first, again) = (rig.again(args), rig.again(args));
+        first.success();
+        assert_eq!(first.stdout, again.stdout, "{args:?} is not stable");
+        let value: serde_json::Value = serde_json::from_str(&first.stdout).unwrap();
+        keys_are_snake_case(&value);
+        let pretty = first.stdout.starts_with("{\n  \"") || first.stdout.starts_with("[\n  ");
+        assert!(
+            pretty || first.stdout == "[]\n",
+            "{args:?}: {}",
+            first.stdout
+        );
+        assert!(first.stdout.ends_with("}\n") || first.stdout.ends_with("]\n"));
+    }
+    assert!(!rig.path("state").exists(), "looking made the state dir");
+}
