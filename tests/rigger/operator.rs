@@ -62,7 +62,7 @@ fn a_script_that_names_parameters_at_run_time_is_checked_after_it_ran() {
         .run()
         .success()
         .stdout_is("3\n")
-        .stderr_is(r#" WARN --set sise was given, but the script never asked for param("sise")"#);
+        .stderr_has(r#"  WARN --set sise was given, but the script never asked for param("sise")"#);
 }
 
 #[test]

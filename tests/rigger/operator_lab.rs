@@ -157,3 +157,79 @@ fn destroy_of_one_discovery_domain_asks_at_a_terminal_and_leaves_the_other_clust
     // The last cluster took the lab with it.
     lab.leaves_nothing();
 }
+
+/// Not on a terminal, a run says each step on a line of its own with its UTC time, and
+/// no control characters; `-v` adds every record and command, and never a key. On a
+/// terminal (a real pty), the steps are a live view: a line per step and per node,
+/// redrawn as they go, with the wait's count of names that answer.
+#[test]
+fn a_run_is_timestamped_lines_in_a_pipe_and_a_live_view_on_a_terminal() {
+    let Some(lab) = LabRig::new() else { return };
+    let out = lab.run(&["-v", "run", "cluster"]);
+    out.success();
+    let stamped = |l: &str| {
+        let b = l.as_bytes();
+        b.len() > 28 && b[4] == b'-' && b[10] == b'T' && l[..30].contains('Z')
+    };
+    for line in out.stderr.lines() {
+        assert!(stamped(line), "no timestamp: {line:?}");
+    }
+    assert!(
+        !out.stderr.contains(['\x1b', '\r']),
+        "control characters: {:?}",
+        out.stderr
+    );
+    for step in [
+        "  INFO launched etcd-",
+        "  INFO published 9 of 9 DNS records",
+        "  INFO waiting until DNS answers 5 names",
+        "  INFO DNS answers all 5 names (",
+        "  INFO started etcd on etcd-",
+        " DEBUG publishing SRV record _etcd-server-ssl._tcp.example.test -> 0 0 2380 etcd-",
+        " DEBUG on etcd-",
+    ] {
+        assert!(out.stderr.contains(step), "no {step:?} in:\n{}", out.stderr);
+    }
+    let key = std::fs::read_to_string(lab.path("state/pki/example.test/client.key")).unwrap();
+    let secret = key.lines().nth(1).unwrap();
+    assert!(!out.stderr.contains(secret) && !out.stderr.contains("PRIVATE KEY"));
+    lab.destroy();
+
+    let mut cmd = Command::new(BIN);
+    cmd.args(["run", "cluster", "--set", "domain=live.test"])
+        .current_dir(lab.path(""))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1")
+        .env("RIGGER_STATE_DIR", lab.path("state"));
+    let mut tty = Session::spawn(cmd).expect("rigger in a pty");
+    tty.set_expect_timeout(Some(Duration::from_secs(120)));
+    let shown = tty.expect("cluster is healthy").unwrap();
+    let shown = String::from_utf8_lossy(shown.before()).into_owned();
+    tty.expect(expectrl::Eof).unwrap();
+    lab.look();
+    assert!(shown.contains("\x1b[2K"), "nothing redrawn: {shown:?}");
+    for step in [
+        "launch_instance",
+        "bootstrap_parallel",
+        "wait_resolves: 5 of 5 names answer",
+        "etcd_health",
+    ] {
+        assert!(
+            shown.contains(step),
+            "no {step:?} in the live view: {shown:?}"
+        );
+    }
+    // A line per node, under the step that runs them.
+    assert!(shown.contains("↳"), "no nested lines: {shown:?}");
+    for name in lab.host_names() {
+        assert!(shown.contains(&name), "no line for {name}: {shown:?}");
+    }
+    assert!(
+        !shown.contains("Z  INFO"),
+        "a terminal gets no timestamps: {shown:?}"
+    );
+    lab.destroy();
+    lab.leaves_nothing();
+}
