@@ -53,17 +53,15 @@ fn words() -> Vec<String> {
 
 /// The state dir the line names (`--state-dir DIR`), else the default.
 fn state_dir(words: &[String]) -> StateDir {
-    let given = words
-        .iter()
-        .position(|w| w == "--state-dir")
-        .and_then(|i| words.get(i + 1))
-        .or_else(|| {
-            words
-                .iter()
-                .find_map(|w| w.strip_prefix("--state-dir=").map(|_| w))
-        })
-        .map(|w| w.trim_start_matches("--state-dir=").into());
-    StateDir::locate(given)
+    let mut given = None;
+    for (i, w) in words.iter().enumerate() {
+        if w == "--state-dir" {
+            given = words.get(i + 1).cloned();
+        } else if let Some(dir) = w.strip_prefix("--state-dir=") {
+            given = Some(dir.to_string());
+        }
+    }
+    StateDir::locate(given.map(std::path::PathBuf::from))
 }
 
 /// The script of `rigger run SCRIPT ...` on the line: its first word that is neither a

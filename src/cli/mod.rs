@@ -245,6 +245,9 @@ impl WorldArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Run a script: a path to a .rhai file, or the name of a bundled script.
+    #[command(
+        after_help = "A script's parameters, with their defaults: rigger scripts NAME\n\nExamples:\n  rigger run cluster --set size=5 --set domain=five.test\n  rigger run cluster --dry-run --target aws --dns cloudflare --set domain=example.com\n  rigger run ./my-topology.rhai --set 'ips=[\"10.0.0.5\"]'"
+    )]
     Run {
         /// `cluster`, `records`, ... or ./my-topology.rhai
         #[arg(add = ArgValueCompleter::new(complete::script))]
@@ -271,6 +274,9 @@ enum Command {
         state: StateArgs,
     },
     /// Experiment with the primitives at a prompt (line editing, history, completion).
+    #[command(
+        after_help = "Examples:\n  rigger repl\n  rigger repl lib/helpers.rhai --set domain=example.test"
+    )]
     Repl {
         /// Scripts to load into the session first.
         files: Vec<PathBuf>,
@@ -286,6 +292,9 @@ enum Command {
         state: StateArgs,
     },
     /// Remove everything rigger created that the state directory names.
+    #[command(
+        after_help = "Examples:\n  rigger destroy                                   # everything, and the lab\n  rigger destroy --discovery-srv five.test         # one cluster (asks on a terminal)\n  rigger destroy --cluster example.com --target aws --dns cloudflare   # state lost"
+    )]
     Destroy {
         /// With the local state lost: also remove what rigger made for the cluster of
         /// DOMAIN, found by its marks: the records marked as its in the zone holding
@@ -332,11 +341,17 @@ enum Command {
     },
     /// What rigger manages in the state dir: clusters, machines, records, processes and
     /// files, by run.
+    #[command(
+        after_help = "Examples:\n  rigger state list\n  rigger state show example.test --json"
+    )]
     State {
         #[command(subcommand)]
         command: StateCommand,
     },
     /// Report the health of the etcd cluster under a discovery domain.
+    #[command(
+        after_help = "Examples:\n  rigger health --discovery-srv example.test\n  rigger health --discovery-srv example.test -w table\n  rigger health --discovery-srv example.com --target aws --dns route53"
+    )]
     Health {
         /// The domain whose _etcd-client-ssl._tcp and _etcd-client._tcp SRV records list
         /// the members.
@@ -366,6 +381,9 @@ enum Command {
     ///
     /// Exit 4 when etcd would fail or come up short, 3 when it would start with a
     /// weakness, 0 when the zone is clean, 1 when the domain cannot be checked.
+    #[command(
+        after_help = "Examples:\n  rigger doctor --discovery-srv example.test\n  rigger doctor --discovery-srv example.test --etcd-version 3.4 --json\n  rigger doctor --discovery-srv example.com --dns-server 198.51.100.53:53 --target aws"
+    )]
     Doctor {
         /// The domain etcd is given as --discovery-srv.
         #[arg(long, value_name = "DOMAIN", add = ArgValueCompleter::new(complete::domain))]
@@ -399,6 +417,9 @@ enum Command {
         state: StateArgs,
     },
     /// The local lab: hosts in network namespaces, an embedded DNS server.
+    #[command(
+        after_help = "Examples:\n  rigger lab status --json\n  rigger lab exec etcd-… -- dig +short SRV _etcd-server-ssl._tcp.example.test\n  rigger lab up"
+    )]
     Lab {
         #[command(subcommand)]
         command: LabCommand,
@@ -584,7 +605,7 @@ pub fn main() -> ExitCode {
             yes,
             state,
             ..
-        } => commands::destroy::destroy_cluster(&state.state(), &domain, yes),
+        } => commands::destroy_cluster::destroy_cluster(&state.state(), &domain, yes),
         Command::Destroy {
             cluster,
             target,

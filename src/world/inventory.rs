@@ -104,8 +104,11 @@ pub fn access(domain: &str, runs: &[&Run], state: &StateDir) -> Access {
         };
         endpoints.insert(format!("{scheme}://{target}:{port}"));
     }
+    // A client certificate only for a cluster that speaks TLS: etcdctl has no use for
+    // one with plain members.
+    let tls = endpoints.iter().any(|e| e.starts_with("https://"));
     let pki = state.root().join("pki").join(domain);
-    let file = |name: &str| Some(pki.join(name)).filter(|p| p.is_file());
+    let file = |name: &str| Some(pki.join(name)).filter(|p| tls && p.is_file());
     Access {
         domain: domain.to_string(),
         endpoints: endpoints.into_iter().collect(),

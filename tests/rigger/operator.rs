@@ -386,3 +386,31 @@ fn every_json_output_is_pretty_snake_case_and_stable() {
     }
     assert!(!rig.path("state").exists(), "looking made the state dir");
 }
+
+/// Every command `rigger --help` lists has examples at the end of its own `--help`.
+#[test]
+fn every_commands_help_ends_with_examples() {
+    let top = Rig::new().args(&["--help"]).run();
+    top.success();
+    let listed = top.stdout.split("Commands:\n").nth(1).unwrap();
+    let commands: Vec<&str> = listed
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.len() >= 12, "{commands:?}");
+    for command in commands {
+        let help = Rig::new().args(&[command, "--help"]).run();
+        help.success();
+        let examples = help.stdout.split("\nExamples:\n").nth(1);
+        let example = examples.and_then(|e| e.lines().next()).unwrap_or("");
+        assert!(
+            example.starts_with("  rigger ")
+                || example.starts_with("  eval ")
+                || example.starts_with("  source "),
+            "`rigger {command} --help` has no examples:\n{}",
+            help.stdout
+        );
+    }
+}

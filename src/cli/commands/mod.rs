@@ -2,6 +2,7 @@
 
 pub mod definitions;
 pub mod destroy;
+pub mod destroy_cluster;
 pub mod doctor;
 pub mod endpoints;
 pub mod env;
