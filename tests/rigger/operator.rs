@@ -294,6 +294,9 @@ fn definitions_describe_every_primitive_and_stdlib_function_with_its_signature()
             })
             .collect()
     };
+    for rhai_own in ["__builtin__.d.rhai", "__builtin-operators__.d.rhai"] {
+        assert!(read(rhai_own).starts_with("module static;"), "{rhai_own}");
+    }
     let statics = parse(&read("__static__.d.rhai"));
     let etcd = read("etcd.d.rhai");
     assert!(etcd.starts_with("module etcd;\n"), "{etcd}");
@@ -344,24 +347,26 @@ fn definitions_describe_every_primitive_and_stdlib_function_with_its_signature()
     }
 }
 
+/// Every key of `v`, at any depth, is snake_case.
+pub fn keys_are_snake_case(v: &serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                let snake = key
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                assert!(snake, "key {key:?} is not snake_case");
+                keys_are_snake_case(value);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(keys_are_snake_case),
+        _ => {}
+    }
+}
+
 /// `--json` everywhere is one shape: pretty, snake_case keys, the same bytes each time.
 #[test]
 fn every_json_output_is_pretty_snake_case_and_stable() {
-    fn keys_are_snake_case(v: &serde_json::Value) {
-        match v {
-            serde_json::Value::Object(map) => {
-                for (key, value) in map {
-                    let snake = key
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-                    assert!(snake, "key {key:?} is not snake_case");
-                    keys_are_snake_case(value);
-                }
-            }
-            serde_json::Value::Array(items) => items.iter().for_each(keys_are_snake_case),
-            _ => {}
-        }
-    }
     let rig = Rig::new().own_state();
     let commands: [&[&str]; 5] = [
         &["scripts", "--json"],

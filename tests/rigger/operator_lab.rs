@@ -78,6 +78,21 @@ fn env_evaluated_by_bash_lets_the_real_etcdctl_reach_the_lab_cluster() {
         (3, 1, 3)
     );
     assert_eq!(kinds("dns_record"), 9);
+    // The reports of a live cluster have the one JSON style too.
+    for args in [
+        &["health", "--discovery-srv", "example.test", "--json"][..],
+        &["doctor", "--discovery-srv", "example.test", "--json"],
+        &["lab", "status", "--json"],
+        &["state", "list", "--json"],
+    ] {
+        let out = lab.run(args);
+        out.success();
+        assert!(
+            out.stdout.starts_with("{\n  \"") || out.stdout.starts_with("[\n  "),
+            "{args:?}"
+        );
+        crate::operator::keys_are_snake_case(&serde_json::from_str(&out.stdout).unwrap());
+    }
     // Tab completes the lab's hosts and the clusters the state dir knows.
     let mut hosts = lab.host_names();
     hosts.sort();
@@ -187,6 +202,7 @@ fn a_run_is_timestamped_lines_in_a_pipe_and_a_live_view_on_a_terminal() {
         "  INFO started etcd on etcd-",
         " DEBUG publishing SRV record _etcd-server-ssl._tcp.example.test -> 0 0 2380 etcd-",
         " DEBUG on etcd-",
+        " DEBUG writing ",
     ] {
         assert!(out.stderr.contains(step), "no {step:?} in:\n{}", out.stderr);
     }
@@ -230,6 +246,22 @@ fn a_run_is_timestamped_lines_in_a_pipe_and_a_live_view_on_a_terminal() {
         !shown.contains("Z  INFO"),
         "a terminal gets no timestamps: {shown:?}"
     );
+    lab.destroy();
+    lab.leaves_nothing();
+}
+
+/// A run that made two clusters together cannot be taken apart by a scoped destroy.
+#[test]
+fn a_scoped_destroy_refuses_a_run_that_made_two_clusters_together() {
+    let Some(lab) = LabRig::new() else { return };
+    lab.file("two.rhai", "dns_zone(\"a.test\");\ndns_zone(\"b.test\");\n");
+    lab.run(&["run", "two.rhai"]).success();
+    lab.run(&["destroy", "--discovery-srv", "a.test", "--yes"])
+        .failure(1)
+        .stderr_has("made resources for a.test and b.test together: removing only a.test's cannot be told apart")
+        .stderr_has("help: `rigger destroy` (without --discovery-srv) removes everything");
+    let runs = json(&lab.run(&["state", "list", "--json"]));
+    assert_eq!(runs[0]["clusters"], serde_json::json!(["a.test", "b.test"]));
     lab.destroy();
     lab.leaves_nothing();
 }
