@@ -76,3 +76,30 @@ pub async fn check_setup() -> Result<()> {
         .with_help(help)),
     }
 }
+
+/// Says each AWS API call (`-v`): the service and the operation, nothing of its input,
+/// which may hold user data, and never its signature. One interceptor for EC2 and Route
+/// 53 alike: both SDKs take the same kind.
+#[derive(Debug)]
+pub struct LogCalls;
+
+impl aws_sdk_ec2::config::Intercept for LogCalls {
+    fn name(&self) -> &'static str {
+        "rigger::LogCalls"
+    }
+
+    // Not `read_before_execution`: a client's interceptors run that before the
+    // operation has put its name in the config bag.
+    fn read_before_serialization(
+        &self,
+        _context: &aws_sdk_ec2::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
+        _components: &aws_sdk_ec2::config::RuntimeComponents,
+        cfg: &mut aws_sdk_ec2::config::ConfigBag,
+    ) -> std::result::Result<(), aws_sdk_ec2::error::BoxError> {
+        use aws_smithy_runtime_api::client::orchestrator::Metadata;
+        if let Some(call) = cfg.load::<Metadata>() {
+            tracing::debug!("aws: {} {}", call.service(), call.name());
+        }
+        Ok(())
+    }
+}

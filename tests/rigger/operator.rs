@@ -419,3 +419,21 @@ fn every_commands_help_ends_with_examples() {
         );
     }
 }
+
+/// `-v` says each AWS API call, by service and operation (here against moto).
+#[test]
+fn verbose_says_each_aws_call_by_its_operation() {
+    let moto = crate::aws::moto(&[]);
+    let out = Rig::new()
+        .own_state()
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(&["-v", "destroy", "--aws-cluster-tag", "example.test"])
+        .run();
+    out.success()
+        .stderr_has(" DEBUG aws: EC2 DescribeInstances\n")
+        .stderr_lacks("testing");
+}
