@@ -41,7 +41,10 @@ pub fn install(filter: EnvFilter, terminal: bool, ansi: bool) {
             .with_max_progress_bars(40, None);
         let log = tracing_subscriber::fmt::layer()
             .event_format(line)
-            .with_writer(bars.get_stderr_writer());
+            .with_writer(bars.get_stderr_writer())
+            // A failed log write is reported with eprintln!, which panics on a closed
+            // stderr.
+            .log_internal_errors(false);
         let _ = tracing_subscriber::registry()
             .with(filter)
             .with(log)
@@ -51,6 +54,7 @@ pub fn install(filter: EnvFilter, terminal: bool, ansi: bool) {
         let log = tracing_subscriber::fmt::layer()
             .event_format(line)
             .with_writer(|| super::output::StderrWriter)
+            // As above: never eprintln! on a closed stderr.
             .log_internal_errors(false);
         let _ = tracing_subscriber::registry()
             .with(filter)

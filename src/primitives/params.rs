@@ -104,7 +104,7 @@ impl Params {
         self.values.get(name).cloned()
     }
 
-    /// Every key given with `--set`, in order.
+    /// Every key given with `--set`, in key order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.values.keys().map(String::as_str)
     }
