@@ -54,29 +54,27 @@ pub fn init(verbosity: Verbosity) {
     };
     let filter = EnvFilter::try_from_env("RIGGER_LOG")
         .unwrap_or_else(|_| EnvFilter::new(format!("rigger={level},warn")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(|| Stderr)
-        // A failed log write is reported with eprintln!, which panics on a closed stderr.
-        .log_internal_errors(false)
-        .with_ansi(colour_on_stderr())
-        .with_target(false)
-        .without_time()
-        .try_init();
+    // Quiet wants errors only: no live view either.
+    let terminal = verbosity != Verbosity::Quiet && std::io::stderr().is_terminal();
+    super::progress::install(filter, terminal, colour_on_stderr());
 }
 
 /// Data on stdout, as is. A closed stdout (`rigger lab status | head -1`) ends the
 /// output, not the program.
 pub fn data(text: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    super::progress::quiet(|| {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    });
 }
 
 /// A script's `print`: one line of data on stdout.
 pub fn data_line(text: &str) {
-    let mut out = std::io::stdout().lock();
-    // A closed stdout (`rigger run x | head -1`) is not the script's error.
-    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+    super::progress::quiet(|| {
+        let mut out = std::io::stdout().lock();
+        // A closed stdout (`rigger run x | head -1`) is not the script's error.
+        let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+    });
 }
 
 /// A script's `debug`: on stderr with where it came from, hidden by `-q`.
@@ -95,14 +93,16 @@ pub fn debug_line(text: &str, source: Option<&str>, pos: Position) {
 /// Text on stderr. A closed or broken stderr (`rigger run x 2>&1 | head -1`) loses the
 /// text, never the run: eprint! would panic there, in the middle of a rollback.
 pub fn to_stderr(text: &str) {
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
+    super::progress::quiet(|| {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
+    });
 }
 
 /// stderr for the log, swallowing write errors for the same reason.
-struct Stderr;
+pub struct StderrWriter;
 
-impl Write for Stderr {
+impl Write for StderrWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let _ = std::io::stderr().write_all(buf);
         Ok(buf.len())

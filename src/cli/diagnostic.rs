@@ -57,6 +57,32 @@ impl ScriptError {
     }
 }
 
+impl ScriptError {
+    /// An error about the command line that is best shown at a place in a script (a
+    /// `--set` key next to the `param` it was likely meant for).
+    pub fn at(
+        message: impl Into<String>,
+        help: Option<String>,
+        source: &str,
+        text: &str,
+        pos: Position,
+        label: impl Into<String>,
+    ) -> Self {
+        let at = pos.line().map(|line| {
+            let (offset, len) = span_at(text, line, pos.position().unwrap_or(1));
+            Box::new(Located {
+                source: NamedSource::new(source, text.to_string()),
+                span: SourceSpan::new(offset.into(), len),
+                label: label.into(),
+            })
+        });
+        Self {
+            at,
+            ..Self::plain(message, help)
+        }
+    }
+}
+
 impl fmt::Display for ScriptError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)

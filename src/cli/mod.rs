@@ -1,12 +1,12 @@
 //! The command line: parsing and dispatch, the commands, the REPL, and how errors look.
 
 pub mod commands;
+pub mod complete;
 pub mod diagnostic;
 pub mod repl;
 pub mod run;
 pub mod signals;
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
+use clap_complete::engine::ArgValueCompleter;
 use rhai::Dynamic;
 
 use self::run::RunRequest;
@@ -22,7 +23,7 @@ use crate::base::state_dir::StateDir;
 use crate::primitives::params::Params;
 use crate::providers::backends;
 use crate::providers::opening::SshSettings;
-use crate::script::{Limits, Sources, engine};
+use crate::script::Limits;
 use crate::world::{WorldConfig, WorldSpec};
 
 /// A flag whose choices are the rows of a backend table, each with its help.
@@ -244,12 +245,17 @@ impl WorldArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Run a script: a path to a .rhai file, or the name of a bundled script.
+    #[command(
+        after_help = "A script's parameters, with their defaults: rigger scripts NAME\n\nExamples:\n  rigger run cluster --set size=5 --set domain=five.test\n  rigger run cluster --dry-run --target aws --dns cloudflare --set domain=example.com\n  rigger run ./my-topology.rhai --set 'ips=[\"10.0.0.5\"]'"
+    )]
     Run {
         /// `cluster`, `records`, ... or ./my-topology.rhai
+        #[arg(add = ArgValueCompleter::new(complete::script))]
         script: String,
         /// A script parameter, read with param("key"): a Rhai literal (3, true, "x",
         /// [1, 2]) or a bare word taken as a string.
-        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set,
+              add = ArgValueCompleter::new(complete::set_key))]
         sets: Vec<(String, Dynamic)>,
         #[command(flatten)]
         world: WorldArgs,
@@ -268,6 +274,9 @@ enum Command {
         state: StateArgs,
     },
     /// Experiment with the primitives at a prompt (line editing, history, completion).
+    #[command(
+        after_help = "Examples:\n  rigger repl\n  rigger repl lib/helpers.rhai --set domain=example.test"
+    )]
     Repl {
         /// Scripts to load into the session first.
         files: Vec<PathBuf>,
@@ -283,6 +292,9 @@ enum Command {
         state: StateArgs,
     },
     /// Remove everything rigger created that the state directory names.
+    #[command(
+        after_help = "Examples:\n  rigger destroy                                   # everything, and the lab\n  rigger destroy --discovery-srv five.test         # one cluster (asks on a terminal)\n  rigger destroy --cluster example.com --target aws --dns cloudflare   # state lost"
+    )]
     Destroy {
         /// With the local state lost: also remove what rigger made for the cluster of
         /// DOMAIN, found by its marks: the records marked as its in the zone holding
@@ -301,14 +313,49 @@ enum Command {
         /// removes the cluster's records).
         #[arg(long, value_name = "VALUE", value_parser = clap::builder::NonEmptyStringValueParser::new())]
         aws_cluster_tag: Option<String>,
+        /// Remove only the cluster of DOMAIN (what the runs that made it name), and leave
+        /// the others; on a terminal it shows what it will remove and asks.
+        #[arg(long, value_name = "DOMAIN", conflicts_with_all = ["cluster", "aws_cluster_tag"],
+              add = ArgValueCompleter::new(complete::domain))]
+        discovery_srv: Option<String>,
+        /// Remove without asking (needed for --discovery-srv when not on a terminal).
+        #[arg(long, short = 'y', requires = "discovery_srv")]
+        yes: bool,
         #[command(flatten)]
         state: StateArgs,
     },
+    /// Print the etcdctl settings (ETCDCTL_ENDPOINTS, ETCDCTL_CACERT, ETCDCTL_CERT,
+    /// ETCDCTL_KEY) that reach a cluster rigger made, as `export` lines for `eval`.
+    #[command(
+        after_help = "Examples:\n  eval \"$(rigger env --discovery-srv example.test)\"\n  rigger lab exec HOST -- etcdctl member list    # in the lab, where the names resolve\n  rigger env --discovery-srv example.test --json"
+    )]
+    Env {
+        /// The cluster's discovery domain.
+        #[arg(long, value_name = "DOMAIN", add = ArgValueCompleter::new(complete::domain))]
+        discovery_srv: String,
+        /// One JSON object: domain, endpoints, cacert, cert, key.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// What rigger manages in the state dir: clusters, machines, records, processes and
+    /// files, by run.
+    #[command(
+        after_help = "Examples:\n  rigger state list\n  rigger state show example.test --json"
+    )]
+    State {
+        #[command(subcommand)]
+        command: StateCommand,
+    },
     /// Report the health of the etcd cluster under a discovery domain.
+    #[command(
+        after_help = "Examples:\n  rigger health --discovery-srv example.test\n  rigger health --discovery-srv example.test -w table\n  rigger health --discovery-srv example.com --target aws --dns route53"
+    )]
     Health {
         /// The domain whose _etcd-client-ssl._tcp and _etcd-client._tcp SRV records list
         /// the members.
-        #[arg(long, value_name = "DOMAIN")]
+        #[arg(long, value_name = "DOMAIN", add = ArgValueCompleter::new(complete::domain))]
         discovery_srv: String,
         /// The output format (table and json as etcdctl's `endpoint health --cluster`).
         #[arg(short = 'w', long, value_enum, default_value = "simple")]
@@ -334,9 +381,12 @@ enum Command {
     ///
     /// Exit 4 when etcd would fail or come up short, 3 when it would start with a
     /// weakness, 0 when the zone is clean, 1 when the domain cannot be checked.
+    #[command(
+        after_help = "Examples:\n  rigger doctor --discovery-srv example.test\n  rigger doctor --discovery-srv example.test --etcd-version 3.4 --json\n  rigger doctor --discovery-srv example.com --dns-server 198.51.100.53:53 --target aws"
+    )]
     Doctor {
         /// The domain etcd is given as --discovery-srv.
-        #[arg(long, value_name = "DOMAIN")]
+        #[arg(long, value_name = "DOMAIN", add = ArgValueCompleter::new(complete::domain))]
         discovery_srv: String,
         /// etcd's --discovery-srv-name: the suffix of the service names
         /// (_etcd-server-ssl-NAME._tcp.DOMAIN).
@@ -367,18 +417,84 @@ enum Command {
         state: StateArgs,
     },
     /// The local lab: hosts in network namespaces, an embedded DNS server.
+    #[command(
+        after_help = "Examples:\n  rigger lab status --json\n  rigger lab exec etcd-… -- dig +short SRV _etcd-server-ssl._tcp.example.test\n  rigger lab up"
+    )]
     Lab {
         #[command(subcommand)]
         command: LabCommand,
     },
     /// List every function a script can call, with its signature and documentation.
+    #[command(
+        after_help = "Examples:\n  rigger fns\n  rigger fns wait_resolves\n  rigger fns etcd::start --json"
+    )]
     Fns {
+        /// Only this function (`param`, `etcd::start`): each of its signatures.
+        name: Option<String>,
         /// Markdown, as in the README's reference section.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "json")]
         markdown: bool,
+        /// A JSON array: each function's name, module, params (name, type), returns,
+        /// signature and doc.
+        #[arg(long)]
+        json: bool,
     },
-    /// Print a shell completion script.
+    /// Write Rhai definition files (*.d.rhai) for every primitive and stdlib module, for
+    /// the Rhai language server and editors (completion and signatures).
+    #[command(
+        after_help = "Examples:\n  rigger definitions .rhai-defs     # then point the editor's Rhai extension at it"
+    )]
+    Definitions {
+        /// The folder to write them in (made if missing).
+        dir: PathBuf,
+    },
+    /// Print the script that hooks rigger's completion into a shell: flags, bundled
+    /// scripts, the --set keys of the script on the line, lab hosts, clusters.
+    #[command(
+        after_help = "Examples:\n  source <(rigger completions bash)           # in ~/.bashrc\n  rigger completions fish > ~/.config/fish/completions/rigger.fish"
+    )]
     Completions { shell: Shell },
+    /// Print rigger's man page (roff), or a command's.
+    #[command(after_help = "Examples:\n  rigger man | man -l -\n  rigger man run > rigger-run.1")]
+    Man {
+        /// A command (`run`, `destroy`, ...) for its own page.
+        command: Option<String>,
+    },
+    /// List the bundled scripts, or the parameters a script takes (read from its
+    /// `param(...)` calls, without running it).
+    #[command(
+        after_help = "Examples:\n  rigger scripts\n  rigger scripts cluster\n  rigger scripts ./my-topology.rhai --json"
+    )]
+    Scripts {
+        /// A bundled script's name or a path to a .rhai file.
+        script: Option<String>,
+        /// One JSON object (with a script) or array (without).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum StateCommand {
+    /// Every run with something still standing: its world, its clusters, its resources.
+    List {
+        /// A JSON array of the runs.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// One cluster: how to reach it (endpoints, client certificate) and what makes it up.
+    Show {
+        /// The cluster's discovery domain.
+        #[arg(add = ArgValueCompleter::new(complete::domain))]
+        domain: String,
+        /// One JSON object: domain, endpoints, cacert, cert, key, runs.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        state: StateArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -392,6 +508,7 @@ enum LabCommand {
     },
     /// Run a command inside a lab host, with the lab's DNS (etcdctl, dig, curl).
     Exec {
+        #[arg(add = ArgValueCompleter::new(complete::lab_host))]
         host: String,
         #[arg(last = true, required = true)]
         command: Vec<String>,
@@ -422,6 +539,7 @@ fn parse_set(arg: &str) -> Result<(String, Dynamic), String> {
 }
 
 pub fn main() -> ExitCode {
+    complete::answer_if_asked();
     let cli = Cli::parse();
     std::panic::set_hook(Box::new(|info| {
         // Quitting at once (a second Ctrl-C) drops the runtime under threads still at
@@ -483,11 +601,18 @@ pub fn main() -> ExitCode {
                 .exit(),
         },
         Command::Destroy {
+            discovery_srv: Some(domain),
+            yes,
+            state,
+            ..
+        } => commands::destroy_cluster::destroy_cluster(&state.state(), &domain, yes),
+        Command::Destroy {
             cluster,
             target,
             dns,
             aws_cluster_tag,
             state,
+            ..
         } => match commands::lost::Lost::from_flags(
             cluster.as_deref(),
             target.as_deref(),
@@ -565,25 +690,38 @@ pub fn main() -> ExitCode {
             }
             LabCommand::Serve { state } => commands::lab::serve(&state.state()),
         },
-        Command::Fns { markdown } => fns(markdown),
-        Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "rigger", &mut std::io::stdout());
-            run::EXIT_OK
+        Command::Env {
+            discovery_srv,
+            json,
+            state,
+        } => commands::env::env(&state.state(), &discovery_srv, json),
+        Command::State { command } => match command {
+            StateCommand::List { json, state } => commands::state::list(&state.state(), json),
+            StateCommand::Show {
+                domain,
+                json,
+                state,
+            } => commands::state::show(&state.state(), &domain, json),
+        },
+        Command::Fns {
+            name,
+            markdown,
+            json,
+        } => {
+            use commands::fns::Format;
+            let format = match (markdown, json) {
+                (true, _) => Format::Markdown,
+                (_, true) => Format::Json,
+                _ => Format::Text,
+            };
+            commands::fns::fns(name.as_deref(), format)
         }
+        Command::Definitions { dir } => commands::definitions::definitions(&dir),
+        Command::Scripts { script, json } => match script {
+            Some(name) => commands::scripts::show(&name, json),
+            None => commands::scripts::list(json),
+        },
+        Command::Completions { shell } => complete::registration(&shell.to_string()),
+        Command::Man { command } => commands::man::man(Cli::command(), command.as_deref()),
     })
-}
-
-fn fns(markdown: bool) -> u8 {
-    let engine = engine::build(
-        &engine::Options::default(),
-        &run::idle_context(),
-        &Sources::default(),
-    );
-    let text = if markdown {
-        crate::script::reference::markdown(&engine)
-    } else {
-        crate::script::reference::text(&engine)
-    };
-    let _ = std::io::stdout().write_all(text.as_bytes());
-    run::EXIT_OK
 }

@@ -8,11 +8,12 @@ use nix::sys::signal::Signal;
 
 use super::diagnostic::{self, Context, ScriptError};
 use super::signals::{self, Stops};
+use crate::base::state_dir::StateDir;
 use crate::primitives::bridge::{Bridge, Interrupt};
 use crate::primitives::context::ScriptContext;
 use crate::primitives::params::Params;
 use crate::script::{Limits, Script, Sources, engine};
-use crate::world::{Ending, WorldConfig};
+use crate::world::{Ending, WorldConfig, inventory};
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
@@ -33,8 +34,23 @@ pub struct RunRequest {
 }
 
 pub fn run(request: RunRequest) -> u8 {
+    let script = match Script::find(&request.script) {
+        Ok(s) => s,
+        Err(e) => return fail(&ScriptError::plain(e.message, e.help), EXIT_FAILED),
+    };
+    // Before anything runs, so before anything is made.
+    if let Err((err, status)) =
+        super::commands::scripts::check_sets(&request.script, &script, &request.params)
+    {
+        return fail(&err, status);
+    }
+    if let Some(world) = request.world.as_ref().filter(|w| !w.dry_run)
+        && let Err(err) = check_setup(&world.spec)
+    {
+        return fail(&err, EXIT_FAILED);
+    }
     let mut stopped_by = None;
-    match prepare_and_run(request, &mut stopped_by) {
+    match prepare_and_run(script, request, &mut stopped_by) {
         Ok(()) => EXIT_OK,
         Err(err) => {
             crate::base::output::to_stderr(&diagnostic::render(&err));
@@ -47,13 +63,35 @@ pub fn run(request: RunRequest) -> u8 {
     }
 }
 
+/// What the world's backends need from the environment, asked before the script starts,
+/// so that it is said as the setup problem it is, not as a failure at some line.
+fn check_setup(spec: &crate::world::WorldSpec) -> Result<(), ScriptError> {
+    if !crate::providers::backends::uses_aws(&spec.target, &spec.dns) {
+        return Ok(());
+    }
+    let flag = if spec.target == "aws" {
+        "--target aws"
+    } else {
+        "--dns route53"
+    };
+    crate::base::runtime::block_on(crate::providers::aws::check_setup()).map_err(|e| {
+        ScriptError::plain(format!("{flag} needs AWS settings: {}", e.message), e.help)
+    })
+}
+
+fn fail(err: &ScriptError, status: u8) -> u8 {
+    crate::base::output::to_stderr(&diagnostic::render(err));
+    status
+}
+
 fn prepare_and_run(
+    script: Script,
     request: RunRequest,
     stopped_by: &mut Option<Signal>,
 ) -> Result<(), ScriptError> {
-    let script =
-        Script::find(&request.script).map_err(|e| ScriptError::plain(e.message, e.help))?;
     let state = request.world.as_ref().map(|w| w.state.clone());
+    let dry_run = request.world.as_ref().is_some_and(|w| w.dry_run);
+    let lab = request.world.as_ref().is_some_and(|w| w.spec.is_lab());
     let runtime = crate::base::runtime::handle();
     // Listening from the start: a SIGTERM that comes while the lab comes up must roll
     // it back too, not kill rigger half way.
@@ -119,6 +157,12 @@ fn prepare_and_run(
     // of this block, not whenever the script thread lets go of the session: the process
     // may exit first, leaving the lock file behind.
     if let Some(world) = cx.take_world() {
+        let made = match (&outcome, &state) {
+            (Ok(()), Some(state)) if !dry_run => {
+                inventory::clusters_of(&world.journal().live_newest_first(), state)
+            }
+            _ => Default::default(),
+        };
         // A signal during the rollback ends it: the journal keeps what is left.
         runtime.spawn(async move {
             let signal = stops.next().await;
@@ -134,6 +178,11 @@ fn prepare_and_run(
             interrupted: outcome.as_ref().err().is_some_and(ScriptError::interrupted),
             keep: request.keep_on_error,
         });
+        if let Some(state) = &state {
+            for domain in &made {
+                tracing::info!("{}", how_to_reach(domain, state, lab));
+            }
+        }
     }
     // A run that failed before it made anything (or rolled all of it back) leaves no
     // empty folders or lock files of its own either.
@@ -143,6 +192,27 @@ fn prepare_and_run(
         state.prune();
     }
     outcome
+}
+
+/// What the end of a run that made a cluster says: how etcdctl reaches it.
+fn how_to_reach(domain: &str, state: &crate::base::state_dir::StateDir, lab: bool) -> String {
+    // The state dir as the user chose it, when not the default, so the command works
+    // as printed.
+    let dir = if StateDir::locate(None).root() == state.root() {
+        String::new()
+    } else {
+        format!(" --state-dir {}", state.root().display())
+    };
+    let mut text = format!(
+        "cluster {domain} is up: `eval \"$(rigger env --discovery-srv {domain}{dir})\"` sets etcdctl's ETCDCTL_* variables"
+    );
+    if lab {
+        text.push_str(", then `rigger lab exec HOST -- etcdctl member list` (lab names resolve inside the lab)");
+    }
+    text.push_str(&format!(
+        "; `rigger state show {domain}{dir}` lists what makes it up"
+    ));
+    text
 }
 
 /// How waiting for the script ended.

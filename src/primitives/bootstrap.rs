@@ -108,12 +108,15 @@ fn parallel(
     // A bounded pool: past WORKERS items wait for a free thread instead of each getting
     // one of its own (a thousand items would be a thousand threads and their stacks).
     let workers = nodes.len().min(WORKERS);
+    // Each item a line of its own under this one on a terminal.
+    let step = crate::base::progress::step(primitive);
+    let _shown = step.clone().entered();
     std::thread::scope(|scope| -> Result<(), Box<EvalAltResult>> {
         let mut handles = Vec::with_capacity(workers);
         for w in 0..workers {
             // Each thread gets its own copy of the caller's state (imports, functions).
             let store = ctx.store_data();
-            let (f, next, slots, nodes) = (&f, &next, &slots, &nodes);
+            let (f, next, slots, nodes, step) = (&f, &next, &slots, &nodes, &step);
             let spawned = std::thread::Builder::new()
                 .name(format!("rigger-node-{w}"))
                 .stack_size(16 << 20)
@@ -126,7 +129,8 @@ fn parallel(
                         if let Some(pause) = due.checked_sub(started.elapsed()) {
                             std::thread::sleep(pause);
                         }
-                        let outcome = f.call_raw(&ctx, None, [node.clone()]);
+                        let item = crate::base::progress::step_under(step, &node_name(node, i));
+                        let outcome = item.in_scope(|| f.call_raw(&ctx, None, [node.clone()]));
                         *slots[i].lock().expect("result slot") = Some(outcome);
                     }
                 });

@@ -157,6 +157,8 @@ where
 {
     let world = cx.world().map_err(|e| Failure::new(primitive, e))?;
     let handle = world.handle();
+    // A spinner on a terminal while the world works on it.
+    let _step = crate::base::progress::step(primitive).entered();
     let outcome = cx.bridge.call_on(&handle, limit, grace, make(world));
     script_result(primitive, outcome)
 }

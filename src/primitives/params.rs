@@ -104,6 +104,11 @@ impl Params {
         self.values.get(name).cloned()
     }
 
+    /// Every key given with `--set`, in key order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+
     /// Keys given with `--set` that the script never asked for: most likely typos.
     pub fn unused(&self) -> Vec<String> {
         let asked = self.asked.lock().expect("params lock");

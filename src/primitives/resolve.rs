@@ -11,6 +11,7 @@ use rhai::{Dynamic, Engine, EvalAltResult, Map};
 use super::context::ScriptContext;
 use super::{Doc, Failure, Options, define, on_world};
 use crate::base::names::check_name;
+use crate::base::progress;
 use crate::providers::{Answer, DnsWait};
 
 const NAME: &str = "wait_resolves";
@@ -227,11 +228,13 @@ fn waits(
         interval,
         servers,
     } = options;
-    on_world(
-        cx,
-        NAME,
-        timeout + Duration::from_secs(10),
-        move |world| async move {
+    on_world(cx, NAME, timeout + Duration::from_secs(10), move |world| {
+        // The step this wait is shown as; the count of names that answer goes on it.
+        let step = tracing::Span::current();
+        let total = all.len();
+        let started = std::time::Instant::now();
+        tracing::info!("waiting until DNS answers {total} names");
+        async move {
             // Each name's servers, found all at once (once per zone: the backend keeps them).
             let found = futures::future::join_all(all.iter().map(|e| async {
                 match &servers {
@@ -257,9 +260,17 @@ fn waits(
                 });
             }
             let mut failed: Vec<(usize, crate::base::error::Error)> = Vec::new();
+            let mut answered = 0;
+            progress::say(&step, &format!("{NAME}: 0 of {total} names answer"));
             while let Some(joined) = set.join_next().await {
                 match joined {
-                    Ok((_, Ok(()))) => {}
+                    Ok((_, Ok(()))) => {
+                        answered += 1;
+                        progress::say(
+                            &step,
+                            &format!("{NAME}: {answered} of {total} names answer"),
+                        );
+                    }
                     Ok((i, Err(e))) => failed.push((i, e)),
                     Err(e) => return Err(crate::base::error::Error::failed(e.to_string())),
                 }
@@ -269,7 +280,11 @@ fn waits(
             failed.sort_by_key(|(i, _)| *i);
             let mut failed = failed.into_iter().map(|(_, e)| e);
             match (failed.next(), failed.len()) {
-                (None, _) => Ok(()),
+                (None, _) => {
+                    let took = crate::base::human::duration(started.elapsed());
+                    tracing::info!("DNS answers all {total} names ({took})");
+                    Ok(())
+                }
                 (Some(first), 0) => Err(first),
                 (Some(first), _) => {
                     let kind = first.kind;
@@ -286,6 +301,6 @@ fn waits(
                     })
                 }
             }
-        },
-    )
+        }
+    })
 }

@@ -56,3 +56,50 @@ pub async fn load_config() -> Result<aws_config::SdkConfig> {
         .load()
         .await)
 }
+
+/// What a run on AWS needs before its script starts: a region and credentials, found as
+/// the backends will find them. A run without them would fail at its first call, shown
+/// as a script error at whichever line made it; this says it as the setup problem it is.
+pub async fn check_setup() -> Result<()> {
+    use aws_sdk_ec2::config::ProvideCredentials;
+    let config = load_config().await?;
+    let help = "set AWS_PROFILE (a profile with credentials), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
+    let provider = config
+        .credentials_provider()
+        .ok_or_else(|| Error::new(ErrorKind::Missing, "no AWS credentials").with_help(help))?;
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Error::new(
+            ErrorKind::Missing,
+            format!("no AWS credentials: {}", crate::base::human::root_cause(&e)),
+        )
+        .with_help(help)),
+    }
+}
+
+/// Says each AWS API call (`-v`): the service and the operation, nothing of its input,
+/// which may hold user data, and never its signature. One interceptor for EC2 and Route
+/// 53 alike: both SDKs take the same kind.
+#[derive(Debug)]
+pub struct LogCalls;
+
+impl aws_sdk_ec2::config::Intercept for LogCalls {
+    fn name(&self) -> &'static str {
+        "rigger::LogCalls"
+    }
+
+    // Not `read_before_execution`: a client's interceptors run that before the
+    // operation has put its name in the config bag.
+    fn read_before_serialization(
+        &self,
+        _context: &aws_sdk_ec2::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
+        _components: &aws_sdk_ec2::config::RuntimeComponents,
+        cfg: &mut aws_sdk_ec2::config::ConfigBag,
+    ) -> std::result::Result<(), aws_sdk_ec2::error::BoxError> {
+        use aws_smithy_runtime_api::client::orchestrator::Metadata;
+        if let Some(call) = cfg.load::<Metadata>() {
+            tracing::debug!("aws: {} {}", call.service(), call.name());
+        }
+        Ok(())
+    }
+}

@@ -58,6 +58,12 @@ pub struct TransportRow {
 /// The lab's hosts and records are known through its state dir alone.
 const LAB_LOST: &str = "the lab is known only through its state dir, which `rigger destroy` (without --cluster) empties; --cluster searches the cloud";
 
+/// Whether a world of these backends uses the AWS SDK's settings (region, credentials),
+/// which a run then checks before its script starts.
+pub fn uses_aws(target: &str, dns: &str) -> bool {
+    target == "aws" || dns == "route53"
+}
+
 pub const TARGETS: &[TargetRow] = &[
     TargetRow {
         name: "lab",

@@ -3,6 +3,7 @@
 //! reference read from the engine's metadata.
 
 pub mod bundled;
+pub mod declared;
 pub mod engine;
 pub mod limits;
 pub mod modules;

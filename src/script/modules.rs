@@ -28,7 +28,7 @@ impl Resolver {
     }
 
     /// Where `path` lives: its source name and text.
-    fn locate(
+    pub fn locate(
         &self,
         importer: Option<&str>,
         path: &str,

@@ -2,15 +2,30 @@
 //! from what scripts can actually call.
 
 use rhai::Engine;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::script::bundled;
 
-/// One function as a script author sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One function as a script author sees it (and as `rigger fns --json` shows it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FnDoc {
+    /// As a script calls it: `param`, `etcd::srv_names`.
+    pub name: String,
+    /// The stdlib module it is in (`None` for a primitive).
+    pub module: Option<String>,
+    pub params: Vec<ParamDoc>,
+    /// The type it returns (`None` for nothing, or a stdlib function's, untyped).
+    pub returns: Option<String>,
     pub signature: String,
     pub doc: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParamDoc {
+    pub name: String,
+    /// Rhai's name of the type (`String`, `Map`); `None` for a stdlib function's.
+    #[serde(rename = "type")]
+    pub typ: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -68,23 +83,36 @@ pub fn primitives(engine: &Engine) -> Vec<FnDoc> {
         .functions
         .into_iter()
         .map(|f| {
-            let params = f
+            let params: Vec<ParamDoc> = f
                 .params
                 .iter()
-                .map(|p| match (&p.name, &p.typ) {
-                    (Some(n), Some(t)) => format!("{n}: {t}"),
-                    (Some(n), None) => n.clone(),
-                    (None, Some(t)) => format!("_: {t}"),
-                    (None, None) => "_".to_string(),
+                .map(|p| ParamDoc {
+                    name: p.name.clone().unwrap_or_else(|| "_".into()),
+                    typ: p.typ.clone(),
+                })
+                .collect();
+            let shown = params
+                .iter()
+                .map(|p| match &p.typ {
+                    Some(t) => format!("{}: {t}", p.name),
+                    None => p.name.clone(),
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
-            let ret = match f.return_type.as_deref() {
-                None | Some("()") | Some("") => String::new(),
-                Some(r) => format!(" -> {r}"),
+            let returns = match f.return_type.as_deref() {
+                None | Some("()") | Some("") => None,
+                Some(r) => Some(r.to_string()),
             };
+            let ret = returns
+                .as_ref()
+                .map(|r| format!(" -> {r}"))
+                .unwrap_or_default();
             FnDoc {
-                signature: format!("{}({params}){ret}", f.name),
+                signature: format!("{}({shown}){ret}", f.name),
+                name: f.name,
+                module: None,
+                params,
+                returns,
                 doc: doc_text(&f.doc_comments),
             }
         })
@@ -106,6 +134,17 @@ pub fn stdlib(engine: &Engine) -> Vec<(&'static str, Vec<FnDoc>)> {
                 // Closures compile to hidden `anon$<hash>` functions: not part of the API.
                 .filter(|f| f.access == rhai::FnAccess::Public && !f.name.starts_with("anon$"))
                 .map(|f| FnDoc {
+                    name: format!("{}::{}", module.name, f.name),
+                    module: Some(module.name.to_string()),
+                    params: f
+                        .params
+                        .iter()
+                        .map(|p| ParamDoc {
+                            name: p.to_string(),
+                            typ: None,
+                        })
+                        .collect(),
+                    returns: None,
                     signature: format!("{}::{}({})", module.name, f.name, f.params.join(", ")),
                     doc: doc_text(&f.comments),
                 })
@@ -163,4 +202,11 @@ pub fn markdown(engine: &Engine) -> String {
         }
     }
     out
+}
+
+/// Every function a script can call: the primitives, then each stdlib module's.
+pub fn all(engine: &Engine) -> Vec<FnDoc> {
+    let mut docs = primitives(engine);
+    docs.extend(stdlib(engine).into_iter().flat_map(|(_, d)| d));
+    docs
 }

@@ -197,7 +197,17 @@ impl Dns for JournaledDns {
                 }
             }
         }
+        for spec in specs {
+            tracing::debug!(
+                "publishing {} record {} -> {}",
+                spec.data.type_name(),
+                spec.name,
+                spec.data.content()
+            );
+        }
         let outcomes = self.inner.create_all(specs).await;
+        let published = outcomes.iter().filter(|o| o.is_ok()).count();
+        tracing::info!("published {published} of {} DNS records", specs.len());
         let mut out = Vec::with_capacity(outcomes.len());
         for (seq, outcome) in seqs.into_iter().zip(outcomes) {
             out.push(match outcome {
@@ -265,10 +275,20 @@ pub struct JournaledTransport {
 #[async_trait]
 impl Transport for JournaledTransport {
     async fn run(&self, node: &Instance, command: &str, timeout: Duration) -> Result<ExecOutput> {
+        // The first line: a script sent as a command (the download) is long.
+        let first = command.lines().next().unwrap_or("");
+        let more = if command.contains('\n') { " ..." } else { "" };
+        tracing::debug!("on {}: {first}{more}", node.name);
         self.inner.run(node, command, timeout).await
     }
 
     async fn upload(&self, node: &Instance, path: &str, bytes: &[u8], mode: u32) -> Result<()> {
+        // The path and size only: what is uploaded may be a key.
+        tracing::debug!(
+            "writing {path} on {} ({} bytes, mode {mode:o})",
+            node.name,
+            bytes.len()
+        );
         self.inner.upload(node, path, bytes, mode).await
     }
 
@@ -283,7 +303,10 @@ impl Transport for JournaledTransport {
             .record(intent, self.inner.spawn(node, name, argv), made)
             .await?
         {
-            Made::Recorded(process) => Ok(process),
+            Made::Recorded(process) => {
+                tracing::info!("started {name} on {} (pid {})", node.name, process.pid);
+                Ok(process)
+            }
             Made::Unrecorded(process, e) => {
                 let _ = self.inner.stop(&process).await;
                 Err(e)

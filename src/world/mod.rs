@@ -3,6 +3,7 @@
 //! network work runs on. Opened on first use; a dry run opens the plan instead.
 
 pub mod doctor;
+pub mod inventory;
 pub mod journal;
 pub mod journaling;
 pub mod spec;

@@ -608,9 +608,46 @@ fn command_line_cases() -> Vec<Case> {
         case("cli_repl_unknown_flag", &["repl", "--bogus"])
             .usage()
             .has(&["--bogus"]),
-        case("cli_fns_extra_argument", &["fns", "extra"])
+        // `fns NAME` takes one name; a second is too many.
+        case("cli_fns_extra_argument", &["fns", "param", "extra"])
             .usage()
             .has(&["extra"]),
+        case("cli_fns_unknown_name", &["fns", "prarm"])
+            .failure()
+            .has(&["no function named \"prarm\"", "did you mean `param`?"]),
+        case("cli_env_bad_domain", &["env", "--discovery-srv", "a..b"])
+            .failure()
+            .has(&["--discovery-srv \"a..b\" is not a valid domain"]),
+        case(
+            "cli_env_no_cluster",
+            &["env", "--discovery-srv", "none.test"],
+        )
+        .failure()
+        .has(&["no cluster of none.test in "]),
+        case("cli_state_show_no_cluster", &["state", "show", "none.test"])
+            .failure()
+            .has(&["no cluster of none.test in "]),
+        case("cli_destroy_yes_without_domain", &["destroy", "--yes"])
+            .usage()
+            .has(&["--discovery-srv"]),
+        case(
+            "cli_destroy_domain_and_cluster",
+            &[
+                "destroy",
+                "--discovery-srv",
+                "a.test",
+                "--cluster",
+                "a.test",
+            ],
+        )
+        .usage()
+        .has(&["--cluster"]),
+        case("cli_scripts_unknown", &["scripts", "nope"])
+            .failure()
+            .has(&["no script file \"nope\" here, and no bundled script of that name"]),
+        case("cli_man_unknown", &["man", "nope"])
+            .failure()
+            .has(&["rigger has no command \"nope\""]),
         case(
             "cli_ssh_key_missing",
             &[
@@ -2555,7 +2592,7 @@ wait_resolves("x.t.test", "198.18.0.9", #{ timeout: 10 });
 }
 
 #[test]
-fn a_set_key_nobody_asks_for_is_only_a_warning() {
+fn a_set_key_nobody_asks_for_is_refused_before_anything_runs() {
     let rig = Rig::new().own_state();
     let dir = rig.path("x").parent().unwrap().to_path_buf();
     let args = [
@@ -2567,16 +2604,13 @@ fn a_set_key_nobody_asks_for_is_only_a_warning() {
         "bogus=1",
     ];
     let out = run_rigger(&rig, &strings(&args), &[], &dir, Duration::from_secs(60));
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(
-        out.stderr.contains("WARN") && out.stderr.contains("bogus"),
+        out.stderr
+            .contains("--set bogus: scripts/records.rhai has no parameter \"bogus\""),
         "{}",
         out.stderr
     );
-    assert!(
-        out.stdout.contains("_etcd-server-ssl._tcp.example.test."),
-        "{}",
-        out.stdout
-    );
+    assert!(out.stdout.is_empty(), "the script ran: {}", out.stdout);
     assert_nothing_left(&dir, &BTreeSet::new());
 }

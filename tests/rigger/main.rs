@@ -25,6 +25,8 @@ mod lab_support;
 mod layers;
 mod limits;
 mod markers;
+mod operator;
+mod operator_lab;
 mod params;
 mod plan;
 // The benchmark's proxy (bench/cloud.sh), counting the requests of `rounds`.

@@ -88,14 +88,17 @@ fn a_missing_parameter_is_named_with_the_set_that_supplies_it() {
         );
 }
 
+/// Read from the script before it runs (see operator.rs for the rest).
 #[test]
-fn a_set_key_the_script_never_asks_for_is_a_warning() {
+fn a_set_key_the_script_never_asks_for_is_refused_before_it_runs() {
     Rig::new()
         .file("show.rhai", SHOW)
         .args(&["run", "show.rhai", "--set", "sise=5"])
         .run()
-        .success()
-        .stderr_is(r#" WARN --set sise was given, but the script never asked for param("sise")"#);
+        .failure(2)
+        .stdout_is("")
+        .stderr_has("× --set sise: show.rhai has no parameter \"sise\"")
+        .stderr_has("╰── did you mean `size`?");
 }
 
 /// A script that failed before it asked for a parameter may well have asked for it

@@ -49,52 +49,9 @@ pub fn destroy(state: &StateDir, lost: Option<&Lost>, scope: Scope) -> u8 {
         if scope == Scope::Lab && !journal.world().is_lab() {
             continue;
         }
-        let config = WorldConfig {
-            spec: journal.world().clone(),
-            state: state.clone(),
-            dry_run: false,
-        };
-        match World::existing(&config) {
-            Ok(Some(world)) => {
-                let failed = world::take_down(&world, journal);
-                for (resource, e) in &failed {
-                    tracing::error!("could not remove {}: {e}", resource.describe());
-                }
-                left += failed.len();
-                let _ = journal.discard_if_empty();
-            }
-            // The lab is gone (after a reboot, say) and its hosts, records and processes
-            // with it; the files rigger wrote (keys among them) are still here.
-            Ok(None) => {
-                for resource in journal.live_newest_first() {
-                    if let Resource::File { path } = &resource {
-                        match std::fs::remove_file(path) {
-                            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                                tracing::error!("could not remove {path}: {e}");
-                                left += 1;
-                                continue;
-                            }
-                            _ => tracing::info!("removed {}", resource.describe()),
-                        }
-                    }
-                    let _ = journal.removed(&resource);
-                }
-                let _ = journal.discard_if_empty();
-            }
-            Err(e) => {
-                tracing::error!(
-                    "cannot reach the world of {}: {}{}",
-                    journal.path().display(),
-                    e.message,
-                    e.help.map(|h| format!(" ({h})")).unwrap_or_default()
-                );
-                left += journal.live_newest_first().len();
-                // What this run made in the lab may only be reachable from inside it (a
-                // DNS server of the user's on a lab address): the lab stays until a
-                // destroy that can reach it.
-                keep_lab |= journal.world().is_lab();
-            }
-        }
+        let (l, k) = take_down(state, journal);
+        left += l;
+        keep_lab |= k;
     }
     if let Some(lost) = lost {
         left += lost.destroy(state);
@@ -111,4 +68,58 @@ pub fn destroy(state: &StateDir, lost: Option<&Lost>, scope: Scope) -> u8 {
     state.prune();
     tracing::info!("destroyed everything in {}", state.root().display());
     EXIT_OK
+}
+
+/// Takes down what one journal names, through the backends that made it; returns how
+/// many resources are left, and whether the lab must stay up for them.
+pub fn take_down(state: &StateDir, journal: &Journal) -> (usize, bool) {
+    let mut left = 0;
+    let mut keep_lab = false;
+    let config = WorldConfig {
+        spec: journal.world().clone(),
+        state: state.clone(),
+        dry_run: false,
+    };
+    match World::existing(&config) {
+        Ok(Some(world)) => {
+            let failed = world::take_down(&world, journal);
+            for (resource, e) in &failed {
+                tracing::error!("could not remove {}: {e}", resource.describe());
+            }
+            left += failed.len();
+            let _ = journal.discard_if_empty();
+        }
+        // The lab is gone (after a reboot, say) and its hosts, records and processes
+        // with it; the files rigger wrote (keys among them) are still here.
+        Ok(None) => {
+            for resource in journal.live_newest_first() {
+                if let Resource::File { path } = &resource {
+                    match std::fs::remove_file(path) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            tracing::error!("could not remove {path}: {e}");
+                            left += 1;
+                            continue;
+                        }
+                        _ => tracing::info!("removed {}", resource.describe()),
+                    }
+                }
+                let _ = journal.removed(&resource);
+            }
+            let _ = journal.discard_if_empty();
+        }
+        Err(e) => {
+            tracing::error!(
+                "cannot reach the world of {}: {}{}",
+                journal.path().display(),
+                e.message,
+                e.help.map(|h| format!(" ({h})")).unwrap_or_default()
+            );
+            left += journal.live_newest_first().len();
+            // What this run made in the lab may only be reachable from inside it (a
+            // DNS server of the user's on a lab address): the lab stays until a
+            // destroy that can reach it.
+            keep_lab |= journal.world().is_lab();
+        }
+    }
+    (left, keep_lab)
 }

@@ -100,10 +100,7 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
         Err(e) => return super::fail(format!("doctor: {}", e.message), e.help),
     };
     let text = if args.json {
-        format!(
-            "{}\n",
-            serde_json::to_string_pretty(&diagnosis).expect("a diagnosis serialises")
-        )
+        super::json_text(&diagnosis)
     } else {
         diagnosis.text()
     };

@@ -78,10 +78,7 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
         }
     };
     let text = match (args.json, args.write_out) {
-        (true, _) => format!(
-            "{}\n",
-            serde_json::to_string_pretty(&report).expect("report serialises")
-        ),
+        (true, _) => super::json_text(&report),
         (false, WriteOut::Simple) => report.text(),
         (false, WriteOut::Table) => super::endpoints::table(&report),
         (false, WriteOut::Json) => super::endpoints::json(&report),

@@ -108,10 +108,7 @@ pub fn status(state: &StateDir, json: bool) -> u8 {
             .collect(),
     };
     if json {
-        crate::base::output::data(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&status).expect("status serialises")
-        ));
+        crate::base::output::data(&super::json_text(&status));
         return EXIT_OK;
     }
     if !status.up {

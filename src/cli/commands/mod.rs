@@ -1,11 +1,18 @@
 //! Commands other than `run`: each a function from parsed arguments to an exit status.
 
+pub mod definitions;
 pub mod destroy;
+pub mod destroy_cluster;
 pub mod doctor;
 pub mod endpoints;
+pub mod env;
+pub mod fns;
 pub mod health;
 pub mod lab;
 pub mod lost;
+pub mod man;
+pub mod scripts;
+pub mod state;
 
 use crate::cli::diagnostic::{self, ScriptError};
 
@@ -23,4 +30,13 @@ pub fn discovery_domain(domain: &str) -> Result<String, u8> {
             None,
         )
     })
+}
+
+/// A value as every `--json` of rigger prints it: pretty, keys in the order the type
+/// declares them (snake_case), one newline at the end.
+pub fn json_text<T: serde::Serialize>(value: &T) -> String {
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(value).expect("rigger's reports serialise")
+    )
 }

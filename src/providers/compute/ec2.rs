@@ -47,7 +47,10 @@ pub fn client_token(run_id: &str, name: &str) -> String {
 
 impl Ec2 {
     pub fn new(config: &aws_config::SdkConfig, run_id: &str) -> Self {
-        let ec2 = Client::new(config);
+        let conf = aws_sdk_ec2::config::Builder::from(config)
+            .interceptor(crate::providers::aws::LogCalls)
+            .build();
+        let ec2 = Client::from_conf(conf);
         Self {
             describer: Describer::new(ec2.clone()),
             ec2,

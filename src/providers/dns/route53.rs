@@ -107,7 +107,11 @@ fn set_in(sets: &[ResourceRecordSet], name: &str, rtype: &str) -> Option<(i64, V
 impl Route53 {
     pub fn new(config: &aws_config::SdkConfig, resolvers: Vec<SocketAddr>) -> Self {
         Self {
-            client: Client::new(config),
+            client: Client::from_conf(
+                aws_sdk_route53::config::Builder::from(config)
+                    .interceptor(crate::providers::aws::LogCalls)
+                    .build(),
+            ),
             resolvers,
             lookup: NameServers::default(),
             in_flight: tokio::sync::Semaphore::new(4),

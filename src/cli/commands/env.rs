@@ -1,0 +1,114 @@
+//! `rigger env --discovery-srv DOMAIN`: the etcdctl settings that reach a cluster rigger
+//! made, as shell `export` lines to `eval`, or as JSON.
+
+use serde::Serialize;
+
+use crate::base::state_dir::StateDir;
+use crate::cli::run::EXIT_OK;
+use crate::world::inventory::{self, Access};
+
+/// `ETCDCTL_*` as etcdctl reads them: every member's client URL, and the client
+/// certificate (TLS clusters only).
+#[derive(Serialize)]
+struct Env<'a> {
+    domain: &'a str,
+    endpoints: &'a [String],
+    cacert: Option<String>,
+    cert: Option<String>,
+    key: Option<String>,
+}
+
+pub fn env(state: &StateDir, domain: &str, json: bool) -> u8 {
+    let domain = match super::discovery_domain(domain) {
+        Ok(d) => d,
+        Err(status) => return status,
+    };
+    let access = match cluster_access(state, &domain) {
+        Ok(a) => a,
+        Err(status) => return status,
+    };
+    let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    let env = Env {
+        domain: &domain,
+        endpoints: &access.endpoints,
+        cacert: path(&access.cacert),
+        cert: path(&access.cert),
+        key: path(&access.key),
+    };
+    if json {
+        crate::base::output::data(&super::json_text(&env));
+        return EXIT_OK;
+    }
+    let mut out = format!(
+        "export ETCDCTL_ENDPOINTS={}\n",
+        shell_quote(&env.endpoints.join(","))
+    );
+    for (name, value) in [
+        ("ETCDCTL_CACERT", &env.cacert),
+        ("ETCDCTL_CERT", &env.cert),
+        ("ETCDCTL_KEY", &env.key),
+    ] {
+        if let Some(value) = value {
+            out.push_str(&format!("export {name}={}\n", shell_quote(value)));
+        }
+    }
+    crate::base::output::data(&out);
+    EXIT_OK
+}
+
+/// How to reach the cluster of `domain`, or the failure status after saying why: no
+/// cluster of that name in the state, or one without client records.
+pub fn cluster_access(state: &StateDir, domain: &str) -> Result<Access, u8> {
+    let runs = super::state::read_runs(state)?;
+    let mine = inventory::of_cluster(&runs, domain);
+    if mine.is_empty() {
+        return Err(super::state::no_cluster(state, domain, &runs));
+    }
+    let access = inventory::access(domain, &mine, state);
+    if access.endpoints.is_empty() {
+        return Err(super::fail(
+            format!("the cluster of {domain} has no client SRV records in the state"),
+            Some(format!(
+                "`rigger state show {domain}` lists what rigger made for it"
+            )),
+        ));
+    }
+    if access.endpoints.iter().any(|e| e.starts_with("https://"))
+        && (access.cacert.is_none() || access.cert.is_none() || access.key.is_none())
+    {
+        tracing::warn!(
+            "the cluster of {domain} speaks TLS but its client certificate is not in {}",
+            state.root().join("pki").join(domain).display()
+        );
+    }
+    Ok(access)
+}
+
+/// `text` as one shell word: as it is when that is safe, else in single quotes.
+fn shell_quote(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/.,:_-+=@%".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quote;
+
+    #[test]
+    fn words_are_quoted_only_when_the_shell_would_split_them() {
+        assert_eq!(
+            shell_quote("https://a.test:2379,https://b.test:2379"),
+            "https://a.test:2379,https://b.test:2379"
+        );
+        assert_eq!(
+            shell_quote("/tmp/my state/ca.crt"),
+            "'/tmp/my state/ca.crt'"
+        );
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+}
