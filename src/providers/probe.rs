@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::base::error::Result;
 use crate::providers::discovery::{Diagnosis, DiscoveryCheck};
+use crate::providers::members::{MemberCall, Membership};
 
 /// One answer a DNS server gave, in the form `wait_resolves` compares.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,8 +56,9 @@ pub struct DnsWait {
     pub interval: Duration,
 }
 
-/// The client certificate a health check presents.
-#[derive(Debug, Clone)]
+/// The client certificate a health check presents (paths only: a journal may keep
+/// them, to remove a member it added).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct TlsFiles {
     pub ca: PathBuf,
     pub cert: PathBuf,
@@ -161,4 +163,15 @@ pub trait Probe: Send + Sync {
     /// Reads the discovery records of `check.domain` from `check.servers` as etcd will
     /// read them, and says what is wrong with them. Fails only when no server answers.
     async fn discovery(&self, check: &DiscoveryCheck) -> Result<Diagnosis>;
+    /// Asks the cluster under `domain` (its members found through `servers`, as for
+    /// `health`) to `call`, retrying for up to `patience` while etcd refuses for a
+    /// passing reason (a leader change, a learner not yet in sync).
+    async fn membership(
+        &self,
+        domain: &str,
+        tls: Option<&TlsFiles>,
+        servers: &[SocketAddr],
+        call: &MemberCall,
+        patience: Duration,
+    ) -> Result<Membership>;
 }

@@ -80,7 +80,7 @@ fn status_of(healthy: usize, electing: usize, total: usize) -> Status {
 /// The CA and client identity, read and checked once: a file problem is the caller's,
 /// and must not read as every member being down.
 #[derive(Clone)]
-struct Credentials {
+pub(super) struct Credentials {
     files: TlsFiles,
     ca: Vec<reqwest::Certificate>,
     identity: reqwest::Identity,
@@ -112,7 +112,7 @@ pub fn check_files(files: &TlsFiles) -> Result<(), HealthError> {
 
 /// The CA and client identity in `files`. Every file's problem is said at once (a
 /// missing certificate and a CA that is not one), each naming its file.
-fn credentials(files: &TlsFiles) -> Result<Credentials, HealthError> {
+pub(super) fn credentials(files: &TlsFiles) -> Result<Credentials, HealthError> {
     let mut problems: Vec<String> = Vec::new();
     let mut help = None;
     let ca = read_file("CA certificate", &files.ca)
@@ -184,7 +184,7 @@ fn credentials(files: &TlsFiles) -> Result<Credentials, HealthError> {
     }
 }
 
-fn http_client(
+pub(super) fn http_client(
     creds: Option<&Credentials>,
     target: &str,
     addr: SocketAddr,
@@ -210,7 +210,7 @@ fn http_client(
 }
 
 /// The reason a request failed, without the os error number.
-fn cause(e: &dyn std::error::Error) -> String {
+pub(super) fn cause(e: &dyn std::error::Error) -> String {
     let why = crate::base::human::root_cause(e);
     // rustls says a reqwest message this way; the message says enough.
     why.trim_start_matches("unexpected error: ")

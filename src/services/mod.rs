@@ -3,6 +3,7 @@
 
 pub mod doctor;
 pub mod health;
+pub mod membership;
 pub mod pki;
 pub mod probe;
 pub mod resolve;
