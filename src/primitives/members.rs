@@ -24,7 +24,8 @@ const FIND: Doc = Doc {
 /// or changed it: `#{machines, records}`. `machines` are maps as `launch_instance`
 /// returns them, with `fqdn` (`<name>.<domain>`): every machine a standing A record
 /// names. `records` are maps as `dns_record` returns them, every record under
-/// `domain`. In the cloud, a state that names no machine (it was lost) is made up for
+/// `domain`. `client` is the `#{ca, cert, key}` the cluster was built with (for
+/// `etcd_members` and `etcd_health`), () when the state names none. In the cloud, a state that names no machine (it was lost) is made up for
 /// by the machines carrying the cluster's tag (`rigger:cluster`).",
 };
 
@@ -167,6 +168,11 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
             let mut out = Map::new();
             out.insert("machines".into(), machines.into());
             out.insert("records".into(), records);
+            let client = match &found.client {
+                Some(files) => to_value(FIND.name, files)?,
+                None => Dynamic::UNIT,
+            };
+            out.insert("client".into(), client);
             Ok(out)
         },
     );

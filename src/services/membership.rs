@@ -73,17 +73,8 @@ async fn endpoints(
         let Answer::Srv { target, port } = answer else {
             continue;
         };
-        let ips = resolve::ask(server, &target, RecordType::A).await;
-        let ip = ips.ok().into_iter().flatten().find_map(|a| match a {
-            Answer::Ip(ip) => Some(ip),
-            _ => None,
-        });
-        if let Some(ip) = ip {
-            found.push(Endpoint {
-                url: format!("{scheme}://{target}:{port}"),
-                host: target,
-                addr: SocketAddr::new(ip, port),
-            });
+        if let Some(at) = endpoint_of(server, &format!("{scheme}://{target}:{port}")).await {
+            found.push(at);
         }
     }
     if found.is_empty() {
@@ -93,6 +84,23 @@ async fn endpoints(
         .with_help("`rigger run reconcile --set domain=...` publishes the records of the live members"));
     }
     Ok(found)
+}
+
+/// The member at client URL `url`, its host name resolved at the zone's `server`.
+async fn endpoint_of(server: SocketAddr, url: &str) -> Option<Endpoint> {
+    let parsed = url::Url::parse(url).ok()?;
+    let host = parsed.host_str()?.trim_end_matches('.').to_string();
+    let port = parsed.port_or_known_default()?;
+    let ips = resolve::ask(server, &host, RecordType::A).await.ok()?;
+    let ip = ips.into_iter().find_map(|a| match a {
+        Answer::Ip(ip) => Some(ip),
+        _ => None,
+    })?;
+    Some(Endpoint {
+        url: url.trim_end_matches('/').to_string(),
+        host,
+        addr: SocketAddr::new(ip, port),
+    })
 }
 
 /// What one request gave: the answer, or why not, and whether another member might
@@ -221,7 +229,7 @@ pub async fn change(
         let mut keep_trying = false;
         let mut unreachable = 0;
         for at in &all {
-            match attempt(creds, at, call, &all).await {
+            match attempt(servers[0], creds, at, call, &all).await {
                 Ok(mut done) => {
                     done.retries = retries;
                     return Ok(done);
@@ -262,6 +270,7 @@ pub async fn change(
 
 /// One try of `call` at `at`, followed by the membership as `at` then sees it.
 async fn attempt(
+    server: SocketAddr,
     creds: Option<&Credentials>,
     at: &Endpoint,
     call: &MemberCall,
@@ -284,20 +293,23 @@ async fn attempt(
             answer(post(creds, at, "/v3/cluster/member/remove", &body).await)?;
         }
         MemberCall::MoveLeader { to } => {
-            // Only the leader hands leadership on: find it among the members.
-            let mut leader_at = None;
-            for e in all {
-                let status = answer(post(creds, e, "/v3/maintenance/status", &json!({})).await);
-                if let Ok(v) = status
-                    && uint(&v, "leader") != 0
-                    && uint(&v, "leader") == v.get("header").map_or(0, |h| uint(h, "member_id"))
-                {
-                    leader_at = Some(e.clone());
-                }
-            }
+            // Only the leader hands leadership on, and it may be one no SRV record names
+            // any more (it is being removed): found through the membership and its A record.
+            let leader = leader_of(creds, at).await;
+            let listed = answer(post(creds, at, "/v3/cluster/member/list", &json!({})).await)?;
+            let url = members(&listed, leader)
+                .into_iter()
+                .find(|m| m.is_leader)
+                .and_then(|m| m.client_urls.into_iter().next());
+            let leader_at = match url {
+                Some(url) => endpoint_of(server, &url).await,
+                None => None,
+            };
             let Some(leader_at) = leader_at else {
                 return Err(Asked::Refused {
-                    why: "no member says it is the leader".into(),
+                    why:
+                        "no member says which is the leader, or the leader's name does not resolve"
+                            .into(),
                     passing: true,
                 });
             };

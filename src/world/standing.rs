@@ -8,13 +8,17 @@ use std::sync::Arc;
 use super::journal::{Intent, Journal, Resource};
 use super::{ROUNDS, World, round_of};
 use crate::base::error::{Error, Result};
-use crate::providers::{Instance, Record, RecordData};
+use crate::providers::{Instance, Record, RecordData, TlsFiles};
 
 /// A cluster's machines and records, as the state names them.
 #[derive(Debug, Clone, Default)]
 pub struct Standing {
     pub machines: Vec<Instance>,
     pub records: Vec<Record>,
+    /// The CA and client certificate the run that built the cluster made for it
+    /// (`etcd::client_tls`): a day-2 run asks with them rather than issuing its own,
+    /// which its rollback would take away again.
+    pub client: Option<TlsFiles>,
 }
 
 impl World {
@@ -39,6 +43,7 @@ impl World {
         let suffix = format!(".{domain}");
         let mut found = Standing::default();
         let mut instances = Vec::new();
+        let mut files = Vec::new();
         for journal in self.journals()? {
             for resource in journal.live_newest_first() {
                 match resource {
@@ -48,6 +53,7 @@ impl World {
                         found.records.push(r);
                     }
                     Resource::Instance(i) => instances.push(i),
+                    Resource::File { path } => files.push(std::path::PathBuf::from(path)),
                     _ => {}
                 }
             }
@@ -62,6 +68,23 @@ impl World {
         found.machines = instances.into_iter().filter(|i| named(i)).collect();
         if found.machines.is_empty() {
             found.machines = self.backends.compute.tagged(domain).await?;
+        }
+        let file = |name: &str| {
+            files.iter().find(|p| {
+                p.file_name().is_some_and(|f| f == name)
+                    && p.parent()
+                        .and_then(|d| d.file_name())
+                        .is_some_and(|d| d == domain)
+            })
+        };
+        if let (Some(ca), Some(cert), Some(key)) =
+            (file("ca.crt"), file("client.crt"), file("client.key"))
+        {
+            found.client = Some(TlsFiles {
+                ca: ca.clone(),
+                cert: cert.clone(),
+                key: key.clone(),
+            });
         }
         found.machines.sort_by(|a, b| a.name.cmp(&b.name));
         found.machines.dedup_by(|a, b| a.id == b.id);
