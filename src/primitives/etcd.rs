@@ -21,9 +21,12 @@ const HEALTH: Doc = Doc {
 /// Finds the members of the cluster under `domain` through its client SRV records, as
 /// etcdctl 3.5 does (`_etcd-client-ssl._tcp` and `_etcd-client._tcp`), and asks each for
 /// its health: over TLS with `tls` (`#{ca, cert, key}` file paths, a client certificate
-/// of the cluster's CA), over plain HTTP with `#{}`. Returns `#{status, members, text}`: `status` is
-/// \"healthy\", \"degraded\" (quorum held) or \"unavailable\"; `text` is the report as the
-/// seed article printed it.",
+/// of the cluster's CA), over plain HTTP with `#{}`. Returns `#{status, members, drift,
+/// text}`: `status` is \"healthy\", \"degraded\" (quorum held, or DNS differs from the
+/// membership) or \"unavailable\"; `drift` lists where DNS and the live membership
+/// disagree, as `#{kind, subject, text}` (`kind`: missing_srv, learner_in_srv,
+/// not_a_member, missing_a, wrong_a); `text` is the report as the seed article printed
+/// it, with a `drift:` line for each difference.",
 };
 
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
@@ -45,6 +48,9 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
                     .await
             })?;
             let mut map = to_value(NAME, &report)?.cast::<Map>();
+            // Always there for a script to read: empty when DNS equals the membership.
+            map.entry("drift".into())
+                .or_insert_with(|| rhai::Array::new().into());
             map.insert("text".into(), report.text().trim_end().into());
             let healthy = report.status == Status::Healthy;
             map.insert("healthy".into(), healthy.into());

@@ -93,3 +93,13 @@ pub struct JoinedMember {
     /// The client certificate it was added with (paths).
     pub tls: Option<TlsFiles>,
 }
+
+/// One difference between DNS and the membership.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Drift {
+    /// `missing_srv`, `learner_in_srv`, `not_a_member`, `missing_a`, `wrong_a`.
+    pub kind: &'static str,
+    /// The host name the difference is about.
+    pub subject: String,
+    pub text: String,
+}

@@ -330,6 +330,7 @@ impl Probe for Plan {
             assumed: Some(format!(
                 "(dry run) the health of the cluster under {domain} would be checked here"
             )),
+            drift: Vec::new(),
         })
     }
 

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::base::error::Result;
 use crate::providers::discovery::{Diagnosis, DiscoveryCheck};
-use crate::providers::members::{MemberCall, Membership};
+use crate::providers::members::{Drift, MemberCall, Membership};
 
 /// One answer a DNS server gave, in the form `wait_resolves` compares.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -104,6 +104,10 @@ pub struct Report {
     /// Said instead of the verdict when nobody was asked (a plan assumes health).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assumed: Option<String>,
+    /// Where DNS and the live membership disagree (none when the membership could not
+    /// be read): a cluster with drift is degraded even when every member is healthy.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<Drift>,
 }
 
 impl Report {
@@ -128,8 +132,15 @@ impl Report {
         let healthy = self.members.iter().filter(|m| m.healthy).count();
         let electing = self.members.iter().filter(|m| m.electing).count();
         let total = self.members.len();
+        for d in &self.drift {
+            out.push_str(&format!("drift: {}\n", d.text));
+        }
         out.push_str(&match self.status {
             Status::Healthy => "cluster is healthy\n".to_string(),
+            Status::Degraded if healthy == total && !self.drift.is_empty() => format!(
+                "cluster is degraded: {healthy} of {total} members healthy, but DNS differs from the membership in {} places (`rigger run reconcile` repairs it)\n",
+                self.drift.len()
+            ),
             Status::Degraded if electing > 0 => format!(
                 "cluster is degraded: {healthy} of {total} members healthy, {electing} electing a leader, quorum held\n"
             ),

@@ -26,6 +26,7 @@ pub const SCRIPTS: &[Bundled] = &[
     bundle!("scripts", "member-add"),
     bundle!("scripts", "member-remove"),
     bundle!("scripts", "member-replace"),
+    bundle!("scripts", "reconcile"),
 ];
 
 /// `stdlib/*.rhai`: what `import "NAME"` finds before looking at the script's folder.

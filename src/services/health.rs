@@ -10,6 +10,7 @@ use hickory_proto::rr::RecordType;
 
 use super::resolve::{self, ResolveError};
 use crate::base::error::Error;
+use crate::providers::members::{Drift, MemberCall, url_host};
 use crate::providers::probe::{Answer, Member, Report, Status, TlsFiles};
 
 /// Why the members could not even be asked.
@@ -566,12 +567,51 @@ pub async fn check(
         });
     }
     let healthy = members.iter().filter(|m| m.healthy).count();
+    let drift = drift_of(domain, creds.as_ref().map(|c| &c.files), server, &asked).await;
+    let mut status = status_of(healthy, electing, members.len());
+    if status == Status::Healthy && !drift.is_empty() {
+        status = Status::Degraded;
+    }
     Ok(Report {
         domain: domain.to_string(),
-        status: status_of(healthy, electing, members.len()),
+        status,
         members,
         assumed: None,
+        drift,
     })
+}
+
+/// Where DNS and the membership disagree; nothing when the membership cannot be read
+/// (no quorum: a linearizable member list needs a leader).
+async fn drift_of(
+    domain: &str,
+    tls: Option<&TlsFiles>,
+    server: SocketAddr,
+    asked: &[Asked],
+) -> Vec<Drift> {
+    let call = MemberCall::List;
+    let listed = super::membership::change(domain, tls, &[server], &call, Duration::ZERO).await;
+    let Ok(listed) = listed else {
+        return Vec::new();
+    };
+    let suffix = if tls.is_some() { "-ssl" } else { "" };
+    let server_srv = format!("_etcd-server{suffix}._tcp.{domain}");
+    let client_srv = format!("_etcd-client{suffix}._tcp.{domain}");
+    let hosts: Vec<String> = listed.members.iter().flat_map(|m| m.peer_hosts()).collect();
+    let names = [server_srv.clone(), client_srv.clone()];
+    let published = super::drift::read(server, &names, &hosts).await;
+    // Who answered at each host's address, as the health checks found it.
+    let answering = asked
+        .iter()
+        .filter_map(|a| Some((url_host(&a.endpoint)?, format!("{:x}", a.raft?.id))))
+        .collect();
+    super::drift::compare(
+        &listed.members,
+        &published,
+        &server_srv,
+        &client_srv,
+        &answering,
+    )
 }
 
 /// Every member refusing a certificate is the CA or client certificate given, not a

@@ -311,6 +311,13 @@ impl Backends {
         let Ok(id) = u64::from_str_radix(&m.id, 16) else {
             return Ok(false);
         };
+        // The cluster's client certificate went with the run that built it (a destroy
+        // takes the oldest run first): so did the cluster.
+        if let Some(tls) = &m.tls
+            && [&tls.ca, &tls.cert, &tls.key].iter().any(|f| !f.exists())
+        {
+            return Ok(false);
+        }
         let servers = self.dns.authoritative(&m.domain).await?;
         let call = MemberCall::Remove { id };
         let patience = Duration::from_secs(2);
