@@ -566,8 +566,17 @@ pub async fn check(
             took: a.took,
         });
     }
+    let (drift, member_hosts) =
+        drift_of(domain, creds.as_ref().map(|c| &c.files), server, &asked).await;
+    // An SRV target that is no member is drift, not a member down: it does not count
+    // against the quorum.
+    if let Some(hosts) = member_hosts {
+        let member = |m: &Member| url_host(&m.endpoint).is_some_and(|h| hosts.contains(&h));
+        let electing_gone = members.iter().filter(|m| m.electing && !member(m)).count();
+        electing -= electing_gone;
+        members.retain(member);
+    }
     let healthy = members.iter().filter(|m| m.healthy).count();
-    let drift = drift_of(domain, creds.as_ref().map(|c| &c.files), server, &asked).await;
     let mut status = status_of(healthy, electing, members.len());
     if status == Status::Healthy && !drift.is_empty() {
         status = Status::Degraded;
@@ -581,18 +590,18 @@ pub async fn check(
     })
 }
 
-/// Where DNS and the membership disagree; nothing when the membership cannot be read
-/// (no quorum: a linearizable member list needs a leader).
+/// Where DNS and the membership disagree, and the members' host names; nothing when the
+/// membership cannot be read (no quorum: a linearizable member list needs a leader).
 async fn drift_of(
     domain: &str,
     tls: Option<&TlsFiles>,
     server: SocketAddr,
     asked: &[Asked],
-) -> Vec<Drift> {
+) -> (Vec<Drift>, Option<BTreeSet<String>>) {
     let call = MemberCall::List;
     let listed = super::membership::change(domain, tls, &[server], &call, Duration::ZERO).await;
     let Ok(listed) = listed else {
-        return Vec::new();
+        return (Vec::new(), None);
     };
     let suffix = if tls.is_some() { "-ssl" } else { "" };
     let server_srv = format!("_etcd-server{suffix}._tcp.{domain}");
@@ -605,13 +614,14 @@ async fn drift_of(
         .iter()
         .filter_map(|a| Some((url_host(&a.endpoint)?, format!("{:x}", a.raft?.id))))
         .collect();
-    super::drift::compare(
+    let drift = super::drift::compare(
         &listed.members,
         &published,
         &server_srv,
         &client_srv,
         &answering,
-    )
+    );
+    (drift, Some(hosts.into_iter().collect()))
 }
 
 /// Every member refusing a certificate is the CA or client certificate given, not a

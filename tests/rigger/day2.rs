@@ -361,3 +361,96 @@ fn removing_a_member_while_another_is_dead_is_refused_for_quorum() {
     );
     lab.destroy().leaves_nothing();
 }
+
+#[test]
+fn health_shows_drift_and_reconcile_repairs_dns_from_the_membership() {
+    let Some(lab) = LabRig::new() else { return };
+    lab.run_cluster(&[]).reports_healthy(3, "example.test");
+    let names = lab.host_names();
+    let ips: Vec<String> = lab
+        .hosts()
+        .iter()
+        .map(|h| h["ip"].as_str().unwrap().to_string())
+        .collect();
+    // DNS made to lie, as a hand edit would: one member's peer SRV record gone, a
+    // record naming a machine that is no member, and one member's A record at another
+    // member's address (where that member's certificate refuses the name: unhealthy).
+    lab.file(
+        "lie.rhai",
+        &format!(
+            r#"for r in dns_records("_etcd-server-ssl._tcp.example.test") {{
+    if r.target == "{0}.example.test" {{ delete_dns_record(r); }}
+}}
+dns_record(#{{ name: "_etcd-client-ssl._tcp.example.test", type: "SRV", priority: 0, weight: 0, port: 2379, target: "etcd-ghost.example.test" }});
+let a = dns_records("{1}.example.test")[0];
+delete_dns_record(a);
+dns_record(#{{ name: a.name, type: "A", content: "{2}" }});
+"#,
+            names[0], names[2], ips[1]
+        ),
+    );
+    let lie = lab.path("lie.rhai").display().to_string();
+    lab.run(&["run", &lie]).success();
+
+    let out = lab.run(&["health", "--discovery-srv", "example.test"]);
+    out.failure(3)
+        .stdout_has(&format!(
+            "drift: member {} (", names[0]
+        ))
+        .stdout_has(") is missing from _etcd-server-ssl._tcp.example.test")
+        .stdout_has("drift: _etcd-client-ssl._tcp.example.test names etcd-ghost.example.test, which is not a member");
+    let json = lab.run(&["health", "--discovery-srv", "example.test", "--json"]);
+    let report: Value = serde_json::from_str(&json.stdout).unwrap();
+    let kinds: Vec<&str> = report["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["missing_srv", "not_a_member"], "{report}");
+    // etcd agrees that the member is there and the ghost is not.
+    let members = member_list(&lab, 1);
+    assert!(members.iter().any(|(_, n, _)| *n == names[0]));
+    assert!(!members.iter().any(|(_, n, _)| n == "etcd-ghost"));
+
+    let out = lab.run(&["run", "reconcile"]);
+    out.success()
+        .stdout_has("deleted _etcd-client-ssl._tcp.example.test. 300 IN SRV 0 0 2379 etcd-ghost.example.test.")
+        .stdout_has(&format!(
+            "published _etcd-server-ssl._tcp.example.test. 300 IN SRV 0 0 2380 {}.example.test.",
+            names[0]
+        ))
+        .stdout_has(&format!("deleted {}.example.test. 300 IN A {}", names[2], ips[1]))
+        .stdout_has(&format!("published {}.example.test. 300 IN A {}", names[2], ips[2]));
+    lab.run(&["health", "--discovery-srv", "example.test"])
+        .success()
+        .stdout_lacks("drift");
+    dns_equals_membership(&lab, 1, 3);
+    lab.run(&["run", "reconcile"])
+        .success()
+        .stdout_has("DNS already equals the membership");
+    lab.destroy().leaves_nothing();
+}
+
+#[test]
+fn an_add_that_fails_after_the_learner_joined_removes_it_and_the_cluster_keeps_serving() {
+    let Some(lab) = LabRig::new() else { return };
+    lab.run_cluster(&[]).reports_healthy(3, "example.test");
+    // The learner is added, then its etcd cannot be started: the run fails and rolls back.
+    let out = lab.run(&["run", "member-add", "--set", "etcd=/nonexistent/etcd"]);
+    out.failure(1)
+        .stderr_has("rolling back")
+        .stderr_has("removed etcd member ");
+    let members = member_list(&lab, 0);
+    assert_eq!(members.len(), 3, "the learner is still listed: {members:?}");
+    assert!(
+        members.iter().all(|(_, _, started)| *started),
+        "{members:?}"
+    );
+    assert_eq!(lab.host_names().len(), 3);
+    dns_equals_membership(&lab, 0, 3);
+    lab.run(&["health", "--discovery-srv", "example.test"])
+        .success()
+        .stdout_has("cluster is healthy");
+    lab.destroy().leaves_nothing();
+}
