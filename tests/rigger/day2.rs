@@ -454,3 +454,29 @@ fn an_add_that_fails_after_the_learner_joined_removes_it_and_the_cluster_keeps_s
         .stdout_has("cluster is healthy");
     lab.destroy().leaves_nothing();
 }
+
+#[test]
+fn the_repl_adds_a_learner_and_promotes_it_step_by_step() {
+    let Some(lab) = LabRig::new() else { return };
+    lab.run_cluster(&[]).reports_healthy(3, "example.test");
+    let mut p = crate::repl::Prompt::start(lab.rig());
+    // The README's "Day 2 at the prompt", line for line.
+    p.quiet(r#"let c = members::find("example.test", true);"#);
+    p.eval("c.members.len()", "3");
+    p.quiet(r#"let node = launch_instance(#{ name: `etcd-${uuid()}` }); node.fqdn = `${node.name}.example.test`;"#);
+    p.quiet(r#"dns_record(etcd::member_records("example.test", node, true)[0]);"#);
+    p.quiet(
+        r#"let added = etcd_member_add("example.test", c.client, `https://${node.fqdn}:2380`);"#,
+    );
+    p.eval("added.member.is_learner", "true");
+    p.quiet(r#"etcd::start(node, #{ domain: "example.test", tls: true, etcd: "etcd", install: "none", init: "process", ca: c.ca, peers: [], state: "existing", initial_cluster: `${added.initial_cluster},${node.name}=https://${node.fqdn}:2380` });"#);
+    p.eval(r#"etcd_member_promote("example.test", c.client, added.member.id).filter(|m| m.is_learner).len()"#, "0");
+    p.quiet(r#"dns_record(etcd::member_records("example.test", node, true).extract(1));"#);
+    p.line(r#"etcd_health("example.test", c.client)"#);
+    p.expect("cluster is healthy");
+    p.expect("rigger> ");
+    p.leave();
+    // etcd and DNS agree: four started voting members, four SRV targets.
+    dns_equals_membership(&lab, 0, 4);
+    lab.destroy().leaves_nothing();
+}
