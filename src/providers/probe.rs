@@ -138,8 +138,11 @@ impl Report {
         out.push_str(&match self.status {
             Status::Healthy => "cluster is healthy\n".to_string(),
             Status::Degraded if healthy == total && !self.drift.is_empty() => format!(
-                "cluster is degraded: {healthy} of {total} members healthy, but DNS differs from the membership in {} places (`rigger run reconcile` repairs it)\n",
-                self.drift.len()
+                "cluster is degraded: {healthy} of {total} members healthy, but DNS differs from the membership in {} (`rigger run reconcile` repairs it)\n",
+                match self.drift.len() {
+                    1 => "1 place".to_string(),
+                    n => format!("{n} places"),
+                }
             ),
             Status::Degraded if electing > 0 => format!(
                 "cluster is degraded: {healthy} of {total} members healthy, {electing} electing a leader, quorum held\n"
@@ -185,4 +188,35 @@ pub trait Probe: Send + Sync {
         call: &MemberCall,
         patience: Duration,
     ) -> Result<Membership>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_healthy_cluster_with_drift_reads_as_degraded_with_each_difference() {
+        let member = |id: &str| Member {
+            id: Some(id.into()),
+            endpoint: format!("https://{id}.example.test:2379"),
+            healthy: true,
+            electing: false,
+            detail: String::new(),
+            took: Duration::from_millis(3),
+        };
+        let report = Report {
+            domain: "example.test".into(),
+            status: Status::Degraded,
+            members: vec![member("a"), member("b"), member("c")],
+            assumed: None,
+            drift: vec![Drift {
+                kind: "not_a_member",
+                subject: "etcd-ghost.example.test".into(),
+                text: "_etcd-client-ssl._tcp.example.test names etcd-ghost.example.test, which is not a member".into(),
+            }],
+        };
+        let text = report.text();
+        assert!(text.contains("\ndrift: _etcd-client-ssl._tcp.example.test names etcd-ghost.example.test, which is not a member\n"), "{text}");
+        assert!(text.ends_with("cluster is degraded: 3 of 3 members healthy, but DNS differs from the membership in 1 place (`rigger run reconcile` repairs it)\n"), "{text}");
+    }
 }

@@ -158,6 +158,8 @@ pub struct Journal {
     /// Where to write, or `None` for a journal that is never written (dry runs,
     /// commands that only look).
     persist: Option<StateDir>,
+    /// The state dir it belongs to, written or not: where the other runs' journals are.
+    state: StateDir,
     world: WorldSpec,
     inner: Mutex<Vec<(u64, Resource)>>,
     /// The highest sequence number handed out: never reused, even after removals.
@@ -183,6 +185,7 @@ impl Journal {
         Ok(Self {
             path: dir.join(format!("{stamp}-{id}.jsonl")),
             persist: in_state_dir.then(|| state.clone()),
+            state: state.clone(),
             world: world.clone(),
             inner: Mutex::default(),
             last: Mutex::default(),
@@ -233,6 +236,7 @@ impl Journal {
         Ok(Self {
             path: path.to_path_buf(),
             persist: Some(state.clone()),
+            state: state.clone(),
             world,
             inner: Mutex::new(live),
             last: Mutex::new(last),
@@ -353,18 +357,21 @@ impl Journal {
     /// as standing any more.
     pub fn removed_anywhere(&self, resource: &Resource) -> std::io::Result<()> {
         self.removed_same(resource)?;
+        // A journal that is never written (a plan, a command that only looks) changes
+        // no other either.
+        if self.persist.is_none() {
+            return Ok(());
+        }
         for other in self.others()? {
             other.removed_same(resource)?;
         }
         Ok(())
     }
 
-    /// Every other journal of the state dir, as its file says now.
+    /// Every other journal of the state dir, as its file says now (a plan reads them too:
+    /// what a day-2 script finds is what exists).
     pub fn others(&self) -> std::io::Result<Vec<Self>> {
-        let Some(state) = &self.persist else {
-            return Ok(Vec::new());
-        };
-        let all = Self::all(state)?;
+        let all = Self::all(&self.state)?;
         Ok(all.into_iter().filter(|j| j.path != self.path).collect())
     }
 
