@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use hickory_proto::rr::RecordType;
 
+use super::drift::Published;
 use super::resolve::{self, ResolveError};
 use crate::base::error::Error;
-use crate::providers::members::{Drift, MemberCall, url_host};
+use crate::providers::members::{Drift, EtcdMember, MemberCall, url_host};
 use crate::providers::probe::{Answer, Member, Report, Status, TlsFiles};
 
 /// Why the members could not even be asked.
@@ -566,12 +567,11 @@ pub async fn check(
             took: a.took,
         });
     }
-    let (drift, member_hosts) =
-        drift_of(domain, creds.as_ref().map(|c| &c.files), server, &asked).await;
+    let (drift, known) = drift_of(domain, creds.as_ref().map(|c| &c.files), server, &asked).await;
     // An SRV target that is no member is drift, not a member down: it does not count
     // against the quorum.
-    if let Some(hosts) = member_hosts {
-        let member = |m: &Member| url_host(&m.endpoint).is_some_and(|h| hosts.contains(&h));
+    if let Some((listed, published)) = known {
+        let member = |m: &Member| super::drift::is_member(&m.endpoint, &listed, &published);
         let electing_gone = members.iter().filter(|m| m.electing && !member(m)).count();
         electing -= electing_gone;
         members.retain(member);
@@ -590,14 +590,14 @@ pub async fn check(
     })
 }
 
-/// Where DNS and the membership disagree, and the members' host names; nothing when the
+/// Where DNS and the membership disagree, with the membership and DNS as read; nothing when the
 /// membership cannot be read (no quorum: a linearizable member list needs a leader).
 async fn drift_of(
     domain: &str,
     tls: Option<&TlsFiles>,
     server: SocketAddr,
     asked: &[Asked],
-) -> (Vec<Drift>, Option<BTreeSet<String>>) {
+) -> (Vec<Drift>, Option<(Vec<EtcdMember>, Published)>) {
     let call = MemberCall::List;
     let listed = super::membership::change(domain, tls, &[server], &call, Duration::ZERO).await;
     let Ok(listed) = listed else {
@@ -621,7 +621,7 @@ async fn drift_of(
         &client_srv,
         &answering,
     );
-    (drift, Some(hosts.into_iter().collect()))
+    (drift, Some((listed.members, published)))
 }
 
 /// Every member refusing a certificate is the CA or client certificate given, not a

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use hickory_proto::rr::RecordType;
 use serde_json::{Value, json};
 
-use super::health::{Credentials, HealthError, cause, credentials, http_client};
+use super::health::{Credentials, cause, credentials, http_client};
 use super::resolve;
 use crate::base::error::Error;
 use crate::providers::TlsFiles;
@@ -103,21 +103,26 @@ async fn endpoint_of(server: SocketAddr, url: &str) -> Option<Endpoint> {
     })
 }
 
-/// What one request gave: the answer, or why not, and whether another member might
-/// take it (the member is down, or refused for a passing reason).
-enum Asked {
-    Answer(Value),
-    Refused { why: String, passing: bool },
+/// Why a member did not take a request, and whether another member (or the same one a
+/// moment later) might: it is down, or refused for a passing reason.
+struct Refusal {
+    why: String,
+    passing: bool,
 }
 
-async fn post(creds: Option<&Credentials>, at: &Endpoint, path: &str, body: &Value) -> Asked {
+async fn post(
+    creds: Option<&Credentials>,
+    at: &Endpoint,
+    path: &str,
+    body: &Value,
+) -> Result<Value, Refusal> {
     let client = match http_client(creds, &at.host, at.addr, false) {
         Ok(c) => c,
         Err(why) => {
-            return Asked::Refused {
+            return Err(Refusal {
                 why,
                 passing: false,
-            };
+            });
         }
     };
     let sent = client
@@ -129,24 +134,24 @@ async fn post(creds: Option<&Credentials>, at: &Endpoint, path: &str, body: &Val
         Ok(r) => r,
         // Down or unreachable: another member may answer.
         Err(e) => {
-            return Asked::Refused {
+            return Err(Refusal {
                 why: format!("cannot reach {}: {}", at.url, cause(&e)),
                 passing: true,
-            };
+            });
         }
     };
     let ok = resp.status().is_success();
     let value: Value = match resp.json().await {
         Ok(v) => v,
         Err(e) => {
-            return Asked::Refused {
+            return Err(Refusal {
                 why: format!("{} answered what is not JSON: {}", at.url, cause(&e)),
                 passing: true,
-            };
+            });
         }
     };
     if ok && value.get("error").is_none() {
-        return Asked::Answer(value);
+        return Ok(value);
     }
     // The gateway says a gRPC error as `{error, code, message}`.
     let why = ["message", "error"]
@@ -154,10 +159,10 @@ async fn post(creds: Option<&Credentials>, at: &Endpoint, path: &str, body: &Val
         .find_map(|k| value.get(*k).and_then(Value::as_str))
         .unwrap_or("an error without a message")
         .to_string();
-    Asked::Refused {
+    Err(Refusal {
         passing: passing(&why),
         why,
-    }
+    })
 }
 
 /// A uint64 as the gateway writes it: a string, or absent for zero.
@@ -199,10 +204,9 @@ fn members(v: &Value, leader: u64) -> Vec<EtcdMember> {
 
 /// The leader's ID as `at` knows it (0 while electing, or when `at` does not answer).
 async fn leader_of(creds: Option<&Credentials>, at: &Endpoint) -> u64 {
-    match post(creds, at, "/v3/maintenance/status", &json!({})).await {
-        Asked::Answer(v) => uint(&v, "leader"),
-        Asked::Refused { .. } => 0,
-    }
+    post(creds, at, "/v3/maintenance/status", &json!({}))
+        .await
+        .map_or(0, |v| uint(&v, "leader"))
 }
 
 /// Asks `call` of the cluster under `domain`: of each member in turn until one takes
@@ -234,12 +238,11 @@ pub async fn change(
                     done.retries = retries;
                     return Ok(done);
                 }
-                Err(Asked::Refused { why, passing }) => {
+                Err(Refusal { why, passing }) => {
                     keep_trying |= passing;
                     unreachable += usize::from(why.starts_with("cannot reach "));
                     last = why;
                 }
-                Err(Asked::Answer(_)) => unreachable!("an answer is a success"),
             }
         }
         if !keep_trying || start.elapsed() >= patience {
@@ -275,28 +278,37 @@ async fn attempt(
     at: &Endpoint,
     call: &MemberCall,
     all: &[Endpoint],
-) -> Result<Membership, Asked> {
+) -> Result<Membership, Refusal> {
     let mut added = None;
     match call {
         MemberCall::List => {}
         MemberCall::Add { peer_urls, learner } => {
             let body = json!({ "peerURLs": peer_urls, "isLearner": learner });
-            let v = answer(post(creds, at, "/v3/cluster/member/add", &body).await)?;
-            added = v.get("member").map(|m| member(m, 0));
+            added = match post(creds, at, "/v3/cluster/member/add", &body).await {
+                Ok(v) => v.get("member").map(|m| member(m, 0)),
+                // An add whose answer was lost (a timeout) and was asked again: etcd took
+                // the first, and that member is the one this call made.
+                Err(refused) if refused.why.contains("Peer URLs already exists") => {
+                    let now = listed(creds, all).await?;
+                    let made = now.members.into_iter().find(|m| m.peer_urls == *peer_urls);
+                    Some(made.ok_or(refused)?)
+                }
+                Err(refused) => return Err(refused),
+            };
         }
         MemberCall::Promote { id } => {
             let body = json!({ "ID": id.to_string() });
-            answer(post(creds, at, "/v3/cluster/member/promote", &body).await)?;
+            post(creds, at, "/v3/cluster/member/promote", &body).await?;
         }
         MemberCall::Remove { id } => {
             let body = json!({ "ID": id.to_string() });
-            answer(post(creds, at, "/v3/cluster/member/remove", &body).await)?;
+            post(creds, at, "/v3/cluster/member/remove", &body).await?;
         }
         MemberCall::MoveLeader { to } => {
             // Only the leader hands leadership on, and it may be one no SRV record names
             // any more (it is being removed): found through the membership and its A record.
             let leader = leader_of(creds, at).await;
-            let listed = answer(post(creds, at, "/v3/cluster/member/list", &json!({})).await)?;
+            let listed = post(creds, at, "/v3/cluster/member/list", &json!({})).await?;
             let url = members(&listed, leader)
                 .into_iter()
                 .find(|m| m.is_leader)
@@ -306,7 +318,7 @@ async fn attempt(
                 None => None,
             };
             let Some(leader_at) = leader_at else {
-                return Err(Asked::Refused {
+                return Err(Refusal {
                     why:
                         "no member says which is the leader, or the leader's name does not resolve"
                             .into(),
@@ -314,15 +326,8 @@ async fn attempt(
                 });
             };
             let body = json!({ "targetID": to.to_string() });
-            answer(
-                post(
-                    creds,
-                    &leader_at,
-                    "/v3/maintenance/transfer-leadership",
-                    &body,
-                )
-                .await,
-            )?;
+            let path = "/v3/maintenance/transfer-leadership";
+            post(creds, &leader_at, path, &body).await?;
         }
     }
     // A change etcd took is not asked again because nobody answered the list after it
@@ -343,14 +348,14 @@ async fn attempt(
 
 /// The membership as the first member that answers sees it: after a change, the member
 /// that took it may be the one just removed.
-async fn listed(creds: Option<&Credentials>, all: &[Endpoint]) -> Result<Membership, Asked> {
-    let mut last = Asked::Refused {
+async fn listed(creds: Option<&Credentials>, all: &[Endpoint]) -> Result<Membership, Refusal> {
+    let mut last = Refusal {
         why: "no member to ask".into(),
         passing: true,
     };
     for at in all {
         match post(creds, at, "/v3/cluster/member/list", &json!({})).await {
-            Asked::Answer(v) => {
+            Ok(v) => {
                 let leader = leader_of(creds, at).await;
                 return Ok(Membership {
                     members: members(&v, leader),
@@ -359,26 +364,10 @@ async fn listed(creds: Option<&Credentials>, all: &[Endpoint]) -> Result<Members
                     retries: 0,
                 });
             }
-            refused => last = refused,
+            Err(refused) => last = refused,
         }
     }
     Err(last)
-}
-
-fn answer(asked: Asked) -> Result<Value, Asked> {
-    match asked {
-        Asked::Answer(v) => Ok(v),
-        refused => Err(refused),
-    }
-}
-
-impl From<HealthError> for Asked {
-    fn from(e: HealthError) -> Self {
-        Asked::Refused {
-            why: e.to_string(),
-            passing: false,
-        }
-    }
 }
 
 #[cfg(test)]
