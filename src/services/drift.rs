@@ -70,6 +70,9 @@ impl Published {
     }
 }
 
+/// Which of a member's URLs an SRV owner name is about: peer or client.
+type UrlsOf = fn(&EtcdMember) -> &Vec<String>;
+
 fn host_port(url: &str) -> Option<(String, u16)> {
     let parsed = url::Url::parse(url).ok()?;
     Some((url_host(url)?, parsed.port_or_known_default()?))
@@ -106,7 +109,7 @@ pub fn compare(
             format!("member {} ({})", m.name, m.id)
         }
     };
-    let kinds: [(&str, fn(&EtcdMember) -> &Vec<String>); 2] = [
+    let kinds: [(&str, UrlsOf); 2] = [
         (server_srv, |m| &m.peer_urls),
         (client_srv, |m| &m.client_urls),
     ];
