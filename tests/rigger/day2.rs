@@ -487,3 +487,40 @@ fn the_repl_adds_a_learner_and_promotes_it_step_by_step() {
     dns_equals_membership(&lab, 0, 4);
     lab.destroy().leaves_nothing();
 }
+
+/// In the cloud, a state that names no machine of the cluster (it was lost) finds them
+/// by the cluster's tag; another cluster's machines stay out. moto's addresses are
+/// fiction: nothing dials them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_find_falls_back_to_the_cluster_tag_when_the_state_is_lost() {
+    use rigger::providers::Compute;
+    use rigger::providers::compute::ec2::{CLUSTER_TAG, Ec2};
+    let moto = crate::aws::moto(&[]);
+    let aws = Ec2::new(&crate::aws::config(&moto), "run-day2");
+    let mine = aws.launch(&crate::aws::spec("etcd-tagged")).await.unwrap();
+    let mut other = crate::aws::spec("etcd-other");
+    other.tags.insert(CLUSTER_TAG.into(), "other.test".into());
+    aws.launch(&other).await.unwrap();
+    let url = moto.url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        crate::harness::Rig::new()
+            .own_state()
+            .file(
+                "find.rhai",
+                "for m in cluster_find(\"example.test\").machines { print(`${m.name} ${m.private_ip} ${m.fqdn}`); }",
+            )
+            .env("AWS_ENDPOINT_URL", &url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .args(&["run", "find.rhai", "--target", "aws", "--dns", "route53"])
+            .run()
+    })
+    .await
+    .unwrap();
+    out.success().stdout_is(&format!(
+        "etcd-tagged {} etcd-tagged.example.test\n",
+        mine.private_ip
+    ));
+}
