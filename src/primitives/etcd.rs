@@ -21,9 +21,12 @@ const HEALTH: Doc = Doc {
 /// Finds the members of the cluster under `domain` through its client SRV records, as
 /// etcdctl 3.5 does (`_etcd-client-ssl._tcp` and `_etcd-client._tcp`), and asks each for
 /// its health: over TLS with `tls` (`#{ca, cert, key}` file paths, a client certificate
-/// of the cluster's CA), over plain HTTP with `#{}`. Returns `#{status, members, text}`: `status` is
-/// \"healthy\", \"degraded\" (quorum held) or \"unavailable\"; `text` is the report as the
-/// seed article printed it.",
+/// of the cluster's CA), over plain HTTP with `#{}`. Returns `#{status, members, drift,
+/// text}`: `status` is \"healthy\", \"degraded\" (quorum held, or DNS differs from the
+/// membership) or \"unavailable\"; `drift` lists where DNS and the live membership
+/// disagree, as `#{kind, subject, text}` (`kind`: missing_srv, learner_in_srv,
+/// not_a_member, missing_a, wrong_a); `text` is the report as the seed article printed
+/// it, with a `drift:` line for each difference.",
 };
 
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
@@ -34,35 +37,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
             let domain = check_name(domain, false).map_err(|why| {
                 Failure::invalid(NAME, format!("{domain:?} is not a valid domain: {why}"))
             })?;
-            let options = Options::new(NAME, tls, &["ca", "cert", "key", "dir", "name"])?;
-            let file = |key: &str| -> Result<std::path::PathBuf, Failure> {
-                options
-                    .get(key)
-                    .filter(|v| v.is_string())
-                    .map(|v| v.to_string().into())
-                    .ok_or_else(|| {
-                        Failure::invalid(NAME, format!("tls.{key} (a file path) is required"))
-                    })
-            };
-            // `#{}`: a cluster without TLS, asked over plain HTTP.
-            let plain = ["ca", "cert", "key"]
-                .iter()
-                .all(|k| options.get(k).is_none());
-            let tls = if plain {
-                None
-            } else {
-                Some(TlsFiles {
-                    ca: file("ca")?,
-                    cert: file("cert")?,
-                    key: file("key")?,
-                })
-            };
-            // The files are the script's to get right: said before any member is asked
-            // (a plan has none yet: the certificates are only written down).
-            if let Some(files) = tls.as_ref().filter(|_| !h.dry_run()) {
-                crate::services::health::check_files(files)
-                    .map_err(|e| Failure::new(NAME, e.into()))?;
-            }
+            let tls = tls_files(NAME, tls, h.dry_run())?;
             crate::base::hook::point("health");
             let report = on_world(&h, NAME, Duration::from_secs(30), move |world| async move {
                 let servers = world.backends.dns.authoritative(&domain).await?;
@@ -73,10 +48,51 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
                     .await
             })?;
             let mut map = to_value(NAME, &report)?.cast::<Map>();
+            // Always there for a script to read: empty when DNS equals the membership.
+            map.entry("drift".into())
+                .or_insert_with(|| rhai::Array::new().into());
             map.insert("text".into(), report.text().trim_end().into());
             let healthy = report.status == Status::Healthy;
             map.insert("healthy".into(), healthy.into());
             Ok(map)
         },
     );
+}
+
+/// The client certificate a script gives for asking the cluster (`#{ca, cert, key}`
+/// file paths, what `etcd::client_tls` returns), or `None` for `#{}`: a cluster without
+/// TLS, asked over plain HTTP. The files are the script's to get right, so they are
+/// checked before any member is asked (not in a dry run, whose certificates are only
+/// written down).
+pub(super) fn tls_files(
+    primitive: &'static str,
+    tls: Map,
+    dry_run: bool,
+) -> Result<Option<TlsFiles>, Failure> {
+    let options = Options::new(primitive, tls, &["ca", "cert", "key", "dir", "name"])?;
+    let file = |key: &str| -> Result<std::path::PathBuf, Failure> {
+        options
+            .get(key)
+            .filter(|v| v.is_string())
+            .map(|v| v.to_string().into())
+            .ok_or_else(|| {
+                Failure::invalid(primitive, format!("tls.{key} (a file path) is required"))
+            })
+    };
+    let plain = ["ca", "cert", "key"]
+        .iter()
+        .all(|k| options.get(k).is_none());
+    if plain {
+        return Ok(None);
+    }
+    let files = TlsFiles {
+        ca: file("ca")?,
+        cert: file("cert")?,
+        key: file("key")?,
+    };
+    if !dry_run {
+        crate::services::health::check_files(&files)
+            .map_err(|e| Failure::new(primitive, e.into()))?;
+    }
+    Ok(Some(files))
 }

@@ -11,6 +11,7 @@ mod discovery;
 mod dns;
 mod etcd;
 mod ids;
+mod members;
 mod net;
 mod options;
 mod param;
@@ -47,6 +48,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     bootstrap::register(engine);
     pki::register(engine, cx);
     etcd::register(engine, cx);
+    members::register(engine, cx);
     discovery::register(engine, cx);
     target::register(engine, cx);
 }

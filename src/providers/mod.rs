@@ -8,6 +8,7 @@ pub mod discovery;
 pub mod dns;
 pub mod lab;
 pub mod local;
+pub mod members;
 pub mod opening;
 pub mod plan;
 pub mod probe;

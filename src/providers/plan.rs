@@ -10,6 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::discovery::{Diagnosis, DiscoveryCheck};
+use super::members::{MemberCall, Membership};
 use super::probe::{Report, Status, show};
 use super::{
     CaFiles, CertFiles, Compute, Dns, DnsWait, ExecOutput, Instance, InstanceSpec, LeafSpec, Local,
@@ -329,6 +330,7 @@ impl Probe for Plan {
             assumed: Some(format!(
                 "(dry run) the health of the cluster under {domain} would be checked here"
             )),
+            drift: Vec::new(),
         })
     }
 
@@ -344,5 +346,25 @@ impl Probe for Plan {
             "(dry run) the discovery records under {domain} would be checked here"
         ));
         Ok(diagnosis)
+    }
+
+    /// A live cluster's membership is not something a plan can make up: the call is
+    /// written down, and the plan stops there, saying so.
+    async fn membership(
+        &self,
+        domain: &str,
+        _tls: Option<&TlsFiles>,
+        _servers: &[SocketAddr],
+        call: &MemberCall,
+        _patience: Duration,
+    ) -> Result<Membership> {
+        self.record(format!(
+            "ask the cluster under {domain}: {}",
+            call.describe()
+        ));
+        Err(crate::base::error::Error::invalid(format!(
+            "a dry run does not ask the cluster under {domain} for its membership ({}), so the plan ends here",
+            call.describe()
+        )))
     }
 }

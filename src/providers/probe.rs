@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::base::error::Result;
 use crate::providers::discovery::{Diagnosis, DiscoveryCheck};
+use crate::providers::members::{Drift, MemberCall, Membership};
 
 /// One answer a DNS server gave, in the form `wait_resolves` compares.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,8 +56,9 @@ pub struct DnsWait {
     pub interval: Duration,
 }
 
-/// The client certificate a health check presents.
-#[derive(Debug, Clone)]
+/// The client certificate a health check presents (paths only: a journal may keep
+/// them, to remove a member it added).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct TlsFiles {
     pub ca: PathBuf,
     pub cert: PathBuf,
@@ -102,6 +104,10 @@ pub struct Report {
     /// Said instead of the verdict when nobody was asked (a plan assumes health).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assumed: Option<String>,
+    /// Where DNS and the live membership disagree (none when the membership could not
+    /// be read): a cluster with drift is degraded even when every member is healthy.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<Drift>,
 }
 
 impl Report {
@@ -126,8 +132,18 @@ impl Report {
         let healthy = self.members.iter().filter(|m| m.healthy).count();
         let electing = self.members.iter().filter(|m| m.electing).count();
         let total = self.members.len();
+        for d in &self.drift {
+            out.push_str(&format!("drift: {}\n", d.text));
+        }
         out.push_str(&match self.status {
             Status::Healthy => "cluster is healthy\n".to_string(),
+            Status::Degraded if healthy == total && !self.drift.is_empty() => format!(
+                "cluster is degraded: {healthy} of {total} members healthy, but DNS differs from the membership in {} (`rigger run reconcile` repairs it)\n",
+                match self.drift.len() {
+                    1 => "1 place".to_string(),
+                    n => format!("{n} places"),
+                }
+            ),
             Status::Degraded if electing > 0 => format!(
                 "cluster is degraded: {healthy} of {total} members healthy, {electing} electing a leader, quorum held\n"
             ),
@@ -161,4 +177,46 @@ pub trait Probe: Send + Sync {
     /// Reads the discovery records of `check.domain` from `check.servers` as etcd will
     /// read them, and says what is wrong with them. Fails only when no server answers.
     async fn discovery(&self, check: &DiscoveryCheck) -> Result<Diagnosis>;
+    /// Asks the cluster under `domain` (its members found through `servers`, as for
+    /// `health`) to `call`, retrying for up to `patience` while etcd refuses for a
+    /// passing reason (a leader change, a learner not yet in sync).
+    async fn membership(
+        &self,
+        domain: &str,
+        tls: Option<&TlsFiles>,
+        servers: &[SocketAddr],
+        call: &MemberCall,
+        patience: Duration,
+    ) -> Result<Membership>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_healthy_cluster_with_drift_reads_as_degraded_with_each_difference() {
+        let member = |id: &str| Member {
+            id: Some(id.into()),
+            endpoint: format!("https://{id}.example.test:2379"),
+            healthy: true,
+            electing: false,
+            detail: String::new(),
+            took: Duration::from_millis(3),
+        };
+        let report = Report {
+            domain: "example.test".into(),
+            status: Status::Degraded,
+            members: vec![member("a"), member("b"), member("c")],
+            assumed: None,
+            drift: vec![Drift {
+                kind: "not_a_member",
+                subject: "etcd-ghost.example.test".into(),
+                text: "_etcd-client-ssl._tcp.example.test names etcd-ghost.example.test, which is not a member".into(),
+            }],
+        };
+        let text = report.text();
+        assert!(text.contains("\ndrift: _etcd-client-ssl._tcp.example.test names etcd-ghost.example.test, which is not a member\n"), "{text}");
+        assert!(text.ends_with("cluster is degraded: 3 of 3 members healthy, but DNS differs from the membership in 1 place (`rigger run reconcile` repairs it)\n"), "{text}");
+    }
 }

@@ -20,10 +20,17 @@ macro_rules! bundle {
 }
 
 /// `scripts/*.rhai`: what `rigger run NAME` runs.
-pub const SCRIPTS: &[Bundled] = &[bundle!("scripts", "cluster"), bundle!("scripts", "records")];
+pub const SCRIPTS: &[Bundled] = &[
+    bundle!("scripts", "cluster"),
+    bundle!("scripts", "records"),
+    bundle!("scripts", "member-add"),
+    bundle!("scripts", "member-remove"),
+    bundle!("scripts", "member-replace"),
+    bundle!("scripts", "reconcile"),
+];
 
 /// `stdlib/*.rhai`: what `import "NAME"` finds before looking at the script's folder.
-pub const STDLIB: &[Bundled] = &[bundle!("stdlib", "etcd")];
+pub const STDLIB: &[Bundled] = &[bundle!("stdlib", "etcd"), bundle!("stdlib", "members")];
 
 pub fn script(name: &str) -> Option<&'static Bundled> {
     SCRIPTS.iter().find(|s| s.name == name)

@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use hickory_proto::rr::RecordType;
 
+use super::drift::Published;
 use super::resolve::{self, ResolveError};
 use crate::base::error::Error;
+use crate::providers::members::{Drift, EtcdMember, MemberCall, url_host};
 use crate::providers::probe::{Answer, Member, Report, Status, TlsFiles};
 
 /// Why the members could not even be asked.
@@ -80,7 +82,7 @@ fn status_of(healthy: usize, electing: usize, total: usize) -> Status {
 /// The CA and client identity, read and checked once: a file problem is the caller's,
 /// and must not read as every member being down.
 #[derive(Clone)]
-struct Credentials {
+pub(super) struct Credentials {
     files: TlsFiles,
     ca: Vec<reqwest::Certificate>,
     identity: reqwest::Identity,
@@ -112,7 +114,7 @@ pub fn check_files(files: &TlsFiles) -> Result<(), HealthError> {
 
 /// The CA and client identity in `files`. Every file's problem is said at once (a
 /// missing certificate and a CA that is not one), each naming its file.
-fn credentials(files: &TlsFiles) -> Result<Credentials, HealthError> {
+pub(super) fn credentials(files: &TlsFiles) -> Result<Credentials, HealthError> {
     let mut problems: Vec<String> = Vec::new();
     let mut help = None;
     let ca = read_file("CA certificate", &files.ca)
@@ -184,7 +186,7 @@ fn credentials(files: &TlsFiles) -> Result<Credentials, HealthError> {
     }
 }
 
-fn http_client(
+pub(super) fn http_client(
     creds: Option<&Credentials>,
     target: &str,
     addr: SocketAddr,
@@ -210,7 +212,7 @@ fn http_client(
 }
 
 /// The reason a request failed, without the os error number.
-fn cause(e: &dyn std::error::Error) -> String {
+pub(super) fn cause(e: &dyn std::error::Error) -> String {
     let why = crate::base::human::root_cause(e);
     // rustls says a reqwest message this way; the message says enough.
     why.trim_start_matches("unexpected error: ")
@@ -565,13 +567,61 @@ pub async fn check(
             took: a.took,
         });
     }
+    let (drift, known) = drift_of(domain, creds.as_ref().map(|c| &c.files), server, &asked).await;
+    // An SRV target that is no member is drift, not a member down: it does not count
+    // against the quorum.
+    if let Some((listed, published)) = known {
+        let member = |m: &Member| super::drift::is_member(&m.endpoint, &listed, &published);
+        let electing_gone = members.iter().filter(|m| m.electing && !member(m)).count();
+        electing -= electing_gone;
+        members.retain(member);
+    }
     let healthy = members.iter().filter(|m| m.healthy).count();
+    let mut status = status_of(healthy, electing, members.len());
+    if status == Status::Healthy && !drift.is_empty() {
+        status = Status::Degraded;
+    }
     Ok(Report {
         domain: domain.to_string(),
-        status: status_of(healthy, electing, members.len()),
+        status,
         members,
         assumed: None,
+        drift,
     })
+}
+
+/// Where DNS and the membership disagree, with the membership and DNS as read; nothing when the
+/// membership cannot be read (no quorum: a linearizable member list needs a leader).
+async fn drift_of(
+    domain: &str,
+    tls: Option<&TlsFiles>,
+    server: SocketAddr,
+    asked: &[Asked],
+) -> (Vec<Drift>, Option<(Vec<EtcdMember>, Published)>) {
+    let call = MemberCall::List;
+    let listed = super::membership::change(domain, tls, &[server], &call, Duration::ZERO).await;
+    let Ok(listed) = listed else {
+        return (Vec::new(), None);
+    };
+    let suffix = if tls.is_some() { "-ssl" } else { "" };
+    let server_srv = format!("_etcd-server{suffix}._tcp.{domain}");
+    let client_srv = format!("_etcd-client{suffix}._tcp.{domain}");
+    let hosts: Vec<String> = listed.members.iter().flat_map(|m| m.peer_hosts()).collect();
+    let names = [server_srv.clone(), client_srv.clone()];
+    let published = super::drift::read(server, &names, &hosts).await;
+    // Who answered at each host's address, as the health checks found it.
+    let answering = asked
+        .iter()
+        .filter_map(|a| Some((url_host(&a.endpoint)?, format!("{:x}", a.raft?.id))))
+        .collect();
+    let drift = super::drift::compare(
+        &listed.members,
+        &published,
+        &server_srv,
+        &client_srv,
+        &answering,
+    );
+    (drift, Some((listed.members, published)))
 }
 
 /// Every member refusing a certificate is the CA or client certificate given, not a

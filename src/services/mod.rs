@@ -2,7 +2,9 @@
 //! cluster health, the discovery doctor. Each returns a typed error that maps to the one error model.
 
 pub mod doctor;
+pub mod drift;
 pub mod health;
+pub mod membership;
 pub mod pki;
 pub mod probe;
 pub mod resolve;

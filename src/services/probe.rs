@@ -11,9 +11,10 @@ use tokio::runtime::Handle;
 
 use super::doctor::read::Ask;
 use super::doctor::served::Lookup;
-use super::{doctor, health, resolve, wait};
+use super::{doctor, health, membership, resolve, wait};
 use crate::base::error::{Error, Result};
 use crate::providers::discovery::{Diagnosis, DiscoveryCheck};
+use crate::providers::members::{MemberCall, Membership};
 use crate::providers::probe::{DnsWait, Probe, Report, TlsFiles};
 
 pub struct Network {
@@ -84,6 +85,17 @@ impl Probe for Network {
             machine: self.machine.clone(),
         });
         doctor::examine(check, ask).await
+    }
+
+    async fn membership(
+        &self,
+        domain: &str,
+        tls: Option<&TlsFiles>,
+        servers: &[SocketAddr],
+        call: &MemberCall,
+        patience: Duration,
+    ) -> Result<Membership> {
+        membership::change(domain, tls, servers, call, patience).await
     }
 }
 

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::spec::WorldSpec;
 use crate::base::state_dir::StateDir;
+use crate::providers::members::JoinedMember;
 use crate::providers::{Instance, Process, Record, RecordSpec, Zone};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -29,6 +30,8 @@ pub enum Resource {
     File {
         path: String,
     },
+    /// A member added to an etcd cluster (`member add`).
+    EtcdMember(JoinedMember),
     /// Something that was being made when the run stopped: it may exist or not.
     Pending(Intent),
 }
@@ -38,11 +41,27 @@ pub enum Resource {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "what", rename_all = "snake_case")]
 pub enum Intent {
-    Instance { name: String },
-    DnsZone { name: String },
-    DnsRecord { spec: RecordSpec },
-    Process { node: String, name: String },
-    Files { paths: Vec<String> },
+    Instance {
+        name: String,
+    },
+    DnsZone {
+        name: String,
+    },
+    DnsRecord {
+        spec: RecordSpec,
+    },
+    Process {
+        node: String,
+        name: String,
+    },
+    Files {
+        paths: Vec<String>,
+    },
+    EtcdMember {
+        domain: String,
+        peer_urls: Vec<String>,
+        tls: Option<crate::providers::TlsFiles>,
+    },
 }
 
 impl Intent {
@@ -54,6 +73,7 @@ impl Intent {
             Self::DnsRecord { .. } => "record",
             Self::Process { .. } => "process",
             Self::Files { .. } => "files",
+            Self::EtcdMember { .. } => "member",
         }
     }
 }
@@ -71,6 +91,12 @@ impl Resource {
             ),
             Self::Process(p) => format!("{} (pid {}) on {}", p.name, p.pid, p.node),
             Self::File { path } => format!("file {path}"),
+            Self::EtcdMember(m) => format!(
+                "etcd member {} ({}) of {}",
+                m.id,
+                m.peer_urls.join(","),
+                m.domain
+            ),
             Self::Pending(intent) => match intent {
                 Intent::Instance { name } => format!("instance {name} (being launched)"),
                 Intent::DnsZone { name } => format!("zone {name} (being created)"),
@@ -82,7 +108,29 @@ impl Resource {
                 ),
                 Intent::Process { node, name } => format!("{name} on {node} (being started)"),
                 Intent::Files { paths } => format!("files {} (being written)", paths.join(", ")),
+                Intent::EtcdMember {
+                    domain, peer_urls, ..
+                } => {
+                    format!(
+                        "etcd member {} of {domain} (being added)",
+                        peer_urls.join(",")
+                    )
+                }
             },
+        }
+    }
+}
+
+impl Resource {
+    /// Whether `self` and `other` are the same thing in the world, however each was
+    /// read (a record listed by the provider may carry what its creation did not).
+    pub fn same(&self, other: &Resource) -> bool {
+        match (self, other) {
+            (Self::Instance(a), Self::Instance(b)) => a.id == b.id,
+            (Self::DnsRecord(a), Self::DnsRecord(b)) => a.zone == b.zone && a.id == b.id,
+            (Self::Process(a), Self::Process(b)) => a.node == b.node && a.pid == b.pid,
+            (Self::EtcdMember(a), Self::EtcdMember(b)) => a.domain == b.domain && a.id == b.id,
+            (a, b) => a == b,
         }
     }
 }
@@ -110,6 +158,8 @@ pub struct Journal {
     /// Where to write, or `None` for a journal that is never written (dry runs,
     /// commands that only look).
     persist: Option<StateDir>,
+    /// The state dir it belongs to, written or not: where the other runs' journals are.
+    state: StateDir,
     world: WorldSpec,
     inner: Mutex<Vec<(u64, Resource)>>,
     /// The highest sequence number handed out: never reused, even after removals.
@@ -135,6 +185,7 @@ impl Journal {
         Ok(Self {
             path: dir.join(format!("{stamp}-{id}.jsonl")),
             persist: in_state_dir.then(|| state.clone()),
+            state: state.clone(),
             world: world.clone(),
             inner: Mutex::default(),
             last: Mutex::default(),
@@ -185,6 +236,7 @@ impl Journal {
         Ok(Self {
             path: path.to_path_buf(),
             persist: Some(state.clone()),
+            state: state.clone(),
             world,
             inner: Mutex::new(live),
             last: Mutex::new(last),
@@ -297,6 +349,44 @@ impl Journal {
             self.append(&Line::Removed { seq })?;
         }
         Ok(())
+    }
+
+    /// Marks a resource as gone in this journal and in every other journal of the state
+    /// dir that names it: a later run may take down what an earlier one made (a member
+    /// removed, its records deleted), and the earlier run's journal must not list it
+    /// as standing any more.
+    pub fn removed_anywhere(&self, resource: &Resource) -> std::io::Result<()> {
+        self.removed_same(resource)?;
+        // A journal that is never written (a plan, a command that only looks) changes
+        // no other either.
+        if self.persist.is_none() {
+            return Ok(());
+        }
+        for other in self.others()? {
+            other.removed_same(resource)?;
+        }
+        Ok(())
+    }
+
+    /// Every other journal of the state dir, as its file says now (a plan reads them too:
+    /// what a day-2 script finds is what exists).
+    pub fn others(&self) -> std::io::Result<Vec<Self>> {
+        let all = Self::all(&self.state)?;
+        Ok(all.into_iter().filter(|j| j.path != self.path).collect())
+    }
+
+    /// [`Journal::removed`] for the entry that is the same thing as `resource`.
+    fn removed_same(&self, resource: &Resource) -> std::io::Result<()> {
+        let entry = {
+            let live = self.inner.lock().expect("journal lock");
+            live.iter()
+                .find(|(_, r)| r.same(resource))
+                .map(|(_, r)| r.clone())
+        };
+        match entry {
+            Some(entry) => self.removed(&entry),
+            None => Ok(()),
+        }
     }
 
     /// What is still standing, newest first: the order to take it down in.

@@ -19,7 +19,7 @@ use crate::providers::{
 };
 
 /// What [`Book::record`] gives back.
-enum Made<T> {
+pub(super) enum Made<T> {
     Recorded(T),
     /// Created, but the journal could not take it: to be undone, then the error.
     Unrecorded(T, Error),
@@ -54,7 +54,7 @@ impl Book {
     /// Journals `intent`, runs `make`, and settles the intent with what `made` says it
     /// created. When the journal cannot take the result, the value comes back as
     /// `Unrecorded`: the caller takes it down again, so nothing exists unjournaled.
-    async fn record<T>(
+    pub(super) async fn record<T>(
         &self,
         intent: Intent,
         make: impl Future<Output = Result<T>>,
@@ -77,10 +77,10 @@ impl Book {
         }
     }
 
-    fn gone(&self, resource: Resource) {
+    pub(super) fn gone(&self, resource: Resource) {
         // Already taken down; a journal that cannot say so leaves an entry that destroy
-        // finds gone, which it treats as done.
-        let _ = self.0.removed(&resource);
+        // finds gone, which it treats as done. Whichever run made it, its journal says so.
+        let _ = self.0.removed_anywhere(&resource);
     }
 }
 

@@ -5,8 +5,10 @@
 pub mod doctor;
 pub mod inventory;
 pub mod journal;
+pub mod journaled_probe;
 pub mod journaling;
 pub mod spec;
+pub mod standing;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,9 +19,10 @@ pub use spec::{WorldConfig, WorldSpec};
 
 use self::journal::{Intent, Journal, Resource};
 use self::journaling::{Book, JournaledCompute, JournaledDns, JournaledLocal, JournaledTransport};
-use crate::base::error::{Error, Result};
+use crate::base::error::{Error, ErrorKind, Result};
 use crate::base::writer::Writer;
 use crate::providers::backends;
+use crate::providers::members::{JoinedMember, MemberCall};
 use crate::providers::opening::Opening;
 use crate::providers::plan::Plan;
 use crate::providers::{Compute, Dns, Local, Probe, Transport};
@@ -149,9 +152,12 @@ impl World {
             }),
             local: Arc::new(JournaledLocal {
                 inner: raw.local.clone(),
+                book: book.clone(),
+            }),
+            probe: Arc::new(journaled_probe::JournaledProbe {
+                inner: raw.probe.clone(),
                 book,
             }),
-            probe: raw.probe.clone(),
         };
         let handle = machines
             .runtime
@@ -295,8 +301,38 @@ impl Backends {
             Resource::Process(p) => self.transport.stop(p).await,
             Resource::File { path } => self.local.remove(std::path::Path::new(path)),
             Resource::Pending(intent) => return self.undo_pending(intent).await,
+            Resource::EtcdMember(m) => return self.remove_member(m).await,
         }
         .map(|()| true)
+    }
+
+    /// Removes a member rigger added from its cluster. A cluster nobody answers for any
+    /// more (its machines gone first, in a destroy) has nothing to remove it from.
+    async fn remove_member(&self, m: &JoinedMember) -> Result<bool> {
+        let Ok(id) = u64::from_str_radix(&m.id, 16) else {
+            return Ok(false);
+        };
+        // The cluster's client certificate went with the run that built it (a destroy
+        // takes the oldest run first): so did the cluster.
+        if let Some(tls) = &m.tls
+            && [&tls.ca, &tls.cert, &tls.key].iter().any(|f| !f.exists())
+        {
+            return Ok(false);
+        }
+        let servers = self.dns.authoritative(&m.domain).await?;
+        let call = MemberCall::Remove { id };
+        let patience = Duration::from_secs(2);
+        match self
+            .probe
+            .membership(&m.domain, m.tls.as_ref(), &servers, &call, patience)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind == ErrorKind::NotFound || e.message.contains("member not found") => {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn undo_pending(&self, intent: &Intent) -> Result<bool> {
@@ -325,6 +361,43 @@ impl Backends {
             }
             // A process has no name to be found by; it goes with its machine.
             Intent::Process { .. } => Ok(false),
+            // Added or not: found by its peer URLs, if some member still answers.
+            Intent::EtcdMember {
+                domain,
+                peer_urls,
+                tls,
+            } => {
+                let Ok(servers) = self.dns.authoritative(domain).await else {
+                    return Ok(false);
+                };
+                let listed = self
+                    .probe
+                    .membership(
+                        domain,
+                        tls.as_ref(),
+                        &servers,
+                        &MemberCall::List,
+                        Duration::ZERO,
+                    )
+                    .await;
+                let Ok(listed) = listed else { return Ok(false) };
+                let found = listed
+                    .members
+                    .into_iter()
+                    .find(|m| &m.peer_urls == peer_urls);
+                match found {
+                    Some(m) => {
+                        let joined = JoinedMember {
+                            domain: domain.clone(),
+                            id: m.id,
+                            peer_urls: peer_urls.clone(),
+                            tls: tls.clone(),
+                        };
+                        self.remove_member(&joined).await
+                    }
+                    None => Ok(false),
+                }
+            }
             Intent::Files { paths } => {
                 let mut found = false;
                 for path in paths {
@@ -459,7 +532,11 @@ const ROUNDS: usize = 3;
 /// machine, what is in a zone before the zone.
 fn round_of(resource: &Resource) -> usize {
     match resource {
-        Resource::Process(_) | Resource::Pending(Intent::Process { .. }) => 0,
+        // A member leaves its cluster while the records it is found by still exist.
+        Resource::Process(_)
+        | Resource::Pending(Intent::Process { .. })
+        | Resource::EtcdMember(_)
+        | Resource::Pending(Intent::EtcdMember { .. }) => 0,
         Resource::DnsZone(_) | Resource::Pending(Intent::DnsZone { .. }) => 2,
         _ => 1,
     }

@@ -62,7 +62,7 @@ pub fn config(moto: &Moto) -> aws_config::SdkConfig {
         .build()
 }
 
-fn spec(name: &str) -> InstanceSpec {
+pub fn spec(name: &str) -> InstanceSpec {
     InstanceSpec {
         name: name.into(),
         ami: Some("ami-12c6146b".into()),

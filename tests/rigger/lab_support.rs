@@ -174,6 +174,14 @@ impl LabRig {
     /// lab's DNS (and nsswitch.conf sending lookups to files and DNS only, so nothing
     /// asks this machine's resolver).
     pub fn in_host(&self, host: usize, argv: &[&str]) -> Output {
+        self.host_command(host, argv)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// The command `in_host` runs, for a test that starts it in the background.
+    pub fn host_command(&self, host: usize, argv: &[&str]) -> Command {
         let netns = format!("/run/netns/{}", self.host_netns(host));
         let (resolv, nsswitch) = (self.path("resolv.conf"), self.path("nsswitch.conf"));
         std::fs::write(&resolv, "nameserver 198.18.0.1\n").unwrap();
@@ -183,14 +191,12 @@ impl LabRig {
             resolv.display(),
             nsswitch.display()
         );
-        Command::new("nsenter")
-            .arg(format!("--net={netns}"))
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(format!("--net={netns}"))
             .args(["--", "unshare", "--mount", "--propagation", "private", "--"])
             .args(["sh", "-c", &setup, "sh"])
-            .args(argv)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+            .args(argv);
+        cmd
     }
 
     /// `in_host`, which must succeed; its stdout.

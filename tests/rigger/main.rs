@@ -8,6 +8,7 @@ mod cloud;
 mod cloud_health;
 mod cloudflare;
 mod cloudflare_api;
+mod day2;
 mod diagnostics;
 mod doctor;
 mod doctor_bind;

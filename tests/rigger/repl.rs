@@ -11,12 +11,12 @@ use expectrl::{ControlCode, Expect, Session};
 use crate::harness::{BIN, Rig};
 use crate::lab_support::LabRig;
 
-struct Prompt {
+pub struct Prompt {
     session: expectrl::session::OsSession,
 }
 
 impl Prompt {
-    fn start(rig: &Rig) -> Self {
+    pub fn start(rig: &Rig) -> Self {
         Self::start_with(rig, &[])
     }
 
@@ -41,14 +41,14 @@ impl Prompt {
         p
     }
 
-    fn expect(&mut self, text: &str) {
+    pub fn expect(&mut self, text: &str) {
         if let Err(e) = self.session.expect(text) {
             panic!("expected {text:?} from the REPL: {e}");
         }
     }
 
     /// Everything the REPL printed up to `text`, which is consumed too.
-    fn until(&mut self, text: &str) -> String {
+    pub fn until(&mut self, text: &str) -> String {
         match self.session.expect(text) {
             Ok(found) => String::from_utf8_lossy(found.before()).into_owned(),
             Err(e) => panic!("expected {text:?} from the REPL: {e}"),
@@ -56,20 +56,20 @@ impl Prompt {
     }
 
     /// Types a line and presses Enter.
-    fn line(&mut self, text: &str) {
+    pub fn line(&mut self, text: &str) {
         self.session.send(text).unwrap();
         self.session.send("\r").unwrap();
     }
 
     /// Types a line, expects `shown` as a whole output line, and waits for the next prompt.
-    fn eval(&mut self, text: &str, shown: &str) {
+    pub fn eval(&mut self, text: &str, shown: &str) {
         self.line(text);
         self.expect(&format!("\n{shown}\r"));
         self.expect("rigger> ");
     }
 
     /// Types a line that prints nothing and waits for the next prompt.
-    fn quiet(&mut self, text: &str) {
+    pub fn quiet(&mut self, text: &str) {
         self.line(text);
         self.expect("rigger> ");
     }
@@ -83,7 +83,7 @@ impl Prompt {
     }
 
     /// Ctrl-D at an empty prompt, and the process ends.
-    fn leave(mut self) {
+    pub fn leave(mut self) {
         self.ctrl(ControlCode::EndOfTransmission);
         for _ in 0..100 {
             if !self.session.get_process().is_alive().unwrap_or(false) {

@@ -126,6 +126,7 @@ mod tests {
                 ),
             ],
             assumed: None,
+            drift: Vec::new(),
         }
     }
 

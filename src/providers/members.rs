@@ -1,0 +1,105 @@
+//! An etcd cluster's membership as rigger reads and changes it: the questions and
+//! changes a day-2 procedure asks of the cluster itself (etcd's cluster API), and the
+//! answers. Asked through the world's Probe, so that in the lab every request leaves
+//! from inside the lab.
+
+use serde::{Deserialize, Serialize};
+
+use super::probe::TlsFiles;
+
+/// One member as etcd lists it. IDs are etcd's uint64 in hex, as etcdctl prints them.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct EtcdMember {
+    pub id: String,
+    /// Empty for a member that was added but has not started yet.
+    pub name: String,
+    pub peer_urls: Vec<String>,
+    pub client_urls: Vec<String>,
+    pub is_learner: bool,
+    pub is_leader: bool,
+}
+
+impl EtcdMember {
+    /// The host names its peer URLs advertise (`etcd-1.example.test`): what its SRV
+    /// targets must be.
+    pub fn peer_hosts(&self) -> Vec<String> {
+        self.peer_urls.iter().filter_map(|u| url_host(u)).collect()
+    }
+}
+
+/// `https://etcd-1.example.test:2380` -> `etcd-1.example.test`.
+pub fn url_host(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    parsed
+        .host_str()
+        .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// What is asked of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberCall {
+    /// The members and the leader.
+    List,
+    /// `member add`: a learner (no vote until promoted) unless `learner` is false.
+    Add {
+        peer_urls: Vec<String>,
+        learner: bool,
+    },
+    /// `member promote`: retried while the learner is not yet in sync with the leader.
+    Promote { id: u64 },
+    /// `member remove`.
+    Remove { id: u64 },
+    /// `move-leader`: asked of the leader, which hands leadership to `to`.
+    MoveLeader { to: u64 },
+}
+
+impl MemberCall {
+    /// As etcdctl would say it.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::List => "member list".into(),
+            Self::Add { peer_urls, learner } => format!(
+                "member add{} --peer-urls={}",
+                if *learner { " --learner" } else { "" },
+                peer_urls.join(",")
+            ),
+            Self::Promote { id } => format!("member promote {id:x}"),
+            Self::Remove { id } => format!("member remove {id:x}"),
+            Self::MoveLeader { to } => format!("move-leader {to:x}"),
+        }
+    }
+}
+
+/// The membership after a call, as the member that answered it sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Membership {
+    pub members: Vec<EtcdMember>,
+    /// The member `Add` made (its name is empty until it starts).
+    pub added: Option<EtcdMember>,
+    /// The client URL of the member that answered.
+    pub asked: String,
+    /// How many times etcd refused for a passing reason before it took the call.
+    pub retries: u32,
+}
+
+/// A member rigger added to a cluster, as a journal keeps it: enough to remove it again
+/// (a learner that never caught up, a run rolled back).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct JoinedMember {
+    pub domain: String,
+    /// Hex, as etcd's IDs are shown.
+    pub id: String,
+    pub peer_urls: Vec<String>,
+    /// The client certificate it was added with (paths).
+    pub tls: Option<TlsFiles>,
+}
+
+/// One difference between DNS and the membership.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Drift {
+    /// `missing_srv`, `learner_in_srv`, `not_a_member`, `missing_a`, `wrong_a`.
+    pub kind: &'static str,
+    /// The host name the difference is about.
+    pub subject: String,
+    pub text: String,
+}

@@ -1,0 +1,404 @@
+//! A cluster's membership read and changed through etcd's own cluster API (the JSON
+//! gateway of `/v3/cluster/member/*` and `/v3/maintenance/*`, what etcdctl's gRPC calls
+//! map to), with the members found through the client SRV records as `health` finds
+//! them. etcd refuses some changes for a passing reason (a leader elected moments ago,
+//! a learner still catching up): those are retried, within a bound, and the last refusal
+//! is said when the bound runs out.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use hickory_proto::rr::RecordType;
+use serde_json::{Value, json};
+
+use super::health::{Credentials, cause, credentials, http_client};
+use super::resolve;
+use crate::base::error::Error;
+use crate::providers::TlsFiles;
+use crate::providers::members::{EtcdMember, MemberCall, Membership};
+use crate::providers::probe::Answer;
+
+/// How long to wait between tries while etcd refuses for a passing reason.
+const PAUSE: Duration = Duration::from_millis(250);
+
+/// Refusals that pass on their own. etcd 3.4 answers "unhealthy cluster" to a member
+/// add for about 5 s after a leader change (until the new leader has heard from a
+/// quorum), "too many learner members" while another learner is still there, and
+/// refuses to promote a learner that is not yet in sync with the leader.
+const PASSING: &[&str] = &[
+    "unhealthy cluster",
+    "too many learner members",
+    "in sync with leader",
+    "leader changed",
+    "no leader",
+    "request timed out",
+    "not capable",
+    "rpc not supported for learner",
+];
+
+fn passing(why: &str) -> bool {
+    PASSING.iter().any(|p| why.contains(p))
+}
+
+/// One member to ask: its client URL and the address its name resolves to in the zone.
+#[derive(Debug, Clone)]
+struct Endpoint {
+    url: String,
+    host: String,
+    addr: SocketAddr,
+}
+
+/// The members' client endpoints, found as etcdctl 3.5 finds them: `_etcd-client-ssl`
+/// with TLS, `_etcd-client` without, each target resolved at the zone's own server.
+async fn endpoints(
+    domain: &str,
+    tls: bool,
+    servers: &[SocketAddr],
+) -> Result<Vec<Endpoint>, Error> {
+    let server = *servers
+        .first()
+        .ok_or_else(|| Error::missing(format!("no DNS server to ask about {domain}")))?;
+    let (service, scheme) = if tls {
+        ("_etcd-client-ssl", "https")
+    } else {
+        ("_etcd-client", "http")
+    };
+    let name = format!("{service}._tcp.{domain}");
+    // A zone that does not answer has no members to ask (a destroy took it down).
+    let answers = resolve::ask(server, &name, RecordType::SRV)
+        .await
+        .map_err(|e| Error::not_found(format!("the members of {domain} cannot be found: {e}")))?;
+    let mut found = Vec::new();
+    for answer in answers {
+        let Answer::Srv { target, port } = answer else {
+            continue;
+        };
+        if let Some(at) = endpoint_of(server, &format!("{scheme}://{target}:{port}")).await {
+            found.push(at);
+        }
+    }
+    if found.is_empty() {
+        return Err(Error::not_found(format!(
+            "no member of the cluster under {domain} is listed in {name} with an address at {server}"
+        ))
+        .with_help("`rigger run reconcile --set domain=...` publishes the records of the live members"));
+    }
+    Ok(found)
+}
+
+/// The member at client URL `url`, its host name resolved at the zone's `server`.
+async fn endpoint_of(server: SocketAddr, url: &str) -> Option<Endpoint> {
+    let parsed = url::Url::parse(url).ok()?;
+    let host = parsed.host_str()?.trim_end_matches('.').to_string();
+    let port = parsed.port_or_known_default()?;
+    let ips = resolve::ask(server, &host, RecordType::A).await.ok()?;
+    let ip = ips.into_iter().find_map(|a| match a {
+        Answer::Ip(ip) => Some(ip),
+        _ => None,
+    })?;
+    Some(Endpoint {
+        url: url.trim_end_matches('/').to_string(),
+        host,
+        addr: SocketAddr::new(ip, port),
+    })
+}
+
+/// Why a member did not take a request, and whether another member (or the same one a
+/// moment later) might: it is down, or refused for a passing reason.
+struct Refusal {
+    why: String,
+    passing: bool,
+}
+
+async fn post(
+    creds: Option<&Credentials>,
+    at: &Endpoint,
+    path: &str,
+    body: &Value,
+) -> Result<Value, Refusal> {
+    let client = match http_client(creds, &at.host, at.addr, false) {
+        Ok(c) => c,
+        Err(why) => {
+            return Err(Refusal {
+                why,
+                passing: false,
+            });
+        }
+    };
+    let sent = client
+        .post(format!("{}{path}", at.url))
+        .body(body.to_string())
+        .send()
+        .await;
+    let resp = match sent {
+        Ok(r) => r,
+        // Down or unreachable: another member may answer.
+        Err(e) => {
+            return Err(Refusal {
+                why: format!("cannot reach {}: {}", at.url, cause(&e)),
+                passing: true,
+            });
+        }
+    };
+    let ok = resp.status().is_success();
+    let value: Value = match resp.json().await {
+        Ok(v) => v,
+        Err(e) => {
+            return Err(Refusal {
+                why: format!("{} answered what is not JSON: {}", at.url, cause(&e)),
+                passing: true,
+            });
+        }
+    };
+    if ok && value.get("error").is_none() {
+        return Ok(value);
+    }
+    // The gateway says a gRPC error as `{error, code, message}`.
+    let why = ["message", "error"]
+        .iter()
+        .find_map(|k| value.get(*k).and_then(Value::as_str))
+        .unwrap_or("an error without a message")
+        .to_string();
+    Err(Refusal {
+        passing: passing(&why),
+        why,
+    })
+}
+
+/// A uint64 as the gateway writes it: a string, or absent for zero.
+fn uint(v: &Value, key: &str) -> u64 {
+    match v.get(key) {
+        Some(Value::String(s)) => s.parse().unwrap_or(0),
+        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn strings(v: &Value, key: &str) -> Vec<String> {
+    let list = v.get(key).and_then(Value::as_array).into_iter().flatten();
+    list.filter_map(|s| s.as_str().map(String::from)).collect()
+}
+
+fn member(v: &Value, leader: u64) -> EtcdMember {
+    let id = uint(v, "ID");
+    EtcdMember {
+        id: format!("{id:x}"),
+        name: v.get("name").and_then(Value::as_str).unwrap_or("").into(),
+        peer_urls: strings(v, "peerURLs"),
+        client_urls: strings(v, "clientURLs"),
+        is_learner: v.get("isLearner").and_then(Value::as_bool).unwrap_or(false),
+        is_leader: id != 0 && id == leader,
+    }
+}
+
+fn members(v: &Value, leader: u64) -> Vec<EtcdMember> {
+    let list = v
+        .get("members")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    let mut all: Vec<EtcdMember> = list.map(|m| member(m, leader)).collect();
+    all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    all
+}
+
+/// The leader's ID as `at` knows it (0 while electing, or when `at` does not answer).
+async fn leader_of(creds: Option<&Credentials>, at: &Endpoint) -> u64 {
+    post(creds, at, "/v3/maintenance/status", &json!({}))
+        .await
+        .map_or(0, |v| uint(&v, "leader"))
+}
+
+/// Asks `call` of the cluster under `domain`: of each member in turn until one takes
+/// it, and again after a pause while every refusal is a passing one, for up to
+/// `patience`.
+pub async fn change(
+    domain: &str,
+    tls: Option<&TlsFiles>,
+    servers: &[SocketAddr],
+    call: &MemberCall,
+    patience: Duration,
+) -> Result<Membership, Error> {
+    let creds = match tls {
+        Some(files) => Some(credentials(files).map_err(Error::from)?),
+        None => None,
+    };
+    let creds = creds.as_ref();
+    let start = Instant::now();
+    let mut retries = 0;
+    loop {
+        // Found again each round: a member removed meanwhile is not asked again.
+        let all = endpoints(domain, creds.is_some(), servers).await?;
+        let mut last = String::new();
+        let mut keep_trying = false;
+        let mut unreachable = 0;
+        for at in &all {
+            match attempt(servers[0], creds, at, call, &all).await {
+                Ok(mut done) => {
+                    done.retries = retries;
+                    return Ok(done);
+                }
+                Err(Refusal { why, passing }) => {
+                    keep_trying |= passing;
+                    unreachable += usize::from(why.starts_with("cannot reach "));
+                    last = why;
+                }
+            }
+        }
+        if !keep_trying || start.elapsed() >= patience {
+            let waited = if keep_trying {
+                format!(
+                    " (still refused after {})",
+                    crate::base::human::duration(patience)
+                )
+            } else {
+                String::new()
+            };
+            // Nobody answering is a cluster that is not there (any more), not a refusal.
+            if unreachable == all.len() {
+                return Err(Error::not_found(format!(
+                    "no member of the cluster under {domain} answers `{}`: {last}{waited}",
+                    call.describe()
+                )));
+            }
+            return Err(Error::failed(format!(
+                "etcd refused `{}` for the cluster under {domain}: {last}{waited}",
+                call.describe()
+            )));
+        }
+        retries += 1;
+        tokio::time::sleep(PAUSE).await;
+    }
+}
+
+/// One try of `call` at `at`, followed by the membership as `at` then sees it.
+async fn attempt(
+    server: SocketAddr,
+    creds: Option<&Credentials>,
+    at: &Endpoint,
+    call: &MemberCall,
+    all: &[Endpoint],
+) -> Result<Membership, Refusal> {
+    let mut added = None;
+    match call {
+        MemberCall::List => {}
+        MemberCall::Add { peer_urls, learner } => {
+            let body = json!({ "peerURLs": peer_urls, "isLearner": learner });
+            added = match post(creds, at, "/v3/cluster/member/add", &body).await {
+                Ok(v) => v.get("member").map(|m| member(m, 0)),
+                // An add whose answer was lost (a timeout) and was asked again: etcd took
+                // the first, and that member is the one this call made.
+                Err(refused) if refused.why.contains("Peer URLs already exists") => {
+                    let now = listed(creds, all).await?;
+                    let made = now.members.into_iter().find(|m| m.peer_urls == *peer_urls);
+                    Some(made.ok_or(refused)?)
+                }
+                Err(refused) => return Err(refused),
+            };
+        }
+        MemberCall::Promote { id } => {
+            let body = json!({ "ID": id.to_string() });
+            post(creds, at, "/v3/cluster/member/promote", &body).await?;
+        }
+        MemberCall::Remove { id } => {
+            let body = json!({ "ID": id.to_string() });
+            post(creds, at, "/v3/cluster/member/remove", &body).await?;
+        }
+        MemberCall::MoveLeader { to } => {
+            // Only the leader hands leadership on, and it may be one no SRV record names
+            // any more (it is being removed): found through the membership and its A record.
+            let leader = leader_of(creds, at).await;
+            let listed = post(creds, at, "/v3/cluster/member/list", &json!({})).await?;
+            let url = members(&listed, leader)
+                .into_iter()
+                .find(|m| m.is_leader)
+                .and_then(|m| m.client_urls.into_iter().next());
+            let leader_at = match url {
+                Some(url) => endpoint_of(server, &url).await,
+                None => None,
+            };
+            let Some(leader_at) = leader_at else {
+                return Err(Refusal {
+                    why:
+                        "no member says which is the leader, or the leader's name does not resolve"
+                            .into(),
+                    passing: true,
+                });
+            };
+            let body = json!({ "targetID": to.to_string() });
+            let path = "/v3/maintenance/transfer-leadership";
+            post(creds, &leader_at, path, &body).await?;
+        }
+    }
+    // A change etcd took is not asked again because nobody answered the list after it
+    // (a leader moving): the change is said, with the membership unknown.
+    let mut done = match listed(creds, all).await {
+        Ok(done) => done,
+        Err(refused) if *call == MemberCall::List => return Err(refused),
+        Err(_) => Membership {
+            members: Vec::new(),
+            added: None,
+            asked: at.url.clone(),
+            retries: 0,
+        },
+    };
+    done.added = added;
+    Ok(done)
+}
+
+/// The membership as the first member that answers sees it: after a change, the member
+/// that took it may be the one just removed.
+async fn listed(creds: Option<&Credentials>, all: &[Endpoint]) -> Result<Membership, Refusal> {
+    let mut last = Refusal {
+        why: "no member to ask".into(),
+        passing: true,
+    };
+    for at in all {
+        match post(creds, at, "/v3/cluster/member/list", &json!({})).await {
+            Ok(v) => {
+                let leader = leader_of(creds, at).await;
+                return Ok(Membership {
+                    members: members(&v, leader),
+                    added: None,
+                    asked: at.url.clone(),
+                    retries: 0,
+                });
+            }
+            Err(refused) => last = refused,
+        }
+    }
+    Err(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gateways_member_list_reads_as_etcdctl_shows_it() {
+        let v = json!({"header": {"member_id": "10"}, "members": [
+            {"ID": "255", "name": "b", "peerURLs": ["https://b.x.test:2380"],
+             "clientURLs": ["https://b.x.test:2379"]},
+            {"ID": "16", "peerURLs": ["https://a.x.test:2380"], "isLearner": true},
+        ]});
+        let all = members(&v, 255);
+        assert_eq!(all[0].id, "10");
+        assert_eq!(all[0].name, "");
+        assert!(all[0].is_learner && !all[0].is_leader);
+        assert!(all[0].client_urls.is_empty());
+        assert_eq!(all[1].id, "ff");
+        assert!(all[1].is_leader);
+        assert_eq!(all[1].peer_hosts(), vec!["b.x.test"]);
+    }
+
+    #[test]
+    fn refusals_that_pass_are_told_from_those_that_do_not() {
+        assert!(passing("etcdserver: unhealthy cluster"));
+        assert!(passing("etcdserver: too many learner members in cluster"));
+        assert!(passing(
+            "etcdserver: can only promote a learner member which is in sync with leader"
+        ));
+        assert!(!passing("etcdserver: member not found"));
+        assert!(!passing("etcdserver: Peer URLs already exists"));
+    }
+}

@@ -1,0 +1,167 @@
+//! What stands of a cluster across every run that built or changed it: its machines
+//! and records as the state dir's journals name them (day-2 scripts never hand-build a
+//! node map), and taking one machine's share of it down again (`retire`), each thing
+//! marked gone in the journal of the run that made it.
+
+use std::sync::Arc;
+
+use super::journal::{Intent, Journal, Resource};
+use super::{ROUNDS, World, round_of};
+use crate::base::error::{Error, Result};
+use crate::providers::{Instance, Record, RecordData, TlsFiles};
+
+/// A cluster's machines and records, as the state names them.
+#[derive(Debug, Clone, Default)]
+pub struct Standing {
+    pub machines: Vec<Instance>,
+    pub records: Vec<Record>,
+    /// The CA and client certificate the run that built the cluster made for it
+    /// (`etcd::client_tls`): a day-2 run asks with them rather than issuing its own,
+    /// which its rollback would take away again.
+    pub client: Option<TlsFiles>,
+}
+
+impl World {
+    /// Every journal of the state dir, this run's own as it is in memory.
+    fn journals(&self) -> Result<Vec<Arc<Journal>>> {
+        let mut all: Vec<Arc<Journal>> = self
+            .journal
+            .others()
+            .map_err(|e| Error::failed(format!("cannot read the state's journals: {e}")))?
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        all.push(self.journal.clone());
+        Ok(all)
+    }
+
+    /// The machines and records of the cluster under `domain` that the state names: a
+    /// record is the cluster's when its name is under `domain`; a machine when a standing
+    /// A record names it as `<name>.<domain>`. A cloud state that names no machine (it
+    /// was lost) is asked of the cloud by the cluster's tag.
+    pub async fn standing(&self, domain: &str) -> Result<Standing> {
+        let suffix = format!(".{domain}");
+        let mut found = Standing::default();
+        let mut instances = Vec::new();
+        let mut files = Vec::new();
+        for journal in self.journals()? {
+            for resource in journal.live_newest_first() {
+                match resource {
+                    Resource::DnsRecord(r)
+                        if r.spec.name == domain || r.spec.name.ends_with(&suffix) =>
+                    {
+                        found.records.push(r);
+                    }
+                    Resource::Instance(i) => instances.push(i),
+                    Resource::File { path } => files.push(std::path::PathBuf::from(path)),
+                    _ => {}
+                }
+            }
+        }
+        let named = |i: &Instance| {
+            let fqdn = format!("{}{suffix}", i.name);
+            found
+                .records
+                .iter()
+                .any(|r| r.spec.name == fqdn && matches!(r.spec.data, RecordData::A { .. }))
+        };
+        found.machines = instances.into_iter().filter(|i| named(i)).collect();
+        if found.machines.is_empty() {
+            found.machines = self.backends.compute.tagged(domain).await?;
+        }
+        let file = |name: &str| {
+            files.iter().find(|p| {
+                p.file_name().is_some_and(|f| f == name)
+                    && p.parent()
+                        .and_then(|d| d.file_name())
+                        .is_some_and(|d| d == domain)
+            })
+        };
+        if let (Some(ca), Some(cert), Some(key)) =
+            (file("ca.crt"), file("client.crt"), file("client.key"))
+        {
+            found.client = Some(TlsFiles {
+                ca: ca.clone(),
+                cert: cert.clone(),
+                key: key.clone(),
+            });
+        }
+        found.machines.sort_by(|a, b| a.name.cmp(&b.name));
+        found.machines.dedup_by(|a, b| a.id == b.id);
+        found.records.sort_by(|a, b| {
+            (&a.spec.name, a.spec.data.content()).cmp(&(&b.spec.name, b.spec.data.content()))
+        });
+        Ok(found)
+    }
+
+    /// Takes down everything the state names of the machine `name` (`fqdn` in DNS): its
+    /// processes, every record naming it (its A record, SRV records pointing at it), its
+    /// certificate files and the machine itself, in the take-down's rounds, and marks
+    /// each gone in the journal that named it. Returns what was removed.
+    pub async fn retire(&self, name: &str, fqdn: &str) -> Result<Vec<String>> {
+        let mut todo: Vec<(Arc<Journal>, Resource)> = Vec::new();
+        for journal in self.journals()? {
+            for resource in journal.live_newest_first() {
+                if belongs(&resource, name, fqdn) {
+                    todo.push((journal.clone(), resource));
+                }
+            }
+        }
+        let mut removed = Vec::new();
+        let mut failed = Vec::new();
+        for round in 0..ROUNDS {
+            let this = todo.iter().filter(|(_, r)| round_of(r) == round);
+            let undone = this.map(|(journal, resource)| async move {
+                (journal, resource, self.raw.undo(resource).await)
+            });
+            for (journal, resource, outcome) in futures::future::join_all(undone).await {
+                match outcome {
+                    Ok(_) => {
+                        let _ = journal.removed(resource);
+                        // An earlier run with nothing left standing is forgotten.
+                        if !Arc::ptr_eq(journal, &self.journal) {
+                            let _ = journal.discard_if_empty();
+                        }
+                        removed.push(resource.describe());
+                    }
+                    Err(e) => failed.push(format!("{}: {}", resource.describe(), e.message)),
+                }
+            }
+        }
+        if !failed.is_empty() {
+            return Err(Error::failed(format!(
+                "could not remove {} of {name}: {}",
+                failed.len(),
+                failed.join("; ")
+            ))
+            .with_help("run it again, or `rigger destroy` to remove everything"));
+        }
+        Ok(removed)
+    }
+}
+
+/// Whether `resource` is the machine `name`'s, or about it.
+fn belongs(resource: &Resource, name: &str, fqdn: &str) -> bool {
+    let record = |spec_name: &str, data: &RecordData| {
+        spec_name == fqdn || matches!(data, RecordData::SRV { target, .. } if target == fqdn)
+    };
+    // Its certificate and key, as `pki_cert` names them after the node.
+    let file = |path: &str| {
+        let file = std::path::Path::new(path).file_name();
+        let file = file
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        file == format!("{name}.crt") || file == format!("{name}.key")
+    };
+    match resource {
+        Resource::Instance(i) => i.name == name,
+        Resource::Process(p) => p.node == name,
+        Resource::DnsRecord(r) => record(&r.spec.name, &r.spec.data),
+        Resource::File { path } => file(path),
+        Resource::Pending(Intent::Instance { name: n }) => n == name,
+        Resource::Pending(Intent::Process { node, .. }) => node == name,
+        Resource::Pending(Intent::DnsRecord { spec }) => record(&spec.name, &spec.data),
+        Resource::Pending(Intent::Files { paths }) => paths.iter().any(|p| file(p)),
+        _ => false,
+    }
+}
