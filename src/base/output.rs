@@ -44,7 +44,8 @@ pub fn colour_on_stderr() -> bool {
 }
 
 /// Sets up logging once per process. `RIGGER_LOG` (an `EnvFilter`) overrides the flags.
-pub fn init(verbosity: Verbosity) {
+/// `live`: whether a terminal on stderr gets the live view (else plain lines).
+pub fn init(verbosity: Verbosity, live: bool) {
     let _ = VERBOSITY.set(verbosity);
     let level = match verbosity {
         Verbosity::Quiet => "error",
@@ -55,7 +56,7 @@ pub fn init(verbosity: Verbosity) {
     let filter = EnvFilter::try_from_env("RIGGER_LOG")
         .unwrap_or_else(|_| EnvFilter::new(format!("rigger={level},warn")));
     // Quiet wants errors only: no live view either.
-    let terminal = verbosity != Verbosity::Quiet && std::io::stderr().is_terminal();
+    let terminal = live && verbosity != Verbosity::Quiet && std::io::stderr().is_terminal();
     super::progress::install(filter, terminal, colour_on_stderr());
 }
 

@@ -552,7 +552,10 @@ pub fn main() -> ExitCode {
              Please report it with the command you ran.\n"
         ));
     }));
-    output::init(Verbosity::from_flags(cli.verbose, cli.quiet));
+    // The REPL's line editor owns the terminal: a live view redrawing beside it garbles
+    // the line being typed, so the REPL logs plain lines.
+    let live = !matches!(cli.command, Command::Repl { .. });
+    output::init(Verbosity::from_flags(cli.verbose, cli.quiet), live);
     ExitCode::from(match cli.command {
         Command::Run {
             script,

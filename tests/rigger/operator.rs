@@ -71,8 +71,8 @@ fn scripts_lists_the_bundled_scripts_and_a_scripts_parameters_from_its_source() 
         .args(&["scripts"])
         .run()
         .success()
-        .stdout_has("cluster  The seed article's procedure: a three-node etcd cluster")
-        .stdout_has("records  The DNS records etcd's DNS discovery needs");
+        .stdout_has("cluster         The seed article's procedure: a three-node etcd cluster")
+        .stdout_has("records         The DNS records etcd's DNS discovery needs");
     let out = Rig::new().args(&["scripts", "cluster"]).run();
     out.success()
         .stdout_has("Parameters (rigger run cluster --set KEY=VALUE):\n")
@@ -149,7 +149,10 @@ printf '%s\n' "${COMPREPLY[@]}"
 fn bash_completes_bundled_scripts_and_the_set_keys_of_the_script_on_the_line() {
     let rig = Rig::new().file("mine.rhai", "let n = param(\"nodes\", 1);\n");
     assert_eq!(complete(&rig, &["run", "c"]), ["cluster"]);
-    assert_eq!(complete(&rig, &["run", "m"]), ["mine.rhai"]);
+    assert_eq!(
+        complete(&rig, &["run", "m"]),
+        ["member-add", "member-remove", "member-replace", "mine.rhai"]
+    );
     assert_eq!(
         complete(&rig, &["run", "cluster", "--set", "s"]),
         ["size=", "stagger=", "subnet_id=", "security_group_ids="]
@@ -298,9 +301,12 @@ fn definitions_describe_every_primitive_and_stdlib_function_with_its_signature()
         assert!(read(rhai_own).starts_with("module static;"), "{rhai_own}");
     }
     let statics = parse(&read("__static__.d.rhai"));
-    let etcd = read("etcd.d.rhai");
-    assert!(etcd.starts_with("module etcd;\n"), "{etcd}");
-    let etcd = parse(&etcd);
+    // One file per stdlib module, each starting with its module line.
+    let module = |name: &str| {
+        let text = read(&format!("{name}.d.rhai"));
+        assert!(text.starts_with(&format!("module {name};\n")), "{text}");
+        parse(&text)
+    };
     // Rhai's metadata names a type one way, its definition files another.
     let rhai_type = |t: &str| {
         match t {
@@ -330,8 +336,8 @@ fn definitions_describe_every_primitive_and_stdlib_function_with_its_signature()
             })
             .collect();
         let (list, bare) = match name.split_once("::") {
-            Some((_, bare)) => (&etcd, bare),
-            None => (&statics, name),
+            Some((m, bare)) => (module(m), bare),
+            None => (statics.clone(), name),
         };
         let returns = f["returns"].as_str().map_or("?".to_string(), rhai_type);
         let found = list.iter().any(|(n, p, r)| {

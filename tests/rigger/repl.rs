@@ -62,9 +62,21 @@ impl Prompt {
     }
 
     /// Types a line, expects `shown` as a whole output line, and waits for the next prompt.
+    /// A step that took long enough for the live view to show it leaves the terminal's
+    /// line-clearing sequences at the start of the line, before the value.
     pub fn eval(&mut self, text: &str, shown: &str) {
         self.line(text);
-        self.expect(&format!("\n{shown}\r"));
+        let literal: String = shown
+            .chars()
+            .flat_map(|c| {
+                let special = "\\.+*?()|[]{}^$#&-~".contains(c);
+                special.then_some('\\').into_iter().chain([c])
+            })
+            .collect();
+        let line = format!("\n(?:\x1b\\[[0-9;?]*[A-Za-z]|\r)*{literal}\r");
+        if let Err(e) = self.session.expect(expectrl::Regex(line.as_str())) {
+            panic!("expected the line {shown:?} from the REPL: {e}");
+        }
         self.expect("rigger> ");
     }
 
