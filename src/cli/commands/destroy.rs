@@ -27,21 +27,9 @@ pub fn destroy(state: &StateDir, lost: Option<&Lost>, scope: Scope) -> u8 {
         );
         return EXIT_OK;
     }
-    let _writer = match Writer::take(state) {
-        Ok(w) => w,
-        Err(e) => return super::fail(e.message, e.help),
-    };
-    let journals = match Journal::all(state) {
-        Ok(j) => j,
-        Err(e) => {
-            return super::fail(
-                format!(
-                    "cannot read the journals in {}: {e}",
-                    state.root().display()
-                ),
-                None,
-            );
-        }
+    let (_writer, journals) = match super::destroy::journals_to_take_down(state) {
+        Ok(both) => both,
+        Err(status) => return status,
     };
     let mut left = 0;
     let mut keep_lab = false;
@@ -122,4 +110,20 @@ pub fn take_down(state: &StateDir, journal: &Journal) -> (usize, bool) {
         }
     }
     (left, keep_lab)
+}
+
+/// The state's writer lock and every journal in it, for a destroy; the exit status of a
+/// failure, said, otherwise.
+pub fn journals_to_take_down(state: &StateDir) -> Result<(Writer, Vec<Journal>), u8> {
+    let writer = Writer::take(state).map_err(|e| super::fail(e.message, e.help))?;
+    let journals = Journal::all(state).map_err(|e| {
+        super::fail(
+            format!(
+                "cannot read the journals in {}: {e}",
+                state.root().display()
+            ),
+            None,
+        )
+    })?;
+    Ok((writer, journals))
 }

@@ -3,7 +3,6 @@
 
 use super::destroy::take_down;
 use crate::base::state_dir::StateDir;
-use crate::base::writer::Writer;
 use crate::cli::run::{EXIT_FAILED, EXIT_OK};
 use crate::providers::lab::Lab;
 use crate::world::inventory::Run;
@@ -18,21 +17,9 @@ pub fn destroy_cluster(state: &StateDir, domain: &str, yes: bool) -> u8 {
         Ok(d) => d,
         Err(status) => return status,
     };
-    let _writer = match Writer::take(state) {
-        Ok(w) => w,
-        Err(e) => return super::fail(e.message, e.help),
-    };
-    let journals = match Journal::all(state) {
-        Ok(j) => j,
-        Err(e) => {
-            return super::fail(
-                format!(
-                    "cannot read the journals in {}: {e}",
-                    state.root().display()
-                ),
-                None,
-            );
-        }
+    let (_writer, journals) = match super::destroy::journals_to_take_down(state) {
+        Ok(both) => both,
+        Err(status) => return status,
     };
     let runs: Vec<Run> = journals.iter().map(|j| Run::of(j, state)).collect();
     let mine: Vec<usize> = (0..runs.len())
