@@ -157,11 +157,9 @@ impl<A: ZoneApi> Api<A> {
         Err(Error::not_found(message).with_help(self.api.zone_help()))
     }
 
-    /// The servers that answer for `zone`, asked of the API the first time only.
+    /// The servers that answer for `zone`, asked of the API the first time only
+    /// (`authoritative` has already answered with `--dns-server` when it was given).
     async fn servers_of(&self, zone: &Zone) -> Result<Vec<SocketAddr>> {
-        if !self.api.given_servers().is_empty() {
-            return Ok(self.api.given_servers().to_vec());
-        }
         if let Some(known) = self.servers.lock().expect("zone servers").get(&zone.name) {
             return Ok(known.clone());
         }
