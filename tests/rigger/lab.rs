@@ -3,6 +3,7 @@
 //! RIGGER_SKIP_ROOT_TESTS=1 is set, in which case they say loudly that they skipped.
 
 use crate::lab_support::LabRig;
+use std::process::Command;
 
 #[test]
 fn cluster_comes_up_healthy_and_etcd_tools_agree_and_destroy_leaves_nothing() {
@@ -330,6 +331,87 @@ fn a_lab_test_without_root_fails_or_skips_under_its_own_name() {
             "SKIPPED {test}: the lab needs root (RIGGER_SKIP_ROOT_TESTS is set)"
         ));
     lab.created_nothing();
+}
+
+/// A port joining the lab's bridge with a lower MAC than the others, then leaving (a
+/// host that is launched and rolled back), must not move the bridge's own address: the
+/// hosts' ARP entries for the DNS server would name a MAC no one answers to, and every
+/// lookup would time out until they expire (seen as etcdctl's "i/o timeout").
+#[test]
+fn the_dns_server_answers_at_once_after_a_host_comes_and_goes() {
+    let Some(lab) = LabRig::new() else { return };
+    let script = r#"
+dns_zone("example.test");
+let h = launch_instance(#{ name: "h1" });
+dns_record(#{ name: "h1.example.test", type: "A", content: h.private_ip });
+"#;
+    lab.file("t.rhai", script).run(&["run", "t.rhai"]).success();
+    let ns = lab.status()["netns"].as_str().unwrap().to_string();
+    let bridge_mac = || {
+        let out = Command::new("ip")
+            .args(["-n", &ns, "-br", "link", "show", "br0"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.split_whitespace()
+            .nth(2)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let dig = || {
+        lab.in_host(
+            0,
+            &[
+                "dig",
+                "+time=1",
+                "+tries=1",
+                "+short",
+                "A",
+                "h1.example.test",
+            ],
+        )
+    };
+    assert_eq!(String::from_utf8_lossy(&dig().stdout), "198.18.1.1\n");
+    let before = bridge_mac();
+    let ip = |args: &[&str]| {
+        let ok = Command::new("ip")
+            .arg("-n")
+            .arg(&ns)
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "ip -n {ns} {args:?}");
+    };
+    // The lowest MAC there is, on a port of the bridge; then the port goes.
+    ip(&[
+        "link",
+        "add",
+        "vlow",
+        "address",
+        "00:00:00:00:00:01",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "vlow-peer",
+    ]);
+    ip(&["link", "set", "vlow", "master", "br0", "up"]);
+    ip(&["link", "set", "vlow-peer", "up"]);
+    assert_eq!(
+        bridge_mac(),
+        before,
+        "the bridge took a joining port's address"
+    );
+    ip(&["link", "delete", "vlow"]);
+    assert_eq!(bridge_mac(), before);
+    let out = dig();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "198.18.1.1\n");
+    lab.destroy().leaves_nothing();
 }
 
 #[test]

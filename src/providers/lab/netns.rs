@@ -15,6 +15,8 @@ use nix::sched::{CloneFlags, setns, unshare};
 /// The lab's network: 198.18.0.0/15, set aside for network tests (RFC 2544).
 pub const PREFIX_LEN: u8 = 15;
 pub const BRIDGE: &str = "br0";
+/// Locally administered (0x02), so it is no vendor's; each lab is its own link.
+const BRIDGE_MAC: &str = "02:72:67:00:00:01";
 
 pub fn bridge_ip() -> Ipv4Addr {
     Ipv4Addr::new(198, 18, 0, 1)
@@ -92,7 +94,12 @@ pub fn create_lab(ns: &str) -> io::Result<()> {
     ip(&["netns", "add", ns])?;
     let made = (|| {
         ip(&["-n", ns, "link", "set", "lo", "up"])?;
-        ip(&["-n", ns, "link", "add", BRIDGE, "type", "bridge"])?;
+        // A bridge whose address is not set takes the lowest of its ports' and changes
+        // it as ports come and go: the hosts' ARP entries for the DNS server then name
+        // a MAC no port answers to, and every lookup times out until they expire.
+        ip(&[
+            "-n", ns, "link", "add", BRIDGE, "address", BRIDGE_MAC, "type", "bridge",
+        ])?;
         let cidr = format!("{}/{PREFIX_LEN}", bridge_ip());
         ip(&["-n", ns, "addr", "add", &cidr, "dev", BRIDGE])?;
         ip(&["-n", ns, "link", "set", BRIDGE, "up"])
