@@ -86,7 +86,8 @@ free_port() {
 }
 
 port=$(free_port)
-"$moto_server" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+# moto with Route 53's refusal of a CREATE over an existing set (tests/moto_server.py).
+"$PWD/.venv/bin/python" tests/moto_server.py -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
 moto_pid=$!
 pids=("$moto_pid")
 moto=http://127.0.0.1:$port

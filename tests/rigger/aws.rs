@@ -22,16 +22,19 @@ impl Drop for Moto {
     }
 }
 
-/// Starts moto on a free loopback port, with `env` (e.g. its validation switches).
+/// Starts moto on a free loopback port, with `env` (e.g. its validation switches),
+/// through `tests/moto_server.py`: moto with Route 53's refusal of a CREATE over a set
+/// that exists, which moto itself lacks.
 pub fn moto(env: &[(&str, &str)]) -> Moto {
-    let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/moto_server");
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
+    let server = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/moto_server.py");
     assert!(
-        std::path::Path::new(bin).exists(),
-        "{bin} is missing: run ./setup.sh, which installs moto for the tests"
+        std::path::Path::new(python).exists(),
+        "{python} is missing: run ./setup.sh, which installs moto for the tests"
     );
     let port = crate::harness::free_port();
-    let child = Command::new(bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+    let child = Command::new(python)
+        .args([server, "-H", "127.0.0.1", "-p", &port.to_string()])
         .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -403,8 +403,44 @@ async fn a_batch_goes_in_and_out_as_whole_sets_with_their_markers() {
         .collect();
     assert!(again.iter().all(|(_, created)| !*created));
 
+    // A batch sent unread is a CREATE of each set, which Route 53 refuses whole when a set
+    // is there already (tests/moto_server.py refuses as Route 53 does): the SRV set then
+    // grows by the new value, read and written back whole, never a second set beside it.
+    let a3 = RecordSpec {
+        name: "etcd-3.example.test".into(),
+        data: RecordData::A {
+            content: "198.18.1.3".parse().unwrap(),
+        },
+        ..a.clone()
+    };
+    let grown: Vec<_> = dns
+        .create_all(&[marked(srv("etcd-3.example.test")), marked(a3)])
+        .await
+        .into_iter()
+        .map(|o| o.unwrap())
+        .collect();
+    assert!(grown.iter().all(|(_, created)| *created));
+    let listed = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone.id)
+        .send()
+        .await
+        .unwrap();
+    let srv_sets: Vec<_> = listed
+        .resource_record_sets()
+        .iter()
+        .filter(|s| s.r#type().as_str() == "SRV")
+        .collect();
+    assert_eq!(srv_sets.len(), 1, "{srv_sets:?}");
+    assert_eq!(srv_sets[0].resource_records().len(), 3, "{srv_sets:?}");
+    assert_eq!(
+        txt_sets(&r53, &zone.id).await.len(),
+        5,
+        "one marker per value"
+    );
+
     // One removed before: the batch changes only what is still there, and all go.
-    let records: Vec<_> = made.into_iter().map(|(r, _)| r).collect();
+    let records: Vec<_> = made.into_iter().chain(grown).map(|(r, _)| r).collect();
     dns.delete(&records[1]).await.unwrap();
     let outcomes = dns.delete_all(&records).await;
     assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");

@@ -6,10 +6,11 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use aws_sdk_route53::Client;
+use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
@@ -32,10 +33,44 @@ pub struct Route53 {
     lookup: NameServers,
     /// Calls in flight at once: Route 53 allows five requests a second per account, and
     /// a batch's listings would otherwise all go at the same instant.
-    in_flight: tokio::sync::Semaphore,
+    in_flight: Arc<tokio::sync::Semaphore>,
+    /// Each zone's delegation set (its name servers' names), asked once: fetched as soon
+    /// as the zone is found, so that the call overlaps the run's next ones.
+    delegations: Mutex<HashMap<String, Delegation>>,
     /// Every hosted zone of the account, by name, when they came in one page of
     /// ListHostedZones (asked once): then lookups are answered without a call.
     listing: tokio::sync::OnceCell<Option<HashMap<String, Zone>>>,
+}
+
+/// A zone's delegation set, once GetHostedZone answered.
+type Delegation = Arc<tokio::sync::OnceCell<Result<Vec<String>>>>;
+
+/// The names of hosted zone `id`'s name servers: its delegation set, as Route 53
+/// assigned it (what the parent zone's NS records must list for it to be live).
+async fn get_delegation(
+    client: &Client,
+    in_flight: &tokio::sync::Semaphore,
+    id: &str,
+) -> Result<Vec<String>> {
+    let _permit = in_flight.acquire().await;
+    let out = client
+        .get_hosted_zone()
+        .id(id)
+        .send()
+        .await
+        .map_err(|e| sdk_error("route53", "GetHostedZone", e))?;
+    Ok(out
+        .delegation_set()
+        .map(|d| d.name_servers().to_vec())
+        .unwrap_or_default())
+}
+
+/// How a change batch went.
+enum Applied {
+    Done,
+    /// A CREATE named a set that exists: nothing was changed.
+    SetExists(Error),
+    Failed(Error),
 }
 
 fn fqdn(name: &str) -> String {
@@ -114,7 +149,8 @@ impl Route53 {
             ),
             resolvers,
             lookup: NameServers::default(),
-            in_flight: tokio::sync::Semaphore::new(4),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(4)),
+            delegations: Mutex::default(),
             listing: tokio::sync::OnceCell::new(),
         }
     }
@@ -125,21 +161,44 @@ impl Route53 {
         self
     }
 
-    /// The names of the hosted zone's name servers: its delegation set, as Route 53
-    /// assigned it (what the parent zone's NS records must list for it to be live).
+    fn delegation(&self, zone_id: &str) -> Delegation {
+        let mut known = self.delegations.lock().expect("delegation sets");
+        known.entry(zone_id.to_string()).or_default().clone()
+    }
+
+    /// The zone's delegation set, from the call `prefetch` started or a new one.
     async fn delegation_set(&self, zone: &Zone) -> Result<Vec<String>> {
-        let _permit = self.in_flight.acquire().await;
-        let out = self
-            .client
-            .get_hosted_zone()
-            .id(&zone.id)
-            .send()
+        let cell = self.delegation(&zone.id);
+        cell.get_or_init(|| get_delegation(&self.client, &self.in_flight, &zone.id))
             .await
-            .map_err(|e| sdk_error("route53", "GetHostedZone", e))?;
-        Ok(out
-            .delegation_set()
-            .map(|d| d.name_servers().to_vec())
-            .unwrap_or_default())
+            .clone()
+    }
+
+    /// Starts asking for a found zone's delegation set, which a wait will need, so that
+    /// the call runs beside the check for records that comes next rather than after
+    /// it. Only the API is asked: the name servers' names are resolved by the wait.
+    /// Not when the servers are given (`--dns-server`): then no one asks for them.
+    fn prefetch(&self, zone_id: &str) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if !self.resolvers.is_empty() {
+            return;
+        }
+        let cell = self.delegation(zone_id);
+        if cell.initialized() {
+            return;
+        }
+        let (client, in_flight, id) = (
+            self.client.clone(),
+            self.in_flight.clone(),
+            zone_id.to_string(),
+        );
+        runtime.spawn(async move {
+            let _ = cell
+                .get_or_init(|| get_delegation(&client, &in_flight, &id))
+                .await;
+        });
     }
 
     /// The account's zones in one ListHostedZones, the first time; `None` when they take
@@ -177,6 +236,14 @@ impl Route53 {
     }
 
     async fn fetch_zone(&self, name: &str) -> Result<Option<Zone>> {
+        let found = self.find_zone(name).await?;
+        if let Some(zone) = &found {
+            self.prefetch(&zone.id);
+        }
+        Ok(found)
+    }
+
+    async fn find_zone(&self, name: &str) -> Result<Option<Zone>> {
         if let Some(zones) = self.zones_listed().await {
             return Ok(zones.get(&name.to_ascii_lowercase()).map(|z| Zone {
                 id: z.id.clone(),
@@ -258,20 +325,45 @@ impl Route53 {
 
     /// Applies `changes` as one batch, which Route 53 carries out whole or not at all.
     async fn apply(&self, zone: &Zone, changes: Vec<Change>) -> Result<()> {
+        match self.apply_creating(zone, changes).await {
+            Applied::Done => Ok(()),
+            Applied::SetExists(e) | Applied::Failed(e) => Err(e),
+        }
+    }
+
+    /// `apply`, telling apart the refusal of a CREATE whose set exists already.
+    async fn apply_creating(&self, zone: &Zone, changes: Vec<Change>) -> Applied {
+        let batch = match ChangeBatch::builder().set_changes(Some(changes)).build() {
+            Ok(batch) => batch,
+            Err(e) => return Applied::Failed(Error::failed(e.to_string())),
+        };
         let _permit = self.in_flight.acquire().await;
-        self.client
+        let sent = self
+            .client
             .change_resource_record_sets()
             .hosted_zone_id(&zone.id)
-            .change_batch(
-                ChangeBatch::builder()
-                    .set_changes(Some(changes))
-                    .build()
-                    .map_err(|e| Error::failed(e.to_string()))?,
-            )
+            .change_batch(batch)
             .send()
-            .await
-            .map_err(|e| sdk_error("route53", "ChangeResourceRecordSets", e))?;
-        Ok(())
+            .await;
+        match sent {
+            Ok(_) => Applied::Done,
+            Err(e) => {
+                // Route 53's words: "Tried to create resource record set [name='…',
+                // type='…'] but it already exists", as an InvalidChangeBatch.
+                let exists = matches!(
+                    e.as_service_error(),
+                    Some(ChangeResourceRecordSetsError::InvalidChangeBatch(b))
+                        if b.message().into_iter().chain(b.messages().iter().map(String::as_str))
+                            .any(|m| m.contains("already exists"))
+                );
+                let error = sdk_error("route53", "ChangeResourceRecordSets", e);
+                if exists {
+                    Applied::SetExists(error)
+                } else {
+                    Applied::Failed(error)
+                }
+            }
+        }
     }
 
     /// Every record set of the zone, page by page.
@@ -321,11 +413,20 @@ impl Route53 {
         values: &[String],
         before: &[String],
     ) -> Result<Change> {
-        let (action, values) = if values.is_empty() {
-            (ChangeAction::Delete, before)
+        if values.is_empty() {
+            Self::change(ChangeAction::Delete, name, rtype, ttl, before)
         } else {
-            (ChangeAction::Upsert, values)
-        };
+            Self::change(ChangeAction::Upsert, name, rtype, ttl, values)
+        }
+    }
+
+    fn change(
+        action: ChangeAction,
+        name: &str,
+        rtype: &str,
+        ttl: i64,
+        values: &[String],
+    ) -> Result<Change> {
         let mut set = ResourceRecordSet::builder()
             .name(fqdn(name))
             .r#type(RrType::from(rtype))
@@ -345,8 +446,8 @@ impl Route53 {
             .map_err(|e| Error::failed(e.to_string()))
     }
 
-    /// The TXT marker that says `spec`'s value is its cluster's.
-    fn marker_change(spec: &RecordSpec, cluster: &str) -> Result<Change> {
+    /// The TXT marker that says `spec`'s value is its cluster's: its name and value.
+    fn marker_of(spec: &RecordSpec, cluster: &str) -> Result<(String, String)> {
         let name = marker::txt_name(spec).map_err(|len| {
             Error::invalid(format!(
                 "route53: {} is too long to carry an ownership marker: the marker's name would have {len} characters, more than the 253 a name may have",
@@ -357,9 +458,54 @@ impl Route53 {
         let value = value_of(&RecordData::TXT {
             content: marker::text(cluster),
         });
-        // A marker already there names a value that is gone (this one was not there, or
-        // it would have been adopted): it is replaced.
+        Ok((name, value))
+    }
+
+    /// The marker of `spec`, upserted: a marker already there names a value that is gone
+    /// (this one was not there, or it would have been adopted), so it is replaced.
+    fn marker_change(spec: &RecordSpec, cluster: &str) -> Result<Change> {
+        let (name, value) = Self::marker_of(spec, cluster)?;
         Self::set_change(&name, "TXT", i64::from(spec.ttl), &[value], &[])
+    }
+
+    /// Every set of `specs` (their values together) and every marker, as CREATEs: refused
+    /// whole by Route 53 if one of them exists, so they never overwrite what was not read.
+    fn creates(specs: &[RecordSpec]) -> Result<Vec<Change>> {
+        let mut sets: Vec<((String, String), u32, Vec<String>)> = Vec::new();
+        let mut markers = Vec::new();
+        for spec in specs {
+            let key = (spec.name.clone(), spec.data.type_name().to_string());
+            let at = match sets.iter().position(|(k, ..)| *k == key) {
+                Some(at) => at,
+                None => {
+                    sets.push((key, spec.ttl, Vec::new()));
+                    sets.len() - 1
+                }
+            };
+            sets[at].2.push(value_of(&spec.data));
+            if let Some(cluster) = &spec.cluster {
+                let (name, value) = Self::marker_of(spec, cluster)?;
+                markers.push(Self::change(
+                    ChangeAction::Create,
+                    &name,
+                    "TXT",
+                    i64::from(spec.ttl),
+                    &[value],
+                )?);
+            }
+        }
+        let mut changes = Vec::new();
+        for ((name, rtype), ttl, values) in &sets {
+            changes.push(Self::change(
+                ChangeAction::Create,
+                name,
+                rtype,
+                i64::from(*ttl),
+                values,
+            )?);
+        }
+        changes.extend(markers);
+        Ok(changes)
     }
 
     fn record(zone: &Zone, spec: RecordSpec) -> Record {
@@ -539,6 +685,39 @@ impl ZoneApi for Route53 {
                 .collect(),
             Err(e) => specs.iter().map(|_| Err(e.clone())).collect(),
         }
+    }
+
+    /// Every set and marker as a CREATE, in one ChangeResourceRecordSets, unread: Route
+    /// 53 refuses the batch whole if one of the sets exists (a retried run, a set with
+    /// other values), and then the caller reads, adopts and adds the rest.
+    async fn add_all_unread(
+        &self,
+        zone: &Zone,
+        specs: &[RecordSpec],
+    ) -> Option<Vec<Result<Record>>> {
+        if specs.is_empty() {
+            return Some(Vec::new());
+        }
+        let applied = match Self::creates(specs) {
+            Ok(changes) => self.apply_creating(zone, changes).await,
+            Err(e) => Applied::Failed(e),
+        };
+        let failed = match applied {
+            Applied::Done => {
+                return Some(
+                    specs
+                        .iter()
+                        .map(|s| Ok(Self::record(zone, s.clone())))
+                        .collect(),
+                );
+            }
+            Applied::SetExists(e) => {
+                tracing::debug!("route53: {e}; reading the sets, then adding the rest");
+                return None;
+            }
+            Applied::Failed(e) => e,
+        };
+        Some(specs.iter().map(|_| Err(failed.clone())).collect())
     }
 
     /// Every value, and its marker, out in one ChangeResourceRecordSets; if the batch
