@@ -70,7 +70,8 @@ fn check(cx: &ScriptContext, domain: &str, options: Map) -> Result<Map, Box<Eval
         Duration::from_secs(120),
         move |world| async move {
             let (dns, probe) = (world.backends.dns.clone(), world.backends.probe.clone());
-            crate::world::doctor::check_discovery(Some(dns), probe, request).await
+            // Before the members start: no cluster to ask.
+            crate::world::doctor::check_discovery(Some(dns), probe, request, None).await
         },
     )?;
     result(&diagnosis)

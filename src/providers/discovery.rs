@@ -208,6 +208,19 @@ impl Diagnosis {
         }
     }
 
+    /// The diagnosis with `more` findings and `unchecked` notes: the verdict is the
+    /// worst of them all.
+    pub fn with(self, more: Vec<Finding>, unchecked: Vec<String>) -> Self {
+        let mut findings = self.findings;
+        findings.extend(more);
+        let mut notes = self.unchecked;
+        notes.extend(unchecked);
+        Self {
+            assumed: self.assumed,
+            ..Self::new(&self.domain, self.servers, findings, notes)
+        }
+    }
+
     pub fn errors(&self) -> usize {
         self.count(Severity::Error)
     }

@@ -331,6 +331,7 @@ impl Probe for Plan {
                 "(dry run) the health of the cluster under {domain} would be checked here"
             )),
             drift: Vec::new(),
+            membership_read: false,
         })
     }
 

@@ -108,6 +108,9 @@ pub struct Report {
     /// be read): a cluster with drift is degraded even when every member is healthy.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<Drift>,
+    /// Whether the membership was read, so that no drift means DNS equals it.
+    #[serde(skip)]
+    pub membership_read: bool,
 }
 
 impl Report {
@@ -209,6 +212,7 @@ mod tests {
             status: Status::Degraded,
             members: vec![member("a"), member("b"), member("c")],
             assumed: None,
+            membership_read: true,
             drift: vec![Drift {
                 kind: "not_a_member",
                 subject: "etcd-ghost.example.test".into(),

@@ -568,6 +568,7 @@ pub async fn check(
         });
     }
     let (drift, known) = drift_of(domain, creds.as_ref().map(|c| &c.files), server, &asked).await;
+    let membership_read = known.is_some();
     // An SRV target that is no member is drift, not a member down: it does not count
     // against the quorum.
     if let Some((listed, published)) = known {
@@ -587,6 +588,7 @@ pub async fn check(
         members,
         assumed: None,
         drift,
+        membership_read,
     })
 }
 

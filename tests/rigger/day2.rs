@@ -364,6 +364,76 @@ fn removing_a_member_while_another_is_dead_is_refused_for_quorum() {
     lab.destroy().leaves_nothing();
 }
 
+/// The doctor holds the records against the live membership when the cluster answers:
+/// a member removed by hand (etcdctl, as etcd's own docs do it) leaves DNS naming it,
+/// which the zone alone cannot show (its peer and client sets still agree), and etcd
+/// never repairs (etcd-io/etcd#10238).
+#[test]
+fn the_doctor_holds_the_records_against_the_membership_when_the_cluster_answers() {
+    let Some(lab) = LabRig::new() else { return };
+    lab.run_cluster(&[]).reports_healthy(3, "example.test");
+    let clean = lab.run(&["doctor", "--discovery-srv", "example.test"]);
+    clean.success().stdout_has("no findings");
+    assert!(!clean.stdout.contains("not checked"), "{}", clean.stdout);
+    let names = lab.host_names();
+    let gone = member_list(&lab, 0)
+        .into_iter()
+        .find(|(_, name, _)| *name == names[2])
+        .expect("the third host is a member");
+    // etcd refuses a removal as "unhealthy cluster" until its members have been up for
+    // about five seconds.
+    let remove = format!(
+        "{} --discovery-srv example.test member remove {}",
+        etcdctl(&lab),
+        gone.0
+    );
+    let start = std::time::Instant::now();
+    loop {
+        let out = lab.in_host(0, &["sh", "-c", &remove]);
+        if out.status.success() {
+            break;
+        }
+        let why = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            why.contains("unhealthy cluster") && start.elapsed().as_secs() < 20,
+            "{why}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    // Until a leader is elected again (the removed member may have been it), the
+    // membership cannot be read: health settles on degraded, for the same drift.
+    lab.health_settles_at(3);
+    let out = lab.run(&["doctor", "--discovery-srv", "example.test", "--json"]);
+    out.failure(3);
+    let diagnosis: Value = serde_json::from_str(&out.stdout).unwrap();
+    let findings = diagnosis["findings"].as_array().unwrap();
+    let subject = format!("{}.example.test", names[2]);
+    let about: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["subject"] == subject.as_str())
+        .collect();
+    assert!(!about.is_empty(), "{diagnosis:#}");
+    for f in &about {
+        assert_eq!(f["id"], "membership-not-a-member", "{diagnosis:#}");
+        assert_eq!(f["severity"], "warning");
+        assert!(
+            f["fix"]
+                .as_str()
+                .unwrap()
+                .contains("rigger run reconcile --set domain=example.test"),
+            "{f:#}"
+        );
+    }
+    // Only the membership showed it: every finding is the membership's.
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["id"] == "membership-not-a-member"),
+        "{diagnosis:#}"
+    );
+    lab.destroy().leaves_nothing();
+}
+
 #[test]
 fn health_shows_drift_and_reconcile_repairs_dns_from_the_membership() {
     let Some(lab) = LabRig::new() else { return };

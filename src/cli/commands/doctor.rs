@@ -4,7 +4,9 @@
 use std::net::{IpAddr, SocketAddr};
 
 use crate::cli::run::EXIT_OK;
+use crate::providers::TlsFiles;
 use crate::providers::discovery::{DiscoveryCheck, EtcdVersion, Scheme, Verdict};
+use crate::world::doctor::AskCluster;
 use crate::world::{World, WorldConfig};
 
 /// Exit statuses: the zone's worst finding.
@@ -66,14 +68,29 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
             );
         }
         Some(dir) => Some(dir),
-        None => made.is_dir().then_some(made),
+        None => made.is_dir().then(|| made.clone()),
     };
 
+    // The cluster, if it answers, is asked for its membership: with the client
+    // certificate rigger made for the domain, or over plain HTTP when it made none.
+    let client = |f: &str| made.join(f);
+    let cluster = AskCluster {
+        tls: client("client.crt").is_file().then(|| TlsFiles {
+            ca: client("ca.crt"),
+            cert: client("client.crt"),
+            key: client("client.key"),
+        }),
+    };
     let diagnosis = if !check.servers.is_empty() && !config.spec.is_lab() {
         // Servers given outside the lab: this machine's network is the one to ask from,
         // and no provider (nor its credentials) is needed.
         let probe = crate::world::machine_probe(None).expect("not a dry run");
-        crate::base::runtime::block_on(crate::world::doctor::check_discovery(None, probe, check))
+        crate::base::runtime::block_on(crate::world::doctor::check_discovery(
+            None,
+            probe,
+            check,
+            Some(cluster),
+        ))
     } else {
         let world = match World::existing(config) {
             Ok(Some(w)) => w,
@@ -93,6 +110,7 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
             Some(dns),
             probe,
             check,
+            Some(cluster),
         ))
     };
     let diagnosis = match diagnosis {

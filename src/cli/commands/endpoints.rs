@@ -127,6 +127,7 @@ mod tests {
             ],
             assumed: None,
             drift: Vec::new(),
+            membership_read: true,
         }
     }
 
