@@ -3,15 +3,27 @@
 //! does not have is the doctor's finding, not a failure to check. When asked to, the
 //! records are then held against the live membership, if the cluster answers.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::join_all;
+use hickory_proto::rr::RecordType;
 
 use crate::base::error::{Error, ErrorKind, Result};
-use crate::providers::discovery::{Diagnosis, DiscoveryCheck};
-use crate::providers::{Dns, Probe, TlsFiles};
+use crate::providers::discovery::{Diagnosis, DiscoveryCheck, Finding};
+use crate::providers::probe::Answer;
+use crate::providers::{Dns, Instance, Probe, TlsFiles, Transport};
+use crate::services::doctor::owners::Owners;
+use crate::services::doctor::resolvers;
+use crate::services::resolve;
 
-/// How to ask the cluster for its membership: over TLS with these files, or plain HTTP.
+/// How to ask the cluster: its membership over TLS with these files (or plain HTTP),
+/// and each of its machines, through `transport`, what its own resolver answers.
 pub struct AskCluster {
     pub tls: Option<TlsFiles>,
+    pub nodes: Vec<Instance>,
+    pub transport: Option<Arc<dyn Transport>>,
 }
 
 /// Checks `check.domain`; with no servers in `check`, asks `dns` for the zone's own.
@@ -41,6 +53,13 @@ pub async fn check_discovery(
     let Some(cluster) = cluster else {
         return Ok(diagnosis);
     };
+    let diagnosis = match &cluster.transport {
+        Some(transport) if !cluster.nodes.is_empty() => {
+            let (more, unchecked) = node_resolvers(&check, &cluster.nodes, transport).await;
+            diagnosis.with(more, unchecked)
+        }
+        _ => diagnosis,
+    };
     let domain = &check.domain;
     let asked = probe
         .health(domain, cluster.tls.as_ref(), &check.servers)
@@ -60,4 +79,57 @@ pub async fn check_discovery(
         ),
         Err(e) => diagnosis.with(Vec::new(), vec![format!("the membership: {}", e.message)]),
     })
+}
+
+/// What each of `nodes` sees through its own resolver for the peer SRV names, held
+/// against what the first of the zone's servers gives (etcd-io/etcd#3553).
+async fn node_resolvers(
+    check: &DiscoveryCheck,
+    nodes: &[Instance],
+    transport: &Arc<dyn Transport>,
+) -> (Vec<Finding>, Vec<String>) {
+    let owners = Owners::new(&check.domain, check.service_name.as_deref());
+    let peer = [owners.server_ssl.as_str(), owners.server.as_str()];
+    let Some(&server) = check.servers.first() else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut zone = BTreeMap::new();
+    for owner in peer {
+        match resolve::ask(server, owner, RecordType::SRV).await {
+            Ok(answers) => {
+                let targets = answers.iter().filter_map(|a| match a {
+                    Answer::Srv { target, port } => {
+                        Some(format!("{}:{port}", target.trim_end_matches('.')))
+                    }
+                    _ => None,
+                });
+                zone.insert(owner.to_string(), targets.collect::<BTreeSet<_>>());
+            }
+            Err(e) => {
+                return (
+                    Vec::new(),
+                    vec![format!("each node's resolver: {owner} at {server}: {e}")],
+                );
+            }
+        }
+    }
+    let command = resolvers::command(&peer);
+    let asked = join_all(
+        nodes
+            .iter()
+            .map(|n| transport.run(n, &command, Duration::from_secs(20))),
+    )
+    .await;
+    let (mut findings, mut unchecked) = (Vec::new(), Vec::new());
+    for (node, out) in nodes.iter().zip(asked) {
+        match out {
+            Ok(out) => findings.extend(resolvers::judge(
+                &node.name,
+                &zone,
+                &resolvers::parse(&out.stdout),
+            )),
+            Err(e) => unchecked.push(format!("{}'s resolver: {}", node.name, e.message)),
+        }
+    }
+    (findings, unchecked)
 }

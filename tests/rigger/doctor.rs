@@ -428,6 +428,27 @@ fn a_cluster_from_rigger_run_cluster_has_no_findings() {
         out.stdout,
         "example.test: no findings; etcd will find its members as published (asked 198.18.0.1:53)\n"
     );
+    // One member's own resolver asks where no server answers (a machine whose
+    // resolv.conf was not pointed at the zone's servers): that member reads no peers.
+    let name = &lab.host_names()[1];
+    let resolv = lab.path(&format!("state/lab/hosts/{name}/resolv.conf"));
+    let kept = std::fs::read_to_string(&resolv).unwrap();
+    std::fs::write(&resolv, "nameserver 127.0.0.1\n").unwrap();
+    let out = lab.run(&["doctor", "--discovery-srv", "example.test", "--json"]);
+    out.failure(4);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{report:#}");
+    assert_eq!(findings[0]["id"], "node-resolver-differs");
+    assert_eq!(findings[0]["severity"], "error");
+    assert_eq!(findings[0]["subject"], name.as_str());
+    let evidence = findings[0]["evidence"][0].as_str().unwrap();
+    assert!(
+        evidence.starts_with(&format!("{name}: dig SRV _etcd-server-ssl._tcp.example.test: no answer (")),
+        "{evidence}"
+    );
+    std::fs::write(&resolv, kept).unwrap();
+    lab.run(&["doctor", "--discovery-srv", "example.test"]).success();
     lab.destroy().leaves_nothing();
 }
 

@@ -74,12 +74,14 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
     // The cluster, if it answers, is asked for its membership: with the client
     // certificate rigger made for the domain, or over plain HTTP when it made none.
     let client = |f: &str| made.join(f);
-    let cluster = AskCluster {
+    let mut cluster = AskCluster {
         tls: client("client.crt").is_file().then(|| TlsFiles {
             ca: client("ca.crt"),
             cert: client("client.crt"),
             key: client("client.key"),
         }),
+        nodes: Vec::new(),
+        transport: None,
     };
     let diagnosis = if !check.servers.is_empty() && !config.spec.is_lab() {
         // Servers given outside the lab: this machine's network is the one to ask from,
@@ -106,6 +108,13 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
             Err(e) => return super::fail(e.message, e.help),
         };
         let (dns, probe) = (world.backends.dns.clone(), world.backends.probe.clone());
+        // The machines rigger made for the domain, whose own resolvers are asked too.
+        let world = std::sync::Arc::new(world);
+        let (w, d) = (world.clone(), domain.clone());
+        if let Ok(standing) = world.block_on(async move { w.standing(&d).await }) {
+            cluster.nodes = standing.machines;
+            cluster.transport = Some(world.backends.transport.clone());
+        }
         world.block_on(crate::world::doctor::check_discovery(
             Some(dns),
             probe,

@@ -8,6 +8,7 @@ pub mod checks;
 pub mod membership;
 pub mod owners;
 pub mod read;
+pub mod resolvers;
 pub mod served;
 pub mod wire;
 

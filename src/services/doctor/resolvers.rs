@@ -1,0 +1,131 @@
+//! Each node's own resolver against the zone's servers (etcd-io/etcd#3553): a member
+//! reads the SRV records through its machine's resolver, not the zone's servers, so a
+//! resolver that caches an old set, forwards to other servers or does not answer gives
+//! that member a cluster of its own (at first boot) or a wrong view (when it joins).
+//! Reading a node is the caller's (a command on the node); judging is here, pure.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::checks::finding;
+use crate::providers::discovery::{Finding, Severity};
+
+/// The shell command that asks a node's resolver for `owners`, each answer under a
+/// `== OWNER` line, as `parse` reads it back.
+pub fn command(owners: &[&str]) -> String {
+    let asks: Vec<String> = owners
+        .iter()
+        .map(|o| format!("echo '== {o}'; dig +short +tries=2 +time=1 SRV '{o}' 2>&1"))
+        .collect();
+    asks.join("; ")
+}
+
+/// What a node's resolver gave for each owner: its targets as "target:port", or why it
+/// gave nothing (its words: dig's ";; ..." line).
+pub fn parse(stdout: &str) -> BTreeMap<String, Result<BTreeSet<String>, String>> {
+    let mut out: BTreeMap<String, Result<BTreeSet<String>, String>> = BTreeMap::new();
+    let mut owner: Option<String> = None;
+    for line in stdout.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix("== ") {
+            owner = Some(name.to_string());
+            out.insert(name.to_string(), Ok(BTreeSet::new()));
+            continue;
+        }
+        let Some(seen) = owner.as_ref().and_then(|o| out.get_mut(o)) else {
+            continue;
+        };
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if let Some(why) = line.strip_prefix(";;") {
+            *seen = Err(why.trim().to_string());
+        } else if let (Ok(set), [_, _, port, target]) = (seen.as_mut(), &fields[..]) {
+            set.insert(format!("{}:{port}", target.trim_end_matches('.')));
+        }
+    }
+    out
+}
+
+/// The findings for `node`, whose resolver gave `seen`, where the zone's servers give
+/// `zone` (owner -> "target:port"); owners neither names are not compared.
+pub fn judge(
+    node: &str,
+    zone: &BTreeMap<String, BTreeSet<String>>,
+    seen: &BTreeMap<String, Result<BTreeSet<String>, String>>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let empty = BTreeSet::new();
+    let owners: BTreeSet<&String> = zone.keys().chain(seen.keys()).collect();
+    for owner in owners {
+        let published = zone.get(owner).unwrap_or(&empty);
+        let (given, why) = match seen.get(owner) {
+            Some(Ok(set)) => (set.clone(), None),
+            Some(Err(why)) => (BTreeSet::new(), Some(why.clone())),
+            None => continue,
+        };
+        if published.is_empty() && given.is_empty() {
+            continue;
+        }
+        if why.is_none() && given == *published {
+            continue;
+        }
+        let list = |s: &BTreeSet<String>| {
+            if s.is_empty() {
+                "nothing".to_string()
+            } else {
+                s.iter().cloned().collect::<Vec<_>>().join(", ")
+            }
+        };
+        let gave = match &why {
+            Some(why) => format!("no answer ({why})"),
+            None => list(&given),
+        };
+        out.push(finding(
+            "node-resolver-differs",
+            Severity::Error,
+            node.to_string(),
+            format!(
+                "{node}'s own resolver gives {gave} for {owner}, where the zone's servers give {}: \
+                 etcd there reads its peers through that resolver, so at first boot it forms a \
+                 cluster of what it sees (etcd-io/etcd#3553), and joining later it looks for the \
+                 wrong peers",
+                list(published)
+            ),
+            vec![format!("{node}: dig SRV {owner}: {gave}")],
+            format!(
+                "point {node}'s resolver (its /etc/resolv.conf) at servers that serve the zone \
+                 as published, or wait out its cache (the records' TTL) before starting etcd there"
+            ),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_that_sees_another_set_or_none_is_an_error() {
+        let out = "== _s._tcp.d\n0 0 2380 a.d.\n0 0 2380 b.d.\n== _p._tcp.d\n";
+        let seen = parse(out);
+        let zone = BTreeMap::from([(
+            "_s._tcp.d".to_string(),
+            BTreeSet::from(["a.d:2380".to_string(), "b.d:2380".to_string()]),
+        )]);
+        assert!(judge("n1", &zone, &seen).is_empty());
+        let fewer = parse("== _s._tcp.d\n0 0 2380 a.d.\n== _p._tcp.d\n");
+        let found = judge("n2", &zone, &fewer);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].id, "node-resolver-differs");
+        assert!(found[0].message.contains("gives a.d:2380 for _s._tcp.d, where the zone's servers give a.d:2380, b.d:2380"), "{}", found[0].message);
+        let silent = parse("== _s._tcp.d\n;; communications error to 127.0.0.1#53: connection refused\n");
+        let found = judge("n3", &zone, &silent);
+        assert!(found[0].message.contains("no answer (communications error to 127.0.0.1#53: connection refused)"), "{}", found[0].message);
+    }
+
+    #[test]
+    fn the_command_asks_each_owner_under_its_own_line() {
+        assert_eq!(
+            command(&["_a._tcp.d"]),
+            "echo '== _a._tcp.d'; dig +short +tries=2 +time=1 SRV '_a._tcp.d' 2>&1"
+        );
+    }
+}
