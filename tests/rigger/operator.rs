@@ -93,6 +93,42 @@ fn scripts_lists_the_bundled_scripts_and_a_scripts_parameters_from_its_source() 
     assert_eq!(json["params"][3]["allows"], "1 to 2147483647");
 }
 
+/// `rigger run SCRIPT --help` (or `-h`) is the command's help, then what the script
+/// does and its parameters, each with its default and doc, as `rigger scripts SCRIPT`
+/// reads them; for a bundled name and a path alike. Without a script it is the help.
+#[test]
+fn run_help_for_a_script_lists_its_parameters_with_defaults_and_docs() {
+    let listed = Rig::new().args(&["scripts", "cluster"]).run();
+    let params = listed.success().stdout.split_once("\n\n").unwrap().1;
+    assert!(params.starts_with("Parameters (rigger run cluster --set KEY=VALUE):\n"));
+    Rig::new()
+        .args(&["run", "cluster", "--help"])
+        .run()
+        .success()
+        .stdout_has("Usage: rigger run [OPTIONS] <SCRIPT>")
+        .stdout_has("Script cluster (scripts/cluster.rhai): The seed article's procedure")
+        .stdout_has(params)
+        .stdout_has("  domain  (default \"example.test\")\n      The discovery domain: the members' SRV records go under it.\n")
+        .stdout_has("Examples:\n  rigger run cluster --set size=5");
+    let rig = Rig::new().file(
+        "greet.rhai",
+        "// Says hello.\n\n// Whom to greet.\nlet who = param(\"who\", \"world\");\nlet times = param(\"times\", 1, #{ min: 1, max: 3 });\n",
+    );
+    rig.again(&["-v", "run", "--target", "lab", "greet.rhai", "-h"])
+        .success()
+        .stdout_has("Script greet.rhai (greet.rhai): Says hello.\n")
+        .stdout_has(
+            "  who  (default \"world\")\n      Whom to greet.\n  times  (default 1; 1 to 3)\n",
+        );
+    rig.again(&["run", "--help"])
+        .success()
+        .stdout_has("Usage: rigger run [OPTIONS] <SCRIPT>")
+        .stdout_lacks("Parameters (");
+    rig.again(&["run", "nothing-here.rhai", "--help"])
+        .success()
+        .stdout_lacks("Parameters (");
+}
+
 /// The region and credentials a run on AWS needs are asked for before the script
 /// starts, and said as a setup problem, not at a line of cluster.rhai.
 #[test]
