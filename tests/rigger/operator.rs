@@ -206,6 +206,65 @@ fn bash_completes_bundled_scripts_and_the_set_keys_of_the_script_on_the_line() {
     assert!(complete(&rig, &["sta"]).contains(&"state".to_string()));
 }
 
+/// What real fish offers for `line` (`complete -C`, the question fish's Tab asks),
+/// through the script `rigger completions fish` prints: each offer with its
+/// description. `None` (after a loud message) where fish is not installed.
+fn fish_offers(rig: &Rig, line: &str) -> Option<Vec<String>> {
+    let test = "operator::fish_completes_scripts_and_set_keys_with_their_docs";
+    if which("fish").is_none() {
+        let said = format!("SKIPPED {test}: fish is not installed (apt-get install fish)\n");
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), said.as_bytes());
+        return None;
+    }
+    let script = r#"$RIGGER completions fish | source; complete -C "$argv[1]""#;
+    let mut cmd = rig.command(std::path::Path::new("fish"));
+    cmd.args(["--no-config", "-c", script, line])
+        .env("RIGGER", crate::harness::BIN);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    Some(text.lines().map(String::from).collect())
+}
+
+/// `name` on PATH.
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// fish, like bash, asks rigger itself: the same names and keys, and fish shows each
+/// key's doc beside it.
+#[test]
+fn fish_completes_scripts_and_set_keys_with_their_docs() {
+    let rig = Rig::new().file("mine.rhai", "// How many.\nlet n = param(\"nodes\", 1);\n");
+    let Some(scripts) = fish_offers(&rig, "rigger run m") else {
+        return;
+    };
+    assert_eq!(
+        scripts,
+        [
+            "member-add\tscripts/member-add.rhai",
+            "member-remove\tscripts/member-remove.rhai",
+            "member-replace\tscripts/member-replace.rhai",
+            "mine.rhai"
+        ]
+    );
+    assert_eq!(
+        fish_offers(&rig, "rigger run cluster --set si").unwrap(),
+        ["size=\tHow many members."]
+    );
+    assert_eq!(
+        fish_offers(&rig, "rigger run mine.rhai --set ").unwrap(),
+        ["nodes=\tHow many."]
+    );
+}
+
 #[test]
 fn the_man_page_renders_with_man_and_names_every_command() {
     let out = Rig::new().args(&["man"]).run();
