@@ -26,7 +26,9 @@ const HEALTH: Doc = Doc {
 /// membership) or \"unavailable\"; `drift` lists where DNS and the live membership
 /// disagree, as `#{kind, subject, text}` (`kind`: missing_srv, learner_in_srv,
 /// not_a_member, missing_a, wrong_a); `text` is the report as the seed article printed
-/// it, with a `drift:` line for each difference.",
+/// it, with a `drift:` line for each difference. A healthy member's node, when this run
+/// launched it and its SRV target is `NAME.domain`, reaches its last phase, healthy
+/// (see `node_phase`).",
 };
 
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {

@@ -237,7 +237,7 @@ fn a_run_is_timestamped_lines_in_a_pipe_and_a_live_view_on_a_terminal() {
             "no {step:?} in the live view: {shown:?}"
         );
     }
-    // A line per node, under the step that runs them.
+    // A line per node, with the node's own steps under it.
     assert!(shown.contains("↳"), "no nested lines: {shown:?}");
     for name in lab.host_names() {
         assert!(shown.contains(&name), "no line for {name}: {shown:?}");
