@@ -6,6 +6,7 @@ pub mod hook;
 pub mod human;
 pub mod names;
 pub mod output;
+pub mod phase;
 pub mod progress;
 pub mod runtime;
 pub mod state_dir;

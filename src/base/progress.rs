@@ -1,5 +1,6 @@
 //! How a run is seen while it goes. On a terminal, a live view: every step a primitive
-//! takes is a spinner with its elapsed time (the parallel ones one line per node), and
+//! takes is a spinner with its elapsed time (a node's under the node's own line, which
+//! says its phase: [`super::phase`]), and
 //! log lines scroll above them (tracing-indicatif, so that the two never draw over each
 //! other). Elsewhere (CI, pipes, files) no control characters: plain log lines, each
 //! with its UTC time.

@@ -5,6 +5,7 @@ pub mod complete;
 pub mod diagnostic;
 pub mod repl;
 pub mod run;
+mod run_help;
 pub mod signals;
 
 use std::net::SocketAddr;
@@ -540,7 +541,7 @@ fn parse_set(arg: &str) -> Result<(String, Dynamic), String> {
 
 pub fn main() -> ExitCode {
     complete::answer_if_asked();
-    let cli = Cli::parse();
+    let cli = run_help::parse(std::env::args_os().collect());
     std::panic::set_hook(Box::new(|info| {
         // Quitting at once (a second Ctrl-C) drops the runtime under threads still at
         // work; what they say then is the quit, not a bug.

@@ -143,6 +143,8 @@ fn prepare_and_run(
     let ended = runtime.block_on(wait_for_script(done_rx, interrupt, &mut stops));
     *stopped_by = ended.signal;
     let outcome = ended.outcome;
+    // The script is done with its nodes: their lines go before the rollback says its part.
+    crate::base::phase::end();
     // Only a script that ran to its end has asked for every parameter it will ask for.
     for key in cx.params.unused().into_iter().filter(|_| outcome.is_ok()) {
         tracing::warn!("--set {key} was given, but the script never asked for param({key:?})");

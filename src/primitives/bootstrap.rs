@@ -55,14 +55,31 @@ pub fn register(engine: &mut Engine) {
     );
 }
 
-/// How a failed item is named: a node's `name`, a string item itself, else its place.
-fn node_name(node: &Dynamic, index: usize) -> String {
+/// A node's `name`, or a string item itself (the name of a machine to launch).
+fn named(node: &Dynamic) -> Option<String> {
     if node.is_string() {
-        return node.to_string();
+        return Some(node.to_string());
     }
     node.read_lock::<Map>()
         .and_then(|m| m.get("name").map(|n| n.to_string()))
-        .unwrap_or_else(|| format!("item #{index}"))
+}
+
+/// How a failed item is named: its name, else its place.
+fn node_name(node: &Dynamic, index: usize) -> String {
+    named(node).unwrap_or_else(|| format!("item #{index}"))
+}
+
+/// Runs `work` on `node` under its line of the live view: a named item's is its node's
+/// line (which says the node's phase and outlives this primitive), another's a line
+/// under the primitive's own.
+fn on_line<R>(step: &tracing::Span, node: &Dynamic, index: usize, work: impl FnOnce() -> R) -> R {
+    let Some(name) = named(node) else {
+        let item = crate::base::progress::step_under(step, &node_name(node, index));
+        return item.in_scope(work);
+    };
+    let outcome = crate::base::phase::line(&name).in_scope(work);
+    crate::base::phase::release(&name);
+    outcome
 }
 
 /// At most this many items run at once: enough for any cluster rigger makes.
@@ -108,7 +125,7 @@ fn parallel(
     // A bounded pool: past WORKERS items wait for a free thread instead of each getting
     // one of its own (a thousand items would be a thousand threads and their stacks).
     let workers = nodes.len().min(WORKERS);
-    // Each item a line of its own under this one on a terminal.
+    // Each item a line of its own on a terminal (a node's says its phase).
     let step = crate::base::progress::step(primitive);
     let _shown = step.clone().entered();
     std::thread::scope(|scope| -> Result<(), Box<EvalAltResult>> {
@@ -129,8 +146,8 @@ fn parallel(
                         if let Some(pause) = due.checked_sub(started.elapsed()) {
                             std::thread::sleep(pause);
                         }
-                        let item = crate::base::progress::step_under(step, &node_name(node, i));
-                        let outcome = item.in_scope(|| f.call_raw(&ctx, None, [node.clone()]));
+                        let outcome =
+                            on_line(step, node, i, || f.call_raw(&ctx, None, [node.clone()]));
                         *slots[i].lock().expect("result slot") = Some(outcome);
                     }
                 });

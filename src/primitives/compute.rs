@@ -9,6 +9,7 @@ use super::context::ScriptContext;
 use super::convert::{from_value, to_map};
 use super::{Doc, creating, define, on_world};
 use crate::base::error::Error;
+use crate::base::phase::{self, Phase};
 use crate::providers::{Instance, InstanceSpec};
 
 const LAUNCH: Doc = Doc {
@@ -40,9 +41,22 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
                     f.with_help("e.g. launch_instance(#{ name: `etcd-${uuid()}` }); cloud settings such as ami sit beside name")
                 })?;
             let limit = Duration::from_secs(600);
+            // A dry run launches nothing: it has no phases to say.
+            let says = !c.dry_run();
+            let name = spec.name.clone();
+            if says {
+                phase::set(&name, Phase::Launching);
+            }
             let instance = creating(&c, LAUNCH.name, limit, move |world| async move {
                 world.backends.compute.launch(&spec).await
-            })?;
+            });
+            match &instance {
+                Ok(_) if says => phase::set(&name, Phase::Up),
+                Ok(_) => {}
+                // Nothing is there to say a phase of.
+                Err(_) => phase::forget(&name),
+            }
+            let instance = instance?;
             to_map(LAUNCH.name, &instance)
         },
     );
@@ -52,6 +66,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         engine,
         move |node: Map| -> Result<(), Box<EvalAltResult>> {
             let node: Instance = from_value(TERMINATE.name, "node", &Dynamic::from(node))?;
+            let name = node.name.clone();
             let limit = Duration::from_secs(300);
             on_world(&c, TERMINATE.name, limit, move |world| async move {
                 if world.backends.compute.find(&node.name).await?.is_none() {
@@ -62,6 +77,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
                 }
                 world.backends.compute.terminate(&node).await
             })
+            .inspect(|()| phase::forget(&name))
         },
     );
 }

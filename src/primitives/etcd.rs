@@ -26,7 +26,9 @@ const HEALTH: Doc = Doc {
 /// membership) or \"unavailable\"; `drift` lists where DNS and the live membership
 /// disagree, as `#{kind, subject, text}` (`kind`: missing_srv, learner_in_srv,
 /// not_a_member, missing_a, wrong_a); `text` is the report as the seed article printed
-/// it, with a `drift:` line for each difference.",
+/// it, with a `drift:` line for each difference. A healthy member's node, when this run
+/// launched it and its SRV target is `NAME.domain`, reaches its last phase, healthy
+/// (see `node_phase`).",
 };
 
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
@@ -39,6 +41,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
             })?;
             let tls = tls_files(NAME, tls, h.dry_run())?;
             crate::base::hook::point("health");
+            let asked = domain.clone();
             let report = on_world(&h, NAME, Duration::from_secs(30), move |world| async move {
                 let servers = world.backends.dns.authoritative(&domain).await?;
                 world
@@ -47,6 +50,9 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
                     .health(&domain, tls.as_ref(), &servers)
                     .await
             })?;
+            if !h.dry_run() {
+                say_healthy(&asked, &report);
+            }
             let mut map = to_value(NAME, &report)?.cast::<Map>();
             // Always there for a script to read: empty when DNS equals the membership.
             map.entry("drift".into())
@@ -57,6 +63,20 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
             Ok(map)
         },
     );
+}
+
+/// Each healthy member's node, if this run launched it, has reached its last phase. A
+/// member is asked at its SRV target, `NODE.DOMAIN`, which names the node.
+fn say_healthy(domain: &str, report: &crate::providers::probe::Report) {
+    for member in report.members.iter().filter(|m| m.healthy) {
+        let host = member.endpoint.split("://").last().unwrap_or_default();
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        if let Some(node) = host.strip_suffix(&format!(".{domain}"))
+            && !node.contains('.')
+        {
+            crate::base::phase::set_if_known(node, crate::base::phase::Phase::Healthy);
+        }
+    }
 }
 
 /// The client certificate a script gives for asking the cluster (`#{ca, cert, key}`

@@ -16,6 +16,7 @@ mod net;
 mod options;
 mod param;
 pub mod params;
+mod phase;
 mod pki;
 mod resolve;
 mod target;
@@ -51,6 +52,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     members::register(engine, cx);
     discovery::register(engine, cx);
     target::register(engine, cx);
+    phase::register(engine, cx);
 }
 
 /// A primitive as the reference shows it: its name, its parameters (and return type,

@@ -247,7 +247,12 @@ fn waits(
             for (i, (e, servers)) in all.into_iter().zip(found).enumerate() {
                 let servers = servers?;
                 let probe = world.backends.probe.clone();
-                set.spawn(async move {
+                // A line of its own under the wait's, saying what each server answered
+                // last; it goes when its name answers.
+                let line =
+                    progress::step_under(&step, &format!("waiting for {} {}", e.name, e.rtype));
+                let shown = line.clone();
+                let one = async move {
                     let wait = DnsWait {
                         servers,
                         name: e.name,
@@ -255,9 +260,11 @@ fn waits(
                         want: e.want,
                         timeout,
                         interval,
+                        line,
                     };
                     (i, probe.wait_resolves(&wait).await)
-                });
+                };
+                set.spawn(tracing::Instrument::instrument(one, shown));
             }
             let mut failed: Vec<(usize, crate::base::error::Error)> = Vec::new();
             let mut answered = 0;

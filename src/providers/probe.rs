@@ -54,6 +54,9 @@ pub struct DnsWait {
     pub want: BTreeSet<Answer>,
     pub timeout: Duration,
     pub interval: Duration,
+    /// The live view's line on which the wait says, after each poll, how far it got
+    /// (`Span::none()`: nowhere).
+    pub line: tracing::Span,
 }
 
 /// The client certificate a health check presents (paths only: a journal may keep

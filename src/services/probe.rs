@@ -45,9 +45,12 @@ impl Probe for Network {
                 ),
             );
         }
-        resolve::wait_for(&w.servers, &w.name, w.rtype, &w.want, w.timeout, w.interval)
-            .await
-            .map_err(Error::from)
+        let progress = |said: &str| crate::base::progress::say(&w.line, said);
+        resolve::wait_for(
+            &w.servers, &w.name, w.rtype, &w.want, w.timeout, w.interval, &progress,
+        )
+        .await
+        .map_err(Error::from)
     }
 
     async fn wait_tcp(&self, address: &str, timeout: Duration, interval: Duration) -> Result<()> {

@@ -120,9 +120,47 @@ pub async fn ask(
     }
 }
 
+/// What one server said to a poll.
+type Said<'a> = (&'a SocketAddr, Result<BTreeSet<Answer>, ResolveError>);
+
+/// How far a wait has got, from what each server answered its last poll:
+/// `waiting for NAME SRV: 2 of 3 targets at 198.18.0.1:53, 3 of 3 at 198.18.0.2:53`.
+pub fn awaited(name: &str, rtype: RecordType, want: &BTreeSet<Answer>, seen: &[Said]) -> String {
+    let unit = match rtype {
+        RecordType::SRV => "targets",
+        RecordType::A | RecordType::AAAA => "addresses",
+        _ => "answers",
+    };
+    let mut counted = false;
+    let clauses: Vec<String> = seen
+        .iter()
+        .map(|(server, got)| match got {
+            Ok(got) => {
+                let found = got.intersection(want).count();
+                let unit = if counted {
+                    String::new()
+                } else {
+                    format!(" {unit}")
+                };
+                counted = true;
+                let other = got.len() - found;
+                let other = if other > 0 {
+                    format!(" (and {other} not expected)")
+                } else {
+                    String::new()
+                };
+                format!("{found} of {}{unit}{other} at {server}", want.len())
+            }
+            Err(ResolveError::Refused { .. }) => format!("refused at {server}"),
+            Err(_) => format!("no answer at {server}"),
+        })
+        .collect();
+    format!("waiting for {name} {rtype}: {}", clauses.join(", "))
+}
+
 /// Asks every server in `servers` until all answer `name`/`rtype` with exactly `want`,
-/// every `interval`, for at most `timeout`. On timeout the error says what each server
-/// answered last.
+/// every `interval`, for at most `timeout`, telling `progress` after each poll how far
+/// it got ([`awaited`]). On timeout the error says what each server answered last.
 pub async fn wait_for(
     servers: &[SocketAddr],
     name: &str,
@@ -130,12 +168,14 @@ pub async fn wait_for(
     want: &BTreeSet<Answer>,
     timeout: Duration,
     interval: Duration,
+    progress: &(dyn Fn(&str) + Sync),
 ) -> Result<(), ResolveError> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         // Every server at once: a poll takes one round trip, not one a server.
         let answers = futures::future::join_all(servers.iter().map(|s| ask(*s, name, rtype))).await;
-        let seen: Vec<_> = servers.iter().zip(answers).collect();
+        let seen: Vec<Said> = servers.iter().zip(answers).collect();
+        progress(&awaited(name, rtype, want, &seen));
         if seen
             .iter()
             .all(|(_, got)| got.as_ref().is_ok_and(|g| g == want))
@@ -159,5 +199,52 @@ pub async fn wait_for(
             });
         }
         tokio::time::sleep(interval).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn srv(target: &str) -> Answer {
+        Answer::Srv {
+            target: target.into(),
+            port: 2380,
+        }
+    }
+
+    #[test]
+    fn the_wait_says_how_many_of_the_answers_each_server_gave() {
+        let want: BTreeSet<Answer> = ["a.t", "b.t", "c.t"].into_iter().map(srv).collect();
+        let (one, two, three): (SocketAddr, SocketAddr, SocketAddr) = (
+            "198.18.0.1:53".parse().unwrap(),
+            "198.18.0.2:53".parse().unwrap(),
+            "198.18.0.3:53".parse().unwrap(),
+        );
+        let seen = [
+            (&one, Ok(["a.t", "b.t"].into_iter().map(srv).collect())),
+            (
+                &two,
+                Ok(["a.t", "b.t", "c.t", "d.t"].into_iter().map(srv).collect()),
+            ),
+            (
+                &three,
+                Err(ResolveError::NoAnswer {
+                    server: three,
+                    why: "timed out".into(),
+                }),
+            ),
+        ];
+        assert_eq!(
+            awaited("_etcd-server-ssl._tcp.t", RecordType::SRV, &want, &seen),
+            "waiting for _etcd-server-ssl._tcp.t SRV: 2 of 3 targets at 198.18.0.1:53, \
+             3 of 3 (and 1 not expected) at 198.18.0.2:53, no answer at 198.18.0.3:53"
+        );
+        let ip: BTreeSet<Answer> = [Answer::Ip("198.18.0.5".parse().unwrap())].into();
+        let seen = [(&one, Ok(BTreeSet::new()))];
+        assert_eq!(
+            awaited("n.t", RecordType::A, &ip, &seen),
+            "waiting for n.t A: 0 of 1 addresses at 198.18.0.1:53"
+        );
     }
 }

@@ -93,6 +93,42 @@ fn scripts_lists_the_bundled_scripts_and_a_scripts_parameters_from_its_source() 
     assert_eq!(json["params"][3]["allows"], "1 to 2147483647");
 }
 
+/// `rigger run SCRIPT --help` (or `-h`) is the command's help, then what the script
+/// does and its parameters, each with its default and doc, as `rigger scripts SCRIPT`
+/// reads them; for a bundled name and a path alike. Without a script it is the help.
+#[test]
+fn run_help_for_a_script_lists_its_parameters_with_defaults_and_docs() {
+    let listed = Rig::new().args(&["scripts", "cluster"]).run();
+    let params = listed.success().stdout.split_once("\n\n").unwrap().1;
+    assert!(params.starts_with("Parameters (rigger run cluster --set KEY=VALUE):\n"));
+    Rig::new()
+        .args(&["run", "cluster", "--help"])
+        .run()
+        .success()
+        .stdout_has("Usage: rigger run [OPTIONS] <SCRIPT>")
+        .stdout_has("Script cluster (scripts/cluster.rhai): The seed article's procedure")
+        .stdout_has(params)
+        .stdout_has("  domain  (default \"example.test\")\n      The discovery domain: the members' SRV records go under it.\n")
+        .stdout_has("Examples:\n  rigger run cluster --set size=5");
+    let rig = Rig::new().file(
+        "greet.rhai",
+        "// Says hello.\n\n// Whom to greet.\nlet who = param(\"who\", \"world\");\nlet times = param(\"times\", 1, #{ min: 1, max: 3 });\n",
+    );
+    rig.again(&["-v", "run", "--target", "lab", "greet.rhai", "-h"])
+        .success()
+        .stdout_has("Script greet.rhai (greet.rhai): Says hello.\n")
+        .stdout_has(
+            "  who  (default \"world\")\n      Whom to greet.\n  times  (default 1; 1 to 3)\n",
+        );
+    rig.again(&["run", "--help"])
+        .success()
+        .stdout_has("Usage: rigger run [OPTIONS] <SCRIPT>")
+        .stdout_lacks("Parameters (");
+    rig.again(&["run", "nothing-here.rhai", "--help"])
+        .success()
+        .stdout_lacks("Parameters (");
+}
+
 /// The region and credentials a run on AWS needs are asked for before the script
 /// starts, and said as a setup problem, not at a line of cluster.rhai.
 #[test]
@@ -168,6 +204,65 @@ fn bash_completes_bundled_scripts_and_the_set_keys_of_the_script_on_the_line() {
     );
     assert!(complete(&rig, &["run", "cluster", "--set", "size="]).is_empty());
     assert!(complete(&rig, &["sta"]).contains(&"state".to_string()));
+}
+
+/// What real fish offers for `line` (`complete -C`, the question fish's Tab asks),
+/// through the script `rigger completions fish` prints: each offer with its
+/// description. `None` (after a loud message) where fish is not installed.
+fn fish_offers(rig: &Rig, line: &str) -> Option<Vec<String>> {
+    let test = "operator::fish_completes_scripts_and_set_keys_with_their_docs";
+    if which("fish").is_none() {
+        let said = format!("SKIPPED {test}: fish is not installed (apt-get install fish)\n");
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), said.as_bytes());
+        return None;
+    }
+    let script = r#"$RIGGER completions fish | source; complete -C "$argv[1]""#;
+    let mut cmd = rig.command(std::path::Path::new("fish"));
+    cmd.args(["--no-config", "-c", script, line])
+        .env("RIGGER", crate::harness::BIN);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    Some(text.lines().map(String::from).collect())
+}
+
+/// `name` on PATH.
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// fish, like bash, asks rigger itself: the same names and keys, and fish shows each
+/// key's doc beside it.
+#[test]
+fn fish_completes_scripts_and_set_keys_with_their_docs() {
+    let rig = Rig::new().file("mine.rhai", "// How many.\nlet n = param(\"nodes\", 1);\n");
+    let Some(scripts) = fish_offers(&rig, "rigger run m") else {
+        return;
+    };
+    assert_eq!(
+        scripts,
+        [
+            "member-add\tscripts/member-add.rhai",
+            "member-remove\tscripts/member-remove.rhai",
+            "member-replace\tscripts/member-replace.rhai",
+            "mine.rhai"
+        ]
+    );
+    assert_eq!(
+        fish_offers(&rig, "rigger run cluster --set si").unwrap(),
+        ["size=\tHow many members."]
+    );
+    assert_eq!(
+        fish_offers(&rig, "rigger run mine.rhai --set ").unwrap(),
+        ["nodes=\tHow many."]
+    );
 }
 
 #[test]

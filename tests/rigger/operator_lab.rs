@@ -237,7 +237,7 @@ fn a_run_is_timestamped_lines_in_a_pipe_and_a_live_view_on_a_terminal() {
             "no {step:?} in the live view: {shown:?}"
         );
     }
-    // A line per node, under the step that runs them.
+    // A line per node, with the node's own steps under it.
     assert!(shown.contains("↳"), "no nested lines: {shown:?}");
     for name in lab.host_names() {
         assert!(shown.contains(&name), "no line for {name}: {shown:?}");
@@ -262,6 +262,118 @@ fn a_scoped_destroy_refuses_a_run_that_made_two_clusters_together() {
         .stderr_has("help: `rigger destroy` (without --discovery-srv) removes everything");
     let runs = json(&lab.run(&["state", "list", "--json"]));
     assert_eq!(runs[0]["clusters"], serde_json::json!(["a.test", "b.test"]));
+    lab.destroy();
+    lab.leaves_nothing();
+}
+
+/// rigger in a pty (a terminal, as a person's) against this lab, until it exits: all it
+/// drew, and its exit status.
+fn at_a_terminal(lab: &LabRig, args: &[&str]) -> (String, i32) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .current_dir(lab.path(""))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1")
+        .env("RIGGER_STATE_DIR", lab.path("state"));
+    let mut tty = Session::spawn(cmd).expect("rigger in a pty");
+    tty.set_expect_timeout(Some(Duration::from_secs(120)));
+    let all = tty.expect(expectrl::Eof).unwrap();
+    let shown = String::from_utf8_lossy(all.as_bytes()).into_owned();
+    let status = match tty.get_process().wait().unwrap() {
+        expectrl::process::unix::WaitStatus::Exited(_, code) => code,
+        other => panic!("rigger did not exit: {other:?}"),
+    };
+    lab.look();
+    (shown, status)
+}
+
+/// Not on a terminal, every node's phase is a timestamped info line when it begins,
+/// once: launching, up (the lab's hosts have no boot to wait for), installing,
+/// starting, healthy. On a terminal each node is one line saying its phase, redrawn as
+/// it changes, and left on the screen saying healthy.
+#[test]
+fn each_node_says_its_phase_as_a_line_of_the_live_view_and_as_log_lines_in_a_pipe() {
+    let Some(lab) = LabRig::new() else { return };
+    let out = lab.run_cluster(&[]);
+    out.success();
+    let names = lab.host_names();
+    assert_eq!(names.len(), 3);
+    for name in &names {
+        let said = format!("  INFO {name}: ");
+        let phases: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter_map(|l| Some(l.split_once(&said)?.1))
+            .collect();
+        assert_eq!(
+            phases,
+            ["launching", "up", "installing", "starting", "healthy"],
+            "{}",
+            out.stderr
+        );
+    }
+    assert!(!out.stderr.contains(['\x1b', '\r']), "{:?}", out.stderr);
+    lab.destroy();
+
+    let (shown, status) = at_a_terminal(&lab, &["run", "cluster", "--set", "domain=live.test"]);
+    assert_eq!(status, 0, "{shown}");
+    let names = lab.host_names();
+    for name in &names {
+        for phase in ["starting", "healthy"] {
+            let line = format!("{name}: {phase}");
+            assert!(
+                shown.contains(&line),
+                "no {line:?} in the live view: {shown:?}"
+            );
+        }
+    }
+    // The short phases are drawn too, though a frame may miss one of a node's.
+    for phase in ["launching", "up", "installing"] {
+        let line = format!(": {phase} ");
+        assert!(
+            shown.contains(&line),
+            "no {line:?} in the live view: {shown:?}"
+        );
+    }
+    assert!(
+        !shown.contains("INFO etcd-"),
+        "phases are lines, not logs: {shown:?}"
+    );
+    lab.destroy();
+    lab.leaves_nothing();
+}
+
+/// A DNS wait's line says, for every server asked, how many of the awaited answers it
+/// gave on its last poll: here two of the three SRV targets are published, and a second
+/// server (a lab address nobody serves) does not answer.
+#[test]
+fn a_waits_line_says_how_many_awaited_targets_each_server_answered_last() {
+    let Some(lab) = LabRig::new() else { return };
+    lab.file(
+        "two-of-three.rhai",
+        r#"dns_zone("w.test");
+let srv = "_etcd-server-ssl._tcp.w.test";
+for t in ["a.w.test", "b.w.test"] {
+    dns_record(#{ name: srv, type: "SRV", priority: 0, weight: 0, port: 2380, target: t });
+}
+let want = ["a.w.test", "b.w.test", "c.w.test"].map(|t| #{ target: t, port: 2380 });
+let servers = ["198.18.0.1:53", "198.18.1.250:53"];
+try { wait_resolves(srv, want, #{ timeout: 3, servers: servers }) } catch (e) { print(e.message) }
+"#,
+    );
+    let (shown, status) = at_a_terminal(&lab, &["run", "two-of-three.rhai"]);
+    assert_eq!(status, 0, "{shown}");
+    let line = "waiting for _etcd-server-ssl._tcp.w.test SRV: 2 of 3 targets at 198.18.0.1:53, no answer at 198.18.1.250:53";
+    assert!(
+        shown.contains(line),
+        "no {line:?} in the live view: {shown:?}"
+    );
+    assert!(
+        shown.contains("within 3s; 198.18.0.1:53 answered a.w.test:2380, b.w.test:2380"),
+        "{shown:?}"
+    );
     lab.destroy();
     lab.leaves_nothing();
 }

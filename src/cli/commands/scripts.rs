@@ -78,15 +78,9 @@ pub fn list(json: bool) -> u8 {
 
 /// `rigger scripts NAME`: what the script does and every parameter it takes.
 pub fn show(name: &str, json: bool) -> u8 {
-    let (script, params) = match declared::of(name) {
+    let (info, params) = match read(name) {
         Ok(found) => found,
         Err(e) => return super::fail(e.message, e.help),
-    };
-    let info = ScriptInfo {
-        name: name.to_string(),
-        path: script.name.clone(),
-        about: about(&script.text),
-        params: Some(params.declared.iter().map(ParamInfo::from).collect()),
     };
     if json {
         crate::base::output::data(&super::json_text(&info));
@@ -96,9 +90,40 @@ pub fn show(name: &str, json: bool) -> u8 {
     if !info.about.is_empty() {
         out.push_str(&format!("  {}\n", info.about));
     }
-    out.push_str(&format!(
-        "\nParameters (rigger run {name} --set KEY=VALUE):\n"
-    ));
+    out.push('\n');
+    out.push_str(&parameters(name, &info, &params));
+    crate::base::output::data(&out);
+    EXIT_OK
+}
+
+/// What `rigger run NAME --help` adds for the script named: what it does and its
+/// parameters, as `rigger scripts NAME` lists them; `None` when there is no such script.
+pub fn run_help(name: &str) -> Option<String> {
+    let (info, params) = read(name).ok()?;
+    let mut out = format!("Script {} ({})", info.name, info.path);
+    if !info.about.is_empty() {
+        out.push_str(&format!(": {}", info.about));
+    }
+    out.push_str("\n\n");
+    out.push_str(&parameters(name, &info, &params));
+    Some(out)
+}
+
+/// The script `name` (a bundled name or a path) and its parameters, read, not run.
+fn read(name: &str) -> Result<(ScriptInfo, declared::Params), crate::script::NotFound> {
+    let (script, params) = declared::of(name)?;
+    let info = ScriptInfo {
+        name: name.to_string(),
+        path: script.name.clone(),
+        about: about(&script.text),
+        params: Some(params.declared.iter().map(ParamInfo::from).collect()),
+    };
+    Ok((info, params))
+}
+
+/// A script's parameters, one with its default and rules, and its doc under it.
+fn parameters(name: &str, info: &ScriptInfo, params: &declared::Params) -> String {
+    let mut out = format!("Parameters (rigger run {name} --set KEY=VALUE):\n");
     for p in info.params.iter().flatten() {
         let default = match p.default.as_deref() {
             Some("()") => "optional".to_string(),
@@ -121,8 +146,7 @@ pub fn show(name: &str, json: bool) -> u8 {
             pos.line().unwrap_or(0)
         ));
     }
-    crate::base::output::data(&out);
-    EXIT_OK
+    out
 }
 
 /// Refuses, before the script runs, a `--set` key that no `param` of the script (or of

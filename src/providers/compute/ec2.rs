@@ -269,6 +269,7 @@ impl Compute for Ec2 {
             .and_then(|i| i.instance_id())
             .ok_or_else(|| Error::failed("aws: RunInstances returned no instance"))?
             .to_string();
+        crate::base::phase::set(&spec.name, crate::base::phase::Phase::Booting);
         // From here on the instance exists: if it never comes up, take it down again
         // rather than leave one that no journal knows of.
         match self.wait_running(&id, &spec.name).await {

@@ -358,6 +358,8 @@ impl Lab {
         std::fs::write(Path::new(&host.dir).join("nsswitch.conf"), NSSWITCH)?;
         netns::create_host(lab_ns, &host.netns, host.index, netns::host_ip(host.index))?;
         if self.sshd {
+            // The host is there; until its sshd listens it cannot be reached.
+            crate::base::phase::set(&host.name, crate::base::phase::Phase::Booting);
             self.exec_for(host)
                 .and_then(|exec| sshd::start(&self.dir, host, exec))?;
         }
