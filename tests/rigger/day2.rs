@@ -484,6 +484,16 @@ dns_record(#{{ name: a.name, type: "A", content: "{2}" }});
     let members = member_list(&lab, 1);
     assert!(members.iter().any(|(_, n, _)| *n == names[0]));
     assert!(!members.iter().any(|(_, n, _)| n == "etcd-ghost"));
+    // A change reads the zone as etcd does first (the doctor's check): these records are
+    // wrong as a zone too (a client target with no peer record, two names at one
+    // address), so member-add stops before it launches anything, and says why.
+    let refused = lab.run(&["run", "member-add"]);
+    refused
+        .failure(1)
+        .stderr_has("the records under example.test are wrong, so nothing was changed: ")
+        .stderr_has("rigger run reconcile --set domain=example.test");
+    assert_eq!(lab.host_names(), names, "a machine was launched");
+    assert_eq!(member_list(&lab, 1).len(), 3);
 
     let out = lab.run(&["run", "reconcile"]);
     out.success()

@@ -73,6 +73,9 @@ mod tests {
                 drift("not_a_member", "n4.d.test"),
                 drift("not_a_member", "n5.d.test"),
                 drift("learner_in_srv", "n6.d.test"),
+                drift("missing_srv", "n7.d.test"),
+                drift("missing_a", "n8.d.test"),
+                drift("wrong_a", "n9.d.test"),
             ],
             &[phantom],
         );
@@ -81,7 +84,10 @@ mod tests {
             ids,
             [
                 ("membership-not-a-member", "n5.d.test"),
-                ("membership-learner-in-srv", "n6.d.test")
+                ("membership-learner-in-srv", "n6.d.test"),
+                ("membership-missing-srv", "n7.d.test"),
+                ("membership-missing-a", "n8.d.test"),
+                ("membership-wrong-a", "n9.d.test"),
             ]
         );
         assert!(out.iter().all(|f| f.severity == Severity::Warning));
