@@ -57,7 +57,7 @@ async fn the_cluster_script_creates_instances_and_records_then_stops_before_dial
             "its address comes from an overridden EC2 endpoint ({}), such as a local stand-in, and may not be real",
             moto.url
         ))
-        .stderr_has("× bootstrap_parallel: 3 of 3 nodes failed:");
+        .stderr_has("× parallel: 3 of 3 nodes failed:");
     assert!(!out.stderr.contains("Connection refused"), "{}", out.stderr);
 
     // The instances, through EC2's own API.
@@ -287,7 +287,9 @@ async fn nine_members_records_are_one_batch_to_publish_and_one_to_remove() {
         .await
         .unwrap();
         // It stops at the bootstrap (moto's machines are never dialled), records made.
-        out.failure(1).stderr_has("bootstrap_parallel");
+        out.failure(1)
+            .stderr_has("× parallel: ")
+            .stderr_has("not connecting to");
         assert_eq!(api.lock().unwrap().records.len(), 27);
         let calls = api.lock().unwrap().take_calls();
         let batch = "/zones/zone1/dns_records/batch";

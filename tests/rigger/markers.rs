@@ -57,7 +57,7 @@ async fn run_then_lose_the_state(rig: Rig) -> Rig {
     .await
     .unwrap();
     out.failure(1)
-        .stderr_has("× bootstrap_parallel: 3 of 3 nodes failed:");
+        .stderr_has("× parallel: 3 of 3 nodes failed:");
     std::fs::remove_dir_all(rig.path("state")).unwrap();
     rig
 }

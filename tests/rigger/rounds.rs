@@ -384,8 +384,7 @@ async fn route53_nine_members_records_are_one_change_and_their_rollback_three_ro
     let rig = nine_members_at_zone_servers(cloud_rig(&via, "http://127.0.0.1:9"), "route53")
         .env("RIGGER_NAME_SERVERS", &map.join(","));
     let (run, rollback, out) = run_then_roll_back(rig, log).await;
-    out.failure(1)
-        .stderr_has("bootstrap_parallel: 9 of 9 nodes failed");
+    out.failure(1).stderr_has("× parallel: 9 of 9 nodes failed");
     assert_eq!(kinds(&run, "ec2 RunInstances"), 9, "{:?}", run.by_kind);
     assert_eq!(
         kinds(&run, "route53 ChangeResourceRecordSets"),
@@ -454,7 +453,9 @@ async fn route53_destroy_of_nine_members_is_at_most_three_rounds() {
     })
     .await
     .unwrap();
-    out.failure(1).stderr_has("bootstrap_parallel");
+    out.failure(1)
+        .stderr_has("× parallel: ")
+        .stderr_has("not connecting to");
     log.reset();
     let destroyed = tokio::task::spawn_blocking(move || rig.again(&["destroy"]))
         .await
@@ -494,7 +495,9 @@ async fn cloudflare_destroy_and_rollback_of_nine_members_are_at_most_three_round
     })
     .await
     .unwrap();
-    out.failure(1).stderr_has("bootstrap_parallel");
+    out.failure(1)
+        .stderr_has("× parallel: ")
+        .stderr_has("not connecting to");
     let run = log.stats();
     assert_eq!(kinds(&run, batch), 1, "{:?}", run.by_kind);
     // As the ideal client of issue 12 does it: the zones (every one of the account, in
@@ -522,8 +525,7 @@ async fn cloudflare_destroy_and_rollback_of_nine_members_are_at_most_three_round
 
     log.reset();
     let (_, rollback, out) = run_then_roll_back(rig(), log).await;
-    out.failure(1)
-        .stderr_has("bootstrap_parallel: 9 of 9 nodes failed");
+    out.failure(1).stderr_has("× parallel: 9 of 9 nodes failed");
     assert_eq!(kinds(&rollback, batch), 1, "{:?}", rollback.by_kind);
     assert_eq!(kinds(&rollback, "ec2 TerminateInstances"), 1);
     assert!(rollback.chain.len() <= 3, "{}", said(&rollback));

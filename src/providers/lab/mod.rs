@@ -320,30 +320,34 @@ impl Lab {
     /// Makes the host `name`. It is written to `lab.json` before its namespace exists,
     /// so that a kill at any moment leaves a host that terminate and `lab down` find.
     fn add_host(&self, name: &str) -> Result<Instance> {
-        // One host at a time: the first sshd host makes the lab's shared client key.
-        let _lock = self.state.lock(LOCK)?;
-        let mut file = self.load()?;
-        if file.host(name).is_some() {
-            return Err(Error::conflict(format!(
-                "a lab host named {name:?} already exists"
-            )));
-        }
-        let index = file.next_index.max(1);
-        let host = LabHost {
-            name: name.to_string(),
-            index,
-            netns: format!("{}-{index}", file.netns()),
-            ip: netns::host_ip(index).to_string(),
-            dir: host_dir(&self.state, name),
-        };
-        file.next_index = index + 1;
-        file.hosts.push(host.clone());
-        write_json(&self.file(), &file)?;
+        // The host is named and numbered under the lab's lock, and written down before it
+        // is built (a run killed while building leaves it for destroy to find); it is
+        // built outside the lock, so that hosts launched together are built together.
+        let (host, lab_ns) = self.modify(|file| {
+            if file.host(name).is_some() {
+                return Err(Error::conflict(format!(
+                    "a lab host named {name:?} already exists"
+                )));
+            }
+            let index = file.next_index.max(1);
+            let host = LabHost {
+                name: name.to_string(),
+                index,
+                netns: format!("{}-{index}", file.netns()),
+                ip: netns::host_ip(index).to_string(),
+                dir: host_dir(&self.state, name),
+            };
+            file.next_index = index + 1;
+            file.hosts.push(host.clone());
+            Ok((host, file.netns()))
+        })?;
         crate::base::hook::point("host");
-        if let Err(e) = self.build_host(&host, &file.netns()) {
+        if let Err(e) = self.build_host(&host, &lab_ns) {
             let _ = remove_host(&host);
-            file.hosts.retain(|h| h.name != host.name);
-            write_json(&self.file(), &file)?;
+            self.modify(|file| {
+                file.hosts.retain(|h| h.name != host.name);
+                Ok(())
+            })?;
             return Err(e);
         }
         Ok(host.instance())
@@ -358,8 +362,11 @@ impl Lab {
         std::fs::write(Path::new(&host.dir).join("nsswitch.conf"), NSSWITCH)?;
         netns::create_host(lab_ns, &host.netns, host.index, netns::host_ip(host.index))?;
         if self.sshd {
-            // The host is there; until its sshd listens it cannot be reached.
+            // The host is there; until its sshd listens it cannot be reached. One sshd
+            // at a time: the first makes the lab's shared client key, and each appends
+            // its host key to the lab's known_hosts.
             crate::base::phase::set(&host.name, crate::base::phase::Phase::Booting);
+            let _lock = self.state.lock(LOCK)?;
             self.exec_for(host)
                 .and_then(|exec| sshd::start(&self.dir, host, exec))?;
         }
