@@ -163,14 +163,14 @@ fn etcd_version(text: &str) -> Result<crate::providers::discovery::EtcdVersion, 
     crate::providers::discovery::EtcdVersion::parse(text)
 }
 
-/// How `health` writes its report.
+/// How `health` and `members` write what they found.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteOut {
-    /// The seed's lines: one per member, then the verdict.
+    /// Lines: health's are the seed's (one per member, then the verdict), members' etcdctl's.
     Simple,
-    /// etcdctl's `endpoint health -w table`.
+    /// etcdctl's bordered table.
     Table,
-    /// etcdctl's `endpoint health -w json`: endpoint, health, took, error per member.
+    /// etcdctl's JSON, field for field.
     Json,
 }
 
@@ -364,6 +364,33 @@ enum Command {
         /// rigger's own report: the verdict, and each member's ID, health and detail.
         #[arg(long, conflicts_with = "write_out")]
         json: bool,
+        /// CA certificate (default: the one rigger made for DOMAIN).
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
+        /// Client certificate (default: the one rigger made for DOMAIN).
+        #[arg(long, value_name = "FILE")]
+        cert: Option<PathBuf>,
+        /// Client key (default: the one rigger made for DOMAIN).
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        #[command(flatten)]
+        dns: DnsArgs,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// List the members of the etcd cluster under a discovery domain, as etcdctl's
+    /// `member list` does.
+    #[command(
+        after_help = "Examples:\n  rigger members --discovery-srv example.test\n  rigger members --discovery-srv example.test -w table\n  rigger members --discovery-srv example.com --target aws --dns route53 -w json"
+    )]
+    Members {
+        /// The domain whose _etcd-client-ssl._tcp and _etcd-client._tcp SRV records list
+        /// the members to ask.
+        #[arg(long, value_name = "DOMAIN", add = ArgValueCompleter::new(complete::domain))]
+        discovery_srv: String,
+        /// The output format, each as etcdctl 3.5's `member list -w ...`.
+        #[arg(short = 'w', long, value_enum, default_value = "simple")]
+        write_out: WriteOut,
         /// CA certificate (default: the one rigger made for DOMAIN).
         #[arg(long, value_name = "FILE")]
         ca: Option<PathBuf>,
@@ -647,6 +674,24 @@ pub fn main() -> ExitCode {
                 domain: discovery_srv,
                 write_out,
                 json,
+                ca,
+                cert,
+                key,
+            },
+        ),
+        Command::Members {
+            discovery_srv,
+            write_out,
+            ca,
+            cert,
+            key,
+            dns,
+            state,
+        } => commands::members::members(
+            &dns.config(state.state()),
+            commands::members::MembersArgs {
+                domain: discovery_srv,
+                write_out,
                 ca,
                 cert,
                 key,

@@ -70,10 +70,22 @@ impl MemberCall {
     }
 }
 
+/// The header of etcd's answer to `member list`: which cluster, which member answered,
+/// in which raft term (etcdctl's `-w json` prints it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListHeader {
+    pub cluster_id: u64,
+    pub member_id: u64,
+    pub raft_term: u64,
+}
+
 /// The membership after a call, as the member that answered it sees it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Membership {
     pub members: Vec<EtcdMember>,
+    /// The list's header, when a list was read (not for scripts: etcdctl's shape only).
+    #[serde(skip)]
+    pub header: Option<ListHeader>,
     /// The member `Add` made (its name is empty until it starts).
     pub added: Option<EtcdMember>,
     /// The client URL of the member that answered.

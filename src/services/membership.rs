@@ -15,7 +15,7 @@ use super::health::{Credentials, cause, credentials, http_client};
 use super::resolve;
 use crate::base::error::Error;
 use crate::providers::TlsFiles;
-use crate::providers::members::{EtcdMember, MemberCall, Membership};
+use crate::providers::members::{EtcdMember, ListHeader, MemberCall, Membership};
 use crate::providers::probe::Answer;
 
 /// How long to wait between tries while etcd refuses for a passing reason.
@@ -337,6 +337,7 @@ async fn attempt(
         Err(refused) if *call == MemberCall::List => return Err(refused),
         Err(_) => Membership {
             members: Vec::new(),
+            header: None,
             added: None,
             asked: at.url.clone(),
             retries: 0,
@@ -359,6 +360,11 @@ async fn listed(creds: Option<&Credentials>, all: &[Endpoint]) -> Result<Members
                 let leader = leader_of(creds, at).await;
                 return Ok(Membership {
                     members: members(&v, leader),
+                    header: v.get("header").map(|h| ListHeader {
+                        cluster_id: uint(h, "cluster_id"),
+                        member_id: uint(h, "member_id"),
+                        raft_term: uint(h, "raft_term"),
+                    }),
                     added: None,
                     asked: at.url.clone(),
                     retries: 0,

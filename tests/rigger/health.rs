@@ -158,3 +158,109 @@ fn a_domain_with_no_zone_is_said_so_with_what_exists() {
     assert!(out.stdout.is_empty(), "{}", out.stdout);
     lab.destroy().leaves_nothing();
 }
+
+/// etcdctl 3.5.1's `member list` in lab host 0, with the client certificate rigger made,
+/// the members found through DNS as rigger finds them.
+fn etcdctl_member_list(lab: &LabRig, format: &str) -> String {
+    let pki = lab.path("state/pki/example.test");
+    let file = |name: &str| pki.join(name).to_string_lossy().into_owned();
+    let etcdctl = crate::etcd35::etcd35("etcdctl");
+    let (ca, cert, key) = (file("ca.crt"), file("client.crt"), file("client.key"));
+    lab.run_in_host(
+        0,
+        &[
+            &etcdctl,
+            "--cacert",
+            &ca,
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+            "--discovery-srv",
+            "example.test",
+            "member",
+            "list",
+            "-w",
+            format,
+        ],
+    )
+}
+
+/// `rigger members` prints what etcdctl 3.5's `member list` prints, in each of its
+/// shapes, byte for byte (the JSON's header aside: another member may answer, in
+/// another term), for started members and for a learner added but not started.
+#[test]
+fn members_prints_what_etcdctl_3_5s_member_list_prints() {
+    let Some(lab) = LabRig::new() else { return };
+    lab.run_cluster(&[]).reports_healthy(3, "example.test");
+    let ours = |format: &str| {
+        let out = lab.run(&["members", "--discovery-srv", "example.test", "-w", format]);
+        out.success();
+        out.stdout.clone()
+    };
+    let compare = |what: &str| {
+        for format in ["simple", "table"] {
+            assert_eq!(
+                ours(format),
+                etcdctl_member_list(&lab, format),
+                "{what}, -w {format}"
+            );
+        }
+        let theirs: Value = serde_json::from_str(&etcdctl_member_list(&lab, "json")).unwrap();
+        let mine: Value = serde_json::from_str(&ours("json")).unwrap();
+        assert_eq!(mine["members"], theirs["members"], "{what}, -w json");
+        assert_eq!(mine["header"]["cluster_id"], theirs["header"]["cluster_id"]);
+        let ids: Vec<&Value> = theirs["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| &m["ID"])
+            .collect();
+        assert!(ids.contains(&&mine["header"]["member_id"]), "{mine}");
+        assert!(mine["header"]["raft_term"].as_u64().unwrap() > 0, "{mine}");
+        theirs
+    };
+    let three = compare("three started members");
+    assert_eq!(three["members"].as_array().unwrap().len(), 3);
+    // A learner etcd has added but that has not started: no name, no client URLs.
+    let start = Instant::now();
+    loop {
+        let out = lab.in_host(
+            0,
+            &[
+                "sh",
+                "-c",
+                &format!(
+                    "etcdctl --cacert {0}/ca.crt --cert {0}/client.crt --key {0}/client.key \
+                     --discovery-srv example.test member add etcd-later --learner \
+                     --peer-urls=https://etcd-later.example.test:2380",
+                    lab.path("state/pki/example.test").display()
+                ),
+            ],
+        );
+        if out.status.success() {
+            break;
+        }
+        // etcd refuses a change for about five seconds after its members came up.
+        let why = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            why.contains("unhealthy cluster") && start.elapsed() < Duration::from_secs(20),
+            "{why}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let four = compare("a learner not started");
+    assert!(
+        ours("simple").contains(", unstarted, , https://etcd-later.example.test:2380, , true\n")
+    );
+    assert_eq!(
+        four["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["isLearner"] == true)
+            .count(),
+        1
+    );
+    lab.destroy().leaves_nothing();
+}

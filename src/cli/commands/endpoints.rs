@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::table::{Align, bordered};
 use crate::base::human::go_duration;
 use crate::providers::probe::{Member, Report};
 
@@ -40,12 +41,12 @@ pub fn json(report: &Report) -> String {
 /// `-w table`: etcdctl's bordered table, headers centred, endpoints and errors to the
 /// left, health and time to the right.
 pub fn table(report: &Report) -> String {
-    let rows: Vec<[String; 4]> = report
+    let rows: Vec<Vec<String>> = report
         .members
         .iter()
         .map(|m| {
             let e = endpoint(m);
-            [
+            vec![
                 e.endpoint.to_string(),
                 e.health.to_string(),
                 e.took,
@@ -54,47 +55,10 @@ pub fn table(report: &Report) -> String {
         })
         .collect();
     let headers = ["ENDPOINT", "HEALTH", "TOOK", "ERROR"];
-    let widths: Vec<usize> = (0..4)
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([headers[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let rule = format!(
-        "+{}+\n",
-        widths
-            .iter()
-            .map(|w| "-".repeat(w + 2))
-            .collect::<Vec<_>>()
-            .join("+")
-    );
-    let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
-    let mut out = rule.clone();
-    out.push_str(&line(
-        headers
-            .iter()
-            .zip(&widths)
-            .map(|(h, w)| format!("{h:^w$}"))
-            .collect(),
-    ));
-    out.push_str(&rule);
-    for row in &rows {
-        out.push_str(&line(
-            row.iter()
-                .zip(&widths)
-                .enumerate()
-                .map(|(i, (cell, w))| match i {
-                    1 | 2 => format!("{cell:>w$}"),
-                    _ => format!("{cell:<w$}"),
-                })
-                .collect(),
-        ));
-    }
-    out.push_str(&rule);
-    out
+    bordered(&headers, &rows, |i| match i {
+        1 | 2 => Align::Right,
+        _ => Align::Left,
+    })
 }
 
 #[cfg(test)]

@@ -28,33 +28,13 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
         Ok(d) => d,
         Err(status) => return status,
     };
-    // Default: the CA and client certificate `cluster.rhai` made for this domain.
-    let pki = config.state.root().join("pki").join(&domain);
-    let given = args.ca.is_some() || args.cert.is_some() || args.key.is_some();
-    let tls = TlsFiles {
-        ca: args.ca.unwrap_or_else(|| pki.join("ca.crt")),
-        cert: args.cert.unwrap_or_else(|| pki.join("client.crt")),
-        key: args.key.unwrap_or_else(|| pki.join("client.key")),
+    let tls = match client_files("health", config, &domain, args.ca, args.cert, args.key) {
+        Ok(tls) => tls,
+        Err(status) => return status,
     };
-    // Files given by hand are checked first; the defaults only once the domain is known
-    // to exist, since a domain with no cluster has no files either.
-    if given && let Err(e) = crate::services::health::check_files(&tls) {
-        let e = crate::base::error::Error::from(e);
-        return super::fail(format!("health: {}", e.message), e.help);
-    }
-    // No files given and none made here: a cluster without TLS, asked over plain HTTP
-    // (one that speaks TLS is then said to need them).
-    let tls = (given || pki.exists()).then_some(tls);
-
-    let world = match World::existing(config) {
-        Ok(Some(w)) => w,
-        Ok(None) => {
-            return super::fail(
-                format!("there is no lab in {}", config.state.root().display()),
-                Some("`rigger run cluster` builds one".into()),
-            );
-        }
-        Err(e) => return super::fail(e.message, e.help),
+    let world = match existing_world(config) {
+        Ok(w) => w,
+        Err(status) => return status,
     };
     let lab_dns = config.spec.dns == "lab";
     let dns = world.backends.dns.clone();
@@ -94,5 +74,45 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
         Status::Healthy => EXIT_OK,
         Status::Degraded => EXIT_DEGRADED,
         Status::Unavailable => EXIT_UNAVAILABLE,
+    }
+}
+
+/// The TLS files to ask the cluster under `domain` with: those given (checked at once),
+/// else the CA and client certificate `cluster.rhai` made for it; None when neither
+/// (a cluster without TLS, asked over plain HTTP; one that speaks TLS is then said to
+/// need them). Err is the exit status, the failure said.
+pub fn client_files(
+    command: &str,
+    config: &WorldConfig,
+    domain: &str,
+    ca: Option<PathBuf>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+) -> Result<Option<TlsFiles>, u8> {
+    let pki = config.state.root().join("pki").join(domain);
+    let given = ca.is_some() || cert.is_some() || key.is_some();
+    let tls = TlsFiles {
+        ca: ca.unwrap_or_else(|| pki.join("ca.crt")),
+        cert: cert.unwrap_or_else(|| pki.join("client.crt")),
+        key: key.unwrap_or_else(|| pki.join("client.key")),
+    };
+    // Files given by hand are checked first; the defaults only once the domain is known
+    // to exist, since a domain with no cluster has no files either.
+    if given && let Err(e) = crate::services::health::check_files(&tls) {
+        let e = crate::base::error::Error::from(e);
+        return Err(super::fail(format!("{command}: {}", e.message), e.help));
+    }
+    Ok((given || pki.exists()).then_some(tls))
+}
+
+/// The world of the state dir, which must exist; Err is the exit status, the failure said.
+pub fn existing_world(config: &WorldConfig) -> Result<World, u8> {
+    match World::existing(config) {
+        Ok(Some(w)) => Ok(w),
+        Ok(None) => Err(super::fail(
+            format!("there is no lab in {}", config.state.root().display()),
+            Some("`rigger run cluster` builds one".into()),
+        )),
+        Err(e) => Err(super::fail(e.message, e.help)),
     }
 }

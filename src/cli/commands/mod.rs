@@ -11,8 +11,10 @@ pub mod health;
 pub mod lab;
 pub mod lost;
 pub mod man;
+pub mod members;
 pub mod scripts;
 pub mod state;
+pub mod table;
 
 use crate::cli::diagnostic::{self, ScriptError};
 
