@@ -1,6 +1,7 @@
 //! Where each node of a run is: launching, booting, up, installing, starting, healthy.
 //! A phase is said by the code that begins it, when it begins (the launch, the wait for
-//! the machine to boot, the stdlib's `etcd::start`, the health check), never guessed.
+//! the machine to boot, the stdlib's `etcd::prepare` and `etcd::launch`, the health
+//! check), never guessed.
 //! On a terminal a node is one line of the live view, saying its phase; the parallel
 //! primitives run each node's work under its line, so its spinners nest there. Not on a
 //! terminal, each change of phase is an info line of its own.

@@ -61,6 +61,24 @@ pub struct Cli {
     command: Command,
 }
 
+/// The cluster a command asks, and the client files it asks with (health, members).
+#[derive(clap::Args, Clone)]
+struct ClientArgs {
+    /// The domain whose _etcd-client-ssl._tcp and _etcd-client._tcp SRV records list
+    /// the members to ask.
+    #[arg(long, value_name = "DOMAIN", add = ArgValueCompleter::new(complete::domain))]
+    discovery_srv: String,
+    /// CA certificate (default: the one rigger made for DOMAIN).
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// Client certificate (default: the one rigger made for DOMAIN).
+    #[arg(long, value_name = "FILE")]
+    cert: Option<PathBuf>,
+    /// Client key (default: the one rigger made for DOMAIN).
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+}
+
 /// Where rigger keeps what it created; shared by every command that touches a world.
 #[derive(clap::Args, Clone)]
 struct StateArgs {
@@ -354,25 +372,14 @@ enum Command {
         after_help = "Examples:\n  rigger health --discovery-srv example.test\n  rigger health --discovery-srv example.test -w table\n  rigger health --discovery-srv example.com --target aws --dns route53"
     )]
     Health {
-        /// The domain whose _etcd-client-ssl._tcp and _etcd-client._tcp SRV records list
-        /// the members.
-        #[arg(long, value_name = "DOMAIN", add = ArgValueCompleter::new(complete::domain))]
-        discovery_srv: String,
+        #[command(flatten)]
+        client: ClientArgs,
         /// The output format (table and json as etcdctl's `endpoint health --cluster`).
         #[arg(short = 'w', long, value_enum, default_value = "simple")]
         write_out: WriteOut,
         /// rigger's own report: the verdict, and each member's ID, health and detail.
         #[arg(long, conflicts_with = "write_out")]
         json: bool,
-        /// CA certificate (default: the one rigger made for DOMAIN).
-        #[arg(long, value_name = "FILE")]
-        ca: Option<PathBuf>,
-        /// Client certificate (default: the one rigger made for DOMAIN).
-        #[arg(long, value_name = "FILE")]
-        cert: Option<PathBuf>,
-        /// Client key (default: the one rigger made for DOMAIN).
-        #[arg(long, value_name = "FILE")]
-        key: Option<PathBuf>,
         #[command(flatten)]
         dns: DnsArgs,
         #[command(flatten)]
@@ -384,22 +391,11 @@ enum Command {
         after_help = "Examples:\n  rigger members --discovery-srv example.test\n  rigger members --discovery-srv example.test -w table\n  rigger members --discovery-srv example.com --target aws --dns route53 -w json"
     )]
     Members {
-        /// The domain whose _etcd-client-ssl._tcp and _etcd-client._tcp SRV records list
-        /// the members to ask.
-        #[arg(long, value_name = "DOMAIN", add = ArgValueCompleter::new(complete::domain))]
-        discovery_srv: String,
+        #[command(flatten)]
+        client: ClientArgs,
         /// The output format, each as etcdctl 3.5's `member list -w ...`.
         #[arg(short = 'w', long, value_enum, default_value = "simple")]
         write_out: WriteOut,
-        /// CA certificate (default: the one rigger made for DOMAIN).
-        #[arg(long, value_name = "FILE")]
-        ca: Option<PathBuf>,
-        /// Client certificate (default: the one rigger made for DOMAIN).
-        #[arg(long, value_name = "FILE")]
-        cert: Option<PathBuf>,
-        /// Client key (default: the one rigger made for DOMAIN).
-        #[arg(long, value_name = "FILE")]
-        key: Option<PathBuf>,
         #[command(flatten)]
         dns: DnsArgs,
         #[command(flatten)]
@@ -660,41 +656,35 @@ pub fn main() -> ExitCode {
                 .exit(),
         },
         Command::Health {
-            discovery_srv,
+            client,
             write_out,
             json,
-            ca,
-            cert,
-            key,
             dns,
             state,
         } => commands::health::health(
             &dns.config(state.state()),
             commands::health::HealthArgs {
-                domain: discovery_srv,
+                domain: client.discovery_srv,
                 write_out,
                 json,
-                ca,
-                cert,
-                key,
+                ca: client.ca,
+                cert: client.cert,
+                key: client.key,
             },
         ),
         Command::Members {
-            discovery_srv,
+            client,
             write_out,
-            ca,
-            cert,
-            key,
             dns,
             state,
         } => commands::members::members(
             &dns.config(state.state()),
             commands::members::MembersArgs {
-                domain: discovery_srv,
+                domain: client.discovery_srv,
                 write_out,
-                ca,
-                cert,
-                key,
+                ca: client.ca,
+                cert: client.cert,
+                key: client.key,
             },
         ),
         Command::Doctor {

@@ -19,7 +19,7 @@ const PHASE: Doc = Doc {
 /// really begins. On a terminal each node is a line of the live view that says its
 /// phase; elsewhere each change is a log line (`etcd-1: installing`). `launch_instance`
 /// says launching, booting and up itself, `etcd_health` healthy (the node's last
-/// phase), `etcd::start` installing and starting. A dry run says none.",
+/// phase), `etcd::prepare` installing, `etcd::launch` starting. A dry run says none.",
 };
 
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
