@@ -3,9 +3,10 @@
 //! cert-manager ask the authoritative servers rather than a caching resolver.
 //!
 //! `RIGGER_NAME_SERVERS=ns1.example.test=127.0.0.1:5353,...` maps names to addresses
-//! instead (for tests, whose name servers are local stand-ins). With it set, a name it
-//! does not map is an error and every address must be loopback: a test can never send
-//! a question beyond this machine.
+//! instead (for tests, whose name servers are local stand-ins). With it set, even to
+//! nothing, a name it does not map is an error and every address must be loopback: a
+//! test can never send a question beyond this machine, not even one whose mapping came
+//! out empty.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -21,9 +22,14 @@ pub struct NameServers {
 
 impl NameServers {
     pub fn from_env() -> Result<Self> {
-        match std::env::var(OVERRIDE) {
-            Ok(text) if !text.trim().is_empty() => Self::parse(&text),
-            _ => Ok(Self::default()),
+        Self::from_setting(std::env::var(OVERRIDE).ok().as_deref())
+    }
+
+    /// As `from_env`, given the variable's value (None: not set).
+    fn from_setting(value: Option<&str>) -> Result<Self> {
+        match value {
+            Some(text) => Self::parse(text),
+            None => Ok(Self::default()),
         }
     }
 
@@ -108,5 +114,18 @@ mod tests {
                 .contains("ns2.example.test: not in")
         );
         assert!(NameServers::parse("ns1.example.test=192.0.2.1:53").is_err());
+    }
+
+    #[test]
+    fn an_empty_override_maps_nothing_rather_than_asking_the_systems_resolver() {
+        let ns = NameServers::from_setting(Some("")).unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let asked = rt.block_on(ns.addresses("example.test", &["ns1.example.test".into()]));
+        assert!(
+            asked
+                .unwrap_err()
+                .message
+                .contains("ns1.example.test: not in RIGGER_NAME_SERVERS")
+        );
     }
 }
