@@ -85,18 +85,7 @@ async fn the_cluster_script_creates_instances_and_records_then_stops_before_dial
     // Each machine's phases as EC2 takes it through them; the start fails at the first
     // command (an address of moto's is never dialled), so none gets past installing.
     for name in &names {
-        let said = format!("  INFO {name}: ");
-        let phases: Vec<&str> = out
-            .stderr
-            .lines()
-            .filter_map(|l| Some(l.split_once(&said)?.1))
-            .collect();
-        assert_eq!(
-            phases,
-            ["launching", "booting", "up", "installing"],
-            "{}",
-            out.stderr
-        );
+        out.says_phases(name, &["launching", "booting", "up", "installing"]);
     }
     for i in &running {
         assert!(

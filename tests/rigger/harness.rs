@@ -174,6 +174,19 @@ impl Outcome {
         self
     }
 
+    /// Asserts that node `name` said exactly `phases`, in order, as the log lines
+    /// (`INFO NAME: PHASE`) a run not on a terminal writes.
+    pub fn says_phases(&self, name: &str, phases: &[&str]) -> &Self {
+        let said = format!("  INFO {name}: ");
+        let seen: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter_map(|l| Some(l.split_once(&said)?.1))
+            .collect();
+        assert_eq!(seen, phases, "{name}'s phases:\n{}", self.stderr);
+        self
+    }
+
     pub fn stderr_has(&self, part: &str) -> &Self {
         assert!(
             self.stderr.contains(part),

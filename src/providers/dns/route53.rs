@@ -468,41 +468,39 @@ impl Route53 {
         Self::set_change(&name, "TXT", i64::from(spec.ttl), &[value], &[])
     }
 
-    /// Every set of `specs` (their values together) and every marker, as CREATEs: refused
-    /// whole by Route 53 if one of them exists, so they never overwrite what was not read.
-    fn creates(specs: &[RecordSpec]) -> Result<Vec<Change>> {
-        let mut sets: Vec<((String, String), u32, Vec<String>)> = Vec::new();
+    /// Every set of `specs` (their values together, after those `existing` holds of it)
+    /// and every marker, each as `action`: CREATEs, which Route 53 refuses whole if one
+    /// of them exists, so that they never overwrite what was not read; or UPSERTs of
+    /// whole sets, after reading them.
+    fn batch(
+        specs: &[RecordSpec],
+        existing: &HashMap<(String, String), Vec<Record>>,
+        action: ChangeAction,
+    ) -> Result<Vec<Change>> {
+        let mut sets: Vec<((String, String), i64, Vec<String>)> = Vec::new();
         let mut markers = Vec::new();
         for spec in specs {
             let key = (spec.name.clone(), spec.data.type_name().to_string());
             let at = match sets.iter().position(|(k, ..)| *k == key) {
                 Some(at) => at,
                 None => {
-                    sets.push((key, spec.ttl, Vec::new()));
+                    let before = existing.get(&key).map(Vec::as_slice).unwrap_or_default();
+                    let ttl = before.first().map_or(spec.ttl, |r| r.spec.ttl);
+                    let values = before.iter().map(|r| value_of(&r.spec.data)).collect();
+                    sets.push((key, i64::from(ttl), values));
                     sets.len() - 1
                 }
             };
             sets[at].2.push(value_of(&spec.data));
             if let Some(cluster) = &spec.cluster {
                 let (name, value) = Self::marker_of(spec, cluster)?;
-                markers.push(Self::change(
-                    ChangeAction::Create,
-                    &name,
-                    "TXT",
-                    i64::from(spec.ttl),
-                    &[value],
-                )?);
+                let ttl = i64::from(spec.ttl);
+                markers.push(Self::change(action.clone(), &name, "TXT", ttl, &[value])?);
             }
         }
         let mut changes = Vec::new();
         for ((name, rtype), ttl, values) in &sets {
-            changes.push(Self::change(
-                ChangeAction::Create,
-                name,
-                rtype,
-                i64::from(*ttl),
-                values,
-            )?);
+            changes.push(Self::change(action.clone(), name, rtype, *ttl, values)?);
         }
         changes.extend(markers);
         Ok(changes)
@@ -647,33 +645,7 @@ impl ZoneApi for Route53 {
         if specs.is_empty() {
             return Vec::new();
         }
-        let built = (|| {
-            let mut sets: Vec<((String, String), i64, Vec<String>)> = Vec::new();
-            let mut markers = Vec::new();
-            for spec in specs {
-                let key = (spec.name.clone(), spec.data.type_name().to_string());
-                let at = match sets.iter().position(|(k, ..)| *k == key) {
-                    Some(at) => at,
-                    None => {
-                        let before = existing.get(&key).map(Vec::as_slice).unwrap_or_default();
-                        let ttl = before.first().map_or(spec.ttl, |r| r.spec.ttl);
-                        let values = before.iter().map(|r| value_of(&r.spec.data)).collect();
-                        sets.push((key, i64::from(ttl), values));
-                        sets.len() - 1
-                    }
-                };
-                sets[at].2.push(value_of(&spec.data));
-                if let Some(cluster) = &spec.cluster {
-                    markers.push(Self::marker_change(spec, cluster)?);
-                }
-            }
-            let mut changes = Vec::new();
-            for ((name, rtype), ttl, values) in &sets {
-                changes.push(Self::set_change(name, rtype, *ttl, values, &[])?);
-            }
-            changes.extend(markers);
-            Ok::<_, Error>(changes)
-        })();
+        let built = Self::batch(specs, existing, ChangeAction::Upsert);
         let applied = match built {
             Ok(changes) => self.apply(zone, changes).await,
             Err(e) => Err(e),
@@ -698,7 +670,7 @@ impl ZoneApi for Route53 {
         if specs.is_empty() {
             return Some(Vec::new());
         }
-        let applied = match Self::creates(specs) {
+        let applied = match Self::batch(specs, &HashMap::new(), ChangeAction::Create) {
             Ok(changes) => self.apply_creating(zone, changes).await,
             Err(e) => Applied::Failed(e),
         };
