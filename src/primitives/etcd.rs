@@ -31,38 +31,68 @@ const HEALTH: Doc = Doc {
 /// (see `node_phase`).",
 };
 
+const HEALTH_WITH: Doc = Doc {
+    name: NAME,
+    params: &["domain: String", "tls: Map", "options: Map", "Map"],
+    text: "\
+/// `etcd_health` with options: `wait` (seconds, default 0) first waits up to that long
+/// for every member to answer healthy, asking only their `/health`, all of them every
+/// 10 ms (a whole check takes tens of milliseconds, so a loop of them sees a booting
+/// cluster healthy late); then checks as `etcd_health` does. Still unhealthy when the
+/// wait ends, the report says why.",
+};
+
+/// How often the `wait` of `etcd_health` asks the members.
+const WAIT_INTERVAL: Duration = Duration::from_millis(10);
+
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     let h = cx.clone();
-    define(&HEALTH).register_into_engine(
-        engine,
-        move |domain: &str, tls: Map| -> Result<Map, Box<EvalAltResult>> {
-            let domain = check_name(domain, false).map_err(|why| {
-                Failure::invalid(NAME, format!("{domain:?} is not a valid domain: {why}"))
-            })?;
-            let tls = tls_files(NAME, tls, h.dry_run())?;
-            crate::base::hook::point("health");
-            let asked = domain.clone();
-            let report = on_world(&h, NAME, Duration::from_secs(30), move |world| async move {
-                let servers = world.backends.dns.authoritative(&domain).await?;
-                world
-                    .backends
-                    .probe
-                    .health(&domain, tls.as_ref(), &servers)
-                    .await
-            })?;
-            if !h.dry_run() {
-                say_healthy(&asked, &report);
-            }
-            let mut map = to_value(NAME, &report)?.cast::<Map>();
-            // Always there for a script to read: empty when DNS equals the membership.
-            map.entry("drift".into())
-                .or_insert_with(|| rhai::Array::new().into());
-            map.insert("text".into(), report.text().trim_end().into());
-            let healthy = report.status == Status::Healthy;
-            map.insert("healthy".into(), healthy.into());
-            Ok(map)
-        },
-    );
+    define(&HEALTH).register_into_engine(engine, move |domain: &str, tls: Map| {
+        health(&h, domain, tls, Map::new())
+    });
+    let h = cx.clone();
+    define(&HEALTH_WITH)
+        .register_into_engine(engine, move |domain: &str, tls: Map, options: Map| {
+            health(&h, domain, tls, options)
+        });
+}
+
+fn health(
+    h: &Arc<ScriptContext>,
+    domain: &str,
+    tls: Map,
+    options: Map,
+) -> Result<Map, Box<EvalAltResult>> {
+    let options = Options::new(NAME, options, &["wait"])?;
+    let wait = options.seconds("wait", 0.0)?;
+    let domain = check_name(domain, false).map_err(|why| {
+        Failure::invalid(NAME, format!("{domain:?} is not a valid domain: {why}"))
+    })?;
+    let tls = tls_files(NAME, tls, h.dry_run())?;
+    crate::base::hook::point("health");
+    let asked = domain.clone();
+    let within = Duration::from_secs(30) + wait;
+    let report = on_world(h, NAME, within, move |world| async move {
+        let servers = world.backends.dns.authoritative(&domain).await?;
+        let probe = &world.backends.probe;
+        if !wait.is_zero() {
+            probe
+                .wait_healthy(&domain, tls.as_ref(), &servers, wait, WAIT_INTERVAL)
+                .await?;
+        }
+        probe.health(&domain, tls.as_ref(), &servers).await
+    })?;
+    if !h.dry_run() {
+        say_healthy(&asked, &report);
+    }
+    let mut map = to_value(NAME, &report)?.cast::<Map>();
+    // Always there for a script to read: empty when DNS equals the membership.
+    map.entry("drift".into())
+        .or_insert_with(|| rhai::Array::new().into());
+    map.insert("text".into(), report.text().trim_end().into());
+    let healthy = report.status == Status::Healthy;
+    map.insert("healthy".into(), healthy.into());
+    Ok(map)
 }
 
 /// Each healthy member's node, if this run launched it, has reached its last phase. A

@@ -13,6 +13,7 @@ mod etcd;
 mod ids;
 mod members;
 mod net;
+mod node_resolve;
 mod options;
 mod param;
 pub mod params;
@@ -46,6 +47,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     dns::register(engine, cx);
     resolve::register(engine, cx);
     transport::register(engine, cx);
+    node_resolve::register(engine, cx);
     bootstrap::register(engine);
     pki::register(engine, cx);
     etcd::register(engine, cx);

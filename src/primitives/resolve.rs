@@ -23,7 +23,7 @@ const WAIT: Doc = Doc {
 /// Waits until every authoritative server of the zone answers `name` with exactly
 /// `expected`: an address (or array of addresses) for A/AAAA, or an array of
 /// `#{target, port}` (or \"target:port\") for SRV. Asks the servers directly, no cache.
-/// Options: `timeout` (seconds, default 60), `interval` (default 0.2), `servers` (array
+/// Options: `timeout` (seconds, default 60), `interval` (default 0.1), `servers` (array
 /// of \"ip:port\" to ask instead of the zone's own). Fails with what each server said last.",
 };
 
@@ -165,7 +165,7 @@ struct WaitOptions {
 fn wait_options(options: Map) -> Result<WaitOptions, Failure> {
     let options = Options::new(NAME, options, &["timeout", "interval", "servers"])?;
     let timeout = options.seconds("timeout", 60.0)?;
-    let interval = options.seconds("interval", 0.2)?;
+    let interval = options.seconds("interval", 0.1)?;
     let servers: Option<Vec<SocketAddr>> = match options.get("servers") {
         None => None,
         Some(v) => Some(

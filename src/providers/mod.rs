@@ -21,4 +21,4 @@ pub use dns::{Dns, Zone};
 pub use local::{CaFiles, CertFiles, LeafSpec, Local};
 pub use probe::{Answer, DnsWait, Probe, TlsFiles};
 pub use records::{Record, RecordData, RecordSpec};
-pub use transport::{ExecOutput, Process, Transport};
+pub use transport::{ExecOutput, NodeResolver, Process, Transport};

@@ -335,6 +335,22 @@ impl Probe for Plan {
         })
     }
 
+    /// A plan starts no member: the wait is written down and assumed to end healthy.
+    async fn wait_healthy(
+        &self,
+        domain: &str,
+        _tls: Option<&TlsFiles>,
+        _servers: &[SocketAddr],
+        within: Duration,
+        _interval: Duration,
+    ) -> Result<bool> {
+        self.record(format!(
+            "wait up to {} for every member under {domain} to be healthy",
+            crate::base::human::duration(within)
+        ));
+        Ok(true)
+    }
+
     /// A plan publishes nothing, so there is nothing to read yet: the check is written
     /// down and assumed clean.
     async fn discovery(&self, check: &DiscoveryCheck) -> Result<Diagnosis> {

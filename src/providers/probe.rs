@@ -180,6 +180,16 @@ pub trait Probe: Send + Sync {
         tls: Option<&TlsFiles>,
         servers: &[SocketAddr],
     ) -> Result<Report>;
+    /// Waits up to `within` until every member under `domain` (found as for `health`)
+    /// answers its health check healthy, asking every `interval`; says whether they did.
+    async fn wait_healthy(
+        &self,
+        domain: &str,
+        tls: Option<&TlsFiles>,
+        servers: &[SocketAddr],
+        within: Duration,
+        interval: Duration,
+    ) -> Result<bool>;
     /// Reads the discovery records of `check.domain` from `check.servers` as etcd will
     /// read them, and says what is wrong with them. Fails only when no server answers.
     async fn discovery(&self, check: &DiscoveryCheck) -> Result<Diagnosis>;

@@ -11,7 +11,7 @@ use tokio::runtime::Handle;
 
 use super::doctor::read::Ask;
 use super::doctor::served::Lookup;
-use super::{doctor, health, membership, resolve, wait};
+use super::{doctor, health, membership, ready, resolve, wait};
 use crate::base::error::{Error, Result};
 use crate::providers::discovery::{Diagnosis, DiscoveryCheck};
 use crate::providers::members::{MemberCall, Membership};
@@ -79,6 +79,19 @@ impl Probe for Network {
         servers: &[SocketAddr],
     ) -> Result<Report> {
         health::check(domain, tls, servers)
+            .await
+            .map_err(Error::from)
+    }
+
+    async fn wait_healthy(
+        &self,
+        domain: &str,
+        tls: Option<&TlsFiles>,
+        servers: &[SocketAddr],
+        within: Duration,
+        interval: Duration,
+    ) -> Result<bool> {
+        ready::wait_healthy(domain, tls, servers, within, interval)
             .await
             .map_err(Error::from)
     }

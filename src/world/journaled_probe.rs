@@ -41,6 +41,19 @@ impl Probe for JournaledProbe {
         self.inner.health(domain, tls, servers).await
     }
 
+    async fn wait_healthy(
+        &self,
+        domain: &str,
+        tls: Option<&TlsFiles>,
+        servers: &[SocketAddr],
+        within: Duration,
+        interval: Duration,
+    ) -> Result<bool> {
+        self.inner
+            .wait_healthy(domain, tls, servers, within, interval)
+            .await
+    }
+
     async fn discovery(&self, check: &DiscoveryCheck) -> Result<Diagnosis> {
         self.inner.discovery(check).await
     }

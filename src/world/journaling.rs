@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use super::journal::{Intent, Journal, Resource};
 use crate::base::error::{Error, Result};
 use crate::providers::{
-    CaFiles, CertFiles, Compute, Dns, ExecOutput, Instance, InstanceSpec, LeafSpec, Local, Process,
-    Record, RecordSpec, Transport, Zone,
+    CaFiles, CertFiles, Compute, Dns, ExecOutput, Instance, InstanceSpec, LeafSpec, Local,
+    NodeResolver, Process, Record, RecordSpec, Transport, Zone,
 };
 
 /// What [`Book::record`] gives back.
@@ -274,6 +274,10 @@ pub struct JournaledTransport {
 
 #[async_trait]
 impl Transport for JournaledTransport {
+    fn resolver(&self, node: &Instance) -> Result<Option<NodeResolver>> {
+        self.inner.resolver(node)
+    }
+
     async fn run(&self, node: &Instance, command: &str, timeout: Duration) -> Result<ExecOutput> {
         // The first line: a script sent as a command (the download) is long.
         let first = command.lines().next().unwrap_or("");

@@ -1727,6 +1727,16 @@ fn primitive_cases() -> Vec<Case> {
             "let ca = pki_ca(\"t.test\");\nlet c = pki_cert(ca, #{ name: \"client\" });\netcd_health(\"t.test\", #{ ca: ca.cert, cert: c.cert, key: c.key, bogus: 1 });",
             &["bogus"],
         ),
+        lab_script(
+            "etcd_health_negative_wait",
+            "etcd_health(\"t.test\", #{}, #{ wait: -1 });",
+            &["etcd_health", "wait"],
+        ),
+        lab_script(
+            "etcd_health_unknown_option",
+            "etcd_health(\"t.test\", #{}, #{ wiat: 5 });",
+            &["etcd_health", "wiat"],
+        ),
     ]
 }
 

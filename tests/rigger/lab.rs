@@ -216,6 +216,33 @@ wait_resolves("w.example.test", "198.18.5.6", #{ timeout: 0.5, interval: 0.1 });
     lab.leaves_nothing();
 }
 
+/// `node_resolve` asks the host's own resolver, from inside the host: what it answers,
+/// nothing for a name that has no records, and an error naming the node once its
+/// resolv.conf points at a server that is not there (the host's own loopback).
+#[test]
+fn node_resolve_asks_the_hosts_own_resolver() {
+    let Some(lab) = LabRig::new() else { return };
+    let script = r#"
+let n = launch_instance(#{ name: "r1" });
+dns_zone("example.test");
+dns_record(#{ name: "a.example.test", type: "A", content: n.private_ip });
+dns_record(#{ name: "_x._tcp.example.test", type: "SRV", priority: 0, weight: 0, port: 2380, target: "a.example.test" });
+print(node_resolve(n, "a.example.test", "A") == [n.private_ip]);
+print(node_resolve(n, "_x._tcp.example.test", "SRV"));
+print(node_resolve(n, "none.example.test", "A"));
+upload(n, `${n.dir}/resolv.conf`, "nameserver 127.0.0.1\n", 0o644);
+node_resolve(n, "a.example.test", "A");
+"#;
+    lab.file("r.rhai", script)
+        .run(&["-v", "run", "r.rhai"])
+        .failure(1)
+        .stdout_is("true\n[\"a.example.test:2380\"]\n[]\n")
+        .stderr_has(
+            "× node_resolve: on r1, a.example.test A did not resolve: 127.0.0.1:53 did not answer",
+        );
+    lab.leaves_nothing();
+}
+
 /// The map form waits for many names together; a failure names every name that did
 /// not answer (and not the one that did), in the script's order.
 #[test]

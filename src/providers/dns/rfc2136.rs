@@ -8,11 +8,12 @@ mod wire;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::future::join_all;
 
-use self::wire::{QueryError, RecordKind, TsigKey, UpdateError};
+use self::wire::{QueryError, Rcode, RecordKind, TsigKey, UpdateError};
 use super::zone_api::{Api, ZoneApi};
 use super::{Dns, Zone};
 use crate::base::error::{Error, ErrorKind, Result};
@@ -139,19 +140,33 @@ impl ZoneApi for Rfc2136 {
     }
 
     async fn lookup_zone(&self, name: &str) -> Result<Option<Zone>> {
-        match wire::soa_mname(self.server, name).await {
-            Ok(_) => Ok(Some(Zone {
-                id: name.to_string(),
-                name: name.to_string(),
-            })),
-            // A name that is not a zone apex has no SOA of its own; a server that does
-            // not hold the zone refuses to speak for it.
-            Err(
-                QueryError::BadResponse { .. }
-                | QueryError::Rcode { .. }
-                | QueryError::NotAuthoritative { .. },
-            ) => Ok(None),
-            Err(e) => Err(query_error(e)),
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match wire::soa_mname(self.server, name).await {
+                Ok(_) => {
+                    return Ok(Some(Zone {
+                        id: name.to_string(),
+                        name: name.to_string(),
+                    }));
+                }
+                // SERVFAIL is the server failing, not an answer about the zone: asked
+                // again, as a resolver would, before it is taken as the error it is.
+                Err(QueryError::Rcode { rcode, .. }) if rcode == Rcode::SERVFAIL && tries < 4 => {
+                    tokio::time::sleep(Duration::from_millis(100 * tries)).await;
+                }
+                Err(e @ QueryError::Rcode { rcode, .. }) if rcode == Rcode::SERVFAIL => {
+                    return Err(query_error(e));
+                }
+                // A name that is not a zone apex has no SOA of its own; a server that does
+                // not hold the zone refuses to speak for it.
+                Err(
+                    QueryError::BadResponse { .. }
+                    | QueryError::Rcode { .. }
+                    | QueryError::NotAuthoritative { .. },
+                ) => return Ok(None),
+                Err(e) => return Err(query_error(e)),
+            }
         }
     }
 

@@ -26,7 +26,8 @@ use crate::base::state_dir::{StateDir, private_dir, read_json, write_json};
 use crate::providers::opening::{Machines, Opening};
 use crate::providers::records::cname_conflict;
 use crate::providers::{
-    Compute, Dns, ExecOutput, Instance, InstanceSpec, Process, Record, RecordSpec, Transport, Zone,
+    Compute, Dns, ExecOutput, Instance, InstanceSpec, NodeResolver, Process, Record, RecordSpec,
+    Transport, Zone,
 };
 
 /// The lab in one state directory.
@@ -272,7 +273,9 @@ impl Lab {
         let mut child = cmd.spawn()?;
         let pid = child.id() as i32;
         let socket = self.control_socket();
-        for _ in 0..250 {
+        // Asked every 2 ms: it listens within milliseconds, and every run that makes a
+        // lab waits for it before the first host.
+        for _ in 0..2500 {
             if control::ping(&socket).is_ok() {
                 // Reap it when it ends, so it never lingers as a zombie of ours.
                 std::thread::spawn(move || child.wait());
@@ -285,7 +288,7 @@ impl Lab {
                     log.trim()
                 )));
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(2));
         }
         let _ = child.kill();
         let _ = child.wait();
@@ -728,6 +731,27 @@ impl Dns for Lab {
 
 #[async_trait]
 impl Transport for Lab {
+    /// The host's namespace, and the servers its resolv.conf names now (a test, or a
+    /// user, may have pointed it elsewhere).
+    fn resolver(&self, node: &Instance) -> Result<Option<NodeResolver>> {
+        let host = self.host_of(node)?;
+        let conf = std::fs::read_to_string(Path::new(&host.dir).join("resolv.conf"))?;
+        let servers = conf
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split_whitespace();
+                match (fields.next(), fields.next()) {
+                    (Some("nameserver"), Some(ip)) => ip.parse().ok(),
+                    _ => None,
+                }
+            })
+            .collect();
+        Ok(Some(NodeResolver {
+            netns: host.netns,
+            servers,
+        }))
+    }
+
     async fn run(&self, node: &Instance, command: &str, timeout: Duration) -> Result<ExecOutput> {
         let host = self.host_of(node)?;
         let mut cmd = Command::new("sh");

@@ -3,7 +3,7 @@
 //! The lab namespace has no uplink, so nothing in it can reach beyond this machine.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Write};
 use std::net::Ipv4Addr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -66,24 +66,44 @@ pub fn named_under(lab: &str) -> Vec<String> {
 
 /// Runs `ip ARGS`, turning a failure into an error that quotes the command and its stderr.
 fn ip(args: &[&str]) -> io::Result<()> {
+    ip_with(args, None)
+}
+
+/// Runs the `ip` commands `lines` inside namespace `ns`, one process for them all (each
+/// `ip` costs a few milliseconds, and a lab makes a dozen links); the first to fail
+/// stops the rest.
+fn ip_batch(ns: &str, lines: &[String]) -> io::Result<()> {
+    ip_with(&["-n", ns, "-batch", "-"], Some(lines.join("\n") + "\n"))
+}
+
+fn ip_with(args: &[&str], input: Option<String>) -> io::Result<()> {
     // A process group of its own: a terminal's Ctrl-C goes to rigger, which lets a
     // half-made namespace finish and then removes it, never to `ip` half way.
-    let child = Command::new("ip")
+    let mut child = Command::new("ip")
         .args(args)
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
         .map_err(|e| io::Error::new(e.kind(), format!("cannot run `ip` (iproute2): {e}")))?;
+    if let (Some(text), Some(mut stdin)) = (&input, child.stdin.take()) {
+        stdin.write_all(text.as_bytes())?;
+    }
     crate::base::hook::point("ip");
     let out = child.wait_with_output()?;
     if out.status.success() {
         Ok(())
     } else {
+        let batch = input.map(|t| format!(" with `{}`", t.trim().replace('\n', "; ")));
         Err(io::Error::other(format!(
-            "`ip {}` failed: {}",
+            "`ip {}`{} failed: {}",
             args.join(" "),
+            batch.unwrap_or_default(),
             String::from_utf8_lossy(&out.stderr).trim()
         )))
     }
@@ -92,18 +112,18 @@ fn ip(args: &[&str]) -> io::Result<()> {
 /// Creates the lab namespace with its bridge at `bridge_ip()`.
 pub fn create_lab(ns: &str) -> io::Result<()> {
     ip(&["netns", "add", ns])?;
-    let made = (|| {
-        ip(&["-n", ns, "link", "set", "lo", "up"])?;
-        // A bridge whose address is not set takes the lowest of its ports' and changes
-        // it as ports come and go: the hosts' ARP entries for the DNS server then name
-        // a MAC no port answers to, and every lookup times out until they expire.
-        ip(&[
-            "-n", ns, "link", "add", BRIDGE, "address", BRIDGE_MAC, "type", "bridge",
-        ])?;
-        let cidr = format!("{}/{PREFIX_LEN}", bridge_ip());
-        ip(&["-n", ns, "addr", "add", &cidr, "dev", BRIDGE])?;
-        ip(&["-n", ns, "link", "set", BRIDGE, "up"])
-    })();
+    // A bridge whose address is not set takes the lowest of its ports' and changes it
+    // as ports come and go: the hosts' ARP entries for the DNS server then name a MAC
+    // no port answers to, and every lookup times out until they expire.
+    let made = ip_batch(
+        ns,
+        &[
+            "link set lo up".to_string(),
+            format!("link add {BRIDGE} address {BRIDGE_MAC} type bridge"),
+            format!("addr add {}/{PREFIX_LEN} dev {BRIDGE}", bridge_ip()),
+            format!("link set {BRIDGE} up"),
+        ],
+    );
     if made.is_err() {
         let _ = delete(ns);
     }
@@ -114,17 +134,23 @@ pub fn create_lab(ns: &str) -> io::Result<()> {
 pub fn create_host(lab_ns: &str, host_ns: &str, index: u32, ip_addr: Ipv4Addr) -> io::Result<()> {
     ip(&["netns", "add", host_ns])?;
     let veth = format!("v{index}");
-    let made = (|| {
-        ip(&[
-            "-n", lab_ns, "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns",
+    let made = ip_batch(
+        lab_ns,
+        &[
+            format!("link add {veth} type veth peer name eth0 netns {host_ns}"),
+            format!("link set {veth} master {BRIDGE} up"),
+        ],
+    )
+    .and_then(|()| {
+        ip_batch(
             host_ns,
-        ])?;
-        ip(&["-n", lab_ns, "link", "set", &veth, "master", BRIDGE, "up"])?;
-        let cidr = format!("{ip_addr}/{PREFIX_LEN}");
-        ip(&["-n", host_ns, "addr", "add", &cidr, "dev", "eth0"])?;
-        ip(&["-n", host_ns, "link", "set", "eth0", "up"])?;
-        ip(&["-n", host_ns, "link", "set", "lo", "up"])
-    })();
+            &[
+                format!("addr add {ip_addr}/{PREFIX_LEN} dev eth0"),
+                "link set eth0 up".to_string(),
+                "link set lo up".to_string(),
+            ],
+        )
+    });
     if made.is_err() {
         let _ = delete(host_ns);
     }

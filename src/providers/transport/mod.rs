@@ -31,8 +31,21 @@ pub struct Process {
     pub address: Option<String>,
 }
 
+/// Where a node's own resolver can be asked from this process: the node's network
+/// namespace and the name servers its resolv.conf names (a lab host).
+#[derive(Debug, Clone)]
+pub struct NodeResolver {
+    pub netns: String,
+    pub servers: Vec<std::net::IpAddr>,
+}
+
 #[async_trait]
 pub trait Transport: Send + Sync {
+    /// The node's resolver, when this process can ask it itself (the lab); `None` when
+    /// only a command on the node can (over SSH, `dig`).
+    fn resolver(&self, _node: &Instance) -> Result<Option<NodeResolver>> {
+        Ok(None)
+    }
     async fn run(&self, node: &Instance, command: &str, timeout: Duration) -> Result<ExecOutput>;
     async fn upload(&self, node: &Instance, path: &str, bytes: &[u8], mode: u32) -> Result<()>;
     /// Starts `argv` on `node` detached, so it outlives rigger.

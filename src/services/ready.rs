@@ -1,0 +1,114 @@
+//! Waiting until every member of a cluster says it is healthy, asked as lightly as it
+//! can be: the members found once, one kept-alive connection each, only `/health` on
+//! every poll. A full health check (health.rs) reads the raft status, the membership
+//! and the drift of every member, about thirty milliseconds a time; polled that way a
+//! booting cluster is seen healthy a whole check late, and the checks take CPU from
+//! the members still starting.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use hickory_proto::rr::RecordType;
+
+use super::health::{Credentials, HealthError, credentials, http_client};
+use super::resolve;
+use crate::providers::probe::{Answer, TlsFiles};
+
+/// A member as the wait asks it: its endpoint, and once its name resolved, a client
+/// that keeps its connection.
+struct Asked {
+    endpoint: String,
+    target: String,
+    port: u16,
+    creds: Option<Credentials>,
+    client: Option<reqwest::Client>,
+}
+
+impl Asked {
+    /// Whether the member answers `/health` with `"health": "true"` now.
+    async fn healthy(&mut self, server: SocketAddr) -> bool {
+        if self.client.is_none() {
+            let Some(addr) = address(server, &self.target, self.port).await else {
+                return false;
+            };
+            self.client = http_client(self.creds.as_ref(), &self.target, addr, false).ok();
+        }
+        let Some(client) = &self.client else {
+            return false;
+        };
+        let Ok(resp) = client.get(format!("{}/health", self.endpoint)).send().await else {
+            return false;
+        };
+        resp.json::<serde_json::Value>()
+            .await
+            .is_ok_and(|v| v.get("health").and_then(|h| h.as_str()) == Some("true"))
+    }
+}
+
+async fn address(server: SocketAddr, target: &str, port: u16) -> Option<SocketAddr> {
+    let answers = resolve::ask(server, target, RecordType::A).await.ok()?;
+    answers.into_iter().find_map(|a| match a {
+        Answer::Ip(ip) => Some(SocketAddr::new(ip, port)),
+        _ => None,
+    })
+}
+
+/// The members under `domain`'s client SRV records (TLS and plain, as etcdctl 3.5 finds
+/// them), or none yet.
+async fn members(domain: &str, server: SocketAddr, creds: Option<&Credentials>) -> Vec<Asked> {
+    let mut found = Vec::new();
+    for (service, scheme) in [("_etcd-client-ssl", "https"), ("_etcd-client", "http")] {
+        let name = format!("{service}._tcp.{domain}");
+        let Ok(answers) = resolve::ask(server, &name, RecordType::SRV).await else {
+            continue;
+        };
+        for answer in answers {
+            if let Answer::Srv { target, port } = answer {
+                found.push(Asked {
+                    endpoint: format!("{scheme}://{target}:{port}"),
+                    target,
+                    port,
+                    creds: creds.cloned().filter(|_| scheme == "https"),
+                    client: None,
+                });
+            }
+        }
+    }
+    found
+}
+
+/// Waits up to `within` until every member under `domain` (found through `servers`)
+/// answers healthy, asking all of them together every `interval`. Returns whether they
+/// did; what is wrong, if not, is the full check's to say. Fails only on files that
+/// cannot be used to ask at all.
+pub async fn wait_healthy(
+    domain: &str,
+    tls: Option<&TlsFiles>,
+    servers: &[SocketAddr],
+    within: Duration,
+    interval: Duration,
+) -> Result<bool, HealthError> {
+    let server = *servers.first().ok_or(HealthError::NoServer)?;
+    let creds = tls.map(credentials).transpose()?;
+    let deadline = Instant::now() + within;
+    let mut asked: Vec<Asked> = Vec::new();
+    loop {
+        if asked.is_empty() {
+            asked = members(domain, server, creds.as_ref()).await;
+        }
+        if !asked.is_empty() {
+            let polls = asked.iter_mut().map(|m| m.healthy(server));
+            if futures::future::join_all(polls)
+                .await
+                .into_iter()
+                .all(|h| h)
+            {
+                return Ok(true);
+            }
+        }
+        if Instant::now() + interval > deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
