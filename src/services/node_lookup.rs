@@ -25,6 +25,10 @@ pub async fn lookup(
     name: &str,
     rtype: RecordType,
 ) -> Result<BTreeSet<Answer>> {
+    tracing::debug!(
+        "on {}: {name} {rtype}, asked of its own resolver",
+        node.name
+    );
     match transport.resolver(node)? {
         Some(resolver) => in_namespace(resolver, &node.name, name, rtype).await,
         None => with_dig(transport, node, name, rtype).await,
