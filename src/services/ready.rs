@@ -95,6 +95,14 @@ pub async fn wait_healthy(
     loop {
         if asked.is_empty() {
             asked = members(domain, server, creds.as_ref()).await;
+            // TLS members and no client certificate: no wait can end well, and the
+            // full check says what is missing.
+            if asked
+                .iter()
+                .any(|m| m.endpoint.starts_with("https:") && m.creds.is_none())
+            {
+                return Ok(false);
+            }
         }
         if !asked.is_empty() {
             let polls = asked.iter_mut().map(|m| m.healthy(server));
