@@ -2,7 +2,7 @@
 //! members found through the client SRV records, each asked over TLS.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -382,14 +382,7 @@ async fn ask_member(
     creds: Option<Credentials>,
 ) -> Asked {
     let endpoint = format!("{scheme}://{target}:{port}");
-    let ip = match resolve::ask(server, &target, RecordType::A).await {
-        Ok(set) => set.into_iter().find_map(|a| match a {
-            Answer::Ip(ip) => Some(ip),
-            _ => None,
-        }),
-        Err(_) => None,
-    };
-    let Some(ip): Option<IpAddr> = ip else {
+    let Some(ip) = resolve::address(server, &target).await else {
         let detail = format!("{target} does not resolve at {server}");
         return Asked::failed(endpoint, detail);
     };
@@ -468,15 +461,16 @@ async fn ask_member(
     asked
 }
 
-/// Finds the members of `domain` through `servers` and asks each for its health.
-pub async fn check(
+/// A member as its client SRV record names it: target, port and scheme.
+pub(super) type Target = (String, u16, &'static str);
+
+/// The members under `domain`'s client SRV records, as etcdctl 3.5 finds them: under both
+/// names, TLS and plain, together; with the names asked.
+pub(super) async fn client_targets(
     domain: &str,
-    tls: Option<&TlsFiles>,
-    servers: &[SocketAddr],
-) -> Result<Report, HealthError> {
-    let server = *servers.first().ok_or(HealthError::NoServer)?;
-    // As etcdctl 3.5 does: the members under both names, TLS and plain, together.
-    let mut found: Vec<(String, u16, &'static str)> = Vec::new();
+    server: SocketAddr,
+) -> Result<(Vec<Target>, Vec<String>), HealthError> {
+    let mut found = Vec::new();
     let mut asked_names = Vec::new();
     for (service, scheme) in [("_etcd-client-ssl", "https"), ("_etcd-client", "http")] {
         let srv_name = format!("{service}._tcp.{domain}");
@@ -497,6 +491,17 @@ pub async fn check(
         }
         asked_names.push(srv_name);
     }
+    Ok((found, asked_names))
+}
+
+/// Finds the members of `domain` through `servers` and asks each for its health.
+pub async fn check(
+    domain: &str,
+    tls: Option<&TlsFiles>,
+    servers: &[SocketAddr],
+) -> Result<Report, HealthError> {
+    let server = *servers.first().ok_or(HealthError::NoServer)?;
+    let (found, asked_names) = client_targets(domain, server).await?;
     if found.is_empty() {
         return Err(HealthError::NoMembers {
             srv_name: asked_names.join(" or "),

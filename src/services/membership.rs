@@ -91,11 +91,7 @@ async fn endpoint_of(server: SocketAddr, url: &str) -> Option<Endpoint> {
     let parsed = url::Url::parse(url).ok()?;
     let host = parsed.host_str()?.trim_end_matches('.').to_string();
     let port = parsed.port_or_known_default()?;
-    let ips = resolve::ask(server, &host, RecordType::A).await.ok()?;
-    let ip = ips.into_iter().find_map(|a| match a {
-        Answer::Ip(ip) => Some(ip),
-        _ => None,
-    })?;
+    let ip = resolve::address(server, &host).await?;
     Some(Endpoint {
         url: url.trim_end_matches('/').to_string(),
         host,

@@ -8,11 +8,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use hickory_proto::rr::RecordType;
-
-use super::health::{Credentials, HealthError, credentials, http_client};
+use super::health::{Credentials, HealthError, client_targets, credentials, http_client};
 use super::resolve;
-use crate::providers::probe::{Answer, TlsFiles};
+use crate::providers::probe::TlsFiles;
 
 /// A member as the wait asks it: its endpoint, and once its name resolved, a client
 /// that keeps its connection.
@@ -28,9 +26,10 @@ impl Asked {
     /// Whether the member answers `/health` with `"health": "true"` now.
     async fn healthy(&mut self, server: SocketAddr) -> bool {
         if self.client.is_none() {
-            let Some(addr) = address(server, &self.target, self.port).await else {
+            let Some(ip) = resolve::address(server, &self.target).await else {
                 return false;
             };
+            let addr = SocketAddr::new(ip, self.port);
             self.client = http_client(self.creds.as_ref(), &self.target, addr, false).ok();
         }
         let Some(client) = &self.client else {
@@ -45,36 +44,20 @@ impl Asked {
     }
 }
 
-async fn address(server: SocketAddr, target: &str, port: u16) -> Option<SocketAddr> {
-    let answers = resolve::ask(server, target, RecordType::A).await.ok()?;
-    answers.into_iter().find_map(|a| match a {
-        Answer::Ip(ip) => Some(SocketAddr::new(ip, port)),
-        _ => None,
-    })
-}
-
-/// The members under `domain`'s client SRV records (TLS and plain, as etcdctl 3.5 finds
-/// them), or none yet.
+/// The members under `domain`'s client SRV records, or none yet (a zone that does not
+/// answer yet is waited for like one without records).
 async fn members(domain: &str, server: SocketAddr, creds: Option<&Credentials>) -> Vec<Asked> {
-    let mut found = Vec::new();
-    for (service, scheme) in [("_etcd-client-ssl", "https"), ("_etcd-client", "http")] {
-        let name = format!("{service}._tcp.{domain}");
-        let Ok(answers) = resolve::ask(server, &name, RecordType::SRV).await else {
-            continue;
-        };
-        for answer in answers {
-            if let Answer::Srv { target, port } = answer {
-                found.push(Asked {
-                    endpoint: format!("{scheme}://{target}:{port}"),
-                    target,
-                    port,
-                    creds: creds.cloned().filter(|_| scheme == "https"),
-                    client: None,
-                });
-            }
-        }
-    }
+    let (found, _) = client_targets(domain, server).await.unwrap_or_default();
     found
+        .into_iter()
+        .map(|(target, port, scheme)| Asked {
+            endpoint: format!("{scheme}://{target}:{port}"),
+            target,
+            port,
+            creds: creds.cloned().filter(|_| scheme == "https"),
+            client: None,
+        })
+        .collect()
 }
 
 /// Waits up to `within` until every member under `domain` (found through `servers`)

@@ -120,6 +120,16 @@ pub async fn ask(
     }
 }
 
+/// The first address `server` gives for `name`, if it gives any: where a member named
+/// in an SRV record is dialled.
+pub async fn address(server: SocketAddr, name: &str) -> Option<IpAddr> {
+    let answers = ask(server, name, RecordType::A).await.ok()?;
+    answers.into_iter().find_map(|a| match a {
+        Answer::Ip(ip) => Some(ip),
+        _ => None,
+    })
+}
+
 /// What one server said to a poll.
 type Said<'a> = (&'a SocketAddr, Result<BTreeSet<Answer>, ResolveError>);
 
