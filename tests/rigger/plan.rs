@@ -125,6 +125,13 @@ fn a_lab_dry_run_needs_no_privileges_and_starts_etcd_as_a_process() {
         "{}",
         out.stdout
     );
+    // The health wait is written down, not run: nothing is there to answer it.
+    assert!(
+        out.stdout
+            .contains("wait up to 15s for every member under example.test to be healthy"),
+        "{}",
+        out.stdout
+    );
     assert!(!rig.path("state").exists());
 }
 
