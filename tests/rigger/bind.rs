@@ -12,7 +12,7 @@ const ADDR: &str = "198.18.0.53";
 const ZONE: &str = "bind.test";
 
 /// A BIND 9 primary for `bind.test` in the lab namespace, updatable with one TSIG key.
-struct Bind {
+pub struct Bind {
     child: Child,
     dir: tempfile::TempDir,
     key: PathBuf,
@@ -40,18 +40,11 @@ fn keygen(path: &Path) {
 }
 
 impl Bind {
-    fn start(netns: &str) -> Self {
+    /// A key pair and a `named.conf` serving `bind.test` on `listen` port `port`, the
+    /// zone's name server at `listen`.
+    fn configure(listen: &str, port: u16) -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display().to_string();
-        sh(Command::new("ip").args([
-            "-n",
-            netns,
-            "addr",
-            "add",
-            &format!("{ADDR}/15"),
-            "dev",
-            "br0",
-        ]));
         let (key, wrong_key) = (
             dir.path().join("rigger-key.key"),
             dir.path().join("wrong.key"),
@@ -62,7 +55,7 @@ impl Bind {
             dir.path().join("bind.test.zone"),
             format!(
                 "$TTL 300\n@ SOA ns1.{ZONE}. hostmaster.{ZONE}. (1 3600 600 86400 60)\n\
-                 @ NS ns1.{ZONE}.\nns1 A {ADDR}\nkeep A 198.18.0.99\n"
+                 @ NS ns1.{ZONE}.\nns1 A {listen}\nkeep A 198.18.0.99\n"
             ),
         )
         .unwrap();
@@ -72,7 +65,7 @@ impl Bind {
             format!(
                 "options {{ directory \"{d}\"; pid-file \"{d}/named.pid\"; lock-file \"{d}/named.lock\";\n\
                  session-keyfile \"{d}/session.key\"; managed-keys-directory \"{d}\";\n\
-                 listen-on port 53 {{ {ADDR}; }}; listen-on-v6 {{ none; }}; recursion no;\n\
+                 listen-on port {port} {{ {listen}; }}; listen-on-v6 {{ none; }}; recursion no;\n\
                  notify no; allow-transfer {{ none; }}; dnssec-validation no; }};\n\
                  controls {{ }};\ninclude \"{}\";\n\
                  zone \"{ZONE}\" {{ type primary; file \"{d}/bind.test.zone\";\n\
@@ -81,9 +74,21 @@ impl Bind {
             ),
         )
         .unwrap();
+        (dir, key, wrong_key, conf)
+    }
+
+    /// `named` run by `launcher` (its command line up to `named`), answering `dig`
+    /// (`at`: its `@server` and port options) over UDP and TCP within 15 s.
+    fn launch(
+        configured: (tempfile::TempDir, PathBuf, PathBuf, PathBuf),
+        launcher: &[&str],
+        at: &[String],
+    ) -> Self {
+        let (dir, key, wrong_key, conf) = configured;
         let log = std::fs::File::create(dir.path().join("named.log")).unwrap();
-        let child = Command::new("ip")
-            .args(["netns", "exec", netns, "named", "-g", "-4", "-c"])
+        let child = Command::new(launcher[0])
+            .args(&launcher[1..])
+            .args(["named", "-g", "-4", "-c"])
             .arg(&conf)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -97,14 +102,19 @@ impl Bind {
             wrong_key,
         };
         let start = Instant::now();
-        // Asked from inside the lab: this machine has no route to a lab address.
+        let dig = |extra: &[&str]| {
+            let out = Command::new(launcher[0])
+                .args(&launcher[1..])
+                .args(["dig", "+time=1", "+tries=1", "+norecurse", "+short"])
+                .args(at)
+                .args([ZONE, "SOA"])
+                .args(extra)
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().is_empty()
+        };
         // Over UDP and TCP both: rigger's updates and lookups use either.
-        while bind.dig(netns, &[ZONE, "SOA", "+short"]).trim().is_empty()
-            || bind
-                .dig(netns, &[ZONE, "SOA", "+short", "+tcp"])
-                .trim()
-                .is_empty()
-        {
+        while dig(&[]) || dig(&["+tcp"]) {
             assert!(
                 start.elapsed() < Duration::from_secs(15),
                 "named did not start: {}",
@@ -115,22 +125,40 @@ impl Bind {
         bind
     }
 
-    fn dig(&self, netns: &str, args: &[&str]) -> String {
-        let out = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                netns,
-                "dig",
-                "+time=1",
-                "+tries=1",
-                "+norecurse",
-            ])
-            .arg(format!("@{ADDR}"))
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
+    /// BIND on `ADDR` inside the lab's namespace, asked from inside it: this machine has
+    /// no route to a lab address.
+    fn start(netns: &str) -> Self {
+        sh(Command::new("ip").args([
+            "-n",
+            netns,
+            "addr",
+            "add",
+            &format!("{ADDR}/15"),
+            "dev",
+            "br0",
+        ]));
+        Self::launch(
+            Self::configure(ADDR, 53),
+            &["ip", "netns", "exec", netns],
+            &[format!("@{ADDR}")],
+        )
+    }
+
+    /// BIND on a free loopback port of this machine, for runs that never enter the lab
+    /// (the cloud's path, moto's fictional addresses never dialled); named needs root to
+    /// start, as in CI.
+    pub fn on_loopback() -> (Self, std::net::SocketAddr) {
+        let port = crate::harness::free_port();
+        let bind = Self::launch(
+            Self::configure("127.0.0.1", port),
+            &["env"],
+            &["@127.0.0.1".to_string(), "-p".to_string(), port.to_string()],
+        );
+        (bind, ([127, 0, 0, 1], port).into())
+    }
+
+    pub fn key(&self) -> &Path {
+        &self.key
     }
 
     fn log(&self) -> String {
@@ -139,7 +167,7 @@ impl Bind {
 
     /// The zone as BIND holds it now, its update journal applied, read by BIND's own
     /// tool from its files (named itself may be gone with the lab).
-    fn zone_now(&self) -> String {
+    pub fn zone_now(&self) -> String {
         sh(Command::new("named-compilezone")
             .args(["-j", "-q", "-o", "-", ZONE])
             .arg(self.dir.path().join("bind.test.zone")))

@@ -16,6 +16,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::aws::{config, moto};
+use crate::bind::Bind;
 use crate::cloud::{cloud_rig, dns_following};
 use crate::cloudflare::stand_in;
 use crate::dns_relay;
@@ -530,4 +531,131 @@ async fn cloudflare_destroy_and_rollback_of_nine_members_are_at_most_three_round
     assert_eq!(kinds(&rollback, "ec2 TerminateInstances"), 1);
     assert!(rollback.chain.len() <= 3, "{}", said(&rollback));
     assert!(api.lock().unwrap().records.is_empty());
+}
+
+/// A relay on a free loopback port that holds every DNS message to `upstream` and logs it
+/// to `log` (the proxy's log, so that one chain runs through EC2 and DNS alike).
+async fn relay(upstream: std::net::SocketAddr, log: Arc<Log>) -> std::net::SocketAddr {
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let at = udp.local_addr().unwrap();
+    let tcp = tokio::net::TcpListener::bind(at).await.unwrap();
+    tokio::spawn(dns_relay::serve(udp, tcp, upstream, HOLD, log));
+    at
+}
+
+/// RFC 2136 against BIND 9 on loopback, every DNS message through the relay, and EC2
+/// (moto) through the proxy, all in one log. Nine members' records are one UPDATE, and
+/// the run reaches the bootstrap in at most eight round trips, one each: the zone of the
+/// peer owner (one SOA question: BIND names the zone in its answer), the check (the
+/// owner's types at once), RunInstances, one DescribeInstances, the zone of every member
+/// name (all at once), the UPDATE, the wait's first poll (BIND has no propagation), and
+/// the doctor's reading (the zone's SOA, every owner and the members' addresses at once).
+/// Its rollback and a destroy take at most three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc2136_nine_members_are_one_update_in_eight_rounds_and_their_teardown_in_three() {
+    let moto = moto(&[]);
+    let (bind, server) = Bind::on_loopback();
+    let log = Log::new();
+    let aws = proxy::start(&moto.url, HOLD, log.clone()).await.unwrap();
+    let dns = relay(server, log.clone()).await.to_string();
+    let key = bind.key().to_string_lossy().into_owned();
+    let rig = || {
+        cloud_rig(&aws, "http://127.0.0.1:9")
+            .env("RIGGER_TSIG_KEY_FILE", &key)
+            .args(&[
+                "run",
+                "cluster",
+                "--target",
+                "aws",
+                "--dns",
+                "rfc2136",
+                "--dns-server",
+                &dns,
+                "--set",
+                "domain=bind.test",
+                "--set",
+                "ami=ami-12c6146b",
+                "--set",
+                "size=9",
+            ])
+    };
+
+    let mut kept = rig().args(&["--keep-on-error"]);
+    let (kept, out) = tokio::task::spawn_blocking(move || {
+        let out = kept.run_keep();
+        (kept, out)
+    })
+    .await
+    .unwrap();
+    out.failure(1).stderr_has("not connecting to");
+    let run = log.stats();
+    assert_eq!(kinds(&run, "dns UPDATE"), 1, "{:?}", run.by_kind);
+    assert_eq!(kinds(&run, "ec2 DescribeInstances"), 1, "{:?}", run.by_kind);
+    assert!(run.chain.len() <= 8, "{}", said(&run));
+    assert_eq!(bind.zone_now().matches("_etcd-server-ssl").count(), 9);
+    log.reset();
+    let destroyed = tokio::task::spawn_blocking(move || kept.again(&["destroy"]))
+        .await
+        .unwrap();
+    destroyed.success();
+    let destroy = log.stats();
+    assert_eq!(kinds(&destroy, "dns UPDATE"), 1, "{:?}", destroy.by_kind);
+    assert_eq!(kinds(&destroy, "ec2 TerminateInstances"), 1);
+    assert!(destroy.chain.len() <= 3, "{}", said(&destroy));
+    assert!(!bind.zone_now().contains("etcd"), "{}", bind.zone_now());
+
+    log.reset();
+    let (_, rollback, out) = run_then_roll_back(rig(), log).await;
+    out.failure(1).stderr_has("× parallel: 9 of 9 nodes failed");
+    assert_eq!(kinds(&rollback, "dns UPDATE"), 1, "{:?}", rollback.by_kind);
+    assert_eq!(kinds(&rollback, "ec2 TerminateInstances"), 1);
+    assert!(rollback.chain.len() <= 3, "{}", said(&rollback));
+    assert!(!bind.zone_now().contains("etcd"), "{}", bind.zone_now());
+}
+
+/// The zone of a name three labels below its apex is found in one question, as nsupdate
+/// finds it (the SOA BIND gives with its answer), not by asking each shorter name in
+/// turn; the record goes into that zone and a destroy takes it back out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc2136_finds_a_deep_name_s_zone_in_one_question() {
+    let (bind, server) = Bind::on_loopback();
+    let log = Log::new();
+    let dns = relay(server, log.clone()).await.to_string();
+    let key = bind.key().to_string_lossy().into_owned();
+    let script =
+        r#"dns_record(#{ name: "etcd-1.dc1.east.bind.test", type: "A", content: "198.18.5.1" });"#;
+    let rig = cloud_rig("http://127.0.0.1:9", "http://127.0.0.1:9")
+        .env("RIGGER_TSIG_KEY_FILE", &key)
+        .file("deep.rhai", script)
+        .args(&[
+            "run",
+            "deep.rhai",
+            "--target",
+            "aws",
+            "--dns",
+            "rfc2136",
+            "--dns-server",
+            &dns,
+        ]);
+    let (rig, out) = tokio::task::spawn_blocking(move || {
+        let mut rig = rig;
+        let out = rig.run_keep();
+        (rig, out)
+    })
+    .await
+    .unwrap();
+    out.success();
+    let run = log.stats();
+    assert_eq!(kinds(&run, "dns QUERY SOA"), 1, "{:?}", run.by_kind);
+    assert_eq!(kinds(&run, "dns UPDATE"), 1, "{:?}", run.by_kind);
+    assert!(
+        bind.zone_now().contains("etcd-1.dc1.east.bind.test."),
+        "{}",
+        bind.zone_now()
+    );
+    let destroyed = tokio::task::spawn_blocking(move || rig.again(&["destroy"]))
+        .await
+        .unwrap();
+    destroyed.success();
+    assert!(!bind.zone_now().contains("etcd-1"), "{}", bind.zone_now());
 }

@@ -112,7 +112,31 @@ fn record(zone: &Zone, spec: RecordSpec) -> Record {
     }
 }
 
+fn zone(apex: String) -> Zone {
+    Zone {
+        id: apex.clone(),
+        name: apex,
+    }
+}
+
 impl Rfc2136 {
+    /// The apex of the zone the server holds `name` in, if it holds one (see
+    /// [`wire::zone_of`]).
+    async fn apex_of(&self, name: &str) -> Result<Option<String>> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match wire::zone_of(self.server, name).await {
+                // SERVFAIL is the server failing, not an answer about the zone: asked
+                // again, as a resolver would, before it is taken as the error it is.
+                Err(QueryError::Rcode { rcode, .. }) if rcode == Rcode::SERVFAIL && tries < 4 => {
+                    tokio::time::sleep(Duration::from_millis(100 * tries)).await;
+                }
+                other => return other.map_err(query_error),
+            }
+        }
+    }
+
     /// `spec` as the server holds it after an update that said NOERROR: a server
     /// ignores a CNAME beside other data (RFC 2136 §3.4.2.2) and still says NOERROR.
     async fn added(&self, zone: &Zone, spec: &RecordSpec) -> Result<Record> {
@@ -140,34 +164,15 @@ impl ZoneApi for Rfc2136 {
     }
 
     async fn lookup_zone(&self, name: &str) -> Result<Option<Zone>> {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            match wire::soa_mname(self.server, name).await {
-                Ok(_) => {
-                    return Ok(Some(Zone {
-                        id: name.to_string(),
-                        name: name.to_string(),
-                    }));
-                }
-                // SERVFAIL is the server failing, not an answer about the zone: asked
-                // again, as a resolver would, before it is taken as the error it is.
-                Err(QueryError::Rcode { rcode, .. }) if rcode == Rcode::SERVFAIL && tries < 4 => {
-                    tokio::time::sleep(Duration::from_millis(100 * tries)).await;
-                }
-                Err(e @ QueryError::Rcode { rcode, .. }) if rcode == Rcode::SERVFAIL => {
-                    return Err(query_error(e));
-                }
-                // A name that is not a zone apex has no SOA of its own; a server that does
-                // not hold the zone refuses to speak for it.
-                Err(
-                    QueryError::BadResponse { .. }
-                    | QueryError::Rcode { .. }
-                    | QueryError::NotAuthoritative { .. },
-                ) => return Ok(None),
-                Err(e) => return Err(query_error(e)),
-            }
-        }
+        let apex = self.apex_of(name).await?;
+        let name = name.trim_end_matches('.');
+        Ok(apex.filter(|a| a.eq_ignore_ascii_case(name)).map(zone))
+    }
+
+    /// One question, whatever the name's depth: the server names the zone in the SOA it
+    /// answers with.
+    async fn zone_holding(&self, name: &str) -> Option<Result<Option<Zone>>> {
+        Some(self.apex_of(name).await.map(|apex| apex.map(zone)))
     }
 
     async fn records(&self, zone: &Zone, name: &str, rtype: Option<&str>) -> Result<Vec<Record>> {

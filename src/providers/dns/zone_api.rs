@@ -25,6 +25,12 @@ pub trait ZoneApi: Send + Sync {
     fn zone_help(&self) -> &'static str;
     /// The zone named exactly `name`, if the API has it.
     async fn lookup_zone(&self, name: &str) -> Result<Option<Zone>>;
+    /// The zone that holds `name` (`None` inside: no zone of the API does), when the API
+    /// can tell in one call; `None` when it cannot (the default), and each suffix of the
+    /// name is looked up in turn, longest first.
+    async fn zone_holding(&self, _name: &str) -> Option<Result<Option<Zone>>> {
+        None
+    }
     /// The records named `name` in `zone`, of type `rtype` when given.
     async fn records(&self, zone: &Zone, name: &str, rtype: Option<&str>) -> Result<Vec<Record>>;
     /// Adds `spec`; `existing` holds the records of its name and type (the API may keep
@@ -100,6 +106,8 @@ pub struct Api<A> {
     pub api: A,
     /// Zone name -> the zone, or `None`: looked up once per run.
     lookups: Mutex<HashMap<String, Option<Zone>>>,
+    /// Record name -> the zone that holds it: found once per run.
+    holders: Mutex<HashMap<String, Zone>>,
     /// Zone -> the servers that answer for it: found once per run (a Route 53 delegation
     /// set is two calls and a lookup per name server).
     servers: Mutex<HashMap<String, Vec<SocketAddr>>>,
@@ -110,6 +118,7 @@ impl<A: ZoneApi> Api<A> {
         Self {
             api,
             lookups: Mutex::default(),
+            holders: Mutex::default(),
             servers: Mutex::default(),
         }
     }
@@ -129,11 +138,26 @@ impl<A: ZoneApi> Api<A> {
 
     /// The zone that holds `name`: the longest suffix the API knows.
     async fn zone_for(&self, name: &str) -> Result<Zone> {
+        if let Some(known) = self.holders.lock().expect("zone holders").get(name) {
+            return Ok(known.clone());
+        }
         let candidates = zone_candidates(name);
-        for candidate in &candidates {
-            if let Some(zone) = self.lookup(candidate).await? {
-                return Ok(zone);
-            }
+        let found = match self.api.zone_holding(name).await {
+            Some(found) => found?,
+            None => self.longest_known(&candidates).await?,
+        };
+        if let Some(zone) = found {
+            self.holders
+                .lock()
+                .expect("zone holders")
+                .insert(name.to_string(), zone.clone());
+            // Found whole, it is also the answer to a lookup of its own name.
+            self.lookups
+                .lock()
+                .expect("zone lookups")
+                .entry(zone.name.clone())
+                .or_insert_with(|| Some(zone.clone()));
+            return Ok(zone);
         }
         // Named by the domains looked for (example.com), not by the SRV owner
         // (_etcd-server-ssl._tcp.example.com): no zone is ever named `_tcp...`.
@@ -155,6 +179,16 @@ impl<A: ZoneApi> Api<A> {
             None => format!("no zone in {} holds {name}", self.api.service()),
         };
         Err(Error::not_found(message).with_help(self.api.zone_help()))
+    }
+
+    /// The first of `candidates` the API has a zone of, each asked in turn.
+    async fn longest_known(&self, candidates: &[String]) -> Result<Option<Zone>> {
+        for candidate in candidates {
+            if let Some(zone) = self.lookup(candidate).await? {
+                return Ok(Some(zone));
+            }
+        }
+        Ok(None)
     }
 
     /// The servers that answer for `zone`, asked of the API the first time only

@@ -33,6 +33,7 @@ pub async fn examine(check: &DiscoveryCheck, ask: Arc<dyn Ask>) -> Result<Diagno
         &check.domain,
         check.service_name.as_deref(),
         &check.servers,
+        check.peers.as_ref().unwrap_or(&Default::default()),
         ask,
     )
     .await;

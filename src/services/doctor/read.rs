@@ -1,6 +1,8 @@
 //! Reading a discovery zone from each of its servers: the domain's SOA, every SRV owner
 //! etcd reads and every likely misspelling of one, and the addresses of every target
-//! those name. Servers are read at once; each server's questions one after another.
+//! those name. Servers are read at once, and so are a server's questions: the SOA, the
+//! owners and the addresses of the targets the caller expects go out together, and only
+//! a target no one expected is asked after the answer that named it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -23,11 +25,14 @@ pub trait Ask: Send + Sync {
 /// At most this many CNAMEs are followed from a target to its address.
 const CHAIN: usize = 8;
 
-/// Every server's view of `domain`, in the order of `servers`.
+/// Every server's view of `domain`, in the order of `servers`. `expected` are the SRV
+/// targets the caller believes are published (the members it launched): their addresses
+/// are asked beside the owners instead of after them.
 pub async fn read(
     domain: &str,
     service_name: Option<&str>,
     servers: &[SocketAddr],
+    expected: &BTreeSet<String>,
     ask: Arc<dyn Ask>,
 ) -> Served {
     let owners = Owners::new(domain, service_name);
@@ -40,7 +45,11 @@ pub async fn read(
     let mut tasks = tokio::task::JoinSet::new();
     for (i, &server) in servers.iter().enumerate() {
         let (domain, names, ask) = (domain.to_string(), names.clone(), ask.clone());
-        tasks.spawn(async move { (i, view(server, &domain, &names, ask.as_ref()).await) });
+        let expected = expected.clone();
+        tasks.spawn(async move {
+            let view = view(server, &domain, &names, &expected, ask.as_ref()).await;
+            (i, view)
+        });
     }
     let mut views = Vec::new();
     while let Some(done) = tasks.join_next().await {
@@ -57,35 +66,52 @@ pub async fn read(
     }
 }
 
-async fn view(server: SocketAddr, domain: &str, owners: &[String], ask: &dyn Ask) -> View {
-    let zone = ask.ask(server, domain, RecordType::SOA).await;
+async fn view(
+    server: SocketAddr,
+    domain: &str,
+    owners: &[String],
+    expected: &BTreeSet<String>,
+    ask: &dyn Ask,
+) -> View {
+    // Every question at once: a remote server costs a round trip a question, and the
+    // owners etcd (and its misspellings) might use are some thirty of them. Asking them
+    // beside the SOA rather than after it costs only a server without the zone a few
+    // wasted questions (all at once, so no more time); their answers are dropped.
+    let (zone, answers, early) = futures::join!(
+        ask.ask(server, domain, RecordType::SOA),
+        join_all(
+            owners
+                .iter()
+                .map(|owner| ask.ask(server, owner, RecordType::SRV)),
+        ),
+        join_all(expected.iter().map(|t| addresses(server, t, ask))),
+    );
     let mut view = View {
         server,
         zone,
         srv: BTreeMap::new(),
         addresses: BTreeMap::new(),
     };
-    // A server without the zone, or that does not answer, has nothing more to say: it
-    // is not asked the same thing thirty times over.
+    // A server without the zone, or that does not answer, has nothing more to say.
     if !view.answered() {
         return view;
     }
-    // Every question at once: a remote server costs a round trip a question, and the
-    // owners etcd (and its misspellings) might use are some thirty of them.
-    let answers = join_all(
-        owners
-            .iter()
-            .map(|owner| ask.ask(server, owner, RecordType::SRV)),
-    )
-    .await;
     view.srv = owners.iter().cloned().zip(answers).collect();
     let targets: BTreeSet<String> = view
         .srv
         .values()
         .flat_map(|l| l.srv().into_iter().map(|(.., t, _)| t.to_string()))
         .collect();
-    let found = join_all(targets.iter().map(|t| addresses(server, t, ask))).await;
-    view.addresses = targets.into_iter().zip(found).collect();
+    // The view holds exactly the targets the records name: an expected one that no
+    // record names was asked for nothing, and one no one expected is asked now.
+    let mut known: BTreeMap<String, Lookup> = expected.iter().cloned().zip(early).collect();
+    let unexpected: Vec<&String> = targets.iter().filter(|t| !known.contains_key(*t)).collect();
+    let late = join_all(unexpected.iter().map(|t| addresses(server, t, ask))).await;
+    known.extend(unexpected.into_iter().cloned().zip(late));
+    view.addresses = targets
+        .into_iter()
+        .filter_map(|t| known.remove(&t).map(|found| (t, found)))
+        .collect();
     view
 }
 
@@ -227,13 +253,88 @@ pub mod tests {
         );
     }
 
+    /// A zone whose SOA answers only once the addresses of `first` were asked too: asked
+    /// one after the other, the SOA would never answer.
+    struct Together {
+        zone: Canned,
+        first: String,
+        asked: tokio::sync::watch::Sender<Vec<(String, RecordType)>>,
+    }
+
+    #[async_trait]
+    impl Ask for Together {
+        async fn ask(&self, server: SocketAddr, name: &str, rtype: RecordType) -> Lookup {
+            self.asked
+                .send_modify(|a| a.push((name.to_string(), rtype)));
+            if rtype == RecordType::SOA {
+                let mut seen = self.asked.subscribe();
+                let first = (self.first.clone(), RecordType::A);
+                let waited = seen.wait_for(|a| a.contains(&first));
+                if tokio::time::timeout(std::time::Duration::from_secs(2), waited)
+                    .await
+                    .is_err()
+                {
+                    return Lookup::Failed("asked after the SOA".into());
+                }
+            }
+            self.zone.ask(server, name, rtype).await
+        }
+    }
+
     #[tokio::test]
-    async fn a_server_without_the_zone_is_asked_nothing_more() {
+    async fn expected_targets_are_asked_with_the_owners_and_the_rest_after() {
+        let mut zone = Canned::default();
+        let owner = "_etcd-server-ssl._tcp.d.test";
+        for (target, ip) in [("n1.d.test", "198.18.1.1"), ("n2.d.test", "198.18.1.2")] {
+            zone.add(
+                owner,
+                RrData::Srv {
+                    priority: 0,
+                    weight: 0,
+                    port: 2380,
+                    target: target.into(),
+                    compressed: false,
+                },
+            );
+            zone.add(target, RrData::Address(ip.parse().unwrap()));
+        }
+        let (asked, _) = tokio::sync::watch::channel(Vec::new());
+        let ask = Arc::new(Together {
+            zone,
+            first: "n1.d.test".into(),
+            asked,
+        });
+        // n1 is expected and published, n9 expected and not, n2 published and not expected.
+        let expected: BTreeSet<String> = ["n1.d.test", "n9.d.test"].map(String::from).into();
+        let served = read("d.test", None, &[server()], &expected, ask.clone()).await;
+        let view = &served.views[0];
+        assert!(view.answered(), "{:?}", view.zone);
+        let targets: Vec<&str> = view.addresses.keys().map(String::as_str).collect();
+        assert_eq!(targets, ["n1.d.test", "n2.d.test"]);
+        let address = |t: &str| view.addresses[t].records()[0].line();
+        assert_eq!(address("n2.d.test"), "n2.d.test. 300 IN A 198.18.1.2");
+        // The unexpected target was asked once the owners had answered.
+        let asked = ask.asked.borrow().clone();
+        let at = |name: &str, rtype| asked.iter().position(|q| q == &(name.to_string(), rtype));
+        let n2 = at("n2.d.test", RecordType::A).expect("n2 asked");
+        let srv = at(owner, RecordType::SRV).expect("owner asked");
+        assert!(srv < n2, "{asked:?}");
+    }
+
+    #[tokio::test]
+    async fn a_server_without_the_zone_has_nothing_more_to_say() {
         let zone = Canned {
             refused: true,
             ..Canned::default()
         };
-        let served = read("d.test", None, &[server()], Arc::new(zone)).await;
+        let served = read(
+            "d.test",
+            None,
+            &[server()],
+            &BTreeSet::new(),
+            Arc::new(zone),
+        )
+        .await;
         assert_eq!(served.views[0].zone, Lookup::Refused);
         assert!(served.views[0].srv.is_empty());
     }

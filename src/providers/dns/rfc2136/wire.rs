@@ -766,7 +766,9 @@ pub async fn query(
 ) -> Result<Vec<RecordSpec>, QueryError> {
     let opts = &Options::default();
     let qname = fqdn(name).map_err(|reason| QueryError::Invalid { reason })?;
-    let answers = raw_query(server, &qname, rtype.to_hickory(), opts).await?;
+    let answers = raw_query(server, &qname, rtype.to_hickory(), opts)
+        .await?
+        .answers;
     Ok(answers
         .iter()
         .filter(|r| r.record_type() == rtype.to_hickory() && r.name == qname)
@@ -774,23 +776,38 @@ pub async fn query(
         .collect())
 }
 
-/// The MNAME (primary server) of `zone`'s SOA, without trailing dot.
-pub async fn soa_mname(server: SocketAddr, zone: &str) -> Result<String, QueryError> {
+/// The zone `server` holds `name` in, in one question, as `nsupdate` finds it: the SOA
+/// it gives with its answer, for the name itself when the name is an apex, or in the
+/// authority section of a negative answer (RFC 2308 §3), for the apex above it. `None`
+/// when the server does not hold such a zone: it refuses to speak for the name, or
+/// answers without authority (a referral to a zone below a cut it holds the parent of).
+pub async fn zone_of(server: SocketAddr, name: &str) -> Result<Option<String>, QueryError> {
     let opts = &Options::default();
-    let qname = fqdn(zone).map_err(|reason| QueryError::Invalid { reason })?;
-    let answers = raw_query(server, &qname, RecordType::SOA, opts).await?;
-    answers
+    let qname = fqdn(name).map_err(|reason| QueryError::Invalid { reason })?;
+    let resp = match raw_query(server, &qname, RecordType::SOA, opts).await {
+        Ok(resp) => resp,
+        Err(QueryError::NotAuthoritative { .. }) => return Ok(None),
+        Err(QueryError::Rcode { rcode, .. })
+            if rcode == Rcode::REFUSED || rcode == Rcode::NOTAUTH =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    if !resp.metadata.authoritative {
+        return Ok(None);
+    }
+    // An apex answers with its own SOA; any other name (there or not) with the SOA of
+    // the zone it would be in. A SOA above anything but the name's own ancestors (a CNAME
+    // followed elsewhere) says nothing about where the name is.
+    let apex = resp
+        .answers
         .iter()
-        .find_map(|r| match &r.data {
-            RData::SOA(soa) if r.name == qname => Some(name_to_string(&soa.mname)),
-            _ => None,
-        })
-        .ok_or_else(|| QueryError::BadResponse {
-            server,
-            name: name_to_string(&qname),
-            rtype: "SOA".into(),
-            reason: "no SOA record for the zone apex in the answer (is it a zone?)".into(),
-        })
+        .chain(&resp.authorities)
+        .filter(|r| matches!(r.data, RData::SOA(_)))
+        .map(|r| &r.name)
+        .find(|owner| owner.zone_of(&qname));
+    Ok(apex.map(name_to_string))
 }
 
 // ---------------------------------------------------------------------------
@@ -1024,12 +1041,14 @@ fn check_header(resp: &Message, id: u16, op: OpCode) -> Result<(), String> {
 // Query internals
 // ---------------------------------------------------------------------------
 
+/// The server's response to one question: NOERROR or NXDOMAIN, with an answer or the
+/// server's authority.
 async fn raw_query(
     server: SocketAddr,
     qname: &Name,
     rtype: RecordType,
     opts: &Options,
-) -> Result<Vec<Record>, QueryError> {
+) -> Result<Message, QueryError> {
     let name = name_to_string(qname);
     let rtype_s = rtype.to_string();
     let bad = |reason: String| QueryError::BadResponse {
@@ -1129,7 +1148,7 @@ async fn raw_query(
             rtype: rtype_s,
         });
     }
-    Ok(resp.answers)
+    Ok(resp)
 }
 
 // ---------------------------------------------------------------------------

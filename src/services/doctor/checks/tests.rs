@@ -69,7 +69,8 @@ impl Zone {
     }
 
     async fn judge(self, check: &DiscoveryCheck) -> Vec<Finding> {
-        let served = read(D, None, &check.servers, Arc::new(self.0)).await;
+        let expected = check.peers.clone().unwrap_or_default();
+        let served = read(D, None, &check.servers, &expected, Arc::new(self.0)).await;
         judge(check, &served).0
     }
 }
@@ -456,7 +457,7 @@ async fn a_server_without_the_zone_is_a_finding() {
         refused: true,
         ..Canned::default()
     };
-    let served = read(D, None, &[server()], Arc::new(zone)).await;
+    let served = read(D, None, &[server()], &BTreeSet::new(), Arc::new(zone)).await;
     let (f, _) = judge(&check(), &served);
     let f = only(&f);
     assert_eq!((f.id, f.severity), ("no-zone", Severity::Error));
@@ -485,7 +486,7 @@ async fn servers_that_disagree_are_an_error() {
     let mut c = check();
     c.servers.push(other);
     let two = Two(HashMap::from([(server(), full), (other, short)]));
-    let served = read(D, None, &c.servers, Arc::new(two)).await;
+    let served = read(D, None, &c.servers, &BTreeSet::new(), Arc::new(two)).await;
     let (f, _) = judge(&c, &served);
     let f = only(&f);
     assert_eq!(
@@ -533,11 +534,25 @@ async fn a_service_name_moves_every_owner() {
     let mut c = check();
     c.service_name = Some("blue".into());
     let zone = Zone::default().members(owner, "_etcd-client-ssl-blue._tcp.d.test");
-    let served = read(D, Some("blue"), &c.servers, Arc::new(zone.0)).await;
+    let served = read(
+        D,
+        Some("blue"),
+        &c.servers,
+        &BTreeSet::new(),
+        Arc::new(zone.0),
+    )
+    .await;
     assert!(judge(&c, &served).0.is_empty());
     // The records without the name are not the cluster's.
     let zone = Zone::default().members(SSL, CSSL);
-    let served = read(D, Some("blue"), &c.servers, Arc::new(zone.0)).await;
+    let served = read(
+        D,
+        Some("blue"),
+        &c.servers,
+        &BTreeSet::new(),
+        Arc::new(zone.0),
+    )
+    .await;
     let found: BTreeSet<&str> = judge(&c, &served).0.iter().map(|f| f.id).collect();
     assert_eq!(found, BTreeSet::from(["no-records"]));
 }
@@ -562,7 +577,7 @@ async fn a_server_that_does_not_answer_beside_others_is_a_warning() {
     let mut c = check();
     c.servers.push(other);
     let zone = OneSilent(Zone::default().members(SSL, CSSL).0);
-    let served = read(D, None, &c.servers, Arc::new(zone)).await;
+    let served = read(D, None, &c.servers, &BTreeSet::new(), Arc::new(zone)).await;
     let (f, _) = judge(&c, &served);
     let f = only(&f);
     assert_eq!(
@@ -584,6 +599,7 @@ async fn a_certificate_that_does_not_name_its_member_is_an_error() {
         D,
         None,
         &c.servers,
+        &BTreeSet::new(),
         Arc::new(Zone::default().members(SSL, CSSL).0),
     )
     .await;
