@@ -55,7 +55,8 @@ impl Bind {
             dir.path().join("bind.test.zone"),
             format!(
                 "$TTL 300\n@ SOA ns1.{ZONE}. hostmaster.{ZONE}. (1 3600 600 86400 60)\n\
-                 @ NS ns1.{ZONE}.\nns1 A {listen}\nkeep A 198.18.0.99\n"
+                 @ NS ns1.{ZONE}.\nns1 A {listen}\nkeep A 198.18.0.99\n\
+                 away NS ns1.elsewhere.test.\n"
             ),
         )
         .unwrap();

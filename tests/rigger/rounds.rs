@@ -659,3 +659,51 @@ async fn rfc2136_finds_a_deep_name_s_zone_in_one_question() {
     destroyed.success();
     assert!(!bind.zone_now().contains("etcd-1"), "{}", bind.zone_now());
 }
+
+/// A name in no zone the server holds, and one it delegates away (`away.bind.test` has
+/// NS records of other servers), are refused naming the name, before any UPDATE is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc2136_refuses_a_name_outside_its_zones_or_delegated_away_before_any_update() {
+    let (bind, server) = Bind::on_loopback();
+    let log = Log::new();
+    let dns = relay(server, log.clone()).await.to_string();
+    let key = bind.key().to_string_lossy().into_owned();
+    for (name, said) in [
+        (
+            "etcd-1.other.test",
+            "the RFC 2136 server has no zone etcd-1.other.test (nor other.test), which would hold etcd-1.other.test",
+        ),
+        (
+            "etcd-1.away.bind.test",
+            &*format!(
+                "{dns} does not hold the zone of etcd-1.away.bind.test: it answers for it without authority (delegated to other servers)"
+            ),
+        ),
+    ] {
+        log.reset();
+        let script =
+            format!(r#"dns_record(#{{ name: "{name}", type: "A", content: "198.18.5.1" }});"#);
+        let rig = cloud_rig("http://127.0.0.1:9", "http://127.0.0.1:9")
+            .env("RIGGER_TSIG_KEY_FILE", &key)
+            .file("bad.rhai", &script)
+            .args(&[
+                "run",
+                "bad.rhai",
+                "--target",
+                "aws",
+                "--dns",
+                "rfc2136",
+                "--dns-server",
+                &dns,
+            ]);
+        let out = tokio::task::spawn_blocking(move || rig.run())
+            .await
+            .unwrap();
+        out.failure(1)
+            .stderr_has(said)
+            .stderr_has("the server must be the zone's primary");
+        let asked = log.stats();
+        assert_eq!(kinds(&asked, "dns UPDATE"), 0, "{:?}", asked.by_kind);
+    }
+    assert!(!bind.zone_now().contains("etcd-1"), "{}", bind.zone_now());
+}

@@ -132,6 +132,15 @@ impl Rfc2136 {
                 Err(QueryError::Rcode { rcode, .. }) if rcode == Rcode::SERVFAIL && tries < 4 => {
                     tokio::time::sleep(Duration::from_millis(100 * tries)).await;
                 }
+                // A referral: the name is in a zone of other servers, below a cut.
+                Err(QueryError::NotAuthoritative { .. }) => {
+                    return Err(Error::not_found(format!(
+                        "{} does not hold the zone of {name}: it answers for it without \
+                         authority (delegated to other servers)",
+                        self.server
+                    ))
+                    .with_help(self.zone_help()));
+                }
                 other => return other.map_err(query_error),
             }
         }

@@ -779,14 +779,14 @@ pub async fn query(
 /// The zone `server` holds `name` in, in one question, as `nsupdate` finds it: the SOA
 /// it gives with its answer, for the name itself when the name is an apex, or in the
 /// authority section of a negative answer (RFC 2308 §3), for the apex above it. `None`
-/// when the server does not hold such a zone: it refuses to speak for the name, or
-/// answers without authority (a referral to a zone below a cut it holds the parent of).
+/// when the server holds no zone the name is in: it refuses to speak for it. A server
+/// that answers without authority (a referral: the name is below a cut of a zone it
+/// holds, delegated to other servers) is [`QueryError::NotAuthoritative`].
 pub async fn zone_of(server: SocketAddr, name: &str) -> Result<Option<String>, QueryError> {
     let opts = &Options::default();
     let qname = fqdn(name).map_err(|reason| QueryError::Invalid { reason })?;
     let resp = match raw_query(server, &qname, RecordType::SOA, opts).await {
         Ok(resp) => resp,
-        Err(QueryError::NotAuthoritative { .. }) => return Ok(None),
         Err(QueryError::Rcode { rcode, .. })
             if rcode == Rcode::REFUSED || rcode == Rcode::NOTAUTH =>
         {
@@ -795,7 +795,11 @@ pub async fn zone_of(server: SocketAddr, name: &str) -> Result<Option<String>, Q
         Err(e) => return Err(e),
     };
     if !resp.metadata.authoritative {
-        return Ok(None);
+        return Err(QueryError::NotAuthoritative {
+            server,
+            name: name_to_string(&qname),
+            rtype: "SOA".into(),
+        });
     }
     // An apex answers with its own SOA; any other name (there or not) with the SOA of
     // the zone it would be in. A SOA above anything but the name's own ancestors (a CNAME
