@@ -1,16 +1,18 @@
 //! `dns_zone`, `dns_record`, `delete_dns_record`, `dns_records`: records through the
 //! world's Dns, with names checked before anything is sent.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::join_all;
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 
 use super::context::ScriptContext;
 use super::convert::{from_value, to_map, to_value};
 use super::{Doc, Failure, Options, creating, define, on_world};
 use crate::base::error::Error;
-use crate::base::names::{check_name, check_srv_owner, cluster_name};
+use crate::base::names::{check_name, check_srv_owner, cluster_name, in_zone};
 use crate::providers::dns::marker;
 use crate::providers::{Record, RecordData, RecordSpec};
 
@@ -39,8 +41,11 @@ const RECORD: Doc = Doc {
 /// that `rigger destroy --cluster DOMAIN` finds it without the state: Cloudflare keeps
 /// the mark in the record's comment, Route 53 in a TXT record of its own; the lab and
 /// RFC 2136 keep none. Names are checked first (RFC 1035 labels, 253 characters; SRV
-/// owners are `_service._proto.domain`; `_rigger-` names are the markers'). An
-/// identical record that already exists is returned as is, with its own mark or none.",
+/// owners are `_service._proto.domain`; `_rigger-` names are the markers'). `zone`
+/// (default: the zone that holds the name, as the provider finds it) names the zone the
+/// record goes in, which must hold the name: then it is not looked for, a question per
+/// name saved on RFC 2136. An identical record that already exists is returned as is,
+/// with its own mark or none.",
 };
 
 const RECORDS_AT_ONCE: Doc = Doc {
@@ -122,8 +127,12 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     define(&RECORD).register_into_engine(
         engine,
         move |record: Map| -> Result<Map, Box<EvalAltResult>> {
-            let spec = record_spec(record)?;
+            let (spec, zone) = record_spec(record)?;
             let record = creating(&c, RECORD.name, LIMIT, move |world| async move {
+                if let Some(zone) = &zone {
+                    let names = std::slice::from_ref(&spec.name);
+                    world.backends.dns.hold_in(zone, names).await?;
+                }
                 Ok(world.backends.dns.create(&spec).await?.0)
             })?;
             to_map(RECORD.name, &record)
@@ -135,6 +144,8 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         engine,
         move |records: Array| -> Result<Array, Box<EvalAltResult>> {
             let mut specs = Vec::with_capacity(records.len());
+            // Zone -> the names the script said it holds.
+            let mut held: BTreeMap<String, Vec<String>> = BTreeMap::new();
             for (i, record) in records.into_iter().enumerate() {
                 let Some(map) = record.clone().try_cast::<Map>() else {
                     return Err(Failure::invalid(
@@ -147,8 +158,11 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
                     )
                     .into());
                 };
-                let spec =
+                let (spec, zone) =
                     record_spec(map).map_err(|f| f.prefixed(&format!("record {}: ", i + 1)))?;
+                if let Some(zone) = zone {
+                    held.entry(zone).or_default().push(spec.name.clone());
+                }
                 // Said rather than made once: a script that lists a record twice has
                 // most likely mixed up two of them.
                 if let Some(earlier) = specs
@@ -171,6 +185,11 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
                 specs.push(spec);
             }
             let made = creating(&c, RECORDS_AT_ONCE.name, LIMIT, move |world| async move {
+                let dns = &world.backends.dns;
+                join_all(held.iter().map(|(zone, names)| dns.hold_in(zone, names)))
+                    .await
+                    .into_iter()
+                    .collect::<Result<Vec<()>, _>>()?;
                 let outcomes = world.backends.dns.create_all(&specs).await;
                 let mut made = Vec::with_capacity(outcomes.len());
                 for (i, outcome) in outcomes.into_iter().enumerate() {
@@ -233,8 +252,8 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     );
 }
 
-/// A script's record map as a checked `RecordSpec`.
-fn record_spec(map: Map) -> Result<RecordSpec, Failure> {
+/// A script's record map as a checked `RecordSpec`, and the zone it names, if any.
+fn record_spec(map: Map) -> Result<(RecordSpec, Option<String>), Failure> {
     const NAME: &str = "dns_record";
     let options = Options::new(
         NAME,
@@ -359,10 +378,45 @@ fn record_spec(map: Map) -> Result<RecordSpec, Failure> {
             );
         }
     };
-    Ok(RecordSpec {
-        name,
-        ttl,
-        data,
-        cluster,
-    })
+    // A record read back carries its zone, and goes back there; a planned record (a dry
+    // run's) has none yet.
+    let zone = match options.get("zone") {
+        None => None,
+        Some(v) if v.is_unit() => None,
+        Some(v) if v.is_string() && v.to_string().is_empty() => None,
+        Some(v) if v.is_string() => {
+            let zone = check_name(&v.to_string(), false).map_err(|why| {
+                Failure::invalid(
+                    NAME,
+                    format!("`zone` {v:?} is not a valid zone name: {why}"),
+                )
+            })?;
+            if !in_zone(&name, &zone) {
+                return Err(Failure::invalid(
+                    NAME,
+                    format!("{name} is not in the zone {zone} the record names"),
+                )
+                .with_help("a record's `zone` is the zone its name is in (or leave it out)"));
+            }
+            Some(zone)
+        }
+        Some(v) => {
+            return Err(Failure::invalid(
+                NAME,
+                format!(
+                    "`zone` must be a string (a zone name) or (), got {}",
+                    v.type_name()
+                ),
+            ));
+        }
+    };
+    Ok((
+        RecordSpec {
+            name,
+            ttl,
+            data,
+            cluster,
+        },
+        zone,
+    ))
 }

@@ -1404,6 +1404,21 @@ fn primitive_cases() -> Vec<Case> {
             &["bogus"],
         ),
         zone_script(
+            "dns_record_zone_not_holding_the_name",
+            "dns_record(#{ type: \"A\", name: \"x.t.test\", content: \"198.18.0.9\", zone: \"other.test\" });",
+            &["x.t.test is not in the zone other.test"],
+        ),
+        zone_script(
+            "dns_record_zone_not_a_string",
+            "dns_record(#{ type: \"A\", name: \"x.t.test\", content: \"198.18.0.9\", zone: 5 });",
+            &["`zone` must be a string"],
+        ),
+        zone_script(
+            "dns_record_zone_the_lab_lacks",
+            "dns_record([#{ type: \"A\", name: \"x.sub.t.test\", content: \"198.18.0.9\", zone: \"sub.t.test\" }]);",
+            &["the lab has no DNS zone sub.t.test"],
+        ),
+        zone_script(
             "dns_record_ttl_negative",
             "dns_record(#{ type: \"A\", name: \"x.t.test\", content: \"198.18.0.9\", ttl: -1 });",
             &["ttl"],

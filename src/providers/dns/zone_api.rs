@@ -233,6 +233,17 @@ impl<A: ZoneApi> Dns for Api<A> {
         self.lookup(name).await
     }
 
+    /// The zone is looked up by its name (once per run); the names are then taken to be
+    /// in it without a question each.
+    async fn hold_in(&self, zone: &str, names: &[String]) -> Result<()> {
+        let (zone, _) = self.zone(zone).await?;
+        let mut holders = self.holders.lock().expect("zone holders");
+        for name in names {
+            holders.insert(name.clone(), zone.clone());
+        }
+        Ok(())
+    }
+
     async fn create(&self, spec: &RecordSpec) -> Result<(Record, bool)> {
         let zone = self.zone_for(&spec.name).await?;
         if let Some(mut added) = self

@@ -596,6 +596,28 @@ impl Dns for Lab {
         true
     }
 
+    /// The lab knows where each name goes (the longest of its zones that holds it): a
+    /// script's zone must be that one, or the record would land elsewhere than it said.
+    async fn hold_in(&self, zone: &str, names: &[String]) -> Result<()> {
+        let file = self.load()?;
+        if !file.zones.contains_key(zone) {
+            return Err(Error::not_found(format!("the lab has no DNS zone {zone}"))
+                .with_help("create it first with dns_zone(\"...\")"));
+        }
+        for name in names {
+            match file.zone_of(name) {
+                Some(held) if held == zone => {}
+                Some(held) => {
+                    return Err(Error::invalid(format!(
+                        "{name} is in the lab's zone {held}, not in {zone}"
+                    )));
+                }
+                None => return Err(Error::not_found(format!("no lab zone holds {name}"))),
+            }
+        }
+        Ok(())
+    }
+
     async fn zone(&self, name: &str) -> Result<(Zone, bool)> {
         let name = check_name(name, false)
             .map_err(|why| Error::invalid(format!("{name:?} is not a valid zone name: {why}")))?;
