@@ -304,7 +304,8 @@ async fn nine_launches_poll_together_and_terminate_in_one_call() {
     // Polls made together are one call, however many instances they ask about.
     let describer = Describer::new(aws_sdk_ec2::Client::new(&cfg));
     let before = count("DescribeInstances");
-    let found = futures::future::join_all(launched.iter().map(|i| describer.describe(&i.id))).await;
+    let found =
+        futures::future::join_all(launched.iter().map(|i| describer.describe(&i.id, None))).await;
     assert!(found.iter().all(|f| matches!(f, Ok(Some(_)))), "{found:?}");
     let after = actions(&recording)
         .iter()
@@ -315,6 +316,23 @@ async fn nine_launches_poll_together_and_terminate_in_one_call() {
         1,
         "nine polls at once are one DescribeInstances"
     );
+    // A launch answered last whose task has not polled yet is still waited for: its
+    // guard goes with its first poll, and both polls are one call.
+    let before = after;
+    let late = describer.launching();
+    let first = tokio::spawn({
+        let (describer, id) = (describer.clone(), launched[0].id.clone());
+        async move { describer.describe(&id, None).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let second = describer.describe(&launched[1].id, Some(late)).await;
+    assert!(matches!(second, Ok(Some(_))), "{second:?}");
+    assert!(matches!(first.await.unwrap(), Ok(Some(_))));
+    let after = actions(&recording)
+        .iter()
+        .filter(|a| *a == "DescribeInstances")
+        .count();
+    assert_eq!(after - before, 1, "a poll waits for a launch still to poll");
     let outcomes = aws.terminate_all(&launched).await;
     assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
     assert_eq!(

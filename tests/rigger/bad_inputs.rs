@@ -1419,6 +1419,11 @@ fn primitive_cases() -> Vec<Case> {
             &["the lab has no DNS zone sub.t.test"],
         ),
         zone_script(
+            "dns_record_zone_not_the_one_the_lab_uses",
+            "dns_zone(\"sub.t.test\"); dns_record(#{ type: \"A\", name: \"x.sub.t.test\", content: \"198.18.0.9\", zone: \"t.test\" });",
+            &["x.sub.t.test is in the lab's zone sub.t.test, not in t.test"],
+        ),
+        zone_script(
             "dns_record_ttl_negative",
             "dns_record(#{ type: \"A\", name: \"x.t.test\", content: \"198.18.0.9\", ttl: -1 });",
             &["ttl"],

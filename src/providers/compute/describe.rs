@@ -70,7 +70,10 @@ impl Describer {
     }
 
     /// Says a RunInstances call is under way until the guard is dropped: polls wait
-    /// for it (up to [`HOLD`]), so that its instance goes in the same call.
+    /// for it (up to [`HOLD`]), so that its instance goes in the same call. The guard
+    /// is handed to the launch's first [`describe`](Self::describe), which lets it go
+    /// once its poll is queued: on a busy machine the task whose RunInstances was
+    /// answered last may not yet have asked when the others' call is made.
     pub fn launching(self: &Arc<Self>) -> Launching {
         self.state.lock().expect("describe lock").launching += 1;
         Launching(self.clone())
@@ -92,13 +95,20 @@ impl Describer {
     }
 
     /// The instance `id` as EC2 describes it now; `None` while EC2 does not list it yet.
-    pub async fn describe(self: &Arc<Self>, id: &str) -> Result<Option<Instance>> {
+    /// `launched`: the guard of the launch this is the first poll of.
+    pub async fn describe(
+        self: &Arc<Self>,
+        id: &str,
+        launched: Option<Launching>,
+    ) -> Result<Option<Instance>> {
         let (tx, rx) = oneshot::channel();
         let lead = {
             let mut state = self.state.lock().expect("describe lock");
             state.queued.push((id.to_string(), tx));
             !std::mem::replace(&mut state.busy, true)
         };
+        // Queued: the launch is no longer one to wait for (its guard takes the lock).
+        drop(launched);
         if lead {
             // A task of its own: a poll that is dropped (its launch cancelled) must not
             // leave the others waiting for a call nobody makes.

@@ -13,7 +13,7 @@ use aws_sdk_ec2::types::{
 
 use std::sync::Arc;
 
-use super::describe::Describer;
+use super::describe::{Describer, Launching};
 use super::{Compute, Instance, InstanceSpec};
 use crate::base::error::{Error, ErrorKind, Result};
 use crate::providers::aws::{load_config, sdk_error};
@@ -81,12 +81,13 @@ impl Ec2 {
         })
     }
 
-    async fn wait_running(&self, id: &str, name: &str) -> Result<Instance> {
+    async fn wait_running(&self, id: &str, name: &str, launched: Launching) -> Result<Instance> {
         let start = Instant::now();
         // Soon after the launch, then less often: a machine takes seconds to boot.
         let mut pause = Duration::from_millis(250);
+        let mut launched = Some(launched);
         loop {
-            let described = self.describer.describe(id).await?;
+            let described = self.describer.describe(id, launched.take()).await?;
             // Not listed yet (EC2 is eventually consistent): still pending.
             let state = described
                 .as_ref()
@@ -259,10 +260,12 @@ impl Compute for Ec2 {
             use base64::Engine as _;
             request = request.user_data(base64::engine::general_purpose::STANDARD.encode(data));
         }
+        // Held until the instance's first poll is queued (or the launch fails).
         let launching = self.describer.launching();
-        let out = request.send().await;
-        drop(launching);
-        let out = out.map_err(|e| sdk_error("aws", "RunInstances", e))?;
+        let out = request
+            .send()
+            .await
+            .map_err(|e| sdk_error("aws", "RunInstances", e))?;
         let id = out
             .instances()
             .first()
@@ -272,7 +275,7 @@ impl Compute for Ec2 {
         crate::base::phase::set(&spec.name, crate::base::phase::Phase::Booting);
         // From here on the instance exists: if it never comes up, take it down again
         // rather than leave one that no journal knows of.
-        match self.wait_running(&id, &spec.name).await {
+        match self.wait_running(&id, &spec.name, launching).await {
             Ok(instance) => Ok(instance),
             Err(e) => {
                 let _ = self
