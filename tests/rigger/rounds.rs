@@ -616,30 +616,43 @@ async fn rfc2136_nine_members_are_one_update_in_seven_rounds_and_their_teardown_
     assert!(!bind.zone_now().contains("etcd"), "{}", bind.zone_now());
 }
 
-/// The zone of a name three labels below its apex is found in one question, as nsupdate
-/// finds it (the SOA BIND gives with its answer), not by asking each shorter name in
-/// turn; the record goes into that zone and a destroy takes it back out.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rfc2136_finds_a_deep_name_s_zone_in_one_question() {
+/// BIND on loopback behind a relay that logs every message: BIND, the log, the relay's
+/// address (the `--dns-server`) and the TSIG key file's path.
+async fn bind_behind_relay() -> (Bind, Arc<Log>, String, String) {
     let (bind, server) = Bind::on_loopback();
     let log = Log::new();
     let dns = relay(server, log.clone()).await.to_string();
     let key = bind.key().to_string_lossy().into_owned();
-    let script =
-        r#"dns_record(#{ name: "etcd-1.dc1.east.bind.test", type: "A", content: "198.18.5.1" });"#;
-    let rig = cloud_rig("http://127.0.0.1:9", "http://127.0.0.1:9")
-        .env("RIGGER_TSIG_KEY_FILE", &key)
-        .file("deep.rhai", script)
+    (bind, log, dns, key)
+}
+
+/// `rigger run FILE` of `script`, its records through RFC 2136 at `dns` with `key`
+/// (`--target aws`, which it never calls: the script only publishes).
+fn rfc2136_script(dns: &str, key: &str, file: &str, script: &str) -> Rig {
+    cloud_rig("http://127.0.0.1:9", "http://127.0.0.1:9")
+        .env("RIGGER_TSIG_KEY_FILE", key)
+        .file(file, script)
         .args(&[
             "run",
-            "deep.rhai",
+            file,
             "--target",
             "aws",
             "--dns",
             "rfc2136",
             "--dns-server",
-            &dns,
-        ]);
+            dns,
+        ])
+}
+
+/// The zone of a name three labels below its apex is found in one question, as nsupdate
+/// finds it (the SOA BIND gives with its answer), not by asking each shorter name in
+/// turn; the record goes into that zone and a destroy takes it back out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc2136_finds_a_deep_name_s_zone_in_one_question() {
+    let (bind, log, dns, key) = bind_behind_relay().await;
+    let script =
+        r#"dns_record(#{ name: "etcd-1.dc1.east.bind.test", type: "A", content: "198.18.5.1" });"#;
+    let rig = rfc2136_script(&dns, &key, "deep.rhai", script);
     let (rig, out) = tokio::task::spawn_blocking(move || {
         let mut rig = rig;
         let out = rig.run_keep();
@@ -667,10 +680,7 @@ async fn rfc2136_finds_a_deep_name_s_zone_in_one_question() {
 /// NS records of other servers), are refused naming the name, before any UPDATE is sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rfc2136_refuses_a_name_outside_its_zones_or_delegated_away_before_any_update() {
-    let (bind, server) = Bind::on_loopback();
-    let log = Log::new();
-    let dns = relay(server, log.clone()).await.to_string();
-    let key = bind.key().to_string_lossy().into_owned();
+    let (bind, log, dns, key) = bind_behind_relay().await;
     for (name, said) in [
         (
             "etcd-1.other.test",
@@ -686,19 +696,7 @@ async fn rfc2136_refuses_a_name_outside_its_zones_or_delegated_away_before_any_u
         log.reset();
         let script =
             format!(r#"dns_record(#{{ name: "{name}", type: "A", content: "198.18.5.1" }});"#);
-        let rig = cloud_rig("http://127.0.0.1:9", "http://127.0.0.1:9")
-            .env("RIGGER_TSIG_KEY_FILE", &key)
-            .file("bad.rhai", &script)
-            .args(&[
-                "run",
-                "bad.rhai",
-                "--target",
-                "aws",
-                "--dns",
-                "rfc2136",
-                "--dns-server",
-                &dns,
-            ]);
+        let rig = rfc2136_script(&dns, &key, "bad.rhai", &script);
         let out = tokio::task::spawn_blocking(move || rig.run())
             .await
             .unwrap();

@@ -10,7 +10,7 @@ use hickory_proto::rr::RecordType;
 
 use super::super::read::tests::Canned;
 use super::super::read::{Ask, read};
-use super::super::served::{Lookup, RrData};
+use super::super::served::{Lookup, RrData, Served};
 use super::judge;
 use crate::providers::discovery::{DiscoveryCheck, EtcdVersion, Finding, Scheme, Severity};
 
@@ -73,6 +73,11 @@ impl Zone {
         let served = read(D, None, &check.servers, &expected, Arc::new(self.0)).await;
         judge(check, &served).0
     }
+}
+
+/// `zone` as read for the cluster under the service name `name`.
+async fn read_named(c: &DiscoveryCheck, name: &str, zone: Canned) -> Served {
+    read(D, Some(name), &c.servers, &BTreeSet::new(), Arc::new(zone)).await
 }
 
 fn check() -> DiscoveryCheck {
@@ -534,25 +539,11 @@ async fn a_service_name_moves_every_owner() {
     let mut c = check();
     c.service_name = Some("blue".into());
     let zone = Zone::default().members(owner, "_etcd-client-ssl-blue._tcp.d.test");
-    let served = read(
-        D,
-        Some("blue"),
-        &c.servers,
-        &BTreeSet::new(),
-        Arc::new(zone.0),
-    )
-    .await;
+    let served = read_named(&c, "blue", zone.0).await;
     assert!(judge(&c, &served).0.is_empty());
     // The records without the name are not the cluster's.
     let zone = Zone::default().members(SSL, CSSL);
-    let served = read(
-        D,
-        Some("blue"),
-        &c.servers,
-        &BTreeSet::new(),
-        Arc::new(zone.0),
-    )
-    .await;
+    let served = read_named(&c, "blue", zone.0).await;
     let found: BTreeSet<&str> = judge(&c, &served).0.iter().map(|f| f.id).collect();
     assert_eq!(found, BTreeSet::from(["no-records"]));
 }
