@@ -37,12 +37,7 @@ pub trait Dns: Send + Sync {
     /// says (a record's `zone`): the backend then need not find it, which costs a
     /// question per name where a zone is found by asking (RFC 2136). Fails when there is
     /// no zone `zone`, or (where the backend knows better) when it does not hold a name.
-    async fn hold_in(&self, zone: &str, _names: &[String]) -> Result<()> {
-        match self.find_zone(zone).await? {
-            Some(_) => Ok(()),
-            None => Err(Error::not_found(format!("there is no DNS zone {zone}"))),
-        }
-    }
+    async fn hold_in(&self, zone: &str, names: &[String]) -> Result<()>;
     /// Creates a record in the zone that holds its name; an identical record is adopted.
     /// Returns the record and whether it was created (false: it already existed).
     async fn create(&self, spec: &RecordSpec) -> Result<(Record, bool)>;
