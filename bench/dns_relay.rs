@@ -53,6 +53,21 @@ fn rcode(answer: &[u8]) -> u16 {
     answer.get(3).map_or(0, |b| u16::from(b & 0x0f))
 }
 
+/// A UDP socket and a TCP listener on one free loopback port.
+pub async fn bind_dns() -> Result<(tokio::net::UdpSocket, tokio::net::TcpListener), String> {
+    for _ in 0..20 {
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("cannot listen on loopback: {e}"))?;
+        let at = tcp.local_addr().map_err(|e| e.to_string())?;
+        // The port may be some other program's in UDP: then another one.
+        if let Ok(udp) = tokio::net::UdpSocket::bind(at).await {
+            return Ok((udp, tcp));
+        }
+    }
+    Err("no loopback port free in both UDP and TCP".into())
+}
+
 /// Serves the relay on `udp` and `tcp` (one loopback port) to `upstream`.
 pub async fn serve(
     udp: UdpSocket,

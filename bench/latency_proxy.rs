@@ -54,21 +54,6 @@ async fn bind() -> Result<(tokio::net::TcpListener, String), String> {
     Ok((listener, format!("http://{addr}")))
 }
 
-/// A UDP socket and a TCP listener on one free loopback port.
-async fn bind_dns() -> Result<(tokio::net::UdpSocket, tokio::net::TcpListener), String> {
-    for _ in 0..20 {
-        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| format!("cannot listen on loopback: {e}"))?;
-        let at = tcp.local_addr().map_err(|e| e.to_string())?;
-        // The port may be some other program's in UDP: then another one.
-        if let Ok(udp) = tokio::net::UdpSocket::bind(at).await {
-            return Ok((udp, tcp));
-        }
-    }
-    Err("no loopback port free in both UDP and TCP".into())
-}
-
 async fn run(args: Args) -> Result<(), String> {
     if !(0.0..=60.0).contains(&args.latency) {
         return Err(format!("--latency {}: from 0 to 60 seconds", args.latency));
@@ -94,7 +79,7 @@ async fn run(args: Args) -> Result<(), String> {
         let upstream: std::net::SocketAddr = addr
             .parse()
             .map_err(|e| format!("--forward-dns {forward}: {e}"))?;
-        let (udp, tcp) = bind_dns().await?;
+        let (udp, tcp) = dns_relay::bind_dns().await?;
         let at = tcp.local_addr().map_err(|e| e.to_string())?;
         ready.push_str(&format!("{name}={at}\n"));
         let log = log.clone();

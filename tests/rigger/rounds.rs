@@ -217,9 +217,8 @@ async fn the_dns_relay_holds_and_logs_every_message_over_udp_and_tcp() {
         m[3] = (m[3] & 0xf0) | 3;
         m
     };
-    let udp_server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (udp_server, tcp_server) = dns_relay::bind_dns().await.unwrap();
     let upstream = udp_server.local_addr().unwrap();
-    let tcp_server = tokio::net::TcpListener::bind(upstream).await.unwrap();
     tokio::spawn(async move {
         let mut buf = [0u8; 512];
         loop {
@@ -241,9 +240,8 @@ async fn the_dns_relay_holds_and_logs_every_message_over_udp_and_tcp() {
             s.write_all(&a).await.unwrap();
         }
     });
-    let relay_udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (relay_udp, relay_tcp) = dns_relay::bind_dns().await.unwrap();
     let at = relay_udp.local_addr().unwrap();
-    let relay_tcp = tokio::net::TcpListener::bind(at).await.unwrap();
     let log = Log::new();
     tokio::spawn(dns_relay::serve(
         relay_udp,
@@ -283,10 +281,7 @@ async fn the_dns_relay_holds_and_logs_every_message_over_udp_and_tcp() {
     assert_eq!(kinds, [("dns QUERY SRV", 3), ("dns UPDATE", 3)]);
     assert!(entries.iter().all(|e| e.end - e.start >= 0.2));
     // Nothing but loopback, either side.
-    let outside = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let tcp = tokio::net::TcpListener::bind(outside.local_addr().unwrap())
-        .await
-        .unwrap();
+    let (outside, tcp) = dns_relay::bind_dns().await.unwrap();
     assert!(
         dns_relay::serve(
             outside,
@@ -536,9 +531,8 @@ async fn cloudflare_destroy_and_rollback_of_nine_members_are_at_most_three_round
 /// A relay on a free loopback port that holds every DNS message to `upstream` and logs it
 /// to `log` (the proxy's log, so that one chain runs through EC2 and DNS alike).
 async fn relay(upstream: std::net::SocketAddr, log: Arc<Log>) -> std::net::SocketAddr {
-    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (udp, tcp) = dns_relay::bind_dns().await.unwrap();
     let at = udp.local_addr().unwrap();
-    let tcp = tokio::net::TcpListener::bind(at).await.unwrap();
     tokio::spawn(dns_relay::serve(udp, tcp, upstream, HOLD, log));
     at
 }
