@@ -28,7 +28,7 @@ async fn the_cluster_script_creates_instances_and_records_then_stops_before_dial
     let moto = moto(&[]);
     let (cf_base, api) = stand_in().await;
     let dns = dns_following(api.clone()).await;
-    let mut rig = cloud_rig(&moto.url, &cf_base).args(&[
+    let rig = cloud_rig(&moto.url, &cf_base).args(&[
         "run",
         "cluster",
         "--target",
@@ -45,12 +45,7 @@ async fn the_cluster_script_creates_instances_and_records_then_stops_before_dial
         "instance_type=t3.small",
         "--keep-on-error",
     ]);
-    let out = tokio::task::spawn_blocking(move || {
-        let out = rig.run_keep();
-        (rig, out)
-    })
-    .await
-    .unwrap();
+    let out = rig.run_kept().await;
     let (rig, out) = out;
     out.failure(1)
         .stderr_has(&format!(
@@ -153,13 +148,7 @@ async fn without_dns_server_the_zones_own_name_servers_are_asked() {
             .args(&["run", "p.rhai", "--target", "aws", "--dns", "cloudflare"])
     };
     let found = rig(&format!("ns1.example.test={dns}"));
-    let (found, out) = tokio::task::spawn_blocking(move || {
-        let mut found = found;
-        let out = found.run_keep();
-        (found, out)
-    })
-    .await
-    .unwrap();
+    let (found, out) = found.run_kept().await;
     // dns_zone says which servers the wait asks.
     out.success().stdout_is(&format!("[\"{dns}\"]\nresolved\n"));
     let destroyed = tokio::task::spawn_blocking(move || found.again(&["destroy"]))
@@ -252,7 +241,7 @@ async fn nine_members_records_are_one_batch_to_publish_and_one_to_remove() {
         let (cf_base, api) = stand_in().await;
         api.lock().unwrap().refuse_batch = refuse_batch;
         let dns = dns_following(api.clone()).await;
-        let mut rig = cloud_rig(&moto.url, &cf_base).args(&[
+        let rig = cloud_rig(&moto.url, &cf_base).args(&[
             "run",
             "cluster",
             "--target",
@@ -269,12 +258,7 @@ async fn nine_members_records_are_one_batch_to_publish_and_one_to_remove() {
             "size=9",
             "--keep-on-error",
         ]);
-        let (rig, out) = tokio::task::spawn_blocking(move || {
-            let out = rig.run_keep();
-            (rig, out)
-        })
-        .await
-        .unwrap();
+        let (rig, out) = rig.run_kept().await;
         // It stops at the bootstrap (moto's machines are never dialled), records made.
         out.failure(1)
             .stderr_has("× parallel: ")

@@ -104,6 +104,17 @@ impl Rig {
         Outcome::from(out)
     }
 
+    /// `run_keep` from an async test, off its runtime (the test's own servers go on
+    /// answering meanwhile); the rig comes back for further commands.
+    pub async fn run_kept(mut self) -> (Self, Outcome) {
+        tokio::task::spawn_blocking(move || {
+            let out = self.run_keep();
+            (self, out)
+        })
+        .await
+        .expect("the run's thread")
+    }
+
     pub fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }

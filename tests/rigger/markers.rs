@@ -49,13 +49,7 @@ fn cluster_run(rig: Rig, dns: &str, server: SocketAddr) -> Rig {
 /// Runs the cluster, which stops at the bootstrap (moto's machines are not real) and
 /// keeps what it made; then loses the state dir.
 async fn run_then_lose_the_state(rig: Rig) -> Rig {
-    let (rig, out) = tokio::task::spawn_blocking(move || {
-        let mut rig = rig;
-        let out = rig.run_keep();
-        (rig, out)
-    })
-    .await
-    .unwrap();
+    let (rig, out) = rig.run_kept().await;
     out.failure(1)
         .stderr_has("× parallel: 3 of 3 nodes failed:");
     std::fs::remove_dir_all(rig.path("state")).unwrap();

@@ -441,14 +441,9 @@ async fn route53_destroy_of_nine_members_is_at_most_three_rounds() {
     .unwrap();
     let log = Log::new();
     let via = proxy::start(&moto.url, HOLD, log.clone()).await.unwrap();
-    let mut rig = nine_members(cloud_rig(&via, "http://127.0.0.1:9"), "route53", server)
+    let rig = nine_members(cloud_rig(&via, "http://127.0.0.1:9"), "route53", server)
         .args(&["--keep-on-error"]);
-    let (rig, out) = tokio::task::spawn_blocking(move || {
-        let out = rig.run_keep();
-        (rig, out)
-    })
-    .await
-    .unwrap();
+    let (rig, out) = rig.run_kept().await;
     out.failure(1)
         .stderr_has("× parallel: ")
         .stderr_has("not connecting to");
@@ -484,13 +479,8 @@ async fn cloudflare_destroy_and_rollback_of_nine_members_are_at_most_three_round
     };
     let batch = "cloudflare POST /zones/{zone}/dns_records/batch";
 
-    let mut kept = rig().args(&["--keep-on-error"]);
-    let (kept, out) = tokio::task::spawn_blocking(move || {
-        let out = kept.run_keep();
-        (kept, out)
-    })
-    .await
-    .unwrap();
+    let kept = rig().args(&["--keep-on-error"]);
+    let (kept, out) = kept.run_kept().await;
     out.failure(1)
         .stderr_has("× parallel: ")
         .stderr_has("not connecting to");
@@ -574,13 +564,8 @@ async fn rfc2136_nine_members_are_one_update_in_seven_rounds_and_their_teardown_
             ])
     };
 
-    let mut kept = rig().args(&["--keep-on-error"]);
-    let (kept, out) = tokio::task::spawn_blocking(move || {
-        let out = kept.run_keep();
-        (kept, out)
-    })
-    .await
-    .unwrap();
+    let kept = rig().args(&["--keep-on-error"]);
+    let (kept, out) = kept.run_kept().await;
     out.failure(1).stderr_has("not connecting to");
     let run = log.stats();
     assert_eq!(kinds(&run, "dns UPDATE"), 1, "{:?}", run.by_kind);
@@ -647,13 +632,7 @@ async fn rfc2136_finds_a_deep_name_s_zone_in_one_question() {
     let script =
         r#"dns_record(#{ name: "etcd-1.dc1.east.bind.test", type: "A", content: "198.18.5.1" });"#;
     let rig = rfc2136_script(&dns, &key, "deep.rhai", script);
-    let (rig, out) = tokio::task::spawn_blocking(move || {
-        let mut rig = rig;
-        let out = rig.run_keep();
-        (rig, out)
-    })
-    .await
-    .unwrap();
+    let (rig, out) = rig.run_kept().await;
     out.success();
     let run = log.stats();
     assert_eq!(kinds(&run, "dns QUERY SOA"), 1, "{:?}", run.by_kind);
