@@ -146,8 +146,8 @@ impl Bind {
     }
 
     /// BIND on a free loopback port of this machine, for runs that never enter the lab
-    /// (the cloud's path, moto's fictional addresses never dialled); named needs root to
-    /// start, as in CI.
+    /// (the cloud's path, moto's fictional addresses never dialled). The port is free in
+    /// TCP when chosen; one taken in UDP shows as named not starting, with its log.
     pub fn on_loopback() -> (Self, std::net::SocketAddr) {
         let port = crate::harness::free_port();
         let bind = Self::launch(
