@@ -99,18 +99,3 @@ pub fn to_stderr(text: &str) {
         let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
     });
 }
-
-/// stderr for the log, swallowing write errors for the same reason.
-pub struct StderrWriter;
-
-impl Write for StderrWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let _ = std::io::stderr().write_all(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        let _ = std::io::stderr().flush();
-        Ok(())
-    }
-}

@@ -6,6 +6,7 @@
 //! with its UTC time.
 
 use std::fmt;
+use std::io::Write;
 
 use tracing::{Event, Span, Subscriber};
 use tracing_indicatif::IndicatifLayer;
@@ -54,7 +55,7 @@ pub fn install(filter: EnvFilter, terminal: bool, ansi: bool) {
     } else {
         let log = tracing_subscriber::fmt::layer()
             .event_format(line)
-            .with_writer(|| super::output::StderrWriter)
+            .with_writer(|| StderrWriter)
             // As above: never eprintln! on a closed stderr.
             .log_internal_errors(false);
         let _ = tracing_subscriber::registry()
@@ -130,5 +131,21 @@ where
         }
         ctx.field_format().format_fields(w.by_ref(), event)?;
         writeln!(w)
+    }
+}
+
+/// stderr for the log, swallowing write errors: a closed or broken stderr loses the
+/// text, never the run.
+struct StderrWriter;
+
+impl Write for StderrWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
     }
 }

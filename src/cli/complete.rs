@@ -11,6 +11,7 @@ use clap_complete::engine::{CompletionCandidate, PathCompleter, ValueCompleter};
 
 use super::Cli;
 use crate::base::state_dir::StateDir;
+use crate::cli::exit;
 use crate::script::{Script, bundled, declared};
 
 /// The variable the shell sets when it asks rigger for completions.
@@ -39,7 +40,7 @@ pub fn registration(shell: &str) -> u8 {
         return super::commands::fail(format!("cannot write the completion script: {e}"), None);
     }
     let _ = std::io::stdout().write_all(&out);
-    super::run::EXIT_OK
+    exit::OK
 }
 
 /// The words of the command line being completed (after `rigger ... --`).

@@ -3,6 +3,7 @@
 pub mod commands;
 pub mod complete;
 pub mod diagnostic;
+pub mod exit;
 pub mod repl;
 pub mod run;
 mod run_help;

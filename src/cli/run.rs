@@ -9,17 +9,12 @@ use nix::sys::signal::Signal;
 use super::diagnostic::{self, Context, ScriptError};
 use super::signals::{self, Stops};
 use crate::base::state_dir::StateDir;
+use crate::cli::exit;
 use crate::primitives::bridge::{Bridge, Interrupt};
 use crate::primitives::context::ScriptContext;
 use crate::primitives::params::Params;
 use crate::script::{Limits, Script, Sources, engine};
 use crate::world::{Ending, WorldConfig, inventory};
-
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_FAILED: u8 = 1;
-pub const EXIT_USAGE: u8 = 2;
-/// 128 + SIGINT, what shells report for a command stopped by Ctrl-C.
-pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// How long a script gets to wind down after Ctrl-C before rigger stops waiting.
 const GRACE: Duration = Duration::from_secs(5);
@@ -36,7 +31,7 @@ pub struct RunRequest {
 pub fn run(request: RunRequest) -> u8 {
     let script = match Script::find(&request.script) {
         Ok(s) => s,
-        Err(e) => return fail(&ScriptError::plain(e.message, e.help), EXIT_FAILED),
+        Err(e) => return fail(&ScriptError::plain(e.message, e.help), exit::FAILED),
     };
     // Before anything runs, so before anything is made.
     if let Err((err, status)) =
@@ -47,17 +42,17 @@ pub fn run(request: RunRequest) -> u8 {
     if let Some(world) = request.world.as_ref().filter(|w| !w.dry_run)
         && let Err(err) = check_setup(&world.spec)
     {
-        return fail(&err, EXIT_FAILED);
+        return fail(&err, exit::FAILED);
     }
     let mut stopped_by = None;
     match prepare_and_run(script, request, &mut stopped_by) {
-        Ok(()) => EXIT_OK,
+        Ok(()) => exit::OK,
         Err(err) => {
             crate::base::output::to_stderr(&diagnostic::render(&err));
             match stopped_by {
                 Some(signal) => signals::exit_status(signal),
-                None if err.interrupted() => EXIT_INTERRUPTED,
-                None => EXIT_FAILED,
+                None if err.interrupted() => exit::INTERRUPTED,
+                None => exit::FAILED,
             }
         }
     }

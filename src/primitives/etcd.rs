@@ -10,7 +10,7 @@ use super::convert::to_value;
 use super::{Doc, Failure, Options, define, on_world};
 use crate::base::names::check_name;
 use crate::providers::TlsFiles;
-use crate::providers::probe::Status;
+use crate::providers::etcd_api::Status;
 
 const NAME: &str = "etcd_health";
 
@@ -74,13 +74,12 @@ fn health(
     let within = Duration::from_secs(30) + wait;
     let report = on_world(h, NAME, within, move |world| async move {
         let servers = world.backends.dns.authoritative(&domain).await?;
-        let probe = &world.backends.probe;
+        let etcd = &world.backends.etcd;
         if !wait.is_zero() {
-            probe
-                .wait_healthy(&domain, tls.as_ref(), &servers, wait, WAIT_INTERVAL)
+            etcd.wait_healthy(&domain, tls.as_ref(), &servers, wait, WAIT_INTERVAL)
                 .await?;
         }
-        probe.health(&domain, tls.as_ref(), &servers).await
+        etcd.health(&domain, tls.as_ref(), &servers).await
     })?;
     if !h.dry_run() {
         say_healthy(&asked, &report);
@@ -97,7 +96,7 @@ fn health(
 
 /// Each healthy member's node, if this run launched it, has reached its last phase. A
 /// member is asked at its SRV target, `NODE.DOMAIN`, which names the node.
-fn say_healthy(domain: &str, report: &crate::providers::probe::Report) {
+fn say_healthy(domain: &str, report: &crate::providers::etcd_api::Report) {
     for member in report.members.iter().filter(|m| m.healthy) {
         let host = member.endpoint.split("://").last().unwrap_or_default();
         let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
@@ -141,7 +140,7 @@ pub(super) fn tls_files(
         key: file("key")?,
     };
     if !dry_run {
-        crate::services::health::check_files(&files)
+        crate::services::etcd_client::check_files(&files)
             .map_err(|e| Failure::new(primitive, e.into()))?;
     }
     Ok(Some(files))

@@ -129,9 +129,8 @@ fn ask(
     let adds = matches!(call, MemberCall::Add { .. });
     let work = move |world: Arc<crate::world::World>| async move {
         let servers = world.backends.dns.authoritative(&domain).await?;
-        let probe = &world.backends.probe;
-        probe
-            .membership(&domain, tls.as_ref(), &servers, &call, patience)
+        let etcd = &world.backends.etcd;
+        etcd.membership(&domain, tls.as_ref(), &servers, &call, patience)
             .await
     };
     let limit = patience + Duration::from_secs(30);

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::probe::TlsFiles;
+use super::tls::TlsFiles;
 
 /// One member as etcd lists it. IDs are etcd's uint64 in hex, as etcdctl prints them.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

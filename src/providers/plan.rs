@@ -10,11 +10,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::discovery::{Diagnosis, DiscoveryCheck};
+use super::etcd_api::{Report, Status};
 use super::members::{MemberCall, Membership};
-use super::probe::{Report, Status, show};
+use super::probe::show;
 use super::{
-    CaFiles, CertFiles, Compute, Dns, DnsWait, ExecOutput, Instance, InstanceSpec, LeafSpec, Local,
-    Probe, Process, Record, RecordSpec, Result, TlsFiles, Transport, Zone,
+    CaFiles, CertFiles, Compute, Dns, DnsWait, EtcdApi, ExecOutput, Instance, InstanceSpec,
+    LeafSpec, Local, Probe, Process, Record, RecordSpec, Result, TlsFiles, Transport, Zone,
 };
 
 pub struct Plan {
@@ -325,6 +326,23 @@ impl Probe for Plan {
         Ok(())
     }
 
+    /// A plan publishes nothing, so there is nothing to read yet: the check is written
+    /// down and assumed clean.
+    async fn discovery(&self, check: &DiscoveryCheck) -> Result<Diagnosis> {
+        let domain = &check.domain;
+        self.record(format!(
+            "check the discovery records under {domain} as etcd will read them"
+        ));
+        let mut diagnosis = Diagnosis::new(domain, check.servers.clone(), Vec::new(), Vec::new());
+        diagnosis.assumed = Some(format!(
+            "(dry run) the discovery records under {domain} would be checked here"
+        ));
+        Ok(diagnosis)
+    }
+}
+
+#[async_trait]
+impl EtcdApi for Plan {
     async fn health(
         &self,
         domain: &str,
@@ -343,7 +361,6 @@ impl Probe for Plan {
             membership_read: false,
         })
     }
-
     /// A plan starts no member: the wait is written down and assumed to end healthy.
     async fn wait_healthy(
         &self,
@@ -359,21 +376,6 @@ impl Probe for Plan {
         ));
         Ok(true)
     }
-
-    /// A plan publishes nothing, so there is nothing to read yet: the check is written
-    /// down and assumed clean.
-    async fn discovery(&self, check: &DiscoveryCheck) -> Result<Diagnosis> {
-        let domain = &check.domain;
-        self.record(format!(
-            "check the discovery records under {domain} as etcd will read them"
-        ));
-        let mut diagnosis = Diagnosis::new(domain, check.servers.clone(), Vec::new(), Vec::new());
-        diagnosis.assumed = Some(format!(
-            "(dry run) the discovery records under {domain} would be checked here"
-        ));
-        Ok(diagnosis)
-    }
-
     /// A live cluster's membership is not something a plan can make up: the call is
     /// written down, and the plan stops there, saying so.
     async fn membership(

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use hickory_proto::rr::RecordType;
 use serde_json::{Value, json};
 
-use super::health::{Credentials, cause, credentials, http_client};
+use super::etcd_client::{Credentials, cause, credentials, http_client};
 use super::resolve;
 use crate::base::error::Error;
 use crate::providers::TlsFiles;

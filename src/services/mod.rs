@@ -3,6 +3,7 @@
 
 pub mod doctor;
 pub mod drift;
+pub mod etcd_client;
 pub mod health;
 pub mod membership;
 pub mod node_lookup;

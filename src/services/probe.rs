@@ -14,8 +14,10 @@ use super::doctor::served::Lookup;
 use super::{doctor, health, membership, ready, resolve, wait};
 use crate::base::error::{Error, Result};
 use crate::providers::discovery::{Diagnosis, DiscoveryCheck};
+use crate::providers::etcd_api::{EtcdApi, Report};
 use crate::providers::members::{MemberCall, Membership};
-use crate::providers::probe::{DnsWait, Probe, Report, TlsFiles};
+use crate::providers::probe::{DnsWait, Probe};
+use crate::providers::tls::TlsFiles;
 
 pub struct Network {
     /// Where loopback addresses are dialled from: this machine's own network. Inside a
@@ -72,6 +74,16 @@ impl Probe for Network {
             .map_err(Error::from)
     }
 
+    async fn discovery(&self, check: &DiscoveryCheck) -> Result<Diagnosis> {
+        let ask = Arc::new(Wire {
+            machine: self.machine.clone(),
+        });
+        doctor::examine(check, ask).await
+    }
+}
+
+#[async_trait]
+impl EtcdApi for Network {
     async fn health(
         &self,
         domain: &str,
@@ -82,7 +94,6 @@ impl Probe for Network {
             .await
             .map_err(Error::from)
     }
-
     async fn wait_healthy(
         &self,
         domain: &str,
@@ -95,14 +106,6 @@ impl Probe for Network {
             .await
             .map_err(Error::from)
     }
-
-    async fn discovery(&self, check: &DiscoveryCheck) -> Result<Diagnosis> {
-        let ask = Arc::new(Wire {
-            machine: self.machine.clone(),
-        });
-        doctor::examine(check, ask).await
-    }
-
     async fn membership(
         &self,
         domain: &str,

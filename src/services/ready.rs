@@ -8,9 +8,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::health::{Credentials, HealthError, client_targets, credentials, http_client};
+use super::etcd_client::{Credentials, credentials, http_client};
+use super::health::{HealthError, client_targets};
 use super::resolve;
-use crate::providers::probe::TlsFiles;
+use crate::providers::tls::TlsFiles;
 
 /// A member as the wait asks it: its endpoint, and once its name resolved, a client
 /// that keeps its connection.

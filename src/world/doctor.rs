@@ -13,7 +13,7 @@ use hickory_proto::rr::RecordType;
 use crate::base::error::{Error, ErrorKind, Result};
 use crate::providers::discovery::{Diagnosis, DiscoveryCheck, Finding};
 use crate::providers::probe::Answer;
-use crate::providers::{Dns, Instance, Probe, TlsFiles, Transport};
+use crate::providers::{Dns, EtcdApi, Instance, Probe, TlsFiles, Transport};
 use crate::services::doctor::owners::Owners;
 use crate::services::doctor::resolvers;
 use crate::services::resolve;
@@ -22,6 +22,8 @@ use crate::services::resolve;
 /// and each of its machines, through `transport`, what its own resolver answers.
 pub struct AskCluster {
     pub tls: Option<TlsFiles>,
+    /// Where its health and membership are asked.
+    pub etcd: Arc<dyn EtcdApi>,
     pub nodes: Vec<Instance>,
     pub transport: Option<Arc<dyn Transport>>,
 }
@@ -61,7 +63,8 @@ pub async fn check_discovery(
         _ => diagnosis,
     };
     let domain = &check.domain;
-    let asked = probe
+    let asked = cluster
+        .etcd
         .health(domain, cluster.tls.as_ref(), &check.servers)
         .await;
     Ok(match asked {

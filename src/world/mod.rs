@@ -5,7 +5,7 @@
 pub mod doctor;
 pub mod inventory;
 pub mod journal;
-pub mod journaled_probe;
+pub mod journaled_etcd;
 pub mod journaling;
 pub mod spec;
 pub mod standing;
@@ -25,7 +25,7 @@ use crate::providers::backends;
 use crate::providers::members::{JoinedMember, MemberCall};
 use crate::providers::opening::Opening;
 use crate::providers::plan::Plan;
-use crate::providers::{Compute, Dns, Local, Probe, Transport};
+use crate::providers::{Compute, Dns, EtcdApi, Local, Probe, Transport};
 use crate::services::pki::LocalFiles;
 use crate::services::probe::Network;
 
@@ -38,6 +38,7 @@ pub struct Backends {
     pub transport: Arc<dyn Transport>,
     pub local: Arc<dyn Local>,
     pub probe: Arc<dyn Probe>,
+    pub etcd: Arc<dyn EtcdApi>,
 }
 
 /// Run when the world closes; told whether everything the run made is gone again.
@@ -126,15 +127,17 @@ impl World {
                 return Err(e);
             }
         };
+        let network = Arc::new(Network::new(
+            crate::base::runtime::handle(),
+            !target.dial_names,
+        ));
         let raw = Backends {
             compute: machines.compute,
             dns,
             transport,
             local: Arc::new(LocalFiles::new(&config.state)),
-            probe: Arc::new(Network::new(
-                crate::base::runtime::handle(),
-                !target.dial_names,
-            )),
+            probe: network.clone(),
+            etcd: network,
         };
         let book = Book(journal.clone());
         let backends = Backends {
@@ -154,8 +157,10 @@ impl World {
                 inner: raw.local.clone(),
                 book: book.clone(),
             }),
-            probe: Arc::new(journaled_probe::JournaledProbe {
-                inner: raw.probe.clone(),
+            // Questions change nothing: asked as they are.
+            probe: raw.probe.clone(),
+            etcd: Arc::new(journaled_etcd::JournaledEtcd {
+                inner: raw.etcd.clone(),
                 book,
             }),
         };
@@ -205,6 +210,7 @@ impl World {
             transport: plan.clone(),
             local: plan.clone(),
             probe: plan.clone(),
+            etcd: plan.clone(),
         };
         Ok(Self {
             raw: backends.clone(),
@@ -285,8 +291,13 @@ impl World {
 /// A probe of this machine's own network, for questions that need no world (a port on
 /// loopback): `None` in a dry run, whose plan writes every wait down instead.
 pub fn machine_probe(config: Option<&WorldConfig>) -> Option<Arc<dyn Probe>> {
-    (!config.is_some_and(|c| c.dry_run))
-        .then(|| Arc::new(Network::new(crate::base::runtime::handle(), false)) as Arc<dyn Probe>)
+    (!config.is_some_and(|c| c.dry_run)).then(|| machine_network() as Arc<dyn Probe>)
+}
+
+/// This machine's own network, asked directly: for servers given outside the lab, which
+/// need no provider (nor its credentials).
+pub fn machine_network() -> Arc<Network> {
+    Arc::new(Network::new(crate::base::runtime::handle(), false))
 }
 
 impl Backends {
@@ -323,7 +334,7 @@ impl Backends {
         let call = MemberCall::Remove { id };
         let patience = Duration::from_secs(2);
         match self
-            .probe
+            .etcd
             .membership(&m.domain, m.tls.as_ref(), &servers, &call, patience)
             .await
         {
@@ -371,7 +382,7 @@ impl Backends {
                     return Ok(false);
                 };
                 let listed = self
-                    .probe
+                    .etcd
                     .membership(
                         domain,
                         tls.as_ref(),

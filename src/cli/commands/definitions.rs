@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use crate::cli::run::{EXIT_OK, idle_context};
+use crate::cli::exit;
+use crate::cli::run::idle_context;
 use crate::script::reference::{self, FnDoc};
 use crate::script::{Sources, engine};
 
@@ -30,7 +31,7 @@ pub fn definitions(dir: &Path) -> u8 {
     }
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     tracing::info!("wrote {} to {}", names.join(", "), dir.display());
-    EXIT_OK
+    exit::OK
 }
 
 fn write_all(dir: &Path, files: &[(String, String)]) -> std::io::Result<()> {

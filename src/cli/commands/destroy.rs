@@ -5,7 +5,7 @@
 use super::lost::Lost;
 use crate::base::state_dir::StateDir;
 use crate::base::writer::Writer;
-use crate::cli::run::{EXIT_FAILED, EXIT_OK};
+use crate::cli::exit;
 use crate::providers::lab::Lab;
 use crate::world::journal::{Journal, Resource};
 use crate::world::{self, World, WorldConfig};
@@ -25,7 +25,7 @@ pub fn destroy(state: &StateDir, lost: Option<&Lost>, scope: Scope) -> u8 {
             "nothing to destroy: {} does not exist",
             state.root().display()
         );
-        return EXIT_OK;
+        return exit::OK;
     }
     let (_writer, journals) = match super::destroy::journals_to_take_down(state) {
         Ok(both) => both,
@@ -51,11 +51,11 @@ pub fn destroy(state: &StateDir, lost: Option<&Lost>, scope: Scope) -> u8 {
     }
     if left > 0 {
         tracing::error!("{left} resources could not be removed; run `rigger destroy` again");
-        return EXIT_FAILED;
+        return exit::FAILED;
     }
     state.prune();
     tracing::info!("destroyed everything in {}", state.root().display());
-    EXIT_OK
+    exit::OK
 }
 
 /// Takes down what one journal names, through the backends that made it; returns how

@@ -3,7 +3,7 @@
 
 use super::destroy::take_down;
 use crate::base::state_dir::StateDir;
-use crate::cli::run::{EXIT_FAILED, EXIT_OK};
+use crate::cli::exit;
 use crate::providers::lab::Lab;
 use crate::world::inventory::Run;
 use crate::world::journal::Journal;
@@ -52,7 +52,7 @@ pub fn destroy_cluster(state: &StateDir, domain: &str, yes: bool) -> u8 {
         .flat_map(|&i| runs[i].resources.iter().rev().map(|r| r.describe()))
         .collect();
     if !yes && !confirmed(&domain, &doomed) {
-        return EXIT_FAILED;
+        return exit::FAILED;
     }
     let mut left = 0;
     for &i in &mine {
@@ -62,7 +62,7 @@ pub fn destroy_cluster(state: &StateDir, domain: &str, yes: bool) -> u8 {
         tracing::error!(
             "{left} resources could not be removed; run `rigger destroy --discovery-srv {domain}` again"
         );
-        return EXIT_FAILED;
+        return exit::FAILED;
     }
     // The last cluster gone: the lab (its namespace, its DNS server) with it.
     let others = Journal::all(state).map_or(1, |j| j.iter().filter(|j| !j.is_empty()).count());
@@ -73,7 +73,7 @@ pub fn destroy_cluster(state: &StateDir, domain: &str, yes: bool) -> u8 {
         state.prune();
     }
     tracing::info!("destroyed the cluster of {domain}");
-    EXIT_OK
+    exit::OK
 }
 
 /// Whether the person at the terminal says yes to removing `doomed`. Not on a terminal,

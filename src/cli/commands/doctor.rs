@@ -3,15 +3,11 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use crate::cli::run::EXIT_OK;
+use crate::cli::exit;
 use crate::providers::TlsFiles;
 use crate::providers::discovery::{DiscoveryCheck, EtcdVersion, Scheme, Verdict};
 use crate::world::doctor::AskCluster;
 use crate::world::{World, WorldConfig};
-
-/// Exit statuses: the zone's worst finding.
-pub const EXIT_WARNING: u8 = 3;
-pub const EXIT_ERROR: u8 = 4;
 
 pub struct DoctorArgs {
     pub domain: String,
@@ -74,24 +70,26 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
     // The cluster, if it answers, is asked for its membership: with the client
     // certificate rigger made for the domain, or over plain HTTP when it made none.
     let client = |f: &str| made.join(f);
-    let mut cluster = AskCluster {
-        tls: client("client.crt").is_file().then(|| TlsFiles {
-            ca: client("ca.crt"),
-            cert: client("client.crt"),
-            key: client("client.key"),
-        }),
+    let tls = client("client.crt").is_file().then(|| TlsFiles {
+        ca: client("ca.crt"),
+        cert: client("client.crt"),
+        key: client("client.key"),
+    });
+    let cluster = |etcd| AskCluster {
+        tls,
+        etcd,
         nodes: Vec::new(),
         transport: None,
     };
     let diagnosis = if !check.servers.is_empty() && !config.spec.is_lab() {
         // Servers given outside the lab: this machine's network is the one to ask from,
         // and no provider (nor its credentials) is needed.
-        let probe = crate::world::machine_probe(None).expect("not a dry run");
+        let network = crate::world::machine_network();
         crate::base::runtime::block_on(crate::world::doctor::check_discovery(
             None,
-            probe,
+            network.clone(),
             check,
-            Some(cluster),
+            Some(cluster(network)),
         ))
     } else {
         let world = match World::existing(config) {
@@ -108,6 +106,7 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
             Err(e) => return super::fail(e.message, e.help),
         };
         let (dns, probe) = (world.backends.dns.clone(), world.backends.probe.clone());
+        let mut cluster = cluster(world.backends.etcd.clone());
         // The machines rigger made for the domain, whose own resolvers are asked too.
         let world = std::sync::Arc::new(world);
         let (w, d) = (world.clone(), domain.clone());
@@ -133,9 +132,9 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
     };
     crate::base::output::data(&text);
     match diagnosis.status {
-        Verdict::Clean => EXIT_OK,
-        Verdict::Warning => EXIT_WARNING,
-        Verdict::Error => EXIT_ERROR,
+        Verdict::Clean => exit::OK,
+        Verdict::Warning => exit::WARNING,
+        Verdict::Error => exit::ERROR,
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::table::{Align, bordered};
 use crate::base::human::go_duration;
-use crate::providers::probe::{Member, Report};
+use crate::providers::etcd_api::{Member, Report};
 
 /// etcdctl's `epHealth`: the fields and their names as its JSON has them.
 #[derive(Serialize)]
@@ -66,7 +66,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::providers::probe::Status;
+    use crate::providers::etcd_api::Status;
 
     fn report() -> Report {
         let member = |endpoint: &str, healthy: bool, detail: &str, took: u64| Member {

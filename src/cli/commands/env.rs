@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::base::state_dir::StateDir;
-use crate::cli::run::EXIT_OK;
+use crate::cli::exit;
 use crate::world::inventory::{self, Access};
 
 /// `ETCDCTL_*` as etcdctl reads them: every member's client URL, and the client
@@ -37,7 +37,7 @@ pub fn env(state: &StateDir, domain: &str, json: bool) -> u8 {
     };
     if json {
         crate::base::output::data(&super::json_text(&env));
-        return EXIT_OK;
+        return exit::OK;
     }
     let mut out = format!(
         "export ETCDCTL_ENDPOINTS={}\n",
@@ -53,7 +53,7 @@ pub fn env(state: &StateDir, domain: &str, json: bool) -> u8 {
         }
     }
     crate::base::output::data(&out);
-    EXIT_OK
+    exit::OK
 }
 
 /// How to reach the cluster of `domain`, or the failure status after saying why: no

@@ -1,7 +1,8 @@
 //! `rigger fns [NAME]`: every function a script can call, or one, with its signature and
 //! documentation, read from the engine's own metadata (text, `--markdown`, `--json`).
 
-use crate::cli::run::{EXIT_OK, idle_context};
+use crate::cli::exit;
+use crate::cli::run::idle_context;
 use crate::script::reference::{self, FnDoc};
 use crate::script::{Sources, engine};
 
@@ -26,7 +27,7 @@ pub fn fns(name: Option<&str>, format: Format) -> u8 {
             Format::Json => super::json_text(&reference::all(&engine)),
         };
         crate::base::output::data(&text);
-        return EXIT_OK;
+        return exit::OK;
     };
     let all = reference::all(&engine);
     let found: Vec<&FnDoc> = all.iter().filter(|f| f.name == name).collect();
@@ -60,5 +61,5 @@ pub fn fns(name: Option<&str>, format: Format) -> u8 {
         }
     };
     crate::base::output::data(&text);
-    EXIT_OK
+    exit::OK
 }

@@ -4,14 +4,10 @@ use std::path::PathBuf;
 
 use crate::base::error::ErrorKind;
 use crate::cli::WriteOut;
-use crate::cli::run::EXIT_OK;
+use crate::cli::exit;
 use crate::providers::TlsFiles;
-use crate::providers::probe::Status;
+use crate::providers::etcd_api::Status;
 use crate::world::{World, WorldConfig};
-
-/// Exit statuses that tell the cluster's state apart.
-pub const EXIT_DEGRADED: u8 = 3;
-pub const EXIT_UNAVAILABLE: u8 = 4;
 
 pub struct HealthArgs {
     pub domain: String,
@@ -38,10 +34,10 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
     };
     let lab_dns = config.spec.dns == "lab";
     let dns = world.backends.dns.clone();
-    let probe = world.backends.probe.clone();
+    let etcd = world.backends.etcd.clone();
     let report = world.block_on(async move {
         let servers = dns.authoritative(&domain).await?;
-        probe.health(&domain, tls.as_ref(), &servers).await
+        etcd.health(&domain, tls.as_ref(), &servers).await
     });
     let report = match report {
         Ok(r) => r,
@@ -71,9 +67,9 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
         );
     }
     match report.status {
-        Status::Healthy => EXIT_OK,
-        Status::Degraded => EXIT_DEGRADED,
-        Status::Unavailable => EXIT_UNAVAILABLE,
+        Status::Healthy => exit::OK,
+        Status::Degraded => exit::DEGRADED,
+        Status::Unavailable => exit::UNAVAILABLE,
     }
 }
 
@@ -98,7 +94,7 @@ pub fn client_files(
     };
     // Files given by hand are checked first; the defaults only once the domain is known
     // to exist, since a domain with no cluster has no files either.
-    if given && let Err(e) = crate::services::health::check_files(&tls) {
+    if given && let Err(e) = crate::services::etcd_client::check_files(&tls) {
         let e = crate::base::error::Error::from(e);
         return Err(super::fail(format!("{command}: {}", e.message), e.help));
     }

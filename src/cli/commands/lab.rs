@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::base::state_dir::StateDir;
 use crate::base::writer::Writer;
-use crate::cli::run::{EXIT_FAILED, EXIT_OK};
+use crate::cli::exit;
 use crate::providers::lab::{Lab, control, daemon, procs};
 
 pub fn up(state: &StateDir) -> u8 {
@@ -17,7 +17,7 @@ pub fn up(state: &StateDir) -> u8 {
     match Lab::new(state).ensure_up() {
         Ok(file) => {
             crate::base::output::data(&format!("{}\n", file.netns()));
-            EXIT_OK
+            exit::OK
         }
         Err(e) => super::fail(format!("lab up: {}", e.message), e.help),
     }
@@ -25,10 +25,10 @@ pub fn up(state: &StateDir) -> u8 {
 
 pub fn serve(state: &StateDir) -> u8 {
     match daemon::serve(&Lab::new(state)) {
-        Ok(()) => EXIT_OK,
+        Ok(()) => exit::OK,
         Err(e) => {
             crate::base::output::to_stderr(&format!("rigger lab serve: {e}\n"));
-            EXIT_FAILED
+            exit::FAILED
         }
     }
 }
@@ -109,11 +109,11 @@ pub fn status(state: &StateDir, json: bool) -> u8 {
     };
     if json {
         crate::base::output::data(&super::json_text(&status));
-        return EXIT_OK;
+        return exit::OK;
     }
     if !status.up {
         crate::base::output::data(&format!("no lab in {}\n", state.root().display()));
-        return EXIT_OK;
+        return exit::OK;
     }
     crate::base::output::data(&format!(
         "lab {} (dns {})\n",
@@ -139,7 +139,7 @@ pub fn status(state: &StateDir, json: bool) -> u8 {
             crate::base::output::data(&format!("  {r}\n"));
         }
     }
-    EXIT_OK
+    exit::OK
 }
 
 pub fn exec(state: &StateDir, host: &str, argv: &[String]) -> u8 {

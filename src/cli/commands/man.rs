@@ -1,7 +1,7 @@
 //! `rigger man [COMMAND]`: the man page, generated from the command line's own
 //! definition (clap_mangen), so it says what `--help` says.
 
-use crate::cli::run::EXIT_OK;
+use crate::cli::exit;
 
 pub fn man(cli: clap::Command, command: Option<&str>) -> u8 {
     let page = match command {
@@ -22,5 +22,5 @@ pub fn man(cli: clap::Command, command: Option<&str>) -> u8 {
         return super::fail(format!("cannot write the man page: {e}"), None);
     }
     crate::base::output::data(&String::from_utf8_lossy(&out));
-    EXIT_OK
+    exit::OK
 }

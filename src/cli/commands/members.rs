@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::table::{Align, bordered};
 use crate::cli::WriteOut;
-use crate::cli::run::EXIT_OK;
+use crate::cli::exit;
 use crate::providers::members::{EtcdMember, ListHeader, MemberCall, Membership};
 use crate::world::WorldConfig;
 
@@ -38,19 +38,18 @@ pub fn members(config: &WorldConfig, args: MembersArgs) -> u8 {
         Err(status) => return status,
     };
     let dns = world.backends.dns.clone();
-    let probe = world.backends.probe.clone();
+    let etcd = world.backends.etcd.clone();
     let listed = world.block_on(async move {
         let servers = dns.authoritative(&domain).await?;
         // A list is not refused for a passing reason worth waiting out at a prompt.
-        probe
-            .membership(
-                &domain,
-                tls.as_ref(),
-                &servers,
-                &MemberCall::List,
-                Duration::ZERO,
-            )
-            .await
+        etcd.membership(
+            &domain,
+            tls.as_ref(),
+            &servers,
+            &MemberCall::List,
+            Duration::ZERO,
+        )
+        .await
     });
     let listed = match listed {
         Ok(m) => m,
@@ -62,7 +61,7 @@ pub fn members(config: &WorldConfig, args: MembersArgs) -> u8 {
         WriteOut::Json => json(&listed),
     };
     crate::base::output::data(&text);
-    EXIT_OK
+    exit::OK
 }
 
 /// The members in etcd's order (by ID), as etcdctl prints them.

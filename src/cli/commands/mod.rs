@@ -17,11 +17,12 @@ pub mod state;
 pub mod table;
 
 use crate::cli::diagnostic::{self, ScriptError};
+use crate::cli::exit;
 
 /// Prints an error the way every rigger error looks and returns the failure status.
 pub fn fail(message: impl Into<String>, help: Option<String>) -> u8 {
     crate::base::output::to_stderr(&diagnostic::render(&ScriptError::plain(message, help)));
-    crate::cli::run::EXIT_FAILED
+    exit::FAILED
 }
 
 /// `--discovery-srv DOMAIN` as a checked domain, or the failure status after saying why.

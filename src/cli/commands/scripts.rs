@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::cli::diagnostic::ScriptError;
-use crate::cli::run::{EXIT_OK, EXIT_USAGE};
+use crate::cli::exit;
 use crate::primitives::params::Params;
 use crate::script::declared::{self, Declared};
 use crate::script::{Script, bundled};
@@ -66,14 +66,14 @@ pub fn list(json: bool) -> u8 {
         .collect();
     if json {
         crate::base::output::data(&super::json_text(&all));
-        return EXIT_OK;
+        return exit::OK;
     }
     let width = all.iter().map(|s| s.name.len()).max().unwrap_or(0);
     for s in &all {
         crate::base::output::data(&format!("{:width$}  {}\n", s.name, s.about));
     }
     crate::base::output::data("\n`rigger scripts NAME` lists a script's parameters.\n");
-    EXIT_OK
+    exit::OK
 }
 
 /// `rigger scripts NAME`: what the script does and every parameter it takes.
@@ -84,7 +84,7 @@ pub fn show(name: &str, json: bool) -> u8 {
     };
     if json {
         crate::base::output::data(&super::json_text(&info));
-        return EXIT_OK;
+        return exit::OK;
     }
     let mut out = format!("{} ({})\n", info.name, info.path);
     if !info.about.is_empty() {
@@ -93,7 +93,7 @@ pub fn show(name: &str, json: bool) -> u8 {
     out.push('\n');
     out.push_str(&parameters(name, &info, &params));
     crate::base::output::data(&out);
-    EXIT_OK
+    exit::OK
 }
 
 /// What `rigger run NAME --help` adds for the script named: what it does and its
@@ -190,7 +190,7 @@ pub fn check_sets(arg: &str, script: &Script, given: &Params) -> Result<(), (Scr
         }
         None => ScriptError::plain(message, help),
     };
-    Err((err, EXIT_USAGE))
+    Err((err, exit::USAGE))
 }
 
 /// The text of the file a parameter is declared in: the script, or a module it imports.

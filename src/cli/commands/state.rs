@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::base::state_dir::StateDir;
-use crate::cli::run::EXIT_OK;
+use crate::cli::exit;
 use crate::world::inventory::{self, Run};
 
 /// A run as `--json` shows it.
@@ -108,7 +108,7 @@ pub fn list(state: &StateDir, json: bool) -> u8 {
     if json {
         let views: Vec<RunView> = runs.iter().map(RunView::from).collect();
         crate::base::output::data(&super::json_text(&views));
-        return EXIT_OK;
+        return exit::OK;
     }
     if runs.is_empty() {
         crate::base::output::data(&format!(
@@ -119,7 +119,7 @@ pub fn list(state: &StateDir, json: bool) -> u8 {
     for run in &runs {
         crate::base::output::data(&run_text(run, ""));
     }
-    EXIT_OK
+    exit::OK
 }
 
 pub fn show(state: &StateDir, domain: &str, json: bool) -> u8 {
@@ -147,7 +147,7 @@ pub fn show(state: &StateDir, domain: &str, json: bool) -> u8 {
     };
     if json {
         crate::base::output::data(&super::json_text(&view));
-        return EXIT_OK;
+        return exit::OK;
     }
     let mut out = format!("cluster {domain}\n");
     let none = || "-".to_string();
@@ -169,5 +169,5 @@ pub fn show(state: &StateDir, domain: &str, json: bool) -> u8 {
     }
     crate::base::output::data(&out);
     tracing::info!("`eval \"$(rigger env --discovery-srv {domain})\"` points etcdctl at it");
-    EXIT_OK
+    exit::OK
 }

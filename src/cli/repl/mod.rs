@@ -14,7 +14,7 @@ use rustyline::{Config, Editor};
 
 use self::helper::{Names, ReplHelper};
 use super::diagnostic::{self, Context};
-use super::run::{EXIT_FAILED, EXIT_OK};
+use crate::cli::exit;
 use crate::primitives::bridge::{Bridge, Interrupt};
 use crate::primitives::context::ScriptContext;
 use crate::primitives::params::Params;
@@ -169,14 +169,14 @@ pub fn run(request: ReplRequest) -> u8 {
                 }
                 interrupt.lower();
                 if !session.command(&line, &interrupt) {
-                    break EXIT_OK;
+                    break exit::OK;
                 }
             }
             Err(ReadlineError::Interrupted) => continue,
-            Err(ReadlineError::Eof) => break EXIT_OK,
+            Err(ReadlineError::Eof) => break exit::OK,
             Err(e) => {
                 crate::cli::commands::fail(format!("cannot read input: {e}"), None);
-                break EXIT_FAILED;
+                break exit::FAILED;
             }
         }
     };

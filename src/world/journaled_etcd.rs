@@ -1,4 +1,4 @@
-//! The Probe, journaled where it changes something: a member added to an etcd cluster
+//! The EtcdApi, journaled where it changes something: a member added to an etcd cluster
 //! is in the run's journal before the call returns (a failed run removes it again, a
 //! learner that never caught up among them), and a member removed is marked gone in
 //! whichever run's journal added it. Questions pass straight through.
@@ -12,26 +12,17 @@ use async_trait::async_trait;
 use super::journal::{Intent, Resource};
 use super::journaling::{Book, Made};
 use crate::base::error::Result;
-use crate::providers::discovery::{Diagnosis, DiscoveryCheck};
+use crate::providers::etcd_api::Report;
 use crate::providers::members::{JoinedMember, MemberCall, Membership};
-use crate::providers::probe::Report;
-use crate::providers::{DnsWait, Probe, TlsFiles};
+use crate::providers::{EtcdApi, TlsFiles};
 
-pub struct JournaledProbe {
-    pub inner: Arc<dyn Probe>,
+pub struct JournaledEtcd {
+    pub inner: Arc<dyn EtcdApi>,
     pub book: Book,
 }
 
 #[async_trait]
-impl Probe for JournaledProbe {
-    async fn wait_resolves(&self, wait: &DnsWait) -> Result<()> {
-        self.inner.wait_resolves(wait).await
-    }
-
-    async fn wait_tcp(&self, address: &str, timeout: Duration, interval: Duration) -> Result<()> {
-        self.inner.wait_tcp(address, timeout, interval).await
-    }
-
+impl EtcdApi for JournaledEtcd {
     async fn health(
         &self,
         domain: &str,
@@ -52,10 +43,6 @@ impl Probe for JournaledProbe {
         self.inner
             .wait_healthy(domain, tls, servers, within, interval)
             .await
-    }
-
-    async fn discovery(&self, check: &DiscoveryCheck) -> Result<Diagnosis> {
-        self.inner.discovery(check).await
     }
 
     async fn membership(

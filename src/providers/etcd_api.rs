@@ -1,0 +1,178 @@
+//! What is asked of an etcd cluster itself, through its client API: how healthy it is,
+//! and its membership (read, and changed by the day-2 procedures). Apart from the
+//! read-only [`super::probe::Probe`] because a change here is journaled (a member
+//! added is removed again by a rollback) and a question there never is.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use super::members::{Drift, MemberCall, Membership};
+use super::tls::TlsFiles;
+use crate::base::error::Result;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    /// etcd's member ID in hex, when some member could tell it.
+    pub id: Option<String>,
+    pub endpoint: String,
+    pub healthy: bool,
+    /// Answers, but has no leader yet: counts towards a quorum, not as healthy.
+    pub electing: bool,
+    pub detail: String,
+    /// How long its health check took (as etcdctl writes it: `9.203461ms`).
+    #[serde(serialize_with = "as_go_duration")]
+    pub took: Duration,
+}
+
+fn as_go_duration<S: serde::Serializer>(
+    d: &Duration,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::base::human::go_duration(*d))
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Healthy,
+    /// Some members are down but a quorum answers.
+    Degraded,
+    /// No quorum: the cluster cannot serve writes.
+    Unavailable,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub domain: String,
+    pub status: Status,
+    pub members: Vec<Member>,
+    /// Said instead of the verdict when nobody was asked (a plan assumes health).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assumed: Option<String>,
+    /// Where DNS and the live membership disagree (none when the membership could not
+    /// be read): a cluster with drift is degraded even when every member is healthy.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<Drift>,
+    /// Whether the membership was read, so that no drift means DNS equals it.
+    #[serde(skip)]
+    pub membership_read: bool,
+}
+
+impl Report {
+    /// The seed's output: one line per member, then the verdict.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for m in &self.members {
+            let id = m.id.as_deref().unwrap_or("(id unknown)");
+            if m.healthy {
+                out.push_str(&format!(
+                    "member {id} is healthy: got healthy result from {}\n",
+                    m.endpoint
+                ));
+            } else {
+                out.push_str(&format!("member {id} is unhealthy: {}\n", m.detail));
+            }
+        }
+        if let Some(why) = &self.assumed {
+            out.push_str(&format!("{why}\n"));
+            return out;
+        }
+        let healthy = self.members.iter().filter(|m| m.healthy).count();
+        let electing = self.members.iter().filter(|m| m.electing).count();
+        let total = self.members.len();
+        for d in &self.drift {
+            out.push_str(&format!("drift: {}\n", d.text));
+        }
+        out.push_str(&match self.status {
+            Status::Healthy => "cluster is healthy\n".to_string(),
+            Status::Degraded if healthy == total && !self.drift.is_empty() => format!(
+                "cluster is degraded: {healthy} of {total} members healthy, but DNS differs from the membership in {} (`rigger run reconcile` repairs it)\n",
+                match self.drift.len() {
+                    1 => "1 place".to_string(),
+                    n => format!("{n} places"),
+                }
+            ),
+            Status::Degraded if electing > 0 => format!(
+                "cluster is degraded: {healthy} of {total} members healthy, {electing} electing a leader, quorum held\n"
+            ),
+            Status::Degraded => {
+                format!("cluster is degraded: {healthy} of {total} members healthy, quorum held\n")
+            }
+            Status::Unavailable => {
+                format!("cluster is unavailable: {healthy} of {total} members healthy, no quorum\n")
+            }
+        });
+        out
+    }
+}
+
+#[async_trait]
+pub trait EtcdApi: Send + Sync {
+    /// The health of the cluster under `domain`, its members found through `servers`
+    /// as etcdctl 3.5 finds them (`_etcd-client-ssl._tcp` over TLS with `tls`, and
+    /// `_etcd-client._tcp` over plain HTTP).
+    async fn health(
+        &self,
+        domain: &str,
+        tls: Option<&TlsFiles>,
+        servers: &[SocketAddr],
+    ) -> Result<Report>;
+
+    /// Waits up to `within` until every member under `domain` (found as for `health`)
+    /// answers its health check healthy, asking every `interval`; says whether they did.
+    async fn wait_healthy(
+        &self,
+        domain: &str,
+        tls: Option<&TlsFiles>,
+        servers: &[SocketAddr],
+        within: Duration,
+        interval: Duration,
+    ) -> Result<bool>;
+
+    /// Asks the cluster under `domain` (its members found through `servers`, as for
+    /// `health`) to `call`, retrying for up to `patience` while etcd refuses for a
+    /// passing reason (a leader change, a learner not yet in sync).
+    async fn membership(
+        &self,
+        domain: &str,
+        tls: Option<&TlsFiles>,
+        servers: &[SocketAddr],
+        call: &MemberCall,
+        patience: Duration,
+    ) -> Result<Membership>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_healthy_cluster_with_drift_reads_as_degraded_with_each_difference() {
+        let member = |id: &str| Member {
+            id: Some(id.into()),
+            endpoint: format!("https://{id}.example.test:2379"),
+            healthy: true,
+            electing: false,
+            detail: String::new(),
+            took: Duration::from_millis(3),
+        };
+        let report = Report {
+            domain: "example.test".into(),
+            status: Status::Degraded,
+            members: vec![member("a"), member("b"), member("c")],
+            assumed: None,
+            membership_read: true,
+            drift: vec![Drift {
+                kind: "not_a_member",
+                subject: "etcd-ghost.example.test".into(),
+                text: "_etcd-client-ssl._tcp.example.test names etcd-ghost.example.test, which is not a member".into(),
+            }],
+        };
+        let text = report.text();
+        assert!(text.contains("\ndrift: _etcd-client-ssl._tcp.example.test names etcd-ghost.example.test, which is not a member\n"), "{text}");
+        assert!(text.ends_with("cluster is degraded: 3 of 3 members healthy, but DNS differs from the membership in 1 place (`rigger run reconcile` repairs it)\n"), "{text}");
+    }
+}
