@@ -61,13 +61,8 @@ pub fn run(request: RunRequest) -> u8 {
 /// What the world's backends need from the environment, asked before the script starts,
 /// so that it is said as the setup problem it is, not as a failure at some line.
 fn check_setup(spec: &crate::world::WorldSpec) -> Result<(), ScriptError> {
-    if !crate::providers::backends::uses_aws(&spec.target, &spec.dns) {
+    let Some(flag) = crate::providers::backends::uses_aws(&spec.target, &spec.dns) else {
         return Ok(());
-    }
-    let flag = if spec.target == "aws" {
-        "--target aws"
-    } else {
-        "--dns route53"
     };
     crate::base::runtime::block_on(crate::providers::aws::check_setup()).map_err(|e| {
         ScriptError::plain(format!("{flag} needs AWS settings: {}", e.message), e.help)

@@ -8,7 +8,7 @@ use super::bridge::Bridge;
 use super::params::Params;
 use crate::base::error::{Error, Result};
 use crate::providers::Probe;
-use crate::world::{World, WorldConfig};
+use crate::world::{World, WorldConfig, WorldSpec};
 
 pub struct ScriptContext {
     pub bridge: Bridge,
@@ -50,7 +50,7 @@ impl ScriptContext {
     pub fn target(&self) -> String {
         self.world_config
             .as_ref()
-            .map_or_else(|| "lab".to_string(), |c| c.spec.target.clone())
+            .map_or_else(|| WorldSpec::default().target, |c| c.spec.target.clone())
     }
 
     /// Whether this session only plans (`--dry-run`).

@@ -30,6 +30,11 @@ pub struct TargetRow {
     /// Why its machines cannot be found without the state dir (`destroy --cluster`);
     /// `None`: they carry the cluster's tag and can.
     pub untagged: Option<&'static str>,
+    /// Whether its machines are this machine's own (the lab): what a check of the
+    /// machine itself applies to, and what `destroy` keeps up for the next run.
+    pub local: bool,
+    /// Whether it needs the AWS SDK's settings (region, credentials).
+    pub aws: bool,
     pub open: fn(&Opening) -> Result<Machines>,
 }
 
@@ -44,6 +49,11 @@ pub struct DnsRow {
     /// Why its records carry no ownership marker, so that only the state dir finds them
     /// (`destroy --cluster`); `None`: they carry one.
     pub unmarked: Option<&'static str>,
+    /// Whether it is the lab's own server, which lab hosts ask; with any other, they ask
+    /// `--dns-server`.
+    pub lab_server: bool,
+    /// Whether it needs the AWS SDK's settings (region, credentials).
+    pub aws: bool,
     pub open: fn(&Opening) -> Result<Arc<dyn Dns>>,
 }
 
@@ -52,16 +62,25 @@ pub struct TransportRow {
     pub name: &'static str,
     pub about: &'static str,
     pub targets: &'static [&'static str],
-    pub open: fn(&Opening) -> Result<Arc<dyn Transport>>,
+    /// Whether lab hosts must run sshd for it.
+    pub sshd: bool,
+    /// Opened after the target, whose machines it reaches.
+    pub open: fn(&Opening, &Machines) -> Result<Arc<dyn Transport>>,
 }
 
 /// The lab's hosts and records are known through its state dir alone.
 const LAB_LOST: &str = "the lab is known only through its state dir, which `rigger destroy` (without --cluster) empties; --cluster searches the cloud";
 
-/// Whether a world of these backends uses the AWS SDK's settings (region, credentials),
-/// which a run then checks before its script starts.
-pub fn uses_aws(target: &str, dns: &str) -> bool {
-    target == "aws" || dns == "route53"
+/// The flag of the backend that needs the AWS SDK's settings (region, credentials),
+/// which a run then checks before its script starts; none when no backend does.
+pub fn uses_aws(target: &str, dns: &str) -> Option<String> {
+    if self::target(target).is_ok_and(|t| t.aws) {
+        Some(format!("--target {target}"))
+    } else if self::dns(dns).is_ok_and(|d| d.aws) {
+        Some(format!("--dns {dns}"))
+    } else {
+        None
+    }
 }
 
 pub const TARGETS: &[TargetRow] = &[
@@ -75,6 +94,8 @@ pub const TARGETS: &[TargetRow] = &[
         allowed: lab::require_privileges,
         node_dir: lab::host_dir,
         untagged: Some(LAB_LOST),
+        local: true,
+        aws: false,
         open: lab::open_target,
     },
     TargetRow {
@@ -87,6 +108,8 @@ pub const TARGETS: &[TargetRow] = &[
         allowed: || Ok(()),
         node_dir: |_, _| compute::ec2::NODE_DIR.to_string(),
         untagged: None,
+        local: false,
+        aws: true,
         open: compute::ec2::open,
     },
 ];
@@ -100,6 +123,8 @@ pub const DNS: &[DnsRow] = &[
             "the lab's DNS is its own server; --dns-server names another server, for --dns rfc2136",
         ),
         unmarked: Some(LAB_LOST),
+        lab_server: true,
+        aws: false,
         open: lab::open_dns,
     },
     DnsRow {
@@ -108,6 +133,8 @@ pub const DNS: &[DnsRow] = &[
         targets: &["aws"],
         refuses_servers: None,
         unmarked: None,
+        lab_server: false,
+        aws: false,
         open: dns::cloudflare::open,
     },
     DnsRow {
@@ -116,6 +143,8 @@ pub const DNS: &[DnsRow] = &[
         targets: &["aws"],
         refuses_servers: None,
         unmarked: None,
+        lab_server: false,
+        aws: true,
         open: dns::route53::open,
     },
     DnsRow {
@@ -126,6 +155,8 @@ pub const DNS: &[DnsRow] = &[
         unmarked: Some(
             "records on a server of your own carry no ownership marker: finding markers again would take a zone transfer (AXFR), which rigger does not do",
         ),
+        lab_server: false,
+        aws: false,
         open: dns::rfc2136::open,
     },
 ];
@@ -135,12 +166,14 @@ pub const TRANSPORTS: &[TransportRow] = &[
         name: "exec",
         about: "Straight into the lab host's namespaces (lab only)",
         targets: &["lab"],
+        sshd: false,
         open: lab::open_exec,
     },
     TransportRow {
         name: "ssh",
         about: "SSH: the cloud's way, and the lab's when asked (each host then runs sshd)",
         targets: &["lab", "aws"],
+        sshd: true,
         open: transport::ssh::open,
     },
 ];

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::base::error::Result;
 use crate::base::state_dir::StateDir;
 use crate::providers::Compute;
+use crate::providers::transport::reach::SshReach;
 
 /// How SSH connects, as the user chose it (`--ssh-user`, `--ssh-key`, `--ssh-accept-new`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +34,11 @@ pub struct Opening {
     pub run_id: String,
     /// False when only looking at what exists (destroy, health, a dry run's reads).
     pub create: bool,
+    /// Whether the DNS provider is the lab's own server (else lab hosts ask
+    /// `--dns-server`), and whether the transport needs sshd on lab hosts: from the
+    /// backend table, so that no backend knows another by name.
+    pub lab_dns: bool,
+    pub sshd: bool,
     aws: OnceLock<aws_config::SdkConfig>,
 }
 
@@ -52,6 +58,8 @@ impl Opening {
             ssh: SshSettings::default(),
             run_id: String::new(),
             create: false,
+            lab_dns: false,
+            sshd: false,
             aws: OnceLock::new(),
         }
     }
@@ -73,4 +81,6 @@ pub struct Machines {
     pub runtime: Option<tokio::runtime::Runtime>,
     /// Run when the world closes, told whether everything the run made is gone.
     pub epilogue: Option<Box<dyn Fn(bool) + Send + Sync>>,
+    /// How SSH reaches them, when the run reaches them over SSH.
+    pub ssh: SshReach,
 }

@@ -104,6 +104,9 @@ async fn endpoint_of(server: SocketAddr, url: &str) -> Option<Endpoint> {
 struct Refusal {
     why: String,
     passing: bool,
+    /// etcd said there is no such member (gRPC NotFound), which a caller removing one
+    /// takes as done.
+    no_such_member: bool,
 }
 
 async fn post(
@@ -118,6 +121,8 @@ async fn post(
             return Err(Refusal {
                 why,
                 passing: false,
+
+                no_such_member: false,
             });
         }
     };
@@ -133,6 +138,8 @@ async fn post(
             return Err(Refusal {
                 why: format!("cannot reach {}: {}", at.url, cause(&e)),
                 passing: true,
+
+                no_such_member: false,
             });
         }
     };
@@ -143,6 +150,8 @@ async fn post(
             return Err(Refusal {
                 why: format!("{} answered what is not JSON: {}", at.url, cause(&e)),
                 passing: true,
+
+                no_such_member: false,
             });
         }
     };
@@ -155,8 +164,11 @@ async fn post(
         .find_map(|k| value.get(*k).and_then(Value::as_str))
         .unwrap_or("an error without a message")
         .to_string();
+    // gRPC's NotFound: etcd's "member not found".
+    const NOT_FOUND: u64 = 5;
     Err(Refusal {
         passing: passing(&why),
+        no_such_member: value.get("code").and_then(Value::as_u64) == Some(NOT_FOUND),
         why,
     })
 }
@@ -227,6 +239,7 @@ pub async fn change(
         let all = endpoints(domain, creds.is_some(), servers).await?;
         let mut last = String::new();
         let mut keep_trying = false;
+        let mut gone = false;
         let mut unreachable = 0;
         for at in &all {
             match attempt(servers[0], creds, at, call, &all).await {
@@ -234,8 +247,13 @@ pub async fn change(
                     done.retries = retries;
                     return Ok(done);
                 }
-                Err(Refusal { why, passing }) => {
+                Err(Refusal {
+                    why,
+                    passing,
+                    no_such_member,
+                }) => {
                     keep_trying |= passing;
+                    gone = no_such_member;
                     unreachable += usize::from(why.starts_with("cannot reach "));
                     last = why;
                 }
@@ -250,6 +268,13 @@ pub async fn change(
             } else {
                 String::new()
             };
+            // A member that is not there is not a refusal: a caller removing it is done.
+            if gone {
+                return Err(Error::not_found(format!(
+                    "etcd has no such member in the cluster under {domain} (`{}`): {last}",
+                    call.describe()
+                )));
+            }
             // Nobody answering is a cluster that is not there (any more), not a refusal.
             if unreachable == all.len() {
                 return Err(Error::not_found(format!(
@@ -319,6 +344,8 @@ async fn attempt(
                         "no member says which is the leader, or the leader's name does not resolve"
                             .into(),
                     passing: true,
+
+                    no_such_member: false,
                 });
             };
             let body = json!({ "targetID": to.to_string() });
@@ -349,6 +376,8 @@ async fn listed(creds: Option<&Credentials>, all: &[Endpoint]) -> Result<Members
     let mut last = Refusal {
         why: "no member to ask".into(),
         passing: true,
+
+        no_such_member: false,
     };
     for at in all {
         match post(creds, at, "/v3/cluster/member/list", &json!({})).await {

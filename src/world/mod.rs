@@ -95,6 +95,8 @@ impl World {
         opening.dns_servers = spec.dns_servers.clone();
         opening.ssh = spec.ssh.clone();
         opening.create = create;
+        opening.lab_dns = backends::dns(&spec.dns)?.lab_server;
+        opening.sshd = backends::transport(&spec.transport)?.sshd;
         Ok(opening)
     }
 
@@ -114,7 +116,8 @@ impl World {
         let others = backends::dns(opening.dns)
             .and_then(|row| (row.open)(&opening))
             .and_then(|dns| {
-                let transport = (backends::transport(opening.transport)?.open)(&opening)?;
+                let transport =
+                    (backends::transport(opening.transport)?.open)(&opening, &machines)?;
                 Ok((dns, transport))
             });
         let (dns, transport) = match others {
@@ -339,9 +342,7 @@ impl Backends {
             .await
         {
             Ok(_) => Ok(true),
-            Err(e) if e.kind == ErrorKind::NotFound || e.message.contains("member not found") => {
-                Ok(false)
-            }
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
             Err(e) => Err(e),
         }
     }

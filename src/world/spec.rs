@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::base::state_dir::StateDir;
+use crate::providers::backends;
 use crate::providers::opening::SshSettings;
 
 /// Which backends a run uses, by their names in the backend table.
@@ -23,25 +24,30 @@ pub struct WorldSpec {
     pub ssh: SshSettings,
 }
 
+/// The default target's transport: what a journal written before transports were
+/// chosen used.
 fn exec() -> String {
-    "exec".into()
+    backends::TARGETS[0].transport.into()
 }
 
 impl Default for WorldSpec {
+    /// The table's first target (the lab), with its own DNS provider and transport.
     fn default() -> Self {
+        let target = &backends::TARGETS[0];
         Self {
-            target: "lab".into(),
-            dns: "lab".into(),
+            target: target.name.into(),
+            dns: target.dns.into(),
             dns_servers: Vec::new(),
-            transport: exec(),
+            transport: target.transport.into(),
             ssh: SshSettings::default(),
         }
     }
 }
 
 impl WorldSpec {
+    /// Whether its machines are this machine's own (the lab).
     pub fn is_lab(&self) -> bool {
-        self.target == "lab"
+        backends::target(&self.target).is_ok_and(|t| t.local)
     }
 }
 

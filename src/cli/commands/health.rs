@@ -32,7 +32,7 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
         Ok(w) => w,
         Err(status) => return status,
     };
-    let lab_dns = config.spec.dns == "lab";
+    let lab_dns = crate::providers::backends::dns(&config.spec.dns).is_ok_and(|d| d.lab_server);
     let dns = world.backends.dns.clone();
     let etcd = world.backends.etcd.clone();
     let report = world.block_on(async move {

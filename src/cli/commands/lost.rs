@@ -102,7 +102,8 @@ fn destroy_marked(state: &StateDir, cluster: &str, dns: &'static str) -> usize {
         }
     };
     // Only the DNS backend is opened: records need no machines, nor their credentials.
-    let opening = Opening::new(row.targets[0], row.name, "ssh", state.clone());
+    let transport = backends::target(row.targets[0]).map_or("", |t| t.transport);
+    let opening = Opening::new(row.targets[0], row.name, transport, state.clone());
     let dns = match (row.open)(&opening) {
         Ok(dns) => dns,
         Err(e) => {

@@ -18,6 +18,7 @@ use super::{Compute, Instance, InstanceSpec};
 use crate::base::error::{Error, ErrorKind, Result};
 use crate::providers::aws::{load_config, sdk_error};
 use crate::providers::opening::{Machines, Opening};
+use crate::providers::transport::reach::{SshConfig, SshReach};
 
 /// The tag on every resource rigger makes, so `destroy` can find them without state.
 pub const CLUSTER_TAG: &str = "rigger:cluster";
@@ -168,7 +169,47 @@ pub fn open(opening: &Opening) -> Result<Machines> {
         compute,
         runtime: None,
         epilogue: None,
+        ssh: ssh_reach(opening)?,
     })
+}
+
+/// How SSH reaches EC2 machines: as the user set it up (`--ssh-user`, `--ssh-key`,
+/// `--ssh-accept-new`, the agent, `~/.ssh/config`). An overridden EC2 endpoint
+/// (AWS_ENDPOINT_URL, or one in the profile) is a stand-in such as moto, whose instance
+/// addresses are fiction and must never be dialled.
+fn ssh_reach(opening: &Opening) -> Result<SshReach> {
+    match opening.aws() {
+        Ok(config) => {
+            if let Some(url) = config.endpoint_url() {
+                return Ok(SshReach::Unreachable {
+                    reason: format!(
+                        "its address comes from an overridden EC2 endpoint ({url}), such as a local stand-in, and may not be real"
+                    ),
+                    help: "rigger never connects to machines a stand-in invented; unset AWS_ENDPOINT_URL to use real EC2".into(),
+                });
+            }
+        }
+        // Only looking (`health` with Cloudflare): without AWS settings there is no EC2
+        // machine to reach, nor a way to tell a stand-in's from a real one.
+        Err(e) if !opening.create => {
+            return Ok(SshReach::Unreachable {
+                reason: e.message,
+                help: e.help.unwrap_or_default(),
+            });
+        }
+        Err(e) => return Err(e),
+    }
+    let ssh = &opening.ssh;
+    Ok(SshReach::Connect(SshConfig {
+        user: ssh.user.clone().unwrap_or_else(|| "admin".into()),
+        port: 22,
+        key: ssh.key.clone(),
+        accept_new: ssh.accept_new,
+        known_hosts: None,
+        control_dir: opening.state.root().join("ssh"),
+        netns: None,
+        wait: Duration::from_secs(180),
+    }))
 }
 
 #[async_trait]

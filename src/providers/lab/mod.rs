@@ -25,6 +25,7 @@ use crate::base::names::check_name;
 use crate::base::state_dir::{StateDir, private_dir, read_json, write_json};
 use crate::providers::opening::{Machines, Opening};
 use crate::providers::records::cname_conflict;
+use crate::providers::transport::reach::{SshConfig, SshReach};
 use crate::providers::{
     Compute, Dns, ExecOutput, Instance, InstanceSpec, NodeResolver, Process, Record, RecordSpec,
     Transport, Zone,
@@ -46,10 +47,10 @@ pub struct Lab {
 /// when only looking, found), and a runtime whose threads live in its namespace.
 pub fn open_target(opening: &Opening) -> Result<Machines> {
     let mut lab = Lab::new(&opening.state);
-    if opening.dns != "lab" {
+    if !opening.lab_dns {
         lab.nameserver = hosts_nameserver(opening)?;
     }
-    if opening.transport == "ssh" {
+    if opening.sshd {
         lab = lab.with_sshd();
     }
     let (file, brought_up) = if opening.create {
@@ -82,10 +83,25 @@ pub fn open_target(opening: &Opening) -> Result<Machines> {
             return Err(e);
         }
     };
+    // Each host's sshd, with the lab's own key and known_hosts, from inside the lab.
+    let files = sshd::client_files(lab.dir());
+    let ssh = SshReach::Connect(SshConfig {
+        user: opening.ssh.user.clone().unwrap_or_else(|| "root".into()),
+        port: 22,
+        key: Some(files.key),
+        accept_new: false,
+        known_hosts: Some(files.known_hosts),
+        control_dir: files.control_dir,
+        netns: Some(file.netns()),
+        // sshd listens before launch_instance returns; one restarted (or slow to start)
+        // is waited for as a booting cloud machine's is.
+        wait: Duration::from_secs(30),
+    });
     Ok(Machines {
         compute: Arc::new(lab),
         runtime: Some(runtime),
         epilogue: Some(Box::new(epilogue)),
+        ssh,
     })
 }
 
@@ -132,7 +148,7 @@ pub fn open_dns(opening: &Opening) -> Result<Arc<dyn Dns>> {
 }
 
 /// Commands straight into a host's namespaces (its row in the backend table).
-pub fn open_exec(opening: &Opening) -> Result<Arc<dyn Transport>> {
+pub fn open_exec(opening: &Opening, _machines: &Machines) -> Result<Arc<dyn Transport>> {
     Ok(Arc::new(Lab::new(&opening.state)))
 }
 

@@ -1,5 +1,6 @@
 //! Reaching nodes: the trait every transport implements, and one module per transport.
 
+pub mod reach;
 pub mod ssh;
 pub mod unreachable;
 

@@ -3,7 +3,6 @@
 //! contact with an unknown host is refused unless the user chose accept-new.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,87 +11,23 @@ use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
+use super::reach::{SshConfig, SshReach};
 use super::unreachable::Unreachable;
 use super::{ExecOutput, Process, Transport};
 use crate::base::error::{Error, ErrorKind, Result};
 use crate::providers::Instance;
-use crate::providers::opening::Opening;
+use crate::providers::opening::{Machines, Opening};
 
-/// The SSH transport of a run (its row in the backend table). In the lab it reaches the
-/// sshd of each host with the lab's own key and known_hosts, from inside the lab.
-pub fn open(opening: &Opening) -> Result<Arc<dyn Transport>> {
-    if opening.target == "lab" {
-        let lab = crate::providers::lab::Lab::new(&opening.state);
-        let files = crate::providers::lab::sshd::client_files(lab.dir());
-        return Ok(Arc::new(Ssh::new(SshConfig {
-            user: opening.ssh.user.clone().unwrap_or_else(|| "root".into()),
-            port: 22,
-            key: Some(files.key),
-            accept_new: false,
-            known_hosts: Some(files.known_hosts),
-            control_dir: files.control_dir,
-            netns: Some(lab.netns()?),
-            // sshd listens before launch_instance returns; one restarted (or slow to
-            // start) is waited for as a booting cloud machine's is.
-            wait: Duration::from_secs(30),
-        })));
-    }
-    // An overridden EC2 endpoint (AWS_ENDPOINT_URL, or one in the profile) is a stand-in
-    // such as moto, whose instance addresses are fiction and must never be dialled.
-    if opening.target == "aws" {
-        match opening.aws() {
-            Ok(config) => {
-                if let Some(url) = config.endpoint_url() {
-                    return Ok(Arc::new(Unreachable {
-                        reason: format!(
-                            "its address comes from an overridden EC2 endpoint ({url}), such as a local stand-in, and may not be real"
-                        ),
-                        help: "rigger never connects to machines a stand-in invented; unset AWS_ENDPOINT_URL to use real EC2".into(),
-                    }));
-                }
-            }
-            // Only looking (`health` with Cloudflare): without AWS settings there is no
-            // EC2 machine to reach, nor a way to tell a stand-in's from a real one.
-            Err(e) if !opening.create => {
-                return Ok(Arc::new(Unreachable {
-                    reason: e.message,
-                    help: e.help.unwrap_or_default(),
-                }));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    let ssh = &opening.ssh;
-    Ok(Arc::new(Ssh::new(SshConfig {
-        user: ssh.user.clone().unwrap_or_else(|| "admin".into()),
-        port: 22,
-        key: ssh.key.clone(),
-        accept_new: ssh.accept_new,
-        known_hosts: None,
-        control_dir: opening.state.root().join("ssh"),
-        netns: None,
-        wait: Duration::from_secs(180),
-    })))
-}
-
-#[derive(Debug, Clone)]
-pub struct SshConfig {
-    pub user: String,
-    pub port: u16,
-    /// A private key file; without one, the agent and ~/.ssh/config decide.
-    pub key: Option<PathBuf>,
-    /// Accept and remember an unknown host key on first contact (`accept-new`).
-    pub accept_new: bool,
-    /// A known_hosts file of rigger's own (the lab keeps one); else the user's.
-    pub known_hosts: Option<PathBuf>,
-    /// Where the multiplexing sockets live.
-    pub control_dir: PathBuf,
-    /// The network namespace every connection must start from (the lab's): a guard
-    /// that no lab address is ever dialled from this machine's own network.
-    pub netns: Option<String>,
-    /// How long to keep trying while the host does not answer yet (a new instance's
-    /// sshd is still booting); a refused host key is never retried.
-    pub wait: Duration,
+/// The SSH transport of a run (its row in the backend table), reaching the machines as
+/// their target says they are reached.
+pub fn open(_opening: &Opening, machines: &Machines) -> Result<Arc<dyn Transport>> {
+    Ok(match &machines.ssh {
+        SshReach::Connect(config) => Arc::new(Ssh::new(config.clone())),
+        SshReach::Unreachable { reason, help } => Arc::new(Unreachable {
+            reason: reason.clone(),
+            help: help.clone(),
+        }),
+    })
 }
 
 pub struct Ssh {
