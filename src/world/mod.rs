@@ -7,6 +7,7 @@ pub mod inventory;
 pub mod journal;
 pub mod journaled_etcd;
 pub mod journaling;
+pub mod query;
 pub mod spec;
 pub mod standing;
 
@@ -83,30 +84,13 @@ impl World {
         Self::open_with(config, false).map(Some)
     }
 
-    fn opening(config: &WorldConfig, create: bool) -> Result<Opening> {
-        let spec = &config.spec;
-        backends::check(&spec.target, &spec.dns, &spec.transport, &spec.dns_servers)?;
-        let mut opening = Opening::new(
-            backends::target(&spec.target)?.name,
-            backends::dns(&spec.dns)?.name,
-            backends::transport(&spec.transport)?.name,
-            config.state.clone(),
-        );
-        opening.dns_servers = spec.dns_servers.clone();
-        opening.ssh = spec.ssh.clone();
-        opening.create = create;
-        opening.lab_dns = backends::dns(&spec.dns)?.lab_server;
-        opening.sshd = backends::transport(&spec.transport)?.sshd;
-        Ok(opening)
-    }
-
     fn open_with(config: &WorldConfig, create: bool) -> Result<Self> {
         if config.dry_run {
             return Self::planned(config);
         }
         let spec = &config.spec;
         // Refuse a bad combination before anything (even the journal) exists.
-        let mut opening = Self::opening(config, create)?;
+        let mut opening = opening(config, create)?;
         (backends::target(&spec.target)?.allowed)()?;
         let writer = create.then(|| Writer::take(&config.state)).transpose()?;
         let journal = Arc::new(Journal::create(&config.state, create, spec)?);
@@ -186,7 +170,7 @@ impl World {
     /// nothing created, not even a journal. Where the real DNS can be read, the plan
     /// reads it, so it refuses what the real run would refuse.
     fn planned(config: &WorldConfig) -> Result<Self> {
-        let opening = Self::opening(config, false)?;
+        let opening = opening(config, false)?;
         let target = backends::target(opening.target)?;
         let reader = if (target.exists)(&config.state) {
             match (backends::dns(opening.dns)?.open)(&opening) {
@@ -240,10 +224,7 @@ impl World {
         &self,
         work: impl std::future::Future<Output = T> + Send + 'static,
     ) -> T {
-        let task = self.handle.spawn(work);
-        self.handle
-            .block_on(task)
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+        block_on_task(&self.handle, work)
     }
 
     /// Ends the run in this world: rolls back what a failed run made (unless kept),
@@ -289,6 +270,36 @@ impl World {
         }
         failed.is_empty()
     }
+}
+
+/// What every backend of `config` is opened with (`create`: whether the run may make
+/// things).
+fn opening(config: &WorldConfig, create: bool) -> Result<Opening> {
+    let spec = &config.spec;
+    backends::check(&spec.target, &spec.dns, &spec.transport, &spec.dns_servers)?;
+    let mut opening = Opening::new(
+        backends::target(&spec.target)?.name,
+        backends::dns(&spec.dns)?.name,
+        backends::transport(&spec.transport)?.name,
+        config.state.clone(),
+    );
+    opening.dns_servers = spec.dns_servers.clone();
+    opening.ssh = spec.ssh.clone();
+    opening.create = create;
+    opening.lab_dns = backends::dns(&spec.dns)?.lab_server;
+    opening.sshd = backends::transport(&spec.transport)?.sshd;
+    Ok(opening)
+}
+
+/// Runs `work` as a task on `handle`'s runtime and waits for it.
+fn block_on_task<T: Send + 'static>(
+    handle: &Handle,
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    let task = handle.spawn(work);
+    handle
+        .block_on(task)
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
 /// A probe of this machine's own network, for questions that need no world (a port on

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::journal::{Intent, Journal, Resource};
 use super::{ROUNDS, World, round_of};
 use crate::base::error::{Error, Result};
-use crate::providers::{Instance, Record, RecordData, TlsFiles};
+use crate::providers::{Compute, Instance, Record, RecordData, TlsFiles};
 
 /// A cluster's machines and records, as the state names them.
 #[derive(Debug, Clone, Default)]
@@ -40,58 +40,7 @@ impl World {
     /// A record names it as `<name>.<domain>`. A cloud state that names no machine (it
     /// was lost) is asked of the cloud by the cluster's tag.
     pub async fn standing(&self, domain: &str) -> Result<Standing> {
-        let suffix = format!(".{domain}");
-        let mut found = Standing::default();
-        let mut instances = Vec::new();
-        let mut files = Vec::new();
-        for journal in self.journals()? {
-            for resource in journal.live_newest_first() {
-                match resource {
-                    Resource::DnsRecord(r)
-                        if r.spec.name == domain || r.spec.name.ends_with(&suffix) =>
-                    {
-                        found.records.push(r);
-                    }
-                    Resource::Instance(i) => instances.push(i),
-                    Resource::File { path } => files.push(std::path::PathBuf::from(path)),
-                    _ => {}
-                }
-            }
-        }
-        let named = |i: &Instance| {
-            let fqdn = format!("{}{suffix}", i.name);
-            found
-                .records
-                .iter()
-                .any(|r| r.spec.name == fqdn && matches!(r.spec.data, RecordData::A { .. }))
-        };
-        found.machines = instances.into_iter().filter(|i| named(i)).collect();
-        if found.machines.is_empty() {
-            found.machines = self.backends.compute.tagged(domain).await?;
-        }
-        let file = |name: &str| {
-            files.iter().find(|p| {
-                p.file_name().is_some_and(|f| f == name)
-                    && p.parent()
-                        .and_then(|d| d.file_name())
-                        .is_some_and(|d| d == domain)
-            })
-        };
-        if let (Some(ca), Some(cert), Some(key)) =
-            (file("ca.crt"), file("client.crt"), file("client.key"))
-        {
-            found.client = Some(TlsFiles {
-                ca: ca.clone(),
-                cert: cert.clone(),
-                key: key.clone(),
-            });
-        }
-        found.machines.sort_by(|a, b| a.name.cmp(&b.name));
-        found.machines.dedup_by(|a, b| a.id == b.id);
-        found.records.sort_by(|a, b| {
-            (&a.spec.name, a.spec.data.content()).cmp(&(&b.spec.name, b.spec.data.content()))
-        });
-        Ok(found)
+        standing_of(self.journals()?, self.backends.compute.as_ref(), domain).await
     }
 
     /// Takes down everything the state names of the machine `name` (`fqdn` in DNS): its
@@ -138,6 +87,67 @@ impl World {
         }
         Ok(removed)
     }
+}
+
+/// The machines and records of the cluster under `domain` that `journals` name; the
+/// cloud's tagged machines when they name none.
+pub(super) async fn standing_of(
+    journals: Vec<Arc<Journal>>,
+    compute: &dyn Compute,
+    domain: &str,
+) -> Result<Standing> {
+    let suffix = format!(".{domain}");
+    let mut found = Standing::default();
+    let mut instances = Vec::new();
+    let mut files = Vec::new();
+    for journal in journals {
+        for resource in journal.live_newest_first() {
+            match resource {
+                Resource::DnsRecord(r)
+                    if r.spec.name == domain || r.spec.name.ends_with(&suffix) =>
+                {
+                    found.records.push(r);
+                }
+                Resource::Instance(i) => instances.push(i),
+                Resource::File { path } => files.push(std::path::PathBuf::from(path)),
+                _ => {}
+            }
+        }
+    }
+    let named = |i: &Instance| {
+        let fqdn = format!("{}{suffix}", i.name);
+        found
+            .records
+            .iter()
+            .any(|r| r.spec.name == fqdn && matches!(r.spec.data, RecordData::A { .. }))
+    };
+    found.machines = instances.into_iter().filter(|i| named(i)).collect();
+    if found.machines.is_empty() {
+        found.machines = compute.tagged(domain).await?;
+    }
+    let file = |name: &str| {
+        files.iter().find(|p| {
+            p.file_name().is_some_and(|f| f == name)
+                && p.parent()
+                    .and_then(|d| d.file_name())
+                    .is_some_and(|d| d == domain)
+        })
+    };
+    if let (Some(ca), Some(cert), Some(key)) =
+        (file("ca.crt"), file("client.crt"), file("client.key"))
+    {
+        found.client = Some(TlsFiles {
+            ca: ca.clone(),
+            cert: cert.clone(),
+            key: key.clone(),
+        });
+    }
+    found.machines.sort_by(|a, b| a.name.cmp(&b.name));
+    found.machines.dedup_by(|a, b| a.id == b.id);
+    found.records.sort_by(|a, b| {
+        (&a.spec.name, a.spec.data.content()).cmp(&(&b.spec.name, b.spec.data.content()))
+    });
+    Ok(found)
 }
 
 /// Whether `resource` is the machine `name`'s, or about it.

@@ -6,8 +6,9 @@ use std::net::{IpAddr, SocketAddr};
 use crate::cli::exit;
 use crate::providers::TlsFiles;
 use crate::providers::discovery::{DiscoveryCheck, EtcdVersion, Scheme, Verdict};
+use crate::world::WorldConfig;
 use crate::world::doctor::AskCluster;
-use crate::world::{World, WorldConfig};
+use crate::world::query::Query;
 
 pub struct DoctorArgs {
     pub domain: String,
@@ -92,7 +93,7 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
             Some(cluster(network)),
         ))
     } else {
-        let world = match World::existing(config) {
+        let world = match Query::open(config) {
             Ok(Some(w)) => w,
             Ok(None) => {
                 return super::fail(
@@ -105,14 +106,21 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
             }
             Err(e) => return super::fail(e.message, e.help),
         };
-        let (dns, probe) = (world.backends.dns.clone(), world.backends.probe.clone());
-        let mut cluster = cluster(world.backends.etcd.clone());
+        let (dns, probe) = (world.dns.clone(), world.probe.clone());
+        let mut cluster = cluster(world.etcd.clone());
         // The machines rigger made for the domain, whose own resolvers are asked too.
         let world = std::sync::Arc::new(world);
         let (w, d) = (world.clone(), domain.clone());
-        if let Ok(standing) = world.block_on(async move { w.standing(&d).await }) {
-            cluster.nodes = standing.machines;
-            cluster.transport = Some(world.backends.transport.clone());
+        if let Ok(standing) = world.block_on(async move { w.standing(&d).await })
+            && !standing.machines.is_empty()
+        {
+            match world.transport() {
+                Ok(transport) => {
+                    cluster.nodes = standing.machines;
+                    cluster.transport = Some(transport);
+                }
+                Err(e) => tracing::warn!("cannot ask the machines their own resolvers: {e}"),
+            }
         }
         world.block_on(crate::world::doctor::check_discovery(
             Some(dns),

@@ -7,7 +7,8 @@ use crate::cli::WriteOut;
 use crate::cli::exit;
 use crate::providers::TlsFiles;
 use crate::providers::etcd_api::Status;
-use crate::world::{World, WorldConfig};
+use crate::world::WorldConfig;
+use crate::world::query::Query;
 
 pub struct HealthArgs {
     pub domain: String,
@@ -33,8 +34,7 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
         Err(status) => return status,
     };
     let lab_dns = crate::providers::backends::dns(&config.spec.dns).is_ok_and(|d| d.lab_server);
-    let dns = world.backends.dns.clone();
-    let etcd = world.backends.etcd.clone();
+    let (dns, etcd) = (world.dns.clone(), world.etcd.clone());
     let report = world.block_on(async move {
         let servers = dns.authoritative(&domain).await?;
         etcd.health(&domain, tls.as_ref(), &servers).await
@@ -101,9 +101,10 @@ pub fn client_files(
     Ok((given || pki.exists()).then_some(tls))
 }
 
-/// The world of the state dir, which must exist; Err is the exit status, the failure said.
-pub fn existing_world(config: &WorldConfig) -> Result<World, u8> {
-    match World::existing(config) {
+/// The world of the state dir as a query sees it, which must exist; Err is the exit
+/// status, the failure said.
+pub fn existing_world(config: &WorldConfig) -> Result<Query, u8> {
+    match Query::open(config) {
         Ok(Some(w)) => Ok(w),
         Ok(None) => Err(super::fail(
             format!("there is no lab in {}", config.state.root().display()),

@@ -37,8 +37,7 @@ pub fn members(config: &WorldConfig, args: MembersArgs) -> u8 {
         Ok(w) => w,
         Err(status) => return status,
     };
-    let dns = world.backends.dns.clone();
-    let etcd = world.backends.etcd.clone();
+    let (dns, etcd) = (world.dns.clone(), world.etcd.clone());
     let listed = world.block_on(async move {
         let servers = dns.authoritative(&domain).await?;
         // A list is not refused for a passing reason worth waiting out at a prompt.
