@@ -10,7 +10,7 @@ use super::convert::to_value;
 use super::{Doc, Failure, Options, define, on_world};
 use crate::base::names::check_name;
 use crate::providers::TlsFiles;
-use crate::providers::etcd_api::Status;
+use crate::providers::etcd_api::{ClusterAt, Status};
 
 const NAME: &str = "etcd_health";
 
@@ -74,12 +74,16 @@ fn health(
     let within = Duration::from_secs(30) + wait;
     let report = on_world(h, NAME, within, move |world| async move {
         let servers = world.backends.dns.authoritative(&domain).await?;
+        let at = ClusterAt {
+            domain,
+            tls,
+            servers,
+        };
         let etcd = &world.backends.etcd;
         if !wait.is_zero() {
-            etcd.wait_healthy(&domain, tls.as_ref(), &servers, wait, WAIT_INTERVAL)
-                .await?;
+            etcd.wait_healthy(&at, wait, WAIT_INTERVAL).await?;
         }
-        etcd.health(&domain, tls.as_ref(), &servers).await
+        etcd.health(&at).await
     })?;
     if !h.dry_run() {
         say_healthy(&asked, &report);

@@ -14,6 +14,7 @@ use super::etcd::tls_files;
 use super::{Doc, Failure, creating, define, on_world};
 use crate::base::names::check_name;
 use crate::providers::Instance;
+use crate::providers::etcd_api::ClusterAt;
 use crate::providers::members::{MemberCall, Membership};
 
 const FIND: Doc = Doc {
@@ -129,9 +130,12 @@ fn ask(
     let adds = matches!(call, MemberCall::Add { .. });
     let work = move |world: Arc<crate::world::World>| async move {
         let servers = world.backends.dns.authoritative(&domain).await?;
-        let etcd = &world.backends.etcd;
-        etcd.membership(&domain, tls.as_ref(), &servers, &call, patience)
-            .await
+        let at = ClusterAt {
+            domain,
+            tls,
+            servers,
+        };
+        world.backends.etcd.membership(&at, &call, patience).await
     };
     let limit = patience + Duration::from_secs(30);
     // An add makes something: interrupted, it is let finish and be journaled.

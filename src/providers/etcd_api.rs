@@ -109,37 +109,35 @@ impl Report {
     }
 }
 
+/// An etcd cluster as rigger asks it: its members found under `domain` through
+/// `servers` as etcdctl 3.5 finds them (`_etcd-client-ssl._tcp` over TLS with `tls`,
+/// `_etcd-client._tcp` over plain HTTP).
+#[derive(Debug, Clone)]
+pub struct ClusterAt {
+    pub domain: String,
+    pub tls: Option<TlsFiles>,
+    pub servers: Vec<SocketAddr>,
+}
+
 #[async_trait]
 pub trait EtcdApi: Send + Sync {
-    /// The health of the cluster under `domain`, its members found through `servers`
-    /// as etcdctl 3.5 finds them (`_etcd-client-ssl._tcp` over TLS with `tls`, and
-    /// `_etcd-client._tcp` over plain HTTP).
-    async fn health(
-        &self,
-        domain: &str,
-        tls: Option<&TlsFiles>,
-        servers: &[SocketAddr],
-    ) -> Result<Report>;
+    /// The health of the cluster.
+    async fn health(&self, at: &ClusterAt) -> Result<Report>;
 
-    /// Waits up to `within` until every member under `domain` (found as for `health`)
-    /// answers its health check healthy, asking every `interval`; says whether they did.
+    /// Waits up to `within` until every member answers its health check healthy,
+    /// asking every `interval`; says whether they did.
     async fn wait_healthy(
         &self,
-        domain: &str,
-        tls: Option<&TlsFiles>,
-        servers: &[SocketAddr],
+        at: &ClusterAt,
         within: Duration,
         interval: Duration,
     ) -> Result<bool>;
 
-    /// Asks the cluster under `domain` (its members found through `servers`, as for
-    /// `health`) to `call`, retrying for up to `patience` while etcd refuses for a
-    /// passing reason (a leader change, a learner not yet in sync).
+    /// Asks the cluster to `call`, retrying for up to `patience` while etcd refuses for
+    /// a passing reason (a leader change, a learner not yet in sync).
     async fn membership(
         &self,
-        domain: &str,
-        tls: Option<&TlsFiles>,
-        servers: &[SocketAddr],
+        at: &ClusterAt,
         call: &MemberCall,
         patience: Duration,
     ) -> Result<Membership>;

@@ -10,12 +10,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::discovery::{Diagnosis, DiscoveryCheck};
-use super::etcd_api::{Report, Status};
+use super::etcd_api::{ClusterAt, Report, Status};
 use super::members::{MemberCall, Membership};
 use super::probe::show;
 use super::{
     CaFiles, CertFiles, Compute, Dns, DnsWait, EtcdApi, ExecOutput, Instance, InstanceSpec,
-    LeafSpec, Local, Probe, Process, Record, RecordSpec, Result, TlsFiles, Transport, Zone,
+    LeafSpec, Local, Probe, Process, Record, RecordSpec, Result, Transport, Zone,
 };
 
 pub struct Plan {
@@ -343,12 +343,8 @@ impl Probe for Plan {
 
 #[async_trait]
 impl EtcdApi for Plan {
-    async fn health(
-        &self,
-        domain: &str,
-        _tls: Option<&TlsFiles>,
-        _servers: &[SocketAddr],
-    ) -> Result<Report> {
+    async fn health(&self, at: &ClusterAt) -> Result<Report> {
+        let domain = &at.domain;
         self.record(format!("check the health of the cluster under {domain}"));
         Ok(Report {
             domain: domain.into(),
@@ -362,17 +358,11 @@ impl EtcdApi for Plan {
         })
     }
     /// A plan starts no member: the wait is written down and assumed to end healthy.
-    async fn wait_healthy(
-        &self,
-        domain: &str,
-        _tls: Option<&TlsFiles>,
-        _servers: &[SocketAddr],
-        within: Duration,
-        _interval: Duration,
-    ) -> Result<bool> {
+    async fn wait_healthy(&self, at: &ClusterAt, within: Duration, _: Duration) -> Result<bool> {
         self.record(format!(
-            "wait up to {} for every member under {domain} to be healthy",
-            crate::base::human::duration(within)
+            "wait up to {} for every member under {} to be healthy",
+            crate::base::human::duration(within),
+            at.domain
         ));
         Ok(true)
     }
@@ -380,12 +370,11 @@ impl EtcdApi for Plan {
     /// written down, and the plan stops there, saying so.
     async fn membership(
         &self,
-        domain: &str,
-        _tls: Option<&TlsFiles>,
-        _servers: &[SocketAddr],
+        at: &ClusterAt,
         call: &MemberCall,
-        _patience: Duration,
+        _: Duration,
     ) -> Result<Membership> {
+        let domain = &at.domain;
         self.record(format!(
             "ask the cluster under {domain}: {}",
             call.describe()

@@ -14,10 +14,9 @@ use super::doctor::served::Lookup;
 use super::{doctor, health, membership, ready, resolve, wait};
 use crate::base::error::{Error, Result};
 use crate::providers::discovery::{Diagnosis, DiscoveryCheck};
-use crate::providers::etcd_api::{EtcdApi, Report};
+use crate::providers::etcd_api::{ClusterAt, EtcdApi, Report};
 use crate::providers::members::{MemberCall, Membership};
 use crate::providers::probe::{DnsWait, Probe};
-use crate::providers::tls::TlsFiles;
 
 pub struct Network {
     /// Where loopback addresses are dialled from: this machine's own network. Inside a
@@ -84,37 +83,28 @@ impl Probe for Network {
 
 #[async_trait]
 impl EtcdApi for Network {
-    async fn health(
-        &self,
-        domain: &str,
-        tls: Option<&TlsFiles>,
-        servers: &[SocketAddr],
-    ) -> Result<Report> {
-        health::check(domain, tls, servers)
-            .await
-            .map_err(Error::from)
+    async fn health(&self, at: &ClusterAt) -> Result<Report> {
+        let tls = at.tls.as_ref();
+        Ok(health::check(&at.domain, tls, &at.servers).await?)
     }
+
     async fn wait_healthy(
         &self,
-        domain: &str,
-        tls: Option<&TlsFiles>,
-        servers: &[SocketAddr],
+        at: &ClusterAt,
         within: Duration,
-        interval: Duration,
+        every: Duration,
     ) -> Result<bool> {
-        ready::wait_healthy(domain, tls, servers, within, interval)
-            .await
-            .map_err(Error::from)
+        let tls = at.tls.as_ref();
+        Ok(ready::wait_healthy(&at.domain, tls, &at.servers, within, every).await?)
     }
+
     async fn membership(
         &self,
-        domain: &str,
-        tls: Option<&TlsFiles>,
-        servers: &[SocketAddr],
+        at: &ClusterAt,
         call: &MemberCall,
         patience: Duration,
     ) -> Result<Membership> {
-        membership::change(domain, tls, servers, call, patience).await
+        membership::change(&at.domain, at.tls.as_ref(), &at.servers, call, patience).await
     }
 }
 

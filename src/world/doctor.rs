@@ -12,6 +12,7 @@ use hickory_proto::rr::RecordType;
 
 use crate::base::error::{Error, ErrorKind, Result};
 use crate::providers::discovery::{Diagnosis, DiscoveryCheck, Finding};
+use crate::providers::etcd_api::ClusterAt;
 use crate::providers::probe::Answer;
 use crate::providers::{Dns, EtcdApi, Instance, Probe, TlsFiles, Transport};
 use crate::services::doctor::owners::Owners;
@@ -63,10 +64,12 @@ pub async fn check_discovery(
         _ => diagnosis,
     };
     let domain = &check.domain;
-    let asked = cluster
-        .etcd
-        .health(domain, cluster.tls.as_ref(), &check.servers)
-        .await;
+    let at = ClusterAt {
+        domain: domain.clone(),
+        tls: cluster.tls.clone(),
+        servers: check.servers.clone(),
+    };
+    let asked = cluster.etcd.health(&at).await;
     Ok(match asked {
         Ok(report) if report.membership_read => {
             let more = crate::services::doctor::membership::findings(

@@ -3,7 +3,6 @@
 //! learner that never caught up among them), and a member removed is marked gone in
 //! whichever run's journal added it. Questions pass straight through.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,9 +11,9 @@ use async_trait::async_trait;
 use super::journal::{Intent, Resource};
 use super::journaling::{Book, Made};
 use crate::base::error::Result;
-use crate::providers::etcd_api::Report;
+use crate::providers::EtcdApi;
+use crate::providers::etcd_api::{ClusterAt, Report};
 use crate::providers::members::{JoinedMember, MemberCall, Membership};
-use crate::providers::{EtcdApi, TlsFiles};
 
 pub struct JournaledEtcd {
     pub inner: Arc<dyn EtcdApi>,
@@ -23,37 +22,27 @@ pub struct JournaledEtcd {
 
 #[async_trait]
 impl EtcdApi for JournaledEtcd {
-    async fn health(
-        &self,
-        domain: &str,
-        tls: Option<&TlsFiles>,
-        servers: &[SocketAddr],
-    ) -> Result<Report> {
-        self.inner.health(domain, tls, servers).await
+    async fn health(&self, at: &ClusterAt) -> Result<Report> {
+        self.inner.health(at).await
     }
 
     async fn wait_healthy(
         &self,
-        domain: &str,
-        tls: Option<&TlsFiles>,
-        servers: &[SocketAddr],
+        at: &ClusterAt,
         within: Duration,
-        interval: Duration,
+        every: Duration,
     ) -> Result<bool> {
-        self.inner
-            .wait_healthy(domain, tls, servers, within, interval)
-            .await
+        self.inner.wait_healthy(at, within, every).await
     }
 
     async fn membership(
         &self,
-        domain: &str,
-        tls: Option<&TlsFiles>,
-        servers: &[SocketAddr],
+        at: &ClusterAt,
         call: &MemberCall,
         patience: Duration,
     ) -> Result<Membership> {
-        let asked = self.inner.membership(domain, tls, servers, call, patience);
+        let (domain, tls) = (&at.domain, at.tls.as_ref());
+        let asked = self.inner.membership(at, call, patience);
         match call {
             MemberCall::Add { peer_urls, .. } => {
                 let intent = Intent::EtcdMember {
@@ -79,10 +68,7 @@ impl EtcdApi for JournaledEtcd {
                             && let Ok(id) = u64::from_str_radix(&added.id, 16)
                         {
                             let undo = MemberCall::Remove { id };
-                            let _ = self
-                                .inner
-                                .membership(domain, tls, servers, &undo, patience)
-                                .await;
+                            let _ = self.inner.membership(at, &undo, patience).await;
                         }
                         Err(e)
                     }

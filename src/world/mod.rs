@@ -23,6 +23,7 @@ use self::journaling::{Book, JournaledCompute, JournaledDns, JournaledLocal, Jou
 use crate::base::error::{Error, ErrorKind, Result};
 use crate::base::writer::Writer;
 use crate::providers::backends;
+use crate::providers::etcd_api::ClusterAt;
 use crate::providers::members::{JoinedMember, MemberCall};
 use crate::providers::opening::Opening;
 use crate::providers::plan::Plan;
@@ -344,12 +345,15 @@ impl Backends {
         {
             return Ok(false);
         }
-        let servers = self.dns.authoritative(&m.domain).await?;
+        let at = ClusterAt {
+            domain: m.domain.clone(),
+            tls: m.tls.clone(),
+            servers: self.dns.authoritative(&m.domain).await?,
+        };
         let call = MemberCall::Remove { id };
-        let patience = Duration::from_secs(2);
         match self
             .etcd
-            .membership(&m.domain, m.tls.as_ref(), &servers, &call, patience)
+            .membership(&at, &call, Duration::from_secs(2))
             .await
         {
             Ok(_) => Ok(true),
@@ -393,15 +397,14 @@ impl Backends {
                 let Ok(servers) = self.dns.authoritative(domain).await else {
                     return Ok(false);
                 };
+                let at = ClusterAt {
+                    domain: domain.clone(),
+                    tls: tls.clone(),
+                    servers,
+                };
                 let listed = self
                     .etcd
-                    .membership(
-                        domain,
-                        tls.as_ref(),
-                        &servers,
-                        &MemberCall::List,
-                        Duration::ZERO,
-                    )
+                    .membership(&at, &MemberCall::List, Duration::ZERO)
                     .await;
                 let Ok(listed) = listed else { return Ok(false) };
                 let found = listed

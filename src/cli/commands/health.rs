@@ -6,7 +6,7 @@ use crate::base::error::ErrorKind;
 use crate::cli::WriteOut;
 use crate::cli::exit;
 use crate::providers::TlsFiles;
-use crate::providers::etcd_api::Status;
+use crate::providers::etcd_api::{ClusterAt, Status};
 use crate::world::WorldConfig;
 use crate::world::query::Query;
 
@@ -37,7 +37,12 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
     let (dns, etcd) = (world.dns.clone(), world.etcd.clone());
     let report = world.block_on(async move {
         let servers = dns.authoritative(&domain).await?;
-        etcd.health(&domain, tls.as_ref(), &servers).await
+        let at = ClusterAt {
+            domain,
+            tls,
+            servers,
+        };
+        etcd.health(&at).await
     });
     let report = match report {
         Ok(r) => r,

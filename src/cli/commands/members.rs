@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::table::{Align, bordered};
 use crate::cli::WriteOut;
 use crate::cli::exit;
+use crate::providers::etcd_api::ClusterAt;
 use crate::providers::members::{EtcdMember, ListHeader, MemberCall, Membership};
 use crate::world::WorldConfig;
 
@@ -40,15 +41,14 @@ pub fn members(config: &WorldConfig, args: MembersArgs) -> u8 {
     let (dns, etcd) = (world.dns.clone(), world.etcd.clone());
     let listed = world.block_on(async move {
         let servers = dns.authoritative(&domain).await?;
+        let at = ClusterAt {
+            domain,
+            tls,
+            servers,
+        };
         // A list is not refused for a passing reason worth waiting out at a prompt.
-        etcd.membership(
-            &domain,
-            tls.as_ref(),
-            &servers,
-            &MemberCall::List,
-            Duration::ZERO,
-        )
-        .await
+        etcd.membership(&at, &MemberCall::List, Duration::ZERO)
+            .await
     });
     let listed = match listed {
         Ok(m) => m,
