@@ -170,7 +170,10 @@ fn every_fn() -> BTreeSet<String> {
 /// The tests `text` cites that the tree does not have, as "line N: `span`".
 fn missing_tests(text: &str, every: &BTreeSet<String>) -> Vec<String> {
     let mut missing = Vec::new();
-    for Span { line, code: span, .. } in code_spans(&without_fences(text)) {
+    for Span {
+        line, code: span, ..
+    } in code_spans(&without_fences(text))
+    {
         let Some((module, name)) = cited_test(&span) else {
             continue;
         };
@@ -208,11 +211,15 @@ fn cited_path(span: &str) -> Option<PathBuf> {
 fn missing_paths(text: &str) -> Vec<String> {
     code_spans(&without_fences(text))
         .into_iter()
-        .filter_map(|Span { line, code: span, .. }| {
-            let path = cited_path(&span)?;
-            (!root().join(&path).exists())
-                .then(|| format!("line {line}: `{span}` is not a path in the tree"))
-        })
+        .filter_map(
+            |Span {
+                 line, code: span, ..
+             }| {
+                let path = cited_path(&span)?;
+                (!root().join(&path).exists())
+                    .then(|| format!("line {line}: `{span}` is not a path in the tree"))
+            },
+        )
         .collect()
 }
 
@@ -332,8 +339,8 @@ fn each_page(check: impl Fn(&str, &Path) -> Vec<String>) -> Vec<String> {
     let mut problems = Vec::new();
     for page in pages() {
         let path = root().join(&page);
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", page.display()));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", page.display()));
         for p in check(&text, path.parent().unwrap()) {
             problems.push(format!("{}: {p}", page.display()));
         }
@@ -410,7 +417,10 @@ fn the_link_check_sees_a_made_up_link_and_anchor() {
             "line 4: (#elsewhere) names no heading there",
         ]
     );
-    assert!(anchors("## The journal, rollback and destroy\n").contains("the-journal-rollback-and-destroy"));
+    assert!(
+        anchors("## The journal, rollback and destroy\n")
+            .contains("the-journal-rollback-and-destroy")
+    );
 }
 
 #[test]

@@ -10,7 +10,10 @@ const END: &str = "<!-- fns:end -->";
 fn the_reference_page_matches_the_engine_metadata() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/reference.md");
     let page = std::fs::read_to_string(path).unwrap();
-    let start = page.find(BEGIN).expect("docs/reference.md has the fns:begin marker") + BEGIN.len();
+    let start = page
+        .find(BEGIN)
+        .expect("docs/reference.md has the fns:begin marker")
+        + BEGIN.len();
     let end = page[start..]
         .find(END)
         .expect("docs/reference.md has the fns:end marker")
