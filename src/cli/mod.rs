@@ -456,7 +456,7 @@ enum Command {
     Fns {
         /// Only this function (`param`, `etcd::start`): each of its signatures.
         name: Option<String>,
-        /// Markdown, as in the README's reference section.
+        /// Markdown, as in the manual's reference page (docs/reference.md).
         #[arg(long, conflicts_with = "json")]
         markdown: bool,
         /// A JSON array: each function's name, module, params (name, type), returns,

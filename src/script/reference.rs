@@ -179,7 +179,7 @@ pub fn text(engine: &Engine) -> String {
     out.trim_end().to_string() + "\n"
 }
 
-/// Markdown for the README's reference section (`rigger fns --markdown`).
+/// Markdown for the manual's reference page, docs/reference.md (`rigger fns --markdown`).
 pub fn markdown(engine: &Engine) -> String {
     let mut out = String::from("### Primitives\n\n");
     let entry = |out: &mut String, d: &FnDoc| {

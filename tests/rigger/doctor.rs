@@ -513,10 +513,10 @@ print(`went on after ${found.len()} finding: ${found[0].id}`);
     lab.destroy().leaves_nothing();
 }
 
-/// The README's example: the zone it shows, and the doctor's report of it word for word
-/// (the report names no address, so the hosts' do not matter).
+/// The doctor page's example (docs/doctor.md): the zone it shows, and the doctor's report
+/// of it word for word (the report names no address, so the hosts' do not matter).
 #[test]
-fn the_readme_example_is_what_the_doctor_prints() {
+fn the_doctor_page_example_is_what_the_doctor_prints() {
     let Some(lab) = crate::lab_support::LabRig::new() else {
         return;
     };
@@ -537,11 +537,11 @@ peer(0, 2380, "n4.example.test");
 "#,
     );
     lab.run(&["run", "zone.rhai"]).success();
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let page =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/doctor.md")).unwrap();
     let command = "$ rigger doctor --discovery-srv example.test\n";
-    let start = readme.find(command).expect("the README shows the doctor") + command.len();
-    let shown = &readme[start..start + readme[start..].find("```").unwrap()];
+    let start = page.find(command).expect("docs/doctor.md shows the doctor") + command.len();
+    let shown = &page[start..start + page[start..].find("```").unwrap()];
     let out = lab.run(&["doctor", "--discovery-srv", "example.test"]);
     out.failure(4);
     assert_eq!(out.stdout, shown);

@@ -10,6 +10,7 @@ mod cloudflare;
 mod cloudflare_api;
 mod day2;
 mod diagnostics;
+mod docs;
 mod doctor;
 mod doctor_bind;
 mod doctor_cloud;
