@@ -89,7 +89,9 @@ pub fn open_target(opening: &Opening) -> Result<Machines> {
         user: opening.ssh.user.clone().unwrap_or_else(|| "root".into()),
         port: 22,
         key: Some(files.key),
-        accept_new: false,
+        // The lab records each host's key as it makes the host; a host it has forgotten
+        // is let in only when asked, as in the cloud.
+        accept_new: opening.ssh.accept_new,
         known_hosts: Some(files.known_hosts),
         control_dir: files.control_dir,
         netns: Some(file.netns()),
