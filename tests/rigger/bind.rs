@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::lab_support::LabRig;
+use crate::harness::LabRig;
 
 const ADDR: &str = "198.18.0.53";
 const ZONE: &str = "bind.test";

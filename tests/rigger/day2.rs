@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::harness::Outcome;
-use crate::lab_support::LabRig;
+use crate::harness::LabRig;
 
 const KEYS: usize = 1000;
 /// etcd's own election timeout is 1 s; a write may wait for one election and a

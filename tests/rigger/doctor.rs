@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::doctor_support::*;
+use crate::harness::doctor::*;
 
 /// How long etcd gets to fail: it stops within a second on a zone it cannot read.
 const LIMIT: Duration = Duration::from_secs(10);
@@ -415,7 +415,7 @@ fn a_domain_with_no_zone_is_a_finding_and_an_unreachable_server_cannot_be_checke
 
 #[test]
 fn a_cluster_from_rigger_run_cluster_has_no_findings() {
-    let Some(lab) = crate::lab_support::LabRig::new() else {
+    let Some(lab) = crate::harness::LabRig::new() else {
         return;
     };
     let run = lab.run_cluster(&[]);
@@ -457,7 +457,7 @@ fn a_cluster_from_rigger_run_cluster_has_no_findings() {
 
 #[test]
 fn the_cluster_script_stops_on_an_error_finding_before_any_etcd_starts_and_rolls_back() {
-    let Some(lab) = crate::lab_support::LabRig::new() else {
+    let Some(lab) = crate::harness::LabRig::new() else {
         return;
     };
     // A stale plain-HTTP peer record left in the zone from some earlier cluster.
@@ -488,7 +488,7 @@ fn the_cluster_script_stops_on_an_error_finding_before_any_etcd_starts_and_rolls
 /// before any etcd starts): a warning is said on stderr and the script goes on.
 #[test]
 fn the_cluster_scripts_check_says_a_warning_and_goes_on() {
-    let Some(lab) = crate::lab_support::LabRig::new() else {
+    let Some(lab) = crate::harness::LabRig::new() else {
         return;
     };
     lab.file(
@@ -517,7 +517,7 @@ print(`went on after ${found.len()} finding: ${found[0].id}`);
 /// (the report names no address, so the hosts' do not matter).
 #[test]
 fn the_readme_example_is_what_the_doctor_prints() {
-    let Some(lab) = crate::lab_support::LabRig::new() else {
+    let Some(lab) = crate::harness::LabRig::new() else {
         return;
     };
     lab.file(

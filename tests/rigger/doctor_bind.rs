@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::doctor_support::*;
+use crate::harness::doctor::*;
 
 const LIMIT: Duration = Duration::from_secs(10);
 

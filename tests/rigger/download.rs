@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::etcd35::etcd35;
-use crate::lab_support::{LabRig, test_name};
+use crate::harness::{LabRig, test_name};
 
 const TARBALL: &str = "etcd-v3.5.1-linux-amd64.tar.gz";
 

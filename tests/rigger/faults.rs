@@ -12,7 +12,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::harness::Outcome;
-use crate::lab_support::LabRig;
+use crate::harness::LabRig;
 
 /// Phases of `run cluster`, as hook points: the lab written down before its namespace,
 /// a host likewise, then each kind of creation journaled before the backend is asked,

@@ -10,7 +10,7 @@ use expectrl::{Expect, Session};
 use serde_json::Value;
 
 use crate::harness::BIN;
-use crate::lab_support::LabRig;
+use crate::harness::LabRig;
 
 /// `bash -c SCRIPT` with the lab's environment (its state dir) and `$RIGGER`.
 fn bash(lab: &LabRig, script: &str) -> (bool, String, String) {

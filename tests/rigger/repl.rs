@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use expectrl::{ControlCode, Expect, Session};
 
 use crate::harness::{BIN, Rig};
-use crate::lab_support::LabRig;
+use crate::harness::LabRig;
 
 pub struct Prompt {
     session: expectrl::session::OsSession,

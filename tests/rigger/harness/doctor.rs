@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::Outcome;
-use crate::lab_support::LabRig;
+use super::{LabRig, Outcome};
 
 pub const DOMAIN: &str = "dr.test";
 pub const SSL: &str = "_etcd-server-ssl._tcp";

@@ -1,0 +1,35 @@
+//! The one harness every integration test uses. Each file is one concern:
+//!
+//! - `rig`, `outcome`: the real binary run in an empty folder with a clean
+//!   environment, and the assertions on what it printed;
+//! - `lab`: the lab fixture (root, or a loud skip under the test's own name) and the
+//!   check that a test's lab left nothing behind, from what `procs` reads of /proc;
+//! - `doctor`: zones broken on purpose, and etcd members started by hand against them;
+//! - `bad_input`: the runner of the bad-input table.
+
+pub mod bad_input;
+pub mod doctor;
+mod lab;
+mod outcome;
+mod procs;
+mod rig;
+
+pub use lab::{LabRig, test_name};
+pub use outcome::Outcome;
+pub use rig::Rig;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_rigger");
+
+/// A loopback port nothing listens on: bound a moment ago, then released.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Straight to stderr: libtest swallows what a passing test prints.
+pub fn say(text: &str) {
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
+}
