@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::cloud::dns_following;
+use crate::follow::dns_following;
 use crate::cloudflare::{Shared, TOKEN, stand_in};
 use crate::harness::{Outcome, Rig, free_port};
 

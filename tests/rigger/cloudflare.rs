@@ -11,6 +11,7 @@ use rigger::providers::{Dns, Record, RecordData, RecordSpec};
 use serde_json::{Value, json};
 
 pub use crate::cloudflare_api::{Seen, Shared, TOKEN, stand_in};
+use crate::harness::cloud::peer_srv;
 
 fn quick_retry() -> Retry {
     Retry {
@@ -21,17 +22,7 @@ fn quick_retry() -> Retry {
 }
 
 fn srv(port: u16, target: &str) -> RecordSpec {
-    RecordSpec {
-        name: "_etcd-server-ssl._tcp.example.test".into(),
-        ttl: 300,
-        data: RecordData::SRV {
-            priority: 0,
-            weight: 0,
-            port,
-            target: target.into(),
-        },
-        cluster: None,
-    }
+    peer_srv(port, target)
 }
 
 fn a(name: &str, ip: &str) -> RecordSpec {

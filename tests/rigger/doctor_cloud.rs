@@ -12,7 +12,7 @@ use hickory_proto::rr::rdata::{A, SRV};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use serde_json::{Value, json};
 
-use crate::cloud::dns_following;
+use crate::follow::dns_following;
 use crate::cloudflare::{Shared, TOKEN, stand_in};
 use crate::harness::{Outcome, Rig};
 

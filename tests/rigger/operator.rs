@@ -524,7 +524,7 @@ fn every_commands_help_ends_with_examples() {
 /// `-v` says each AWS API call, by service and operation (here against moto).
 #[test]
 fn verbose_says_each_aws_call_by_its_operation() {
-    let moto = crate::aws::moto(&[]);
+    let moto = crate::harness::cloud::moto(&[]);
     let out = Rig::new()
         .own_state()
         .env("AWS_ENDPOINT_URL", &moto.url)

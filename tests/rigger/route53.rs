@@ -1,24 +1,15 @@
 //! The Route 53 provider against moto: record sets grow and shrink one value at a time.
 
+use aws_sdk_route53::types::RrType;
 use rigger::providers::dns::name_servers::NameServers;
 use rigger::providers::dns::route53::Route53;
 use rigger::providers::dns::zone_api::Api;
 use rigger::providers::{Dns, RecordData, RecordSpec};
 
-use crate::aws::{config, moto};
+use crate::harness::cloud::{config, hosted_zone, moto, peer_srv, upsert};
 
 fn srv(target: &str) -> RecordSpec {
-    RecordSpec {
-        name: "_etcd-server-ssl._tcp.example.test".into(),
-        ttl: 300,
-        data: RecordData::SRV {
-            priority: 0,
-            weight: 0,
-            port: 2380,
-            target: target.into(),
-        },
-        cluster: None,
-    }
+    peer_srv(2380, target)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -26,12 +17,7 @@ async fn srv_values_share_one_record_set_and_leave_it_one_by_one() {
     let moto = moto(&[]);
     let cfg = config(&moto);
     let r53 = aws_sdk_route53::Client::new(&cfg);
-    r53.create_hosted_zone()
-        .name("example.test.")
-        .caller_reference("rigger-test")
-        .send()
-        .await
-        .unwrap();
+    hosted_zone(&r53, "rigger-test").await;
     let dns = Api::new(Route53::new(&cfg, vec![]));
 
     let (zone, created) = dns.zone("example.test").await.unwrap();
@@ -206,12 +192,7 @@ async fn each_marked_value_has_a_txt_marker_that_goes_with_it() {
     let moto = moto(&[]);
     let cfg = config(&moto);
     let r53 = aws_sdk_route53::Client::new(&cfg);
-    r53.create_hosted_zone()
-        .name("example.test.")
-        .caller_reference("rigger-markers")
-        .send()
-        .await
-        .unwrap();
+    hosted_zone(&r53, "rigger-markers").await;
     let dns = Api::new(Route53::new(&cfg, vec![]));
     let (zone, _) = dns.zone("example.test").await.unwrap();
     let mine = |target: &str| RecordSpec {
@@ -272,36 +253,12 @@ async fn each_marked_value_has_a_txt_marker_that_goes_with_it() {
     );
 
     // b's value removed by hand (outside rigger): its marker alone is found, and goes.
-    use aws_sdk_route53::types::{
-        Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
-    };
-    let mut set = ResourceRecordSet::builder()
-        .name("_etcd-server-ssl._tcp.example.test.")
-        .r#type(RrType::Srv)
-        .ttl(300);
-    for v in [
+    let values = [
         "0 0 2380 legacy.example.test.",
         "0 0 2380 etcd-9.example.test.",
-    ] {
-        set = set.resource_records(ResourceRecord::builder().value(v).build().unwrap());
-    }
-    r53.change_resource_record_sets()
-        .hosted_zone_id(&zone.id)
-        .change_batch(
-            ChangeBatch::builder()
-                .changes(
-                    Change::builder()
-                        .action(ChangeAction::Upsert)
-                        .resource_record_set(set.build().unwrap())
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    ];
+    let name = "_etcd-server-ssl._tcp.example.test.";
+    upsert(&r53, &zone.id, name, RrType::Srv, 300, &values).await;
     assert!(
         txt_sets(&r53, &zone.id)
             .await
@@ -348,12 +305,7 @@ async fn a_batch_goes_in_and_out_as_whole_sets_with_their_markers() {
     let moto = moto(&[]);
     let cfg = config(&moto);
     let r53 = aws_sdk_route53::Client::new(&cfg);
-    r53.create_hosted_zone()
-        .name("example.test.")
-        .caller_reference("rigger-batch")
-        .send()
-        .await
-        .unwrap();
+    hosted_zone(&r53, "rigger-batch").await;
     let dns = Api::new(Route53::new(&cfg, vec![]));
     let (zone, _) = dns.zone("example.test").await.unwrap();
     let marked = |mut s: RecordSpec| {

@@ -43,6 +43,32 @@ fn members(h, server, client, port) {
 /// Debian's etcd 3.4.
 pub const ETCD_3_4: &str = "/usr/bin/etcd";
 
+/// How long etcd gets to fail: it stops within a second on a zone it cannot read.
+pub const LIMIT: Duration = Duration::from_secs(10);
+
+/// Both etcd versions, 3.4 first.
+pub fn both() -> [String; 2] {
+    [ETCD_3_4.to_string(), etcd_3_5()]
+}
+
+/// The records of `members(h, server, client, port)`: every host's A record, and its
+/// SRV records under `server` (at `port`) and `client`.
+pub fn members(server: &str, client: &str, port: u16) -> String {
+    format!("members(h, \"{server}\", \"{client}\", {port});")
+}
+
+/// Asserts that the finding's evidence holds the line `line`.
+pub fn evidence_has(finding: &Value, line: &str) {
+    let evidence = finding["evidence"].as_array().unwrap();
+    assert!(evidence.iter().any(|e| e == line), "{finding:#}");
+}
+
+/// Asserts that the finding's message says `part`.
+pub fn message_has(finding: &Value, part: &str) {
+    let message = finding["message"].as_str().unwrap();
+    assert!(message.contains(part), "{finding:#}");
+}
+
 /// PyPI's etcd 3.5.1, which setup.sh puts in .venv (as `etcd35.rs` finds it).
 pub fn etcd_3_5() -> String {
     let path = format!("{}/.venv/etcd-3.5/etcd", env!("CARGO_MANIFEST_DIR"));
@@ -121,6 +147,33 @@ impl ZoneLab {
             "{f:#}"
         );
         f.clone()
+    }
+
+    /// With either etcd version, members started as `member` fail on this zone, one of
+    /// them saying `phrase`.
+    pub fn fails_on_both(&self, member: Member, phrase: &str) {
+        for etcd in both() {
+            self.start(&etcd, member).fail_with(phrase, LIMIT);
+        }
+    }
+
+    /// With either etcd version, member `i` (n1 is 0) stops, saying `phrase`.
+    pub fn member_fails_on_both(&self, member: Member, i: usize, phrase: &str) {
+        for etcd in both() {
+            self.start(&etcd, member).member_fails_with(i, phrase, LIMIT);
+        }
+    }
+
+    /// The folder of the certificates made under the CA of `domain`, as the doctor's
+    /// `--certs` takes it.
+    pub fn certs(&self, domain: &str) -> String {
+        let dir = self.lab.path(&format!("state/pki/{domain}"));
+        dir.to_string_lossy().into_owned()
+    }
+
+    /// `destroy`, after which the test's lab left nothing behind.
+    pub fn leaves_nothing(&self) {
+        self.lab.destroy().leaves_nothing();
     }
 
     /// Starts a member on every host (in host order, 50 ms apart) with `etcd`.

@@ -5,9 +5,13 @@
 //! - `lab`: the lab fixture (root, or a loud skip under the test's own name) and the
 //!   check that a test's lab left nothing behind, from what `procs` reads of /proc;
 //! - `doctor`: zones broken on purpose, and etcd members started by hand against them;
+//! - `cloud`: moto, and rigs pointed at it and at the Cloudflare stand-in
+//!   (`cloudflare_api.rs` and `follow.rs` beside this folder, which the benchmark
+//!   includes too);
 //! - `bad_input`: the runner of the bad-input table.
 
 pub mod bad_input;
+pub mod cloud;
 pub mod doctor;
 mod lab;
 mod outcome;
@@ -32,4 +36,12 @@ pub fn free_port() -> u16 {
 /// Straight to stderr: libtest swallows what a passing test prints.
 pub fn say(text: &str) {
     let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
+}
+
+/// Runs `work` (a blocking rigger run, say) off an async test's runtime, so that the
+/// test's own servers go on answering meanwhile.
+pub async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(work)
+        .await
+        .expect("the blocking work's thread")
 }

@@ -77,38 +77,34 @@ impl Outcome {
     }
 
     pub fn stderr_has(&self, part: &str) -> &Self {
-        assert!(
-            self.stderr.contains(part),
-            "stderr lacks {part:?}:\n{}",
-            self.stderr
-        );
+        says(&self.stderr, "stderr", part, true);
         self
     }
 
     pub fn stdout_lacks(&self, part: &str) -> &Self {
-        assert!(
-            !self.stdout.contains(part),
-            "stdout has {part:?}:\n{}",
-            self.stdout
-        );
+        says(&self.stdout, "stdout", part, false);
         self
     }
 
     pub fn stderr_lacks(&self, part: &str) -> &Self {
-        assert!(
-            !self.stderr.contains(part),
-            "stderr has {part:?}:\n{}",
-            self.stderr
-        );
+        says(&self.stderr, "stderr", part, false);
         self
     }
 
     pub fn stdout_has(&self, part: &str) -> &Self {
-        assert!(
-            self.stdout.contains(part),
-            "stdout lacks {part:?}:\n{}",
-            self.stdout
-        );
+        says(&self.stdout, "stdout", part, true);
+        self
+    }
+
+    /// stdout says `part` exactly `times` times.
+    pub fn stdout_counts(&self, part: &str, times: usize) -> &Self {
+        counts(&self.stdout, part, times);
+        self
+    }
+
+    /// stderr says `part` exactly `times` times.
+    pub fn stderr_counts(&self, part: &str, times: usize) -> &Self {
+        counts(&self.stderr, part, times);
         self
     }
 
@@ -143,4 +139,15 @@ fn tidy(text: &str) -> String {
         .join("\n")
         .trim_matches('\n')
         .to_string()
+}
+
+/// Asserts that `text` (the run's `stream`) has `part`, or lacks it.
+fn says(text: &str, stream: &str, part: &str, has: bool) {
+    let verb = if has { "lacks" } else { "has" };
+    assert!(text.contains(part) == has, "{stream} {verb} {part:?}:\n{text}");
+}
+
+/// Asserts that `part` stands exactly `times` times in `text`.
+pub fn counts(text: &str, part: &str, times: usize) {
+    assert_eq!(text.matches(part).count(), times, "{part:?} in:\n{text}");
 }
