@@ -25,7 +25,7 @@ fn at_bind() -> [&'static str; 2] {
 #[test]
 fn an_underscore_in_the_peer_owner_is_an_error_and_etcd_fails() {
     let Some(z) = ZoneLab::bare(BIND) else { return };
-    let bind = Named::serve(&z, &records("_etcd_server-ssl._tcp", CSSL));
+    let bind = Named::for_zone(&z, &records("_etcd_server-ssl._tcp", CSSL));
     let f = z.finds(&at_bind(), 4, "server-srv-misspelt", "error");
     assert_eq!(f["subject"], "_etcd_server-ssl._tcp.dr.test");
     evidence_has(&f, "_etcd_server-ssl._tcp.dr.test. 300 IN SRV 0 0 2380 n1.dr.test.");
@@ -37,7 +37,7 @@ fn an_underscore_in_the_peer_owner_is_an_error_and_etcd_fails() {
 #[test]
 fn a_peer_owner_without_tcp_is_an_error_and_etcd_fails() {
     let Some(z) = ZoneLab::bare(BIND) else { return };
-    let bind = Named::serve(&z, &records("_etcd-server-ssl", CSSL));
+    let bind = Named::for_zone(&z, &records("_etcd-server-ssl", CSSL));
     let f = z.finds(&at_bind(), 4, "server-srv-misspelt", "error");
     assert_eq!(f["subject"], "_etcd-server-ssl.dr.test");
     message_has(&f, "has no _tcp label");
@@ -49,7 +49,7 @@ fn a_peer_owner_without_tcp_is_an_error_and_etcd_fails() {
 #[test]
 fn a_misspelt_client_owner_is_a_warning_and_etcd_comes_up() {
     let Some(z) = ZoneLab::bare(BIND) else { return };
-    let bind = Named::serve(&z, &records(SSL, "_etcd_client-ssl._tcp"));
+    let bind = Named::for_zone(&z, &records(SSL, "_etcd_client-ssl._tcp"));
     let f = z.finds(&at_bind(), 3, "client-srv-misspelt", "warning");
     assert_eq!(f["subject"], "_etcd_client-ssl._tcp.dr.test");
     message_has(&f, "_etcd-client-ssl._tcp.dr.test");
@@ -70,7 +70,7 @@ fn two_servers_that_disagree_are_an_error() {
         .filter(|l| !(l.starts_with(SSL) && l.contains("n3.")))
         .map(|l| format!("{l}\n"))
         .collect();
-    let bind = Named::serve(&z, &lines);
+    let bind = Named::for_zone(&z, &lines);
     let servers = [
         "--dns-server",
         "198.18.0.1:53",

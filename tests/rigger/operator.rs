@@ -168,13 +168,7 @@ printf '%s\n' "${COMPREPLY[@]}"
     cmd.args(["-c", script, "bash"])
         .args(words)
         .env("RIGGER", crate::harness::BIN);
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let text = crate::harness::stdout_of(&mut cmd);
     text.lines()
         .filter(|l| !l.is_empty())
         .map(String::from)
@@ -212,21 +206,16 @@ fn bash_completes_bundled_scripts_and_the_set_keys_of_the_script_on_the_line() {
 fn fish_offers(rig: &Rig, line: &str) -> Option<Vec<String>> {
     let test = "operator::fish_completes_scripts_and_set_keys_with_their_docs";
     if which("fish").is_none() {
-        let said = format!("SKIPPED {test}: fish is not installed (apt-get install fish)\n");
-        let _ = std::io::Write::write_all(&mut std::io::stderr(), said.as_bytes());
+        crate::harness::say(&format!(
+            "SKIPPED {test}: fish is not installed (apt-get install fish)\n"
+        ));
         return None;
     }
     let script = r#"$RIGGER completions fish | source; complete -C "$argv[1]""#;
     let mut cmd = rig.command(std::path::Path::new("fish"));
     cmd.args(["--no-config", "-c", script, line])
         .env("RIGGER", crate::harness::BIN);
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let text = crate::harness::stdout_of(&mut cmd);
     Some(text.lines().map(String::from).collect())
 }
 

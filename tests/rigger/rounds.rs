@@ -16,7 +16,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 
-use crate::bind::Bind;
+use crate::harness::bind::Bind;
 use crate::harness::cloud::{aws_cluster, cloud_rig, config, moto};
 use crate::cloudflare::stand_in;
 use crate::dns_relay;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::named::{Place, add_lab_address};
 use super::{LabRig, Outcome};
 
 pub const DOMAIN: &str = "dr.test";
@@ -444,32 +445,16 @@ impl Drop for Members {
 /// Where the tests' BIND listens, inside the lab.
 pub const BIND: &str = "198.18.0.53";
 
-/// BIND 9 serving dr.test from a zone file, in the lab's namespace on 198.18.0.53:53:
-/// a server rigger did not write, reading a zone rigger did not publish.
-pub struct Named {
-    child: Child,
-    dir: tempfile::TempDir,
-}
+pub use super::named::Named;
 
 impl Named {
-    /// `records` are zone-file lines below the SOA, the NS and an A record per host.
-    pub fn serve(z: &ZoneLab, records: &str) -> Self {
+    /// BIND 9 serving dr.test from a zone file, in the lab's namespace on
+    /// 198.18.0.53:53: a server rigger did not write, reading a zone rigger did not
+    /// publish. `records` are zone-file lines below the SOA, the NS and an A record per
+    /// host.
+    pub fn for_zone(z: &ZoneLab, records: &str) -> Self {
         let netns = z.lab.status()["netns"].as_str().unwrap().to_string();
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path().display().to_string();
-        let added = Command::new("ip")
-            .args([
-                "-n",
-                &netns,
-                "addr",
-                "add",
-                &format!("{BIND}/15"),
-                "dev",
-                "br0",
-            ])
-            .status()
-            .unwrap();
-        assert!(added.success(), "cannot add {BIND} to the lab's bridge");
+        add_lab_address(&netns, BIND);
         let mut zone = format!(
             "$TTL 300\n@ SOA ns1.{DOMAIN}. hostmaster.{DOMAIN}. (1 3600 600 86400 60)\n\
              @ NS ns1.{DOMAIN}.\nns1 A {BIND}\n"
@@ -478,65 +463,14 @@ impl Named {
             zone.push_str(&format!("n{} A {ip}\n", i + 1));
         }
         zone.push_str(records);
-        std::fs::write(dir.path().join("zone"), zone).unwrap();
-        let conf = dir.path().join("named.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "options {{ directory \"{d}\"; pid-file \"{d}/named.pid\"; lock-file \"{d}/named.lock\";\n\
-                 session-keyfile \"{d}/session.key\"; managed-keys-directory \"{d}\";\n\
-                 listen-on port 53 {{ {BIND}; }}; listen-on-v6 {{ none; }}; recursion no;\n\
-                 notify no; allow-transfer {{ none; }}; dnssec-validation no; }};\n\
-                 controls {{ }};\nzone \"{DOMAIN}\" {{ type primary; file \"{d}/zone\"; }};\n"
-            ),
-        )
-        .unwrap();
-        let log = std::fs::File::create(dir.path().join("named.log")).unwrap();
-        let child = Command::new("ip")
-            .args(["netns", "exec", &netns, "named", "-g", "-4", "-c"])
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let named = Self { child, dir };
+        let dir = tempfile::tempdir().unwrap();
         // Asked from inside the lab: this machine has no route to a lab address.
-        let start = Instant::now();
-        loop {
-            let dig = Command::new("ip")
-                .args([
-                    "netns",
-                    "exec",
-                    &netns,
-                    "dig",
-                    "+time=1",
-                    "+tries=1",
-                    "+norecurse",
-                    "+short",
-                ])
-                .arg(format!("@{BIND}"))
-                .args([DOMAIN, "SOA"])
-                .output()
-                .unwrap();
-            // The SOA itself: dig says "connection timed out" on stdout too.
-            if String::from_utf8_lossy(&dig.stdout).contains(&format!("hostmaster.{DOMAIN}.")) {
-                return named;
-            }
-            let log =
-                std::fs::read_to_string(named.dir.path().join("named.log")).unwrap_or_default();
-            assert!(
-                start.elapsed() < Duration::from_secs(15),
-                "named did not start:\n{log}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Named {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let place = Place {
+            listen: BIND,
+            port: 53,
+            launcher: &["ip", "netns", "exec", &netns],
+            at: &[format!("@{BIND}")],
+        };
+        Self::serve(dir, DOMAIN, &zone, "", "", &place)
     }
 }

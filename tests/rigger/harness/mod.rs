@@ -11,9 +11,11 @@
 //! - `bad_input`: the runner of the bad-input table.
 
 pub mod bad_input;
+pub mod bind;
 pub mod cloud;
 pub mod doctor;
 mod lab;
+mod named;
 mod outcome;
 mod procs;
 mod rig;
@@ -44,4 +46,12 @@ pub async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 's
     tokio::task::spawn_blocking(work)
         .await
         .expect("the blocking work's thread")
+}
+
+/// Runs `cmd`, which must succeed; its stdout.
+pub fn stdout_of(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{cmd:?}: {stderr}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

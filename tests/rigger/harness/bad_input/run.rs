@@ -142,13 +142,16 @@ fn check(case: &Case) -> Verdict {
 /// The report is `None` when all is well.
 fn check_mounted(case: &Case, rig: &Rig, dir: &Path) -> (Option<String>, BTreeSet<String>) {
     let mut labs = BTreeSet::new();
-    for args in &case.before {
+    // A setup or cleanup command: `None` when it succeeded, else what it was and said.
+    let aside = |args: &[String], labs: &mut BTreeSet<String>| {
         let args: Vec<String> = args.iter().map(|a| templated(a, dir)).collect();
         let out = run_rigger(rig, &args, &case.env, dir, Duration::from_secs(60));
         labs.extend(labs_created(&out.stderr));
-        if out.code != Some(0) {
-            let report = format!("setup `rigger {}` failed:\n{}", args.join(" "), out.stderr);
-            return (Some(report), labs);
+        (out.code != Some(0)).then(|| format!("`rigger {}` failed:\n{}", args.join(" "), out.stderr))
+    };
+    for args in &case.before {
+        if let Some(failed) = aside(args, &mut labs) {
+            return (Some(format!("setup {failed}")), labs);
         }
     }
     let files_before = files_under(dir);
@@ -159,16 +162,7 @@ fn check_mounted(case: &Case, rig: &Rig, dir: &Path) -> (Option<String>, BTreeSe
     labs.extend(labs_created(&out.stderr));
     let mut problems = Vec::new();
     for args in &case.after {
-        let args: Vec<String> = args.iter().map(|a| templated(a, dir)).collect();
-        let after = run_rigger(rig, &args, &case.env, dir, Duration::from_secs(60));
-        labs.extend(labs_created(&after.stderr));
-        if after.code != Some(0) {
-            problems.push(format!(
-                "cleanup `rigger {}` failed:\n{}",
-                args.join(" "),
-                after.stderr
-            ));
-        }
+        problems.extend(aside(args, &mut labs).map(|failed| format!("cleanup {failed}")));
     }
     if out.timed_out {
         problems.push(format!(
