@@ -7,7 +7,7 @@ use rigger::providers::compute::ec2::{CLUSTER_TAG, Ec2, client_token};
 use rigger::providers::{Compute, InstanceSpec};
 
 use crate::harness::cloud::{aws_rig, config, moto, spec};
-use crate::harness::off_runtime;
+use crate::harness::{off_runtime, text_has};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_launch_concurrently_with_their_tags_and_terminate() {
@@ -86,7 +86,7 @@ async fn a_bad_ami_is_refused_with_ec2s_code_and_message() {
         "{}",
         err.message
     );
-    assert!(err.message.contains("ami-00000bad"), "{}", err.message);
+    text_has(&err.message, "ami-00000bad");
 }
 
 #[tokio::test]

@@ -20,8 +20,7 @@
 use std::collections::BTreeSet;
 
 use crate::harness::bad_input::{
-    Case, Folder, case, cluster, lab_script, node_script, records, run_group, script,
-    zone_script,
+    Case, Folder, case, cluster, lab_script, node_script, records, run_group, script, zone_script,
 };
 
 // ---------------------------------------------------------------------------------
@@ -1684,7 +1683,6 @@ fn traversal_cases() -> Vec<Case> {
     ]
 }
 
-
 // ---------------------------------------------------------------------------------
 // The tests.
 
@@ -1755,7 +1753,9 @@ fn traversal() {
 
 #[test]
 fn a_relative_state_dir_works_and_destroy_finds_it() {
-    let Some(mut folder) = Folder::lab() else { return };
+    let Some(mut folder) = Folder::lab() else {
+        return;
+    };
     folder.must_succeed(&["run", "cluster", "--state-dir", "rel"]);
     assert!(
         folder.path("rel/lab/lab.json").exists(),
@@ -1768,7 +1768,9 @@ fn a_relative_state_dir_works_and_destroy_finds_it() {
 
 #[test]
 fn a_refused_cname_leaves_the_lab_s_dns_working() {
-    let Some(mut folder) = Folder::lab() else { return };
+    let Some(mut folder) = Folder::lab() else {
+        return;
+    };
     // The same run goes on after the refusal (caught), in the same zone and another.
     folder.script(
         "x.rhai",
@@ -1806,7 +1808,9 @@ wait_resolves("w.v.test", "198.18.0.12", #{ timeout: 10 });
 
 #[test]
 fn a_refused_cname_fails_the_run_and_a_later_run_still_works() {
-    let Some(mut folder) = Folder::lab() else { return };
+    let Some(mut folder) = Folder::lab() else {
+        return;
+    };
     folder.script(
         "x.rhai",
         r#"

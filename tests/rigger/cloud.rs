@@ -15,8 +15,12 @@ async fn the_cluster_script_creates_instances_and_records_then_stops_before_dial
     let moto = moto(&[]);
     let (cf_base, api) = stand_in().await;
     let dns = dns_following(api.clone()).await;
-    let rig = aws_cluster(cloud_rig(&moto.url, &cf_base), "cloudflare", &["instance_type=t3.small"])
-        .args(&["--dns-server", &dns.to_string(), "--keep-on-error"]);
+    let rig = aws_cluster(
+        cloud_rig(&moto.url, &cf_base),
+        "cloudflare",
+        &["instance_type=t3.small"],
+    )
+    .args(&["--dns-server", &dns.to_string(), "--keep-on-error"]);
     let out = rig.run_kept().await;
     let (rig, out) = out;
     out.failure(1)
@@ -137,8 +141,8 @@ async fn unreachable_name_servers_are_refused_before_any_instance_in_the_dry_run
     let moto = moto(&[]);
     let (cf_base, api) = stand_in().await;
     let cluster = |dry: bool| {
-        let rig = cloud_rig(&moto.url, &cf_base)
-            .env("RIGGER_NAME_SERVERS", "ns9.other.test=127.0.0.1:9");
+        let rig =
+            cloud_rig(&moto.url, &cf_base).env("RIGGER_NAME_SERVERS", "ns9.other.test=127.0.0.1:9");
         let rig = aws_cluster(rig, "cloudflare", &[]);
         if dry { rig.args(&["--dry-run"]) } else { rig }
     };
@@ -185,8 +189,11 @@ async fn nine_members_records_are_one_batch_to_publish_and_one_to_remove() {
         let (cf_base, api) = stand_in().await;
         api.lock().unwrap().refuse_batch = refuse_batch;
         let dns = dns_following(api.clone()).await;
-        let rig = aws_cluster(cloud_rig(&moto.url, &cf_base), "cloudflare", &["size=9"])
-            .args(&["--dns-server", &dns.to_string(), "--keep-on-error"]);
+        let rig = aws_cluster(cloud_rig(&moto.url, &cf_base), "cloudflare", &["size=9"]).args(&[
+            "--dns-server",
+            &dns.to_string(),
+            "--keep-on-error",
+        ]);
         let (rig, out) = rig.run_kept().await;
         // It stops at the bootstrap (moto's machines are never dialled), records made.
         out.failure(1)

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::Outcome;
 use crate::harness::LabRig;
+use crate::harness::Outcome;
 
 const KEYS: usize = 1000;
 /// etcd's own election timeout is 1 s; a write may wait for one election and a
@@ -573,9 +573,9 @@ fn the_repl_adds_a_learner_and_promotes_it_step_by_step() {
 /// fiction: nothing dials them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_find_falls_back_to_the_cluster_tag_when_the_state_is_lost() {
+    use crate::harness::cloud::{aws_rig, config, moto, spec};
     use rigger::providers::Compute;
     use rigger::providers::compute::ec2::{CLUSTER_TAG, Ec2};
-    use crate::harness::cloud::{aws_rig, config, moto, spec};
     let moto = moto(&[]);
     let aws = Ec2::new(&config(&moto), "run-day2");
     let mine = aws.launch(&spec("etcd-tagged")).await.unwrap();

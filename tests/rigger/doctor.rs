@@ -28,7 +28,10 @@ fn a_plain_zone_fails_on_3_4_and_comes_up_on_3_5() {
     };
     let f = z.finds(&["--etcd-version", "3.4"], 4, "plain-srv-on-3.4", "error");
     assert_eq!(f["subject"], "_etcd-server._tcp.dr.test");
-    evidence_has(&f, "_etcd-server._tcp.dr.test. 300 IN SRV 0 0 2380 n1.dr.test.");
+    evidence_has(
+        &f,
+        "_etcd-server._tcp.dr.test. 300 IN SRV 0 0 2380 n1.dr.test.",
+    );
     z.start(ETCD_3_4, Member::PLAIN)
         .fail_with("couldn't resolve during SRV discovery", LIMIT);
     // 3.5 reads the plain records: clean, and it comes up.
@@ -51,11 +54,22 @@ fn both_sets_with_http_members_fail_on_both_versions() {
     };
     let http = ["--scheme", "http", "--etcd-version"];
     let f = z.finds(&[&http[..], &["3.5"]].concat(), 4, "both-srv-sets", "error");
-    evidence_has(&f, "_etcd-server._tcp.dr.test. 300 IN SRV 0 0 2380 n2.dr.test.");
-    evidence_has(&f, "_etcd-server-ssl._tcp.dr.test. 300 IN SRV 0 0 2380 n2.dr.test.");
+    evidence_has(
+        &f,
+        "_etcd-server._tcp.dr.test. 300 IN SRV 0 0 2380 n2.dr.test.",
+    );
+    evidence_has(
+        &f,
+        "_etcd-server-ssl._tcp.dr.test. 300 IN SRV 0 0 2380 n2.dr.test.",
+    );
     z.start(&etcd_3_5(), Member::PLAIN)
         .fail_with("cluster ID mismatch", LIMIT);
-    z.finds(&[&http[..], &["3.4"]].concat(), 4, "scheme-mismatch", "error");
+    z.finds(
+        &[&http[..], &["3.4"]].concat(),
+        4,
+        "scheme-mismatch",
+        "error",
+    );
     z.start(ETCD_3_4, Member::PLAIN)
         .fail_with("cannot find local etcd member", LIMIT);
     z.leaves_nothing();
@@ -87,7 +101,10 @@ fn swapped_priority_and_port_fail() {
         return;
     };
     let f = z.finds(&[], 4, "srv-fields-swapped", "error");
-    evidence_has(&f, "_etcd-server-ssl._tcp.dr.test. 300 IN SRV 2380 0 0 n3.dr.test.");
+    evidence_has(
+        &f,
+        "_etcd-server-ssl._tcp.dr.test. 300 IN SRV 2380 0 0 n3.dr.test.",
+    );
     z.fails_on_both(Member::TLS, "cannot find local etcd member");
     z.leaves_nothing();
 }
@@ -98,7 +115,10 @@ fn an_srv_port_other_than_the_advertised_one_fails() {
         return;
     };
     let f = z.finds(&[], 4, "srv-port-mismatch", "error");
-    evidence_has(&f, "_etcd-server-ssl._tcp.dr.test. 300 IN SRV 0 0 2381 n1.dr.test.");
+    evidence_has(
+        &f,
+        "_etcd-server-ssl._tcp.dr.test. 300 IN SRV 0 0 2381 n1.dr.test.",
+    );
     z.fails_on_both(Member::TLS, "cannot find local etcd member");
     z.leaves_nothing();
 }
@@ -129,7 +149,10 @@ fn a_member_missing_from_the_peer_set_is_left_out() {
     };
     let f = z.finds(&[], 4, "member-missing", "error");
     assert_eq!(f["subject"], "n3.dr.test");
-    evidence_has(&f, "_etcd-client-ssl._tcp.dr.test. 300 IN SRV 0 0 2379 n3.dr.test.");
+    evidence_has(
+        &f,
+        "_etcd-client-ssl._tcp.dr.test. 300 IN SRV 0 0 2379 n3.dr.test.",
+    );
     z.member_fails_on_both(Member::TLS, 2, "cannot find local etcd member");
     z.leaves_nothing();
 }
@@ -172,7 +195,10 @@ fn a_target_without_an_address_is_left_out() {
     };
     let f = z.finds(&[], 4, "target-no-address", "error");
     assert_eq!(f["subject"], "n3.dr.test");
-    evidence_has(&f, "n3.dr.test. A/AAAA: NXDOMAIN (no such name) at 198.18.0.1:53");
+    evidence_has(
+        &f,
+        "n3.dr.test. A/AAAA: NXDOMAIN (no such name) at 198.18.0.1:53",
+    );
     z.member_fails_on_both(Member::TLS, 2, "no such host");
     z.leaves_nothing();
 }
@@ -495,7 +521,10 @@ fn certificates_that_do_not_name_their_member_are_an_error_and_etcd_fails() {
         (Some("cert-mismatch"), Some("n1.dr.test")),
         "{f:#}"
     );
-    message_has(f, "x509: certificate is valid for someone.dr.test, not n1.dr.test");
+    message_has(
+        f,
+        "x509: certificate is valid for someone.dr.test, not n1.dr.test",
+    );
     assert_eq!(
         f["evidence"][0],
         format!("{certs}/n1.crt: DNS someone.dr.test; IP none")

@@ -28,7 +28,10 @@ fn an_underscore_in_the_peer_owner_is_an_error_and_etcd_fails() {
     let bind = Named::for_zone(&z, &records("_etcd_server-ssl._tcp", CSSL));
     let f = z.finds(&at_bind(), 4, "server-srv-misspelt", "error");
     assert_eq!(f["subject"], "_etcd_server-ssl._tcp.dr.test");
-    evidence_has(&f, "_etcd_server-ssl._tcp.dr.test. 300 IN SRV 0 0 2380 n1.dr.test.");
+    evidence_has(
+        &f,
+        "_etcd_server-ssl._tcp.dr.test. 300 IN SRV 0 0 2380 n1.dr.test.",
+    );
     z.fails_on_both(Member::TLS, UNREAD);
     drop(bind);
     z.leaves_nothing();

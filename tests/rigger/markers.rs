@@ -44,7 +44,14 @@ async fn run_then_lose_the_state(rig: Rig) -> Rig {
 async fn destroy_cluster(rig: Rig, dns: &str) -> (Rig, Outcome) {
     let dns = dns.to_string();
     off_runtime(move || {
-        let scope = ["--cluster", "example.test", "--target", "aws", "--dns", &dns];
+        let scope = [
+            "--cluster",
+            "example.test",
+            "--target",
+            "aws",
+            "--dns",
+            &dns,
+        ];
         let out = rig.again(&[&["destroy"][..], &scope].concat());
         (rig, out)
     })
@@ -165,7 +172,15 @@ async fn with_the_state_lost_destroy_cluster_removes_exactly_its_route53_values(
         .clone();
     shared.push("0 0 2379 legacy.example.test.".into());
     upsert(&r53, &zone, client, RrType::Srv, 60, &shared).await;
-    upsert(&r53, &zone, "www.example.test.", RrType::A, 60, &["10.9.0.1"]).await;
+    upsert(
+        &r53,
+        &zone,
+        "www.example.test.",
+        RrType::A,
+        60,
+        &["10.9.0.1"],
+    )
+    .await;
     Api::new(Route53::new(&cfg, vec![]))
         .create(&RecordSpec {
             name: "etcd-x.example.test".into(),

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use expectrl::{ControlCode, Expect, Session};
 
-use crate::harness::{BIN, Rig};
 use crate::harness::LabRig;
+use crate::harness::{BIN, Rig};
 
 pub struct Prompt {
     session: expectrl::session::OsSession,

@@ -15,13 +15,12 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-
-use crate::harness::bind::Bind;
-use crate::harness::cloud::{aws_cluster, cloud_rig, config, moto};
 use crate::cloudflare::stand_in;
 use crate::dns_relay;
 use crate::faults::{Run, finish, wait_stopped};
 use crate::follow::{delayed, dns_following, route53_followed};
+use crate::harness::bind::Bind;
+use crate::harness::cloud::{aws_cluster, cloud_rig, config, moto};
 use crate::harness::{BIN, Outcome, Rig, off_runtime};
 use crate::proxy::{self, Entry, Log, Stats};
 

@@ -58,15 +58,7 @@ fn the_download_script_checks_the_release_against_its_sha256sums_and_parses() {
         "already installed: nothing to do\n{script}"
     );
     // The shell that will run it on the host accepts it, quoting and all.
-    let check = Command::new("sh")
-        .args(["-n", "-c", &script])
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    crate::harness::stdout_of(Command::new("sh").args(["-n", "-c", &script]));
 }
 
 #[test]

@@ -9,8 +9,8 @@ use aws_sdk_ec2::config::{Credentials, Region};
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
-use rigger::providers::{InstanceSpec, RecordData, RecordSpec};
 use rigger::providers::compute::ec2::CLUSTER_TAG;
+use rigger::providers::{InstanceSpec, RecordData, RecordSpec};
 
 use super::{Rig, free_port};
 use crate::cloudflare_api::TOKEN;
@@ -112,7 +112,10 @@ pub fn cloud_rig(moto_url: &str, cf_base: &str) -> Rig {
 /// `--set`; further arguments go on after.
 pub fn aws_cluster(rig: Rig, dns: &str, sets: &[&str]) -> Rig {
     let mut args = vec!["run", "cluster", "--target", "aws", "--dns", dns];
-    for set in ["domain=example.test", "ami=ami-12c6146b"].iter().chain(sets) {
+    for set in ["domain=example.test", "ami=ami-12c6146b"]
+        .iter()
+        .chain(sets)
+    {
         args.extend(["--set", set]);
     }
     rig.args(&args)

@@ -161,7 +161,8 @@ impl ZoneLab {
     /// With either etcd version, member `i` (n1 is 0) stops, saying `phrase`.
     pub fn member_fails_on_both(&self, member: Member, i: usize, phrase: &str) {
         for etcd in both() {
-            self.start(&etcd, member).member_fails_with(i, phrase, LIMIT);
+            self.start(&etcd, member)
+                .member_fails_with(i, phrase, LIMIT);
         }
     }
 

@@ -96,12 +96,6 @@ impl Outcome {
         self
     }
 
-    /// stdout says `part` exactly `times` times.
-    pub fn stdout_counts(&self, part: &str, times: usize) -> &Self {
-        counts(&self.stdout, part, times);
-        self
-    }
-
     /// stderr says `part` exactly `times` times.
     pub fn stderr_counts(&self, part: &str, times: usize) -> &Self {
         counts(&self.stderr, part, times);
@@ -144,7 +138,15 @@ fn tidy(text: &str) -> String {
 /// Asserts that `text` (the run's `stream`) has `part`, or lacks it.
 fn says(text: &str, stream: &str, part: &str, has: bool) {
     let verb = if has { "lacks" } else { "has" };
-    assert!(text.contains(part) == has, "{stream} {verb} {part:?}:\n{text}");
+    assert!(
+        text.contains(part) == has,
+        "{stream} {verb} {part:?}:\n{text}"
+    );
+}
+
+/// Asserts that `text` has `part`.
+pub fn text_has(text: &str, part: &str) {
+    says(text, "the text", part, true);
 }
 
 /// Asserts that `part` stands exactly `times` times in `text`.

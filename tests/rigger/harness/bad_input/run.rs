@@ -147,7 +147,8 @@ fn check_mounted(case: &Case, rig: &Rig, dir: &Path) -> (Option<String>, BTreeSe
         let args: Vec<String> = args.iter().map(|a| templated(a, dir)).collect();
         let out = run_rigger(rig, &args, &case.env, dir, Duration::from_secs(60));
         labs.extend(labs_created(&out.stderr));
-        (out.code != Some(0)).then(|| format!("`rigger {}` failed:\n{}", args.join(" "), out.stderr))
+        (out.code != Some(0))
+            .then(|| format!("`rigger {}` failed:\n{}", args.join(" "), out.stderr))
     };
     for args in &case.before {
         if let Some(failed) = aside(args, &mut labs) {
