@@ -6,19 +6,26 @@ use rigger::providers::dns::route53::Route53;
 use rigger::providers::dns::zone_api::Api;
 use rigger::providers::{Dns, RecordData, RecordSpec};
 
-use crate::harness::cloud::{config, hosted_zone, moto, peer_srv, upsert};
+use crate::harness::cloud::{Moto, config, hosted_zone, moto, peer_srv, upsert};
 
 fn srv(target: &str) -> RecordSpec {
     peer_srv(2380, target)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn srv_values_share_one_record_set_and_leave_it_one_by_one() {
+/// moto with a hosted zone for example.test (made under `reference`), a client of its
+/// Route 53, and rigger's provider on it. moto stops when the first is dropped.
+async fn zone_on_moto(reference: &str) -> (Moto, aws_sdk_route53::Client, Api<Route53>) {
     let moto = moto(&[]);
     let cfg = config(&moto);
     let r53 = aws_sdk_route53::Client::new(&cfg);
-    hosted_zone(&r53, "rigger-test").await;
+    hosted_zone(&r53, reference).await;
     let dns = Api::new(Route53::new(&cfg, vec![]));
+    (moto, r53, dns)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn srv_values_share_one_record_set_and_leave_it_one_by_one() {
+    let (_moto, r53, dns) = zone_on_moto("rigger-test").await;
 
     let (zone, created) = dns.zone("example.test").await.unwrap();
     assert!(!created);
@@ -189,11 +196,7 @@ async fn txt_sets(r53: &aws_sdk_route53::Client, zone: &str) -> Vec<(String, Vec
 /// the cluster's values, a marker whose value was removed by hand among them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_marked_value_has_a_txt_marker_that_goes_with_it() {
-    let moto = moto(&[]);
-    let cfg = config(&moto);
-    let r53 = aws_sdk_route53::Client::new(&cfg);
-    hosted_zone(&r53, "rigger-markers").await;
-    let dns = Api::new(Route53::new(&cfg, vec![]));
+    let (_moto, r53, dns) = zone_on_moto("rigger-markers").await;
     let (zone, _) = dns.zone("example.test").await.unwrap();
     let mine = |target: &str| RecordSpec {
         cluster: Some("example.test".into()),
@@ -302,11 +305,7 @@ async fn each_marked_value_has_a_txt_marker_that_goes_with_it() {
 /// then out again together, even when one of them was already removed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_goes_in_and_out_as_whole_sets_with_their_markers() {
-    let moto = moto(&[]);
-    let cfg = config(&moto);
-    let r53 = aws_sdk_route53::Client::new(&cfg);
-    hosted_zone(&r53, "rigger-batch").await;
-    let dns = Api::new(Route53::new(&cfg, vec![]));
+    let (_moto, r53, dns) = zone_on_moto("rigger-batch").await;
     let (zone, _) = dns.zone("example.test").await.unwrap();
     let marked = |mut s: RecordSpec| {
         s.cluster = Some("example.test".into());
