@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use crate::cloudflare::stand_in;
 use crate::follow::{dns_following, dns_serving, route53_records};
 use crate::harness::cloud::{
-    all_terminated, aws_cluster, cloud_rig, config, hosted_zone, moto, upsert,
+    all_terminated, aws_cluster, cloud_rig, config, hosted_zone, moto, record_sets, upsert,
 };
 use crate::harness::{Outcome, Rig, off_runtime};
 
@@ -96,30 +96,11 @@ async fn with_the_state_lost_destroy_cluster_removes_exactly_its_cloudflare_reco
 
 /// Every set of the zone but its SOA and NS, as (name, type, sorted values).
 async fn sets_of(r53: &aws_sdk_route53::Client, zone: &str) -> Vec<(String, String, Vec<String>)> {
-    let out = r53
-        .list_resource_record_sets()
-        .hosted_zone_id(zone)
-        .send()
-        .await
-        .unwrap();
-    let mut sets: Vec<_> = out
-        .resource_record_sets()
-        .iter()
-        .filter(|s| !["SOA", "NS"].contains(&s.r#type().as_str()))
-        .map(|s| {
-            let mut values: Vec<String> = s
-                .resource_records()
-                .iter()
-                .map(|r| r.value().to_string())
-                .collect();
-            values.sort();
-            (
-                s.name().to_string(),
-                s.r#type().as_str().to_string(),
-                values,
-            )
-        })
-        .collect();
+    let all = record_sets(r53, zone).await.into_iter();
+    let mut sets: Vec<_> = all.filter(|(_, t, _)| t != "SOA" && t != "NS").collect();
+    for (.., values) in &mut sets {
+        values.sort();
+    }
     sets.sort();
     sets
 }

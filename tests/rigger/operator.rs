@@ -32,20 +32,20 @@ fn a_misspelt_set_key_is_refused_before_anything_exists_with_did_you_mean() {
 fn keys_asked_in_a_loop_or_an_imported_module_are_known_before_the_run() {
     Rig::new()
         .file("lib/net.rhai", "fn port() { param(\"port\", 2379) }\n")
-        .file(
+        .script(
             "t.rhai",
             "import \"lib/net\" as net;\nfor k in [\"a\", \"b\"] { print(param(k, 0)); }\nprint(net::port());\n",
         )
-        .args(&["run", "t.rhai", "--set", "b=2", "--set", "port=1"])
+        .args(&["--set", "b=2", "--set", "port=1"])
         .run()
         .success()
         .stdout_is("0\n2\n1\n");
     Rig::new()
-        .file(
+        .script(
             "t.rhai",
             "print(\"ran\");\nlet x = param(\"region\", \"\");\n",
         )
-        .args(&["run", "t.rhai", "--set", "zone=a"])
+        .args(&["--set", "zone=a"])
         .run()
         .failure(2)
         .stderr_has("× --set zone: t.rhai has no parameter \"zone\"")
@@ -57,8 +57,8 @@ fn keys_asked_in_a_loop_or_an_imported_module_are_known_before_the_run() {
 #[test]
 fn a_script_that_names_parameters_at_run_time_is_checked_after_it_ran() {
     Rig::new()
-        .file("t.rhai", "let k = \"si\" + \"ze\";\nprint(param(k, 3));\n")
-        .args(&["run", "t.rhai", "--set", "sise=5"])
+        .script("t.rhai", "let k = \"si\" + \"ze\";\nprint(param(k, 3));\n")
+        .args(&["--set", "sise=5"])
         .run()
         .success()
         .stdout_is("3\n")

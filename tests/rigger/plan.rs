@@ -109,8 +109,8 @@ fn a_lab_dry_run_needs_no_privileges_and_starts_etcd_as_a_process() {
 fn a_dry_run_writes_tcp_waits_down_instead_of_dialling() {
     let mut rig = Rig::new()
         .own_state()
-        .file("w.rhai", "let n = launch_instance(#{ name: \"n1\" });\nwait_tcp(`${n.private_ip}:2379`, #{ timeout: 600 });\nprint(\"done\");\n")
-        .args(&["run", "w.rhai", "--dry-run"]);
+        .script("w.rhai", "let n = launch_instance(#{ name: \"n1\" });\nwait_tcp(`${n.private_ip}:2379`, #{ timeout: 600 });\nprint(\"done\");\n")
+        .args(&["--dry-run"]);
     let out = rig.run_keep();
     out.success();
     assert!(out.stdout.starts_with("done\n"), "{}", out.stdout);
@@ -128,11 +128,10 @@ try { pki_cert(ca, #{ name: "ca" }); } catch (e) { print(e.message); }
 try { pki_cert(ca, #{ name: "../../escape" }); } catch (e) { print(e.kind); }
 try { pki_cert(#{ cert: "/tmp/x", key: "/tmp/y", dir: "/etc" }, #{ name: "n1" }); } catch (e) { print(e.message); }
 "#;
-    let mut rig =
-        Rig::new()
-            .own_state()
-            .file("p.rhai", script)
-            .args(&["run", "p.rhai", "--dry-run"]);
+    let mut rig = Rig::new()
+        .own_state()
+        .script("p.rhai", script)
+        .args(&["--dry-run"]);
     let out = rig.run_keep();
     out.success();
     let lines: Vec<&str> = out.stdout.lines().take(3).collect();

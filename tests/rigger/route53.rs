@@ -6,7 +6,7 @@ use rigger::providers::dns::route53::Route53;
 use rigger::providers::dns::zone_api::Api;
 use rigger::providers::{Dns, RecordData, RecordSpec};
 
-use crate::harness::cloud::{Moto, config, hosted_zone, moto, peer_srv, upsert};
+use crate::harness::cloud::{Moto, config, hosted_zone, moto, peer_srv, record_sets, upsert};
 
 fn srv(target: &str) -> RecordSpec {
     peer_srv(2380, target)
@@ -37,18 +37,12 @@ async fn srv_values_share_one_record_set_and_leave_it_one_by_one() {
     assert_eq!(again, a);
 
     // Through Route 53's own API: one set, two values, in its form.
-    let sets = r53
-        .list_resource_record_sets()
-        .hosted_zone_id(&zone.id)
-        .send()
-        .await
-        .unwrap();
-    let set = sets
-        .resource_record_sets()
+    let sets = record_sets(&r53, &zone.id).await;
+    let (.., values) = sets
         .iter()
-        .find(|s| s.name() == "_etcd-server-ssl._tcp.example.test." && s.r#type().as_str() == "SRV")
+        .find(|(name, t, _)| name == "_etcd-server-ssl._tcp.example.test." && t == "SRV")
         .expect("the SRV set");
-    let mut values: Vec<&str> = set.resource_records().iter().map(|r| r.value()).collect();
+    let mut values = values.clone();
     values.sort();
     assert_eq!(
         values,
@@ -79,17 +73,9 @@ async fn srv_values_share_one_record_set_and_leave_it_one_by_one() {
             .unwrap()
             .is_empty()
     );
-    let sets = r53
-        .list_resource_record_sets()
-        .hosted_zone_id(&zone.id)
-        .send()
-        .await
-        .unwrap();
+    let sets = record_sets(&r53, &zone.id).await;
     assert!(
-        !sets
-            .resource_record_sets()
-            .iter()
-            .any(|s| s.r#type().as_str() == "SRV"),
+        !sets.iter().any(|(_, t, _)| t == "SRV"),
         "the empty set is gone"
     );
 }
@@ -170,25 +156,9 @@ async fn without_dns_server_the_delegation_set_is_asked() {
 
 /// The TXT records of the zone, by name, as Route 53 itself lists them.
 async fn txt_sets(r53: &aws_sdk_route53::Client, zone: &str) -> Vec<(String, Vec<String>)> {
-    let sets = r53
-        .list_resource_record_sets()
-        .hosted_zone_id(zone)
-        .send()
-        .await
-        .unwrap();
-    sets.resource_record_sets()
-        .iter()
-        .filter(|s| s.r#type().as_str() == "TXT")
-        .map(|s| {
-            (
-                s.name().to_string(),
-                s.resource_records()
-                    .iter()
-                    .map(|r| r.value().to_string())
-                    .collect(),
-            )
-        })
-        .collect()
+    let sets = record_sets(r53, zone).await.into_iter();
+    let txt = sets.filter(|(_, t, _)| t == "TXT");
+    txt.map(|(name, _, values)| (name, values)).collect()
 }
 
 /// A value of a cluster's gets a TXT marker of its own, beside a value of someone
@@ -371,19 +341,10 @@ async fn a_batch_goes_in_and_out_as_whole_sets_with_their_markers() {
         .map(|o| o.unwrap())
         .collect();
     assert!(grown.iter().all(|(_, created)| *created));
-    let listed = r53
-        .list_resource_record_sets()
-        .hosted_zone_id(&zone.id)
-        .send()
-        .await
-        .unwrap();
-    let srv_sets: Vec<_> = listed
-        .resource_record_sets()
-        .iter()
-        .filter(|s| s.r#type().as_str() == "SRV")
-        .collect();
+    let listed = record_sets(&r53, &zone.id).await;
+    let srv_sets: Vec<_> = listed.iter().filter(|(_, t, _)| t == "SRV").collect();
     assert_eq!(srv_sets.len(), 1, "{srv_sets:?}");
-    assert_eq!(srv_sets[0].resource_records().len(), 3, "{srv_sets:?}");
+    assert_eq!(srv_sets[0].2.len(), 3, "{srv_sets:?}");
     assert_eq!(
         txt_sets(&r53, &zone.id).await.len(),
         5,

@@ -7,11 +7,10 @@ use crate::harness::Rig;
 #[test]
 fn the_systemd_unit_runs_the_member_with_its_flags() {
     Rig::new()
-        .file(
+        .script(
             "u.rhai",
             "import \"etcd\" as etcd;\nprint(etcd::unit(#{ name: \"n1\" }, [\"/usr/local/bin/etcd\", \"--name\", \"n1\", \"--discovery-srv\", \"example.com\"]));\n",
         )
-        .args(&["run", "u.rhai"])
         .run()
         .success()
         .stdout_is(
@@ -64,11 +63,10 @@ fn the_download_script_checks_the_release_against_its_sha256sums_and_parses() {
 #[test]
 fn as_root_keeps_single_quotes_intact() {
     let out = Rig::new()
-        .file(
+        .script(
             "q.rhai",
             "import \"etcd\" as etcd;\nprint(etcd::as_root(\"echo 'it works'\"));\n",
         )
-        .args(&["run", "q.rhai"])
         .run();
     out.success();
     if !nix::unistd::geteuid().is_root() {

@@ -184,3 +184,25 @@ pub fn peer_srv(port: u16, target: &str) -> RecordSpec {
         cluster: None,
     }
 }
+
+/// A record set as Route 53 itself lists it: name, type, and values in its order.
+pub type Set = (String, String, Vec<String>);
+
+/// Every record set of the hosted zone `zone`, through Route 53's own API.
+pub async fn record_sets(r53: &aws_sdk_route53::Client, zone: &str) -> Vec<Set> {
+    let listed = r53.list_resource_record_sets().hosted_zone_id(zone);
+    let listed = listed.send().await.unwrap();
+    let values = |s: &ResourceRecordSet| {
+        let records = s.resource_records().iter();
+        records.map(|r| r.value().to_string()).collect()
+    };
+    let sets = listed.resource_record_sets().iter();
+    sets.map(|s| {
+        (
+            s.name().to_string(),
+            s.r#type().as_str().to_string(),
+            values(s),
+        )
+    })
+    .collect()
+}

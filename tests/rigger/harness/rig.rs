@@ -30,6 +30,12 @@ impl Rig {
         self
     }
 
+    /// Writes `text` as the script `name`, and runs it (`rigger run NAME`); more
+    /// arguments may follow.
+    pub fn script(self, name: &str, text: &str) -> Self {
+        self.file(name, text).args(&["run", name])
+    }
+
     pub fn args(mut self, args: &[&str]) -> Self {
         self.args.extend(args.iter().map(|a| a.to_string()));
         self
