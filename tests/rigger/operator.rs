@@ -328,20 +328,14 @@ fn fns_shows_one_function_and_everything_as_json() {
         ["name", "module", "params", "returns", "signature", "doc"]
     );
     let all: serde_json::Value = serde_json::from_str(&out.success().stdout).unwrap();
-    let start = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "etcd::start")
-        .unwrap();
+    let named = |name: &str| {
+        let fns = all.as_array().unwrap().iter();
+        fns.clone().find(|f| f["name"] == name).unwrap()
+    };
+    let start = named("etcd::start");
     assert_eq!(start["module"], "etcd");
     assert_eq!(start["params"][0]["name"], "node");
-    let uuid = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "uuid")
-        .unwrap();
+    let uuid = named("uuid");
     assert_eq!(
         (&uuid["returns"], &uuid["module"]),
         (&serde_json::json!("String"), &serde_json::Value::Null)

@@ -4,7 +4,7 @@ use aws_sdk_route53::types::RrType;
 use rigger::providers::dns::name_servers::NameServers;
 use rigger::providers::dns::route53::Route53;
 use rigger::providers::dns::zone_api::Api;
-use rigger::providers::{Dns, RecordData, RecordSpec};
+use rigger::providers::{Dns, Record, RecordData, RecordSpec};
 
 use crate::harness::cloud::{Moto, config, hosted_zone, moto, peer_srv, record_sets, upsert};
 
@@ -154,6 +154,12 @@ async fn without_dns_server_the_delegation_set_is_asked() {
     );
 }
 
+/// `create_all`, every record of which must be made or adopted.
+async fn create_all(dns: &Api<Route53>, specs: &[RecordSpec]) -> Vec<(Record, bool)> {
+    let outcomes = dns.create_all(specs).await.into_iter();
+    outcomes.map(|o| o.unwrap()).collect()
+}
+
 /// The TXT records of the zone, by name, as Route 53 itself lists them.
 async fn txt_sets(r53: &aws_sdk_route53::Client, zone: &str) -> Vec<(String, Vec<String>)> {
     let sets = record_sets(r53, zone).await.into_iter();
@@ -294,12 +300,7 @@ async fn a_batch_goes_in_and_out_as_whole_sets_with_their_markers() {
         marked(srv("etcd-2.example.test")),
         marked(a.clone()),
     ];
-    let made: Vec<_> = dns
-        .create_all(&specs)
-        .await
-        .into_iter()
-        .map(|o| o.unwrap())
-        .collect();
+    let made = create_all(&dns, &specs).await;
     assert!(made.iter().all(|(_, created)| *created));
     let mut values: Vec<String> = dns
         .list("_etcd-server-ssl._tcp.example.test")
@@ -316,12 +317,7 @@ async fn a_batch_goes_in_and_out_as_whole_sets_with_their_markers() {
         "one marker per value"
     );
     // Again: all adopted, nothing added.
-    let again: Vec<_> = dns
-        .create_all(&specs)
-        .await
-        .into_iter()
-        .map(|o| o.unwrap())
-        .collect();
+    let again = create_all(&dns, &specs).await;
     assert!(again.iter().all(|(_, created)| !*created));
 
     // A batch sent unread is a CREATE of each set, which Route 53 refuses whole when a set

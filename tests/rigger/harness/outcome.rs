@@ -52,6 +52,11 @@ impl Outcome {
         self
     }
 
+    /// stderr says `part` somewhere (a log line, an error's frame).
+    pub fn stderr_has(&self, part: &str) -> &Self {
+        self.says("stderr", part, true)
+    }
+
     /// Nothing was asked of EC2's instance metadata service (169.254.169.254, an
     /// address outside this machine): the AWS SDK says so when it tries.
     pub fn asks_no_metadata_service(self) -> Self {
@@ -61,6 +66,11 @@ impl Outcome {
             self.stderr
         );
         self
+    }
+
+    /// Nothing on stderr says `part`: no log line, no warning, no error.
+    pub fn stderr_lacks(&self, part: &str) -> &Self {
+        self.says("stderr", part, false)
     }
 
     /// Asserts that node `name` said exactly `phases`, in order, as the log lines
@@ -76,35 +86,25 @@ impl Outcome {
         self
     }
 
-    pub fn stderr_has(&self, part: &str) -> &Self {
-        says(&self.stderr, "stderr", part, true);
-        self
-    }
-
-    pub fn stdout_lacks(&self, part: &str) -> &Self {
-        says(&self.stdout, "stdout", part, false);
-        self
-    }
-
-    pub fn stderr_lacks(&self, part: &str) -> &Self {
-        says(&self.stderr, "stderr", part, false);
-        self
-    }
-
-    pub fn stdout_has(&self, part: &str) -> &Self {
-        says(&self.stdout, "stdout", part, true);
-        self
-    }
-
     /// stderr says `part` exactly `times` times.
     pub fn stderr_counts(&self, part: &str, times: usize) -> &Self {
         counts(&self.stderr, part, times);
         self
     }
 
+    /// Nothing on stdout says `part`.
+    pub fn stdout_lacks(&self, part: &str) -> &Self {
+        self.says("stdout", part, false)
+    }
+
     pub fn stdout_is(&self, expected: &str) -> &Self {
         assert_eq!(self.stdout, expected, "\nstderr:\n{}", self.stderr);
         self
+    }
+
+    /// The data on stdout has `part`.
+    pub fn stdout_has(&self, part: &str) -> &Self {
+        self.says("stdout", part, true)
     }
 
     /// A successful health report of exactly `members` healthy members of `domain`.
@@ -122,6 +122,17 @@ impl Outcome {
             );
         }
         assert_eq!(lines[members], "cluster is healthy");
+        self
+    }
+
+    /// Asserts that `stream` ("stdout" or "stderr") has `part`, or lacks it.
+    fn says(&self, stream: &str, part: &str, has: bool) -> &Self {
+        let text = if stream == "stdout" {
+            &self.stdout
+        } else {
+            &self.stderr
+        };
+        says(text, stream, part, has);
         self
     }
 }
