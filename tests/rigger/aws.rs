@@ -7,7 +7,7 @@ use rigger::providers::compute::ec2::{CLUSTER_TAG, Ec2, client_token};
 use rigger::providers::{Compute, InstanceSpec};
 
 use crate::harness::cloud::{aws_rig, config, moto, spec};
-use crate::harness::{off_runtime, text_has};
+use crate::harness::{off_runtime, text_has, text_starts};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_launch_concurrently_with_their_tags_and_terminate() {
@@ -80,11 +80,9 @@ async fn a_bad_ami_is_refused_with_ec2s_code_and_message() {
     let mut bad = spec("etcd-x");
     bad.ami = Some("ami-00000bad".into());
     let err = aws.launch(&bad).await.unwrap_err();
-    assert!(
-        err.message
-            .starts_with("aws: RunInstances failed: InvalidAMIID.NotFound"),
-        "{}",
-        err.message
+    text_starts(
+        &err.message,
+        "aws: RunInstances failed: InvalidAMIID.NotFound",
     );
     text_has(&err.message, "ami-00000bad");
 }

@@ -21,7 +21,7 @@ mod procs;
 mod rig;
 
 pub use lab::{LabRig, test_name};
-pub use outcome::{Outcome, counts, text_has};
+pub use outcome::{Outcome, counts, text_has, text_starts};
 pub use rig::Rig;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_rigger");

@@ -160,6 +160,11 @@ pub fn text_has(text: &str, part: &str) {
     says(text, "the text", part, true);
 }
 
+/// Asserts that `text` starts with `start`.
+pub fn text_starts(text: &str, start: &str) {
+    assert!(text.starts_with(start), "{start:?} does not start:\n{text}");
+}
+
 /// Asserts that `part` stands exactly `times` times in `text`.
 pub fn counts(text: &str, part: &str, times: usize) {
     assert_eq!(text.matches(part).count(), times, "{part:?} in:\n{text}");
