@@ -35,6 +35,23 @@ struct Seen {
     processes: BTreeSet<(i32, u64)>,
 }
 
+/// A command (its program and arguments to follow) run in the network namespace
+/// `netns` with a private /etc/resolv.conf and /etc/nsswitch.conf: `resolv` and
+/// `nsswitch` bind-mounted over them, so that nothing asks this machine's resolver.
+/// nsenter, unshare and sh each exec the next, so the child is the program itself.
+pub fn in_netns(netns: &str, resolv: &Path, nsswitch: &Path) -> Command {
+    let setup = format!(
+        "mount --bind {} /etc/resolv.conf && mount --bind {} /etc/nsswitch.conf && exec \"$@\"",
+        resolv.display(),
+        nsswitch.display()
+    );
+    let mut cmd = Command::new("nsenter");
+    cmd.arg(format!("--net=/run/netns/{netns}"))
+        .args(["--", "unshare", "--mount", "--propagation", "private", "--"])
+        .args(["sh", "-c", &setup, "sh"]);
+    cmd
+}
+
 /// The name libtest gives the running test (`lab::some_test`).
 pub fn test_name() -> String {
     match std::thread::current().name() {
@@ -185,20 +202,11 @@ impl LabRig {
 
     /// The command `in_host` runs, for a test that starts it in the background.
     pub fn host_command(&self, host: usize, argv: &[&str]) -> Command {
-        let netns = format!("/run/netns/{}", self.host_netns(host));
         let (resolv, nsswitch) = (self.path("resolv.conf"), self.path("nsswitch.conf"));
         std::fs::write(&resolv, "nameserver 198.18.0.1\n").unwrap();
         std::fs::write(&nsswitch, "hosts: files dns\n").unwrap();
-        let setup = format!(
-            "mount --bind {} /etc/resolv.conf && mount --bind {} /etc/nsswitch.conf && exec \"$@\"",
-            resolv.display(),
-            nsswitch.display()
-        );
-        let mut cmd = Command::new("nsenter");
-        cmd.arg(format!("--net={netns}"))
-            .args(["--", "unshare", "--mount", "--propagation", "private", "--"])
-            .args(["sh", "-c", &setup, "sh"])
-            .args(argv);
+        let mut cmd = in_netns(&self.host_netns(host), &resolv, &nsswitch);
+        cmd.args(argv);
         cmd
     }
 

@@ -4,7 +4,9 @@
 //!   environment, and the assertions on what it printed;
 //! - `lab`: the lab fixture (root, or a loud skip under the test's own name) and the
 //!   check that a test's lab left nothing behind, from what `procs` reads of /proc;
-//! - `doctor`: zones broken on purpose, and etcd members started by hand against them;
+//! - `doctor`: zones broken on purpose, and `members`: etcd started by hand against
+//!   them;
+//! - `bind`, `named`: BIND 9 serving a zone for RFC 2136 updates, or as written;
 //! - `cloud`: moto, and rigs pointed at it and at the Cloudflare stand-in
 //!   (`cloudflare_api.rs` and `follow.rs` beside this folder, which the benchmark
 //!   includes too);
@@ -15,6 +17,7 @@ pub mod bind;
 pub mod cloud;
 pub mod doctor;
 mod lab;
+mod members;
 mod named;
 mod outcome;
 mod procs;
