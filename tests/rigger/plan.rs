@@ -21,10 +21,10 @@ fn a_cloud_dry_run_needs_no_credentials_and_creates_nothing() {
     let out = rig.run_keep();
     out.success();
     let plan = &out.stdout;
-    text_has(&plan, "dry run: ");
-    text_has(&plan, " actions, none taken");
-    counts(&plan, "launch instance etcd-", 3);
-    counts(&plan, "(ami=ami-0123456789abcdef0)", 3);
+    text_has(plan, "dry run: ");
+    text_has(plan, " actions, none taken");
+    counts(plan, "launch instance etcd-", 3);
+    counts(plan, "(ami=ami-0123456789abcdef0)", 3);
     assert_eq!(
         plan.matches("publish SRV _etcd-server-ssl._tcp.example.com -> 0 0 2380 etcd-")
             .count(),
@@ -38,12 +38,12 @@ fn a_cloud_dry_run_needs_no_credentials_and_creates_nothing() {
         "{plan}"
     );
     // Every record (three A, six SRV) is marked as the cluster's, as the run would mark it.
-    counts(&plan, "(marked as example.com's)", 9);
+    counts(plan, "(marked as example.com's)", 9);
     text_has(
-        &plan,
+        plan,
         "wait until _etcd-server-ssl._tcp.example.com SRV resolves to ",
     );
-    text_has(&plan, "create the certificate authority for example.com");
+    text_has(plan, "create the certificate authority for example.com");
     // The cloud's defaults: the pinned release from GitHub, checked, into /usr/local/bin.
     for part in [
         "https://github.com/etcd-io/etcd/releases/download/v3.5.17",
@@ -53,11 +53,11 @@ fn a_cloud_dry_run_needs_no_credentials_and_creates_nothing() {
     ] {
         assert_eq!(plan.matches(part).count(), 6, "{part}\n{plan}");
     }
-    counts(&plan, "systemctl enable --now etcd.service", 6);
-    text_has(&plan, "check the health of the cluster under example.com");
+    counts(plan, "systemctl enable --now etcd.service", 6);
+    text_has(plan, "check the health of the cluster under example.com");
     // The doctor's check before etcd starts is written down, its zone assumed clean.
     text_has(
-        &plan,
+        plan,
         "check the discovery records under example.com as etcd will read them",
     );
     assert!(
@@ -157,8 +157,8 @@ fn a_lab_plan_names_the_real_state_dir_and_logs_nothing_as_done() {
     out.success();
     let state = rig.path("state").to_string_lossy().into_owned();
     let plan = &out.stdout;
-    text_has(&plan, &format!("--data-dir {state}/lab/hosts/etcd-"));
-    text_has(&plan, &format!("in {state}/pki/example.test\n"));
+    text_has(plan, &format!("--data-dir {state}/lab/hosts/etcd-"));
+    text_has(plan, &format!("in {state}/pki/example.test\n"));
     assert!(!plan.contains("/var/lib/rigger"), "{plan}");
     out.stderr_lacks("launched");
     assert!(!rig.path("state").exists(), "a plan made state");

@@ -353,7 +353,7 @@ async fn misspelt_peer_owners_are_named() {
 #[tokio::test]
 async fn no_client_set_is_a_warning() {
     let f = Zone::default().members(SSL, "").judge(&check()).await;
-    let f = one(&f, ("no-client-srv", Severity::Warning, CSSL));
+    one(&f, ("no-client-srv", Severity::Warning, CSSL));
 }
 
 #[tokio::test]
