@@ -2,86 +2,12 @@
 //! ./setup.sh makes). The private addresses moto hands out are fiction: nothing here
 //! ever connects to them.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use aws_sdk_ec2::config::{Credentials, Region};
 use rigger::providers::compute::describe::Describer;
 use rigger::providers::compute::ec2::{CLUSTER_TAG, Ec2, client_token};
 use rigger::providers::{Compute, InstanceSpec};
 
-pub struct Moto {
-    child: Child,
-    pub url: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts moto on a free loopback port, with `env` (e.g. its validation switches),
-/// through `tests/moto_server.py`: moto with Route 53's refusal of a CREATE over a set
-/// that exists, which moto itself lacks.
-pub fn moto(env: &[(&str, &str)]) -> Moto {
-    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
-    let server = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/moto_server.py");
-    assert!(
-        std::path::Path::new(python).exists(),
-        "{python} is missing: run ./setup.sh, which installs moto for the tests"
-    );
-    let port = crate::harness::free_port();
-    let child = Command::new(python)
-        .args([server, "-H", "127.0.0.1", "-p", &port.to_string()])
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "moto did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Moto {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-pub fn config(moto: &Moto) -> aws_config::SdkConfig {
-    aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(&moto.url)
-        .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
-            Credentials::new("testing", "testing", None, None, "tests"),
-        ))
-        .build()
-}
-
-pub fn spec(name: &str) -> InstanceSpec {
-    InstanceSpec {
-        name: name.into(),
-        ami: Some("ami-12c6146b".into()),
-        instance_type: Some("t3.small".into()),
-        key_name: Some("deployer".into()),
-        root_volume_size: Some(20),
-        data_volume_size: Some(10),
-        tags: [
-            ("team".to_string(), "infra".to_string()),
-            (CLUSTER_TAG.to_string(), "example.test".to_string()),
-        ]
-        .into(),
-        user_data: Some("#!/bin/sh\necho hi\n".into()),
-        ..InstanceSpec::default()
-    }
-}
+use crate::harness::cloud::{aws_rig, config, moto, spec};
+use crate::harness::{off_runtime, text_has, text_starts};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_launch_concurrently_with_their_tags_and_terminate() {
@@ -154,13 +80,11 @@ async fn a_bad_ami_is_refused_with_ec2s_code_and_message() {
     let mut bad = spec("etcd-x");
     bad.ami = Some("ami-00000bad".into());
     let err = aws.launch(&bad).await.unwrap_err();
-    assert!(
-        err.message
-            .starts_with("aws: RunInstances failed: InvalidAMIID.NotFound"),
-        "{}",
-        err.message
+    text_starts(
+        &err.message,
+        "aws: RunInstances failed: InvalidAMIID.NotFound",
     );
-    assert!(err.message.contains("ami-00000bad"), "{}", err.message);
+    text_has(&err.message, "ami-00000bad");
 }
 
 #[tokio::test]
@@ -168,7 +92,7 @@ async fn an_instance_without_an_ami_is_refused_before_any_call() {
     // No moto at all: nothing may be sent.
     let cfg = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
+        .region(aws_sdk_ec2::config::Region::new("us-east-1"))
         .endpoint_url("http://127.0.0.1:9")
         .build();
     let aws = Ec2::new(&cfg, "r");
@@ -202,19 +126,8 @@ async fn destroy_finds_instances_by_their_cluster_tag_when_the_state_is_lost() {
     let theirs = aws.launch(&other).await.unwrap();
     let url = moto.url.clone();
     // A brand-new state dir: rigger knows nothing of these instances but their tag.
-    let out = tokio::task::spawn_blocking(move || {
-        crate::harness::Rig::new()
-            .own_state()
-            .env("AWS_ENDPOINT_URL", &url)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .args(&["destroy", "--aws-cluster-tag", "example.test"])
-            .run()
-    })
-    .await
-    .unwrap();
+    let destroy = aws_rig(&url).args(&["destroy", "--aws-cluster-tag", "example.test"]);
+    let out = off_runtime(move || destroy.run()).await;
     out.success().stderr_has(&format!(
         "removed instance etcd-lost ({}) (by its tag)",
         mine.private_ip

@@ -13,187 +13,15 @@
 //! The cases state the correct behaviour, not today's. Groups run as tests of their
 //! own, each on a small pool of threads; every group also checks that `/run/netns`
 //! gained no namespace that no live lab owns.
+//!
+//! The runner, the case builders and the checks live in the harness
+//! (`harness::bad_input`); this file is the table and the tests that run it.
 
-use std::collections::{BTreeSet, VecDeque};
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::collections::BTreeSet;
 
-use crate::harness::{BIN, Rig};
-use crate::lab_support::test_name;
-
-/// Threads per group: the machine has two cores, and groups run side by side.
-const WORKERS: usize = 3;
-
-#[derive(Clone, Copy, Debug)]
-enum Exit {
-    /// 1: the run failed.
-    Failure,
-    /// 2: a usage error (the command line).
-    Usage,
-    /// 1 or 2.
-    Either,
-}
-
-struct Case {
-    name: &'static str,
-    args: Vec<String>,
-    /// Files written (relative to the case's folder) before the run; `{dir}` in a file's
-    /// text or in an argument is the case's folder.
-    files: Vec<(String, String)>,
-    /// Files of raw bytes (not UTF-8, say).
-    raw_files: Vec<(String, Vec<u8>)>,
-    dirs: Vec<String>,
-    env: Vec<(String, String)>,
-    exit: Exit,
-    has: Vec<&'static str>,
-    lab: bool,
-    timeout: Duration,
-    /// rigger commands run before (each must succeed) and after (likewise: the cleanup a
-    /// user would do) the case's command.
-    before: Vec<Vec<String>>,
-    after: Vec<Vec<String>>,
-    /// A read-only tmpfs mounted at this folder (relative) for the run.
-    ro_mount: Option<String>,
-}
-
-fn strings(args: &[&str]) -> Vec<String> {
-    args.iter().map(|a| a.to_string()).collect()
-}
-
-/// A case running `rigger ARGS`; by default it may exit 1 or 2 and needs no lab.
-fn case(name: &'static str, args: &[&str]) -> Case {
-    Case {
-        name,
-        args: strings(args),
-        files: Vec::new(),
-        raw_files: Vec::new(),
-        dirs: Vec::new(),
-        env: Vec::new(),
-        exit: Exit::Either,
-        has: Vec::new(),
-        lab: false,
-        timeout: Duration::from_secs(60),
-        before: Vec::new(),
-        after: Vec::new(),
-        ro_mount: None,
-    }
-}
-
-impl Case {
-    fn has(mut self, parts: &[&'static str]) -> Self {
-        self.has.extend_from_slice(parts);
-        self
-    }
-    fn usage(mut self) -> Self {
-        self.exit = Exit::Usage;
-        self
-    }
-    fn failure(mut self) -> Self {
-        self.exit = Exit::Failure;
-        self
-    }
-    fn lab(mut self) -> Self {
-        self.lab = true;
-        self
-    }
-    fn timeout(mut self, secs: u64) -> Self {
-        self.timeout = Duration::from_secs(secs);
-        self
-    }
-    fn file(mut self, path: &str, text: &str) -> Self {
-        self.files.push((path.to_string(), text.to_string()));
-        self
-    }
-    fn raw_file(mut self, path: &str, bytes: &[u8]) -> Self {
-        self.raw_files.push((path.to_string(), bytes.to_vec()));
-        self
-    }
-    fn script(self, text: &str) -> Self {
-        self.file("x.rhai", text)
-    }
-    fn dir(mut self, path: &str) -> Self {
-        self.dirs.push(path.to_string());
-        self
-    }
-    fn env(mut self, key: &str, value: &str) -> Self {
-        self.env.push((key.to_string(), value.to_string()));
-        self
-    }
-    fn before(mut self, args: &[&str]) -> Self {
-        self.before.push(strings(args));
-        self
-    }
-    fn after(mut self, args: &[&str]) -> Self {
-        self.after.push(strings(args));
-        self
-    }
-    fn ro_mount(mut self, path: &str) -> Self {
-        self.ro_mount = Some(path.to_string());
-        self
-    }
-    /// Points every AWS client at a closed loopback port, with made-up keys and no
-    /// instance metadata: a case that should be refused before any call cannot reach
-    /// anything outside this machine even if it is not.
-    fn no_aws(self) -> Self {
-        self.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-            .env("AWS_SECRET_ACCESS_KEY", "not-a-secret")
-            .env("AWS_REGION", "us-east-1")
-            .env("CLOUDFLARE_API_TOKEN", "not-a-token")
-            .env("CLOUDFLARE_API_BASE_URL", "http://127.0.0.1:9")
-    }
-}
-
-/// `rigger run x.rhai` with `text` as x.rhai: a script error, exit 1, no lab needed.
-fn script(name: &'static str, text: &str, has: &[&'static str]) -> Case {
-    case(name, &["run", "x.rhai"])
-        .script(text)
-        .failure()
-        .has(has)
-}
-
-/// A script that brings the lab up (or would, were its input not refused).
-fn lab_script(name: &'static str, text: &str, has: &[&'static str]) -> Case {
-    script(name, text, has).lab()
-}
-
-/// A script that first launches the lab host `n1` as `n`: the run then fails, and must
-/// roll the host (and the lab) back.
-fn node_script(name: &'static str, body: &str, has: &[&'static str]) -> Case {
-    let text = format!("let n = launch_instance(#{{ name: \"n1\" }});\n{body}\n");
-    lab_script(name, &text, has)
-}
-
-/// A script that first makes the lab zone `t.test`.
-fn zone_script(name: &'static str, body: &str, has: &[&'static str]) -> Case {
-    let text = format!("dns_zone(\"t.test\");\n{body}\n");
-    lab_script(name, &text, has)
-}
-
-/// `rigger run cluster` with each `key=value` as a `--set`.
-fn cluster(name: &'static str, sets: &[&str], has: &[&'static str]) -> Case {
-    let mut args = vec!["run", "cluster"];
-    for set in sets {
-        args.extend(["--set", set]);
-    }
-    case(name, &args).lab().has(has)
-}
-
-/// `rigger run records` with `--set domain=example.test` unless `sets` has a domain.
-fn records(name: &'static str, sets: &[&str], has: &[&'static str]) -> Case {
-    let mut args = vec!["run", "records"];
-    if !sets.iter().any(|s| s.starts_with("domain=")) {
-        args.extend(["--set", "domain=example.test"]);
-    }
-    for set in sets {
-        args.extend(["--set", set]);
-    }
-    case(name, &args).has(has)
-}
+use crate::harness::bad_input::{
+    Case, Folder, case, cluster, lab_script, node_script, records, run_group, script, zone_script,
+};
 
 // ---------------------------------------------------------------------------------
 // The table.
@@ -1856,568 +1684,6 @@ fn traversal_cases() -> Vec<Case> {
 }
 
 // ---------------------------------------------------------------------------------
-// The runner.
-
-enum Verdict {
-    Pass,
-    Skip(String),
-    Fail(String),
-}
-
-struct Ran {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    timed_out: bool,
-}
-
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-/// Straight to stderr: libtest swallows what a passing test prints.
-fn say(text: &str) {
-    let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
-}
-
-fn run_group(cases: Vec<Case>) {
-    let test = test_name();
-    let lab_cases = cases.iter().filter(|c| c.lab).count();
-    if lab_cases > 0 && !is_root() && std::env::var_os("RIGGER_SKIP_ROOT_TESTS").is_none() {
-        panic!(
-            "{test} needs root to build network namespaces for {lab_cases} cases; run the tests as root, or set RIGGER_SKIP_ROOT_TESTS=1 to skip them"
-        );
-    }
-    let before = netns_entries();
-    let total = cases.len();
-    let queue = Mutex::new(cases.into_iter().collect::<VecDeque<_>>());
-    let results = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..WORKERS {
-            s.spawn(|| {
-                loop {
-                    let Some(case) = queue.lock().unwrap().pop_front() else {
-                        break;
-                    };
-                    let verdict = if case.lab && !is_root() {
-                        Verdict::Skip("the lab needs root (RIGGER_SKIP_ROOT_TESTS is set)".into())
-                    } else {
-                        check(&case)
-                    };
-                    results.lock().unwrap().push((case.name, verdict));
-                }
-            });
-        }
-    });
-    let mut results = results.into_inner().unwrap();
-    results.sort_by_key(|(name, _)| *name);
-    let mut failed = Vec::new();
-    for (name, verdict) in &results {
-        match verdict {
-            Verdict::Pass => {}
-            Verdict::Skip(why) => say(&format!("SKIPPED {test}/{name}: {why}\n")),
-            Verdict::Fail(why) => failed.push(format!("--- {name}\n{why}")),
-        }
-    }
-    let stray = stray_namespaces(&before);
-    if !stray.is_empty() {
-        failed.push(format!(
-            "--- (whole group)\nnamespaces in /run/netns that no live lab owns: {stray:?}"
-        ));
-    }
-    say(&format!(
-        "{test}: {} of {total} cases failed\n",
-        failed.len()
-    ));
-    assert!(
-        failed.is_empty(),
-        "{test}: {} of {total} cases failed:\n{}",
-        failed.len(),
-        failed.join("\n")
-    );
-}
-
-fn templated(text: &str, dir: &Path) -> String {
-    text.replace("{dir}", &dir.to_string_lossy())
-}
-
-fn check(case: &Case) -> Verdict {
-    let rig = Rig::new().own_state();
-    let dir = rig.path("x").parent().unwrap().to_path_buf();
-    for d in &case.dirs {
-        std::fs::create_dir_all(dir.join(d)).unwrap();
-    }
-    for (path, text) in &case.files {
-        let full = dir.join(path);
-        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-        std::fs::write(full, templated(text, &dir)).unwrap();
-    }
-    for (path, bytes) in &case.raw_files {
-        std::fs::write(dir.join(path), bytes).unwrap();
-    }
-    if let Some(ro) = &case.ro_mount {
-        let target = dir.join(ro);
-        std::fs::create_dir_all(&target).unwrap();
-        let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs"])
-            .arg(&target)
-            .output();
-        if !mounted.is_ok_and(|o| o.status.success()) {
-            return Verdict::Skip(format!(
-                "cannot mount a read-only tmpfs at {}",
-                target.display()
-            ));
-        }
-    }
-    let (report, labs) = check_mounted(case, &rig, &dir);
-    if let Some(ro) = &case.ro_mount {
-        let _ = Command::new("umount").arg(dir.join(ro)).output();
-    }
-    // Processes, namespaces and mounts once the case's own mount is gone.
-    match (report, nothing_left(&dir, &labs)) {
-        (None, Ok(())) => Verdict::Pass,
-        (Some(report), Ok(())) => Verdict::Fail(report),
-        (None, Err(left)) => Verdict::Fail(left),
-        (Some(report), Err(left)) => Verdict::Fail(format!("{left}; {report}")),
-    }
-}
-
-/// Runs the case (its setup commands, the command, its cleanup) and checks what it
-/// printed; the lab namespaces seen, for `nothing_left`.
-/// The report is `None` when all is well.
-fn check_mounted(case: &Case, rig: &Rig, dir: &Path) -> (Option<String>, BTreeSet<String>) {
-    let mut labs = BTreeSet::new();
-    for args in &case.before {
-        let args: Vec<String> = args.iter().map(|a| templated(a, dir)).collect();
-        let out = run_rigger(rig, &args, &case.env, dir, Duration::from_secs(60));
-        labs.extend(labs_created(&out.stderr));
-        if out.code != Some(0) {
-            let report = format!("setup `rigger {}` failed:\n{}", args.join(" "), out.stderr);
-            return (Some(report), labs);
-        }
-    }
-    let files_before = files_under(dir);
-    let args: Vec<String> = case.args.iter().map(|a| templated(a, dir)).collect();
-    let started = Instant::now();
-    let out = run_rigger(rig, &args, &case.env, dir, case.timeout);
-    let took = started.elapsed();
-    labs.extend(labs_created(&out.stderr));
-    let mut problems = Vec::new();
-    for args in &case.after {
-        let args: Vec<String> = args.iter().map(|a| templated(a, dir)).collect();
-        let after = run_rigger(rig, &args, &case.env, dir, Duration::from_secs(60));
-        labs.extend(labs_created(&after.stderr));
-        if after.code != Some(0) {
-            problems.push(format!(
-                "cleanup `rigger {}` failed:\n{}",
-                args.join(" "),
-                after.stderr
-            ));
-        }
-    }
-    if out.timed_out {
-        problems.push(format!(
-            "did not finish within {}s (interrupted)",
-            case.timeout.as_secs()
-        ));
-    }
-    let code_ok = match case.exit {
-        Exit::Failure => out.code == Some(1),
-        Exit::Usage => out.code == Some(2),
-        Exit::Either => matches!(out.code, Some(1) | Some(2)),
-    };
-    if !code_ok {
-        problems.push(format!("exit {:?}, expected {:?}", out.code, case.exit));
-    }
-    let both = format!("{}\n{}", out.stdout, out.stderr);
-    for bad in ["panicked", "internal error", "RUST_BACKTRACE"] {
-        if both.contains(bad) {
-            problems.push(format!("panic text {bad:?}"));
-        }
-    }
-    // Debug and trace log lines may show values as they are; what a user reads may not.
-    let shown: String = both
-        .lines()
-        .filter(|l| !l.starts_with("DEBUG") && !l.starts_with("TRACE"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    for dump in [
-        "Error {",
-        "Custom {",
-        "kind: ",
-        "Some(",
-        "Os { code",
-        "\\\"",
-    ] {
-        if shown.contains(dump) {
-            problems.push(format!("Debug dump {dump:?}"));
-        }
-    }
-    if std::env::var_os("RIGGER_BAD_INPUTS_SHOW").is_some() {
-        say(&format!(
-            "=== {} exit {:?}\n{}\n",
-            case.name,
-            out.code,
-            short(&out.stderr)
-        ));
-    }
-    for leak in ["ImmutableString", "alloc::", "core::", "std::"] {
-        if shown.contains(leak) {
-            problems.push(format!("Rust type name {leak:?}"));
-        }
-    }
-    // The culprit must be named by the error itself: not by the script's own line that
-    // the report quotes, nor by a log line.
-    let stderr_lower = message(&out.stderr).to_lowercase();
-    for part in &case.has {
-        let part = templated(part, dir);
-        let found = part
-            .split('|')
-            .any(|alt| stderr_lower.contains(&alt.to_lowercase()));
-        if !found {
-            problems.push(format!("stderr lacks {part:?}"));
-        }
-    }
-    let new_files: Vec<PathBuf> = files_under(dir)
-        .into_iter()
-        .filter(|f| !files_before.contains(f))
-        .collect();
-    if !new_files.is_empty() {
-        let shown: Vec<String> = new_files
-            .iter()
-            .map(|f| f.strip_prefix(dir).unwrap_or(f).display().to_string())
-            .collect();
-        problems.push(format!("files left: {shown:?}"));
-    }
-    if problems.is_empty() {
-        return (None, labs);
-    }
-    let report = format!(
-        "{}\n(args: {:?}, {:.1}s)\nstdout: {}\nstderr:\n{}",
-        problems.join("; "),
-        case.args,
-        took.as_secs_f64(),
-        short(&out.stdout),
-        short(&out.stderr)
-    );
-    (Some(report), labs)
-}
-
-/// stderr without log lines (INFO, WARN, DEBUG, TRACE; ERROR stays) and without the
-/// quoted source lines of a report (its `╭─[file:line:col]` header stays).
-fn message(stderr: &str) -> String {
-    let log = |l: &str| {
-        let t = l.trim_start();
-        ["INFO ", "WARN ", "DEBUG ", "TRACE "]
-            .iter()
-            .any(|p| t.starts_with(p))
-    };
-    let quoted = |l: &str| {
-        let t = l.trim_start();
-        let numbered = t
-            .split_once(" │")
-            .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
-        numbered || t.starts_with('·') || t.starts_with('╰')
-    };
-    let lines = stderr.lines().filter(|l| !log(l) && !quoted(l));
-    lines.collect::<Vec<_>>().join("\n")
-}
-
-fn short(text: &str) -> String {
-    let text = message(text);
-    let lines: Vec<&str> = text.lines().collect();
-    let mut kept = lines[..lines.len().min(14)].join("\n");
-    if lines.len() > 14 {
-        kept.push_str("\n[...]");
-    }
-    kept
-}
-
-/// No process names the case's folder, no lab namespace it made is left, no mount
-/// under it.
-fn nothing_left(dir: &Path, labs: &BTreeSet<String>) -> Result<(), String> {
-    let dir_text = dir.to_string_lossy().into_owned();
-    let mut problems = Vec::new();
-    // A process that was told to stop may take a moment to go.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut alive;
-    loop {
-        alive = processes_naming(&dir_text);
-        if alive.is_empty() || Instant::now() > deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    if !alive.is_empty() {
-        problems.push(format!("processes left: {alive:?}"));
-    }
-    let left: Vec<String> = netns_entries()
-        .into_iter()
-        .filter(|n| {
-            labs.iter()
-                .any(|lab| n == lab || n.starts_with(&format!("{lab}-")))
-        })
-        .collect();
-    if !left.is_empty() {
-        problems.push(format!("namespaces left: {left:?}"));
-    }
-    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-    let mounted: Vec<&str> = mounts.lines().filter(|l| l.contains(&dir_text)).collect();
-    if !mounted.is_empty() {
-        problems.push(format!("mounts left: {mounted:?}"));
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("; "))
-    }
-}
-
-/// Runs `rigger -v ARGS` in the case's folder; past `timeout` it gets SIGINT (which
-/// rolls back) and, a minute later, SIGKILL.
-fn run_rigger(
-    rig: &Rig,
-    args: &[String],
-    env: &[(String, String)],
-    dir: &Path,
-    timeout: Duration,
-) -> Ran {
-    let mut cmd = rig.command(rigger_bin());
-    cmd.arg("-v").args(args);
-    for (k, v) in env {
-        cmd.env(k, templated(v, dir));
-    }
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("rigger starts");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        let _ = stdout.read_to_end(&mut text);
-        text
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        let _ = stderr.read_to_end(&mut text);
-        text
-    });
-    let start = Instant::now();
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if !timed_out && start.elapsed() > timeout {
-            timed_out = true;
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
-        }
-        if start.elapsed() > timeout + Duration::from_secs(60) {
-            let _ = child.kill();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Ran {
-        code: status.code(),
-        stdout: String::from_utf8_lossy(&out_reader.join().unwrap()).into_owned(),
-        stderr: String::from_utf8_lossy(&err_reader.join().unwrap()).into_owned(),
-        timed_out,
-    }
-}
-
-/// The rigger binary built from this worktree. `CARGO_BIN_EXE_rigger` names the target
-/// dir's `debug/rigger`, which a build of another worktree sharing the target dir
-/// replaces at any time: the binary is found instead by the worktree's path in its debug
-/// info, among `debug/rigger` and `debug/deps/rigger-*`.
-fn rigger_bin() -> &'static Path {
-    static FOUND: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    FOUND.get_or_init(|| {
-        let bin = PathBuf::from(BIN);
-        let deps = bin.parent().unwrap().join("deps");
-        let mut candidates: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&deps)
-            .map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>())
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|p| {
-                let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                name.starts_with("rigger-") && !name.contains('.')
-            })
-            .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
-            .collect();
-        candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
-        let me = std::env::current_exe().ok();
-        let found = std::iter::once(bin.clone())
-            .chain(candidates.into_iter().map(|(_, p)| p))
-            .filter(|p| Some(p) != me.as_ref())
-            .find(|p| is_rigger(p) && built_here(p));
-        let found = found.unwrap_or_else(|| {
-            panic!(
-                "no rigger binary built from {} alone in {} or {} (another worktree sharing the target dir built over it: build again)",
-                env!("CARGO_MANIFEST_DIR"),
-                bin.display(),
-                deps.display()
-            )
-        });
-        if found != bin {
-            say(&format!(
-                "bad_inputs: {} is another worktree's build; testing {}\n",
-                bin.display(),
-                found.display()
-            ));
-        }
-        found
-    })
-}
-
-/// A rigger binary (not a test binary): `--version` says so.
-fn is_rigger(path: &Path) -> bool {
-    Command::new(path)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output()
-        .is_ok_and(|o| o.status.success() && o.stdout.starts_with(b"rigger "))
-}
-
-/// Whether every crate of the binary was compiled in this worktree: the compilation
-/// dirs in its debug info (NUL-terminated paths beside this worktree's) are this
-/// worktree alone. A lib built by another worktree would show its own dir.
-fn built_here(path: &Path) -> bool {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let parent = here.parent().unwrap().to_string_lossy().into_owned();
-    let pattern = format!("\\Q{parent}/\\E[^\\x00/\\n]+\\x00");
-    let Ok(out) = Command::new("grep")
-        .args(["-a", "-o", "-P", "--", &pattern])
-        .arg(path)
-        .stdin(Stdio::null())
-        .output()
-    else {
-        return false;
-    };
-    let dirs: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.trim_end_matches('\0').to_string())
-        .collect();
-    dirs.len() == 1 && dirs.contains(here.to_string_lossy().as_ref())
-}
-
-/// The lab namespaces a `-v` log says were created.
-fn labs_created(log: &str) -> BTreeSet<String> {
-    log.lines()
-        .filter_map(|l| l.split_once("lab namespace ")?.1.strip_suffix(" created"))
-        .map(String::from)
-        .collect()
-}
-
-fn netns_entries() -> BTreeSet<String> {
-    std::fs::read_dir("/run/netns")
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with("rigger-"))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The lab ids that some live lab owns: the `lab.json` of every running DNS daemon's
-/// state dir (other tests and other people may have labs up).
-fn live_lab_ids() -> BTreeSet<String> {
-    let mut ids = BTreeSet::new();
-    for pid in pids() {
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let argv: Vec<String> = cmdline
-            .split(|b| *b == 0)
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
-        let Some(at) = argv.iter().position(|a| a == "--state-dir") else {
-            continue;
-        };
-        if !argv.iter().any(|a| a == "serve") {
-            continue;
-        }
-        let Some(state) = argv.get(at + 1) else {
-            continue;
-        };
-        let lab = Path::new(state).join("lab/lab.json");
-        let Ok(text) = std::fs::read_to_string(lab) else {
-            continue;
-        };
-        let Ok(lab) = serde_json::from_str::<serde_json::Value>(&text) else {
-            continue;
-        };
-        if let Some(id) = lab["id"].as_str() {
-            ids.insert(format!("rigger-{id}"));
-        }
-    }
-    ids
-}
-
-/// Namespaces that appeared since `before` and that no live lab owns, once those being
-/// made or removed right now have had a few seconds to settle.
-fn stray_namespaces(before: &BTreeSet<String>) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let live = live_lab_ids();
-        let stray: Vec<String> = netns_entries()
-            .into_iter()
-            .filter(|n| !before.contains(n))
-            .filter(|n| {
-                !live
-                    .iter()
-                    .any(|lab| n == lab || n.starts_with(&format!("{lab}-")))
-            })
-            .collect();
-        if stray.is_empty() || Instant::now() > deadline {
-            return stray;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
-fn pids() -> impl Iterator<Item = i32> {
-    let entries = std::fs::read_dir("/proc").unwrap().flatten();
-    entries.filter_map(|e| e.file_name().to_str()?.parse().ok())
-}
-
-fn processes_naming(text: &str) -> Vec<String> {
-    let me = std::process::id() as i32;
-    pids()
-        .filter(|&pid| pid != me)
-        .filter_map(|pid| {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let zombie = stat
-                .rsplit_once(')')
-                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'));
-            (!zombie && cmdline.contains(text)).then(|| format!("{pid} {cmdline}"))
-        })
-        .collect()
-}
-
-/// Every file (not folder) under `dir`, symlinks included, not followed.
-fn files_under(dir: &Path) -> BTreeSet<PathBuf> {
-    let mut files = BTreeSet::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return files;
-    };
-    for entry in entries.flatten() {
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        if kind.is_dir() {
-            files.extend(files_under(&entry.path()));
-        } else {
-            files.insert(entry.path());
-        }
-    }
-    files
-}
-
-// ---------------------------------------------------------------------------------
 // The tests.
 
 fn all_cases() -> Vec<Case> {
@@ -2485,65 +1751,29 @@ fn traversal() {
 // What must work: the inputs that look odd but are fine, and a lab that a refused
 // change must not have broken.
 
-fn must_succeed(rig: &Rig, dir: &Path, args: &[&str], labs: &mut BTreeSet<String>) -> Ran {
-    let out = run_rigger(rig, &strings(args), &[], dir, Duration::from_secs(180));
-    labs.extend(labs_created(&out.stderr));
-    assert!(
-        out.code == Some(0),
-        "`rigger {}` exited {:?}\nstdout:\n{}\nstderr:\n{}",
-        args.join(" "),
-        out.code,
-        out.stdout,
-        short(&out.stderr)
-    );
-    out
-}
-
-fn assert_nothing_left(dir: &Path, labs: &BTreeSet<String>) {
-    let files = files_under(dir);
-    let left: Vec<&PathBuf> = files
-        .iter()
-        .filter(|f| !f.ends_with("x.rhai") && !f.ends_with("y.rhai"))
-        .collect();
-    assert!(left.is_empty(), "files left: {left:?}");
-    if let Err(why) = nothing_left(dir, labs) {
-        panic!("{why}");
-    }
-}
-
-/// A lab test's rig, or `None` (after a loud message) without root.
-fn lab_rig() -> Option<Rig> {
-    crate::lab_support::LabRig::new()?;
-    Some(Rig::new().own_state())
-}
-
 #[test]
 fn a_relative_state_dir_works_and_destroy_finds_it() {
-    let Some(rig) = lab_rig() else { return };
-    let dir = rig.path("x").parent().unwrap().to_path_buf();
-    let mut labs = BTreeSet::new();
-    must_succeed(
-        &rig,
-        &dir,
-        &["run", "cluster", "--state-dir", "rel"],
-        &mut labs,
-    );
+    let Some(mut folder) = Folder::lab() else {
+        return;
+    };
+    folder.must_succeed(&["run", "cluster", "--state-dir", "rel"]);
     assert!(
-        dir.join("rel/lab/lab.json").exists(),
+        folder.path("rel/lab/lab.json").exists(),
         "the lab is not under the relative state dir"
     );
-    must_succeed(&rig, &dir, &["destroy", "--state-dir", "rel"], &mut labs);
-    assert!(!labs.is_empty(), "no lab namespace was logged");
-    assert_nothing_left(&dir, &labs);
+    folder.must_succeed(&["destroy", "--state-dir", "rel"]);
+    assert!(folder.saw_a_lab(), "no lab namespace was logged");
+    folder.leaves_nothing();
 }
 
 #[test]
 fn a_refused_cname_leaves_the_lab_s_dns_working() {
-    let Some(rig) = lab_rig() else { return };
-    let dir = rig.path("x").parent().unwrap().to_path_buf();
+    let Some(mut folder) = Folder::lab() else {
+        return;
+    };
     // The same run goes on after the refusal (caught), in the same zone and another.
-    std::fs::write(
-        dir.join("x.rhai"),
+    folder.script(
+        "x.rhai",
         r#"
 dns_zone("t.test");
 dns_record(#{ type: "A", name: "x.t.test", content: "198.18.0.9" });
@@ -2560,80 +1790,60 @@ dns_zone("u.test");
 dns_record(#{ type: "A", name: "y.u.test", content: "198.18.0.11" });
 wait_resolves("y.u.test", "198.18.0.11", #{ timeout: 10 });
 "#,
-    )
-    .unwrap();
+    );
     // A later run in the same state dir: a new zone and a record in it.
-    std::fs::write(
-        dir.join("y.rhai"),
+    folder.script(
+        "y.rhai",
         r#"
 dns_zone("v.test");
 dns_record(#{ type: "A", name: "w.v.test", content: "198.18.0.12" });
 wait_resolves("w.v.test", "198.18.0.12", #{ timeout: 10 });
 "#,
-    )
-    .unwrap();
-    let mut labs = BTreeSet::new();
-    must_succeed(&rig, &dir, &["run", "x.rhai"], &mut labs);
-    must_succeed(&rig, &dir, &["run", "y.rhai"], &mut labs);
-    must_succeed(&rig, &dir, &["destroy"], &mut labs);
-    assert_nothing_left(&dir, &labs);
+    );
+    folder.must_succeed(&["run", "x.rhai"]);
+    folder.must_succeed(&["run", "y.rhai"]);
+    folder.must_succeed(&["destroy"]);
+    folder.leaves_nothing();
 }
 
 #[test]
 fn a_refused_cname_fails_the_run_and_a_later_run_still_works() {
-    let Some(rig) = lab_rig() else { return };
-    let dir = rig.path("x").parent().unwrap().to_path_buf();
-    std::fs::write(
-        dir.join("x.rhai"),
+    let Some(mut folder) = Folder::lab() else {
+        return;
+    };
+    folder.script(
+        "x.rhai",
         r#"
 dns_zone("t.test");
 dns_record(#{ type: "A", name: "x.t.test", content: "198.18.0.9" });
 dns_record(#{ type: "CNAME", name: "x.t.test", content: "y.t.test" });
 "#,
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("y.rhai"),
+    );
+    folder.script(
+        "y.rhai",
         r#"
 dns_zone("t.test");
 dns_record(#{ type: "A", name: "x.t.test", content: "198.18.0.9" });
 wait_resolves("x.t.test", "198.18.0.9", #{ timeout: 10 });
 "#,
-    )
-    .unwrap();
-    let mut labs = BTreeSet::new();
-    let refused = run_rigger(
-        &rig,
-        &strings(&["run", "x.rhai"]),
-        &[],
-        &dir,
-        Duration::from_secs(60),
     );
-    labs.extend(labs_created(&refused.stderr));
+    let refused = folder.run(&["run", "x.rhai"]);
     assert_eq!(
         refused.code,
         Some(1),
         "the CNAME was not refused:\n{}",
         refused.stderr
     );
-    must_succeed(&rig, &dir, &["run", "y.rhai"], &mut labs);
-    must_succeed(&rig, &dir, &["destroy"], &mut labs);
-    assert_nothing_left(&dir, &labs);
+    folder.must_succeed(&["run", "y.rhai"]);
+    folder.must_succeed(&["destroy"]);
+    folder.leaves_nothing();
 }
 
 #[test]
 fn a_set_key_nobody_asks_for_is_refused_before_anything_runs() {
-    let rig = Rig::new().own_state();
-    let dir = rig.path("x").parent().unwrap().to_path_buf();
-    let args = [
-        "run",
-        "records",
-        "--set",
-        "domain=example.test",
-        "--set",
-        "bogus=1",
-    ];
-    let out = run_rigger(&rig, &strings(&args), &[], &dir, Duration::from_secs(60));
+    let mut folder = Folder::new();
+    let set = ["--set", "domain=example.test", "--set", "bogus=1"];
+    let out = folder.run(&[&["run", "records"][..], &set].concat());
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(
         out.stderr
@@ -2642,5 +1852,5 @@ fn a_set_key_nobody_asks_for_is_refused_before_anything_runs() {
         out.stderr
     );
     assert!(out.stdout.is_empty(), "the script ran: {}", out.stdout);
-    assert_nothing_left(&dir, &BTreeSet::new());
+    folder.leaves_nothing();
 }

@@ -28,8 +28,7 @@ fn completions_are_generated_for_bash_and_zsh() {
 #[test]
 fn print_is_data_on_stdout_and_debug_goes_to_stderr() {
     Rig::new()
-        .file("d.rhai", "print(\"data\");\ndebug(\"note\");\n")
-        .args(&["run", "d.rhai"])
+        .script("d.rhai", "print(\"data\");\ndebug(\"note\");\n")
         .run()
         .success()
         .stdout_is("data\n")
@@ -53,10 +52,7 @@ fn quiet_hides_debug_and_warnings_but_not_data() {
 
 #[test]
 fn colour_is_forced_by_clicolor_force_and_no_color_wins() {
-    let failing = |rig: Rig| {
-        rig.file("x.rhai", "throw \"boom\";\n")
-            .args(&["run", "x.rhai"])
-    };
+    let failing = |rig: Rig| rig.script("x.rhai", "throw \"boom\";\n");
     let coloured = failing(Rig::new().env("NO_COLOR", "").env("CLICOLOR_FORCE", "1")).run();
     coloured.failure(1);
     assert!(

@@ -5,46 +5,22 @@
 
 use serde_json::Value;
 
-use crate::aws::{config, moto};
-use crate::cloudflare::{TOKEN, stand_in};
-pub use crate::follow::{dns_following, dns_serving};
-use crate::harness::Rig;
-
-/// A rig whose AWS settings point at moto and whose Cloudflare ones at the stand-in.
-pub fn cloud_rig(moto_url: &str, cf_base: &str) -> Rig {
-    Rig::new()
-        .own_state()
-        .env("AWS_ENDPOINT_URL", moto_url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("CLOUDFLARE_API_TOKEN", TOKEN)
-        .env("CLOUDFLARE_API_BASE_URL", cf_base)
-}
+use crate::cloudflare::stand_in;
+use crate::follow::dns_following;
+use crate::harness::cloud::{all_terminated, aws_cluster, cloud_rig, config, moto};
+use crate::harness::off_runtime;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cluster_script_creates_instances_and_records_then_stops_before_dialling_moto() {
     let moto = moto(&[]);
     let (cf_base, api) = stand_in().await;
     let dns = dns_following(api.clone()).await;
-    let rig = cloud_rig(&moto.url, &cf_base).args(&[
-        "run",
-        "cluster",
-        "--target",
-        "aws",
-        "--dns",
+    let rig = aws_cluster(
+        cloud_rig(&moto.url, &cf_base),
         "cloudflare",
-        "--dns-server",
-        &dns.to_string(),
-        "--set",
-        "domain=example.test",
-        "--set",
-        "ami=ami-12c6146b",
-        "--set",
-        "instance_type=t3.small",
-        "--keep-on-error",
-    ]);
+        &["instance_type=t3.small"],
+    )
+    .args(&["--dns-server", &dns.to_string(), "--keep-on-error"]);
     let out = rig.run_kept().await;
     let (rig, out) = out;
     out.failure(1)
@@ -109,22 +85,14 @@ async fn the_cluster_script_creates_instances_and_records_then_stops_before_dial
     }
 
     // destroy removes all of it.
-    let destroyed = tokio::task::spawn_blocking(move || {
+    let destroyed = off_runtime(move || {
         let out = rig.again(&["destroy"]);
         (rig, out)
     })
-    .await
-    .unwrap();
+    .await;
     destroyed.1.success();
     assert!(api.lock().unwrap().records.is_empty());
-    let described = ec2.describe_instances().send().await.unwrap();
-    assert!(
-        described
-            .reservations()
-            .iter()
-            .flat_map(|r| r.instances())
-            .all(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) == Some("terminated"))
-    );
+    assert!(all_terminated(&config(&moto)).await);
     assert!(!destroyed.0.path("state").exists());
 }
 
@@ -151,18 +119,14 @@ async fn without_dns_server_the_zones_own_name_servers_are_asked() {
     let (found, out) = found.run_kept().await;
     // dns_zone says which servers the wait asks.
     out.success().stdout_is(&format!("[\"{dns}\"]\nresolved\n"));
-    let destroyed = tokio::task::spawn_blocking(move || found.again(&["destroy"]))
-        .await
-        .unwrap();
+    let destroyed = off_runtime(move || found.again(&["destroy"])).await;
     destroyed.success();
     assert!(api.lock().unwrap().records.is_empty());
 
     // A name server that cannot be found is said so, naming it; the record made before
     // the wait is rolled back.
     let lost = rig("ns9.other.test=127.0.0.1:9");
-    let out = tokio::task::spawn_blocking(move || lost.run())
-        .await
-        .unwrap();
+    let out = off_runtime(move || lost.run()).await;
     out.failure(1)
         .stderr_has("none of the name servers of example.test could be found")
         .stderr_has("ns1.example.test: not in RIGGER_NAME_SERVERS");
@@ -177,30 +141,14 @@ async fn unreachable_name_servers_are_refused_before_any_instance_in_the_dry_run
     let moto = moto(&[]);
     let (cf_base, api) = stand_in().await;
     let cluster = |dry: bool| {
-        let mut args = vec![
-            "run",
-            "cluster",
-            "--target",
-            "aws",
-            "--dns",
-            "cloudflare",
-            "--set",
-            "domain=example.test",
-            "--set",
-            "ami=ami-12c6146b",
-        ];
-        if dry {
-            args.push("--dry-run");
-        }
-        cloud_rig(&moto.url, &cf_base)
-            .env("RIGGER_NAME_SERVERS", "ns9.other.test=127.0.0.1:9")
-            .args(&args)
+        let rig =
+            cloud_rig(&moto.url, &cf_base).env("RIGGER_NAME_SERVERS", "ns9.other.test=127.0.0.1:9");
+        let rig = aws_cluster(rig, "cloudflare", &[]);
+        if dry { rig.args(&["--dry-run"]) } else { rig }
     };
     for dry in [true, false] {
         let rig = cluster(dry);
-        let out = tokio::task::spawn_blocking(move || rig.run())
-            .await
-            .unwrap();
+        let out = off_runtime(move || rig.run()).await;
         out.failure(1)
             .stderr_has("dns_zone: none of the name servers of example.test could be found")
             .stderr_has("ns1.example.test: not in RIGGER_NAME_SERVERS")
@@ -241,21 +189,9 @@ async fn nine_members_records_are_one_batch_to_publish_and_one_to_remove() {
         let (cf_base, api) = stand_in().await;
         api.lock().unwrap().refuse_batch = refuse_batch;
         let dns = dns_following(api.clone()).await;
-        let rig = cloud_rig(&moto.url, &cf_base).args(&[
-            "run",
-            "cluster",
-            "--target",
-            "aws",
-            "--dns",
-            "cloudflare",
+        let rig = aws_cluster(cloud_rig(&moto.url, &cf_base), "cloudflare", &["size=9"]).args(&[
             "--dns-server",
             &dns.to_string(),
-            "--set",
-            "domain=example.test",
-            "--set",
-            "ami=ami-12c6146b",
-            "--set",
-            "size=9",
             "--keep-on-error",
         ]);
         let (rig, out) = rig.run_kept().await;
@@ -284,9 +220,7 @@ async fn nine_members_records_are_one_batch_to_publish_and_one_to_remove() {
         // (the domain, and each member's own name, which could be a zone of its own).
         assert_eq!(count(&calls, "GET", "/zones"), 1, "{calls:?}");
 
-        let destroyed = tokio::task::spawn_blocking(move || rig.again(&["destroy"]))
-            .await
-            .unwrap();
+        let destroyed = off_runtime(move || rig.again(&["destroy"])).await;
         destroyed.success();
         assert!(api.lock().unwrap().records.is_empty());
         let calls = api.lock().unwrap().take_calls();

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::cloud::dns_following;
 use crate::cloudflare::{Shared, TOKEN, stand_in};
+use crate::follow::dns_following;
 use crate::harness::{Outcome, Rig, free_port};
 
 /// A plain-HTTP cluster of Debian's etcd on loopback; killed when dropped.

@@ -11,6 +11,7 @@ use rigger::providers::{Dns, Record, RecordData, RecordSpec};
 use serde_json::{Value, json};
 
 pub use crate::cloudflare_api::{Seen, Shared, TOKEN, stand_in};
+use crate::harness::cloud::peer_srv;
 
 fn quick_retry() -> Retry {
     Retry {
@@ -20,18 +21,20 @@ fn quick_retry() -> Retry {
     }
 }
 
+/// The provider with the stand-in's token and quick retries, at `base`.
+fn token_client(base: &str) -> ZoneApiDns<Cloudflare> {
+    let auth = Auth::Token(TOKEN.into());
+    ZoneApiDns::new(Cloudflare::new(base, auth, quick_retry(), vec![]).unwrap())
+}
+
+/// A fresh stand-in, and the provider on it.
+async fn on_stand_in() -> (ZoneApiDns<Cloudflare>, Shared) {
+    let (base, api) = stand_in().await;
+    (token_client(&base), api)
+}
+
 fn srv(port: u16, target: &str) -> RecordSpec {
-    RecordSpec {
-        name: "_etcd-server-ssl._tcp.example.test".into(),
-        ttl: 300,
-        data: RecordData::SRV {
-            priority: 0,
-            weight: 0,
-            port,
-            target: target.into(),
-        },
-        cluster: None,
-    }
+    peer_srv(port, target)
 }
 
 fn a(name: &str, ip: &str) -> RecordSpec {
@@ -54,10 +57,7 @@ fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn records_are_created_with_the_exact_requests_cloudflare_takes() {
-    let (base, api) = stand_in().await;
-    let cf = ZoneApiDns::new(
-        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
-    );
+    let (cf, api) = on_stand_in().await;
     let (rec, created) = cf.create(&srv(2380, "etcd-1.example.test")).await.unwrap();
     assert!(created);
     assert_eq!(rec.zone, "example.test");
@@ -95,10 +95,7 @@ async fn records_are_created_with_the_exact_requests_cloudflare_takes() {
 
 #[tokio::test]
 async fn an_identical_record_is_adopted_not_duplicated() {
-    let (base, api) = stand_in().await;
-    let cf = ZoneApiDns::new(
-        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
-    );
+    let (cf, api) = on_stand_in().await;
     let (first, created) = cf
         .create(&a("etcd-1.example.test", "10.0.0.5"))
         .await
@@ -134,10 +131,7 @@ async fn an_identical_record_is_adopted_not_duplicated() {
 /// the identical record adopted and the rest posted in one more batch.
 #[tokio::test]
 async fn a_batch_with_a_record_already_there_adopts_it_and_posts_the_rest() {
-    let (base, api) = stand_in().await;
-    let cf = ZoneApiDns::new(
-        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
-    );
+    let (cf, api) = on_stand_in().await;
     let (first, _) = cf
         .create(&a("etcd-1.example.test", "10.0.0.5"))
         .await
@@ -186,9 +180,7 @@ async fn listing_follows_every_page() {
             api.records.push(json!({ "id": format!("r{i}"), "zone_id": "zone1", "type": "A", "name": "many.example.test", "content": format!("10.0.{}.{}", i / 200, i % 200), "ttl": 60 }));
         }
     }
-    let cf = ZoneApiDns::new(
-        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
-    );
+    let cf = token_client(&base);
     let all = cf.list("many.example.test").await.unwrap();
     assert_eq!(all.len(), 250);
     let pages: Vec<String> = api
@@ -209,9 +201,7 @@ async fn rate_limits_and_server_errors_are_retried_honouring_retry_after() {
         (StatusCode::TOO_MANY_REQUESTS, Some(0)),
         (StatusCode::BAD_GATEWAY, None),
     ]);
-    let cf = ZoneApiDns::new(
-        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
-    );
+    let cf = token_client(&base);
     let (zone, _) = cf.zone("example.test").await.unwrap();
     assert_eq!(zone.id, "zone1");
     assert_eq!(
@@ -228,9 +218,7 @@ async fn retries_stop_at_the_limit_with_cloudflares_error() {
         (StatusCode::SERVICE_UNAVAILABLE, None),
         10,
     ));
-    let cf = ZoneApiDns::new(
-        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
-    );
+    let cf = token_client(&base);
     let err = cf.zone("example.test").await.unwrap_err();
     assert_eq!(
         api.lock().unwrap().seen.len(),
@@ -248,9 +236,7 @@ async fn retries_stop_at_the_limit_with_cloudflares_error() {
 #[tokio::test]
 async fn api_errors_carry_cloudflares_code_and_message_and_never_the_token() {
     let (base, _api) = stand_in().await;
-    let cf = ZoneApiDns::new(
-        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
-    );
+    let cf = token_client(&base);
     let err = cf
         .create(&a("exists.example.test", "10.0.0.9"))
         .await
@@ -307,10 +293,7 @@ async fn the_legacy_key_goes_in_its_own_headers() {
 
 #[tokio::test]
 async fn delete_removes_the_record_and_a_gone_record_is_not_an_error() {
-    let (base, api) = stand_in().await;
-    let cf = ZoneApiDns::new(
-        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
-    );
+    let (cf, api) = on_stand_in().await;
     let (rec, _) = cf
         .create(&a("etcd-2.example.test", "10.0.0.6"))
         .await
@@ -323,10 +306,7 @@ async fn delete_removes_the_record_and_a_gone_record_is_not_an_error() {
 
 #[tokio::test]
 async fn every_record_type_round_trips_through_the_api() {
-    let (base, api) = stand_in().await;
-    let cf = ZoneApiDns::new(
-        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
-    );
+    let (cf, api) = on_stand_in().await;
     let specs = [
         RecordSpec {
             name: "v6.example.test".into(),
@@ -383,10 +363,7 @@ async fn every_record_type_round_trips_through_the_api() {
 /// looked for, not the SRV owner (no zone is called `_tcp.…`).
 #[tokio::test]
 async fn a_missing_zone_is_named_by_its_domain() {
-    let (base, _api) = stand_in().await;
-    let cf = ZoneApiDns::new(
-        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
-    );
+    let (cf, _api) = on_stand_in().await;
     let spec = RecordSpec {
         name: "_etcd-server-ssl._tcp.cluster.other.test".into(),
         ttl: 300,
@@ -415,10 +392,7 @@ fn marked(name: &str, ip: &str, cluster: &str) -> RecordSpec {
 /// The marker goes in the record's `comment`, and comes back as `cluster` when listed.
 #[tokio::test]
 async fn a_records_cluster_is_its_comment_and_comes_back_listed() {
-    let (base, api) = stand_in().await;
-    let cf = ZoneApiDns::new(
-        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
-    );
+    let (cf, api) = on_stand_in().await;
     let spec = marked("etcd-1.example.test", "10.0.0.5", "example.test");
     let (rec, created) = cf.create(&spec).await.unwrap();
     assert!(created);
@@ -465,9 +439,7 @@ async fn an_over_long_comment_is_refused_by_the_stand_in_and_never_sent() {
     );
     assert_eq!(post("two\nlines".into()).await, StatusCode::BAD_REQUEST);
 
-    let cf = ZoneApiDns::new(
-        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
-    );
+    let cf = token_client(&base);
     let posts_before = api.lock().unwrap().seen.len();
     let long = format!("{}.test", "a".repeat(70));
     let err = cf
@@ -484,10 +456,7 @@ async fn an_over_long_comment_is_refused_by_the_stand_in_and_never_sent() {
 /// cluster's, not an unmarked one, not one whose comment differs in case.
 #[tokio::test]
 async fn marked_finds_exactly_the_clusters_records() {
-    let (base, api) = stand_in().await;
-    let cf = ZoneApiDns::new(
-        Cloudflare::new(&base, Auth::Token(TOKEN.into()), quick_retry(), vec![]).unwrap(),
-    );
+    let (cf, api) = on_stand_in().await;
     let (mine, _) = cf
         .create(&marked("etcd-1.example.test", "10.0.0.5", "example.test"))
         .await

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::harness::LabRig;
 use crate::harness::Outcome;
-use crate::lab_support::LabRig;
 
 const KEYS: usize = 1000;
 /// etcd's own election timeout is 1 s; a write may wait for one election and a
@@ -573,32 +573,23 @@ fn the_repl_adds_a_learner_and_promotes_it_step_by_step() {
 /// fiction: nothing dials them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_find_falls_back_to_the_cluster_tag_when_the_state_is_lost() {
+    use crate::harness::cloud::{aws_rig, config, moto, spec};
     use rigger::providers::Compute;
     use rigger::providers::compute::ec2::{CLUSTER_TAG, Ec2};
-    let moto = crate::aws::moto(&[]);
-    let aws = Ec2::new(&crate::aws::config(&moto), "run-day2");
-    let mine = aws.launch(&crate::aws::spec("etcd-tagged")).await.unwrap();
-    let mut other = crate::aws::spec("etcd-other");
+    let moto = moto(&[]);
+    let aws = Ec2::new(&config(&moto), "run-day2");
+    let mine = aws.launch(&spec("etcd-tagged")).await.unwrap();
+    let mut other = spec("etcd-other");
     other.tags.insert(CLUSTER_TAG.into(), "other.test".into());
     aws.launch(&other).await.unwrap();
     let url = moto.url.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        crate::harness::Rig::new()
-            .own_state()
-            .file(
-                "find.rhai",
-                "for m in cluster_find(\"example.test\").machines { print(`${m.name} ${m.private_ip} ${m.fqdn}`); }",
-            )
-            .env("AWS_ENDPOINT_URL", &url)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .args(&["run", "find.rhai", "--target", "aws", "--dns", "route53"])
-            .run()
-    })
-    .await
-    .unwrap();
+    let find = aws_rig(&url)
+        .file(
+            "find.rhai",
+            "for m in cluster_find(\"example.test\").machines { print(`${m.name} ${m.private_ip} ${m.fqdn}`); }",
+        )
+        .args(&["run", "find.rhai", "--target", "aws", "--dns", "route53"]);
+    let out = crate::harness::off_runtime(move || find.run()).await;
     out.success().stdout_is(&format!(
         "etcd-tagged {} etcd-tagged.example.test\n",
         mine.private_ip

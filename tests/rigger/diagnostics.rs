@@ -110,11 +110,10 @@ Advice:
 #[test]
 fn an_error_inside_nested_functions_lists_every_call_site() {
     Rig::new()
-        .file(
+        .script(
             "f.rhai",
             "fn outer(x) {\n    inner(x)\n}\nfn inner(x) {\n    x.missing_method()\n}\nouter(3);\n",
         )
-        .args(&["run", "f.rhai"])
         .run()
         .failure(1)
         .stderr_is(
@@ -154,8 +153,7 @@ Advice:
 #[test]
 fn a_primitive_called_with_wrong_types_lists_what_it_takes() {
     Rig::new()
-        .file("w.rhai", "wait_tcp(2379);\n")
-        .args(&["run", "w.rhai"])
+        .script("w.rhai", "wait_tcp(2379);\n")
         .run()
         .failure(1)
         .stderr_is(
@@ -176,8 +174,7 @@ fn a_primitive_called_with_wrong_types_lists_what_it_takes() {
 #[test]
 fn a_primitive_rejects_a_bad_argument_saying_what_it_expected() {
     Rig::new()
-        .file("s.rhai", "let pause = -1;\nsleep(pause);\n")
-        .args(&["run", "s.rhai"])
+        .script("s.rhai", "let pause = -1;\nsleep(pause);\n")
         .run()
         .failure(1)
         .stderr_is(
@@ -196,8 +193,7 @@ fn a_primitive_rejects_a_bad_argument_saying_what_it_expected() {
 #[test]
 fn a_misspelt_option_is_refused_with_the_known_ones() {
     Rig::new()
-        .file("o.rhai", "wait_tcp(\"127.0.0.1:9\", #{timout: 1});\n")
-        .args(&["run", "o.rhai"])
+        .script("o.rhai", "wait_tcp(\"127.0.0.1:9\", #{timout: 1});\n")
         .run()
         .failure(1)
         .stderr_has("× wait_tcp: unknown option \"timout\"")
@@ -207,8 +203,7 @@ fn a_misspelt_option_is_refused_with_the_known_ones() {
 #[test]
 fn an_undeclared_variable_is_caught_before_anything_runs() {
     Rig::new()
-        .file("v.rhai", "print(\"start\");\nprint(sise);\n")
-        .args(&["run", "v.rhai"])
+        .script("v.rhai", "print(\"start\");\nprint(sise);\n")
         .run()
         .failure(1)
         .stdout_is("")
@@ -220,11 +215,10 @@ fn an_undeclared_variable_is_caught_before_anything_runs() {
 #[test]
 fn a_script_can_catch_a_primitive_failure_as_a_map() {
     Rig::new()
-        .file(
+        .script(
             "c.rhai",
             "try { param(\"zone\"); } catch (e) { print(`${e.kind} ${e.primitive}: ${e.message}`); }\n",
         )
-        .args(&["run", "c.rhai"])
         .run()
         .success()
         .stdout_is("missing param: param: no value for \"zone\"\n");
@@ -233,10 +227,7 @@ fn a_script_can_catch_a_primitive_failure_as_a_map() {
 #[test]
 fn no_rust_internals_leak_into_errors() {
     for script in ["let m = #{};\nm.nope", "throw 42;", "let a = 1 / 0;"] {
-        let out = Rig::new()
-            .file("x.rhai", script)
-            .args(&["run", "x.rhai"])
-            .run();
+        let out = Rig::new().script("x.rhai", script).run();
         out.failure(1);
         for leak in ["Error", "panicked", "EvalAltResult", "Position", "Box<"] {
             out.stderr_lacks(leak);
@@ -246,13 +237,10 @@ fn no_rust_internals_leak_into_errors() {
 
 #[test]
 fn a_misspelt_instance_setting_is_refused_before_anything_is_created() {
-    let mut rig = Rig::new()
-        .own_state()
-        .file(
-            "u.rhai",
-            "launch_instance(#{ name: \"x\", amii: \"a\" });\n",
-        )
-        .args(&["run", "u.rhai"]);
+    let mut rig = Rig::new().own_state().script(
+        "u.rhai",
+        "launch_instance(#{ name: \"x\", amii: \"a\" });\n",
+    );
     rig.run_keep()
         .failure(1)
         .stderr_has("× launch_instance: spec.amii is not what was expected: unknown field `amii`, expected one of `name`, `ami`")

@@ -4,30 +4,13 @@
 //! 3.5.1) are then started against the zone and must really fail, so every verdict is
 //! checked against etcd and not against our belief. Lab tests: they need root.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
-use crate::doctor_support::*;
-
-/// How long etcd gets to fail: it stops within a second on a zone it cannot read.
-const LIMIT: Duration = Duration::from_secs(10);
-
-fn has(evidence: &Value, line: &str) -> bool {
-    evidence
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|e| e.as_str() == Some(line))
-}
-
-fn both() -> [String; 2] {
-    [ETCD_3_4.to_string(), etcd_3_5()]
-}
+use crate::harness::doctor::*;
 
 #[test]
 fn a_clean_ssl_zone_has_no_findings_and_etcd_comes_up() {
-    let Some(z) = ZoneLab::new(&format!("members(h, \"{SSL}\", \"{CSSL}\", 2380);")) else {
+    let Some(z) = ZoneLab::new(&members(SSL, CSSL, 2380)) else {
         return;
     };
     let (out, report) = z.doctor(&[]);
@@ -35,22 +18,19 @@ fn a_clean_ssl_zone_has_no_findings_and_etcd_comes_up() {
     assert_eq!(report["status"], "clean", "{report:#}");
     assert_eq!(report["findings"], Value::Array(Vec::new()));
     z.start(ETCD_3_4, Member::TLS).come_up(LIMIT);
-    z.lab.destroy().leaves_nothing();
+    z.leaves_nothing();
 }
 
 #[test]
 fn a_plain_zone_fails_on_3_4_and_comes_up_on_3_5() {
-    let Some(z) = ZoneLab::new(&format!("members(h, \"{PLAIN}\", \"{CPLAIN}\", 2380);")) else {
+    let Some(z) = ZoneLab::new(&members(PLAIN, CPLAIN, 2380)) else {
         return;
     };
     let f = z.finds(&["--etcd-version", "3.4"], 4, "plain-srv-on-3.4", "error");
     assert_eq!(f["subject"], "_etcd-server._tcp.dr.test");
-    assert!(
-        has(
-            &f["evidence"],
-            "_etcd-server._tcp.dr.test. 300 IN SRV 0 0 2380 n1.dr.test."
-        ),
-        "{f:#}"
+    evidence_has(
+        &f,
+        "_etcd-server._tcp.dr.test. 300 IN SRV 0 0 2380 n1.dr.test.",
     );
     z.start(ETCD_3_4, Member::PLAIN)
         .fail_with("couldn't resolve during SRV discovery", LIMIT);
@@ -60,165 +40,128 @@ fn a_plain_zone_fails_on_3_4_and_comes_up_on_3_5() {
     z.start(&etcd_3_5(), Member::PLAIN).come_up(LIMIT);
     // Not knowing the version, the end-of-life 3.4's failure is a warning.
     z.finds(&[], 3, "plain-srv-on-3.4", "warning");
-    z.lab.destroy().leaves_nothing();
+    z.leaves_nothing();
 }
 
 #[test]
 fn both_sets_with_http_members_fail_on_both_versions() {
     let records = format!(
-        "members(h, \"{SSL}\", \"{CSSL}\", 2380);\nfor n in h {{ srv(\"{PLAIN}\", 0, 0, 2380, n.name); }}"
+        "{}\nfor n in h {{ srv(\"{PLAIN}\", 0, 0, 2380, n.name); }}",
+        members(SSL, CSSL, 2380)
     );
     let Some(z) = ZoneLab::new(&records) else {
         return;
     };
-    let f = z.finds(
-        &["--scheme", "http", "--etcd-version", "3.5"],
-        4,
-        "both-srv-sets",
-        "error",
+    let http = ["--scheme", "http", "--etcd-version"];
+    let f = z.finds(&[&http[..], &["3.5"]].concat(), 4, "both-srv-sets", "error");
+    evidence_has(
+        &f,
+        "_etcd-server._tcp.dr.test. 300 IN SRV 0 0 2380 n2.dr.test.",
     );
-    assert!(
-        has(
-            &f["evidence"],
-            "_etcd-server._tcp.dr.test. 300 IN SRV 0 0 2380 n2.dr.test."
-        ),
-        "{f:#}"
-    );
-    assert!(
-        has(
-            &f["evidence"],
-            "_etcd-server-ssl._tcp.dr.test. 300 IN SRV 0 0 2380 n2.dr.test."
-        ),
-        "{f:#}"
+    evidence_has(
+        &f,
+        "_etcd-server-ssl._tcp.dr.test. 300 IN SRV 0 0 2380 n2.dr.test.",
     );
     z.start(&etcd_3_5(), Member::PLAIN)
         .fail_with("cluster ID mismatch", LIMIT);
     z.finds(
-        &["--scheme", "http", "--etcd-version", "3.4"],
+        &[&http[..], &["3.4"]].concat(),
         4,
         "scheme-mismatch",
         "error",
     );
     z.start(ETCD_3_4, Member::PLAIN)
         .fail_with("cannot find local etcd member", LIMIT);
-    z.lab.destroy().leaves_nothing();
+    z.leaves_nothing();
 }
 
 #[test]
 fn an_ssl_zone_with_http_members_fails() {
-    let Some(z) = ZoneLab::new(&format!("members(h, \"{SSL}\", \"{CSSL}\", 2380);")) else {
+    let Some(z) = ZoneLab::new(&members(SSL, CSSL, 2380)) else {
         return;
     };
     for etcd in both() {
         let version = if etcd == ETCD_3_4 { "3.4" } else { "3.5" };
-        let f = z.finds(
-            &["--scheme", "http", "--etcd-version", version],
-            4,
-            "scheme-mismatch",
-            "error",
-        );
+        let http = ["--scheme", "http", "--etcd-version", version];
+        let f = z.finds(&http, 4, "scheme-mismatch", "error");
         assert_eq!(f["subject"], "_etcd-server-ssl._tcp.dr.test");
         z.start(&etcd, Member::PLAIN)
             .fail_with("cannot find local etcd member", LIMIT);
     }
-    z.lab.destroy().leaves_nothing();
+    z.leaves_nothing();
 }
 
 #[test]
 fn swapped_priority_and_port_fail() {
     let records = format!(
-        "members(h, \"\", \"{CSSL}\", 2380);\nfor n in h {{ srv(\"{SSL}\", 2380, 0, 0, n.name); }}"
+        "{}\nfor n in h {{ srv(\"{SSL}\", 2380, 0, 0, n.name); }}",
+        members("", CSSL, 2380)
     );
     let Some(z) = ZoneLab::new(&records) else {
         return;
     };
     let f = z.finds(&[], 4, "srv-fields-swapped", "error");
-    assert!(
-        has(
-            &f["evidence"],
-            "_etcd-server-ssl._tcp.dr.test. 300 IN SRV 2380 0 0 n3.dr.test."
-        ),
-        "{f:#}"
+    evidence_has(
+        &f,
+        "_etcd-server-ssl._tcp.dr.test. 300 IN SRV 2380 0 0 n3.dr.test.",
     );
-    for etcd in both() {
-        z.start(&etcd, Member::TLS)
-            .fail_with("cannot find local etcd member", LIMIT);
-    }
-    z.lab.destroy().leaves_nothing();
+    z.fails_on_both(Member::TLS, "cannot find local etcd member");
+    z.leaves_nothing();
 }
 
 #[test]
 fn an_srv_port_other_than_the_advertised_one_fails() {
-    let Some(z) = ZoneLab::new(&format!("members(h, \"{SSL}\", \"{CSSL}\", 2381);")) else {
+    let Some(z) = ZoneLab::new(&members(SSL, CSSL, 2381)) else {
         return;
     };
     let f = z.finds(&[], 4, "srv-port-mismatch", "error");
-    assert!(
-        has(
-            &f["evidence"],
-            "_etcd-server-ssl._tcp.dr.test. 300 IN SRV 0 0 2381 n1.dr.test."
-        ),
-        "{f:#}"
+    evidence_has(
+        &f,
+        "_etcd-server-ssl._tcp.dr.test. 300 IN SRV 0 0 2381 n1.dr.test.",
     );
-    for etcd in both() {
-        z.start(&etcd, Member::TLS)
-            .fail_with("cannot find local etcd member", LIMIT);
-    }
-    z.lab.destroy().leaves_nothing();
+    z.fails_on_both(Member::TLS, "cannot find local etcd member");
+    z.leaves_nothing();
 }
 
 #[test]
 fn members_advertising_another_port_than_the_zone_fail() {
-    let Some(z) = ZoneLab::new(&format!("members(h, \"{SSL}\", \"{CSSL}\", 2380);")) else {
+    let Some(z) = ZoneLab::new(&members(SSL, CSSL, 2380)) else {
         return;
     };
     let f = z.finds(&["--peer-port", "2390"], 4, "srv-port-mismatch", "error");
-    assert!(
-        f["message"]
-            .as_str()
-            .unwrap()
-            .contains("advertise port 2390"),
-        "{f:#}"
-    );
+    message_has(&f, "advertise port 2390");
     let member = Member {
         peer_port: 2390,
         ..Member::TLS
     };
-    for etcd in both() {
-        z.start(&etcd, member)
-            .fail_with("cannot find local etcd member", LIMIT);
-    }
-    z.lab.destroy().leaves_nothing();
+    z.fails_on_both(member, "cannot find local etcd member");
+    z.leaves_nothing();
 }
 
 #[test]
 fn a_member_missing_from_the_peer_set_is_left_out() {
     let records = format!(
-        "members(h, \"\", \"{CSSL}\", 2380);\nsrv(\"{SSL}\", 0, 0, 2380, \"n1\");\nsrv(\"{SSL}\", 0, 0, 2380, \"n2\");"
+        "{}\nsrv(\"{SSL}\", 0, 0, 2380, \"n1\");\nsrv(\"{SSL}\", 0, 0, 2380, \"n2\");",
+        members("", CSSL, 2380)
     );
     let Some(z) = ZoneLab::new(&records) else {
         return;
     };
     let f = z.finds(&[], 4, "member-missing", "error");
     assert_eq!(f["subject"], "n3.dr.test");
-    assert!(
-        has(
-            &f["evidence"],
-            "_etcd-client-ssl._tcp.dr.test. 300 IN SRV 0 0 2379 n3.dr.test."
-        ),
-        "{f:#}"
+    evidence_has(
+        &f,
+        "_etcd-client-ssl._tcp.dr.test. 300 IN SRV 0 0 2379 n3.dr.test.",
     );
-    for etcd in both() {
-        z.start(&etcd, Member::TLS)
-            .member_fails_with(2, "cannot find local etcd member", LIMIT);
-    }
-    z.lab.destroy().leaves_nothing();
+    z.member_fails_on_both(Member::TLS, 2, "cannot find local etcd member");
+    z.leaves_nothing();
 }
 
 #[test]
 fn an_extra_peer_target_is_a_warning() {
     let records = format!(
-        "members(h, \"{SSL}\", \"{CSSL}\", 2380);\na(\"n4\", \"198.18.1.99\");\nsrv(\"{SSL}\", 0, 0, 2380, \"n4\");"
+        "{}\na(\"n4\", \"198.18.1.99\");\nsrv(\"{SSL}\", 0, 0, 2380, \"n4\");",
+        members(SSL, CSSL, 2380)
     );
     let Some(z) = ZoneLab::new(&records) else {
         return;
@@ -229,69 +172,56 @@ fn an_extra_peer_target_is_a_warning() {
         f["evidence"][0],
         "_etcd-server-ssl._tcp.dr.test. 300 IN SRV 0 0 2380 n4.dr.test."
     );
-    assert!(
-        f["message"]
-            .as_str()
-            .unwrap()
-            .contains("has 4 members and needs 3 for a quorum"),
-        "{f:#}"
+    message_has(&f, "has 4 members and needs 3 for a quorum");
+    z.leaves_nothing();
+}
+
+/// SRV records of every host under both owners, and A records of the hosts `a` names
+/// (an index into `h` each): a zone whose members' addresses are as a test breaks them.
+fn addressed(a: &[(&str, usize)]) -> String {
+    let mut records = format!(
+        "for n in h {{ srv(\"{SSL}\", 0, 0, 2380, n.name); srv(\"{CSSL}\", 0, 0, 2379, n.name); }}"
     );
-    z.lab.destroy().leaves_nothing();
+    for (name, host) in a {
+        records.push_str(&format!("\na(\"{name}\", h[{host}].private_ip);"));
+    }
+    records
 }
 
 #[test]
 fn a_target_without_an_address_is_left_out() {
-    let records = format!(
-        "for n in h {{ srv(\"{SSL}\", 0, 0, 2380, n.name); srv(\"{CSSL}\", 0, 0, 2379, n.name); }}\n\
-         a(\"n1\", h[0].private_ip);\na(\"n2\", h[1].private_ip);"
-    );
-    let Some(z) = ZoneLab::new(&records) else {
+    let Some(z) = ZoneLab::new(&addressed(&[("n1", 0), ("n2", 1)])) else {
         return;
     };
     let f = z.finds(&[], 4, "target-no-address", "error");
     assert_eq!(f["subject"], "n3.dr.test");
-    assert!(
-        has(
-            &f["evidence"],
-            "n3.dr.test. A/AAAA: NXDOMAIN (no such name) at 198.18.0.1:53"
-        ),
-        "{f:#}"
+    evidence_has(
+        &f,
+        "n3.dr.test. A/AAAA: NXDOMAIN (no such name) at 198.18.0.1:53",
     );
-    for etcd in both() {
-        z.start(&etcd, Member::TLS)
-            .member_fails_with(2, "no such host", LIMIT);
-    }
-    z.lab.destroy().leaves_nothing();
+    z.member_fails_on_both(Member::TLS, 2, "no such host");
+    z.leaves_nothing();
 }
 
 #[test]
 fn two_targets_at_one_address_fail() {
-    let records = format!(
-        "for n in h {{ srv(\"{SSL}\", 0, 0, 2380, n.name); srv(\"{CSSL}\", 0, 0, 2379, n.name); }}\n\
-         a(\"n1\", h[0].private_ip);\na(\"n2\", h[1].private_ip);\na(\"n3\", h[1].private_ip);"
-    );
-    let Some(z) = ZoneLab::new(&records) else {
+    let Some(z) = ZoneLab::new(&addressed(&[("n1", 0), ("n2", 1), ("n3", 1)])) else {
         return;
     };
     let f = z.finds(&[], 4, "duplicate-address", "error");
     let ip = &z.ips[1];
     assert_eq!(f["subject"], ip.as_str());
-    assert!(
-        has(&f["evidence"], &format!("n3.dr.test. 300 IN A {ip}")),
-        "{f:#}"
-    );
-    for etcd in both() {
-        z.start(&etcd, Member::TLS)
-            .fail_with("missing from --initial-advertise-peer-urls", LIMIT);
-    }
-    z.lab.destroy().leaves_nothing();
+    evidence_has(&f, &format!("n3.dr.test. 300 IN A {ip}"));
+    z.fails_on_both(Member::TLS, "missing from --initial-advertise-peer-urls");
+    z.leaves_nothing();
 }
 
 #[test]
 fn a_target_at_loopback_is_a_warning() {
     let records = format!(
-        "members(h, \"{SSL}\", \"{CSSL}\", 2380);\na(\"n4\", \"127.0.0.1\");\n\
-         srv(\"{SSL}\", 0, 0, 2380, \"n4\");\nsrv(\"{CSSL}\", 0, 0, 2379, \"n4\");"
+        "{}\na(\"n4\", \"127.0.0.1\");\n\
+         srv(\"{SSL}\", 0, 0, 2380, \"n4\");\nsrv(\"{CSSL}\", 0, 0, 2379, \"n4\");",
+        members(SSL, CSSL, 2380)
     );
     let Some(z) = ZoneLab::new(&records) else {
         return;
@@ -299,24 +229,21 @@ fn a_target_at_loopback_is_a_warning() {
     let f = z.finds(&[], 3, "loopback-target", "warning");
     assert_eq!(f["subject"], "n4.dr.test");
     assert_eq!(f["evidence"][0], "n4.dr.test. 300 IN A 127.0.0.1");
-    z.lab.destroy().leaves_nothing();
+    z.leaves_nothing();
 }
 
 #[test]
 fn no_client_records_is_a_warning() {
-    let Some(z) = ZoneLab::new(&format!("members(h, \"{SSL}\", \"\", 2380);")) else {
+    let Some(z) = ZoneLab::new(&members(SSL, "", 2380)) else {
         return;
     };
     let f = z.finds(&[], 3, "no-client-srv", "warning");
     assert_eq!(f["subject"], "_etcd-client-ssl._tcp.dr.test");
-    assert!(
-        has(
-            &f["evidence"],
-            "_etcd-client-ssl._tcp.dr.test. SRV: NXDOMAIN (no such name) at 198.18.0.1:53"
-        ),
-        "{f:#}"
+    evidence_has(
+        &f,
+        "_etcd-client-ssl._tcp.dr.test. SRV: NXDOMAIN (no such name) at 198.18.0.1:53",
     );
-    z.lab.destroy().leaves_nothing();
+    z.leaves_nothing();
 }
 
 #[test]
@@ -340,7 +267,7 @@ fn a_cname_target_is_a_warning() {
             format!("n3.dr.test. 300 IN A {ip}")
         ])
     );
-    z.lab.destroy().leaves_nothing();
+    z.leaves_nothing();
 }
 
 #[test]
@@ -359,35 +286,27 @@ fn targets_outside_the_domain_are_clean() {
         return;
     };
     // With certificates of their own CA that name the targets, as the members would have.
-    let certs = z
-        .lab
-        .path("state/pki/hosts.test")
-        .to_string_lossy()
-        .into_owned();
-    let (out, report) = z.doctor(&["--certs", &certs]);
+    let (out, report) = z.doctor(&["--certs", &z.certs("hosts.test")]);
     out.success();
     assert_eq!(report["findings"], Value::Array(Vec::new()), "{report:#}");
     // The dr.test certificates name dr.test members, and are found not to fit.
     let (out, report) = z.doctor(&[]);
     out.failure(4);
     assert_eq!(report["findings"][0]["id"], "cert-mismatch", "{report:#}");
-    z.lab.destroy().leaves_nothing();
+    z.leaves_nothing();
 }
 
 #[test]
 fn no_srv_records_at_all_is_one_error_and_etcd_fails() {
     // The members' names resolve; nothing says who the peers are.
-    let Some(z) = ZoneLab::new("members(h, \"\", \"\", 2380);") else {
+    let Some(z) = ZoneLab::new(&members("", "", 2380)) else {
         return;
     };
     let f = z.finds(&[], 4, "no-records", "error");
     assert_eq!(f["subject"], DOMAIN);
     assert_eq!(f["evidence"].as_array().unwrap().len(), 4, "{f:#}");
-    for etcd in both() {
-        z.start(&etcd, Member::TLS)
-            .fail_with("error querying DNS SRV records", LIMIT);
-    }
-    z.lab.destroy().leaves_nothing();
+    z.fails_on_both(Member::TLS, "error querying DNS SRV records");
+    z.leaves_nothing();
 }
 
 #[test]
@@ -410,12 +329,12 @@ fn a_domain_with_no_zone_is_a_finding_and_an_unreachable_server_cannot_be_checke
     ]);
     out.failure(1)
         .stderr_has("cannot check dr.test: no server answered (198.18.0.9:53: ");
-    z.lab.destroy().leaves_nothing();
+    z.leaves_nothing();
 }
 
 #[test]
 fn a_cluster_from_rigger_run_cluster_has_no_findings() {
-    let Some(lab) = crate::lab_support::LabRig::new() else {
+    let Some(lab) = crate::harness::LabRig::new() else {
         return;
     };
     let run = lab.run_cluster(&[]);
@@ -457,7 +376,7 @@ fn a_cluster_from_rigger_run_cluster_has_no_findings() {
 
 #[test]
 fn the_cluster_script_stops_on_an_error_finding_before_any_etcd_starts_and_rolls_back() {
-    let Some(lab) = crate::lab_support::LabRig::new() else {
+    let Some(lab) = crate::harness::LabRig::new() else {
         return;
     };
     // A stale plain-HTTP peer record left in the zone from some earlier cluster.
@@ -488,7 +407,7 @@ fn the_cluster_script_stops_on_an_error_finding_before_any_etcd_starts_and_rolls
 /// before any etcd starts): a warning is said on stderr and the script goes on.
 #[test]
 fn the_cluster_scripts_check_says_a_warning_and_goes_on() {
-    let Some(lab) = crate::lab_support::LabRig::new() else {
+    let Some(lab) = crate::harness::LabRig::new() else {
         return;
     };
     lab.file(
@@ -517,7 +436,7 @@ print(`went on after ${found.len()} finding: ${found[0].id}`);
 /// of it word for word (the report names no address, so the hosts' do not matter).
 #[test]
 fn the_doctor_page_example_is_what_the_doctor_prints() {
-    let Some(lab) = crate::lab_support::LabRig::new() else {
+    let Some(lab) = crate::harness::LabRig::new() else {
         return;
     };
     lab.file(
@@ -552,18 +471,14 @@ peer(0, 2380, "n4.example.test");
 fn certificates_without_the_domain_in_their_sans_are_clean_and_etcd_comes_up() {
     // Each member's certificate (of a CA of its own) names it and its address, not dr.test.
     let records = format!(
-        "members(h, \"{SSL}\", \"{CSSL}\", 2380);\nlet bare = pki_ca(\"bare.test\");\n\
-         for n in h {{ pki_cert(bare, #{{ name: n.name, dns: [`${{n.name}}.dr.test`], ips: [n.private_ip] }}); }}"
+        "{}\nlet bare = pki_ca(\"bare.test\");\n\
+         for n in h {{ pki_cert(bare, #{{ name: n.name, dns: [`${{n.name}}.dr.test`], ips: [n.private_ip] }}); }}",
+        members(SSL, CSSL, 2380)
     );
     let Some(z) = ZoneLab::new(&records) else {
         return;
     };
-    let certs = z
-        .lab
-        .path("state/pki/bare.test")
-        .to_string_lossy()
-        .into_owned();
-    let (out, report) = z.doctor(&["--certs", &certs]);
+    let (out, report) = z.doctor(&["--certs", &z.certs("bare.test")]);
     out.success();
     // Only the membership is unchecked: no member runs yet.
     let unchecked = report["unchecked"].as_array().unwrap();
@@ -580,25 +495,22 @@ fn certificates_without_the_domain_in_their_sans_are_clean_and_etcd_comes_up() {
     for etcd in both() {
         z.start(&etcd, member).come_up(LIMIT);
     }
-    z.lab.destroy().leaves_nothing();
+    z.leaves_nothing();
 }
 
 #[test]
 fn certificates_that_do_not_name_their_member_are_an_error_and_etcd_fails() {
     let records = format!(
-        "members(h, \"{SSL}\", \"{CSSL}\", 2380);\nlet wrong = pki_ca(\"wrong.test\");\n\
-         for n in h {{ pki_cert(wrong, #{{ name: n.name, dns: [\"someone.dr.test\"], ips: [] }}); }}"
+        "{}\nlet wrong = pki_ca(\"wrong.test\");\n\
+         for n in h {{ pki_cert(wrong, #{{ name: n.name, dns: [\"someone.dr.test\"], ips: [] }}); }}",
+        members(SSL, CSSL, 2380)
     );
     let Some(z) = ZoneLab::new(&records) else {
         return;
     };
     // The certificates rigger made for dr.test are checked by default, and are right.
     z.doctor(&[]).0.success();
-    let certs = z
-        .lab
-        .path("state/pki/wrong.test")
-        .to_string_lossy()
-        .into_owned();
+    let certs = z.certs("wrong.test");
     let (out, report) = z.doctor(&["--certs", &certs]);
     out.failure(4);
     let findings = report["findings"].as_array().unwrap();
@@ -609,10 +521,9 @@ fn certificates_that_do_not_name_their_member_are_an_error_and_etcd_fails() {
         (Some("cert-mismatch"), Some("n1.dr.test")),
         "{f:#}"
     );
-    let message = f["message"].as_str().unwrap();
-    assert!(
-        message.contains("x509: certificate is valid for someone.dr.test, not n1.dr.test"),
-        "{message}"
+    message_has(
+        f,
+        "x509: certificate is valid for someone.dr.test, not n1.dr.test",
     );
     assert_eq!(
         f["evidence"][0],
@@ -625,23 +536,21 @@ fn certificates_that_do_not_name_their_member_are_an_error_and_etcd_fails() {
     // A member refusing a peer's certificate says so at once, to the peer that sent
     // it; why (certificate is valid for someone.dr.test, not ...) only with its first
     // health probe, seconds later.
-    for etcd in both() {
-        z.start(&etcd, member)
-            .fail_with("remote error: tls: bad certificate", LIMIT);
-    }
-    z.lab.destroy().leaves_nothing();
+    z.fails_on_both(member, "remote error: tls: bad certificate");
+    z.leaves_nothing();
 }
 
 #[test]
 fn discovery_check_returns_the_findings_to_the_script() {
     let records = format!(
-        "members(h, \"{SSL}\", \"{CSSL}\", 2380);\na(\"n4\", \"127.0.0.1\");\n\
+        "{}\na(\"n4\", \"127.0.0.1\");\n\
          srv(\"{SSL}\", 0, 0, 2380, \"n4\");\nsrv(\"{CSSL}\", 0, 0, 2379, \"n4\");\n\
          let peers = [\"n1.dr.test:2380\", \"n2.dr.test:2380\", \"n3.dr.test:2380\"];\n\
          let check = discovery_check(\"dr.test\", #{{ tls: true, etcd_version: \"3.5\", peers: peers }});\n\
          print(check.status);\n\
          for f in check.findings {{ print(`${{f.severity}} ${{f.id}} ${{f.subject}} ${{f.evidence[0]}}`); }}\n\
-         print(check.findings[0].text);"
+         print(check.findings[0].text);",
+        members(SSL, CSSL, 2380)
     );
     let Some(z) = ZoneLab::new(&records) else {
         return;
@@ -666,5 +575,5 @@ fn discovery_check_returns_the_findings_to_the_script() {
         "{}",
         out.stdout
     );
-    z.lab.destroy().leaves_nothing();
+    z.leaves_nothing();
 }

@@ -12,15 +12,24 @@ use hickory_proto::rr::rdata::{A, SRV};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use serde_json::{Value, json};
 
-use crate::cloud::dns_following;
 use crate::cloudflare::{Shared, TOKEN, stand_in};
-use crate::harness::{Outcome, Rig};
+use crate::follow::dns_following;
+use crate::harness::{Outcome, Rig, off_runtime, text_has, text_starts};
 
 fn srv(api: &Shared, id: &str, owner: &str, priority: u16, port: u16, target: &str) {
     api.lock().unwrap().records.push(json!({
         "id": id, "zone_id": "zone1", "type": "SRV", "name": owner, "ttl": 60,
         "data": { "priority": priority, "weight": 0, "port": port, "target": target },
     }));
+}
+
+/// The peer records of m1..m3, ids `{id}1`..`{id}3`, with `priority` and `port`.
+fn peers(api: &Shared, id: &str, priority: u16, port: u16) {
+    for i in 1..=3 {
+        let (id, target) = (format!("{id}{i}"), format!("m{i}.example.test"));
+        let owner = "_etcd-server-ssl._tcp.example.test";
+        srv(api, &id, owner, priority, port, &target);
+    }
 }
 
 fn a(api: &Shared, id: &str, name: &str, ip: &str) {
@@ -89,22 +98,9 @@ async fn a_cloudflare_zone_is_read_through_its_own_name_server() {
         );
     }
     // The peer records with priority and port swapped, as in etcd-io/etcd#11335.
-    for i in 1..=3 {
-        let name = format!("m{i}.example.test");
-        srv(
-            &api,
-            &format!("s{i}"),
-            "_etcd-server-ssl._tcp.example.test",
-            2380,
-            0,
-            &name,
-        );
-    }
+    peers(&api, "s", 2380, 0);
     let base = cf_base.clone();
-    let (out, report) =
-        tokio::task::spawn_blocking(move || settled(&base, dns, "srv-fields-swapped"))
-            .await
-            .unwrap();
+    let (out, report) = off_runtime(move || settled(&base, dns, "srv-fields-swapped")).await;
     out.failure(4);
     assert_eq!(report["servers"], json!([dns.to_string()]), "{report:#}");
     let f = &report["findings"][0];
@@ -119,20 +115,8 @@ async fn a_cloudflare_zone_is_read_through_its_own_name_server() {
         api.records
             .retain(|r| !r["id"].as_str().unwrap().starts_with('s'));
     }
-    for i in 1..=3 {
-        let name = format!("m{i}.example.test");
-        srv(
-            &api,
-            &format!("t{i}"),
-            "_etcd-server-ssl._tcp.example.test",
-            0,
-            2380,
-            &name,
-        );
-    }
-    let (out, report) = tokio::task::spawn_blocking(move || settled(&cf_base, dns, "clean"))
-        .await
-        .unwrap();
+    peers(&api, "t", 0, 2380);
+    let (out, report) = off_runtime(move || settled(&cf_base, dns, "clean")).await;
     out.success();
     assert_eq!(report["status"], "clean", "{report:#}");
 }
@@ -220,18 +204,14 @@ async fn a_compressed_srv_target_on_the_wire_is_an_error_with_no_credentials_nee
     .await
     .unwrap();
     out.failure(4);
-    assert!(
-        out.stdout
-            .starts_with("error[srv-target-compressed] _etcd-server-ssl._tcp.d.test\n"),
-        "{}",
-        out.stdout
+    text_starts(
+        &out.stdout,
+        "error[srv-target-compressed] _etcd-server-ssl._tcp.d.test\n",
     );
-    assert!(out.stdout.contains("golang/go#27546"), "{}", out.stdout);
-    assert!(
-        out.stdout
-            .contains("  served: _etcd-server-ssl._tcp.d.test. 300 IN SRV 0 0 2380 n1.d.test.\n"),
-        "{}",
-        out.stdout
+    text_has(&out.stdout, "golang/go#27546");
+    text_has(
+        &out.stdout,
+        "  served: _etcd-server-ssl._tcp.d.test. 300 IN SRV 0 0 2380 n1.d.test.\n",
     );
     assert!(
         out.stdout

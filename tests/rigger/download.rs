@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::etcd35::etcd35;
-use crate::lab_support::{LabRig, test_name};
+use crate::harness::{LabRig, stdout_of, test_name};
 
 const TARBALL: &str = "etcd-v3.5.1-linux-amd64.tar.gz";
 
@@ -41,6 +41,12 @@ struct Tarball {
 const GENUINE: Tarball = Tarball {
     named: "3.5.1",
     tampered: false,
+};
+
+/// 3.5.1's tarball with bytes added: its checksum is no longer the one listed.
+const TAMPERED: Tarball = Tarball {
+    named: "3.5.1",
+    tampered: true,
 };
 
 /// A release folder as etcd publishes one, served from a lab host: the tarballs, and a
@@ -72,18 +78,13 @@ impl Release {
             for tool in ["etcd", "etcdctl"] {
                 std::fs::copy(etcd35(tool), stage.join(tool)).unwrap();
             }
-            let tar = Command::new("tar")
-                .arg("-C")
-                .arg(lab.path("stage"))
-                .args(["--owner=0", "--group=0", "-czf"])
-                .arg(releases.join(&file))
-                .arg(&top)
-                .output()
-                .unwrap();
-            assert!(
-                tar.status.success(),
-                "tar: {}",
-                String::from_utf8_lossy(&tar.stderr)
+            stdout_of(
+                Command::new("tar")
+                    .arg("-C")
+                    .arg(lab.path("stage"))
+                    .args(["--owner=0", "--group=0", "-czf"])
+                    .arg(releases.join(&file))
+                    .arg(&top),
             );
             let sum = sha256(&releases.join(&file));
             sums += &format!("{sum}  {file}\n");
@@ -212,11 +213,7 @@ fn members_download_the_release_from_a_lab_server_check_it_and_run_it() {
 #[test]
 fn a_tampered_tarball_is_refused_with_both_checksums_and_rolled_back() {
     let Some(lab) = LabRig::new() else { return };
-    let tampered = Tarball {
-        named: "3.5.1",
-        tampered: true,
-    };
-    let release = Release::serve(&lab, &[tampered]);
+    let release = Release::serve(&lab, &[TAMPERED]);
     let (listed, served) = (&release.listed[TARBALL], &release.served[TARBALL]);
     assert_ne!(listed, served);
     let out = lab.run_cluster(&[
@@ -262,16 +259,12 @@ print(run(node, "ls -A bin").stdout);
 #[test]
 fn a_release_that_is_not_what_was_asked_for_installs_nothing() {
     let Some(lab) = LabRig::new() else { return };
-    let tampered = Tarball {
-        named: "3.5.1",
-        tampered: true,
-    };
     // Its checksum is right, but the etcd in it is 3.5.1.
     let misnamed = Tarball {
         named: "3.5.2",
         tampered: false,
     };
-    let release = Release::serve(&lab, &[tampered, misnamed]);
+    let release = Release::serve(&lab, &[TAMPERED, misnamed]);
     lab.file("refused.rhai", INSTALL_REFUSED);
     let url = format!("url={}", release.url);
     // What the script printed: the error, and that the install dir is empty (neither

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::lab_support::LabRig;
+use crate::harness::LabRig;
 
 /// The 3.5 binaries setup.sh links; their absence is a setup that was not run.
 pub fn etcd35(tool: &str) -> String {

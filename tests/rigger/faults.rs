@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use crate::harness::LabRig;
 use crate::harness::Outcome;
-use crate::lab_support::LabRig;
 
 /// Phases of `run cluster`, as hook points: the lab written down before its namespace,
 /// a host likewise, then each kind of creation journaled before the backend is asked,

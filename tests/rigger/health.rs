@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::lab_support::LabRig;
+use crate::harness::LabRig;
 
 /// The etcd pid of the lab host named `host`.
 fn pid_of(lab: &LabRig, host: &str) -> i32 {

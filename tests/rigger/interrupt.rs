@@ -57,7 +57,7 @@ fn sigint_ends_a_script_waiting_in_a_primitive_with_status_130() {
     let script = format!(
         "print(\"waiting\");\nwait_tcp(\"127.0.0.1:{port}\", #{{timeout: 600}});\nprint(\"after\");\n"
     );
-    let rig = Rig::new().file("w.rhai", &script).args(&["run", "w.rhai"]);
+    let rig = Rig::new().script("w.rhai", &script);
     let (out, took) = interrupt_after_first_line(rig);
     out.failure(130)
         .stdout_is("waiting\n")
@@ -69,9 +69,7 @@ fn sigint_ends_a_script_waiting_in_a_primitive_with_status_130() {
 
 #[test]
 fn sigint_ends_a_sleeping_script() {
-    let rig = Rig::new()
-        .file("s.rhai", "print(\"waiting\");\nsleep(600);\n")
-        .args(&["run", "s.rhai"]);
+    let rig = Rig::new().script("s.rhai", "print(\"waiting\");\nsleep(600);\n");
     let (out, took) = interrupt_after_first_line(rig);
     out.failure(130).stderr_has("× interrupted");
     assert!(took < Duration::from_secs(3), "took {took:?} to stop");
@@ -80,11 +78,11 @@ fn sigint_ends_a_sleeping_script() {
 #[test]
 fn sigint_ends_a_busy_loop() {
     let rig = Rig::new()
-        .file(
+        .script(
             "l.rhai",
             "print(\"waiting\");\nlet i = 0;\nloop { i += 1; }\n",
         )
-        .args(&["run", "l.rhai", "--max-operations", "0"]);
+        .args(&["--max-operations", "0"]);
     let (out, took) = interrupt_after_first_line(rig);
     out.failure(130)
         .stderr_has("× interrupted")

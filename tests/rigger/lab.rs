@@ -2,7 +2,7 @@
 //! tests need root (CI runs as root); without it they fail, unless
 //! RIGGER_SKIP_ROOT_TESTS=1 is set, in which case they say loudly that they skipped.
 
-use crate::lab_support::LabRig;
+use crate::harness::LabRig;
 use std::process::Command;
 
 #[test]

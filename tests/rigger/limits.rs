@@ -3,8 +3,8 @@ use crate::harness::Rig;
 #[test]
 fn an_endless_loop_is_stopped_by_the_operations_limit() {
     Rig::new()
-        .file("loop.rhai", "let i = 0;\nloop { i += 1; }\n")
-        .args(&["run", "loop.rhai", "--max-operations", "100000"])
+        .script("loop.rhai", "let i = 0;\nloop { i += 1; }\n")
+        .args(&["--max-operations", "100000"])
         .run()
         .failure(1)
         .stderr_is(
@@ -24,8 +24,7 @@ fn an_endless_loop_is_stopped_by_the_operations_limit() {
 #[test]
 fn runaway_recursion_is_stopped_by_the_call_depth_limit() {
     Rig::new()
-        .file("r.rhai", "fn down(n) { down(n + 1) }\ndown(0);\n")
-        .args(&["run", "r.rhai"])
+        .script("r.rhai", "fn down(n) { down(n + 1) }\ndown(0);\n")
         .run()
         .failure(1)
         .stderr_has("× calls nested deeper than 64 levels")
@@ -35,8 +34,7 @@ fn runaway_recursion_is_stopped_by_the_call_depth_limit() {
 #[test]
 fn a_string_growing_without_bound_is_stopped() {
     Rig::new()
-        .file("s.rhai", "let s = \"etcd\";\nloop { s += s; }\n")
-        .args(&["run", "s.rhai"])
+        .script("s.rhai", "let s = \"etcd\";\nloop { s += s; }\n")
         .run()
         .failure(1)
         .stderr_has("exceeds its size limit")
@@ -51,8 +49,7 @@ fn a_primitive_timeout_is_a_script_error_at_the_call() {
         "print(\"before\");\nwait_tcp(\"127.0.0.1:{port}\", #{{timeout: 1, interval: 0.1}});\nprint(\"after\");\n"
     );
     Rig::new()
-        .file("t.rhai", &script)
-        .args(&["run", "t.rhai"])
+        .script("t.rhai", &script)
         .run()
         .failure(1)
         .stdout_is("before\n")
@@ -69,8 +66,7 @@ fn a_timeout_can_be_caught_and_told_apart_by_kind() {
         "try {{ wait_tcp(\"127.0.0.1:{port}\", #{{timeout: 0.3}}); }} catch (e) {{ print(e.kind); }}\n"
     );
     Rig::new()
-        .file("t.rhai", &script)
-        .args(&["run", "t.rhai"])
+        .script("t.rhai", &script)
         .run()
         .success()
         .stdout_is("timeout\n");
@@ -82,8 +78,7 @@ fn wait_tcp_returns_when_the_port_listens() {
     let port = listener.local_addr().unwrap().port();
     let script = format!("wait_tcp(\"127.0.0.1:{port}\", #{{timeout: 5}});\nprint(\"up\");\n");
     Rig::new()
-        .file("t.rhai", &script)
-        .args(&["run", "t.rhai"])
+        .script("t.rhai", &script)
         .run()
         .success()
         .stdout_is("up\n");
@@ -95,11 +90,10 @@ fn in_the_lab_wait_tcp_takes_addresses_not_names() {
     // Names would go to this machine's resolver, outside the lab: refused before anything.
     Rig::new()
         .own_state()
-        .file(
+        .script(
             "n.rhai",
             "wait_tcp(\"etcd-1.example.test:2379\", #{ timeout: 1 });\n",
         )
-        .args(&["run", "n.rhai"])
         .run()
         .failure(1)
         .stderr_has(
@@ -134,10 +128,7 @@ fn maps_and_arrays_growing_by_index_are_stopped_at_their_limit() {
         ),
     ];
     for (script, error) in cases {
-        let out = Rig::new()
-            .file("m.rhai", script)
-            .args(&["run", "m.rhai"])
-            .run();
+        let out = Rig::new().script("m.rhai", script).run();
         out.failure(1)
             .stderr_has(error)
             .stderr_has("grew too large here");

@@ -11,39 +11,24 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_route53::types::{
-    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
-};
+use aws_sdk_route53::types::RrType;
 use rigger::providers::dns::route53::Route53;
 use rigger::providers::dns::zone_api::Api;
 use rigger::providers::{Dns, Record, RecordData, RecordSpec};
 use serde_json::{Value, json};
 
-use crate::aws::{config, moto};
-use crate::cloud::{cloud_rig, dns_following, dns_serving};
 use crate::cloudflare::stand_in;
-use crate::follow::route53_records;
-use crate::harness::{Outcome, Rig};
+use crate::follow::{dns_following, dns_serving, route53_records};
+use crate::harness::cloud::{
+    all_terminated, aws_cluster, cloud_rig, config, hosted_zone, moto, record_sets, upsert,
+};
+use crate::harness::{Outcome, Rig, off_runtime};
 
 const MARK: &str = "heritage=rigger,rigger/cluster=example.test";
 
 /// `rigger run cluster` for example.test on moto's EC2 with `dns`, asking `server`.
 fn cluster_run(rig: Rig, dns: &str, server: SocketAddr) -> Rig {
-    rig.args(&[
-        "run",
-        "cluster",
-        "--target",
-        "aws",
-        "--dns",
-        dns,
-        "--dns-server",
-        &server.to_string(),
-        "--set",
-        "domain=example.test",
-        "--set",
-        "ami=ami-12c6146b",
-        "--keep-on-error",
-    ])
+    aws_cluster(rig, dns, &[]).args(&["--dns-server", &server.to_string(), "--keep-on-error"])
 }
 
 /// Runs the cluster, which stops at the bootstrap (moto's machines are not real) and
@@ -58,47 +43,28 @@ async fn run_then_lose_the_state(rig: Rig) -> Rig {
 
 async fn destroy_cluster(rig: Rig, dns: &str) -> (Rig, Outcome) {
     let dns = dns.to_string();
-    tokio::task::spawn_blocking(move || {
-        let out = rig.again(&[
-            "destroy",
+    off_runtime(move || {
+        let scope = [
             "--cluster",
             "example.test",
             "--target",
             "aws",
             "--dns",
             &dns,
-        ]);
+        ];
+        let out = rig.again(&[&["destroy"][..], &scope].concat());
         (rig, out)
     })
     .await
-    .unwrap()
 }
 
 /// The destroy removed nine records by their markers and three instances by their tag,
 /// every instance is terminated, and no state dir is left.
 async fn assert_the_cluster_is_gone(rig: &Rig, out: &Outcome, moto_cfg: &aws_config::SdkConfig) {
-    out.success();
-    assert_eq!(
-        out.stderr.matches("(by its marker)").count(),
-        9,
-        "{}",
-        out.stderr
-    );
-    assert_eq!(
-        out.stderr.matches("(by its tag)").count(),
-        3,
-        "{}",
-        out.stderr
-    );
-    let ec2 = aws_sdk_ec2::Client::new(moto_cfg);
-    let described = ec2.describe_instances().send().await.unwrap();
-    assert!(
-        described
-            .reservations()
-            .iter()
-            .flat_map(|r| r.instances())
-            .all(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) == Some("terminated"))
-    );
+    out.success()
+        .stderr_counts("(by its marker)", 9)
+        .stderr_counts("(by its tag)", 3);
+    assert!(all_terminated(moto_cfg).await);
     assert!(!rig.path("state").exists());
 }
 
@@ -130,65 +96,13 @@ async fn with_the_state_lost_destroy_cluster_removes_exactly_its_cloudflare_reco
 
 /// Every set of the zone but its SOA and NS, as (name, type, sorted values).
 async fn sets_of(r53: &aws_sdk_route53::Client, zone: &str) -> Vec<(String, String, Vec<String>)> {
-    let out = r53
-        .list_resource_record_sets()
-        .hosted_zone_id(zone)
-        .send()
-        .await
-        .unwrap();
-    let mut sets: Vec<_> = out
-        .resource_record_sets()
-        .iter()
-        .filter(|s| !["SOA", "NS"].contains(&s.r#type().as_str()))
-        .map(|s| {
-            let mut values: Vec<String> = s
-                .resource_records()
-                .iter()
-                .map(|r| r.value().to_string())
-                .collect();
-            values.sort();
-            (
-                s.name().to_string(),
-                s.r#type().as_str().to_string(),
-                values,
-            )
-        })
-        .collect();
+    let all = record_sets(r53, zone).await.into_iter();
+    let mut sets: Vec<_> = all.filter(|(_, t, _)| t != "SOA" && t != "NS").collect();
+    for (.., values) in &mut sets {
+        values.sort();
+    }
     sets.sort();
     sets
-}
-
-async fn upsert(
-    r53: &aws_sdk_route53::Client,
-    zone: &str,
-    name: &str,
-    rtype: RrType,
-    values: &[String],
-) {
-    let mut set = ResourceRecordSet::builder()
-        .name(name)
-        .r#type(rtype)
-        .ttl(60);
-    for v in values {
-        set = set.resource_records(ResourceRecord::builder().value(v).build().unwrap());
-    }
-    r53.change_resource_record_sets()
-        .hosted_zone_id(zone)
-        .change_batch(
-            ChangeBatch::builder()
-                .changes(
-                    Change::builder()
-                        .action(ChangeAction::Upsert)
-                        .resource_record_set(set.build().unwrap())
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,18 +110,7 @@ async fn with_the_state_lost_destroy_cluster_removes_exactly_its_route53_values(
     let moto = moto(&[]);
     let cfg = config(&moto);
     let r53 = aws_sdk_route53::Client::new(&cfg);
-    let zone = r53
-        .create_hosted_zone()
-        .name("example.test.")
-        .caller_reference("rigger-lost-state")
-        .send()
-        .await
-        .unwrap()
-        .hosted_zone()
-        .unwrap()
-        .id()
-        .trim_start_matches("/hostedzone/")
-        .to_string();
+    let zone = hosted_zone(&r53, "rigger-lost-state").await;
     let followed: Arc<Mutex<Vec<Record>>> = Arc::default();
     let (poll_r53, poll_zone, poll_into) = (r53.clone(), zone.clone(), followed.clone());
     tokio::spawn(async move {
@@ -249,13 +152,14 @@ async fn with_the_state_lost_destroy_cluster_removes_exactly_its_route53_values(
         .2
         .clone();
     shared.push("0 0 2379 legacy.example.test.".into());
-    upsert(&r53, &zone, client, RrType::Srv, &shared).await;
+    upsert(&r53, &zone, client, RrType::Srv, 60, &shared).await;
     upsert(
         &r53,
         &zone,
         "www.example.test.",
         RrType::A,
-        &["10.9.0.1".into()],
+        60,
+        &["10.9.0.1"],
     )
     .await;
     Api::new(Route53::new(&cfg, vec![]))

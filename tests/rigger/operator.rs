@@ -32,20 +32,20 @@ fn a_misspelt_set_key_is_refused_before_anything_exists_with_did_you_mean() {
 fn keys_asked_in_a_loop_or_an_imported_module_are_known_before_the_run() {
     Rig::new()
         .file("lib/net.rhai", "fn port() { param(\"port\", 2379) }\n")
-        .file(
+        .script(
             "t.rhai",
             "import \"lib/net\" as net;\nfor k in [\"a\", \"b\"] { print(param(k, 0)); }\nprint(net::port());\n",
         )
-        .args(&["run", "t.rhai", "--set", "b=2", "--set", "port=1"])
+        .args(&["--set", "b=2", "--set", "port=1"])
         .run()
         .success()
         .stdout_is("0\n2\n1\n");
     Rig::new()
-        .file(
+        .script(
             "t.rhai",
             "print(\"ran\");\nlet x = param(\"region\", \"\");\n",
         )
-        .args(&["run", "t.rhai", "--set", "zone=a"])
+        .args(&["--set", "zone=a"])
         .run()
         .failure(2)
         .stderr_has("× --set zone: t.rhai has no parameter \"zone\"")
@@ -57,8 +57,8 @@ fn keys_asked_in_a_loop_or_an_imported_module_are_known_before_the_run() {
 #[test]
 fn a_script_that_names_parameters_at_run_time_is_checked_after_it_ran() {
     Rig::new()
-        .file("t.rhai", "let k = \"si\" + \"ze\";\nprint(param(k, 3));\n")
-        .args(&["run", "t.rhai", "--set", "sise=5"])
+        .script("t.rhai", "let k = \"si\" + \"ze\";\nprint(param(k, 3));\n")
+        .args(&["--set", "sise=5"])
         .run()
         .success()
         .stdout_is("3\n")
@@ -168,13 +168,7 @@ printf '%s\n' "${COMPREPLY[@]}"
     cmd.args(["-c", script, "bash"])
         .args(words)
         .env("RIGGER", crate::harness::BIN);
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let text = crate::harness::stdout_of(&mut cmd);
     text.lines()
         .filter(|l| !l.is_empty())
         .map(String::from)
@@ -212,21 +206,16 @@ fn bash_completes_bundled_scripts_and_the_set_keys_of_the_script_on_the_line() {
 fn fish_offers(rig: &Rig, line: &str) -> Option<Vec<String>> {
     let test = "operator::fish_completes_scripts_and_set_keys_with_their_docs";
     if which("fish").is_none() {
-        let said = format!("SKIPPED {test}: fish is not installed (apt-get install fish)\n");
-        let _ = std::io::Write::write_all(&mut std::io::stderr(), said.as_bytes());
+        crate::harness::say(&format!(
+            "SKIPPED {test}: fish is not installed (apt-get install fish)\n"
+        ));
         return None;
     }
     let script = r#"$RIGGER completions fish | source; complete -C "$argv[1]""#;
     let mut cmd = rig.command(std::path::Path::new("fish"));
     cmd.args(["--no-config", "-c", script, line])
         .env("RIGGER", crate::harness::BIN);
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let text = crate::harness::stdout_of(&mut cmd);
     Some(text.lines().map(String::from).collect())
 }
 
@@ -339,20 +328,14 @@ fn fns_shows_one_function_and_everything_as_json() {
         ["name", "module", "params", "returns", "signature", "doc"]
     );
     let all: serde_json::Value = serde_json::from_str(&out.success().stdout).unwrap();
-    let start = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "etcd::start")
-        .unwrap();
+    let named = |name: &str| {
+        let fns = all.as_array().unwrap().iter();
+        fns.clone().find(|f| f["name"] == name).unwrap()
+    };
+    let start = named("etcd::start");
     assert_eq!(start["module"], "etcd");
     assert_eq!(start["params"][0]["name"], "node");
-    let uuid = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "uuid")
-        .unwrap();
+    let uuid = named("uuid");
     assert_eq!(
         (&uuid["returns"], &uuid["module"]),
         (&serde_json::json!("String"), &serde_json::Value::Null)
@@ -524,7 +507,7 @@ fn every_commands_help_ends_with_examples() {
 /// `-v` says each AWS API call, by service and operation (here against moto).
 #[test]
 fn verbose_says_each_aws_call_by_its_operation() {
-    let moto = crate::aws::moto(&[]);
+    let moto = crate::harness::cloud::moto(&[]);
     let out = Rig::new()
         .own_state()
         .env("AWS_ENDPOINT_URL", &moto.url)

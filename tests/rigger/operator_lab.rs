@@ -10,7 +10,7 @@ use expectrl::{Expect, Session};
 use serde_json::Value;
 
 use crate::harness::BIN;
-use crate::lab_support::LabRig;
+use crate::harness::LabRig;
 
 /// `bash -c SCRIPT` with the lab's environment (its state dir) and `$RIGGER`.
 fn bash(lab: &LabRig, script: &str) -> (bool, String, String) {
@@ -107,8 +107,7 @@ fn env_evaluated_by_bash_lets_the_real_etcdctl_reach_the_lab_cluster() {
         .failure(1)
         .stderr_has("× no cluster of other.test in ")
         .stderr_has("help: clusters here: example.test");
-    lab.destroy();
-    lab.leaves_nothing();
+    lab.destroy().leaves_nothing();
 }
 
 #[test]
@@ -246,8 +245,7 @@ fn a_run_is_timestamped_lines_in_a_pipe_and_a_live_view_on_a_terminal() {
         !shown.contains("Z  INFO"),
         "a terminal gets no timestamps: {shown:?}"
     );
-    lab.destroy();
-    lab.leaves_nothing();
+    lab.destroy().leaves_nothing();
 }
 
 /// A run that made two clusters together cannot be taken apart by a scoped destroy.
@@ -262,8 +260,7 @@ fn a_scoped_destroy_refuses_a_run_that_made_two_clusters_together() {
         .stderr_has("help: `rigger destroy` (without --discovery-srv) removes everything");
     let runs = json(&lab.run(&["state", "list", "--json"]));
     assert_eq!(runs[0]["clusters"], serde_json::json!(["a.test", "b.test"]));
-    lab.destroy();
-    lab.leaves_nothing();
+    lab.destroy().leaves_nothing();
 }
 
 /// rigger in a pty (a terminal, as a person's) against this lab, until it exits: all it
@@ -338,8 +335,7 @@ fn each_node_says_its_phase_as_a_line_of_the_live_view_and_as_log_lines_in_a_pip
         !shown.contains("INFO etcd-"),
         "phases are lines, not logs: {shown:?}"
     );
-    lab.destroy();
-    lab.leaves_nothing();
+    lab.destroy().leaves_nothing();
 }
 
 /// A DNS wait's line says, for every server asked, how many of the awaited answers it
@@ -371,6 +367,5 @@ try { wait_resolves(srv, want, #{ timeout: 3, servers: servers }) } catch (e) { 
         shown.contains("within 3s; 198.18.0.1:53 answered a.w.test:2380, b.w.test:2380"),
         "{shown:?}"
     );
-    lab.destroy();
-    lab.leaves_nothing();
+    lab.destroy().leaves_nothing();
 }

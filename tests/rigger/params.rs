@@ -1,4 +1,4 @@
-use crate::harness::Rig;
+use crate::harness::{Outcome, Rig};
 
 const SHOW: &str = r#"
 let size = param("size", 3);
@@ -11,43 +11,41 @@ print(`${type_of(domain)} ${domain}`);
 print(`${type_of(ips)} ${ips.len()}`);
 "#;
 
+/// `rigger run NAME` of the script `text`, with each of `sets` as a `--set`.
+fn run_with_sets(name: &str, text: &str, sets: &[&str]) -> Outcome {
+    let mut rig = Rig::new().script(name, text);
+    for set in sets {
+        rig = rig.args(&["--set", set]);
+    }
+    rig.run()
+}
+
 #[test]
 fn set_values_are_rhai_literals_or_bare_strings() {
-    Rig::new()
-        .file("show.rhai", SHOW)
-        .args(&[
-            "run",
-            "show.rhai",
-            "--set",
+    run_with_sets(
+        "show.rhai",
+        SHOW,
+        &[
             "size=5",
-            "--set",
             "tls=false",
-            "--set",
             "domain=example.test",
-            "--set",
             "ips=[\"198.18.1.1\", \"198.18.1.2\"]",
-        ])
-        .run()
-        .success()
-        .stdout_is("i64 5\nbool false\nstring example.test\narray 2\n");
+        ],
+    )
+    .success()
+    .stdout_is("i64 5\nbool false\nstring example.test\narray 2\n");
 }
 
 #[test]
 fn defaults_apply_when_nothing_is_set() {
-    Rig::new()
-        .file("show.rhai", SHOW)
-        .args(&["run", "show.rhai"])
-        .run()
+    run_with_sets("show.rhai", SHOW, &[])
         .success()
         .stdout_is("i64 3\nbool true\nstring none\narray 0\n");
 }
 
 #[test]
 fn a_malformed_value_is_a_usage_error_naming_the_key() {
-    let out = Rig::new()
-        .file("show.rhai", SHOW)
-        .args(&["run", "show.rhai", "--set", "ips=[\"198.18.1.1\""])
-        .run();
+    let out = run_with_sets("show.rhai", SHOW, &["ips=[\"198.18.1.1\""]);
     out.failure(2)
         .stderr_has("--set ips: malformed value [\"198.18.1.1\"");
     assert!(out.stdout.is_empty(), "nothing ran: {}", out.stdout);
@@ -55,10 +53,7 @@ fn a_malformed_value_is_a_usage_error_naming_the_key() {
 
 #[test]
 fn a_set_without_equals_is_a_usage_error() {
-    Rig::new()
-        .file("show.rhai", SHOW)
-        .args(&["run", "show.rhai", "--set", "size"])
-        .run()
+    run_with_sets("show.rhai", SHOW, &["size"])
         .failure(2)
         .stderr_has("--set \"size\": expected key=value");
 }
@@ -66,11 +61,10 @@ fn a_set_without_equals_is_a_usage_error() {
 #[test]
 fn a_missing_parameter_is_named_with_the_set_that_supplies_it() {
     Rig::new()
-        .file(
+        .script(
             "need.rhai",
             "// needs a domain\nlet domain = param(\"domain\");\nprint(domain);\n",
         )
-        .args(&["run", "need.rhai"])
         .run()
         .failure(1)
         .stderr_is(
@@ -91,10 +85,7 @@ fn a_missing_parameter_is_named_with_the_set_that_supplies_it() {
 /// Read from the script before it runs (see operator.rs for the rest).
 #[test]
 fn a_set_key_the_script_never_asks_for_is_refused_before_it_runs() {
-    Rig::new()
-        .file("show.rhai", SHOW)
-        .args(&["run", "show.rhai", "--set", "sise=5"])
-        .run()
+    run_with_sets("show.rhai", SHOW, &["sise=5"])
         .failure(2)
         .stdout_is("")
         .stderr_has("× --set sise: show.rhai has no parameter \"sise\"")
@@ -106,11 +97,11 @@ fn a_set_key_the_script_never_asks_for_is_refused_before_it_runs() {
 #[test]
 fn a_script_that_fails_early_is_not_said_to_ignore_a_key() {
     let out = Rig::new()
-        .file(
+        .script(
             "early.rhai",
             "throw \"stopped\";\nlet ami = param(\"ami\", ());\n",
         )
-        .args(&["run", "early.rhai", "--set", "ami=ami-1"])
+        .args(&["--set", "ami=ami-1"])
         .run();
     out.failure(1).stderr_has("stopped");
     assert!(!out.stderr.contains("never asked"), "{}", out.stderr);
@@ -118,10 +109,7 @@ fn a_script_that_fails_early_is_not_said_to_ignore_a_key() {
 
 #[test]
 fn the_same_key_twice_is_refused() {
-    Rig::new()
-        .file("show.rhai", SHOW)
-        .args(&["run", "show.rhai", "--set", "size=1", "--set", "size=2"])
-        .run()
+    run_with_sets("show.rhai", SHOW, &["size=1", "size=2"])
         .failure(2)
         .stderr_has("--set size is given twice");
 }
@@ -135,20 +123,14 @@ print(mirror);
 
 #[test]
 fn a_check_takes_a_value_it_returns_nothing_for() {
-    Rig::new()
-        .file("checked.rhai", CHECKED)
-        .args(&["run", "checked.rhai", "--set", "mirror=https://b.test"])
-        .run()
+    run_with_sets("checked.rhai", CHECKED, &["mirror=https://b.test"])
         .success()
         .stdout_is("https://b.test\n");
 }
 
 #[test]
 fn a_check_refuses_a_value_with_what_it_says_at_the_param_call() {
-    let out = Rig::new()
-        .file("checked.rhai", CHECKED)
-        .args(&["run", "checked.rhai", "--set", "mirror=ftp://b.test"])
-        .run();
+    let out = run_with_sets("checked.rhai", CHECKED, &["mirror=ftp://b.test"]);
     out.failure(1).stderr_is(
         r#"
   × param: --set mirror="ftp://b.test": a mirror is https://

@@ -1,6 +1,6 @@
 //! `--dry-run`: every action written down, none taken; no credentials, no privileges.
 
-use crate::harness::Rig;
+use crate::harness::{Rig, counts, text_has};
 
 #[test]
 fn a_cloud_dry_run_needs_no_credentials_and_creates_nothing() {
@@ -21,14 +21,10 @@ fn a_cloud_dry_run_needs_no_credentials_and_creates_nothing() {
     let out = rig.run_keep();
     out.success();
     let plan = &out.stdout;
-    assert!(plan.contains("dry run: "), "{plan}");
-    assert!(plan.contains(" actions, none taken"), "{plan}");
-    assert_eq!(plan.matches("launch instance etcd-").count(), 3, "{plan}");
-    assert_eq!(
-        plan.matches("(ami=ami-0123456789abcdef0)").count(),
-        3,
-        "{plan}"
-    );
+    text_has(plan, "dry run: ");
+    text_has(plan, " actions, none taken");
+    counts(plan, "launch instance etcd-", 3);
+    counts(plan, "(ami=ami-0123456789abcdef0)", 3);
     assert_eq!(
         plan.matches("publish SRV _etcd-server-ssl._tcp.example.com -> 0 0 2380 etcd-")
             .count(),
@@ -42,19 +38,12 @@ fn a_cloud_dry_run_needs_no_credentials_and_creates_nothing() {
         "{plan}"
     );
     // Every record (three A, six SRV) is marked as the cluster's, as the run would mark it.
-    assert_eq!(
-        plan.matches("(marked as example.com's)").count(),
-        9,
-        "{plan}"
+    counts(plan, "(marked as example.com's)", 9);
+    text_has(
+        plan,
+        "wait until _etcd-server-ssl._tcp.example.com SRV resolves to ",
     );
-    assert!(
-        plan.contains("wait until _etcd-server-ssl._tcp.example.com SRV resolves to "),
-        "{plan}"
-    );
-    assert!(
-        plan.contains("create the certificate authority for example.com"),
-        "{plan}"
-    );
+    text_has(plan, "create the certificate authority for example.com");
     // The cloud's defaults: the pinned release from GitHub, checked, into /usr/local/bin.
     for part in [
         "https://github.com/etcd-io/etcd/releases/download/v3.5.17",
@@ -64,19 +53,12 @@ fn a_cloud_dry_run_needs_no_credentials_and_creates_nothing() {
     ] {
         assert_eq!(plan.matches(part).count(), 6, "{part}\n{plan}");
     }
-    assert_eq!(
-        plan.matches("systemctl enable --now etcd.service").count(),
-        6,
-        "{plan}"
-    );
-    assert!(
-        plan.contains("check the health of the cluster under example.com"),
-        "{plan}"
-    );
+    counts(plan, "systemctl enable --now etcd.service", 6);
+    text_has(plan, "check the health of the cluster under example.com");
     // The doctor's check before etcd starts is written down, its zone assumed clean.
-    assert!(
-        plan.contains("check the discovery records under example.com as etcd will read them"),
-        "{plan}"
+    text_has(
+        plan,
+        "check the discovery records under example.com as etcd will read them",
     );
     assert!(
         !rig.path("state").exists(),
@@ -113,24 +95,12 @@ fn a_lab_dry_run_needs_no_privileges_and_starts_etcd_as_a_process() {
         .unwrap();
     let out = crate::harness::Outcome::from(out);
     out.success();
-    assert_eq!(
-        out.stdout.matches(": etcd --name etcd-").count(),
-        2,
-        "{}",
-        out.stdout
-    );
-    assert_eq!(
-        out.stdout.matches("--discovery-srv example.test").count(),
-        2,
-        "{}",
-        out.stdout
-    );
+    counts(&out.stdout, ": etcd --name etcd-", 2);
+    counts(&out.stdout, "--discovery-srv example.test", 2);
     // The health wait is written down, not run: nothing is there to answer it.
-    assert!(
-        out.stdout
-            .contains("wait up to 15s for every member under example.test to be healthy"),
-        "{}",
-        out.stdout
+    text_has(
+        &out.stdout,
+        "wait up to 15s for every member under example.test to be healthy",
     );
     assert!(!rig.path("state").exists());
 }
@@ -139,16 +109,14 @@ fn a_lab_dry_run_needs_no_privileges_and_starts_etcd_as_a_process() {
 fn a_dry_run_writes_tcp_waits_down_instead_of_dialling() {
     let mut rig = Rig::new()
         .own_state()
-        .file("w.rhai", "let n = launch_instance(#{ name: \"n1\" });\nwait_tcp(`${n.private_ip}:2379`, #{ timeout: 600 });\nprint(\"done\");\n")
-        .args(&["run", "w.rhai", "--dry-run"]);
+        .script("w.rhai", "let n = launch_instance(#{ name: \"n1\" });\nwait_tcp(`${n.private_ip}:2379`, #{ timeout: 600 });\nprint(\"done\");\n")
+        .args(&["--dry-run"]);
     let out = rig.run_keep();
     out.success();
     assert!(out.stdout.starts_with("done\n"), "{}", out.stdout);
-    assert!(
-        out.stdout
-            .contains("2. wait until 192.0.2.1:2379 accepts TCP connections"),
-        "{}",
-        out.stdout
+    text_has(
+        &out.stdout,
+        "2. wait until 192.0.2.1:2379 accepts TCP connections",
     );
 }
 
@@ -160,11 +128,10 @@ try { pki_cert(ca, #{ name: "ca" }); } catch (e) { print(e.message); }
 try { pki_cert(ca, #{ name: "../../escape" }); } catch (e) { print(e.kind); }
 try { pki_cert(#{ cert: "/tmp/x", key: "/tmp/y", dir: "/etc" }, #{ name: "n1" }); } catch (e) { print(e.message); }
 "#;
-    let mut rig =
-        Rig::new()
-            .own_state()
-            .file("p.rhai", script)
-            .args(&["run", "p.rhai", "--dry-run"]);
+    let mut rig = Rig::new()
+        .own_state()
+        .script("p.rhai", script)
+        .args(&["--dry-run"]);
     let out = rig.run_keep();
     out.success();
     let lines: Vec<&str> = out.stdout.lines().take(3).collect();
@@ -190,14 +157,8 @@ fn a_lab_plan_names_the_real_state_dir_and_logs_nothing_as_done() {
     out.success();
     let state = rig.path("state").to_string_lossy().into_owned();
     let plan = &out.stdout;
-    assert!(
-        plan.contains(&format!("--data-dir {state}/lab/hosts/etcd-")),
-        "{plan}"
-    );
-    assert!(
-        plan.contains(&format!("in {state}/pki/example.test\n")),
-        "{plan}"
-    );
+    text_has(plan, &format!("--data-dir {state}/lab/hosts/etcd-"));
+    text_has(plan, &format!("in {state}/pki/example.test\n"));
     assert!(!plan.contains("/var/lib/rigger"), "{plan}");
     out.stderr_lacks("launched");
     assert!(!rig.path("state").exists(), "a plan made state");
@@ -211,11 +172,9 @@ fn a_cluster_domain_is_normalised_before_it_is_used() {
         .args(&["run", "cluster", "--dry-run", "--set", "domain=X.Dot.Test."])
         .run();
     out.success();
-    assert!(
-        out.stdout
-            .contains("publish SRV _etcd-server-ssl._tcp.x.dot.test -> 0 0 2380 etcd-"),
-        "{}",
-        out.stdout
+    text_has(
+        &out.stdout,
+        "publish SRV _etcd-server-ssl._tcp.x.dot.test -> 0 0 2380 etcd-",
     );
     assert!(!out.stdout.contains("Test."), "{}", out.stdout);
 }

@@ -8,11 +8,28 @@ use std::time::{Duration, Instant};
 
 use expectrl::{ControlCode, Expect, Session};
 
+use crate::harness::LabRig;
 use crate::harness::{BIN, Rig};
-use crate::lab_support::LabRig;
 
 pub struct Prompt {
     session: expectrl::session::OsSession,
+    /// The folder of a session started in one of its own, kept while it runs.
+    _folder: Option<Rig>,
+}
+
+/// `rigger repl` in the rig's folder, with its state dir, `env`, and nothing of the
+/// test process's environment.
+fn repl(rig: &Rig, env: &[(&str, &Path)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("repl")
+        .current_dir(rig.path(""))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", rig.path(""))
+        .env("NO_COLOR", "1")
+        .env("RIGGER_STATE_DIR", rig.path("state"))
+        .envs(env.iter().copied());
+    cmd
 }
 
 impl Prompt {
@@ -20,23 +37,24 @@ impl Prompt {
         Self::start_with(rig, &[])
     }
 
+    /// A session in an empty folder of its own.
+    fn in_empty_folder() -> Self {
+        let rig = Rig::new();
+        let mut p = Self::start(&rig);
+        p._folder = Some(rig);
+        p
+    }
+
     fn start_with(rig: &Rig, env: &[(&str, &Path)]) -> Self {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("repl")
-            .current_dir(rig.path(""))
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", rig.path(""))
-            .env("TERM", "xterm")
-            .env("NO_COLOR", "1")
-            .env("RIGGER_STATE_DIR", rig.path("state"));
-        for (key, value) in env {
-            cmd.env(key, value);
-        }
+        let mut cmd = repl(rig, env);
+        cmd.env("TERM", "xterm");
         let mut session = Session::spawn(cmd).expect("spawn rigger repl in a pty");
         // Generous: CI runs these beside etcd clusters on two cores.
         session.set_expect_timeout(Some(Duration::from_secs(60)));
-        let mut p = Self { session };
+        let mut p = Self {
+            session,
+            _folder: None,
+        };
         p.expect("rigger> ");
         p
     }
@@ -80,6 +98,26 @@ impl Prompt {
         self.expect("rigger> ");
     }
 
+    /// Types a line, expects each of `shown` in turn, and waits for the next prompt.
+    pub fn says(&mut self, text: &str, shown: &[&str]) {
+        self.line(text);
+        for part in shown {
+            self.expect(part);
+        }
+        self.expect("rigger> ");
+    }
+
+    /// Ctrl-C while a line runs: the REPL says it was interrupted within `limit`, and
+    /// prompts again.
+    fn interrupts_within(&mut self, limit: Duration) {
+        let start = Instant::now();
+        self.ctrl(ControlCode::EndOfText);
+        self.expect("× interrupted");
+        let took = start.elapsed();
+        assert!(took < limit, "Ctrl-C took {took:?}");
+        self.expect("rigger> ");
+    }
+
     /// Types a line that prints nothing and waits for the next prompt.
     pub fn quiet(&mut self, text: &str) {
         self.line(text);
@@ -109,8 +147,7 @@ impl Prompt {
 
 #[test]
 fn multi_line_input_defines_a_function_that_later_lines_call() {
-    let rig = Rig::new();
-    let mut p = Prompt::start(&rig);
+    let mut p = Prompt::in_empty_folder();
     // Each line is echoed before the next is typed, as a person types them.
     for text in ["fn twice(x) {", "    x * 2", "}"] {
         p.line(text);
@@ -123,24 +160,20 @@ fn multi_line_input_defines_a_function_that_later_lines_call() {
 
 #[test]
 fn an_error_is_shown_and_the_session_goes_on_with_its_variables() {
-    let rig = Rig::new();
-    let mut p = Prompt::start(&rig);
+    let mut p = Prompt::in_empty_folder();
     p.quiet("let keep = 7;");
-    p.line("let broken = ;");
-    p.expect("× syntax error");
-    p.expect("<input 2>:1:14");
-    p.expect("rigger> ");
-    p.line("no_such_fn(keep)");
-    p.expect("× no function matches `no_such_fn (i64)`");
-    p.expect("rigger> ");
+    p.says("let broken = ;", &["× syntax error", "<input 2>:1:14"]);
+    p.says(
+        "no_such_fn(keep)",
+        &["× no function matches `no_such_fn (i64)`"],
+    );
     p.eval("keep + 1", "8");
     p.leave();
 }
 
 #[test]
 fn tab_completes_variables_functions_and_module_members() {
-    let rig = Rig::new();
-    let mut p = Prompt::start(&rig);
+    let mut p = Prompt::in_empty_folder();
     p.quiet("let node_name = \"etcd-a\";");
     p.keys("node_na\t");
     p.eval("", "\"etcd-a\"");
@@ -150,9 +183,7 @@ fn tab_completes_variables_functions_and_module_members() {
         "\"_etcd-server-ssl._tcp.example.test\"",
     );
     p.keys("uui\t");
-    p.line("().len()");
-    p.expect("\n32\r");
-    p.expect("rigger> ");
+    p.says("().len()", &["\n32\r"]);
     p.quiet("let m = #{ private_ip: \"198.18.1.1\" };");
     p.keys("m.priv\t");
     p.eval("", "\"198.18.1.1\"");
@@ -161,14 +192,11 @@ fn tab_completes_variables_functions_and_module_members() {
 
 #[test]
 fn ctrl_c_stops_a_long_wait_and_the_session_goes_on() {
-    let rig = Rig::new();
-    let mut p = Prompt::start(&rig);
+    let mut p = Prompt::in_empty_folder();
     p.quiet("let before = 1;");
     p.line("print(\"as\" + \"leep\"); sleep(600)");
     p.expect("asleep");
-    p.ctrl(ControlCode::EndOfText);
-    p.expect("× interrupted");
-    p.expect("rigger> ");
+    p.interrupts_within(Duration::from_secs(60));
     p.eval("before + 1", "2");
     // Ctrl-C at the prompt drops the half-typed input.
     p.keys("let dropped = 5");
@@ -199,17 +227,18 @@ fn help_vars_and_load() {
         "fn greet(n) { `hello ${n}` }\nlet loaded = true;\n",
     );
     let mut p = Prompt::start(&rig);
-    p.line(":help wait_resolves");
-    p.expect("wait_resolves(name: String, expected: Dynamic, options: Map)");
-    p.expect("Waits until every authoritative server");
-    p.expect("rigger> ");
+    p.says(
+        ":help wait_resolves",
+        &[
+            "wait_resolves(name: String, expected: Dynamic, options: Map)",
+            "Waits until every authoritative server",
+        ],
+    );
     p.quiet(":load lib.rhai");
     p.eval("greet(\"lab\")", "\"hello lab\"");
     p.eval(":vars", "loaded  bool  true");
     p.eval(":reset", "session reset");
-    p.line("loaded");
-    p.expect("× unknown variable `loaded`");
-    p.expect("rigger> ");
+    p.says("loaded", &["× unknown variable `loaded`"]);
     p.leave();
 }
 
@@ -218,14 +247,11 @@ fn the_lab_from_the_prompt_persists_after_the_session() {
     let Some(lab) = LabRig::new() else { return };
     let mut p = Prompt::start(lab.rig());
     p.quiet("let h = launch_instance(#{ name: \"at-prompt\" });");
-    p.line("h");
-    p.expect("name        at-prompt");
-    p.expect("private_ip  198.18.1.1");
-    p.expect("rigger> ");
-    p.line("[h].map(|n| #{ name: n.name, private_ip: n.private_ip })");
-    p.expect("name       private_ip");
-    p.expect("at-prompt  198.18.1.1");
-    p.expect("rigger> ");
+    p.says("h", &["name        at-prompt", "private_ip  198.18.1.1"]);
+    p.says(
+        "[h].map(|n| #{ name: n.name, private_ip: n.private_ip })",
+        &["name       private_ip", "at-prompt  198.18.1.1"],
+    );
     p.leave();
     let status = lab.status();
     assert_eq!(status["hosts"][0]["name"], "at-prompt", "{status}");
@@ -234,20 +260,10 @@ fn the_lab_from_the_prompt_persists_after_the_session() {
 
 /// `rigger repl` with `input` on a pipe, as a script or CI feeds it.
 fn piped(rig: &Rig, env: &[(&str, &Path)], input: &str) -> std::process::Output {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("repl")
-        .current_dir(rig.path(""))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", rig.path(""))
-        .env("NO_COLOR", "1")
-        .env("RIGGER_STATE_DIR", rig.path("state"))
-        .stdin(Stdio::piped())
+    let mut cmd = repl(rig, env);
+    cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
     let mut child = cmd.spawn().expect("spawn rigger repl");
     child
         .stdin
@@ -268,16 +284,15 @@ fn mode(path: &Path) -> u32 {
 
 #[test]
 fn lines_typed_while_a_command_runs_all_run_in_order() {
-    let rig = Rig::new();
-    let mut p = Prompt::start(&rig);
+    let mut p = Prompt::in_empty_folder();
     p.line("sleep(1)");
     // Let the REPL leave the editor and start the sleep: what follows is typeahead the
     // terminal queues in cooked mode, not keys the editor reads at its prompt.
     std::thread::sleep(Duration::from_millis(300));
     p.keys("40 + 2\r1000 + 1\r");
-    p.expect("\n42\r");
-    p.expect("\n1001\r");
-    p.expect("rigger> ");
+    for shown in ["\n42\r", "\n1001\r", "rigger> "] {
+        p.expect(shown);
+    }
     p.leave();
 }
 
@@ -297,27 +312,20 @@ fn piped_lines_all_run_in_order() {
 
 #[test]
 fn ctrl_c_stops_a_sleep_within_a_second() {
-    let rig = Rig::new();
-    let mut p = Prompt::start(&rig);
+    let mut p = Prompt::in_empty_folder();
     // Ctrl-C only once the sleep runs: one that comes while the line is still being
     // read is the prompt's (it drops the line), which a loaded machine can make it.
     // The marker is printed, not typed: the terminal's echo of the line lacks it.
     p.line("print(\"as\" + \"leep\"); sleep(30)");
     p.expect("asleep");
-    let start = Instant::now();
-    p.ctrl(ControlCode::EndOfText);
-    p.expect("× interrupted");
-    let took = start.elapsed();
-    assert!(took < Duration::from_secs(1), "Ctrl-C took {took:?}");
-    p.expect("rigger> ");
+    p.interrupts_within(Duration::from_secs(1));
     p.eval("1 + 1", "2");
     p.leave();
 }
 
 #[test]
 fn a_second_ctrl_c_is_one_more_interrupt_not_a_crash() {
-    let rig = Rig::new();
-    let mut p = Prompt::start(&rig);
+    let mut p = Prompt::in_empty_folder();
     p.quiet("let before = 1;");
     for gap in [0, 50, 300] {
         p.line("print(\"as\" + \"leep\"); sleep(30)");
@@ -405,12 +413,7 @@ fn ctrl_c_stops_a_command_on_a_lab_host_within_a_second() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let start = Instant::now();
-    p.ctrl(ControlCode::EndOfText);
-    p.expect("× interrupted");
-    let took = start.elapsed();
-    assert!(took < Duration::from_secs(1), "Ctrl-C took {took:?}");
-    p.expect("rigger> ");
+    p.interrupts_within(Duration::from_secs(1));
     // The command is killed as its task is dropped, just after the prompt is back.
     let stopped = Instant::now();
     while running(&argv) {

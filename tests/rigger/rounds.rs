@@ -15,14 +15,13 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::aws::{config, moto};
-use crate::bind::Bind;
-use crate::cloud::{cloud_rig, dns_following};
 use crate::cloudflare::stand_in;
 use crate::dns_relay;
 use crate::faults::{Run, finish, wait_stopped};
-use crate::follow::{delayed, route53_followed};
-use crate::harness::{BIN, Outcome, Rig};
+use crate::follow::{delayed, dns_following, route53_followed};
+use crate::harness::bind::Bind;
+use crate::harness::cloud::{aws_cluster, cloud_rig, config, moto};
+use crate::harness::{BIN, Outcome, Rig, off_runtime};
 use crate::proxy::{self, Entry, Log, Stats};
 
 /// Long enough that requests a client sends together overlap even on a loaded machine.
@@ -313,29 +312,14 @@ fn nine_members(rig: Rig, dns: &str, server: std::net::SocketAddr) -> Rig {
 /// `nine_members` asking the zone's own name servers (as a new user runs it): the test
 /// maps their names to a loopback server through RIGGER_NAME_SERVERS.
 fn nine_members_at_zone_servers(rig: Rig, dns: &str) -> Rig {
-    rig.args(&[
-        "run",
-        "cluster",
-        "--target",
-        "aws",
-        "--dns",
-        dns,
-        "--set",
-        "domain=example.test",
-        "--set",
-        "ami=ami-12c6146b",
-        "--set",
-        "size=9",
-    ])
+    aws_cluster(rig, dns, &["size=9"])
 }
 
 /// `rigger destroy` of what `rig` kept, off the test's runtime; it must succeed. Returns
 /// its requests alone (the log is reset first).
 async fn destroy_counted(rig: Rig, log: &Log) -> Stats {
     log.reset();
-    let destroyed = tokio::task::spawn_blocking(move || rig.again(&["destroy"]))
-        .await
-        .unwrap();
+    let destroyed = off_runtime(move || rig.again(&["destroy"])).await;
     destroyed.success();
     log.stats()
 }

@@ -1,38 +1,31 @@
 //! The Route 53 provider against moto: record sets grow and shrink one value at a time.
 
+use aws_sdk_route53::types::RrType;
 use rigger::providers::dns::name_servers::NameServers;
 use rigger::providers::dns::route53::Route53;
 use rigger::providers::dns::zone_api::Api;
-use rigger::providers::{Dns, RecordData, RecordSpec};
+use rigger::providers::{Dns, Record, RecordData, RecordSpec};
 
-use crate::aws::{config, moto};
+use crate::harness::cloud::{Moto, config, hosted_zone, moto, peer_srv, record_sets, upsert};
 
 fn srv(target: &str) -> RecordSpec {
-    RecordSpec {
-        name: "_etcd-server-ssl._tcp.example.test".into(),
-        ttl: 300,
-        data: RecordData::SRV {
-            priority: 0,
-            weight: 0,
-            port: 2380,
-            target: target.into(),
-        },
-        cluster: None,
-    }
+    peer_srv(2380, target)
+}
+
+/// moto with a hosted zone for example.test (made under `reference`), a client of its
+/// Route 53, and rigger's provider on it. moto stops when the first is dropped.
+async fn zone_on_moto(reference: &str) -> (Moto, aws_sdk_route53::Client, Api<Route53>) {
+    let moto = moto(&[]);
+    let cfg = config(&moto);
+    let r53 = aws_sdk_route53::Client::new(&cfg);
+    hosted_zone(&r53, reference).await;
+    let dns = Api::new(Route53::new(&cfg, vec![]));
+    (moto, r53, dns)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn srv_values_share_one_record_set_and_leave_it_one_by_one() {
-    let moto = moto(&[]);
-    let cfg = config(&moto);
-    let r53 = aws_sdk_route53::Client::new(&cfg);
-    r53.create_hosted_zone()
-        .name("example.test.")
-        .caller_reference("rigger-test")
-        .send()
-        .await
-        .unwrap();
-    let dns = Api::new(Route53::new(&cfg, vec![]));
+    let (_moto, r53, dns) = zone_on_moto("rigger-test").await;
 
     let (zone, created) = dns.zone("example.test").await.unwrap();
     assert!(!created);
@@ -44,18 +37,12 @@ async fn srv_values_share_one_record_set_and_leave_it_one_by_one() {
     assert_eq!(again, a);
 
     // Through Route 53's own API: one set, two values, in its form.
-    let sets = r53
-        .list_resource_record_sets()
-        .hosted_zone_id(&zone.id)
-        .send()
-        .await
-        .unwrap();
-    let set = sets
-        .resource_record_sets()
+    let sets = record_sets(&r53, &zone.id).await;
+    let (.., values) = sets
         .iter()
-        .find(|s| s.name() == "_etcd-server-ssl._tcp.example.test." && s.r#type().as_str() == "SRV")
+        .find(|(name, t, _)| name == "_etcd-server-ssl._tcp.example.test." && t == "SRV")
         .expect("the SRV set");
-    let mut values: Vec<&str> = set.resource_records().iter().map(|r| r.value()).collect();
+    let mut values = values.clone();
     values.sort();
     assert_eq!(
         values,
@@ -86,17 +73,9 @@ async fn srv_values_share_one_record_set_and_leave_it_one_by_one() {
             .unwrap()
             .is_empty()
     );
-    let sets = r53
-        .list_resource_record_sets()
-        .hosted_zone_id(&zone.id)
-        .send()
-        .await
-        .unwrap();
+    let sets = record_sets(&r53, &zone.id).await;
     assert!(
-        !sets
-            .resource_record_sets()
-            .iter()
-            .any(|s| s.r#type().as_str() == "SRV"),
+        !sets.iter().any(|(_, t, _)| t == "SRV"),
         "the empty set is gone"
     );
 }
@@ -175,27 +154,17 @@ async fn without_dns_server_the_delegation_set_is_asked() {
     );
 }
 
+/// `create_all`, every record of which must be made or adopted.
+async fn create_all(dns: &Api<Route53>, specs: &[RecordSpec]) -> Vec<(Record, bool)> {
+    let outcomes = dns.create_all(specs).await.into_iter();
+    outcomes.map(|o| o.unwrap()).collect()
+}
+
 /// The TXT records of the zone, by name, as Route 53 itself lists them.
 async fn txt_sets(r53: &aws_sdk_route53::Client, zone: &str) -> Vec<(String, Vec<String>)> {
-    let sets = r53
-        .list_resource_record_sets()
-        .hosted_zone_id(zone)
-        .send()
-        .await
-        .unwrap();
-    sets.resource_record_sets()
-        .iter()
-        .filter(|s| s.r#type().as_str() == "TXT")
-        .map(|s| {
-            (
-                s.name().to_string(),
-                s.resource_records()
-                    .iter()
-                    .map(|r| r.value().to_string())
-                    .collect(),
-            )
-        })
-        .collect()
+    let sets = record_sets(r53, zone).await.into_iter();
+    let txt = sets.filter(|(_, t, _)| t == "TXT");
+    txt.map(|(name, _, values)| (name, values)).collect()
 }
 
 /// A value of a cluster's gets a TXT marker of its own, beside a value of someone
@@ -203,16 +172,7 @@ async fn txt_sets(r53: &aws_sdk_route53::Client, zone: &str) -> Vec<(String, Vec
 /// the cluster's values, a marker whose value was removed by hand among them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_marked_value_has_a_txt_marker_that_goes_with_it() {
-    let moto = moto(&[]);
-    let cfg = config(&moto);
-    let r53 = aws_sdk_route53::Client::new(&cfg);
-    r53.create_hosted_zone()
-        .name("example.test.")
-        .caller_reference("rigger-markers")
-        .send()
-        .await
-        .unwrap();
-    let dns = Api::new(Route53::new(&cfg, vec![]));
+    let (_moto, r53, dns) = zone_on_moto("rigger-markers").await;
     let (zone, _) = dns.zone("example.test").await.unwrap();
     let mine = |target: &str| RecordSpec {
         cluster: Some("example.test".into()),
@@ -272,36 +232,12 @@ async fn each_marked_value_has_a_txt_marker_that_goes_with_it() {
     );
 
     // b's value removed by hand (outside rigger): its marker alone is found, and goes.
-    use aws_sdk_route53::types::{
-        Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
-    };
-    let mut set = ResourceRecordSet::builder()
-        .name("_etcd-server-ssl._tcp.example.test.")
-        .r#type(RrType::Srv)
-        .ttl(300);
-    for v in [
+    let values = [
         "0 0 2380 legacy.example.test.",
         "0 0 2380 etcd-9.example.test.",
-    ] {
-        set = set.resource_records(ResourceRecord::builder().value(v).build().unwrap());
-    }
-    r53.change_resource_record_sets()
-        .hosted_zone_id(&zone.id)
-        .change_batch(
-            ChangeBatch::builder()
-                .changes(
-                    Change::builder()
-                        .action(ChangeAction::Upsert)
-                        .resource_record_set(set.build().unwrap())
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    ];
+    let name = "_etcd-server-ssl._tcp.example.test.";
+    upsert(&r53, &zone.id, name, RrType::Srv, 300, &values).await;
     assert!(
         txt_sets(&r53, &zone.id)
             .await
@@ -345,16 +281,7 @@ async fn each_marked_value_has_a_txt_marker_that_goes_with_it() {
 /// then out again together, even when one of them was already removed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_goes_in_and_out_as_whole_sets_with_their_markers() {
-    let moto = moto(&[]);
-    let cfg = config(&moto);
-    let r53 = aws_sdk_route53::Client::new(&cfg);
-    r53.create_hosted_zone()
-        .name("example.test.")
-        .caller_reference("rigger-batch")
-        .send()
-        .await
-        .unwrap();
-    let dns = Api::new(Route53::new(&cfg, vec![]));
+    let (_moto, r53, dns) = zone_on_moto("rigger-batch").await;
     let (zone, _) = dns.zone("example.test").await.unwrap();
     let marked = |mut s: RecordSpec| {
         s.cluster = Some("example.test".into());
@@ -373,12 +300,7 @@ async fn a_batch_goes_in_and_out_as_whole_sets_with_their_markers() {
         marked(srv("etcd-2.example.test")),
         marked(a.clone()),
     ];
-    let made: Vec<_> = dns
-        .create_all(&specs)
-        .await
-        .into_iter()
-        .map(|o| o.unwrap())
-        .collect();
+    let made = create_all(&dns, &specs).await;
     assert!(made.iter().all(|(_, created)| *created));
     let mut values: Vec<String> = dns
         .list("_etcd-server-ssl._tcp.example.test")
@@ -395,12 +317,7 @@ async fn a_batch_goes_in_and_out_as_whole_sets_with_their_markers() {
         "one marker per value"
     );
     // Again: all adopted, nothing added.
-    let again: Vec<_> = dns
-        .create_all(&specs)
-        .await
-        .into_iter()
-        .map(|o| o.unwrap())
-        .collect();
+    let again = create_all(&dns, &specs).await;
     assert!(again.iter().all(|(_, created)| !*created));
 
     // A batch sent unread is a CREATE of each set, which Route 53 refuses whole when a set
@@ -420,19 +337,10 @@ async fn a_batch_goes_in_and_out_as_whole_sets_with_their_markers() {
         .map(|o| o.unwrap())
         .collect();
     assert!(grown.iter().all(|(_, created)| *created));
-    let listed = r53
-        .list_resource_record_sets()
-        .hosted_zone_id(&zone.id)
-        .send()
-        .await
-        .unwrap();
-    let srv_sets: Vec<_> = listed
-        .resource_record_sets()
-        .iter()
-        .filter(|s| s.r#type().as_str() == "SRV")
-        .collect();
+    let listed = record_sets(&r53, &zone.id).await;
+    let srv_sets: Vec<_> = listed.iter().filter(|(_, t, _)| t == "SRV").collect();
     assert_eq!(srv_sets.len(), 1, "{srv_sets:?}");
-    assert_eq!(srv_sets[0].resource_records().len(), 3, "{srv_sets:?}");
+    assert_eq!(srv_sets[0].2.len(), 3, "{srv_sets:?}");
     assert_eq!(
         txt_sets(&r53, &zone.id).await.len(),
         5,

@@ -3,11 +3,10 @@ use crate::harness::Rig;
 #[test]
 fn a_script_file_runs_and_prints_data_on_stdout() {
     Rig::new()
-        .file(
+        .script(
             "hello.rhai",
             "let who = \"etcd\";\nprint(`hello ${who}`);\n",
         )
-        .args(&["run", "hello.rhai"])
         .run()
         .success()
         .stdout_is("hello etcd\n")
@@ -86,11 +85,10 @@ fn a_missing_file_says_so() {
 #[test]
 fn the_stdlib_etcd_module_is_importable_from_user_scripts() {
     Rig::new()
-        .file(
+        .script(
             "s.rhai",
             "import \"etcd\" as etcd;\nlet n = etcd::srv_names(\"example.test\", false);\nprint(n.server);\nprint(n.client);\n",
         )
-        .args(&["run", "s.rhai"])
         .run()
         .success()
         .stdout_is("_etcd-server._tcp.example.test\n_etcd-client._tcp.example.test\n");

@@ -7,11 +7,10 @@ use crate::harness::Rig;
 #[test]
 fn the_systemd_unit_runs_the_member_with_its_flags() {
     Rig::new()
-        .file(
+        .script(
             "u.rhai",
             "import \"etcd\" as etcd;\nprint(etcd::unit(#{ name: \"n1\" }, [\"/usr/local/bin/etcd\", \"--name\", \"n1\", \"--discovery-srv\", \"example.com\"]));\n",
         )
-        .args(&["run", "u.rhai"])
         .run()
         .success()
         .stdout_is(
@@ -36,12 +35,10 @@ WantedBy=multi-user.target
 
 #[test]
 fn the_download_script_checks_the_release_against_its_sha256sums_and_parses() {
-    let rig = Rig::new()
-        .file(
-            "d.rhai",
-            "import \"etcd\" as etcd;\nlet v = etcd::release();\nprint(etcd::as_root(etcd::download_script(v, etcd::release_url(v), \"/usr/local/bin\")));\n",
-        )
-        .args(&["run", "d.rhai"]);
+    let rig = Rig::new().script(
+        "d.rhai",
+        "import \"etcd\" as etcd;\nlet v = etcd::release();\nprint(etcd::as_root(etcd::download_script(v, etcd::release_url(v), \"/usr/local/bin\")));\n",
+    );
     let out = rig.run();
     out.success();
     let script = out.stdout;
@@ -58,25 +55,16 @@ fn the_download_script_checks_the_release_against_its_sha256sums_and_parses() {
         "already installed: nothing to do\n{script}"
     );
     // The shell that will run it on the host accepts it, quoting and all.
-    let check = Command::new("sh")
-        .args(["-n", "-c", &script])
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    crate::harness::stdout_of(Command::new("sh").args(["-n", "-c", &script]));
 }
 
 #[test]
 fn as_root_keeps_single_quotes_intact() {
     let out = Rig::new()
-        .file(
+        .script(
             "q.rhai",
             "import \"etcd\" as etcd;\nprint(etcd::as_root(\"echo 'it works'\"));\n",
         )
-        .args(&["run", "q.rhai"])
         .run();
     out.success();
     if !nix::unistd::geteuid().is_root() {

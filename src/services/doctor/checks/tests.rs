@@ -110,6 +110,18 @@ fn only(findings: &[Finding]) -> &Finding {
     &findings[0]
 }
 
+/// The one finding, which is `want` (its id, severity and subject).
+fn one<'a>(findings: &'a [Finding], want: (&str, Severity, &str)) -> &'a Finding {
+    let f = only(findings);
+    assert_eq!((f.id, f.severity, f.subject.as_str()), want);
+    f
+}
+
+/// Asserts that a finding's text (its message or fix) says `part`.
+fn says(text: &str, part: &str) {
+    assert!(text.contains(part), "{text}");
+}
+
 #[tokio::test]
 async fn a_clean_ssl_set_has_no_findings_on_any_version() {
     for c in [check(), on("3.4"), on("3.5")] {
@@ -122,16 +134,8 @@ async fn a_clean_ssl_set_has_no_findings_on_any_version() {
 async fn a_plain_set_fails_on_3_4_only() {
     let zone = || Zone::default().members(PLAIN, CPLAIN);
     let f = zone().judge(&on("3.4")).await;
-    let f = only(&f);
-    assert_eq!(
-        (f.id, f.severity, f.subject.as_str()),
-        ("plain-srv-on-3.4", Severity::Error, PLAIN)
-    );
-    assert!(
-        f.message.contains("couldn't resolve during SRV discovery"),
-        "{}",
-        f.message
-    );
+    let f = one(&f, ("plain-srv-on-3.4", Severity::Error, PLAIN));
+    says(&f.message, "couldn't resolve during SRV discovery");
     assert_eq!(f.evidence.len(), 3);
     assert_eq!(
         f.evidence[0],
@@ -174,13 +178,9 @@ async fn both_sets_with_http_members_fail_on_both_versions() {
 async fn an_ssl_set_with_http_members_fails() {
     for c in [http(on("3.4")), http(on("3.5")), http(check())] {
         let f = Zone::default().members(SSL, CSSL).judge(&c).await;
-        let f = only(&f);
-        assert_eq!(
-            (f.id, f.severity, f.subject.as_str()),
-            ("scheme-mismatch", Severity::Error, SSL)
-        );
+        let f = one(&f, ("scheme-mismatch", Severity::Error, SSL));
         assert!(f.message.contains("cannot find local etcd member"));
-        assert!(f.fix.contains(PLAIN), "{}", f.fix);
+        says(&f.fix, PLAIN);
     }
 }
 
@@ -192,20 +192,14 @@ async fn priority_and_port_swapped_is_said_with_the_record_fixed() {
         .srv(SSL, 0, 0, 2380, "n2.d.test")
         .srv(SSL, 0, 0, 2380, "n3.d.test");
     let f = zone.judge(&check()).await;
-    let f = only(&f);
-    assert_eq!(
-        (f.id, f.severity, f.subject.as_str()),
-        ("srv-fields-swapped", Severity::Error, SSL)
-    );
+    let f = one(&f, ("srv-fields-swapped", Severity::Error, SSL));
     assert_eq!(
         f.evidence,
         ["_etcd-server-ssl._tcp.d.test. 300 IN SRV 2380 0 0 n1.d.test."]
     );
-    assert!(
-        f.fix
-            .contains("_etcd-server-ssl._tcp.d.test. 300 IN SRV 0 0 2380 n1.d.test."),
-        "{}",
-        f.fix
+    says(
+        &f.fix,
+        "_etcd-server-ssl._tcp.d.test. 300 IN SRV 0 0 2380 n1.d.test.",
     );
 }
 
@@ -236,7 +230,7 @@ async fn members_advertising_another_port_than_the_records_fail() {
     let f = Zone::default().members(SSL, CSSL).judge(&c).await;
     let f = only(&f);
     assert_eq!((f.id, f.subject.as_str()), ("srv-port-mismatch", SSL));
-    assert!(f.message.contains("advertise port 2390"), "{}", f.message);
+    says(&f.message, "advertise port 2390");
 }
 
 #[tokio::test]
@@ -248,11 +242,7 @@ async fn a_member_missing_from_the_peer_set_fails() {
             .srv(SSL, 0, 0, 2380, "n2.d.test")
     };
     let f = zone().judge(&check()).await;
-    let f = only(&f);
-    assert_eq!(
-        (f.id, f.severity, f.subject.as_str()),
-        ("member-missing", Severity::Error, "n3.d.test")
-    );
+    let f = one(&f, ("member-missing", Severity::Error, "n3.d.test"));
     assert_eq!(
         f.evidence[0],
         "_etcd-client-ssl._tcp.d.test. 300 IN SRV 0 0 2379 n3.d.test."
@@ -284,15 +274,10 @@ async fn an_extra_peer_target_costs_fault_tolerance() {
         .a("n4.d.test", "198.18.1.4")
         .srv(SSL, 0, 0, 2380, "n4.d.test");
     let f = zone.judge(&check()).await;
-    let f = only(&f);
-    assert_eq!(
-        (f.id, f.severity, f.subject.as_str()),
-        ("phantom-target", Severity::Warning, "n4.d.test")
-    );
-    assert!(
-        f.message.contains("has 4 members and needs 3 for a quorum; the 3 that run can lose 0 of them, where 3 alone could lose 1"),
-        "{}",
-        f.message
+    let f = one(&f, ("phantom-target", Severity::Warning, "n4.d.test"));
+    says(
+        &f.message,
+        "has 4 members and needs 3 for a quorum; the 3 that run can lose 0 of them, where 3 alone could lose 1",
     );
     assert_eq!(
         f.evidence,
@@ -307,11 +292,7 @@ async fn a_target_without_an_address_fails() {
         .srv(SSL, 0, 0, 2380, "n4.d.test")
         .srv(CSSL, 0, 0, 2379, "n4.d.test");
     let f = zone.judge(&check()).await;
-    let f = only(&f);
-    assert_eq!(
-        (f.id, f.severity, f.subject.as_str()),
-        ("target-no-address", Severity::Error, "n4.d.test")
-    );
+    let f = one(&f, ("target-no-address", Severity::Error, "n4.d.test"));
     assert!(f.message.contains("no such host"));
     assert_eq!(
         f.evidence.last().unwrap(),
@@ -329,11 +310,7 @@ async fn two_targets_at_one_address_fail() {
         .a("n1.d.test", "198.18.1.1")
         .a("n2.d.test", "198.18.1.1");
     let f = zone.judge(&check()).await;
-    let f = only(&f);
-    assert_eq!(
-        (f.id, f.severity, f.subject.as_str()),
-        ("duplicate-address", Severity::Error, "198.18.1.1")
-    );
+    let f = one(&f, ("duplicate-address", Severity::Error, "198.18.1.1"));
     assert_eq!(
         f.evidence,
         [
@@ -351,11 +328,7 @@ async fn a_loopback_target_is_a_warning() {
         .srv(SSL, 0, 0, 2380, "n4.d.test")
         .srv(CSSL, 0, 0, 2379, "n4.d.test");
     let f = zone.judge(&check()).await;
-    let f = only(&f);
-    assert_eq!(
-        (f.id, f.severity, f.subject.as_str()),
-        ("loopback-target", Severity::Warning, "n4.d.test")
-    );
+    let f = one(&f, ("loopback-target", Severity::Warning, "n4.d.test"));
     assert_eq!(f.evidence, ["n4.d.test. 300 IN A 127.0.0.1"]);
 }
 
@@ -366,17 +339,11 @@ async fn misspelt_peer_owners_are_named() {
         ("_etcd-server-ssl.d.test", "no _tcp"),
     ] {
         let f = Zone::default().members(owner, CSSL).judge(&check()).await;
-        let f = only(&f);
-        assert_eq!(
-            (f.id, f.severity, f.subject.as_str()),
-            ("server-srv-misspelt", Severity::Error, owner)
-        );
-        assert!(f.message.contains(how), "{}", f.message);
-        assert!(
-            f.message
-                .contains("error querying DNS SRV records for _etcd-server-ssl"),
-            "{}",
-            f.message
+        let f = one(&f, ("server-srv-misspelt", Severity::Error, owner));
+        says(&f.message, how);
+        says(
+            &f.message,
+            "error querying DNS SRV records for _etcd-server-ssl",
         );
         assert_eq!(f.evidence.len(), 3);
         assert_eq!(f.fix, format!("publish the same records under {SSL}"));
@@ -386,22 +353,14 @@ async fn misspelt_peer_owners_are_named() {
 #[tokio::test]
 async fn no_client_set_is_a_warning() {
     let f = Zone::default().members(SSL, "").judge(&check()).await;
-    let f = only(&f);
-    assert_eq!(
-        (f.id, f.severity, f.subject.as_str()),
-        ("no-client-srv", Severity::Warning, CSSL)
-    );
+    one(&f, ("no-client-srv", Severity::Warning, CSSL));
 }
 
 #[tokio::test]
 async fn a_misspelt_client_owner_is_a_warning() {
     let owner = "_etcd_client-ssl._tcp.d.test";
     let f = Zone::default().members(SSL, owner).judge(&check()).await;
-    let f = only(&f);
-    assert_eq!(
-        (f.id, f.severity, f.subject.as_str()),
-        ("client-srv-misspelt", Severity::Warning, owner)
-    );
+    let f = one(&f, ("client-srv-misspelt", Severity::Warning, owner));
     assert!(f.message.contains(CSSL));
 }
 
@@ -413,11 +372,7 @@ async fn a_cname_target_is_a_warning() {
         .cname("n1.d.test", "h1.d.test")
         .a("h1.d.test", "198.18.1.1");
     let f = zone.judge(&check()).await;
-    let f = only(&f);
-    assert_eq!(
-        (f.id, f.severity, f.subject.as_str()),
-        ("cname-target", Severity::Warning, "n1.d.test")
-    );
+    let f = one(&f, ("cname-target", Severity::Warning, "n1.d.test"));
     assert_eq!(
         f.evidence,
         [
@@ -444,11 +399,7 @@ async fn targets_outside_the_domain_are_fine() {
 #[tokio::test]
 async fn no_records_at_all_is_one_finding() {
     let f = Zone::default().judge(&check()).await;
-    let f = only(&f);
-    assert_eq!(
-        (f.id, f.severity, f.subject.as_str()),
-        ("no-records", Severity::Error, D)
-    );
+    let f = one(&f, ("no-records", Severity::Error, D));
     assert_eq!(f.evidence.len(), 4);
     assert_eq!(
         f.evidence[0],
@@ -493,11 +444,7 @@ async fn servers_that_disagree_are_an_error() {
     let two = Two(HashMap::from([(server(), full), (other, short)]));
     let served = read(D, None, &c.servers, &BTreeSet::new(), Arc::new(two)).await;
     let (f, _) = judge(&c, &served);
-    let f = only(&f);
-    assert_eq!(
-        (f.id, f.severity, f.subject.as_str()),
-        ("servers-disagree", Severity::Error, SSL)
-    );
+    let f = one(&f, ("servers-disagree", Severity::Error, SSL));
     assert!(f.message.contains("etcd-io/etcd#3553"));
     let from_other = f
         .evidence
@@ -522,11 +469,7 @@ async fn a_compressed_target_is_an_error() {
         );
     }
     let f = zone.judge(&check()).await;
-    let f = only(&f);
-    assert_eq!(
-        (f.id, f.severity, f.subject.as_str()),
-        ("srv-target-compressed", Severity::Error, SSL)
-    );
+    let f = one(&f, ("srv-target-compressed", Severity::Error, SSL));
     assert_eq!(
         f.evidence,
         ["_etcd-server-ssl._tcp.d.test. 300 IN SRV 0 0 2380 n2.d.test."]
@@ -570,10 +513,9 @@ async fn a_server_that_does_not_answer_beside_others_is_a_warning() {
     let zone = OneSilent(Zone::default().members(SSL, CSSL).0);
     let served = read(D, None, &c.servers, &BTreeSet::new(), Arc::new(zone)).await;
     let (f, _) = judge(&c, &served);
-    let f = only(&f);
-    assert_eq!(
-        (f.id, f.severity, f.subject.as_str()),
-        ("server-no-answer", Severity::Warning, "198.18.0.53:53")
+    let f = one(
+        &f,
+        ("server-no-answer", Severity::Warning, "198.18.0.53:53"),
     );
     assert_eq!(
         f.evidence,
@@ -613,23 +555,12 @@ async fn a_certificate_that_does_not_name_its_member_is_an_error() {
         .certs
         .insert("n3.d.test".into(), cert(&["other.d.test"], &["198.18.1.9"]));
     let (f, unchecked) = judge(&c, &served);
-    let f = only(&f);
-    assert_eq!(
-        (f.id, f.severity, f.subject.as_str()),
-        ("cert-mismatch", Severity::Error, "n3.d.test")
+    let f = one(&f, ("cert-mismatch", Severity::Error, "n3.d.test"));
+    says(
+        &f.message,
+        "x509: certificate is valid for other.d.test, not n3.d.test",
     );
-    assert!(
-        f.message
-            .contains("x509: certificate is valid for other.d.test, not n3.d.test"),
-        "{}",
-        f.message
-    );
-    assert!(
-        f.message
-            .contains("neither 198.18.1.3 nor a name resolving to it"),
-        "{}",
-        f.message
-    );
+    says(&f.message, "neither 198.18.1.3 nor a name resolving to it");
     assert_eq!(f.evidence[0], "/pki/n.crt: DNS other.d.test; IP 198.18.1.9");
     assert!(unchecked.is_empty(), "{unchecked:?}");
     // A member without a certificate in the folder is said not to be checked.

@@ -14,7 +14,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{BIN, Outcome, Rig};
+use super::procs::{
+    files_under, labs_created, mounts_naming, netns_entries, of_labs, pids, processes_naming,
+    started_at,
+};
+use super::{BIN, Outcome, Rig, say};
 
 pub struct LabRig {
     rig: Rig,
@@ -29,6 +33,23 @@ struct Seen {
     labs: BTreeSet<String>,
     /// (pid, start time): a pid alone may be reused by another test's process.
     processes: BTreeSet<(i32, u64)>,
+}
+
+/// A command (its program and arguments to follow) run in the network namespace
+/// `netns` with a private /etc/resolv.conf and /etc/nsswitch.conf: `resolv` and
+/// `nsswitch` bind-mounted over them, so that nothing asks this machine's resolver.
+/// nsenter, unshare and sh each exec the next, so the child is the program itself.
+pub fn in_netns(netns: &str, resolv: &Path, nsswitch: &Path) -> Command {
+    let setup = format!(
+        "mount --bind {} /etc/resolv.conf && mount --bind {} /etc/nsswitch.conf && exec \"$@\"",
+        resolv.display(),
+        nsswitch.display()
+    );
+    let mut cmd = Command::new("nsenter");
+    cmd.arg(format!("--net=/run/netns/{netns}"))
+        .args(["--", "unshare", "--mount", "--propagation", "private", "--"])
+        .args(["sh", "-c", &setup, "sh"]);
+    cmd
 }
 
 /// The name libtest gives the running test (`lab::some_test`).
@@ -46,10 +67,9 @@ impl LabRig {
         let test = test_name();
         if !nix::unistd::geteuid().is_root() {
             if std::env::var_os("RIGGER_SKIP_ROOT_TESTS").is_some() {
-                // Straight to stderr: libtest swallows eprintln! of a test that passes.
-                let line =
-                    format!("SKIPPED {test}: the lab needs root (RIGGER_SKIP_ROOT_TESTS is set)\n");
-                let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+                say(&format!(
+                    "SKIPPED {test}: the lab needs root (RIGGER_SKIP_ROOT_TESTS is set)\n"
+                ));
                 return None;
             }
             panic!(
@@ -99,7 +119,7 @@ impl LabRig {
 
     /// Runs rigger with `env` added to this lab's environment for this command only.
     pub fn run_with_env(&self, env: &[(&str, &str)], args: &[&str]) -> Outcome {
-        let mut cmd = self.rig.command(std::path::Path::new(crate::harness::BIN));
+        let mut cmd = self.rig.command(Path::new(BIN));
         cmd.args(args).envs(env.iter().copied());
         let out = Outcome::from(cmd.output().expect("rigger runs"));
         self.observe(&out.stderr);
@@ -182,20 +202,11 @@ impl LabRig {
 
     /// The command `in_host` runs, for a test that starts it in the background.
     pub fn host_command(&self, host: usize, argv: &[&str]) -> Command {
-        let netns = format!("/run/netns/{}", self.host_netns(host));
         let (resolv, nsswitch) = (self.path("resolv.conf"), self.path("nsswitch.conf"));
         std::fs::write(&resolv, "nameserver 198.18.0.1\n").unwrap();
         std::fs::write(&nsswitch, "hosts: files dns\n").unwrap();
-        let setup = format!(
-            "mount --bind {} /etc/resolv.conf && mount --bind {} /etc/nsswitch.conf && exec \"$@\"",
-            resolv.display(),
-            nsswitch.display()
-        );
-        let mut cmd = Command::new("nsenter");
-        cmd.arg(format!("--net={netns}"))
-            .args(["--", "unshare", "--mount", "--propagation", "private", "--"])
-            .args(["sh", "-c", &setup, "sh"])
-            .args(argv);
+        let mut cmd = in_netns(&self.host_netns(host), &resolv, &nsswitch);
+        cmd.args(argv);
         cmd
     }
 
@@ -334,12 +345,7 @@ impl LabRig {
     /// lab is up) and every process living in them, for `leaves_nothing`.
     fn observe(&self, log: &str) {
         let mut seen = self.seen.borrow_mut();
-        for line in log.lines().filter(|l| l.ends_with(" created")) {
-            if let Some((_, ns)) = line.split_once("lab namespace ") {
-                seen.labs
-                    .insert(ns.trim_end_matches(" created").to_string());
-            }
-        }
+        seen.labs.extend(labs_created(log));
         let Ok(text) = std::fs::read_to_string(self.path("state/lab/lab.json")) else {
             return;
         };
@@ -382,18 +388,10 @@ impl LabRig {
             "{}: no namespace of this test's lab was ever seen (a run that rolls back needs -v to log it)",
             self.test
         );
-        let ours = |name: &str| {
-            labs.iter()
-                .any(|lab| name == lab || name.starts_with(&format!("{lab}-")))
-        };
-        let run_netns: Vec<String> = std::fs::read_dir("/run/netns")
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let left: Vec<&String> = run_netns.iter().filter(|n| ours(n)).collect();
+        let left: Vec<String> = netns_entries()
+            .into_iter()
+            .filter(|n| of_labs(n, &labs))
+            .collect();
         assert!(left.is_empty(), "namespaces left in /run/netns: {left:?}");
         let listed = Command::new("ip").args(["netns", "list"]).output().unwrap();
         assert!(listed.status.success(), "ip netns list failed");
@@ -401,21 +399,21 @@ impl LabRig {
         let left: Vec<&str> = listed
             .lines()
             .filter_map(|l| l.split_whitespace().next())
-            .filter(|n| ours(n))
+            .filter(|n| of_labs(n, &labs))
             .collect();
         assert!(
             left.is_empty(),
             "namespaces left in `ip netns list`: {left:?}"
         );
-        let mounts = std::fs::read_to_string("/proc/mounts").unwrap();
         for lab in &labs {
-            assert!(!mounts.contains(lab.as_str()), "mounts left: {mounts}");
+            let mounted = mounts_naming(lab);
+            assert!(mounted.is_empty(), "mounts left: {mounted:?}");
         }
         let processes = self.seen.borrow().processes.clone();
         let alive: Vec<String> = processes
             .iter()
             .filter(|&&(pid, start)| started_at(pid) == Some((pid, start)))
-            .map(|&(pid, _)| describe(pid))
+            .map(|&(pid, _)| super::procs::describe(pid))
             .collect();
         assert!(alive.is_empty(), "lab processes left: {alive:?}");
         self.no_state_left();
@@ -432,81 +430,19 @@ impl LabRig {
     fn no_state_left(&self) {
         let state = self.state();
         assert!(!state.exists(), "state left: {:?}", files_under(&state));
-        let mounts = std::fs::read_to_string("/proc/mounts").unwrap();
         let state_text = state.to_string_lossy().into_owned();
-        assert!(!mounts.contains(&state_text), "mounts left: {mounts}");
+        let mounted = mounts_naming(&state_text);
+        assert!(mounted.is_empty(), "mounts left: {mounted:?}");
         // A live process still naming a file of this test's state dir.
-        for pid in pids() {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            assert!(
-                !cmdline.contains(&state_text),
-                "process left: {pid} {cmdline}"
-            );
-        }
+        let naming = processes_naming(&state_text);
+        assert!(naming.is_empty(), "process left: {naming:?}");
     }
-}
-
-impl Outcome {
-    /// A successful health report of exactly `members` healthy members of `domain`.
-    pub fn reports_healthy(&self, members: usize, domain: &str) -> &Self {
-        self.success();
-        let lines: Vec<&str> = self.stdout.lines().collect();
-        assert_eq!(lines.len(), members + 1, "{}", self.stdout);
-        let suffix = format!(".{domain}:2379");
-        for line in &lines[..members] {
-            assert!(
-                line.starts_with("member ")
-                    && line.contains(" is healthy: got healthy result from https://etcd-")
-                    && line.ends_with(&suffix),
-                "{line}"
-            );
-        }
-        assert_eq!(lines[members], "cluster is healthy");
-        self
-    }
-}
-
-fn pids() -> impl Iterator<Item = i32> {
-    let entries = std::fs::read_dir("/proc").unwrap().flatten();
-    entries.filter_map(|e| e.file_name().to_str()?.parse().ok())
-}
-
-/// (pid, start time) of a live process; `None` once it is gone or a zombie (exited,
-/// waiting for a parent that may never read it).
-fn started_at(pid: i32) -> Option<(i32, u64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    // Fields after the command name start at the 3rd (state); the start time is the 22nd.
-    (fields.first() != Some(&"Z")).then_some((pid, fields.get(19)?.parse().ok()?))
-}
-
-fn describe(pid: i32) -> String {
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    format!(
-        "{pid} {}",
-        String::from_utf8_lossy(&cmdline).replace('\0', " ")
-    )
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut files = Vec::new();
-    for entry in entries.flatten() {
-        files.push(entry.path());
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            files.extend(files_under(&entry.path()));
-        }
-    }
-    files
 }
 
 #[test]
 fn a_test_is_named_as_libtest_names_it() {
     assert_eq!(
         test_name(),
-        "lab_support::a_test_is_named_as_libtest_names_it"
+        "harness::lab::a_test_is_named_as_libtest_names_it"
     );
 }
