@@ -40,4 +40,5 @@ mod repl;
 mod rounds;
 mod route53;
 mod run;
+mod ssh;
 mod stdlib;
