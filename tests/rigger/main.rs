@@ -16,6 +16,7 @@ mod doctor_cloud;
 mod doctor_support;
 mod download;
 mod etcd35;
+mod examples;
 mod faults;
 mod follow;
 mod harness;
