@@ -10,7 +10,15 @@ use crate::lab_support::LabRig;
 /// `rigger run NAME --dry-run --target aws` with `sets` as `--set`s: the plan, without
 /// credentials or a machine anywhere.
 fn cloud_plan(name: &str, sets: &[&str]) -> String {
-    let mut args = vec!["run", name, "--dry-run", "--target", "aws", "--dns", "route53"];
+    let mut args = vec![
+        "run",
+        name,
+        "--dry-run",
+        "--target",
+        "aws",
+        "--dns",
+        "route53",
+    ];
     args.extend(sets.iter().flat_map(|s| ["--set", s]));
     let out = Rig::new().own_state().args(&args).run();
     out.success();
@@ -19,7 +27,9 @@ fn cloud_plan(name: &str, sets: &[&str]) -> String {
 
 /// How many machines the plan launches with `setting` (`subnet_id=subnet-a`).
 fn launched_with(plan: &str, setting: &str) -> usize {
-    let launches = plan.lines().filter(|l| l.contains(". launch instance etcd-"));
+    let launches = plan
+        .lines()
+        .filter(|l| l.contains(". launch instance etcd-"));
     launches
         .filter(|l| l.split([' ', '(', ')', ',']).any(|w| w == setting))
         .count()
@@ -29,18 +39,35 @@ fn launched_with(plan: &str, setting: &str) -> usize {
 fn three_zones_puts_one_member_in_each_subnet() {
     let plan = cloud_plan(
         "three-zones",
-        &["ami=ami-0123456789abcdef0", r#"subnets=["subnet-a", "subnet-b", "subnet-c"]"#],
+        &[
+            "ami=ami-0123456789abcdef0",
+            r#"subnets=["subnet-a", "subnet-b", "subnet-c"]"#,
+        ],
     );
     for subnet in ["subnet-a", "subnet-b", "subnet-c"] {
-        assert_eq!(launched_with(&plan, &format!("subnet_id={subnet}")), 1, "{plan}");
+        assert_eq!(
+            launched_with(&plan, &format!("subnet_id={subnet}")),
+            1,
+            "{plan}"
+        );
     }
-    assert_eq!(launched_with(&plan, "ami=ami-0123456789abcdef0"), 3, "{plan}");
-    assert!(plan.contains("check the health of the cluster under example.test"), "{plan}");
+    assert_eq!(
+        launched_with(&plan, "ami=ami-0123456789abcdef0"),
+        3,
+        "{plan}"
+    );
+    assert!(
+        plan.contains("check the health of the cluster under example.test"),
+        "{plan}"
+    );
 }
 
 #[test]
 fn two_types_launches_three_large_and_two_small_members() {
-    let plan = cloud_plan("two-types", &["ami=ami-0123456789abcdef0", "small=t3.small"]);
+    let plan = cloud_plan(
+        "two-types",
+        &["ami=ami-0123456789abcdef0", "small=t3.small"],
+    );
     assert_eq!(launched_with(&plan, "instance_type=m6i.large"), 3, "{plan}");
     assert_eq!(launched_with(&plan, "instance_type=t3.small"), 2, "{plan}");
 }
@@ -48,7 +75,8 @@ fn two_types_launches_three_large_and_two_small_members() {
 #[test]
 fn two_types_in_the_lab_gives_five_healthy_members() {
     let Some(lab) = LabRig::new() else { return };
-    lab.run(&["run", "two-types"]).reports_healthy(5, "example.test");
+    lab.run(&["run", "two-types"])
+        .reports_healthy(5, "example.test");
     lab.destroy().leaves_nothing();
 }
 
@@ -58,7 +86,10 @@ fn with_learner_keeps_a_learner_beside_three_healthy_voting_members() {
     let out = lab.run(&["run", "with-learner"]);
     out.success();
     let said = out.stdout.lines().last().unwrap_or_default();
-    assert!(said.ends_with(" follows the cluster as a learner"), "{said}");
+    assert!(
+        said.ends_with(" follows the cluster as a learner"),
+        "{said}"
+    );
     let learner = said.split(' ').next().unwrap();
     let members = members(&lab);
     assert_eq!(members.len(), 4, "{members:?}");
