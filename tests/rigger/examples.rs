@@ -123,3 +123,28 @@ fn every_example_file_is_bundled_under_its_name() {
             .stdout_has(&format!("{name} (scripts/examples/{name}.rhai)\n"));
     }
 }
+
+/// What a topology hands the procedure is checked where it is handed over: a misspelt
+/// setting by its name, a node that was never launched by its place.
+#[test]
+fn a_misspelt_setting_or_a_node_not_launched_is_refused_by_name() {
+    let refused = |script: &str| {
+        let text = format!("import \"etcd\" as etcd;\n{script}\n");
+        let out = Rig::new().own_state().file("t.rhai", &text);
+        out.args(&["run", "t.rhai", "--dry-run"]).run()
+    };
+    refused("etcd::claim(\"example.test\", #{ stager: 0.1 });")
+        .failure(1)
+        .stderr_has(
+            "× opts.stager is not one of the settings etcd::claim, publish and bootstrap take",
+        )
+        .stderr_has("help: the settings: [\"tls\", \"etcd\", \"install\",");
+    refused(
+        "etcd::publish(\"example.test\", [#{ name: \"n1\", private_ip: \"192.0.2.1\" }], #{});",
+    )
+    .failure(1)
+    .stderr_has(
+        "× etcd::publish: nodes[0] is not a launched member (a map with name, fqdn and private_ip)",
+    )
+    .stderr_has("help: etcd::machines launches members");
+}
