@@ -29,11 +29,21 @@ pub const SCRIPTS: &[Bundled] = &[
     bundle!("scripts", "reconcile"),
 ];
 
+/// `scripts/examples/*.rhai`: topologies a user would write (docs/topologies.md walks
+/// through one), run by name as the scripts are, so that the binary alone has them. Not
+/// in `SCRIPTS`: they are starting points to copy, not procedures of rigger's own.
+pub const EXAMPLES: &[Bundled] = &[
+    bundle!("scripts/examples", "three-zones"),
+    bundle!("scripts/examples", "two-types"),
+    bundle!("scripts/examples", "with-learner"),
+];
+
 /// `stdlib/*.rhai`: what `import "NAME"` finds before looking at the script's folder.
 pub const STDLIB: &[Bundled] = &[bundle!("stdlib", "etcd"), bundle!("stdlib", "members")];
 
+/// The bundled script or example named `name`.
 pub fn script(name: &str) -> Option<&'static Bundled> {
-    SCRIPTS.iter().find(|s| s.name == name)
+    SCRIPTS.iter().chain(EXAMPLES).find(|s| s.name == name)
 }
 
 pub fn stdlib(name: &str) -> Option<&'static Bundled> {

@@ -16,6 +16,7 @@ mod doctor_bind;
 mod doctor_cloud;
 mod download;
 mod etcd35;
+mod examples;
 mod faults;
 mod follow;
 mod harness;
