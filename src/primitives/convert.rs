@@ -1,10 +1,12 @@
 //! Rhai values <-> the typed values providers take, with errors that name the primitive.
 
+use std::time::Duration;
+
 use rhai::{Dynamic, EvalAltResult, Map};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::Failure;
+use super::failure::Failure;
 use crate::base::error::Error;
 
 pub fn to_value<T: Serialize>(primitive: &'static str, value: &T) -> Result<Dynamic, Failure> {
@@ -21,7 +23,8 @@ pub fn to_map<T: Serialize>(primitive: &'static str, value: &T) -> Result<Map, B
     Ok(to_value(primitive, value)?.cast::<Map>())
 }
 
-/// Reads a typed value from a script's map; `what` names it in the error.
+/// Reads a typed value from a script's value; `what` names it in the error, before the
+/// path of the field that is wrong.
 pub fn from_value<T: DeserializeOwned>(
     primitive: &'static str,
     what: &str,
@@ -39,6 +42,28 @@ pub fn from_value<T: DeserializeOwned>(
         Failure::invalid(
             primitive,
             format!("{place} is not what was expected: {why}"),
+        )
+    })
+}
+
+/// Seconds given by a script as an integer or a float.
+pub fn seconds_arg(
+    primitive: &'static str,
+    what: &str,
+    value: &Dynamic,
+) -> Result<Duration, Failure> {
+    let number = value
+        .as_float()
+        .ok()
+        .or_else(|| value.as_int().ok().map(|i| i as f64));
+    number.and_then(crate::base::human::seconds).ok_or_else(|| {
+        Failure::invalid(
+            primitive,
+            format!(
+                "{what} must be a number of seconds between 0 and a year, got {} ({})",
+                value,
+                value.type_name()
+            ),
         )
     })
 }

@@ -4,6 +4,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
+use crate::base::names::{MARKER_PREFIX, check_name, check_srv_owner, cluster_name, in_zone};
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "type")]
 pub enum RecordData {
@@ -75,6 +77,140 @@ pub struct Record {
     pub zone: String,
     #[serde(flatten)]
     pub spec: RecordSpec,
+}
+
+/// A record as a caller asks for one, checked on the way in whoever asks (a script, the
+/// REPL): names as RFC 1035 has them, the fields its type needs, and the zone, when one
+/// is named, holding the name.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "RecordFields")]
+pub struct RecordRequest {
+    pub spec: RecordSpec,
+    /// The zone the caller says holds the name: then it is not looked for. A record read
+    /// back carries its zone and goes back there; a planned one (a dry run's) has none.
+    pub zone: Option<String>,
+}
+
+/// A record's fields as given, before they are checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordFields {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    content: Option<String>,
+    ttl: Option<i64>,
+    priority: Option<i64>,
+    weight: Option<i64>,
+    port: Option<i64>,
+    target: Option<String>,
+    cluster: Option<String>,
+    zone: Option<String>,
+    /// A record read back has one; the request does not need it.
+    #[serde(rename = "id")]
+    _id: Option<serde::de::IgnoredAny>,
+}
+
+impl TryFrom<RecordFields> for RecordRequest {
+    type Error = String;
+
+    fn try_from(f: RecordFields) -> Result<Self, String> {
+        let kind = f.kind.to_ascii_uppercase();
+        let name = match kind.as_str() {
+            "SRV" => check_srv_owner(&f.name),
+            "TXT" => check_name(&f.name, true),
+            _ => check_name(&f.name, false),
+        }
+        .map_err(|why| format!("{:?} is not a valid {kind} record name: {why}", f.name))?;
+        if name.starts_with(MARKER_PREFIX) {
+            return Err(format!(
+                "{name} starts with `{MARKER_PREFIX}`, which names rigger's ownership markers"
+            ));
+        }
+        let cluster = f
+            .cluster
+            .as_ref()
+            .map(|c| {
+                cluster_name(&c).map_err(|why| format!("`cluster` {c:?} is not a domain: {why}"))
+            })
+            .transpose()?;
+        let ttl = f.ttl.unwrap_or(300);
+        let ttl = u32::try_from(ttl)
+            .ok()
+            .filter(|t| *t >= 1)
+            .ok_or_else(|| format!("`ttl` must be a positive number of seconds, got {ttl}"))?;
+        let data = record_data(&kind, &f)?;
+        let zone = match f.zone.as_ref().filter(|z| !z.is_empty()) {
+            None => None,
+            Some(zone) => {
+                let zone = check_name(zone, false)
+                    .map_err(|why| format!("`zone` {zone:?} is not a valid zone name: {why}"))?;
+                if !in_zone(&name, &zone) {
+                    return Err(format!(
+                        "{name} is not in the zone {zone} the record names; a record's `zone` is the zone its name is in (or leave it out)"
+                    ));
+                }
+                Some(zone)
+            }
+        };
+        let spec = RecordSpec {
+            name,
+            ttl,
+            data,
+            cluster,
+        };
+        Ok(Self { spec, zone })
+    }
+}
+
+/// The fields `kind` needs, each checked.
+fn record_data(kind: &str, f: &RecordFields) -> Result<RecordData, String> {
+    let text = |key: &str, v: &Option<String>| {
+        v.clone()
+            .ok_or_else(|| format!("`{key}` (a string) is required"))
+    };
+    let host = |key: &str, v: &Option<String>| {
+        let v = text(key, v)?;
+        check_name(&v, false)
+            .map_err(|why| format!("`{key}` {v:?} is not a valid host name: {why}"))
+    };
+    let port = |key: &str, v: Option<i64>| {
+        let n = v.ok_or_else(|| format!("`{key}` (an integer) is required for this type"))?;
+        u16::try_from(n).map_err(|_| format!("`{key}` must be 0..65535, got {n}"))
+    };
+    Ok(match kind {
+        "A" => {
+            let c = text("content", &f.content)?;
+            let ip = c.parse();
+            RecordData::A {
+                content: ip.map_err(|_| format!("`content` {c:?} is not an IPv4 address"))?,
+            }
+        }
+        "AAAA" => {
+            let c = text("content", &f.content)?;
+            let ip = c.parse();
+            RecordData::AAAA {
+                content: ip.map_err(|_| format!("`content` {c:?} is not an IPv6 address"))?,
+            }
+        }
+        "CNAME" => RecordData::CNAME {
+            content: host("content", &f.content)?,
+        },
+        "TXT" => RecordData::TXT {
+            content: text("content", &f.content)?,
+        },
+        "SRV" => RecordData::SRV {
+            priority: port("priority", Some(f.priority.unwrap_or(0)))?,
+            weight: port("weight", Some(f.weight.unwrap_or(0)))?,
+            port: port("port", f.port)?,
+            target: host("target", &f.target)?,
+        },
+        other => {
+            return Err(format!(
+                "record type {other:?} is not supported (types: A, AAAA, CNAME, TXT, SRV)"
+            ));
+        }
+    })
 }
 
 /// Why `new` cannot join `existing` at its name: a CNAME must be alone there
