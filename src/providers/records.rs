@@ -104,11 +104,49 @@ struct RecordFields {
     weight: Option<i64>,
     port: Option<i64>,
     target: Option<String>,
+    #[serde(default, deserialize_with = "cluster_field")]
     cluster: Option<String>,
+    #[serde(default, deserialize_with = "zone_field")]
     zone: Option<String>,
     /// A record read back has one; the request does not need it.
     #[serde(rename = "id")]
     _id: Option<serde::de::IgnoredAny>,
+}
+
+fn cluster_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    d.deserialize_any(TextOrNone("a string (the cluster's domain) or ()"))
+}
+
+fn zone_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    d.deserialize_any(TextOrNone("a string (a zone name) or ()"))
+}
+
+/// A text field that may be left out or `()`; anything else is refused saying what the
+/// field is for.
+struct TextOrNone(&'static str);
+
+impl<'de> serde::de::Visitor<'de> for TextOrNone {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
 }
 
 impl TryFrom<RecordFields> for RecordRequest {
@@ -253,6 +291,68 @@ mod tests {
             data,
             cluster: None,
         }
+    }
+
+    fn request(fields: serde_json::Value) -> Result<RecordRequest, String> {
+        serde_json::from_value(fields).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_request_is_checked_and_given_its_defaults() {
+        let asked = request(serde_json::json!({
+            "name": "X.T.test.", "type": "a", "content": "198.18.0.9", "zone": "t.test"
+        }))
+        .unwrap();
+        assert_eq!(asked.spec.name, "x.t.test");
+        assert_eq!(asked.spec.ttl, 300);
+        assert_eq!(asked.spec.data.type_name(), "A");
+        assert_eq!(asked.zone.as_deref(), Some("t.test"));
+        // A record read back (with its id, and no mark) asks for itself again.
+        let back = request(serde_json::json!({
+            "id": "r1", "name": "x.t.test", "type": "A", "content": "198.18.0.9",
+            "ttl": 60, "cluster": null, "zone": ""
+        }))
+        .unwrap();
+        assert_eq!((back.spec.ttl, back.zone), (60, None));
+    }
+
+    #[test]
+    fn a_bad_request_says_which_field_and_why() {
+        let srv = |extra: serde_json::Value| {
+            let mut fields = serde_json::json!({
+                "name": "_etcd-server-ssl._tcp.t.test", "type": "SRV", "target": "x.t.test"
+            });
+            fields
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            request(fields).unwrap_err()
+        };
+        assert!(srv(serde_json::json!({})).contains("`port` (an integer) is required"));
+        assert!(
+            srv(serde_json::json!({"port": 70000})).contains("`port` must be 0..65535, got 70000")
+        );
+        assert!(srv(serde_json::json!({"port": 1, "bogus": 1})).contains("bogus"));
+        assert!(
+            srv(serde_json::json!({"port": 1, "zone": 5})).contains("a string (a zone name) or ()")
+        );
+        let a = |name: &str, extra: &str| {
+            let fields =
+                format!(r#"{{"name": "{name}", "type": "A", "content": "198.18.0.9"{extra}}}"#);
+            serde_json::from_str::<RecordRequest>(&fields)
+                .unwrap_err()
+                .to_string()
+        };
+        let marker = serde_json::json!({"name": "_rigger-a-0123.x.t.test", "type": "TXT", "content": "mine"});
+        assert!(request(marker).unwrap_err().contains("ownership markers"));
+        assert!(
+            a("x.t.test", r#", "zone": "other.test""#)
+                .contains("x.t.test is not in the zone other.test")
+        );
+        assert!(a("x.t.test", r#", "ttl": 0"#).contains("`ttl` must be a positive number"));
+        assert!(
+            a("x.t.test", r#", "cluster": "test""#).contains("`cluster` \"test\" is not a domain")
+        );
     }
 
     /// Journals written before markers existed have no `cluster`: they still read.
