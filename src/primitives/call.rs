@@ -126,6 +126,7 @@ script_types! {
 pub struct Call {
     cx: Arc<ScriptContext>,
     pub name: &'static str,
+    grace: Duration,
 }
 
 impl Deref for Call {
@@ -141,6 +142,7 @@ impl Call {
         Self {
             cx: cx.clone(),
             name,
+            grace: Duration::ZERO,
         }
     }
 
@@ -164,6 +166,18 @@ impl Call {
         convert::from_value(self.name, what, &value.into())
     }
 
+    /// A request that checks itself, read from the script's `value`: its own refusals
+    /// are said as they are, led by `lead`; a field of the wrong type is named by its
+    /// path under `what`.
+    pub fn request<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        lead: &str,
+        value: impl Into<Dynamic>,
+    ) -> Result<T, Failure> {
+        convert::request_from_value(self.name, what, lead, &value.into())
+    }
+
     pub fn to_value<T: Serialize>(&self, value: &T) -> Result<Dynamic, Failure> {
         convert::to_value(self.name, value)
     }
@@ -181,8 +195,19 @@ impl Call {
         convert::seconds_arg(self.name, what, value)
     }
 
+    /// The same call for work that creates something: interrupted, such work gets a
+    /// grace to finish what it started, so that the world records it and the rollback
+    /// removes it.
+    pub fn creating(&self) -> Self {
+        Self {
+            grace: bridge::CREATION_GRACE,
+            ..self.clone()
+        }
+    }
+
     /// World work: opens the world if needed, runs `make(world)` on the world's runtime
-    /// through the bridge. An interrupt stops the work at once.
+    /// through the bridge. An interrupt stops the work at once (past the grace of
+    /// [`Call::creating`]).
     pub fn on_world<T, F>(
         &self,
         limit: Duration,
@@ -192,22 +217,15 @@ impl Call {
         F: Future<Output = Result<T, Error>> + Send + 'static,
         T: Send + 'static,
     {
-        world_call(&self.cx, self.name, limit, Duration::ZERO, make)
-    }
-
-    /// [`Call::on_world`] for work that creates something: interrupted, it gets a grace
-    /// to finish what it started, so that the world records it and the rollback removes
-    /// it.
-    pub fn creating<T, F>(
-        &self,
-        limit: Duration,
-        make: impl FnOnce(Arc<World>) -> F,
-    ) -> Result<T, Box<EvalAltResult>>
-    where
-        F: Future<Output = Result<T, Error>> + Send + 'static,
-        T: Send + 'static,
-    {
-        world_call(&self.cx, self.name, limit, bridge::CREATION_GRACE, make)
+        let world = self.cx.world().map_err(|e| self.failed(e))?;
+        let handle = world.handle();
+        // A spinner on a terminal while the world works on it.
+        let _step = crate::base::progress::step(self.name).entered();
+        let outcome = self
+            .cx
+            .bridge
+            .call_on(&handle, limit, self.grace, make(world));
+        script_result(self.name, outcome)
     }
 
     /// Async work that needs no world (a pause) through the bridge.
@@ -218,25 +236,6 @@ impl Call {
     ) -> Result<T, Box<EvalAltResult>> {
         script_result(self.name, self.cx.bridge.call(limit, work))
     }
-}
-
-fn world_call<T, F>(
-    cx: &ScriptContext,
-    primitive: &'static str,
-    limit: Duration,
-    grace: Duration,
-    make: impl FnOnce(Arc<World>) -> F,
-) -> Result<T, Box<EvalAltResult>>
-where
-    F: Future<Output = Result<T, Error>> + Send + 'static,
-    T: Send + 'static,
-{
-    let world = cx.world().map_err(|e| Failure::new(primitive, e))?;
-    let handle = world.handle();
-    // A spinner on a terminal while the world works on it.
-    let _step = crate::base::progress::step(primitive).entered();
-    let outcome = cx.bridge.call_on(&handle, limit, grace, make(world));
-    script_result(primitive, outcome)
 }
 
 /// A bridged call's outcome as the script sees it.

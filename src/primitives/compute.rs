@@ -21,15 +21,15 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         /// is where its files live.
         fn launch_instance(c, spec: Map) -> Map {
             // Unknown keys are refused by name (the spec's serde form lists the known ones).
-            let spec: InstanceSpec = c.read("spec", spec).map_err(|f| f.with_help(
-                "e.g. launch_instance(#{ name: `etcd-${uuid()}` }); cloud settings such as ami sit beside name",
-            ))?;
+            let help = "e.g. launch_instance(#{ name: `etcd-${uuid()}` }); \
+                        cloud settings such as ami sit beside name";
+            let spec: InstanceSpec = c.read("spec", spec).map_err(|f| f.with_help(help))?;
             // A dry run launches nothing: it has no phases to say.
             let (says, name) = (!c.dry_run(), spec.name.clone());
             if says {
                 phase::set(&name, Phase::Launching);
             }
-            let instance = c.creating(Duration::from_secs(600), move |world| async move {
+            let instance = c.creating().on_world(Duration::from_secs(600), move |world| async move {
                 world.backends.compute.launch(&spec).await
             });
             match &instance {

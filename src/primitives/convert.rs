@@ -30,19 +30,41 @@ pub fn from_value<T: DeserializeOwned>(
     what: &str,
     value: &Dynamic,
 ) -> Result<T, Failure> {
-    use serde::de::IntoDeserializer;
-    serde_path_to_error::deserialize(value.into_deserializer()).map_err(|e| {
-        let path = e.path().to_string();
-        let why = crate::base::eval_error::describe_plain(*e.into_inner());
-        let place = if path == "." || path.is_empty() {
-            what.to_string()
-        } else {
-            format!("{what}.{path}")
-        };
+    read(value).map_err(|(path, why)| {
+        let place = path.map_or_else(|| what.to_string(), |p| format!("{what}.{p}"));
         Failure::invalid(
             primitive,
             format!("{place} is not what was expected: {why}"),
         )
+    })
+}
+
+/// [`from_value`] for a request that checks itself (`#[serde(try_from)]`): what it
+/// refuses as a whole is said as it says it, led by `lead` ("record 2: ").
+pub fn request_from_value<T: DeserializeOwned>(
+    primitive: &'static str,
+    what: &str,
+    lead: &str,
+    value: &Dynamic,
+) -> Result<T, Failure> {
+    read(value).map_err(|(path, why)| {
+        let message = match path {
+            Some(p) => format!("{what}.{p} is not what was expected: {why}"),
+            None => format!("{lead}{why}"),
+        };
+        Failure::invalid(primitive, message)
+    })
+}
+
+/// The value as `T`, or the path of the field that is wrong (`None`: the value as a
+/// whole) and why.
+fn read<T: DeserializeOwned>(value: &Dynamic) -> Result<T, (Option<String>, String)> {
+    use serde::de::IntoDeserializer;
+    serde_path_to_error::deserialize(value.into_deserializer()).map_err(|e| {
+        let path = e.path().to_string();
+        let why = crate::base::eval_error::describe_plain(*e.into_inner());
+        let path = (path != "." && !path.is_empty()).then_some(path);
+        (path, why)
     })
 }
 

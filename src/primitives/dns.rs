@@ -38,7 +38,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
             // The servers `wait_resolves` will ask are found now, before anything else
             // exists: a zone whose name servers cannot be found is refused up front,
             // not after the machines are running.
-            let (zone, servers) = c.creating(LIMIT, move |world| async move {
+            let (zone, servers) = c.creating().on_world(LIMIT, move |world| async move {
                 let zone = world.backends.dns.zone(&name).await?.0;
                 let servers = world.backends.dns.authoritative(&zone.name).await?;
                 Ok((zone, servers))
@@ -63,8 +63,8 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         /// name saved on RFC 2136. An identical record that already exists is returned as is,
         /// with its own mark or none.
         fn dns_record(c, record: Map) -> Map {
-            let RecordRequest { spec, zone } = c.read("record", record)?;
-            let record = c.creating(LIMIT, move |world| async move {
+            let RecordRequest { spec, zone } = c.request("record", "", record)?;
+            let record = c.creating().on_world(LIMIT, move |world| async move {
                 if let Some(zone) = &zone {
                     world.backends.dns.hold_in(zone, std::slice::from_ref(&spec.name)).await?;
                 }
@@ -89,10 +89,10 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
                 // or one it never made: said, not passed over.
                 let listed = world.backends.dns.list(&record.spec.name).await?;
                 if !listed.iter().any(|r| r.id == record.id) {
-                    let (data, name, id) = (&record.spec.data, &record.spec.name, &record.id);
-                    let (kind, content) = (data.type_name(), data.content());
-                    let what = format!("there is no {kind} record {name} -> {content} (id {id}) to delete");
-                    return Err(Error::not_found(what));
+                    let (spec, id) = (&record.spec, &record.id);
+                    let (kind, content) = (spec.data.type_name(), spec.data.content());
+                    let what = format!("{kind} record {} -> {content} (id {id})", spec.name);
+                    return Err(Error::not_found(format!("there is no {what} to delete")));
                 }
                 world.backends.dns.delete(&record).await
             })
@@ -138,7 +138,8 @@ fn records_at_once(c: &Call, records: Array) -> Result<Array, Box<EvalAltResult>
                 .invalid(format!("record {} is {kind}, not a map", i + 1))
                 .into());
         }
-        let RecordRequest { spec, zone } = c.read(&format!("record {}", i + 1), record)?;
+        let (what, lead) = (format!("record {}", i + 1), format!("record {}: ", i + 1));
+        let RecordRequest { spec, zone } = c.request(&what, &lead, record)?;
         if let Some(zone) = zone {
             held.entry(zone).or_default().push(spec.name.clone());
         }
@@ -161,7 +162,7 @@ fn records_at_once(c: &Call, records: Array) -> Result<Array, Box<EvalAltResult>
         }
         specs.push(spec);
     }
-    let made = c.creating(LIMIT, move |world| async move {
+    let made = c.creating().on_world(LIMIT, move |world| async move {
         let dns = &world.backends.dns;
         join_all(held.iter().map(|(zone, names)| dns.hold_in(zone, names)))
             .await

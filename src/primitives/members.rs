@@ -49,7 +49,7 @@ fn ask(
     let limit = patience + Duration::from_secs(30);
     // An add makes something: interrupted, it is let finish and be journaled.
     if adds {
-        c.creating(limit, work)
+        c.creating().on_world(limit, work)
     } else {
         c.on_world(limit, work)
     }
@@ -121,7 +121,8 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         /// cluster" after a leader change, "too many learner members") are retried for 30 s.
         fn etcd_member_add(c, domain: &str, tls: Map, peer_url: &str) -> Map {
             if url::Url::parse(peer_url).map_or(true, |u| u.host_str().is_none()) {
-                let why = format!("{peer_url:?} is not a peer URL such as https://etcd-1.example.test:2380");
+                let example = "https://etcd-1.example.test:2380";
+                let why = format!("{peer_url:?} is not a peer URL such as {example}");
                 return Err(c.invalid(why).into());
             }
             let call = MemberCall::Add { peer_urls: vec![peer_url.to_string()], learner: true };

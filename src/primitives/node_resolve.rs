@@ -25,7 +25,10 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
                 "A" => RecordType::A,
                 "AAAA" => RecordType::AAAA,
                 "SRV" => RecordType::SRV,
-                _ => return Err(c.invalid(format!("type {rtype:?}: \"A\", \"AAAA\" or \"SRV\"")).into()),
+                _ => {
+                    let why = format!("type {rtype:?}: \"A\", \"AAAA\" or \"SRV\"");
+                    return Err(c.invalid(why).into());
+                }
             };
             let node: Instance = c.read("node", node)?;
             let answers = c.on_world(Duration::from_secs(30), move |world| async move {

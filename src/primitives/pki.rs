@@ -37,7 +37,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         fn pki_ca(c, name: &str) -> Map {
             let name = check_name(name, false)
                 .map_err(|why| c.invalid(format!("{name:?} is not a valid CA name: {why}")))?;
-            c.creating(LIMIT, move |world| async move {
+            c.creating().on_world(LIMIT, move |world| async move {
                 let local = &world.backends.local;
                 let ca = local.ca(&name);
                 local.ensure_ca(&ca)?;
@@ -54,7 +54,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         /// (extended key usages, both true by default: etcd peers need both).
         fn pki_cert(c, ca: Map, spec: Map) -> Map {
             let (ca, leaf) = (ca_of(&ca)?, leaf_of(spec)?);
-            c.creating(LIMIT, move |world| async move {
+            c.creating().on_world(LIMIT, move |world| async move {
                 Ok(files_map(&world.backends.local.issue(&ca, &leaf)?))
             })
         }

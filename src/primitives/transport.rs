@@ -91,14 +91,16 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
             )))?;
             let node: Instance = c.read("node", node)?;
             if let Some((i, bad)) = argv.iter().enumerate().find(|(_, a)| !a.is_string()) {
-                let why = format!("argv[{i}] ({bad}) is a {}; every argument must be a string", bad.type_name());
+                let kind = bad.type_name();
+                let why = format!("argv[{i}] ({bad}) is a {kind}; every argument must be a string");
                 return Err(c.invalid(why).with_help("quote numbers: [\"sleep\", \"100\"]").into());
             }
             if argv.is_empty() {
                 return Err(c.invalid("argv is empty; it starts with the program").into());
             }
-            let (name, argv) = (name.to_string(), argv.iter().map(|a| a.to_string()).collect::<Vec<_>>());
-            let process = c.creating(Duration::from_secs(30), move |world| async move {
+            let argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
+            let name = name.to_string();
+            let process = c.creating().on_world(Duration::from_secs(30), move |world| async move {
                 world.backends.transport.spawn(&node, &name, &argv).await
             })?;
             c.to_map(&process)
