@@ -5,11 +5,14 @@ use std::time::Duration;
 
 use rhai::{Engine, Map};
 
-use super::call::primitive;
+use super::call::{Call, primitive};
 use super::context::ScriptContext;
 use crate::base::error::Error;
 use crate::base::phase::{self, Phase};
 use crate::providers::{Instance, InstanceSpec};
+
+const SPEC_HELP: &str = "e.g. launch_instance(#{ name: `etcd-${uuid()}` }); \
+                         cloud settings such as ami sit beside name";
 
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     primitive! { engine, cx,
@@ -21,24 +24,14 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         /// is where its files live.
         fn launch_instance(c, spec: Map) -> Map {
             // Unknown keys are refused by name (the spec's serde form lists the known ones).
-            let help = "e.g. launch_instance(#{ name: `etcd-${uuid()}` }); \
-                        cloud settings such as ami sit beside name";
-            let spec: InstanceSpec = c.read("spec", spec).map_err(|f| f.with_help(help))?;
-            // A dry run launches nothing: it has no phases to say.
-            let (says, name) = (!c.dry_run(), spec.name.clone());
-            if says {
-                phase::set(&name, Phase::Launching);
-            }
-            let instance = c.creating().on_world(Duration::from_secs(600), move |world| async move {
-                world.backends.compute.launch(&spec).await
-            });
-            match &instance {
-                Ok(_) if says => phase::set(&name, Phase::Up),
-                Ok(_) => {}
-                // Nothing is there to say a phase of.
-                Err(_) => phase::forget(&name),
-            }
-            c.to_map(&instance?)
+            let spec: InstanceSpec = c.read("spec", spec).map_err(|f| f.with_help(SPEC_HELP))?;
+            let name = spec.name.clone();
+            let instance = phased(c, &name, || {
+                c.creating().on_world(Duration::from_secs(600), move |world| async move {
+                    world.backends.compute.launch(&spec).await
+                })
+            })?;
+            c.to_map(&instance)
         }
     }
     primitive! { engine, cx,
@@ -56,4 +49,21 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
             .inspect(|()| phase::forget(&name))
         }
     }
+}
+
+/// Says the phases of the machine `name` around its launch: launching, then up; a
+/// machine that failed to launch is forgotten, as there is nothing to say a phase of. A
+/// dry run launches nothing, so it says none.
+fn phased<T, E>(c: &Call, name: &str, launch: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+    let says = !c.dry_run();
+    if says {
+        phase::set(name, Phase::Launching);
+    }
+    let launched = launch();
+    match &launched {
+        Ok(_) if says => phase::set(name, Phase::Up),
+        Ok(_) => {}
+        Err(_) => phase::forget(name),
+    }
+    launched
 }

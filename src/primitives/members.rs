@@ -70,6 +70,25 @@ fn change(
     members_array(c, &ask(c, domain, tls, call, patience)?)
 }
 
+/// What a new member needs: `#{member, members, initial_cluster}`, the last with the
+/// others by name (the new one's name is the caller's to put in).
+fn joined(c: &Call, m: &Membership) -> Result<Map, Box<EvalAltResult>> {
+    let added = m.added.clone().ok_or_else(|| {
+        c.failed(Error::failed(
+            "etcd took the member but did not say which it is",
+        ))
+    })?;
+    let others = m.members.iter().filter(|x| x.id != added.id);
+    let initial: Vec<String> = others
+        .flat_map(|o| o.peer_urls.iter().map(|url| format!("{}={url}", o.name)))
+        .collect();
+    let mut out = Map::new();
+    out.insert("member".into(), c.to_value(&added)?);
+    out.insert("members".into(), members_array(c, m)?.into());
+    out.insert("initial_cluster".into(), initial.join(",").into());
+    Ok(out)
+}
+
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     primitive! { engine, cx,
         /// The cluster under `domain` as the state dir names it, across every run that built
@@ -127,19 +146,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
             }
             let call = MemberCall::Add { peer_urls: vec![peer_url.to_string()], learner: true };
             let m = ask(c, domain, tls, call, CHANGE)?;
-            let added = m.added.clone().ok_or_else(|| {
-                c.failed(Error::failed("etcd took the member but did not say which it is"))
-            })?;
-            // The others by name; the new one's name is the caller's to put in.
-            let others = m.members.iter().filter(|x| x.id != added.id);
-            let initial: Vec<String> = others
-                .flat_map(|o| o.peer_urls.iter().map(|url| format!("{}={url}", o.name)))
-                .collect();
-            let mut out = Map::new();
-            out.insert("member".into(), c.to_value(&added)?);
-            out.insert("members".into(), members_array(c, &m)?.into());
-            out.insert("initial_cluster".into(), initial.join(",").into());
-            Ok(out)
+            joined(c, &m)
         }
     }
     primitive! { engine, cx,

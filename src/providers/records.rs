@@ -169,7 +169,7 @@ impl TryFrom<RecordFields> for RecordRequest {
             .cluster
             .as_ref()
             .map(|c| {
-                cluster_name(&c).map_err(|why| format!("`cluster` {c:?} is not a domain: {why}"))
+                cluster_name(c).map_err(|why| format!("`cluster` {c:?} is not a domain: {why}"))
             })
             .transpose()?;
         let ttl = f.ttl.unwrap_or(300);
