@@ -95,9 +95,9 @@ pub struct RecordRequest {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RecordFields {
-    name: String,
+    name: Option<String>,
     #[serde(rename = "type")]
-    kind: String,
+    kind: Option<String>,
     content: Option<String>,
     ttl: Option<i64>,
     priority: Option<i64>,
@@ -153,13 +153,14 @@ impl TryFrom<RecordFields> for RecordRequest {
     type Error = String;
 
     fn try_from(f: RecordFields) -> Result<Self, String> {
-        let kind = f.kind.to_ascii_uppercase();
+        let kind = required("type", &f.kind)?.to_ascii_uppercase();
+        let raw = required("name", &f.name)?;
         let name = match kind.as_str() {
-            "SRV" => check_srv_owner(&f.name),
-            "TXT" => check_name(&f.name, true),
-            _ => check_name(&f.name, false),
+            "SRV" => check_srv_owner(&raw),
+            "TXT" => check_name(&raw, true),
+            _ => check_name(&raw, false),
         }
-        .map_err(|why| format!("{:?} is not a valid {kind} record name: {why}", f.name))?;
+        .map_err(|why| format!("{raw:?} is not a valid {kind} record name: {why}"))?;
         if name.starts_with(MARKER_PREFIX) {
             return Err(format!(
                 "{name} starts with `{MARKER_PREFIX}`, which names rigger's ownership markers"
@@ -201,14 +202,16 @@ impl TryFrom<RecordFields> for RecordRequest {
     }
 }
 
+/// A text field the record cannot do without.
+fn required(key: &str, v: &Option<String>) -> Result<String, String> {
+    v.clone()
+        .ok_or_else(|| format!("`{key}` (a string) is required"))
+}
+
 /// The fields `kind` needs, each checked.
 fn record_data(kind: &str, f: &RecordFields) -> Result<RecordData, String> {
-    let text = |key: &str, v: &Option<String>| {
-        v.clone()
-            .ok_or_else(|| format!("`{key}` (a string) is required"))
-    };
     let host = |key: &str, v: &Option<String>| {
-        let v = text(key, v)?;
+        let v = required(key, v)?;
         check_name(&v, false)
             .map_err(|why| format!("`{key}` {v:?} is not a valid host name: {why}"))
     };
@@ -218,14 +221,14 @@ fn record_data(kind: &str, f: &RecordFields) -> Result<RecordData, String> {
     };
     Ok(match kind {
         "A" => {
-            let c = text("content", &f.content)?;
+            let c = required("content", &f.content)?;
             let ip = c.parse();
             RecordData::A {
                 content: ip.map_err(|_| format!("`content` {c:?} is not an IPv4 address"))?,
             }
         }
         "AAAA" => {
-            let c = text("content", &f.content)?;
+            let c = required("content", &f.content)?;
             let ip = c.parse();
             RecordData::AAAA {
                 content: ip.map_err(|_| format!("`content` {c:?} is not an IPv6 address"))?,
@@ -235,7 +238,7 @@ fn record_data(kind: &str, f: &RecordFields) -> Result<RecordData, String> {
             content: host("content", &f.content)?,
         },
         "TXT" => RecordData::TXT {
-            content: text("content", &f.content)?,
+            content: required("content", &f.content)?,
         },
         "SRV" => RecordData::SRV {
             priority: port("priority", Some(f.priority.unwrap_or(0)))?,
@@ -329,6 +332,11 @@ mod tests {
             request(fields).unwrap_err()
         };
         assert!(srv(serde_json::json!({})).contains("`port` (an integer) is required"));
+        assert!(
+            request(serde_json::json!({"type": "A"}))
+                .unwrap_err()
+                .contains("`name` (a string) is required")
+        );
         assert!(
             srv(serde_json::json!({"port": 70000})).contains("`port` must be 0..65535, got 70000")
         );
