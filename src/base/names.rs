@@ -69,6 +69,10 @@ pub fn check_file_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The first label's prefix of rigger's ownership markers (TXT records that say whose
+/// a record is): a record of a script's own may not take it.
+pub const MARKER_PREFIX: &str = "_rigger-";
+
 /// SRV owners are `_service._proto.domain` (RFC 2782).
 pub fn check_srv_owner(name: &str) -> Result<String, String> {
     let name = check_name(name, true)?;

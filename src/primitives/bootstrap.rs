@@ -1,61 +1,47 @@
 //! `bootstrap_parallel`: run a script closure for every node at the same time, so the
 //! wall time is the slowest node's, not the sum.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, Map, NativeCallContext};
 
-use super::{Doc, Failure, Options, define};
+use super::call::primitive;
+use super::context::ScriptContext;
+use super::failure::Failure;
+use super::options::Options;
 use crate::base::error::Error;
 
 const NAME: &str = "bootstrap_parallel";
 
-const PARALLEL: Doc = Doc {
-    name: "parallel",
-    params: &["items: Array", "f: FnPtr", "Array"],
-    text: "\
-/// Calls `f(item)` for every item at once (launching machines, say; up to 32 run
-/// together, the rest as threads come free) and returns the results in order; fails
-/// naming every item that failed. `bootstrap_parallel` is the same for nodes.",
-};
-
-const BOOTSTRAP: Doc = Doc {
-    name: NAME,
-    params: &["nodes: Array", "f: FnPtr", "Array"],
-    text: "\
-/// Calls `f(node)` for every node at once (up to 32 together), and returns their
-/// results in node order. If any fail, fails naming every failed node and its error.",
-};
-
-const BOOTSTRAP_WITH: Doc = Doc {
-    name: NAME,
-    params: &["nodes: Array", "options: Map", "f: FnPtr", "Array"],
-    text: "\
-/// `bootstrap_parallel` with options: `stagger` (seconds between starts, default 0).
-/// etcd members started at the same instant split their first vote; a stagger of
-/// 0.05 s lets the cluster elect a leader several times sooner.",
-};
-
-pub fn register(engine: &mut Engine) {
-    define(&PARALLEL).register_into_engine(
-        engine,
-        |ctx: NativeCallContext, items: Array, f: FnPtr| {
-            parallel(&ctx, PARALLEL.name, items, f, Map::new())
-        },
-    );
-    define(&BOOTSTRAP)
-        .register_into_engine(engine, |ctx: NativeCallContext, nodes: Array, f: FnPtr| {
-            parallel(&ctx, NAME, nodes, f, Map::new())
-        });
-    define(&BOOTSTRAP_WITH).register_into_engine(
-        engine,
-        |ctx: NativeCallContext, nodes: Array, options: Map, f: FnPtr| {
-            parallel(&ctx, NAME, nodes, f, options)
-        },
-    );
+pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
+    primitive! { engine, cx,
+        /// Calls `f(item)` for every item at once (launching machines, say; up to 32 run
+        /// together, the rest as threads come free) and returns the results in order; fails
+        /// naming every item that failed. `bootstrap_parallel` is the same for nodes.
+        fn parallel(c, ctx: NativeCallContext, items: Array, f: FnPtr) -> Array {
+            parallel(&ctx, c.name, items, f, Map::new())
+        }
+    }
+    primitive! { engine, cx,
+        /// Calls `f(node)` for every node at once (up to 32 together), and returns their
+        /// results in node order. If any fail, fails naming every failed node and its error.
+        fn bootstrap_parallel(c, ctx: NativeCallContext, nodes: Array, f: FnPtr) -> Array {
+            parallel(&ctx, c.name, nodes, f, Map::new())
+        }
+    }
+    primitive! { engine, cx,
+        /// `bootstrap_parallel` with options: `stagger` (seconds between starts, default 0).
+        /// etcd members started at the same instant split their first vote; a stagger of
+        /// 0.05 s lets the cluster elect a leader several times sooner.
+        fn bootstrap_parallel(c, ctx: NativeCallContext, nodes: Array, options: Map, f: FnPtr)
+            -> Array
+        {
+            parallel(&ctx, c.name, nodes, f, options)
+        }
+    }
 }
 
-/// A node's `name`, or a string item itself (the name of a machine to launch).
 fn named(node: &Dynamic) -> Option<String> {
     if node.is_string() {
         return Some(node.to_string());

@@ -8,36 +8,15 @@ use std::time::Duration;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 
+use super::call::{Call, primitive};
 use super::context::ScriptContext;
-use super::convert::to_value;
-use super::{Doc, Failure, Options, define, on_world};
+use super::etcd::domain_arg;
+use super::failure::Failure;
+use super::options::Options;
 use crate::base::names::check_name;
 use crate::providers::discovery::{Diagnosis, DiscoveryCheck, EtcdVersion, Scheme};
 
 const NAME: &str = "discovery_check";
-
-const CHECK: Doc = Doc {
-    name: NAME,
-    params: &["domain: String", "options: Map", "Map"],
-    text: "\
-/// Reads the discovery records under `domain` as etcd will (the SRV names it looks up,
-/// each target's address, the answer's bytes) and says what is wrong, as `rigger doctor`
-/// does. Returns `#{status, findings, unchecked, text}`: `status` is \"clean\", \"warning\"
-/// or \"error\"; each finding is `#{id, severity, subject, message, evidence, fix, text}`,
-/// worst first. Asks the zone's own servers, as `wait_resolves` does. Options: `tls`
-/// (the members' scheme; default: what the records imply), `etcd_version` (\"3.4\",
-/// \"3.5\"; default: both are judged), `peer_port` (what members advertise, default
-/// 2380), `peers` (the members' SRV targets, \"name\" or \"name:port\", compared with
-/// the records), `service_name` (etcd's `--discovery-srv-name`), `servers` (\"ip:port\"
-/// to ask instead), `certs` (a folder of the members' certificates, `NAME.crt`, whose
-/// SANs must name each target and its address).",
-};
-
-const CHECK_DEFAULT: Doc = Doc {
-    name: NAME,
-    params: &["domain: String", "Map"],
-    text: "/// `discovery_check(domain, #{})`.",
-};
 
 const KNOWN: &[&str] = &[
     "tls",
@@ -50,31 +29,35 @@ const KNOWN: &[&str] = &[
 ];
 
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
-    let c = cx.clone();
-    define(&CHECK).register_into_engine(engine, move |domain: &str, options: Map| {
-        check(&c, domain, options)
-    });
-    let c = cx.clone();
-    define(&CHECK_DEFAULT)
-        .register_into_engine(engine, move |domain: &str| check(&c, domain, Map::new()));
+    primitive! { engine, cx,
+        /// Reads the discovery records under `domain` as etcd will (the SRV names it looks up,
+        /// each target's address, the answer's bytes) and says what is wrong, as `rigger doctor`
+        /// does. Returns `#{status, findings, unchecked, text}`: `status` is "clean", "warning"
+        /// or "error"; each finding is `#{id, severity, subject, message, evidence, fix, text}`,
+        /// worst first. Asks the zone's own servers, as `wait_resolves` does. Options: `tls`
+        /// (the members' scheme; default: what the records imply), `etcd_version` ("3.4",
+        /// "3.5"; default: both are judged), `peer_port` (what members advertise, default
+        /// 2380), `peers` (the members' SRV targets, "name" or "name:port", compared with
+        /// the records), `service_name` (etcd's `--discovery-srv-name`), `servers` ("ip:port"
+        /// to ask instead), `certs` (a folder of the members' certificates, `NAME.crt`, whose
+        /// SANs must name each target and its address).
+        fn discovery_check(c, domain: &str, options: Map) -> Map { check(c, domain, options) }
+    }
+    primitive! { engine, cx,
+        /// `discovery_check(domain, #{})`.
+        fn discovery_check(c, domain: &str) -> Map { check(c, domain, Map::new()) }
+    }
 }
 
-fn check(cx: &ScriptContext, domain: &str, options: Map) -> Result<Map, Box<EvalAltResult>> {
-    let domain = check_name(domain, false).map_err(|why| {
-        Failure::invalid(NAME, format!("{domain:?} is not a valid domain: {why}"))
+fn check(c: &Call, domain: &str, options: Map) -> Result<Map, Box<EvalAltResult>> {
+    let domain = domain_arg(c, domain)?;
+    let request = request(&domain, &c.options(options, KNOWN)?)?;
+    let diagnosis = c.on_world(Duration::from_secs(120), move |world| async move {
+        let (dns, probe) = (world.backends.dns.clone(), world.backends.probe.clone());
+        // Before the members start: no cluster to ask.
+        crate::world::doctor::check_discovery(Some(dns), probe, request, None).await
     })?;
-    let request = request(&domain, &Options::new(NAME, options, KNOWN)?)?;
-    let diagnosis = on_world(
-        cx,
-        NAME,
-        Duration::from_secs(120),
-        move |world| async move {
-            let (dns, probe) = (world.backends.dns.clone(), world.backends.probe.clone());
-            // Before the members start: no cluster to ask.
-            crate::world::doctor::check_discovery(Some(dns), probe, request, None).await
-        },
-    )?;
-    result(&diagnosis)
+    result(c, &diagnosis)
 }
 
 /// The script's options as the doctor's request; each bad one named.
@@ -173,13 +156,13 @@ fn peers(value: &Dynamic) -> Result<BTreeSet<String>, Failure> {
     Ok(out)
 }
 
-fn result(diagnosis: &Diagnosis) -> Result<Map, Box<EvalAltResult>> {
-    let mut map = to_value(NAME, diagnosis)?.cast::<Map>();
+fn result(c: &Call, diagnosis: &Diagnosis) -> Result<Map, Box<EvalAltResult>> {
+    let mut map = c.to_value(diagnosis)?.cast::<Map>();
     let findings: Array = diagnosis
         .findings
         .iter()
         .map(|f| -> Result<Dynamic, Failure> {
-            let mut m = to_value(NAME, f)?.cast::<Map>();
+            let mut m = c.to_value(f)?.cast::<Map>();
             m.insert("text".into(), f.line().into());
             Ok(m.into())
         })

@@ -5,74 +5,49 @@ use std::time::Duration;
 
 use rhai::{Engine, EvalAltResult, Map};
 
+use super::call::{Call, primitive};
 use super::context::ScriptContext;
-use super::convert::to_value;
-use super::{Doc, Failure, Options, define, on_world};
+use super::failure::Failure;
 use crate::base::names::check_name;
 use crate::providers::TlsFiles;
 use crate::providers::etcd_api::{ClusterAt, Status};
 
-const NAME: &str = "etcd_health";
-
-const HEALTH: Doc = Doc {
-    name: NAME,
-    params: &["domain: String", "tls: Map", "Map"],
-    text: "\
-/// Finds the members of the cluster under `domain` through its client SRV records, as
-/// etcdctl 3.5 does (`_etcd-client-ssl._tcp` and `_etcd-client._tcp`), and asks each for
-/// its health: over TLS with `tls` (`#{ca, cert, key}` file paths, a client certificate
-/// of the cluster's CA), over plain HTTP with `#{}`. Returns `#{status, members, drift,
-/// text}`: `status` is \"healthy\", \"degraded\" (quorum held, or DNS differs from the
-/// membership) or \"unavailable\"; `drift` lists where DNS and the live membership
-/// disagree, as `#{kind, subject, text}` (`kind`: missing_srv, learner_in_srv,
-/// not_a_member, missing_a, wrong_a); `text` is the report as the seed article printed
-/// it, with a `drift:` line for each difference. A healthy member's node, when this run
-/// launched it and its SRV target is `NAME.domain`, reaches its last phase, healthy
-/// (see `node_phase`).",
-};
-
-const HEALTH_WITH: Doc = Doc {
-    name: NAME,
-    params: &["domain: String", "tls: Map", "options: Map", "Map"],
-    text: "\
-/// `etcd_health` with options: `wait` (seconds, default 0) first waits up to that long
-/// for every member to answer healthy, asking only their `/health`, all of them every
-/// 10 ms (a whole check takes tens of milliseconds, so a loop of them sees a booting
-/// cluster healthy late); then checks as `etcd_health` does. Still unhealthy when the
-/// wait ends, the report says why.",
-};
-
-/// How often the `wait` of `etcd_health` asks the members.
 const WAIT_INTERVAL: Duration = Duration::from_millis(10);
 
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
-    let h = cx.clone();
-    define(&HEALTH).register_into_engine(engine, move |domain: &str, tls: Map| {
-        health(&h, domain, tls, Map::new())
-    });
-    let h = cx.clone();
-    define(&HEALTH_WITH)
-        .register_into_engine(engine, move |domain: &str, tls: Map, options: Map| {
-            health(&h, domain, tls, options)
-        });
+    primitive! { engine, cx,
+        /// Finds the members of the cluster under `domain` through its client SRV records, as
+        /// etcdctl 3.5 does (`_etcd-client-ssl._tcp` and `_etcd-client._tcp`), and asks each for
+        /// its health: over TLS with `tls` (`#{ca, cert, key}` file paths, a client certificate
+        /// of the cluster's CA), over plain HTTP with `#{}`. Returns `#{status, members, drift,
+        /// text}`: `status` is "healthy", "degraded" (quorum held, or DNS differs from the
+        /// membership) or "unavailable"; `drift` lists where DNS and the live membership
+        /// disagree, as `#{kind, subject, text}` (`kind`: missing_srv, learner_in_srv,
+        /// not_a_member, missing_a, wrong_a); `text` is the report as the seed article printed
+        /// it, with a `drift:` line for each difference. A healthy member's node, when this run
+        /// launched it and its SRV target is `NAME.domain`, reaches its last phase, healthy
+        /// (see `node_phase`).
+        fn etcd_health(c, domain: &str, tls: Map) -> Map { health(c, domain, tls, Map::new()) }
+    }
+    primitive! { engine, cx,
+        /// `etcd_health` with options: `wait` (seconds, default 0) first waits up to that long
+        /// for every member to answer healthy, asking only their `/health`, all of them every
+        /// 10 ms (a whole check takes tens of milliseconds, so a loop of them sees a booting
+        /// cluster healthy late); then checks as `etcd_health` does. Still unhealthy when the
+        /// wait ends, the report says why.
+        fn etcd_health(c, domain: &str, tls: Map, options: Map) -> Map {
+            health(c, domain, tls, options)
+        }
+    }
 }
 
-fn health(
-    h: &Arc<ScriptContext>,
-    domain: &str,
-    tls: Map,
-    options: Map,
-) -> Result<Map, Box<EvalAltResult>> {
-    let options = Options::new(NAME, options, &["wait"])?;
-    let wait = options.seconds("wait", 0.0)?;
-    let domain = check_name(domain, false).map_err(|why| {
-        Failure::invalid(NAME, format!("{domain:?} is not a valid domain: {why}"))
-    })?;
-    let tls = tls_files(NAME, tls, h.dry_run())?;
+fn health(c: &Call, domain: &str, tls: Map, options: Map) -> Result<Map, Box<EvalAltResult>> {
+    let wait = c.options(options, &["wait"])?.seconds("wait", 0.0)?;
+    let domain = domain_arg(c, domain)?;
+    let tls = tls_files(c, tls)?;
     crate::base::hook::point("health");
     let asked = domain.clone();
-    let within = Duration::from_secs(30) + wait;
-    let report = on_world(h, NAME, within, move |world| async move {
+    let report = c.on_world(Duration::from_secs(30) + wait, move |world| async move {
         let servers = world.backends.dns.authoritative(&domain).await?;
         let at = ClusterAt {
             domain,
@@ -85,10 +60,10 @@ fn health(
         }
         etcd.health(&at).await
     })?;
-    if !h.dry_run() {
+    if !c.dry_run() {
         say_healthy(&asked, &report);
     }
-    let mut map = to_value(NAME, &report)?.cast::<Map>();
+    let mut map = c.to_map(&report)?;
     // Always there for a script to read: empty when DNS equals the membership.
     map.entry("drift".into())
         .or_insert_with(|| rhai::Array::new().into());
@@ -98,8 +73,12 @@ fn health(
     Ok(map)
 }
 
-/// Each healthy member's node, if this run launched it, has reached its last phase. A
-/// member is asked at its SRV target, `NODE.DOMAIN`, which names the node.
+/// A cluster's domain as a script gives it, checked.
+pub(super) fn domain_arg(c: &Call, domain: &str) -> Result<String, Failure> {
+    check_name(domain, false)
+        .map_err(|why| c.invalid(format!("{domain:?} is not a valid domain: {why}")))
+}
+
 fn say_healthy(domain: &str, report: &crate::providers::etcd_api::Report) {
     for member in report.members.iter().filter(|m| m.healthy) {
         let host = member.endpoint.split("://").last().unwrap_or_default();
@@ -117,25 +96,19 @@ fn say_healthy(domain: &str, report: &crate::providers::etcd_api::Report) {
 /// TLS, asked over plain HTTP. The files are the script's to get right, so they are
 /// checked before any member is asked (not in a dry run, whose certificates are only
 /// written down).
-pub(super) fn tls_files(
-    primitive: &'static str,
-    tls: Map,
-    dry_run: bool,
-) -> Result<Option<TlsFiles>, Failure> {
-    let options = Options::new(primitive, tls, &["ca", "cert", "key", "dir", "name"])?;
+pub(super) fn tls_files(c: &Call, tls: Map) -> Result<Option<TlsFiles>, Failure> {
+    let options = c.options(tls, &["ca", "cert", "key", "dir", "name"])?;
     let file = |key: &str| -> Result<std::path::PathBuf, Failure> {
-        options
+        let path = options
             .get(key)
             .filter(|v| v.is_string())
-            .map(|v| v.to_string().into())
-            .ok_or_else(|| {
-                Failure::invalid(primitive, format!("tls.{key} (a file path) is required"))
-            })
+            .map(|v| v.to_string().into());
+        path.ok_or_else(|| c.invalid(format!("tls.{key} (a file path) is required")))
     };
-    let plain = ["ca", "cert", "key"]
+    if ["ca", "cert", "key"]
         .iter()
-        .all(|k| options.get(k).is_none());
-    if plain {
+        .all(|k| options.get(k).is_none())
+    {
         return Ok(None);
     }
     let files = TlsFiles {
@@ -143,9 +116,8 @@ pub(super) fn tls_files(
         cert: file("cert")?,
         key: file("key")?,
     };
-    if !dry_run {
-        crate::services::etcd_client::check_files(&files)
-            .map_err(|e| Failure::new(primitive, e.into()))?;
+    if !c.dry_run() {
+        crate::services::etcd_client::check_files(&files).map_err(|e| c.failed(e.into()))?;
     }
     Ok(Some(files))
 }

@@ -1,17 +1,17 @@
 //! `uuid`: unique names for nodes and clusters, as the seed names its machines.
 
+use std::sync::Arc;
+
 use rhai::Engine;
 
-use super::{Doc, define};
+use super::call::primitive;
+use super::context::ScriptContext;
 
-const UUID: Doc = Doc {
-    name: "uuid",
-    params: &["String"],
-    text: "/// A random UUID as 32 lowercase hex digits, e.g. for `\"etcd-\" + uuid()`.",
-};
-
-pub fn register(engine: &mut Engine) {
-    define(&UUID).register_into_engine(engine, || -> String {
-        uuid::Uuid::new_v4().simple().to_string()
-    });
+pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
+    primitive! { engine, cx,
+        /// A random UUID as 32 lowercase hex digits, e.g. for `"etcd-" + uuid()`.
+        fn uuid(_c) -> String {
+            Ok(uuid::Uuid::new_v4().simple().to_string())
+        }
+    }
 }

@@ -5,48 +5,33 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::rr::RecordType;
-use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
+use rhai::{Array, Dynamic, Engine, Map};
 
+use super::call::primitive;
 use super::context::ScriptContext;
-use super::convert::from_value;
-use super::{Doc, Failure, define, on_world};
 use crate::base::names::check_name;
 use crate::providers::Instance;
 
-const NAME: &str = "node_resolve";
-
-const RESOLVE: Doc = Doc {
-    name: NAME,
-    params: &["node: Map", "name: String", "type: String", "Array"],
-    text: "\
-/// What `node`'s own resolver answers for `name` of `type` (\"A\", \"AAAA\" or \"SRV\"):
-/// addresses, or \"target:port\" for SRV, sorted; `[]` when it says there is none. Fails
-/// naming the node when no server of its resolver answers. In the lab the host's
-/// resolver is asked from inside the host; elsewhere `dig` runs on the node.",
-};
-
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
-    let c = cx.clone();
-    define(&RESOLVE).register_into_engine(
-        engine,
-        move |node: Map, name: &str, rtype: &str| -> Result<Array, Box<EvalAltResult>> {
-            let name = check_name(name, true).map_err(|why| {
-                Failure::invalid(NAME, format!("{name:?} is not a DNS name: {why}"))
-            })?;
+    primitive! { engine, cx,
+        /// What `node`'s own resolver answers for `name` of `type` ("A", "AAAA" or "SRV"):
+        /// addresses, or "target:port" for SRV, sorted; `[]` when it says there is none. Fails
+        /// naming the node when no server of its resolver answers. In the lab the host's
+        /// resolver is asked from inside the host; elsewhere `dig` runs on the node.
+        fn node_resolve(c, node: Map, name: &str, rtype as "type": &str) -> Array {
+            let name = check_name(name, true)
+                .map_err(|why| c.invalid(format!("{name:?} is not a DNS name: {why}")))?;
             let rtype = match rtype.to_ascii_uppercase().as_str() {
                 "A" => RecordType::A,
                 "AAAA" => RecordType::AAAA,
                 "SRV" => RecordType::SRV,
                 _ => {
-                    return Err(Failure::invalid(
-                        NAME,
-                        format!("type {rtype:?}: \"A\", \"AAAA\" or \"SRV\""),
-                    )
-                    .into());
+                    let why = format!("type {rtype:?}: \"A\", \"AAAA\" or \"SRV\"");
+                    return Err(c.invalid(why).into());
                 }
             };
-            let node: Instance = from_value(NAME, "node", &Dynamic::from(node))?;
-            let answers = on_world(&c, NAME, Duration::from_secs(30), move |world| async move {
+            let node: Instance = c.read("node", node)?;
+            let answers = c.on_world(Duration::from_secs(30), move |world| async move {
                 let transport = world.backends.transport.clone();
                 crate::services::node_lookup::lookup(&*transport, &node, &name, rtype).await
             })?;
@@ -54,6 +39,6 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
             let mut seen: Vec<String> = answers.into_iter().map(|a| a.to_string()).collect();
             seen.sort();
             Ok(seen.into_iter().map(Dynamic::from).collect())
-        },
-    );
+        }
+    }
 }

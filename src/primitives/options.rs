@@ -3,7 +3,8 @@
 
 use rhai::{Dynamic, Map};
 
-use super::Failure;
+use super::convert::seconds_arg;
+use super::failure::Failure;
 
 pub struct Options {
     primitive: &'static str,
@@ -28,7 +29,7 @@ impl Options {
 
     pub fn seconds(&self, key: &str, default: f64) -> Result<std::time::Duration, Failure> {
         match self.get(key) {
-            Some(v) => super::seconds_arg(self.primitive, key, v),
+            Some(v) => seconds_arg(self.primitive, key, v),
             None => Ok(std::time::Duration::from_secs_f64(default)),
         }
     }

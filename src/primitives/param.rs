@@ -7,86 +7,53 @@ use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, Map, NativeCallContext};
 
+use super::call::primitive;
 use super::context::ScriptContext;
-use super::{Doc, Failure, Options, define};
+use super::failure::Failure;
+use super::options::Options;
 use crate::base::error::Error;
 
-const PARAM: Doc = Doc {
-    name: "param",
-    params: &["name: String", "Dynamic"],
-    text: "\
-/// The value given with `--set name=VALUE`.
-/// Fails, naming the `--set` that would supply it, when none was given.",
-};
-
-const PARAM_OR: Doc = Doc {
-    name: "param",
-    params: &["name: String", "default: Dynamic", "Dynamic"],
-    text: "\
-/// The value given with `--set name=VALUE`, or `default` when none was given. A given
-/// value must have the default's type (an integer where the default is 3, a string
-/// where it is \"x\"; an integer is taken for a float); a default of `()` admits any.",
-};
-
-const PARAM_RULES: Doc = Doc {
-    name: "param",
-    params: &["name: String", "default: Dynamic", "rules: Map", "Dynamic"],
-    text: "\
-/// `param(name, default)`, and the value must also keep `rules`: `one_of` (a list of
-/// the values allowed), `min` and `max` (bounds for a number), `why` (the reason for
-/// `max`, shown when it is broken), `check` (a function of the value, `|v| ...`, that
-/// returns `()` when it is fine or a string saying what is wrong with it).",
-};
+const NAME: &str = "param";
 
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
-    let c = cx.clone();
-    define(&PARAM).register_into_engine(
-        engine,
-        move |name: &str| -> Result<Dynamic, Box<EvalAltResult>> {
-            c.params.get(name).ok_or_else(|| {
-                Failure::new(
-                    PARAM.name,
-                    Error::missing(format!("no value for {name:?}"))
-                        .with_help(format!("give one on the command line: --set {name}=VALUE")),
-                )
-                .into()
-            })
-        },
-    );
-    let c = cx.clone();
-    define(&PARAM_OR).register_into_engine(
-        engine,
-        move |name: &str, default: Dynamic| -> Result<Dynamic, Box<EvalAltResult>> {
+    primitive! { engine, cx,
+        /// The value given with `--set name=VALUE`.
+        /// Fails, naming the `--set` that would supply it, when none was given.
+        fn param(c, name: &str) -> Dynamic {
+            let help = format!("give one on the command line: --set {name}=VALUE");
+            let missing = Error::missing(format!("no value for {name:?}")).with_help(help);
+            Ok(c.params.get(name).ok_or_else(|| c.failed(missing))?)
+        }
+    }
+    primitive! { engine, cx,
+        /// The value given with `--set name=VALUE`, or `default` when none was given. A given
+        /// value must have the default's type (an integer where the default is 3, a string
+        /// where it is "x"; an integer is taken for a float); a default of `()` admits any.
+        fn param(c, name: &str, default: Dynamic) -> Dynamic {
             match c.params.get(name) {
                 Some(given) => Ok(typed(name, given, &default)?),
                 None => Ok(default),
             }
-        },
-    );
-    let c = cx.clone();
-    define(&PARAM_RULES).register_into_engine(
-        engine,
-        move |ctx: NativeCallContext,
-              name: &str,
-              default: Dynamic,
-              rules: Map|
-              -> Result<Dynamic, Box<EvalAltResult>> {
-            let known = ["one_of", "min", "max", "why", "check"];
-            let rules = Options::new(PARAM.name, rules, &known)?;
-            match c.params.get(name) {
-                Some(given) => {
-                    let value = typed(name, given, &default)?;
-                    keeps(name, &value, &rules)?;
-                    passes_check(&ctx, name, &value, &rules)?;
-                    Ok(value)
-                }
-                None => Ok(default),
-            }
-        },
-    );
+        }
+    }
+    primitive! { engine, cx,
+        /// `param(name, default)`, and the value must also keep `rules`: `one_of` (a list of
+        /// the values allowed), `min` and `max` (bounds for a number), `why` (the reason for
+        /// `max`, shown when it is broken), `check` (a function of the value, `|v| ...`, that
+        /// returns `()` when it is fine or a string saying what is wrong with it).
+        fn param(c, ctx: NativeCallContext, name: &str, default: Dynamic, rules: Map) -> Dynamic {
+            let rules = c.options(rules, &["one_of", "min", "max", "why", "check"])?;
+            let Some(given) = c.params.get(name) else {
+                return Ok(default);
+            };
+            let value = typed(name, given, &default)?;
+            keeps(name, &value, &rules)?;
+            passes_check(&ctx, name, &value, &rules)?;
+            Ok(value)
+        }
+    }
 }
 
-/// How a value is named in an error: a string quoted, anything else as written.
 fn shown(value: &Dynamic) -> String {
     if value.is_string() {
         format!("{:?}", value.to_string())
@@ -115,7 +82,7 @@ fn kind(value: &Dynamic) -> &'static str {
 }
 
 fn refused(name: &str, given: &Dynamic, why: String) -> Failure {
-    Failure::invalid(PARAM.name, format!("--set {name}={}: {why}", shown(given)))
+    Failure::invalid(NAME, format!("--set {name}={}: {why}", shown(given)))
 }
 
 /// `given` as the default's type, or why it cannot be.
@@ -155,9 +122,10 @@ fn keeps(name: &str, value: &Dynamic, rules: &Options) -> Result<(), Failure> {
         .map(|w| format!(": {w}"))
         .unwrap_or_default();
     if let Some(allowed) = rules.get("one_of") {
-        let allowed = allowed.clone().into_array().map_err(|t| {
-            Failure::invalid(PARAM.name, format!("`one_of` must be a list, got {t}"))
-        })?;
+        let allowed = allowed
+            .clone()
+            .into_array()
+            .map_err(|t| Failure::invalid(NAME, format!("`one_of` must be a list, got {t}")))?;
         let found = allowed
             .iter()
             .any(|a| a.type_id() == value.type_id() && a.to_string() == value.to_string());
@@ -182,7 +150,7 @@ fn keeps(name: &str, value: &Dynamic, rules: &Options) -> Result<(), Failure> {
             .as_float()
             .ok()
             .or(bound.as_int().ok().map(|i| i as f64))
-            .ok_or_else(|| Failure::invalid(PARAM.name, format!("`{key}` must be a number")))?;
+            .ok_or_else(|| Failure::invalid(NAME, format!("`{key}` must be a number")))?;
         let Some(n) = number else {
             return Err(refused(name, value, format!("{name} must be a number")));
         };
@@ -220,7 +188,7 @@ fn passes_check(
             "`check` must be a function such as |v| ..., got {}",
             check.type_name()
         );
-        return Err(Failure::invalid(PARAM.name, why).into());
+        return Err(Failure::invalid(NAME, why).into());
     };
     let verdict: Dynamic = check.call_within_context(ctx, (value.clone(),))?;
     if verdict.is_unit() {
@@ -232,6 +200,6 @@ fn passes_check(
             "`check` must return () or a string saying what is wrong, not {}",
             shown(&verdict)
         );
-        Err(Failure::invalid(PARAM.name, why).into())
+        Err(Failure::invalid(NAME, why).into())
     }
 }

@@ -5,32 +5,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rhai::{Array, Engine, EvalAltResult, Map};
+use rhai::{Array, Engine, Map};
 
+use super::call::primitive;
 use super::context::ScriptContext;
-use super::{Doc, Failure, Options, creating, define};
+use super::failure::Failure;
+use super::options::Options;
 use crate::base::names::check_name;
 use crate::providers::{CaFiles, CertFiles, LeafSpec};
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-const CA: Doc = Doc {
-    name: "pki_ca",
-    params: &["name: String", "Map"],
-    text: "\
-/// The certificate authority for `name` (e.g. the cluster domain) as
-/// `#{name, dir, cert, key}`: file paths on this machine, created on first use under the
-/// state dir, the key readable by its owner only.",
-};
-
-const CERT: Doc = Doc {
-    name: "pki_cert",
-    params: &["ca: Map", "spec: Map", "Map"],
-    text: "\
-/// Issues a certificate signed by `ca` and returns `#{cert, key}` (paths).
-/// `spec`: `name` (file name), `dns` and `ips` (arrays of SANs), `server` and `client`
-/// (extended key usages, both true by default: etcd peers need both).",
-};
 
 fn files_map(files: &CertFiles) -> Map {
     let mut m = Map::new();
@@ -46,15 +30,14 @@ fn files_map(files: &CertFiles) -> Map {
 }
 
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
-    let h = cx.clone();
-    define(&CA).register_into_engine(
-        engine,
-        move |name: &str| -> Result<Map, Box<EvalAltResult>> {
-            const NAME: &str = CA.name;
-            let name = check_name(name, false).map_err(|why| {
-                Failure::invalid(NAME, format!("{name:?} is not a valid CA name: {why}"))
-            })?;
-            creating(&h, NAME, LIMIT, move |world| async move {
+    primitive! { engine, cx,
+        /// The certificate authority for `name` (e.g. the cluster domain) as
+        /// `#{name, dir, cert, key}`: file paths on this machine, created on first use under the
+        /// state dir, the key readable by its owner only.
+        fn pki_ca(c, name: &str) -> Map {
+            let name = check_name(name, false)
+                .map_err(|why| c.invalid(format!("{name:?} is not a valid CA name: {why}")))?;
+            c.creating().on_world(LIMIT, move |world| async move {
                 let local = &world.backends.local;
                 let ca = local.ca(&name);
                 local.ensure_ca(&ca)?;
@@ -63,25 +46,23 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
                 m.insert("dir".into(), ca.dir.to_string_lossy().into_owned().into());
                 Ok(m)
             })
-        },
-    );
-
-    let h = cx.clone();
-    define(&CERT).register_into_engine(
-        engine,
-        move |ca: Map, spec: Map| -> Result<Map, Box<EvalAltResult>> {
-            let ca = ca_of(&ca)?;
-            let leaf = leaf_of(spec)?;
-            creating(&h, CERT.name, LIMIT, move |world| async move {
+        }
+    }
+    primitive! { engine, cx,
+        /// Issues a certificate signed by `ca` and returns `#{cert, key}` (paths).
+        /// `spec`: `name` (file name), `dns` and `ips` (arrays of SANs), `server` and `client`
+        /// (extended key usages, both true by default: etcd peers need both).
+        fn pki_cert(c, ca: Map, spec: Map) -> Map {
+            let (ca, leaf) = (ca_of(&ca)?, leaf_of(spec)?);
+            c.creating().on_world(LIMIT, move |world| async move {
                 Ok(files_map(&world.backends.local.issue(&ca, &leaf)?))
             })
-        },
-    );
+        }
+    }
 }
 
-/// The CA a script passed back, checked to be one `pki_ca` made.
 fn ca_of(ca: &Map) -> Result<CaFiles, Failure> {
-    const NAME: &str = CERT.name;
+    const NAME: &str = "pki_cert";
     let path = |key: &str| -> Result<PathBuf, Failure> {
         ca.get(key)
             .filter(|v| v.is_string())
@@ -116,7 +97,7 @@ fn ca_of(ca: &Map) -> Result<CaFiles, Failure> {
 
 /// A script's certificate spec as a checked `LeafSpec`.
 fn leaf_of(spec: Map) -> Result<LeafSpec, Failure> {
-    const NAME: &str = CERT.name;
+    const NAME: &str = "pki_cert";
     let options = Options::new(NAME, spec, &["name", "dns", "ips", "server", "client"])?;
     let name = options
         .get("name")

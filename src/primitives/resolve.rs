@@ -8,49 +8,16 @@ use std::time::Duration;
 use hickory_proto::rr::RecordType;
 use rhai::{Dynamic, Engine, EvalAltResult, Map};
 
+use super::call::{Call, primitive};
 use super::context::ScriptContext;
-use super::{Doc, Failure, Options, define, on_world};
+use super::failure::Failure;
+use super::options::Options;
 use crate::base::names::check_name;
 use crate::base::progress;
 use crate::providers::{Answer, DnsWait};
 
 const NAME: &str = "wait_resolves";
 
-const WAIT: Doc = Doc {
-    name: NAME,
-    params: &["name: String", "expected: Dynamic", "options: Map", "()"],
-    text: "\
-/// Waits until every authoritative server of the zone answers `name` with exactly
-/// `expected`: an address (or array of addresses) for A/AAAA, or an array of
-/// `#{target, port}` (or \"target:port\") for SRV. Asks the servers directly, no cache.
-/// Options: `timeout` (seconds, default 60), `interval` (default 0.1), `servers` (array
-/// of \"ip:port\" to ask instead of the zone's own). Fails with what each server said last.",
-};
-
-const WAIT_DEFAULT: Doc = Doc {
-    name: NAME,
-    params: &["name: String", "expected: Dynamic", "()"],
-    text: "/// `wait_resolves(name, expected, #{})`.",
-};
-
-const WAIT_ALL: Doc = Doc {
-    name: NAME,
-    params: &["expected: Map", "options: Map", "()"],
-    text: "\
-/// Waits for many names at once: `expected` maps each name to what it must resolve to,
-/// as above (`#{\"etcd-1.example.test\": \"198.18.1.1\", \"_etcd-server-ssl._tcp.example.test\":
-/// [...]}`). The names are polled together, so the wait ends when the last one answers,
-/// not after the sum of the waits; a failure names every name that did not answer.
-/// Takes the same options.",
-};
-
-const WAIT_ALL_DEFAULT: Doc = Doc {
-    name: NAME,
-    params: &["expected: Map", "()"],
-    text: "/// `wait_resolves(expected, #{})`.",
-};
-
-/// What the script expects, as the set of answers it must equal.
 fn expected_set(expected: &Dynamic) -> Result<(RecordType, BTreeSet<Answer>), Failure> {
     let items: Vec<Dynamic> = if expected.is_array() {
         expected.clone().into_array().unwrap_or_default()
@@ -115,26 +82,34 @@ fn expected_set(expected: &Dynamic) -> Result<(RecordType, BTreeSet<Answer>), Fa
 }
 
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
-    let c = cx.clone();
-    define(&WAIT).register_into_engine(
-        engine,
-        move |name: &str, expected: Dynamic, options: Map| wait(&c, name, expected, options),
-    );
-    let c = cx.clone();
-    define(&WAIT_DEFAULT).register_into_engine(engine, move |name: &str, expected: Dynamic| {
-        wait(&c, name, expected, Map::new())
-    });
-    let c = cx.clone();
-    define(&WAIT_ALL).register_into_engine(engine, move |expected: Map, options: Map| {
-        wait_all(&c, expected, options)
-    });
-    let c = cx.clone();
-    define(&WAIT_ALL_DEFAULT).register_into_engine(engine, move |expected: Map| {
-        wait_all(&c, expected, Map::new())
-    });
+    primitive! { engine, cx,
+        /// Waits until every authoritative server of the zone answers `name` with exactly
+        /// `expected`: an address (or array of addresses) for A/AAAA, or an array of
+        /// `#{target, port}` (or "target:port") for SRV. Asks the servers directly, no cache.
+        /// Options: `timeout` (seconds, default 60), `interval` (default 0.1), `servers` (array
+        /// of "ip:port" to ask instead of the zone's own). Fails with what each server said last.
+        fn wait_resolves(c, name: &str, expected: Dynamic, options: Map) {
+            wait(c, name, expected, options)
+        }
+    }
+    primitive! { engine, cx,
+        /// `wait_resolves(name, expected, #{})`.
+        fn wait_resolves(c, name: &str, expected: Dynamic) { wait(c, name, expected, Map::new()) }
+    }
+    primitive! { engine, cx,
+        /// Waits for many names at once: `expected` maps each name to what it must resolve to,
+        /// as above (`#{"etcd-1.example.test": "198.18.1.1", "_etcd-server-ssl._tcp.example.test":
+        /// [...]}`). The names are polled together, so the wait ends when the last one answers,
+        /// not after the sum of the waits; a failure names every name that did not answer.
+        /// Takes the same options.
+        fn wait_resolves(c, expected: Map, options: Map) { wait_all(c, expected, options) }
+    }
+    primitive! { engine, cx,
+        /// `wait_resolves(expected, #{})`.
+        fn wait_resolves(c, expected: Map) { wait_all(c, expected, Map::new()) }
+    }
 }
 
-/// One name to wait for: its record type and the answers it must equal.
 struct Expected {
     name: String,
     rtype: RecordType,
@@ -188,7 +163,7 @@ fn wait_options(options: Map) -> Result<WaitOptions, Failure> {
     })
 }
 
-fn wait_all(cx: &ScriptContext, expected: Map, options: Map) -> Result<(), Box<EvalAltResult>> {
+fn wait_all(c: &Call, expected: Map, options: Map) -> Result<(), Box<EvalAltResult>> {
     crate::base::hook::point("wait");
     if expected.is_empty() {
         return Err(Failure::invalid(
@@ -202,33 +177,24 @@ fn wait_all(cx: &ScriptContext, expected: Map, options: Map) -> Result<(), Box<E
         .map(|(name, want)| expected_one(name, want))
         .collect::<Result<Vec<_>, _>>()?;
     let options = wait_options(options)?;
-    waits(cx, all, options)
+    waits(c, all, options)
 }
 
-fn wait(
-    cx: &ScriptContext,
-    name: &str,
-    expected: Dynamic,
-    options: Map,
-) -> Result<(), Box<EvalAltResult>> {
+fn wait(c: &Call, name: &str, expected: Dynamic, options: Map) -> Result<(), Box<EvalAltResult>> {
     crate::base::hook::point("wait");
     let one = expected_one(name, &expected)?;
     let options = wait_options(options)?;
-    waits(cx, vec![one], options)
+    waits(c, vec![one], options)
 }
 
 /// Polls every name together, each against its zone's servers (or those given).
-fn waits(
-    cx: &ScriptContext,
-    all: Vec<Expected>,
-    options: WaitOptions,
-) -> Result<(), Box<EvalAltResult>> {
+fn waits(c: &Call, all: Vec<Expected>, options: WaitOptions) -> Result<(), Box<EvalAltResult>> {
     let WaitOptions {
         timeout,
         interval,
         servers,
     } = options;
-    on_world(cx, NAME, timeout + Duration::from_secs(10), move |world| {
+    c.on_world(timeout + Duration::from_secs(10), move |world| {
         // The step this wait is shown as; the count of names that answer goes on it.
         let step = tracing::Span::current();
         let total = all.len();

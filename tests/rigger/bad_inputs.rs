@@ -1239,7 +1239,10 @@ fn primitive_cases() -> Vec<Case> {
         zone_script(
             "dns_record_zone_not_a_string",
             "dns_record(#{ type: \"A\", name: \"x.t.test\", content: \"198.18.0.9\", zone: 5 });",
-            &["`zone` must be a string"],
+            &[
+                "record.zone",
+                "integer `5`, expected a string (a zone name) or ()",
+            ],
         ),
         zone_script(
             "dns_record_zone_the_lab_lacks",
