@@ -103,10 +103,9 @@ fn matching(
         .collect()
 }
 
-/// `rigger run <TAB>`: the bundled scripts, and `.rhai` files and folders.
+/// `rigger run <TAB>`: the bundled scripts and examples, and `.rhai` files and folders.
 pub fn script(current: &OsStr) -> Vec<CompletionCandidate> {
-    let bundled = bundled::SCRIPTS
-        .iter()
+    let bundled = (bundled::SCRIPTS.iter().chain(bundled::EXAMPLES))
         .map(|b| (b.name.to_string(), Some(b.path.to_string())));
     let mut out = matching(current, bundled);
     let files =

@@ -72,7 +72,8 @@ fn scripts_lists_the_bundled_scripts_and_a_scripts_parameters_from_its_source() 
         .run()
         .success()
         .stdout_has("cluster         The seed article's procedure: a three-node etcd cluster")
-        .stdout_has("records         The DNS records etcd's DNS discovery needs");
+        .stdout_has("records         The DNS records etcd's DNS discovery needs")
+        .stdout_has("\nExamples, topologies to start your own from:\nthree-zones     An example topology: three members, one in each of three subnets");
     let out = Rig::new().args(&["scripts", "cluster"]).run();
     out.success()
         .stdout_has("Parameters (rigger run cluster --set KEY=VALUE):\n")

@@ -17,6 +17,9 @@ struct ScriptInfo {
     about: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     params: Option<Vec<ParamInfo>>,
+    /// A topology to start one's own from (`scripts/examples/`), not a procedure.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    example: bool,
 }
 
 #[derive(Serialize)]
@@ -55,22 +58,28 @@ fn about(text: &str) -> String {
 
 /// `rigger scripts`: every bundled script, with what it does.
 pub fn list(json: bool) -> u8 {
-    let all: Vec<ScriptInfo> = bundled::SCRIPTS
-        .iter()
-        .map(|b| ScriptInfo {
-            name: b.name.into(),
-            path: b.path.into(),
-            about: about(b.text),
-            params: None,
-        })
+    let info = |b: &bundled::Bundled, example| ScriptInfo {
+        name: b.name.into(),
+        path: b.path.into(),
+        about: about(b.text),
+        params: None,
+        example,
+    };
+    let all: Vec<ScriptInfo> = (bundled::SCRIPTS.iter().map(|b| info(b, false)))
+        .chain(bundled::EXAMPLES.iter().map(|b| info(b, true)))
         .collect();
     if json {
         crate::base::output::data(&super::json_text(&all));
         return exit::OK;
     }
     let width = all.iter().map(|s| s.name.len()).max().unwrap_or(0);
-    for s in &all {
-        crate::base::output::data(&format!("{:width$}  {}\n", s.name, s.about));
+    let line = |s: &ScriptInfo| format!("{:width$}  {}\n", s.name, s.about);
+    for s in all.iter().filter(|s| !s.example) {
+        crate::base::output::data(&line(s));
+    }
+    crate::base::output::data("\nExamples, topologies to start your own from:\n");
+    for s in all.iter().filter(|s| s.example) {
+        crate::base::output::data(&line(s));
     }
     crate::base::output::data("\n`rigger scripts NAME` lists a script's parameters.\n");
     exit::OK
@@ -117,6 +126,7 @@ fn read(name: &str) -> Result<(ScriptInfo, declared::Params), crate::script::Not
         path: script.name.clone(),
         about: about(&script.text),
         params: Some(params.declared.iter().map(ParamInfo::from).collect()),
+        example: bundled::EXAMPLES.iter().any(|b| b.name == name),
     };
     Ok((info, params))
 }
