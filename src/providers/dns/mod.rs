@@ -2,6 +2,7 @@
 //! module per backend.
 
 pub mod cloudflare;
+pub mod exchange;
 pub mod marker;
 pub mod name_servers;
 pub mod rfc2136;

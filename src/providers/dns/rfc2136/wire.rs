@@ -1,28 +1,25 @@
 //! The RFC 2136 wire protocol: DNS UPDATE signed with TSIG (RFC 8945), direct queries,
 //! and BIND key files.
 //!
-//! Self-contained: depends only on hickory-proto (message model, TSIG
-//! signing), tokio (sockets), base64 (key files) and thiserror.
+//! Depends on hickory-proto (message model, TSIG signing), the DNS exchange (sockets),
+//! base64 (key files) and thiserror.
 //!
 //! Transport: updates go over TCP (see [`Options`]); queries go over UDP with
-//! retries and fall back to TCP when the answer is truncated. Every socket is
-//! created by tokio inside the calling task, so the caller decides which
-//! network namespace it lives in.
+//! retries and fall back to TCP when the answer is truncated, through the one DNS
+//! exchange (`providers::dns::exchange`).
 
 use std::fmt;
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::providers::dns::exchange::{Failure, Tries, authoritative_question, exchange, over_tcp};
+use crate::providers::{RecordData, RecordSpec};
 use base64::Engine as _;
-use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, update_message};
+use hickory_proto::op::{Message, MessageType, OpCode, update_message};
 use hickory_proto::rr::rdata::tsig::TsigAlgorithm;
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, SRV, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordSet, RecordType, TSigner};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
-
-use crate::providers::{RecordData, RecordSpec};
 
 // ---------------------------------------------------------------------------
 // Keys
@@ -922,10 +919,10 @@ async fn update(
             .map_err(|e| invalid(format!("encoding failed: {e}")))?;
         let id = msg.metadata.id;
 
-        match tokio::time::timeout(opts.timeout, tcp_exchange(server, &bytes, id)).await {
-            Err(_) => last_io = None,
-            Ok(Err(e)) => last_io = Some(e),
-            Ok(Ok(resp)) => {
+        match over_tcp(server, &bytes, id, opts.timeout).await {
+            Err(Failure::Silent { .. }) => last_io = None,
+            Err(Failure::Io { source, .. }) => last_io = Some(source),
+            Ok(resp) => {
                 return check_update_response(
                     server,
                     &zone_label,
@@ -1062,68 +1059,33 @@ async fn raw_query(
         reason,
     };
 
-    let mut msg = Message::query();
-    msg.metadata.recursion_desired = false;
-    msg.add_query(Query::query(qname.clone(), rtype));
-    let mut edns = Edns::new();
-    edns.set_max_payload(1232).set_version(0);
-    msg.set_edns(edns);
+    let msg = authoritative_question(qname.clone(), rtype);
     let id = msg.metadata.id;
     let bytes = msg.to_vec().map_err(|e| QueryError::Invalid {
         reason: format!("encoding failed: {e}"),
     })?;
 
-    let attempts = opts.attempts.max(1);
-    let mut answer = None;
-    for _ in 0..attempts {
-        match tokio::time::timeout(opts.timeout, udp_exchange(server, &bytes, id)).await {
-            Err(_) => continue,
-            Ok(Err(source)) => {
-                return Err(QueryError::Io {
-                    server,
-                    name,
-                    source,
-                });
-            }
-            Ok(Ok(resp)) => {
-                answer = Some(resp);
-                break;
-            }
-        }
-    }
-    let Some(mut raw) = answer else {
-        return Err(QueryError::Timeout {
-            server,
-            name,
-            rtype: rtype_s,
-            attempts,
-            timeout: opts.timeout,
-        });
+    let tries = Tries {
+        timeout: opts.timeout,
+        attempts: opts.attempts,
     };
-
-    let mut resp = Message::from_vec(&raw).map_err(|e| bad(format!("undecodable: {e}")))?;
-    if resp.metadata.truncation {
-        raw = match tokio::time::timeout(opts.timeout, tcp_exchange(server, &bytes, id)).await {
-            Err(_) => {
-                return Err(QueryError::Timeout {
-                    server,
-                    name,
-                    rtype: rtype_s,
-                    attempts: 1,
-                    timeout: opts.timeout,
-                });
-            }
-            Ok(Err(source)) => {
-                return Err(QueryError::Io {
-                    server,
-                    name,
-                    source,
-                });
-            }
-            Ok(Ok(raw)) => raw,
-        };
-        resp = Message::from_vec(&raw).map_err(|e| bad(format!("undecodable: {e}")))?;
-    }
+    let raw = exchange(server, &bytes, id, tries)
+        .await
+        .map_err(|failure| match failure {
+            Failure::Silent { attempts, .. } => QueryError::Timeout {
+                server,
+                name: name.clone(),
+                rtype: rtype_s.clone(),
+                attempts,
+                timeout: opts.timeout,
+            },
+            Failure::Io { source, .. } => QueryError::Io {
+                server,
+                name: name.clone(),
+                source,
+            },
+        })?;
+    let resp = Message::from_vec(&raw).map_err(|e| bad(format!("undecodable: {e}")))?;
     check_header(&resp, id, OpCode::Query).map_err(bad)?;
     let q_ok = resp
         .queries
@@ -1155,53 +1117,10 @@ async fn raw_query(
     Ok(resp)
 }
 
-// ---------------------------------------------------------------------------
-// Transport
-// ---------------------------------------------------------------------------
-
-async fn udp_exchange(server: SocketAddr, request: &[u8], id: u16) -> io::Result<Vec<u8>> {
-    let local: SocketAddr = if server.is_ipv4() {
-        (Ipv4Addr::UNSPECIFIED, 0).into()
-    } else {
-        (Ipv6Addr::UNSPECIFIED, 0).into()
-    };
-    let sock = UdpSocket::bind(local).await?;
-    // Connected: the kernel drops datagrams from other peers and reports ICMP errors.
-    sock.connect(server).await?;
-    sock.send(request).await?;
-    let mut buf = vec![0u8; 65535];
-    loop {
-        let n = sock.recv(&mut buf).await?;
-        // Skip stray datagrams (wrong ID or not a response); the caller's timeout bounds this.
-        if n >= 12 && u16::from_be_bytes([buf[0], buf[1]]) == id && buf[2] & 0x80 != 0 {
-            buf.truncate(n);
-            return Ok(buf);
-        }
-    }
-}
-
-async fn tcp_exchange(server: SocketAddr, request: &[u8], id: u16) -> io::Result<Vec<u8>> {
-    let len = u16::try_from(request.len())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "DNS message over 65535 bytes"))?;
-    let mut stream = TcpStream::connect(server).await?;
-    stream.set_nodelay(true)?;
-    let mut framed = Vec::with_capacity(request.len() + 2);
-    framed.extend_from_slice(&len.to_be_bytes());
-    framed.extend_from_slice(request);
-    stream.write_all(&framed).await?;
-    loop {
-        let mut len = [0u8; 2];
-        stream.read_exact(&mut len).await?;
-        let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
-        stream.read_exact(&mut buf).await?;
-        if buf.len() >= 12 && u16::from_be_bytes([buf[0], buf[1]]) == id {
-            return Ok(buf);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
     use super::*;
 
     const GOOD: &str = "key \"rigger-key\" {\n\talgorithm hmac-sha256;\n\tsecret \"8xPBcO7aDO2rvLwpp9DITzOLw4LaMLX9GhoLIMFS9Mo=\";\n};\n";
