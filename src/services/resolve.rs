@@ -6,12 +6,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
-use hickory_proto::op::{Message, Query, ResponseCode};
+use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use crate::base::error::{Error, ErrorKind};
 use crate::base::human;
-use crate::providers::dns::exchange::{Failure, Tries, exchange};
+use crate::providers::dns::exchange::{Failure, Tries, exchange, question};
 use crate::providers::probe::{Answer, show};
 
 /// Why a DNS question got no usable answer.
@@ -66,9 +66,7 @@ pub async fn ask(
             why: e.to_string(),
         }
     })?;
-    let mut msg = Message::query();
-    msg.metadata.recursion_desired = true;
-    msg.add_query(Query::query(fqdn, rtype));
+    let msg = question(fqdn, rtype, true);
     let id = msg.metadata.id;
     let no_answer = |why: String| ResolveError::NoAnswer { server, why };
     let request = msg

@@ -18,7 +18,7 @@ use super::Dns;
 use super::Zone;
 use super::marker;
 use super::name_servers::NameServers;
-use super::zone_api::{Api, ZoneApi};
+use super::zone_api::{Api, Outcomes, Sets, ZoneApi};
 use crate::base::error::{Error, ErrorKind, Result};
 use crate::providers::opening::Opening;
 use crate::providers::{Record, RecordData, RecordSpec};
@@ -453,7 +453,7 @@ impl Cloudflare {
         &self,
         zone: &Zone,
         posts: &[Value],
-    ) -> std::result::Result<Vec<Result<Record>>, CallError> {
+    ) -> std::result::Result<Outcomes, CallError> {
         let (result, _) = self
             .call(
                 Method::POST,
@@ -680,12 +680,7 @@ impl ZoneApi for Cloudflare {
     /// One `POST /zones/{id}/dns_records/batch` per 200 records (a Free zone's limit;
     /// Cloudflare applies a batch whole or not at all). An account without the batch
     /// endpoint gets the records one call each, a few at a time.
-    async fn add_all(
-        &self,
-        zone: &Zone,
-        specs: &[RecordSpec],
-        _existing: &HashMap<(String, String), Vec<Record>>,
-    ) -> Vec<Result<Record>> {
+    async fn add_all(&self, zone: &Zone, specs: &[RecordSpec], _existing: &Sets) -> Outcomes {
         if specs.len() < 2 || self.no_batch.load(Ordering::Relaxed) {
             let calls: Vec<_> = specs.iter().map(|s| self.add(zone, s, &[])).collect();
             return futures::stream::iter(calls)
@@ -701,7 +696,7 @@ impl ZoneApi for Cloudflare {
                 .iter()
                 .filter_map(|b| b.as_ref().ok().cloned())
                 .collect();
-            let made: Vec<Result<Record>> = match self.post_batch(zone, &good).await {
+            let made: Outcomes = match self.post_batch(zone, &good).await {
                 Ok(made) => made,
                 Err(e) if e.batch_refused() => {
                     tracing::debug!("cloudflare: no batch endpoint ({e}); one call per record");
@@ -738,11 +733,7 @@ impl ZoneApi for Cloudflare {
     /// Unread, in one call when they fit in one: Cloudflare refuses a record identical to
     /// one it has (and a batch whole, when one of its records is refused), so a retried
     /// run's records are refused, read and adopted, and a new cluster's go in at once.
-    async fn add_all_unread(
-        &self,
-        zone: &Zone,
-        specs: &[RecordSpec],
-    ) -> Option<Vec<Result<Record>>> {
+    async fn add_all_unread(&self, zone: &Zone, specs: &[RecordSpec]) -> Option<Outcomes> {
         let bodies: Vec<Value> = specs.iter().map(record_body).collect::<Result<_>>().ok()?;
         // A record Cloudflare would refuse anyway goes the read way, and is said alone;
         // so do more records than one batch takes, or an account without batches (single

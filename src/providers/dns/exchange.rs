@@ -58,12 +58,13 @@ impl fmt::Display for Over {
     }
 }
 
-/// The question put to a zone's own server: not recursive (RD=0: what the server itself
-/// holds, not what it could find elsewhere), with EDNS's 1232-byte UDP payload, the size
-/// that avoids fragmentation.
-pub fn authoritative_question(qname: Name, rtype: RecordType) -> Message {
+/// One question, with EDNS's 1232-byte UDP payload (the size that avoids
+/// fragmentation, so an answer of many SRV records still fits a datagram). A zone's own
+/// server is asked without recursion (what it holds, not what it could find elsewhere);
+/// a node's resolver, as a stub resolver asks it, with.
+pub fn question(qname: Name, rtype: RecordType, recursion_desired: bool) -> Message {
     let mut msg = Message::query();
-    msg.metadata.recursion_desired = false;
+    msg.metadata.recursion_desired = recursion_desired;
     msg.add_query(Query::query(qname, rtype));
     let mut edns = Edns::new();
     edns.set_max_payload(1232).set_version(0);

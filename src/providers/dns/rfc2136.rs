@@ -5,7 +5,6 @@
 
 mod wire;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +13,7 @@ use async_trait::async_trait;
 use futures::future::join_all;
 
 use self::wire::{QueryError, Rcode, RecordKind, TsigKey, UpdateError};
-use super::zone_api::{Api, ZoneApi};
+use super::zone_api::{Api, Outcomes, Sets, ZoneApi};
 use super::{Dns, Zone};
 use crate::base::error::{Error, ErrorKind, Result};
 use crate::providers::opening::Opening;
@@ -213,12 +212,7 @@ impl ZoneApi for Rfc2136 {
     }
 
     /// One UPDATE message for all of them, which the server applies whole.
-    async fn add_all(
-        &self,
-        zone: &Zone,
-        specs: &[RecordSpec],
-        _existing: &HashMap<(String, String), Vec<Record>>,
-    ) -> Vec<Result<Record>> {
+    async fn add_all(&self, zone: &Zone, specs: &[RecordSpec], _existing: &Sets) -> Outcomes {
         if let Err(e) = wire::add_all(self.server, &zone.name, &self.key, specs).await {
             let e = update_error(e);
             return specs.iter().map(|_| Err(e.clone())).collect();
@@ -233,11 +227,7 @@ impl ZoneApi for Rfc2136 {
     /// One UPDATE on the condition that none of their RRsets exists yet: a new cluster's
     /// records go in without reading first; when one set exists (a retried run, a
     /// shared name), the server changes nothing and the names are read.
-    async fn add_all_unread(
-        &self,
-        zone: &Zone,
-        specs: &[RecordSpec],
-    ) -> Option<Vec<Result<Record>>> {
+    async fn add_all_unread(&self, zone: &Zone, specs: &[RecordSpec]) -> Option<Outcomes> {
         match wire::add_all_new(self.server, &zone.name, &self.key, specs).await {
             Err(e) if e.is_yxrrset() => None,
             Err(e) => {

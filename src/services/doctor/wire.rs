@@ -13,7 +13,7 @@ use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::served::{Lookup, Rr, RrData};
-use crate::providers::dns::exchange::{Failure, Over, Tries, authoritative_question, exchange};
+use crate::providers::dns::exchange::{Failure, Over, Tries, exchange, question};
 
 /// A second each, twice over UDP.
 const TRIES: Tries = Tries {
@@ -28,7 +28,7 @@ pub async fn ask(server: SocketAddr, name: &str, rtype: RecordType) -> Lookup {
         Ok(n) => n,
         Err(e) => return Lookup::Failed(format!("{name:?} is not a DNS name: {e}")),
     };
-    let msg = authoritative_question(qname, rtype);
+    let msg = question(qname, rtype, false);
     let id = msg.metadata.id;
     let request = match msg.to_vec() {
         Ok(b) => b,

@@ -13,7 +13,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::providers::dns::exchange::{Failure, Tries, authoritative_question, exchange, over_tcp};
+use crate::providers::dns::exchange::{Failure, Tries, exchange, over_tcp, question};
 use crate::providers::{RecordData, RecordSpec};
 use base64::Engine as _;
 use hickory_proto::op::{Message, MessageType, OpCode, update_message};
@@ -1059,7 +1059,7 @@ async fn raw_query(
         reason,
     };
 
-    let msg = authoritative_question(qname.clone(), rtype);
+    let msg = question(qname.clone(), rtype, false);
     let id = msg.metadata.id;
     let bytes = msg.to_vec().map_err(|e| QueryError::Invalid {
         reason: format!("encoding failed: {e}"),
