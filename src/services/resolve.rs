@@ -76,6 +76,7 @@ pub async fn ask(
         .await
         .map_err(|failure| {
             no_answer(match failure {
+                // hickory's words again.
                 Failure::Silent { .. } => "request timed out".into(),
                 Failure::Io { source, .. } => Failure::plain(&source),
             })
@@ -90,7 +91,7 @@ pub async fn ask(
                 name: name.to_string(),
             });
         }
-        // As hickory's resolver, which asked here before, put it.
+        // Worded as hickory's resolver, which asked here before, worded it.
         other => return Err(no_answer(format!("DNS error: error response: {other}"))),
     }
     Ok(answer

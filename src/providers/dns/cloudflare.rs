@@ -883,15 +883,8 @@ mod tests {
     #[test]
     fn srv_bodies_use_the_current_api_form() {
         let spec = RecordSpec {
-            name: "_etcd-server-ssl._tcp.example.com".into(),
-            ttl: 300,
-            data: RecordData::SRV {
-                priority: 0,
-                weight: 0,
-                port: 2380,
-                target: "etcd-1.example.com".into(),
-            },
             cluster: None,
+            ..marker::tests::srv("etcd-1.example.com")
         };
         assert_eq!(
             record_body(&spec).unwrap(),

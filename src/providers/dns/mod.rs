@@ -5,6 +5,7 @@ pub mod cloudflare;
 pub mod exchange;
 pub mod marker;
 pub mod name_servers;
+pub mod rdata;
 pub mod rfc2136;
 pub mod route53;
 pub mod zone_api;

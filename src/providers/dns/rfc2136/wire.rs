@@ -14,11 +14,11 @@ use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::providers::dns::exchange::{Failure, Tries, exchange, over_tcp, question};
+use crate::providers::dns::rdata::{fqdn, rdata};
 use crate::providers::{RecordData, RecordSpec};
 use base64::Engine as _;
 use hickory_proto::op::{Message, MessageType, OpCode, update_message};
 use hickory_proto::rr::rdata::tsig::TsigAlgorithm;
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, SRV, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordSet, RecordType, TSigner};
 
 // ---------------------------------------------------------------------------
@@ -415,15 +415,6 @@ impl fmt::Display for RecordKind {
 }
 
 /// `name` (with or without trailing dot) as an absolute DNS name.
-fn fqdn(name: &str) -> Result<Name, String> {
-    let bare = name.strip_suffix('.').unwrap_or(name);
-    if bare.is_empty() {
-        return Ok(Name::root());
-    }
-    Name::from_ascii(format!("{bare}."))
-        .map_err(|e| format!("{name:?} is not a valid DNS name: {e}"))
-}
-
 fn name_to_string(name: &Name) -> String {
     let s = name.to_lowercase().to_ascii();
     match s.strip_suffix('.') {
@@ -434,27 +425,7 @@ fn name_to_string(name: &Name) -> String {
 
 fn to_record(spec: &RecordSpec) -> Result<Record, String> {
     let name = fqdn(&spec.name)?;
-    let rdata = match &spec.data {
-        RecordData::A { content } => RData::A(A(*content)),
-        RecordData::AAAA { content } => RData::AAAA(AAAA(*content)),
-        RecordData::CNAME { content } => RData::CNAME(CNAME(fqdn(content)?)),
-        RecordData::TXT { content } => {
-            // A TXT character-string holds at most 255 bytes.
-            let bytes = content.as_bytes();
-            let chunks: Vec<&[u8]> = if bytes.is_empty() {
-                vec![&[][..]]
-            } else {
-                bytes.chunks(255).collect()
-            };
-            RData::TXT(TXT::from_bytes(chunks))
-        }
-        RecordData::SRV {
-            priority,
-            weight,
-            port,
-            target,
-        } => RData::SRV(SRV::new(*priority, *weight, *port, fqdn(target)?)),
-    };
+    let rdata = rdata(&spec.data)?;
     Ok(Record::from_rdata(name, spec.ttl, rdata))
 }
 
@@ -718,40 +689,20 @@ impl Default for Options {
 // Public operations
 // ---------------------------------------------------------------------------
 
-/// Adds every one of `specs` to its RRset, keeping the sets' other values (RFC 2136
-/// §2.5.1), in one UPDATE message: the server applies it whole or not at all (§3.4.2).
-/// Adding an RR that already exists is a no-op on the server.
-pub async fn add_all(
-    server: SocketAddr,
-    zone: &str,
-    key: &TsigKey,
-    specs: &[RecordSpec],
-) -> Result<(), UpdateError> {
-    update(server, zone, key, specs, UpdateKind::Add).await
-}
-
-/// Adds every one of `specs` as `add_all` does, on the condition that none of their
-/// RRsets exists yet (RFC 2136 §2.4.3, "RRset does not exist", for each name and type):
-/// when one does, the server changes nothing and answers YXRRSET
-/// ([`UpdateError::is_yxrrset`]).
-pub async fn add_all_new(
-    server: SocketAddr,
-    zone: &str,
-    key: &TsigKey,
-    specs: &[RecordSpec],
-) -> Result<(), UpdateError> {
-    update(server, zone, key, specs, UpdateKind::AddNew).await
-}
-
-/// Deletes exactly these RRs, matched by name, type and rdata (RFC 2136 §2.5.4), in one
-/// UPDATE message. Deleting an RR that does not exist succeeds.
-pub async fn delete_all(
-    server: SocketAddr,
-    zone: &str,
-    key: &TsigKey,
-    specs: &[RecordSpec],
-) -> Result<(), UpdateError> {
-    update(server, zone, key, specs, UpdateKind::Delete).await
+/// What one UPDATE message does with every one of its records; the server applies the
+/// message whole or not at all (RFC 2136 §3.4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Adds each to its RRset, keeping the sets' other values (§2.5.1). Adding an RR
+    /// that already exists is a no-op on the server.
+    Add,
+    /// Adds as `Add` does, on the condition that none of their RRsets exists yet
+    /// (§2.4.3, "RRset does not exist", for each name and type): when one does, the
+    /// server changes nothing and answers YXRRSET ([`UpdateError::is_yxrrset`]).
+    AddNew,
+    /// Deletes exactly these RRs, matched by name, type and rdata (§2.5.4). Deleting an
+    /// RR that does not exist succeeds.
+    Delete,
 }
 
 /// Non-recursive (RD=0) query straight to `server`; returns the answer RRs
@@ -815,14 +766,6 @@ pub async fn zone_of(server: SocketAddr, name: &str) -> Result<Option<String>, Q
 // Update internals
 // ---------------------------------------------------------------------------
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum UpdateKind {
-    Add,
-    /// Add, if none of the RRsets exists.
-    AddNew,
-    Delete,
-}
-
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -830,12 +773,14 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-async fn update(
+/// Sends one UPDATE of `zone`, signed with `key`, that makes `change` with every one of
+/// `specs`.
+pub async fn update(
     server: SocketAddr,
     zone: &str,
     key: &TsigKey,
     specs: &[RecordSpec],
-    kind: UpdateKind,
+    change: Change,
 ) -> Result<(), UpdateError> {
     let opts = &Options::default();
     let zone_label = zone.strip_suffix('.').unwrap_or(zone).to_ascii_lowercase();
@@ -873,25 +818,25 @@ async fn update(
     for _ in 0..attempts {
         // Fresh ID and TSIG time per attempt.
         let rrset = RecordSet::from(first.clone());
-        let mut msg = match kind {
+        let mut msg = match change {
             // append(must_exist = false) is plain "add to an RRset"; create() would
             // add an "RRset must not exist" prerequisite and fail with YXRRSET.
-            UpdateKind::Add | UpdateKind::AddNew => {
+            Change::Add | Change::AddNew => {
                 update_message::append(rrset, zone_name.clone(), false, false)
             }
-            UpdateKind::Delete => update_message::delete_by_rdata(rrset, zone_name.clone(), false),
+            Change::Delete => update_message::delete_by_rdata(rrset, zone_name.clone(), false),
         };
         // The others go in the same update section, as the builder put the first:
         // class IN to add, class NONE with TTL 0 to delete one RR (RFC 2136 §2.5).
         for record in rest {
             let mut rrset = RecordSet::from(record.clone());
-            if kind == UpdateKind::Delete {
+            if change == Change::Delete {
                 rrset.set_dns_class(hickory_proto::rr::DNSClass::NONE);
                 rrset.set_ttl(0);
             }
             update_message::UpdateMessage::add_updates(&mut msg, rrset);
         }
-        if kind == UpdateKind::AddNew {
+        if change == Change::AddNew {
             let mut sets: Vec<(&Name, RecordType)> = Vec::new();
             for r in &records {
                 if !sets.contains(&(&r.name, r.record_type())) {
