@@ -242,4 +242,28 @@ mod tests {
             Err("connection timed out; no servers could be reached".into())
         );
     }
+
+    #[test]
+    fn one_dig_command_asks_many_names_and_is_read_back_name_by_name() {
+        let command = dig_command(&["_a._tcp.d", "_b._tcp.d"], RecordType::SRV);
+        assert_eq!(
+            command,
+            "echo '== _a._tcp.d'; dig +short +tries=2 +time=1 SRV '_a._tcp.d'; \
+             echo '== _b._tcp.d'; dig +short +tries=2 +time=1 SRV '_b._tcp.d'"
+        );
+        let out = "== _a._tcp.d\n0 0 2380 A.d.\n== _b._tcp.d\n\
+                   ;; communications error to 127.0.0.1#53: connection refused\n";
+        let sections = dig_sections(out, RecordType::SRV);
+        assert_eq!(
+            sections["_a._tcp.d"],
+            Ok(BTreeSet::from([Answer::Srv {
+                target: "a.d".into(),
+                port: 2380
+            }]))
+        );
+        assert_eq!(
+            sections["_b._tcp.d"],
+            Err("communications error to 127.0.0.1#53: connection refused".into())
+        );
+    }
 }

@@ -140,6 +140,9 @@ struct CallError {
     refused: Option<(StatusCode, Vec<u64>)>,
 }
 
+/// What a call gives, or why it failed.
+type Called<T> = std::result::Result<T, CallError>;
+
 impl From<Error> for CallError {
     fn from(error: Error) -> Self {
         Self {
@@ -234,7 +237,7 @@ impl Cloudflare {
         path: &str,
         query: &[(&str, String)],
         body: Option<Value>,
-    ) -> std::result::Result<(Value, Value), CallError> {
+    ) -> Called<(Value, Value)> {
         let what = format!("{method} {path}");
         let mut wait = self.retry.first_wait;
         let mut attempt = 0;
@@ -449,11 +452,7 @@ impl Cloudflare {
 
     /// One `POST .../dns_records/batch` of `posts`: an outcome for each, or the call's
     /// error (Cloudflare applies a batch whole or not at all).
-    async fn post_batch(
-        &self,
-        zone: &Zone,
-        posts: &[Value],
-    ) -> std::result::Result<Outcomes, CallError> {
+    async fn post_batch(&self, zone: &Zone, posts: &[Value]) -> Called<Outcomes> {
         let (result, _) = self
             .call(
                 Method::POST,
@@ -482,11 +481,7 @@ impl Cloudflare {
     }
 
     /// One `POST .../dns_records` of `spec`.
-    async fn post_record(
-        &self,
-        zone: &Zone,
-        spec: &RecordSpec,
-    ) -> std::result::Result<Record, CallError> {
+    async fn post_record(&self, zone: &Zone, spec: &RecordSpec) -> Called<Record> {
         let (result, _) = self
             .call(
                 Method::POST,
