@@ -2,9 +2,10 @@
 //! sets form different clusters). A lab host's resolver is asked from this process, from a
 //! thread inside the host's network namespace, of the servers its resolv.conf names: dig
 //! takes about 30 ms just to start, and the check runs on every node before etcd starts.
-//! Any other node runs `dig` (over SSH), whose short answers are read back.
+//! Any other node runs `dig` (over SSH), whose short answers are read back. The doctor's
+//! check of every node's resolver asks through here too.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -17,6 +18,10 @@ use crate::providers::{Answer, Instance, NodeResolver, Transport};
 /// How many times each server is asked before the next, as `dig +tries=2` does.
 const TRIES: usize = 2;
 
+/// What a node's resolver gave for one name: its answers (none when it says there are
+/// none), or why no server of it answered, in its words.
+pub type Gave = std::result::Result<BTreeSet<Answer>, String>;
+
 /// `name`/`rtype` as `node` resolves it: an empty set when its resolver says there is
 /// none; an error, naming the node, when no server of its resolver answers.
 pub async fn lookup(
@@ -25,29 +30,51 @@ pub async fn lookup(
     name: &str,
     rtype: RecordType,
 ) -> Result<BTreeSet<Answer>> {
+    let mut each = lookup_each(transport, node, &[name], rtype).await?;
+    each.pop()
+        .unwrap_or_else(|| Err("no outcome".into()))
+        .map_err(|why| {
+            Error::failed(format!(
+                "on {}, {name} {rtype} did not resolve: {why}",
+                node.name
+            ))
+            .with_help("the node's resolv.conf names the servers it asks")
+        })
+}
+
+/// Each of `names`/`rtype` as `node` resolves it, in their order, asked together (one
+/// command on a node reached over SSH). The error is for a node that cannot be asked at
+/// all; a name no server answered is that name's [`Gave`].
+pub async fn lookup_each(
+    transport: &dyn Transport,
+    node: &Instance,
+    names: &[&str],
+    rtype: RecordType,
+) -> Result<Vec<Gave>> {
     tracing::debug!(
-        "on {}: {name} {rtype}, asked of its own resolver",
-        node.name
+        "on {}: {} {rtype}, asked of its own resolver",
+        node.name,
+        names.join(", ")
     );
     match transport.resolver(node)? {
-        Some(resolver) => in_namespace(resolver, &node.name, name, rtype).await,
-        None => with_dig(transport, node, name, rtype).await,
+        Some(resolver) => in_namespace(resolver, &node.name, names, rtype).await,
+        None => with_dig(transport, node, names, rtype).await,
     }
 }
 
 async fn in_namespace(
     resolver: NodeResolver,
     node: &str,
-    name: &str,
+    names: &[&str],
     rtype: RecordType,
-) -> Result<BTreeSet<Answer>> {
+) -> Result<Vec<Gave>> {
     if resolver.servers.is_empty() {
         return Err(Error::failed(format!(
             "{node} has no name server in its resolv.conf"
         )));
     }
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let asked = name.to_string();
+    let asked: Vec<String> = names.iter().map(|n| n.to_string()).collect();
     // A thread of its own, moved into the host's namespace: its sockets are the host's
     // (its loopback is the host's), and it never serves anything else.
     std::thread::Builder::new()
@@ -59,26 +86,24 @@ async fn in_namespace(
                         .enable_all()
                         .build()
                 })
-                .map_err(|e| e.to_string())
-                .and_then(|rt| rt.block_on(ask_each(&resolver.servers, &asked, rtype)));
+                .map(|rt| {
+                    rt.block_on(futures::future::join_all(
+                        asked
+                            .iter()
+                            .map(|name| ask_each(&resolver.servers, name, rtype)),
+                    ))
+                });
             let _ = tx.send(outcome);
         })?;
     let outcome = rx
         .await
         .map_err(|_| Error::failed(format!("the lookup on {node} was lost")))?;
-    outcome.map_err(|why| {
-        Error::failed(format!("on {node}, {name} {rtype} did not resolve: {why}"))
-            .with_help("the node's resolv.conf names the servers it asks")
-    })
+    outcome.map_err(|e| Error::failed(format!("cannot ask {node}'s resolver: {e}")))
 }
 
 /// Each server in order, each up to `TRIES` times, as a stub resolver asks them: the
 /// first answer wins, a refusal included (it is the node's answer).
-async fn ask_each(
-    servers: &[std::net::IpAddr],
-    name: &str,
-    rtype: RecordType,
-) -> std::result::Result<BTreeSet<Answer>, String> {
+async fn ask_each(servers: &[std::net::IpAddr], name: &str, rtype: RecordType) -> Gave {
     let mut said = Vec::new();
     for server in servers {
         let server = SocketAddr::new(*server, 53);
@@ -97,14 +122,25 @@ async fn ask_each(
 async fn with_dig(
     transport: &dyn Transport,
     node: &Instance,
-    name: &str,
+    names: &[&str],
     rtype: RecordType,
-) -> Result<BTreeSet<Answer>> {
-    let command = format!("dig +short +tries={TRIES} +time=1 {rtype} '{name}'");
+) -> Result<Vec<Gave>> {
+    let command = dig_command(names, rtype);
     let out = transport
         .run(node, &command, Duration::from_secs(15))
         .await?;
-    if out.status != 0 {
+    let mut sections = dig_sections(&out.stdout, rtype);
+    let each: Vec<Gave> = names
+        .iter()
+        .map(|n| {
+            sections
+                .remove(*n)
+                .unwrap_or_else(|| Err("dig said nothing".into()))
+        })
+        .collect();
+    // dig's status is its last question's; a failure its `;;` lines explain is that
+    // name's answer, any other (no dig at all) the node's.
+    if out.status != 0 && each.iter().all(|gave| gave.is_ok()) {
         return Err(Error::failed(format!(
             "`{command}` on {} exited {}: {}",
             node.name,
@@ -113,16 +149,40 @@ async fn with_dig(
         ))
         .with_help("the node needs dig (Debian and Ubuntu: bind9-dnsutils)"));
     }
-    short_answers(&out.stdout, rtype).map_err(|why| {
-        Error::failed(format!(
-            "on {}, {name} {rtype} did not resolve: {why}",
-            node.name
-        ))
-    })
+    Ok(each)
+}
+
+/// The shell command that asks a node's resolver for each of `names`, each answer under
+/// an `== NAME` line, as [`dig_sections`] reads it back.
+pub fn dig_command(names: &[&str], rtype: RecordType) -> String {
+    let asks: Vec<String> = names
+        .iter()
+        .map(|n| format!("echo '== {n}'; dig +short +tries={TRIES} +time=1 {rtype} '{n}'"))
+        .collect();
+    asks.join("; ")
+}
+
+/// What [`dig_command`] printed, name by name.
+pub fn dig_sections(stdout: &str, rtype: RecordType) -> BTreeMap<String, Gave> {
+    let mut texts: Vec<(&str, String)> = Vec::new();
+    for line in stdout.lines() {
+        match (line.trim().strip_prefix("== "), texts.last_mut()) {
+            (Some(name), _) => texts.push((name, String::new())),
+            (None, Some((_, text))) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+            (None, None) => {}
+        }
+    }
+    texts
+        .into_iter()
+        .map(|(name, text)| (name.to_string(), short_answers(&text, rtype)))
+        .collect()
 }
 
 /// `dig +short`'s lines as answers; its `;;` lines say why nothing came back.
-fn short_answers(text: &str, rtype: RecordType) -> std::result::Result<BTreeSet<Answer>, String> {
+fn short_answers(text: &str, rtype: RecordType) -> Gave {
     let mut answers = BTreeSet::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         if let Some(why) = line.strip_prefix(";;") {
@@ -180,6 +240,30 @@ mod tests {
         assert_eq!(
             silent,
             Err("connection timed out; no servers could be reached".into())
+        );
+    }
+
+    #[test]
+    fn one_dig_command_asks_many_names_and_is_read_back_name_by_name() {
+        let command = dig_command(&["_a._tcp.d", "_b._tcp.d"], RecordType::SRV);
+        assert_eq!(
+            command,
+            "echo '== _a._tcp.d'; dig +short +tries=2 +time=1 SRV '_a._tcp.d'; \
+             echo '== _b._tcp.d'; dig +short +tries=2 +time=1 SRV '_b._tcp.d'"
+        );
+        let out = "== _a._tcp.d\n0 0 2380 A.d.\n== _b._tcp.d\n\
+                   ;; communications error to 127.0.0.1#53: connection refused\n";
+        let sections = dig_sections(out, RecordType::SRV);
+        assert_eq!(
+            sections["_a._tcp.d"],
+            Ok(BTreeSet::from([Answer::Srv {
+                target: "a.d".into(),
+                port: 2380
+            }]))
+        );
+        assert_eq!(
+            sections["_b._tcp.d"],
+            Err("communications error to 127.0.0.1#53: connection refused".into())
         );
     }
 }

@@ -18,7 +18,7 @@ use super::Dns;
 use super::Zone;
 use super::marker;
 use super::name_servers::NameServers;
-use super::zone_api::{Api, ZoneApi};
+use super::zone_api::{Api, Outcomes, Sets, ZoneApi};
 use crate::base::error::{Error, ErrorKind, Result};
 use crate::providers::opening::Opening;
 use crate::providers::{Record, RecordData, RecordSpec};
@@ -97,20 +97,19 @@ pub struct Cloudflare {
     base: String,
     auth: Auth,
     retry: Retry,
-    /// Zone name -> zone (or None: looked up, not in this account).
-    zones: Mutex<HashMap<String, Option<Zone>>>,
     /// Where `wait_resolves` asks; the zone's own Cloudflare name servers when empty.
     resolvers: Vec<SocketAddr>,
-    /// Zone name -> the name servers Cloudflare lists for it.
+    /// Zone name -> the name servers Cloudflare lists for it, from every zone object
+    /// read. Which zones exist is [`Api`]'s to remember.
     name_servers: Mutex<HashMap<String, Vec<String>>>,
     /// How those names become addresses.
     lookup: NameServers,
     /// Requests in flight at once, whatever asks: a 25-member cluster's lookups never
     /// become 25 requests at the same instant (1,200 per 5 minutes is the account's).
     in_flight: tokio::sync::Semaphore,
-    /// Whether every zone the token sees came in the first page of `/zones`, asked once:
-    /// then each later lookup is answered without a call.
-    listing: tokio::sync::OnceCell<bool>,
+    /// The first page of `/zones`, asked once: when it holds every zone the token sees,
+    /// each later lookup is answered without a call.
+    listing: tokio::sync::OnceCell<Listing>,
     /// The account answered that it has no batch endpoint: single calls from then on.
     no_batch: AtomicBool,
 }
@@ -126,18 +125,66 @@ const SINGLE_CALLS: usize = 8;
 /// Requests of one run in flight at once, of any kind.
 const IN_FLIGHT: usize = 16;
 
-/// Whether an error is Cloudflare refusing a record that is there already (81057: a
-/// record of that name and type that cannot have another; 81058: an identical one).
-fn already_there(e: &Error) -> bool {
-    ["81057 ", "81058 "].iter().any(|code| {
-        e.message.contains(&format!(": {code}")) || e.message.contains(&format!("; {code}"))
-    })
+/// The zones of the first page of `/zones`.
+struct Listing {
+    zones: HashMap<String, Zone>,
+    /// Whether they are all the zones the token sees.
+    complete: bool,
 }
 
-/// Whether an error says the account has no batch endpoint (rather than refusing what
-/// was in the batch).
-fn batch_refused(e: &Error) -> bool {
-    e.kind == ErrorKind::NotFound || ["(405 ", "(501 "].iter().any(|s| e.message.contains(s))
+/// A call's failure: the error as everyone else reads it, and, when Cloudflare answered
+/// with its envelope, the HTTP status and the envelope's error codes, which callers
+/// decide on (never the words).
+struct CallError {
+    error: Error,
+    refused: Option<(StatusCode, Vec<u64>)>,
+}
+
+/// What a call gives, or why it failed.
+type Called<T> = std::result::Result<T, CallError>;
+
+impl From<Error> for CallError {
+    fn from(error: Error) -> Self {
+        Self {
+            error,
+            refused: None,
+        }
+    }
+}
+
+impl From<CallError> for Error {
+    fn from(e: CallError) -> Self {
+        e.error
+    }
+}
+
+impl CallError {
+    /// Whether Cloudflare refused a record that is there already (81057: a record of
+    /// that name and type that cannot have another; 81058: an identical one).
+    fn already_there(&self) -> bool {
+        self.refused
+            .as_ref()
+            .is_some_and(|(_, codes)| codes.iter().any(|c| [81057, 81058].contains(c)))
+    }
+
+    /// Whether the account has no batch endpoint (rather than refusing what was in the
+    /// batch).
+    fn batch_refused(&self) -> bool {
+        self.refused.as_ref().is_some_and(|(status, _)| {
+            [
+                StatusCode::NOT_FOUND,
+                StatusCode::METHOD_NOT_ALLOWED,
+                StatusCode::NOT_IMPLEMENTED,
+            ]
+            .contains(status)
+        })
+    }
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
 }
 const RECORDS_PER_PAGE: usize = 100;
 
@@ -158,7 +205,6 @@ impl Cloudflare {
             base: base.trim_end_matches('/').to_string(),
             auth,
             retry,
-            zones: Mutex::default(),
             resolvers,
             name_servers: Mutex::default(),
             lookup: NameServers::default(),
@@ -191,7 +237,7 @@ impl Cloudflare {
         path: &str,
         query: &[(&str, String)],
         body: Option<Value>,
-    ) -> Result<(Value, Value)> {
+    ) -> Called<(Value, Value)> {
         let what = format!("{method} {path}");
         let mut wait = self.retry.first_wait;
         let mut attempt = 0;
@@ -230,7 +276,8 @@ impl Cloudflare {
                     return Err(Error::failed(format!(
                         "cloudflare: {what}: {}",
                         crate::base::human::root_cause(&e)
-                    )));
+                    ))
+                    .into());
                 }
             };
             let status = response.status();
@@ -277,12 +324,19 @@ impl Cloudflare {
                             .collect()
                     })
                     .unwrap_or_default();
+                let codes = envelope
+                    .get("errors")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| e.get("code").and_then(Value::as_u64))
+                    .collect();
                 let kind = match status {
                     StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ErrorKind::Permission,
                     StatusCode::NOT_FOUND => ErrorKind::NotFound,
                     _ => ErrorKind::Failed,
                 };
-                return Err(Error::new(
+                let error = Error::new(
                     kind,
                     format!(
                         "cloudflare: {what} failed ({status}): {}",
@@ -292,7 +346,11 @@ impl Cloudflare {
                             errors.join("; ")
                         }
                     ),
-                ));
+                );
+                return Err(CallError {
+                    error,
+                    refused: Some((status, codes)),
+                });
             }
             return Ok((
                 envelope.get("result").cloned().unwrap_or(Value::Null),
@@ -331,7 +389,7 @@ impl Cloudflare {
         }
     }
 
-    /// Keeps a zone object of the API: the zone, and the name servers it lists.
+    /// A zone object of the API as a zone, keeping the name servers it lists.
     fn remember(&self, z: &Value) -> Option<Zone> {
         let zone = Zone {
             id: z.get("id")?.as_str()?.to_string(),
@@ -348,10 +406,6 @@ impl Cloudflare {
             .lock()
             .expect("name servers lock")
             .insert(zone.name.clone(), names);
-        self.zones
-            .lock()
-            .expect("zones lock")
-            .insert(zone.name.clone(), Some(zone.clone()));
         Some(zone)
     }
 
@@ -362,46 +416,43 @@ impl Cloudflare {
     /// than a page is asked name by name.
     /// A token that cannot list zones cannot look one up by name either (the same call),
     /// so a refusal is the lookup's answer.
-    async fn zones_listed(&self) -> Result<bool> {
+    async fn zones_listed(&self) -> Result<&Listing> {
         self.listing
             .get_or_try_init(|| async {
                 let query = [("per_page", ZONES_PER_PAGE.to_string())];
                 let (result, info) = self.call(Method::GET, "/zones", &query, None).await?;
                 let items = result.as_array().cloned().unwrap_or_default();
-                for z in &items {
-                    self.remember(z);
-                }
+                let zones = items
+                    .iter()
+                    .filter_map(|z| self.remember(z))
+                    .map(|z| (z.name.clone(), z))
+                    .collect();
                 let total = info.get("total_count").and_then(Value::as_u64);
-                Ok(total.is_some_and(|t| t <= items.len() as u64))
+                Ok(Listing {
+                    zones,
+                    complete: total.is_some_and(|t| t <= items.len() as u64),
+                })
             })
             .await
-            .copied()
     }
 
     async fn fetch_zone(&self, name: &str) -> Result<Option<Zone>> {
-        let complete = self.zones_listed().await?;
-        if let Some(known) = self.zones.lock().expect("zones lock").get(name) {
-            return Ok(known.clone());
+        let listing = self.zones_listed().await?;
+        if let Some(zone) = listing.zones.get(name) {
+            return Ok(Some(zone.clone()));
         }
-        if complete {
+        if listing.complete {
             return Ok(None);
         }
         let found = self
             .list_all("/zones", &[("name", name.to_string())], ZONES_PER_PAGE)
             .await?;
-        let zone = found.first().and_then(|z| self.remember(z));
-        if zone.is_none() {
-            self.zones
-                .lock()
-                .expect("zones lock")
-                .insert(name.to_string(), None);
-        }
-        Ok(zone)
+        Ok(found.first().and_then(|z| self.remember(z)))
     }
 
     /// One `POST .../dns_records/batch` of `posts`: an outcome for each, or the call's
     /// error (Cloudflare applies a batch whole or not at all).
-    async fn post_batch(&self, zone: &Zone, posts: &[Value]) -> Result<Vec<Result<Record>>> {
+    async fn post_batch(&self, zone: &Zone, posts: &[Value]) -> Called<Outcomes> {
         let (result, _) = self
             .call(
                 Method::POST,
@@ -427,6 +478,22 @@ impl Cloudflare {
                 })
             })
             .collect())
+    }
+
+    /// One `POST .../dns_records` of `spec`.
+    async fn post_record(&self, zone: &Zone, spec: &RecordSpec) -> Called<Record> {
+        let (result, _) = self
+            .call(
+                Method::POST,
+                &format!("/zones/{}/dns_records", zone.id),
+                &[],
+                Some(record_body(spec)?),
+            )
+            .await?;
+        parse_record(zone, &result).ok_or_else(|| {
+            Error::failed("cloudflare: the created record came back in a form rigger cannot read")
+                .into()
+        })
     }
 
     async fn fetch_records(
@@ -602,28 +669,13 @@ impl ZoneApi for Cloudflare {
     }
 
     async fn add(&self, zone: &Zone, spec: &RecordSpec, _existing: &[Record]) -> Result<Record> {
-        let (result, _) = self
-            .call(
-                Method::POST,
-                &format!("/zones/{}/dns_records", zone.id),
-                &[],
-                Some(record_body(spec)?),
-            )
-            .await?;
-        parse_record(zone, &result).ok_or_else(|| {
-            Error::failed("cloudflare: the created record came back in a form rigger cannot read")
-        })
+        Ok(self.post_record(zone, spec).await?)
     }
 
     /// One `POST /zones/{id}/dns_records/batch` per 200 records (a Free zone's limit;
     /// Cloudflare applies a batch whole or not at all). An account without the batch
     /// endpoint gets the records one call each, a few at a time.
-    async fn add_all(
-        &self,
-        zone: &Zone,
-        specs: &[RecordSpec],
-        _existing: &HashMap<(String, String), Vec<Record>>,
-    ) -> Vec<Result<Record>> {
+    async fn add_all(&self, zone: &Zone, specs: &[RecordSpec], _existing: &Sets) -> Outcomes {
         if specs.len() < 2 || self.no_batch.load(Ordering::Relaxed) {
             let calls: Vec<_> = specs.iter().map(|s| self.add(zone, s, &[])).collect();
             return futures::stream::iter(calls)
@@ -639,9 +691,9 @@ impl ZoneApi for Cloudflare {
                 .iter()
                 .filter_map(|b| b.as_ref().ok().cloned())
                 .collect();
-            let made: Vec<Result<Record>> = match self.post_batch(zone, &good).await {
+            let made: Outcomes = match self.post_batch(zone, &good).await {
                 Ok(made) => made,
-                Err(e) if batch_refused(&e) => {
+                Err(e) if e.batch_refused() => {
                     tracing::debug!("cloudflare: no batch endpoint ({e}); one call per record");
                     self.no_batch.store(true, Ordering::Relaxed);
                     let specs: Vec<&RecordSpec> = chunk
@@ -656,7 +708,7 @@ impl ZoneApi for Cloudflare {
                         .collect()
                         .await
                 }
-                Err(e) => good.iter().map(|_| Err(e.clone())).collect(),
+                Err(e) => good.iter().map(|_| Err(e.error.clone())).collect(),
             };
             let mut made = made.into_iter();
             for body in bodies {
@@ -676,19 +728,15 @@ impl ZoneApi for Cloudflare {
     /// Unread, in one call when they fit in one: Cloudflare refuses a record identical to
     /// one it has (and a batch whole, when one of its records is refused), so a retried
     /// run's records are refused, read and adopted, and a new cluster's go in at once.
-    async fn add_all_unread(
-        &self,
-        zone: &Zone,
-        specs: &[RecordSpec],
-    ) -> Option<Vec<Result<Record>>> {
+    async fn add_all_unread(&self, zone: &Zone, specs: &[RecordSpec]) -> Option<Outcomes> {
         let bodies: Vec<Value> = specs.iter().map(record_body).collect::<Result<_>>().ok()?;
         // A record Cloudflare would refuse anyway goes the read way, and is said alone;
         // so do more records than one batch takes, or an account without batches (single
         // calls do not fail together, and one refused must not leave the others adopted).
         let outcome = match bodies.as_slice() {
-            [_] => match self.add(zone, &specs[0], &[]).await {
-                Err(e) if already_there(&e) => return None,
-                added => return Some(vec![added]),
+            [_] => match self.post_record(zone, &specs[0]).await {
+                Err(e) if e.already_there() => return None,
+                added => return Some(vec![added.map_err(Error::from)]),
             },
             _ if bodies.len() > BATCH_LIMIT || self.no_batch.load(Ordering::Relaxed) => {
                 return None;
@@ -697,13 +745,13 @@ impl ZoneApi for Cloudflare {
         };
         match outcome {
             Ok(made) => Some(made),
-            Err(e) if already_there(&e) => None,
-            Err(e) if batch_refused(&e) => {
+            Err(e) if e.already_there() => None,
+            Err(e) if e.batch_refused() => {
                 tracing::debug!("cloudflare: no batch endpoint ({e}); one call per record");
                 self.no_batch.store(true, Ordering::Relaxed);
                 None
             }
-            Err(e) => Some(specs.iter().map(|_| Err(e.clone())).collect()),
+            Err(e) => Some(specs.iter().map(|_| Err(e.error.clone())).collect()),
         }
     }
 
@@ -752,8 +800,8 @@ impl ZoneApi for Cloudflare {
             &[],
             None,
         )
-        .await
-        .map(|_| ())
+        .await?;
+        Ok(())
     }
 
     /// `--dns-server` when given, else the zone's own name servers, as Cloudflare's zone
@@ -830,15 +878,8 @@ mod tests {
     #[test]
     fn srv_bodies_use_the_current_api_form() {
         let spec = RecordSpec {
-            name: "_etcd-server-ssl._tcp.example.com".into(),
-            ttl: 300,
-            data: RecordData::SRV {
-                priority: 0,
-                weight: 0,
-                port: 2380,
-                target: "etcd-1.example.com".into(),
-            },
             cluster: None,
+            ..marker::tests::srv("etcd-1.example.com")
         };
         assert_eq!(
             record_body(&spec).unwrap(),

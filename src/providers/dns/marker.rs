@@ -110,10 +110,11 @@ pub fn parse_txt_name(name: &str) -> Option<MarkedName<'_>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
 
-    fn srv(target: &str) -> RecordSpec {
+    /// A peer record of `example.com`'s cluster, to `target`.
+    pub fn srv(target: &str) -> RecordSpec {
         RecordSpec {
             name: "_etcd-server-ssl._tcp.example.com".into(),
             ttl: 300,

@@ -2,8 +2,10 @@
 //! module per backend.
 
 pub mod cloudflare;
+pub mod exchange;
 pub mod marker;
 pub mod name_servers;
+pub mod rdata;
 pub mod rfc2136;
 pub mod route53;
 pub mod zone_api;

@@ -98,34 +98,33 @@ impl NameServers {
 mod tests {
     use super::*;
 
+    /// What `ns` gives for the name server `name` of `example.test`, or why it gives
+    /// nothing.
+    fn addresses(ns: &NameServers, name: &str) -> std::result::Result<Vec<SocketAddr>, String> {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(ns.addresses("example.test", &[name.into()]))
+            .map_err(|e| e.message)
+    }
+
     #[test]
     fn an_override_maps_names_to_loopback_only() {
         let ns = NameServers::parse("NS1.example.test.=127.0.0.1:5353").unwrap();
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let got = rt
-            .block_on(ns.addresses("example.test", &["ns1.example.test".into()]))
-            .unwrap();
-        assert_eq!(got, vec!["127.0.0.1:5353".parse().unwrap()]);
-        let missing = rt.block_on(ns.addresses("example.test", &["ns2.example.test".into()]));
-        assert!(
-            missing
-                .unwrap_err()
-                .message
-                .contains("ns2.example.test: not in")
+        assert_eq!(
+            addresses(&ns, "ns1.example.test").unwrap(),
+            vec!["127.0.0.1:5353".parse().unwrap()]
         );
+        let missing = addresses(&ns, "ns2.example.test").unwrap_err();
+        assert!(missing.contains("ns2.example.test: not in"), "{missing}");
         assert!(NameServers::parse("ns1.example.test=192.0.2.1:53").is_err());
     }
 
     #[test]
     fn an_empty_override_maps_nothing_rather_than_asking_the_systems_resolver() {
         let ns = NameServers::from_setting(Some("")).unwrap();
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let asked = rt.block_on(ns.addresses("example.test", &["ns1.example.test".into()]));
+        let asked = addresses(&ns, "ns1.example.test").unwrap_err();
         assert!(
-            asked
-                .unwrap_err()
-                .message
-                .contains("ns1.example.test: not in RIGGER_NAME_SERVERS")
+            asked.contains("ns1.example.test: not in RIGGER_NAME_SERVERS"),
+            "{asked}"
         );
     }
 }

@@ -5,7 +5,6 @@
 
 mod wire;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,8 +12,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::future::join_all;
 
-use self::wire::{QueryError, Rcode, RecordKind, TsigKey, UpdateError};
-use super::zone_api::{Api, ZoneApi};
+use self::wire::{Change, QueryError, Rcode, RecordKind, TsigKey, UpdateError};
+use super::zone_api::{Api, Outcomes, Sets, ZoneApi};
 use super::{Dns, Zone};
 use crate::base::error::{Error, ErrorKind, Result};
 use crate::providers::opening::Opening;
@@ -120,6 +119,16 @@ fn zone(apex: String) -> Zone {
 }
 
 impl Rfc2136 {
+    /// One UPDATE of `zone` on the server, signed with the run's key.
+    async fn update(
+        &self,
+        zone: &Zone,
+        specs: &[RecordSpec],
+        change: Change,
+    ) -> std::result::Result<(), UpdateError> {
+        wire::update(self.server, &zone.name, &self.key, specs, change).await
+    }
+
     /// The apex of the zone the server holds `name` in, if it holds one (see
     /// [`wire::zone_of`]).
     async fn apex_of(&self, name: &str) -> Result<Option<String>> {
@@ -201,25 +210,15 @@ impl ZoneApi for Rfc2136 {
     }
 
     async fn add(&self, zone: &Zone, spec: &RecordSpec, _existing: &[Record]) -> Result<Record> {
-        wire::add_all(
-            self.server,
-            &zone.name,
-            &self.key,
-            std::slice::from_ref(spec),
-        )
-        .await
-        .map_err(update_error)?;
+        self.update(zone, std::slice::from_ref(spec), Change::Add)
+            .await
+            .map_err(update_error)?;
         self.added(zone, spec).await
     }
 
     /// One UPDATE message for all of them, which the server applies whole.
-    async fn add_all(
-        &self,
-        zone: &Zone,
-        specs: &[RecordSpec],
-        _existing: &HashMap<(String, String), Vec<Record>>,
-    ) -> Vec<Result<Record>> {
-        if let Err(e) = wire::add_all(self.server, &zone.name, &self.key, specs).await {
+    async fn add_all(&self, zone: &Zone, specs: &[RecordSpec], _existing: &Sets) -> Outcomes {
+        if let Err(e) = self.update(zone, specs, Change::Add).await {
             let e = update_error(e);
             return specs.iter().map(|_| Err(e.clone())).collect();
         }
@@ -233,12 +232,8 @@ impl ZoneApi for Rfc2136 {
     /// One UPDATE on the condition that none of their RRsets exists yet: a new cluster's
     /// records go in without reading first; when one set exists (a retried run, a
     /// shared name), the server changes nothing and the names are read.
-    async fn add_all_unread(
-        &self,
-        zone: &Zone,
-        specs: &[RecordSpec],
-    ) -> Option<Vec<Result<Record>>> {
-        match wire::add_all_new(self.server, &zone.name, &self.key, specs).await {
+    async fn add_all_unread(&self, zone: &Zone, specs: &[RecordSpec]) -> Option<Outcomes> {
+        match self.update(zone, specs, Change::AddNew).await {
             Err(e) if e.is_yxrrset() => None,
             Err(e) => {
                 let e = update_error(e);
@@ -249,20 +244,16 @@ impl ZoneApi for Rfc2136 {
     }
 
     async fn remove(&self, zone: &Zone, record: &Record) -> Result<()> {
-        wire::delete_all(
-            self.server,
-            &zone.name,
-            &self.key,
-            std::slice::from_ref(&record.spec),
-        )
-        .await
-        .map_err(update_error)
+        self.update(zone, std::slice::from_ref(&record.spec), Change::Delete)
+            .await
+            .map_err(update_error)
     }
 
     /// One UPDATE message for all of them; deleting an RR that is not there succeeds.
     async fn remove_all(&self, zone: &Zone, records: &[Record]) -> Vec<Result<()>> {
         let specs: Vec<RecordSpec> = records.iter().map(|r| r.spec.clone()).collect();
-        let outcome = wire::delete_all(self.server, &zone.name, &self.key, &specs)
+        let outcome = self
+            .update(zone, &specs, Change::Delete)
             .await
             .map_err(update_error);
         records.iter().map(|_| outcome.clone()).collect()

@@ -19,7 +19,7 @@ use super::Dns;
 use super::Zone;
 use super::marker;
 use super::name_servers::NameServers;
-use super::zone_api::{Api, ZoneApi};
+use super::zone_api::{Api, Outcomes, Sets, ZoneApi};
 use crate::base::error::{Error, Result};
 use crate::providers::aws::sdk_error;
 use crate::providers::opening::Opening;
@@ -472,11 +472,7 @@ impl Route53 {
     /// and every marker, each as `action`: CREATEs, which Route 53 refuses whole if one
     /// of them exists, so that they never overwrite what was not read; or UPSERTs of
     /// whole sets, after reading them.
-    fn batch(
-        specs: &[RecordSpec],
-        existing: &HashMap<(String, String), Vec<Record>>,
-        action: ChangeAction,
-    ) -> Result<Vec<Change>> {
+    fn batch(specs: &[RecordSpec], existing: &Sets, action: ChangeAction) -> Result<Vec<Change>> {
         let mut sets: Vec<((String, String), i64, Vec<String>)> = Vec::new();
         let mut markers = Vec::new();
         for spec in specs {
@@ -504,6 +500,34 @@ impl Route53 {
         }
         changes.extend(markers);
         Ok(changes)
+    }
+
+    /// The records of one set: its values that rigger can read, at the set's TTL.
+    fn set_records(
+        zone: &Zone,
+        name: &str,
+        rtype: &str,
+        ttl: i64,
+        values: Vec<String>,
+    ) -> Vec<Record> {
+        let ttl = u32::try_from(ttl).unwrap_or(300);
+        values
+            .iter()
+            .filter_map(|v| data_of(rtype, v))
+            .map(|data| {
+                Self::record(
+                    zone,
+                    RecordSpec {
+                        name: name.to_string(),
+                        ttl,
+                        data,
+                        // The marker lives in a set of its own; listing does not read it
+                        // (a request per value, on a rate-limited API).
+                        cluster: None,
+                    },
+                )
+            })
+            .collect()
     }
 
     fn record(zone: &Zone, spec: RecordSpec) -> Record {
@@ -561,27 +585,10 @@ impl ZoneApi for Route53 {
                     .collect()
             }
         };
-        let mut out = Vec::new();
-        for (rtype, (ttl, values)) in sets {
-            {
-                for v in values {
-                    if let Some(data) = data_of(rtype, &v) {
-                        out.push(Self::record(
-                            zone,
-                            RecordSpec {
-                                name: name.to_string(),
-                                ttl: u32::try_from(ttl).unwrap_or(300),
-                                data,
-                                // The marker lives in a set of its own; listing does not
-                                // read it (a request per value, on a rate-limited API).
-                                cluster: None,
-                            },
-                        ));
-                    }
-                }
-            }
-        }
-        Ok(out)
+        Ok(sets
+            .into_iter()
+            .flat_map(|(rtype, (ttl, values))| Self::set_records(zone, name, rtype, ttl, values))
+            .collect())
     }
 
     async fn add(&self, zone: &Zone, spec: &RecordSpec, existing: &[Record]) -> Result<Record> {
@@ -612,36 +619,16 @@ impl ZoneApi for Route53 {
         };
         keys.iter()
             .map(|(name, rtype)| {
-                let mut out = Vec::new();
-                if let Some((ttl, values)) = set_in(&sets, name, rtype) {
-                    let ttl = u32::try_from(ttl).unwrap_or(300);
-                    for value in values {
-                        if let Some(data) = data_of(rtype, &value) {
-                            out.push(Self::record(
-                                zone,
-                                RecordSpec {
-                                    name: name.clone(),
-                                    ttl,
-                                    data,
-                                    cluster: None,
-                                },
-                            ));
-                        }
-                    }
-                }
-                Ok(out)
+                Ok(set_in(&sets, name, rtype)
+                    .map(|(ttl, values)| Self::set_records(zone, name, rtype, ttl, values))
+                    .unwrap_or_default())
             })
             .collect()
     }
 
     /// Every new value, and its marker, in one ChangeResourceRecordSets: each set once,
     /// with the values it has and all the new ones (Route 53 applies a batch whole).
-    async fn add_all(
-        &self,
-        zone: &Zone,
-        specs: &[RecordSpec],
-        existing: &HashMap<(String, String), Vec<Record>>,
-    ) -> Vec<Result<Record>> {
+    async fn add_all(&self, zone: &Zone, specs: &[RecordSpec], existing: &Sets) -> Outcomes {
         if specs.is_empty() {
             return Vec::new();
         }
@@ -662,11 +649,7 @@ impl ZoneApi for Route53 {
     /// Every set and marker as a CREATE, in one ChangeResourceRecordSets, unread: Route
     /// 53 refuses the batch whole if one of the sets exists (a retried run, a set with
     /// other values), and then the caller reads, adopts and adds the rest.
-    async fn add_all_unread(
-        &self,
-        zone: &Zone,
-        specs: &[RecordSpec],
-    ) -> Option<Vec<Result<Record>>> {
+    async fn add_all_unread(&self, zone: &Zone, specs: &[RecordSpec]) -> Option<Outcomes> {
         if specs.is_empty() {
             return Some(Vec::new());
         }

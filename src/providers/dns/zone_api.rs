@@ -17,6 +17,11 @@ use crate::base::error::{Error, ErrorKind, Result};
 use crate::base::names::zone_candidates;
 use crate::providers::{Record, RecordSpec};
 
+/// The records already in a zone, by name and type.
+pub type Sets = HashMap<(String, String), Vec<Record>>;
+/// One outcome for each record asked for, in the order asked.
+pub type Outcomes = Vec<Result<Record>>;
+
 #[async_trait]
 pub trait ZoneApi: Send + Sync {
     /// Where the zones live, for messages: "this Cloudflare account", "Route 53".
@@ -59,12 +64,7 @@ pub trait ZoneApi: Send + Sync {
     /// `existing` holds the records of each name and type. By default one `add` after
     /// the other, each seeing the ones before it (an API that keeps a name's values in
     /// one set must not lose one to another); an API that takes many in one call does.
-    async fn add_all(
-        &self,
-        zone: &Zone,
-        specs: &[RecordSpec],
-        existing: &HashMap<(String, String), Vec<Record>>,
-    ) -> Vec<Result<Record>> {
+    async fn add_all(&self, zone: &Zone, specs: &[RecordSpec], existing: &Sets) -> Outcomes {
         let mut sets = existing.clone();
         let mut out = Vec::with_capacity(specs.len());
         for spec in specs {
@@ -83,11 +83,7 @@ pub trait ZoneApi: Send + Sync {
     /// was added: the caller reads what is there, adopts it, and adds the rest), or when
     /// the API has no such call (the default). A new cluster's records are new: reading
     /// before writing would cost every run a round trip that only a retried run needs.
-    async fn add_all_unread(
-        &self,
-        _zone: &Zone,
-        _specs: &[RecordSpec],
-    ) -> Option<Vec<Result<Record>>> {
+    async fn add_all_unread(&self, _zone: &Zone, _specs: &[RecordSpec]) -> Option<Outcomes> {
         None
     }
     /// Removes every one of `records`, in their order; one outcome each (`NotFound` for

@@ -2,54 +2,63 @@
 //! reads the SRV records through its machine's resolver, not the zone's servers, so a
 //! resolver that caches an old set, forwards to other servers or does not answer gives
 //! that member a cluster of its own (at first boot) or a wrong view (when it joins).
-//! Reading a node is the caller's (a command on the node); judging is here, pure.
+//! Reading a node goes through the one node lookup (`services::node_lookup`, as
+//! `node_resolve` asks); judging is here, pure.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::checks::finding;
-use crate::providers::discovery::{Finding, Severity};
+use hickory_proto::rr::RecordType;
 
-/// The shell command that asks a node's resolver for `owners`, each answer under a
-/// `== OWNER` line, as `parse` reads it back.
-pub fn command(owners: &[&str]) -> String {
-    let asks: Vec<String> = owners
-        .iter()
-        .map(|o| format!("echo '== {o}'; dig +short +tries=2 +time=1 SRV '{o}' 2>&1"))
-        .collect();
-    asks.join("; ")
-}
+use super::checks::finding;
+use crate::base::error::Result;
+use crate::providers::discovery::{Finding, Severity};
+use crate::providers::{Answer, Instance, Transport};
+use crate::services::node_lookup;
 
 /// What a node's resolver gave for each owner: its targets as "target:port", or why it
-/// gave nothing (its words: dig's ";; ..." line).
-pub fn parse(stdout: &str) -> BTreeMap<String, Result<BTreeSet<String>, String>> {
-    let mut out: BTreeMap<String, Result<BTreeSet<String>, String>> = BTreeMap::new();
-    let mut owner: Option<String> = None;
-    for line in stdout.lines().map(str::trim) {
-        if let Some(name) = line.strip_prefix("== ") {
-            owner = Some(name.to_string());
-            out.insert(name.to_string(), Ok(BTreeSet::new()));
-            continue;
-        }
-        let Some(seen) = owner.as_ref().and_then(|o| out.get_mut(o)) else {
-            continue;
-        };
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if let Some(why) = line.strip_prefix(";;") {
-            *seen = Err(why.trim().to_string());
-        } else if let (Ok(set), [_, _, port, target]) = (seen.as_mut(), &fields[..]) {
-            set.insert(format!("{}:{port}", target.trim_end_matches('.')));
-        }
-    }
-    out
+/// gave nothing (its words).
+pub type Seen = BTreeMap<String, std::result::Result<BTreeSet<String>, String>>;
+
+/// What `node`'s own resolver gives for each of `owners`, asked as `node_resolve` asks
+/// it: from inside a lab host's namespace, or with `dig` over SSH. The error is for a
+/// node that cannot be asked at all.
+pub async fn read(transport: &dyn Transport, node: &Instance, owners: &[&str]) -> Result<Seen> {
+    let each = node_lookup::lookup_each(transport, node, owners, RecordType::SRV).await?;
+    Ok(owners
+        .iter()
+        .zip(each)
+        .map(|(owner, gave)| (owner.to_string(), gave.map(|answers| targets(&answers))))
+        .collect())
+}
+
+/// The shell command that asks a node's resolver for `owners`, as [`parse`] reads it
+/// back: what a caller that runs the command itself uses; [`read`] does both.
+pub fn command(owners: &[&str]) -> String {
+    node_lookup::dig_command(owners, RecordType::SRV)
+}
+
+/// What [`command`] printed, as [`judge`] reads it.
+pub fn parse(stdout: &str) -> Seen {
+    node_lookup::dig_sections(stdout, RecordType::SRV)
+        .into_iter()
+        .map(|(owner, gave)| (owner, gave.map(|answers| targets(&answers))))
+        .collect()
+}
+
+/// SRV answers as "target:port".
+fn targets(answers: &BTreeSet<Answer>) -> BTreeSet<String> {
+    answers
+        .iter()
+        .filter_map(|a| match a {
+            Answer::Srv { target, port } => Some(format!("{target}:{port}")),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The findings for `node`, whose resolver gave `seen`, where the zone's servers give
 /// `zone` (owner -> "target:port"); owners neither names are not compared.
-pub fn judge(
-    node: &str,
-    zone: &BTreeMap<String, BTreeSet<String>>,
-    seen: &BTreeMap<String, Result<BTreeSet<String>, String>>,
-) -> Vec<Finding> {
+pub fn judge(node: &str, zone: &BTreeMap<String, BTreeSet<String>>, seen: &Seen) -> Vec<Finding> {
     let mut out = Vec::new();
     let empty = BTreeSet::new();
     let owners: BTreeSet<&String> = zone.keys().chain(seen.keys()).collect();
@@ -137,8 +146,9 @@ mod tests {
     #[test]
     fn the_command_asks_each_owner_under_its_own_line() {
         assert_eq!(
-            command(&["_a._tcp.d"]),
-            "echo '== _a._tcp.d'; dig +short +tries=2 +time=1 SRV '_a._tcp.d' 2>&1"
+            command(&["_a._tcp.d", "_b._tcp.d"]),
+            "echo '== _a._tcp.d'; dig +short +tries=2 +time=1 SRV '_a._tcp.d'; \
+             echo '== _b._tcp.d'; dig +short +tries=2 +time=1 SRV '_b._tcp.d'"
         );
     }
 }

@@ -2,23 +2,24 @@
 //! target without a word, while Go's resolver, which etcd uses, refuses the whole
 //! answer (golang/go#27546). So the bytes are looked at, not only the records.
 //!
-//! Non-recursive (RD=0), no cache, over UDP with a TCP retry for a truncated answer.
-//! Sockets are made by tokio in the calling task: the caller's runtime decides which
-//! network namespace they are in.
+//! Non-recursive (RD=0), no cache, through the one DNS exchange (UDP, with a TCP retry
+//! for a truncated answer).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
-use hickory_proto::op::{Edns, Message, MessageType, Query, ResponseCode};
+use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
 
 use super::served::{Lookup, Rr, RrData};
+use crate::providers::dns::exchange::{Failure, Over, Tries, exchange, question};
 
-const TIMEOUT: Duration = Duration::from_secs(1);
-const ATTEMPTS: usize = 2;
+/// A second each, twice over UDP.
+const TRIES: Tries = Tries {
+    timeout: Duration::from_secs(1),
+    attempts: 2,
+};
 const SRV: u16 = 33;
 
 /// Asks `server` for `name`/`rtype` and says what it answered.
@@ -27,42 +28,33 @@ pub async fn ask(server: SocketAddr, name: &str, rtype: RecordType) -> Lookup {
         Ok(n) => n,
         Err(e) => return Lookup::Failed(format!("{name:?} is not a DNS name: {e}")),
     };
-    let mut msg = Message::query();
-    msg.metadata.recursion_desired = false;
-    msg.add_query(Query::query(qname, rtype));
-    let mut edns = Edns::new();
-    edns.set_max_payload(1232).set_version(0);
-    msg.set_edns(edns);
+    let msg = question(qname, rtype, false);
     let id = msg.metadata.id;
     let request = match msg.to_vec() {
         Ok(b) => b,
         Err(e) => return Lookup::Failed(format!("cannot encode the question: {e}")),
     };
-    let mut last = format!("no answer within {}", crate::base::human::duration(TIMEOUT));
-    for _ in 0..ATTEMPTS {
-        match tokio::time::timeout(TIMEOUT, udp(server, &request, id)).await {
-            Err(_) => continue,
-            Ok(Err(e)) => {
-                // "Connection refused", without the errno.
-                let why = e.to_string();
-                last = why.split(" (os error").next().unwrap_or(&why).to_string();
-                break;
-            }
-            Ok(Ok(raw)) if truncated(&raw) => {
-                return match tokio::time::timeout(TIMEOUT, tcp(server, &request, id)).await {
-                    Ok(Ok(raw)) => decode(&raw),
-                    Ok(Err(e)) => Lookup::Failed(format!("over TCP: {e}")),
-                    Err(_) => Lookup::Failed("no answer over TCP".into()),
-                };
-            }
-            Ok(Ok(raw)) => return decode(&raw),
-        }
+    match exchange(server, &request, id, TRIES).await {
+        Ok(raw) => decode(&raw),
+        Err(Failure::Silent {
+            over: Over::Udp, ..
+        }) => Lookup::Failed(format!(
+            "no answer within {}",
+            crate::base::human::duration(TRIES.timeout)
+        )),
+        // "Connection refused", without the errno.
+        Err(Failure::Io {
+            over: Over::Udp,
+            source,
+        }) => Lookup::Failed(Failure::plain(&source)),
+        Err(Failure::Silent {
+            over: Over::Tcp, ..
+        }) => Lookup::Failed("no answer over TCP".into()),
+        Err(Failure::Io {
+            over: Over::Tcp,
+            source,
+        }) => Lookup::Failed(format!("over TCP: {source}")),
     }
-    Lookup::Failed(last)
-}
-
-fn truncated(raw: &[u8]) -> bool {
-    raw.len() > 2 && raw[2] & 0x02 != 0
 }
 
 /// An answer's bytes as the doctor reads them.
@@ -176,47 +168,10 @@ fn has_pointer(data: &[u8]) -> bool {
     false
 }
 
-async fn udp(server: SocketAddr, request: &[u8], id: u16) -> std::io::Result<Vec<u8>> {
-    let local: SocketAddr = if server.is_ipv4() {
-        (Ipv4Addr::UNSPECIFIED, 0).into()
-    } else {
-        (Ipv6Addr::UNSPECIFIED, 0).into()
-    };
-    let sock = UdpSocket::bind(local).await?;
-    // Connected: datagrams from anyone else are dropped, and ICMP errors reported.
-    sock.connect(server).await?;
-    sock.send(request).await?;
-    let mut buf = vec![0u8; 65535];
-    loop {
-        let n = sock.recv(&mut buf).await?;
-        // A stray datagram (another ID, or not a response) is skipped; the caller's
-        // timeout bounds the wait.
-        if n >= 12 && u16::from_be_bytes([buf[0], buf[1]]) == id && buf[2] & 0x80 != 0 {
-            buf.truncate(n);
-            return Ok(buf);
-        }
-    }
-}
-
-async fn tcp(server: SocketAddr, request: &[u8], id: u16) -> std::io::Result<Vec<u8>> {
-    let len = u16::try_from(request.len()).map_err(std::io::Error::other)?;
-    let mut stream = TcpStream::connect(server).await?;
-    let mut framed = len.to_be_bytes().to_vec();
-    framed.extend_from_slice(request);
-    stream.write_all(&framed).await?;
-    loop {
-        let mut len = [0u8; 2];
-        stream.read_exact(&mut len).await?;
-        let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
-        stream.read_exact(&mut buf).await?;
-        if buf.len() >= 12 && u16::from_be_bytes([buf[0], buf[1]]) == id {
-            return Ok(buf);
-        }
-    }
-}
-
 #[cfg(test)]
 pub mod tests {
+    use hickory_proto::op::Query;
+
     use super::*;
 
     /// The answer to `SRV _etcd-server-ssl._tcp.d.test` with one record whose target is

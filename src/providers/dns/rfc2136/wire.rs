@@ -1,28 +1,25 @@
 //! The RFC 2136 wire protocol: DNS UPDATE signed with TSIG (RFC 8945), direct queries,
 //! and BIND key files.
 //!
-//! Self-contained: depends only on hickory-proto (message model, TSIG
-//! signing), tokio (sockets), base64 (key files) and thiserror.
+//! Depends on hickory-proto (message model, TSIG signing), the DNS exchange (sockets),
+//! base64 (key files) and thiserror.
 //!
 //! Transport: updates go over TCP (see [`Options`]); queries go over UDP with
-//! retries and fall back to TCP when the answer is truncated. Every socket is
-//! created by tokio inside the calling task, so the caller decides which
-//! network namespace it lives in.
+//! retries and fall back to TCP when the answer is truncated, through the one DNS
+//! exchange (`providers::dns::exchange`).
 
 use std::fmt;
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
-use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, update_message};
-use hickory_proto::rr::rdata::tsig::TsigAlgorithm;
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, SRV, TXT};
-use hickory_proto::rr::{Name, RData, Record, RecordSet, RecordType, TSigner};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
-
+use crate::providers::dns::exchange::{Failure, Tries, exchange, over_tcp, question};
+use crate::providers::dns::rdata::{fqdn, rdata};
 use crate::providers::{RecordData, RecordSpec};
+use base64::Engine as _;
+use hickory_proto::op::{Message, MessageType, OpCode, update_message};
+use hickory_proto::rr::rdata::tsig::TsigAlgorithm;
+use hickory_proto::rr::{Name, RData, Record, RecordSet, RecordType, TSigner};
 
 // ---------------------------------------------------------------------------
 // Keys
@@ -418,15 +415,6 @@ impl fmt::Display for RecordKind {
 }
 
 /// `name` (with or without trailing dot) as an absolute DNS name.
-fn fqdn(name: &str) -> Result<Name, String> {
-    let bare = name.strip_suffix('.').unwrap_or(name);
-    if bare.is_empty() {
-        return Ok(Name::root());
-    }
-    Name::from_ascii(format!("{bare}."))
-        .map_err(|e| format!("{name:?} is not a valid DNS name: {e}"))
-}
-
 fn name_to_string(name: &Name) -> String {
     let s = name.to_lowercase().to_ascii();
     match s.strip_suffix('.') {
@@ -437,27 +425,7 @@ fn name_to_string(name: &Name) -> String {
 
 fn to_record(spec: &RecordSpec) -> Result<Record, String> {
     let name = fqdn(&spec.name)?;
-    let rdata = match &spec.data {
-        RecordData::A { content } => RData::A(A(*content)),
-        RecordData::AAAA { content } => RData::AAAA(AAAA(*content)),
-        RecordData::CNAME { content } => RData::CNAME(CNAME(fqdn(content)?)),
-        RecordData::TXT { content } => {
-            // A TXT character-string holds at most 255 bytes.
-            let bytes = content.as_bytes();
-            let chunks: Vec<&[u8]> = if bytes.is_empty() {
-                vec![&[][..]]
-            } else {
-                bytes.chunks(255).collect()
-            };
-            RData::TXT(TXT::from_bytes(chunks))
-        }
-        RecordData::SRV {
-            priority,
-            weight,
-            port,
-            target,
-        } => RData::SRV(SRV::new(*priority, *weight, *port, fqdn(target)?)),
-    };
+    let rdata = rdata(&spec.data)?;
     Ok(Record::from_rdata(name, spec.ttl, rdata))
 }
 
@@ -721,40 +689,20 @@ impl Default for Options {
 // Public operations
 // ---------------------------------------------------------------------------
 
-/// Adds every one of `specs` to its RRset, keeping the sets' other values (RFC 2136
-/// §2.5.1), in one UPDATE message: the server applies it whole or not at all (§3.4.2).
-/// Adding an RR that already exists is a no-op on the server.
-pub async fn add_all(
-    server: SocketAddr,
-    zone: &str,
-    key: &TsigKey,
-    specs: &[RecordSpec],
-) -> Result<(), UpdateError> {
-    update(server, zone, key, specs, UpdateKind::Add).await
-}
-
-/// Adds every one of `specs` as `add_all` does, on the condition that none of their
-/// RRsets exists yet (RFC 2136 §2.4.3, "RRset does not exist", for each name and type):
-/// when one does, the server changes nothing and answers YXRRSET
-/// ([`UpdateError::is_yxrrset`]).
-pub async fn add_all_new(
-    server: SocketAddr,
-    zone: &str,
-    key: &TsigKey,
-    specs: &[RecordSpec],
-) -> Result<(), UpdateError> {
-    update(server, zone, key, specs, UpdateKind::AddNew).await
-}
-
-/// Deletes exactly these RRs, matched by name, type and rdata (RFC 2136 §2.5.4), in one
-/// UPDATE message. Deleting an RR that does not exist succeeds.
-pub async fn delete_all(
-    server: SocketAddr,
-    zone: &str,
-    key: &TsigKey,
-    specs: &[RecordSpec],
-) -> Result<(), UpdateError> {
-    update(server, zone, key, specs, UpdateKind::Delete).await
+/// What one UPDATE message does with every one of its records; the server applies the
+/// message whole or not at all (RFC 2136 §3.4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Adds each to its RRset, keeping the sets' other values (§2.5.1). Adding an RR
+    /// that already exists is a no-op on the server.
+    Add,
+    /// Adds as `Add` does, on the condition that none of their RRsets exists yet
+    /// (§2.4.3, "RRset does not exist", for each name and type): when one does, the
+    /// server changes nothing and answers YXRRSET ([`UpdateError::is_yxrrset`]).
+    AddNew,
+    /// Deletes exactly these RRs, matched by name, type and rdata (§2.5.4). Deleting an
+    /// RR that does not exist succeeds.
+    Delete,
 }
 
 /// Non-recursive (RD=0) query straight to `server`; returns the answer RRs
@@ -818,14 +766,6 @@ pub async fn zone_of(server: SocketAddr, name: &str) -> Result<Option<String>, Q
 // Update internals
 // ---------------------------------------------------------------------------
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum UpdateKind {
-    Add,
-    /// Add, if none of the RRsets exists.
-    AddNew,
-    Delete,
-}
-
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -833,12 +773,14 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-async fn update(
+/// Sends one UPDATE of `zone`, signed with `key`, that makes `change` with every one of
+/// `specs`.
+pub async fn update(
     server: SocketAddr,
     zone: &str,
     key: &TsigKey,
     specs: &[RecordSpec],
-    kind: UpdateKind,
+    change: Change,
 ) -> Result<(), UpdateError> {
     let opts = &Options::default();
     let zone_label = zone.strip_suffix('.').unwrap_or(zone).to_ascii_lowercase();
@@ -876,25 +818,25 @@ async fn update(
     for _ in 0..attempts {
         // Fresh ID and TSIG time per attempt.
         let rrset = RecordSet::from(first.clone());
-        let mut msg = match kind {
+        let mut msg = match change {
             // append(must_exist = false) is plain "add to an RRset"; create() would
             // add an "RRset must not exist" prerequisite and fail with YXRRSET.
-            UpdateKind::Add | UpdateKind::AddNew => {
+            Change::Add | Change::AddNew => {
                 update_message::append(rrset, zone_name.clone(), false, false)
             }
-            UpdateKind::Delete => update_message::delete_by_rdata(rrset, zone_name.clone(), false),
+            Change::Delete => update_message::delete_by_rdata(rrset, zone_name.clone(), false),
         };
         // The others go in the same update section, as the builder put the first:
         // class IN to add, class NONE with TTL 0 to delete one RR (RFC 2136 §2.5).
         for record in rest {
             let mut rrset = RecordSet::from(record.clone());
-            if kind == UpdateKind::Delete {
+            if change == Change::Delete {
                 rrset.set_dns_class(hickory_proto::rr::DNSClass::NONE);
                 rrset.set_ttl(0);
             }
             update_message::UpdateMessage::add_updates(&mut msg, rrset);
         }
-        if kind == UpdateKind::AddNew {
+        if change == Change::AddNew {
             let mut sets: Vec<(&Name, RecordType)> = Vec::new();
             for r in &records {
                 if !sets.contains(&(&r.name, r.record_type())) {
@@ -922,10 +864,10 @@ async fn update(
             .map_err(|e| invalid(format!("encoding failed: {e}")))?;
         let id = msg.metadata.id;
 
-        match tokio::time::timeout(opts.timeout, tcp_exchange(server, &bytes, id)).await {
-            Err(_) => last_io = None,
-            Ok(Err(e)) => last_io = Some(e),
-            Ok(Ok(resp)) => {
+        match over_tcp(server, &bytes, id, opts.timeout).await {
+            Err(Failure::Silent { .. }) => last_io = None,
+            Err(Failure::Io { source, .. }) => last_io = Some(source),
+            Ok(resp) => {
                 return check_update_response(
                     server,
                     &zone_label,
@@ -1062,68 +1004,33 @@ async fn raw_query(
         reason,
     };
 
-    let mut msg = Message::query();
-    msg.metadata.recursion_desired = false;
-    msg.add_query(Query::query(qname.clone(), rtype));
-    let mut edns = Edns::new();
-    edns.set_max_payload(1232).set_version(0);
-    msg.set_edns(edns);
+    let msg = question(qname.clone(), rtype, false);
     let id = msg.metadata.id;
     let bytes = msg.to_vec().map_err(|e| QueryError::Invalid {
         reason: format!("encoding failed: {e}"),
     })?;
 
-    let attempts = opts.attempts.max(1);
-    let mut answer = None;
-    for _ in 0..attempts {
-        match tokio::time::timeout(opts.timeout, udp_exchange(server, &bytes, id)).await {
-            Err(_) => continue,
-            Ok(Err(source)) => {
-                return Err(QueryError::Io {
-                    server,
-                    name,
-                    source,
-                });
-            }
-            Ok(Ok(resp)) => {
-                answer = Some(resp);
-                break;
-            }
-        }
-    }
-    let Some(mut raw) = answer else {
-        return Err(QueryError::Timeout {
-            server,
-            name,
-            rtype: rtype_s,
-            attempts,
-            timeout: opts.timeout,
-        });
+    let tries = Tries {
+        timeout: opts.timeout,
+        attempts: opts.attempts,
     };
-
-    let mut resp = Message::from_vec(&raw).map_err(|e| bad(format!("undecodable: {e}")))?;
-    if resp.metadata.truncation {
-        raw = match tokio::time::timeout(opts.timeout, tcp_exchange(server, &bytes, id)).await {
-            Err(_) => {
-                return Err(QueryError::Timeout {
-                    server,
-                    name,
-                    rtype: rtype_s,
-                    attempts: 1,
-                    timeout: opts.timeout,
-                });
-            }
-            Ok(Err(source)) => {
-                return Err(QueryError::Io {
-                    server,
-                    name,
-                    source,
-                });
-            }
-            Ok(Ok(raw)) => raw,
-        };
-        resp = Message::from_vec(&raw).map_err(|e| bad(format!("undecodable: {e}")))?;
-    }
+    let raw = exchange(server, &bytes, id, tries)
+        .await
+        .map_err(|failure| match failure {
+            Failure::Silent { attempts, .. } => QueryError::Timeout {
+                server,
+                name: name.clone(),
+                rtype: rtype_s.clone(),
+                attempts,
+                timeout: opts.timeout,
+            },
+            Failure::Io { source, .. } => QueryError::Io {
+                server,
+                name: name.clone(),
+                source,
+            },
+        })?;
+    let resp = Message::from_vec(&raw).map_err(|e| bad(format!("undecodable: {e}")))?;
     check_header(&resp, id, OpCode::Query).map_err(bad)?;
     let q_ok = resp
         .queries
@@ -1155,53 +1062,10 @@ async fn raw_query(
     Ok(resp)
 }
 
-// ---------------------------------------------------------------------------
-// Transport
-// ---------------------------------------------------------------------------
-
-async fn udp_exchange(server: SocketAddr, request: &[u8], id: u16) -> io::Result<Vec<u8>> {
-    let local: SocketAddr = if server.is_ipv4() {
-        (Ipv4Addr::UNSPECIFIED, 0).into()
-    } else {
-        (Ipv6Addr::UNSPECIFIED, 0).into()
-    };
-    let sock = UdpSocket::bind(local).await?;
-    // Connected: the kernel drops datagrams from other peers and reports ICMP errors.
-    sock.connect(server).await?;
-    sock.send(request).await?;
-    let mut buf = vec![0u8; 65535];
-    loop {
-        let n = sock.recv(&mut buf).await?;
-        // Skip stray datagrams (wrong ID or not a response); the caller's timeout bounds this.
-        if n >= 12 && u16::from_be_bytes([buf[0], buf[1]]) == id && buf[2] & 0x80 != 0 {
-            buf.truncate(n);
-            return Ok(buf);
-        }
-    }
-}
-
-async fn tcp_exchange(server: SocketAddr, request: &[u8], id: u16) -> io::Result<Vec<u8>> {
-    let len = u16::try_from(request.len())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "DNS message over 65535 bytes"))?;
-    let mut stream = TcpStream::connect(server).await?;
-    stream.set_nodelay(true)?;
-    let mut framed = Vec::with_capacity(request.len() + 2);
-    framed.extend_from_slice(&len.to_be_bytes());
-    framed.extend_from_slice(request);
-    stream.write_all(&framed).await?;
-    loop {
-        let mut len = [0u8; 2];
-        stream.read_exact(&mut len).await?;
-        let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
-        stream.read_exact(&mut buf).await?;
-        if buf.len() >= 12 && u16::from_be_bytes([buf[0], buf[1]]) == id {
-            return Ok(buf);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
     use super::*;
 
     const GOOD: &str = "key \"rigger-key\" {\n\talgorithm hmac-sha256;\n\tsecret \"8xPBcO7aDO2rvLwpp9DITzOLw4LaMLX9GhoLIMFS9Mo=\";\n};\n";
