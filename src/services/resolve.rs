@@ -6,17 +6,24 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
-use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_resolver::Resolver;
+use hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
 
 use crate::base::error::{Error, ErrorKind};
 use crate::base::human;
-use crate::providers::dns::exchange::{Failure, Tries, exchange, question};
 use crate::providers::probe::{Answer, show};
 
 /// Why a DNS question got no usable answer.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
+    #[error("cannot build a resolver: {0}")]
+    Resolver(String),
     #[error("{name:?} is not a DNS name: {why}")]
     BadName { name: String, why: String },
     #[error("{server} did not answer: {why}")]
@@ -40,78 +47,80 @@ impl From<ResolveError> for Error {
             ResolveError::BadName { .. } => ErrorKind::Invalid,
             ResolveError::Refused { .. } => ErrorKind::NotFound,
             ResolveError::Timeout { .. } => ErrorKind::Timeout,
-            ResolveError::NoAnswer { .. } => ErrorKind::Failed,
+            ResolveError::Resolver(_) | ResolveError::NoAnswer { .. } => ErrorKind::Failed,
         };
         Error::new(kind, e.to_string())
     }
 }
 
-/// One try, a second long: the caller polls anyway.
-const TRIES: Tries = Tries {
-    timeout: Duration::from_secs(1),
-    attempts: 1,
-};
-
-/// Asks `server` for `name`/`rtype`, as a stub resolver does (recursion desired, no
-/// cache, not this machine's /etc/hosts). An empty set means the server said there is
-/// none (NXDOMAIN, or no record of that type).
+/// Asks `server` for `name`/`rtype`. An empty set means the server said there is none.
+/// A stub resolver's question is hickory-resolver's job; rigger's own exchange
+/// (`providers/dns/exchange.rs`) is for what a resolver does not do: RFC 2136's UPDATE,
+/// and the doctor's reading of whole answers, authority sections and all.
 pub async fn ask(
     server: SocketAddr,
     name: &str,
     rtype: RecordType,
 ) -> Result<BTreeSet<Answer>, ResolveError> {
+    let mut udp = ConnectionConfig::udp();
+    udp.port = server.port();
+    let mut tcp = ConnectionConfig::tcp();
+    tcp.port = server.port();
+    let config = ResolverConfig::from_parts(
+        None,
+        Vec::new(),
+        vec![NameServerConfig::new(server.ip(), true, vec![udp, tcp])],
+    );
+    let mut opts = ResolverOpts::default();
+    opts.cache_size = 0;
+    // Retries, not tries: the caller polls anyway.
+    opts.attempts = 0;
+    opts.timeout = Duration::from_secs(1);
+    opts.ndots = 0;
+    // The zone's answer, not this machine's /etc/hosts.
+    opts.use_hosts_file = ResolveHosts::Never;
+    opts.num_concurrent_reqs = 1;
+    let resolver = Resolver::builder_with_config(config, TokioRuntimeProvider::default())
+        .with_options(opts)
+        .build()
+        .map_err(|e| ResolveError::Resolver(e.to_string()))?;
     let fqdn = Name::from_str(&format!("{}.", name.trim_end_matches('.'))).map_err(|e| {
         ResolveError::BadName {
             name: name.to_string(),
             why: e.to_string(),
         }
     })?;
-    let msg = question(fqdn, rtype, true);
-    let id = msg.metadata.id;
-    let no_answer = |why: String| ResolveError::NoAnswer { server, why };
-    let request = msg
-        .to_vec()
-        .map_err(|e| no_answer(format!("cannot encode the question: {e}")))?;
-    let raw = exchange(server, &request, id, TRIES)
-        .await
-        .map_err(|failure| {
-            no_answer(match failure {
-                // hickory's words again.
-                Failure::Silent { .. } => "request timed out".into(),
-                Failure::Io { source, .. } => Failure::plain(&source),
+    match resolver.lookup(fqdn, rtype).await {
+        Ok(lookup) => Ok(lookup
+            .answers()
+            .iter()
+            .filter(|r| r.record_type() == rtype)
+            .map(|r| match &r.data {
+                RData::A(a) => Answer::Ip(IpAddr::V4(a.0)),
+                RData::AAAA(a) => Answer::Ip(IpAddr::V6(a.0)),
+                RData::SRV(s) => Answer::Srv {
+                    target: s
+                        .target
+                        .to_string()
+                        .trim_end_matches('.')
+                        .to_ascii_lowercase(),
+                    port: s.port,
+                },
+                other => Answer::Other(other.to_string()),
             })
-        })?;
-    let answer = Message::from_vec(&raw)
-        .map_err(|e| no_answer(format!("the answer does not parse: {e}")))?;
-    match answer.metadata.response_code {
-        ResponseCode::NoError | ResponseCode::NXDomain => {}
-        ResponseCode::Refused => {
-            return Err(ResolveError::Refused {
+            .collect()),
+        Err(NetError::Dns(DnsError::NoRecordsFound(_))) => Ok(BTreeSet::new()),
+        Err(NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused))) => {
+            Err(ResolveError::Refused {
                 server,
                 name: name.to_string(),
-            });
+            })
         }
-        // Worded as hickory's resolver, which asked here before, worded it.
-        other => return Err(no_answer(format!("DNS error: error response: {other}"))),
+        Err(e) => Err(ResolveError::NoAnswer {
+            server,
+            why: e.to_string(),
+        }),
     }
-    Ok(answer
-        .answers
-        .iter()
-        .filter(|r| r.record_type() == rtype)
-        .map(|r| match &r.data {
-            RData::A(a) => Answer::Ip(IpAddr::V4(a.0)),
-            RData::AAAA(a) => Answer::Ip(IpAddr::V6(a.0)),
-            RData::SRV(s) => Answer::Srv {
-                target: s
-                    .target
-                    .to_string()
-                    .trim_end_matches('.')
-                    .to_ascii_lowercase(),
-                port: s.port,
-            },
-            other => Answer::Other(other.to_string()),
-        })
-        .collect())
 }
 
 /// The first address `server` gives for `name`, if it gives any: where a member named
