@@ -70,7 +70,8 @@ pub fn check_file_name(name: &str) -> Result<(), String> {
 }
 
 /// The first label's prefix of rigger's ownership markers (TXT records that say whose
-/// a record is): a record of a script's own may not take it.
+/// a record is): no name etcd or anyone reads starts so (etcd's own start with `_etcd-`,
+/// host names with a letter or digit), and a record of a script's own may not take it.
 pub const MARKER_PREFIX: &str = "_rigger-";
 
 /// SRV owners are `_service._proto.domain` (RFC 2782).

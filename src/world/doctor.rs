@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::future::join_all;
 use hickory_proto::rr::RecordType;
@@ -119,21 +118,16 @@ async fn node_resolvers(
             }
         }
     }
-    let command = resolvers::command(&peer);
     let asked = join_all(
         nodes
             .iter()
-            .map(|n| transport.run(n, &command, Duration::from_secs(20))),
+            .map(|n| resolvers::read(transport.as_ref(), n, &peer)),
     )
     .await;
     let (mut findings, mut unchecked) = (Vec::new(), Vec::new());
-    for (node, out) in nodes.iter().zip(asked) {
-        match out {
-            Ok(out) => findings.extend(resolvers::judge(
-                &node.name,
-                &zone,
-                &resolvers::parse(&out.stdout),
-            )),
+    for (node, seen) in nodes.iter().zip(asked) {
+        match seen {
+            Ok(seen) => findings.extend(resolvers::judge(&node.name, &zone, &seen)),
             Err(e) => unchecked.push(format!("{}'s resolver: {}", node.name, e.message)),
         }
     }

@@ -12,14 +12,10 @@
 
 use uuid::Uuid;
 
+use crate::base::names::MARKER_PREFIX;
 use crate::providers::{RecordData, RecordSpec};
 
 const HERITAGE: &str = "heritage=rigger,rigger/cluster=";
-
-/// The first label of a marker's TXT name starts so; no name etcd or anyone reads does
-/// (etcd's own start with `_etcd-`, host names with a letter or digit), and
-/// `dns_record` refuses names that do.
-pub const LABEL_PREFIX: &str = "_rigger-";
 
 /// Hex digits of the value's digest in a marker's name: 48 bits, for the few values
 /// of one name and type.
@@ -69,7 +65,7 @@ fn digest(name: &str, data: &RecordData) -> String {
 /// characters a name may have, it is no name: `Err` says how long it would be.
 pub fn txt_name(spec: &RecordSpec) -> Result<String, usize> {
     let name = format!(
-        "{LABEL_PREFIX}{}-{}.{}",
+        "{MARKER_PREFIX}{}-{}.{}",
         spec.data.type_name().to_ascii_lowercase(),
         digest(&spec.name, &spec.data),
         spec.name
@@ -97,7 +93,7 @@ impl MarkedName<'_> {
 /// Reads a name made by [`txt_name`]; `None` for every other name.
 pub fn parse_txt_name(name: &str) -> Option<MarkedName<'_>> {
     let (label, rest) = name.split_once('.')?;
-    let (rtype, digest) = label.strip_prefix(LABEL_PREFIX)?.split_once('-')?;
+    let (rtype, digest) = label.strip_prefix(MARKER_PREFIX)?.split_once('-')?;
     let known = ["a", "aaaa", "cname", "txt", "srv"];
     (known.contains(&rtype)
         && digest.len() == DIGEST_HEX

@@ -31,20 +31,6 @@ pub async fn read(transport: &dyn Transport, node: &Instance, owners: &[&str]) -
         .collect())
 }
 
-/// The shell command that asks a node's resolver for `owners`, as [`parse`] reads it
-/// back: what a caller that runs the command itself uses; [`read`] does both.
-pub fn command(owners: &[&str]) -> String {
-    node_lookup::dig_command(owners, RecordType::SRV)
-}
-
-/// What [`command`] printed, as [`judge`] reads it.
-pub fn parse(stdout: &str) -> Seen {
-    node_lookup::dig_sections(stdout, RecordType::SRV)
-        .into_iter()
-        .map(|(owner, gave)| (owner, gave.map(|answers| targets(&answers))))
-        .collect()
-}
-
 /// SRV answers as "target:port".
 fn targets(answers: &BTreeSet<Answer>) -> BTreeSet<String> {
     answers
@@ -111,6 +97,14 @@ pub fn judge(node: &str, zone: &BTreeMap<String, BTreeSet<String>>, seen: &Seen)
 mod tests {
     use super::*;
 
+    /// What the node lookup's `dig` printed, as `read` gives it.
+    fn parse(stdout: &str) -> Seen {
+        node_lookup::dig_sections(stdout, RecordType::SRV)
+            .into_iter()
+            .map(|(owner, gave)| (owner, gave.map(|answers| targets(&answers))))
+            .collect()
+    }
+
     #[test]
     fn a_node_that_sees_another_set_or_none_is_an_error() {
         let out = "== _s._tcp.d\n0 0 2380 a.d.\n0 0 2380 b.d.\n== _p._tcp.d\n";
@@ -140,15 +134,6 @@ mod tests {
                 .contains("no answer (communications error to 127.0.0.1#53: connection refused)"),
             "{}",
             found[0].message
-        );
-    }
-
-    #[test]
-    fn the_command_asks_each_owner_under_its_own_line() {
-        assert_eq!(
-            command(&["_a._tcp.d", "_b._tcp.d"]),
-            "echo '== _a._tcp.d'; dig +short +tries=2 +time=1 SRV '_a._tcp.d'; \
-             echo '== _b._tcp.d'; dig +short +tries=2 +time=1 SRV '_b._tcp.d'"
         );
     }
 }
