@@ -109,6 +109,25 @@ struct Refusal {
     no_such_member: bool,
 }
 
+impl Refusal {
+    /// Another member, or the same one a moment later, may take it.
+    fn passing(why: impl Into<String>) -> Self {
+        Self {
+            why: why.into(),
+            passing: true,
+            no_such_member: false,
+        }
+    }
+
+    /// Asking again will not change it.
+    fn lasting(why: impl Into<String>) -> Self {
+        Self {
+            passing: false,
+            ..Self::passing(why)
+        }
+    }
+}
+
 async fn post(
     creds: Option<&Credentials>,
     at: &Endpoint,
@@ -118,12 +137,7 @@ async fn post(
     let client = match http_client(creds, &at.host, at.addr, false) {
         Ok(c) => c,
         Err(why) => {
-            return Err(Refusal {
-                why,
-                passing: false,
-
-                no_such_member: false,
-            });
+            return Err(Refusal::lasting(why));
         }
     };
     let sent = client
@@ -135,24 +149,22 @@ async fn post(
         Ok(r) => r,
         // Down or unreachable: another member may answer.
         Err(e) => {
-            return Err(Refusal {
-                why: format!("cannot reach {}: {}", at.url, cause(&e)),
-                passing: true,
-
-                no_such_member: false,
-            });
+            return Err(Refusal::passing(format!(
+                "cannot reach {}: {}",
+                at.url,
+                cause(&e)
+            )));
         }
     };
     let ok = resp.status().is_success();
     let value: Value = match resp.json().await {
         Ok(v) => v,
         Err(e) => {
-            return Err(Refusal {
-                why: format!("{} answered what is not JSON: {}", at.url, cause(&e)),
-                passing: true,
-
-                no_such_member: false,
-            });
+            return Err(Refusal::passing(format!(
+                "{} answered what is not JSON: {}",
+                at.url,
+                cause(&e)
+            )));
         }
     };
     if ok && value.get("error").is_none() {
@@ -339,14 +351,9 @@ async fn attempt(
                 None => None,
             };
             let Some(leader_at) = leader_at else {
-                return Err(Refusal {
-                    why:
-                        "no member says which is the leader, or the leader's name does not resolve"
-                            .into(),
-                    passing: true,
-
-                    no_such_member: false,
-                });
+                return Err(Refusal::passing(
+                    "no member says which is the leader, or the leader's name does not resolve",
+                ));
             };
             let body = json!({ "targetID": to.to_string() });
             let path = "/v3/maintenance/transfer-leadership";
@@ -373,12 +380,7 @@ async fn attempt(
 /// The membership as the first member that answers sees it: after a change, the member
 /// that took it may be the one just removed.
 async fn listed(creds: Option<&Credentials>, all: &[Endpoint]) -> Result<Membership, Refusal> {
-    let mut last = Refusal {
-        why: "no member to ask".into(),
-        passing: true,
-
-        no_such_member: false,
-    };
+    let mut last = Refusal::passing("no member to ask");
     for at in all {
         match post(creds, at, "/v3/cluster/member/list", &json!({})).await {
             Ok(v) => {

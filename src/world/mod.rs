@@ -479,26 +479,20 @@ pub fn take_down(world: &World, journal: &Journal) -> Vec<(Resource, Error)> {
             if !records.is_empty() {
                 let raw = raw.clone();
                 set.spawn(async move {
-                    let all: Vec<_> = records
-                        .iter()
-                        .filter_map(|(_, r)| match r {
-                            Resource::DnsRecord(r) => Some(r.clone()),
-                            _ => None,
-                        })
-                        .collect();
+                    let all = picked(&records, |r| match r {
+                        Resource::DnsRecord(r) => Some(r.clone()),
+                        _ => None,
+                    });
                     settled(records, raw.dns.delete_all(&all).await)
                 });
             }
             if !machines.is_empty() {
                 let raw = raw.clone();
                 set.spawn(async move {
-                    let all: Vec<_> = machines
-                        .iter()
-                        .filter_map(|(_, r)| match r {
-                            Resource::Instance(i) => Some(i.clone()),
-                            _ => None,
-                        })
-                        .collect();
+                    let all = picked(&machines, |r| match r {
+                        Resource::Instance(i) => Some(i.clone()),
+                        _ => None,
+                    });
                     settled(machines, raw.compute.terminate_all(&all).await)
                 });
             }
@@ -538,6 +532,11 @@ pub fn take_down(world: &World, journal: &Journal) -> Vec<(Resource, Error)> {
         }
     }
     failed
+}
+
+/// What `pick` takes of a batch's resources (a record, a machine), in order.
+fn picked<T>(batch: &[(usize, Resource)], pick: impl Fn(&Resource) -> Option<T>) -> Vec<T> {
+    batch.iter().filter_map(|(_, r)| pick(r)).collect()
 }
 
 /// A batch's resources with the outcome of each, as the round reports them.

@@ -144,26 +144,12 @@ fn fns_in(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 /// Every `fn` of src/, tests/ and bench/.
 fn every_fn() -> BTreeSet<String> {
-    let mut files = Vec::new();
-    for dir in ["src", "tests", "bench"] {
-        rust_files(&root().join(dir), &mut files);
-    }
-    files
+    ["src", "tests", "bench"]
         .iter()
-        .flat_map(|f| fns_in(&std::fs::read_to_string(f).unwrap()))
+        .flat_map(|dir| crate::harness::rust_sources(dir).into_values())
+        .flat_map(|text| fns_in(&text))
         .collect()
 }
 

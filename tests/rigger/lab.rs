@@ -553,13 +553,7 @@ print(run(n, "echo first").stdout);
     run.success().stdout_is("first\n\n");
     lab.replace_host_key("198.18.1.1");
     // The same host again, from a script that does not launch it.
-    let netns = lab.host_netns(0);
-    let dir = lab.path("state/lab/hosts/k1").display().to_string();
-    let again = format!(
-        r#"let n = #{{ id: "{netns}", name: "k1", private_ip: "198.18.1.1", dir: "{dir}" }};
-run(n, "echo second");
-"#
-    );
+    let again = lab.on_first_host("k1", r#"run(n, "echo second");"#);
     lab.file("b.rhai", &again)
         .run(&["run", "b.rhai", "--transport", "ssh"])
         .failure(1)
@@ -586,12 +580,7 @@ fn ssh_waits_for_a_host_whose_sshd_comes_up_late() {
         lab.kill(*pid);
     }
     let netns = lab.host_netns(0);
-    let dir = lab.path("state/lab/hosts/s1").display().to_string();
-    let again = format!(
-        r#"let n = #{{ id: "{netns}", name: "s1", private_ip: "198.18.1.1", dir: "{dir}" }};
-print(run(n, "echo back").stdout);
-"#
-    );
+    let again = lab.on_first_host("s1", r#"print(run(n, "echo back").stdout);"#);
     lab.file("b.rhai", &again);
     let start = std::time::Instant::now();
     let child = lab.spawn(&[], &["-v", "run", "b.rhai", "--transport", "ssh"]);

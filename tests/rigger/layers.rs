@@ -18,17 +18,6 @@ fn layer_of(module: &str) -> Option<usize> {
     LAYERS.iter().position(|l| *l == module)
 }
 
-fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            sources(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 /// Every `crate::<layer>` a file names (in `use` lines and in paths).
 fn uses(text: &str) -> Vec<(usize, String)> {
     let mut found = Vec::new();
@@ -51,10 +40,8 @@ fn uses(text: &str) -> Vec<(usize, String)> {
 #[test]
 fn no_module_imports_from_a_layer_above_it() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    sources(&src, &mut files);
     let mut wrong = Vec::new();
-    for file in &files {
+    for (file, text) in &crate::harness::rust_sources("src") {
         let rel = file.strip_prefix(&src).unwrap();
         let top = rel
             .components()
@@ -71,7 +58,7 @@ fn no_module_imports_from_a_layer_above_it() {
             );
             continue;
         };
-        for (line, name) in uses(&std::fs::read_to_string(file).unwrap()) {
+        for (line, name) in uses(text) {
             match layer_of(&name) {
                 Some(used) if used < own => wrong.push(format!(
                     "{}:{line} ({}) uses crate::{name} ({}), a layer above it",
@@ -351,14 +338,9 @@ fn circles(texts: &std::collections::BTreeMap<std::path::PathBuf, String>) -> Ve
 #[test]
 fn no_two_files_import_each_other_at_any_depth() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    sources(&src, &mut files);
-    let texts = files
-        .iter()
-        .map(|f| {
-            let rel = f.strip_prefix(&src).unwrap().to_path_buf();
-            (rel, std::fs::read_to_string(f).unwrap())
-        })
+    let texts = crate::harness::rust_sources("src")
+        .into_iter()
+        .map(|(f, text)| (f.strip_prefix(&src).unwrap().to_path_buf(), text))
         .collect();
     let found = circles(&texts);
     assert!(

@@ -14,13 +14,7 @@ fn accept_new_lets_in_a_host_whose_key_is_not_known_and_only_then() {
     // machine's.
     let known = lab.path("state/lab/ssh/known_hosts");
     std::fs::write(&known, "").unwrap();
-    let (netns, dir) = (lab.host_netns(0), lab.path("state/lab/hosts/k1"));
-    let again = format!(
-        r#"let n = #{{ id: "{netns}", name: "k1", private_ip: "198.18.1.1", dir: "{}" }};
-print(run(n, "echo again").stdout);
-"#,
-        dir.display()
-    );
+    let again = lab.on_first_host("k1", r#"print(run(n, "echo again").stdout);"#);
     lab.file("b.rhai", &again)
         .run(&["run", "b.rhai", "--transport", "ssh"])
         .failure(1)

@@ -10,12 +10,26 @@ use crate::world::inventory::{self, Access};
 /// `ETCDCTL_*` as etcdctl reads them: every member's client URL, and the client
 /// certificate (TLS clusters only).
 #[derive(Serialize)]
-struct Env<'a> {
-    domain: &'a str,
-    endpoints: &'a [String],
-    cacert: Option<String>,
-    cert: Option<String>,
-    key: Option<String>,
+pub(super) struct Env<'a> {
+    pub domain: &'a str,
+    pub endpoints: &'a [String],
+    pub cacert: Option<String>,
+    pub cert: Option<String>,
+    pub key: Option<String>,
+}
+
+impl<'a> Env<'a> {
+    /// The access rigger keeps for the cluster of `domain`, as paths to show.
+    pub fn of(domain: &'a str, access: &'a Access) -> Self {
+        let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        Self {
+            domain,
+            endpoints: &access.endpoints,
+            cacert: path(&access.cacert),
+            cert: path(&access.cert),
+            key: path(&access.key),
+        }
+    }
 }
 
 pub fn env(state: &StateDir, domain: &str, json: bool) -> u8 {
@@ -27,14 +41,7 @@ pub fn env(state: &StateDir, domain: &str, json: bool) -> u8 {
         Ok(a) => a,
         Err(status) => return status,
     };
-    let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
-    let env = Env {
-        domain: &domain,
-        endpoints: &access.endpoints,
-        cacert: path(&access.cacert),
-        cert: path(&access.cert),
-        key: path(&access.key),
-    };
+    let env = Env::of(&domain, &access);
     if json {
         crate::base::output::data(&super::json_text(&env));
         return exit::OK;

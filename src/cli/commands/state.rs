@@ -43,11 +43,8 @@ impl From<&Run> for RunView {
 
 #[derive(Serialize)]
 struct ClusterView<'a> {
-    domain: &'a str,
-    endpoints: &'a [String],
-    cacert: Option<String>,
-    cert: Option<String>,
-    key: Option<String>,
+    #[serde(flatten)]
+    access: super::env::Env<'a>,
     runs: Vec<RunView>,
 }
 
@@ -136,13 +133,8 @@ pub fn show(state: &StateDir, domain: &str, json: bool) -> u8 {
         return no_cluster(state, &domain, &runs);
     }
     let access = inventory::access(&domain, &mine, state);
-    let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
     let view = ClusterView {
-        domain: &domain,
-        endpoints: &access.endpoints,
-        cacert: path(&access.cacert),
-        cert: path(&access.cert),
-        key: path(&access.key),
+        access: super::env::Env::of(&domain, &access),
         runs: mine.iter().map(|r| RunView::from(*r)).collect(),
     };
     if json {
@@ -151,18 +143,21 @@ pub fn show(state: &StateDir, domain: &str, json: bool) -> u8 {
     }
     let mut out = format!("cluster {domain}\n");
     let none = || "-".to_string();
-    out.push_str(&format!("  endpoints  {}\n", view.endpoints.join(", ")));
+    out.push_str(&format!(
+        "  endpoints  {}\n",
+        view.access.endpoints.join(", ")
+    ));
     out.push_str(&format!(
         "  cacert     {}\n",
-        view.cacert.clone().unwrap_or_else(none)
+        view.access.cacert.clone().unwrap_or_else(none)
     ));
     out.push_str(&format!(
         "  cert       {}\n",
-        view.cert.clone().unwrap_or_else(none)
+        view.access.cert.clone().unwrap_or_else(none)
     ));
     out.push_str(&format!(
         "  key        {}\n",
-        view.key.clone().unwrap_or_else(none)
+        view.access.key.clone().unwrap_or_else(none)
     ));
     for run in &mine {
         out.push_str(&run_text(run, "  "));

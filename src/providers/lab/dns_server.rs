@@ -3,18 +3,18 @@
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
-use std::str::FromStr;
 use std::sync::Arc;
 
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, NS, SOA, SRV, TXT};
-use hickory_proto::rr::{LowerName, Name, RData, Record as DnsRecord, RecordSet, RrKey};
+use hickory_proto::rr::rdata::{A, NS, SOA};
+use hickory_proto::rr::{LowerName, RData, Record as DnsRecord, RecordSet, RrKey};
 use hickory_server::net::runtime::Time;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
 use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
 use tokio::sync::RwLock;
 
-use crate::providers::{Record, RecordData};
+use crate::providers::Record;
+use crate::providers::dns::rdata::{fqdn, rdata};
 
 /// Answers from whichever catalog was installed last.
 #[derive(Clone, Default)]
@@ -43,26 +43,6 @@ impl RequestHandler for Zones {
 }
 
 const TTL_SOA: u32 = 60;
-
-fn fqdn(name: &str) -> Result<Name, String> {
-    Name::from_str(&format!("{}.", name.trim_end_matches('.')))
-        .map_err(|e| format!("{name:?} is not a DNS name: {e}"))
-}
-
-fn rdata(data: &RecordData) -> Result<RData, String> {
-    Ok(match data {
-        RecordData::A { content } => RData::A(A(*content)),
-        RecordData::AAAA { content } => RData::AAAA(AAAA(*content)),
-        RecordData::CNAME { content } => RData::CNAME(CNAME(fqdn(content)?)),
-        RecordData::TXT { content } => RData::TXT(TXT::new(vec![content.clone()])),
-        RecordData::SRV {
-            priority,
-            weight,
-            port,
-            target,
-        } => RData::SRV(SRV::new(*priority, *weight, *port, fqdn(target)?)),
-    })
-}
 
 /// Builds the catalog for `zones` (zone name -> records), each with an SOA, an NS
 /// record `ns.<zone>` and its address (the server's own, `server_ip`).

@@ -160,6 +160,19 @@ impl LabRig {
         self.status()["hosts"].as_array().unwrap().clone()
     }
 
+    /// A script that takes the first lab host, named `name`, as a node map (as a
+    /// script that did not launch it would) and runs `body` with it as `n`.
+    pub fn on_first_host(&self, name: &str, body: &str) -> String {
+        let (netns, dir) = (
+            self.host_netns(0),
+            self.path(&format!("state/lab/hosts/{name}")),
+        );
+        format!(
+            "let n = #{{ id: \"{netns}\", name: \"{name}\", private_ip: \"198.18.1.1\", dir: \"{}\" }};\n{body}\n",
+            dir.display()
+        )
+    }
+
     /// The network namespace of lab host number `host`.
     pub fn host_netns(&self, host: usize) -> String {
         self.hosts()[host]["netns"].as_str().unwrap().to_string()

@@ -29,6 +29,32 @@ pub use rig::Rig;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_rigger");
 
+/// Every `.rs` file under `dir` (relative to the repository), read: path -> text.
+pub fn rust_sources(dir: &str) -> std::collections::BTreeMap<std::path::PathBuf, String> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir),
+        &mut files,
+    );
+    files
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(&f).unwrap();
+            (f, text)
+        })
+        .collect()
+}
+
 /// A loopback port nothing listens on: bound a moment ago, then released.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
