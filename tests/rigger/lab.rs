@@ -580,6 +580,7 @@ fn ssh_waits_for_a_host_whose_sshd_comes_up_late() {
         lab.kill(*pid);
     }
     let netns = lab.host_netns(0);
+    let dir = lab.path("state/lab/hosts/s1").display().to_string();
     let again = lab.on_first_host("s1", r#"print(run(n, "echo back").stdout);"#);
     lab.file("b.rhai", &again);
     let start = std::time::Instant::now();
