@@ -80,6 +80,17 @@ struct ClientArgs {
     key: Option<PathBuf>,
 }
 
+impl From<ClientArgs> for commands::health::Client {
+    fn from(c: ClientArgs) -> Self {
+        Self {
+            domain: c.discovery_srv,
+            ca: c.ca,
+            cert: c.cert,
+            key: c.key,
+        }
+    }
+}
+
 /// Where rigger keeps what it created; shared by every command that touches a world.
 #[derive(clap::Args, Clone)]
 struct StateArgs {
@@ -665,12 +676,9 @@ pub fn main() -> ExitCode {
         } => commands::health::health(
             &dns.config(state.state()),
             commands::health::HealthArgs {
-                domain: client.discovery_srv,
+                client: client.into(),
                 write_out,
                 json,
-                ca: client.ca,
-                cert: client.cert,
-                key: client.key,
             },
         ),
         Command::Members {
@@ -681,11 +689,8 @@ pub fn main() -> ExitCode {
         } => commands::members::members(
             &dns.config(state.state()),
             commands::members::MembersArgs {
-                domain: client.discovery_srv,
+                client: client.into(),
                 write_out,
-                ca: client.ca,
-                cert: client.cert,
-                key: client.key,
             },
         ),
         Command::Doctor {

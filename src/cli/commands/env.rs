@@ -1,36 +1,10 @@
 //! `rigger env --discovery-srv DOMAIN`: the etcdctl settings that reach a cluster rigger
 //! made, as shell `export` lines to `eval`, or as JSON.
 
-use serde::Serialize;
-
+use super::access::Env;
 use crate::base::state_dir::StateDir;
 use crate::cli::exit;
 use crate::world::inventory::{self, Access};
-
-/// `ETCDCTL_*` as etcdctl reads them: every member's client URL, and the client
-/// certificate (TLS clusters only).
-#[derive(Serialize)]
-pub(super) struct Env<'a> {
-    pub domain: &'a str,
-    pub endpoints: &'a [String],
-    pub cacert: Option<String>,
-    pub cert: Option<String>,
-    pub key: Option<String>,
-}
-
-impl<'a> Env<'a> {
-    /// The access rigger keeps for the cluster of `domain`, as paths to show.
-    pub fn of(domain: &'a str, access: &'a Access) -> Self {
-        let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
-        Self {
-            domain,
-            endpoints: &access.endpoints,
-            cacert: path(&access.cacert),
-            cert: path(&access.cert),
-            key: path(&access.key),
-        }
-    }
-}
 
 pub fn env(state: &StateDir, domain: &str, json: bool) -> u8 {
     let domain = match super::discovery_domain(domain) {

@@ -10,23 +10,27 @@ use crate::providers::etcd_api::{ClusterAt, Status};
 use crate::world::WorldConfig;
 use crate::world::query::Query;
 
-pub struct HealthArgs {
+/// Which cluster a query asks, and with which client files (`--ca`, `--cert`, `--key`;
+/// default: those rigger made for the domain).
+pub struct Client {
     pub domain: String,
-    pub write_out: WriteOut,
-    /// rigger's own report rather than etcdctl's shapes.
-    pub json: bool,
     pub ca: Option<PathBuf>,
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
 }
 
+pub struct HealthArgs {
+    pub client: Client,
+    pub write_out: WriteOut,
+    /// rigger's own report rather than etcdctl's shapes.
+    pub json: bool,
+}
+
 pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
-    let domain = match super::discovery_domain(&args.domain) {
-        Ok(d) => d,
-        Err(status) => return status,
-    };
-    let tls = match client_files("health", config, &domain, args.ca, args.cert, args.key) {
-        Ok(tls) => tls,
+    // As given, for the messages that repeat it.
+    let given = args.client.domain.clone();
+    let (domain, tls) = match asked("health", config, args.client) {
+        Ok(asked) => asked,
         Err(status) => return status,
     };
     let world = match existing_world(config) {
@@ -51,7 +55,7 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
             let help = match e.kind {
                 ErrorKind::NotFound if lab_dns && e.help.is_none() => Some(format!(
                     "the lab's DNS server has only the zones `rigger lab status` lists; `rigger run cluster --set domain={}` makes one for {}",
-                    args.domain, args.domain
+                    given, given
                 )),
                 _ => e.help,
             };
@@ -67,8 +71,7 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
     crate::base::output::data(&text);
     if report.status != Status::Healthy {
         tracing::info!(
-            "`rigger doctor --discovery-srv {}` checks the records the members were found by",
-            args.domain
+            "`rigger doctor --discovery-srv {given}` checks the records the members were found by"
         );
     }
     match report.status {
@@ -76,6 +79,18 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
         Status::Degraded => exit::DEGRADED,
         Status::Unavailable => exit::UNAVAILABLE,
     }
+}
+
+/// The checked domain a query asks, and its TLS files (below); Err is the exit status,
+/// the failure said.
+pub fn asked(
+    command: &str,
+    config: &WorldConfig,
+    client: Client,
+) -> Result<(String, Option<TlsFiles>), u8> {
+    let domain = super::discovery_domain(&client.domain)?;
+    let tls = client_files(command, config, &domain, client.ca, client.cert, client.key)?;
+    Ok((domain, tls))
 }
 
 /// The TLS files to ask the cluster under `domain` with: those given (checked at once),

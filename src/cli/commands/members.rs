@@ -3,7 +3,6 @@
 //! through the client SRV records as `health` finds them, so that what rigger prints
 //! can be read, diffed and parsed as etcdctl's is.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -16,22 +15,13 @@ use crate::providers::members::{EtcdMember, ListHeader, MemberCall, Membership};
 use crate::world::WorldConfig;
 
 pub struct MembersArgs {
-    pub domain: String,
+    pub client: super::health::Client,
     pub write_out: WriteOut,
-    pub ca: Option<PathBuf>,
-    pub cert: Option<PathBuf>,
-    pub key: Option<PathBuf>,
 }
 
 pub fn members(config: &WorldConfig, args: MembersArgs) -> u8 {
-    let domain = match super::discovery_domain(&args.domain) {
-        Ok(d) => d,
-        Err(status) => return status,
-    };
-    let files =
-        super::health::client_files("members", config, &domain, args.ca, args.cert, args.key);
-    let tls = match files {
-        Ok(tls) => tls,
+    let (domain, tls) = match super::health::asked("members", config, args.client) {
+        Ok(asked) => asked,
         Err(status) => return status,
     };
     let world = match super::health::existing_world(config) {

@@ -1,5 +1,6 @@
 //! Commands other than `run`: each a function from parsed arguments to an exit status.
 
+pub mod access;
 pub mod definitions;
 pub mod destroy;
 pub mod destroy_cluster;

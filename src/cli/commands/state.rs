@@ -44,7 +44,7 @@ impl From<&Run> for RunView {
 #[derive(Serialize)]
 struct ClusterView<'a> {
     #[serde(flatten)]
-    access: super::env::Env<'a>,
+    access: super::access::Env<'a>,
     runs: Vec<RunView>,
 }
 
@@ -134,7 +134,7 @@ pub fn show(state: &StateDir, domain: &str, json: bool) -> u8 {
     }
     let access = inventory::access(&domain, &mine, state);
     let view = ClusterView {
-        access: super::env::Env::of(&domain, &access),
+        access: super::access::Env::of(&domain, &access),
         runs: mine.iter().map(|r| RunView::from(*r)).collect(),
     };
     if json {
