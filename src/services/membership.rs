@@ -407,6 +407,58 @@ async fn listed(creds: Option<&Credentials>, all: &[Endpoint]) -> Result<Members
 mod tests {
     use super::*;
 
+    /// A member on loopback that answers every request with `status` and `body`, as
+    /// etcd's gateway does.
+    async fn gateway(status: &'static str, body: &'static str) -> Endpoint {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf).await;
+                let reply = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = conn.write_all(reply.as_bytes()).await;
+            }
+        });
+        Endpoint {
+            url: format!("http://{addr}"),
+            host: "127.0.0.1".into(),
+            addr,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_member_etcd_does_not_have_is_told_by_its_code_not_its_words() {
+        let remove = "/v3/cluster/member/remove";
+        let at = gateway(
+            "404 Not Found",
+            r#"{"error":"whatever it says","code":5,"message":"whatever it says"}"#,
+        )
+        .await;
+        let Err(refused) = post(None, &at, remove, &json!({"ID": "1"})).await else {
+            panic!("a NotFound answer was taken");
+        };
+        assert!(
+            refused.no_such_member && !refused.passing,
+            "{}",
+            refused.why
+        );
+        // etcd's words without its code are a refusal like any other.
+        let at = gateway(
+            "500 Internal Server Error",
+            r#"{"error":"etcdserver: member not found","code":2,"message":"etcdserver: member not found"}"#,
+        )
+        .await;
+        let Err(refused) = post(None, &at, remove, &json!({"ID": "1"})).await else {
+            panic!("an error answer was taken");
+        };
+        assert!(!refused.no_such_member, "{}", refused.why);
+    }
+
     #[test]
     fn the_gateways_member_list_reads_as_etcdctl_shows_it() {
         let v = json!({"header": {"member_id": "10"}, "members": [
