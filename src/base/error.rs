@@ -56,6 +56,29 @@ pub struct Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// `Error::failed(message)` and its siblings: an error of one kind, said by its message.
+macro_rules! of_kind {
+    ($($name:ident => $kind:ident),* $(,)?) => {
+        impl Error {
+            $(
+                pub fn $name(message: impl Into<String>) -> Self {
+                    Self::new(ErrorKind::$kind, message)
+                }
+            )*
+        }
+    };
+}
+
+of_kind! {
+    failed => Failed,
+    not_found => NotFound,
+    conflict => Conflict,
+    invalid => Invalid,
+    missing => Missing,
+    permission => Permission,
+    timeout => Timeout,
+}
+
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
@@ -68,27 +91,6 @@ impl Error {
     pub fn prefixed(mut self, prefix: &str) -> Self {
         self.message = format!("{prefix}{}", self.message);
         self
-    }
-    pub fn failed(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Failed, message)
-    }
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::NotFound, message)
-    }
-    pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Conflict, message)
-    }
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Invalid, message)
-    }
-    pub fn missing(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Missing, message)
-    }
-    pub fn permission(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Permission, message)
-    }
-    pub fn timeout(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Timeout, message)
     }
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());

@@ -91,6 +91,11 @@ impl fmt::Display for ScriptError {
 
 impl std::error::Error for ScriptError {}
 
+/// The script text a located error points into, for miette to draw.
+fn source(at: &Option<Box<Located>>) -> Option<&dyn miette::SourceCode> {
+    at.as_ref().map(|at| &at.source as &dyn miette::SourceCode)
+}
+
 fn labels(at: &Option<Box<Located>>) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
     at.as_ref().map(|at| {
         Box::new(std::iter::once(LabeledSpan::new_with_span(
@@ -108,9 +113,7 @@ impl Diagnostic for ScriptError {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.at
-            .as_ref()
-            .map(|at| &at.source as &dyn miette::SourceCode)
+        source(&self.at)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -134,18 +137,16 @@ impl fmt::Display for Frame {
 impl std::error::Error for Frame {}
 
 impl Diagnostic for Frame {
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        labels(&self.at)
+    }
+
     fn severity(&self) -> Option<Severity> {
         Some(Severity::Advice)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.at
-            .as_ref()
-            .map(|at| &at.source as &dyn miette::SourceCode)
-    }
-
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        labels(&self.at)
+        source(&self.at)
     }
 }
 

@@ -62,9 +62,10 @@ pub struct Cli {
     command: Command,
 }
 
-/// The cluster a command asks, and the client files it asks with (health, members).
+/// What a query of a live cluster is given (health, members): the cluster, the client
+/// files it is asked with, how to write what it says, and its world.
 #[derive(clap::Args, Clone)]
-struct ClientArgs {
+struct QueryArgs {
     /// The domain whose _etcd-client-ssl._tcp and _etcd-client._tcp SRV records list
     /// the members to ask.
     #[arg(long, value_name = "DOMAIN", add = ArgValueCompleter::new(complete::domain))]
@@ -78,16 +79,27 @@ struct ClientArgs {
     /// Client key (default: the one rigger made for DOMAIN).
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
+    /// The output format: rigger's lines, or etcdctl 3.5's table or JSON for the same
+    /// question (`endpoint health --cluster`, `member list`).
+    #[arg(short = 'w', long, value_enum, default_value = "simple")]
+    write_out: WriteOut,
+    #[command(flatten)]
+    dns: DnsArgs,
+    #[command(flatten)]
+    state: StateArgs,
 }
 
-impl From<ClientArgs> for commands::health::Client {
-    fn from(c: ClientArgs) -> Self {
-        Self {
-            domain: c.discovery_srv,
-            ca: c.ca,
-            cert: c.cert,
-            key: c.key,
-        }
+impl QueryArgs {
+    /// The world asked, the cluster and its client files, and the output format.
+    fn split(self) -> (WorldConfig, commands::health::Client, WriteOut) {
+        let config = self.dns.config(self.state.state());
+        let client = commands::health::Client {
+            domain: self.discovery_srv,
+            ca: self.ca,
+            cert: self.cert,
+            key: self.key,
+        };
+        (config, client, self.write_out)
     }
 }
 
@@ -124,14 +136,15 @@ impl StateArgs {
     }
 }
 
-/// Where a cluster's DNS is read (`health`): the lab's, or a provider's zone.
+/// Where a cluster runs and whose DNS holds its records: every command that touches a
+/// world has these (`run` adds how machines are reached, below).
 #[derive(clap::Args, Clone)]
 struct DnsArgs {
     /// Where the cluster runs: the lab, or the cloud (its DNS is then a provider's).
     #[arg(long, value_parser = targets(), default_value = "lab")]
     target: String,
-    /// Whose zone holds the SRV records (default: the lab's server in the lab,
-    /// Cloudflare on AWS); its own name servers are asked.
+    /// Whose zone holds the records (default: the lab's server in the lab, Cloudflare
+    /// on AWS); its own name servers are asked.
     #[arg(long, value_parser = dns_providers())]
     dns: Option<String>,
     /// A DNS server to ask instead of the zone's own (repeatable).
@@ -139,26 +152,40 @@ struct DnsArgs {
     dns_server: Vec<SocketAddr>,
 }
 
+/// Ends the command with a usage error when the flags cannot work together.
+fn refuse(why: Option<String>) {
+    if let Some(why) = why {
+        Cli::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, why)
+            .exit();
+    }
+}
+
+/// Why a world's backends cannot work together, said as one line.
+fn conflict(spec: &WorldSpec) -> Option<String> {
+    let e = backends::check(&spec.target, &spec.dns, &spec.transport, &spec.dns_servers).err()?;
+    Some(match e.help {
+        Some(help) => format!("{} ({help})", e.message),
+        None => e.message,
+    })
+}
+
 impl DnsArgs {
-    fn config(&self, state: StateDir) -> WorldConfig {
+    fn spec(&self) -> WorldSpec {
+        // The parser only admits the table's names, so the row is there.
         let row = backends::target(&self.target).expect("a target from the table");
-        let spec = WorldSpec {
+        WorldSpec {
             target: self.target.clone(),
             dns: self.dns.clone().unwrap_or_else(|| row.dns.to_string()),
             dns_servers: self.dns_server.clone(),
             transport: row.transport.to_string(),
             ssh: SshSettings::default(),
-        };
-        if let Err(e) = backends::check(&spec.target, &spec.dns, &spec.transport, &spec.dns_servers)
-        {
-            let why = match e.help {
-                Some(help) => format!("{} ({help})", e.message),
-                None => e.message,
-            };
-            Cli::command()
-                .error(clap::error::ErrorKind::ArgumentConflict, why)
-                .exit();
         }
+    }
+
+    fn config(&self, state: StateDir) -> WorldConfig {
+        let spec = self.spec();
+        refuse(conflict(&spec));
         WorldConfig {
             spec,
             state,
@@ -207,15 +234,8 @@ pub enum WriteOut {
 /// Which world a script acts on.
 #[derive(clap::Args, Clone)]
 struct WorldArgs {
-    /// Where machines come from.
-    #[arg(long, value_parser = targets(), default_value = "lab")]
-    target: String,
-    /// Who serves DNS (default: the lab's server in the lab, Cloudflare on AWS).
-    #[arg(long, value_parser = dns_providers())]
-    dns: Option<String>,
-    /// A DNS server for wait_resolves to ask instead of the zone's own (repeatable).
-    #[arg(long, value_name = "IP:PORT")]
-    dns_server: Vec<SocketAddr>,
+    #[command(flatten)]
+    dns: DnsArgs,
     /// How commands reach the machines (default: exec in the lab, ssh in the cloud).
     #[arg(long, value_parser = transports())]
     transport: Option<String>,
@@ -234,42 +254,23 @@ impl WorldArgs {
     /// Refuses, before any script runs, a combination of world flags that cannot work
     /// (even for a script that never touches the world) and a key file that is not there.
     fn check(&self) {
-        let spec = self.spec();
-        let refused = backends::check(&spec.target, &spec.dns, &spec.transport, &spec.dns_servers)
-            .err()
-            .map(|e| match e.help {
-                Some(help) => format!("{} ({help})", e.message),
-                None => e.message,
-            })
-            .or_else(|| {
-                let key = self.ssh_key.as_ref()?;
-                (!key.is_file())
-                    .then(|| format!("--ssh-key {}: there is no such file", key.display()))
-            });
-        if let Some(why) = refused {
-            Cli::command()
-                .error(clap::error::ErrorKind::ArgumentConflict, why)
-                .exit();
-        }
+        refuse(conflict(&self.spec()).or_else(|| {
+            let key = self.ssh_key.as_ref()?;
+            (!key.is_file()).then(|| format!("--ssh-key {}: there is no such file", key.display()))
+        }));
     }
 
     fn spec(&self) -> WorldSpec {
-        // The parser only admits the table's names, so the row is there.
-        let row = backends::target(&self.target).expect("a target from the table");
-        WorldSpec {
-            target: self.target.clone(),
-            dns: self.dns.clone().unwrap_or_else(|| row.dns.to_string()),
-            dns_servers: self.dns_server.clone(),
-            transport: self
-                .transport
-                .clone()
-                .unwrap_or_else(|| row.transport.to_string()),
-            ssh: SshSettings {
-                user: self.ssh_user.clone(),
-                key: self.ssh_key.clone(),
-                accept_new: self.ssh_accept_new,
-            },
+        let mut spec = self.dns.spec();
+        if let Some(transport) = &self.transport {
+            spec.transport = transport.clone();
         }
+        spec.ssh = SshSettings {
+            user: self.ssh_user.clone(),
+            key: self.ssh_key.clone(),
+            accept_new: self.ssh_accept_new,
+        };
+        spec
     }
 }
 
@@ -385,17 +386,10 @@ enum Command {
     )]
     Health {
         #[command(flatten)]
-        client: ClientArgs,
-        /// The output format (table and json as etcdctl's `endpoint health --cluster`).
-        #[arg(short = 'w', long, value_enum, default_value = "simple")]
-        write_out: WriteOut,
+        query: QueryArgs,
         /// rigger's own report: the verdict, and each member's ID, health and detail.
         #[arg(long, conflicts_with = "write_out")]
         json: bool,
-        #[command(flatten)]
-        dns: DnsArgs,
-        #[command(flatten)]
-        state: StateArgs,
     },
     /// List the members of the etcd cluster under a discovery domain, as etcdctl's
     /// `member list` does.
@@ -404,14 +398,7 @@ enum Command {
     )]
     Members {
         #[command(flatten)]
-        client: ClientArgs,
-        /// The output format, each as etcdctl 3.5's `member list -w ...`.
-        #[arg(short = 'w', long, value_enum, default_value = "simple")]
-        write_out: WriteOut,
-        #[command(flatten)]
-        dns: DnsArgs,
-        #[command(flatten)]
-        state: StateArgs,
+        query: QueryArgs,
     },
     /// Check a discovery domain's DNS records the way etcd will read them.
     ///
@@ -667,32 +654,20 @@ pub fn main() -> ExitCode {
                 .error(clap::error::ErrorKind::ArgumentConflict, why)
                 .exit(),
         },
-        Command::Health {
-            client,
-            write_out,
-            json,
-            dns,
-            state,
-        } => commands::health::health(
-            &dns.config(state.state()),
-            commands::health::HealthArgs {
-                client: client.into(),
+        Command::Health { query, json } => {
+            let (config, client, write_out) = query.split();
+            let args = commands::health::HealthArgs {
+                client,
                 write_out,
                 json,
-            },
-        ),
-        Command::Members {
-            client,
-            write_out,
-            dns,
-            state,
-        } => commands::members::members(
-            &dns.config(state.state()),
-            commands::members::MembersArgs {
-                client: client.into(),
-                write_out,
-            },
-        ),
+            };
+            commands::health::health(&config, args)
+        }
+        Command::Members { query } => {
+            let (config, client, write_out) = query.split();
+            let args = commands::members::MembersArgs { client, write_out };
+            commands::members::members(&config, args)
+        }
         Command::Doctor {
             discovery_srv,
             discovery_srv_name,
@@ -705,22 +680,17 @@ pub fn main() -> ExitCode {
             state,
         } => {
             let (config, servers) = dns.reading(state.state());
-            commands::doctor::doctor(
-                &config,
-                commands::doctor::DoctorArgs {
-                    domain: discovery_srv,
-                    service_name: discovery_srv_name,
-                    version: etcd_version,
-                    scheme: scheme.map(|s| match s {
-                        SchemeArg::Https => crate::providers::discovery::Scheme::Https,
-                        SchemeArg::Http => crate::providers::discovery::Scheme::Http,
-                    }),
-                    peer_port,
-                    certs,
-                    json,
-                    servers,
-                },
-            )
+            let mut check = crate::providers::discovery::DiscoveryCheck::new(&discovery_srv);
+            check.service_name = discovery_srv_name;
+            check.version = etcd_version;
+            check.scheme = scheme.map(|s| match s {
+                SchemeArg::Https => crate::providers::discovery::Scheme::Https,
+                SchemeArg::Http => crate::providers::discovery::Scheme::Http,
+            });
+            check.peer_port = peer_port;
+            check.certs = certs;
+            check.servers = servers;
+            commands::doctor::doctor(&config, commands::doctor::DoctorArgs { check, json })
         }
         Command::Lab { command } => match command {
             LabCommand::Status { json, state } => commands::lab::status(&state.state(), json),

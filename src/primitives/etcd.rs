@@ -12,8 +12,6 @@ use crate::base::names::check_name;
 use crate::providers::TlsFiles;
 use crate::providers::etcd_api::{ClusterAt, Status};
 
-const WAIT_INTERVAL: Duration = Duration::from_millis(10);
-
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     primitive! { engine, cx,
         /// Finds the members of the cluster under `domain` through its client SRV records, as
@@ -56,7 +54,7 @@ fn health(c: &Call, domain: &str, tls: Map, options: Map) -> Result<Map, Box<Eva
         };
         let etcd = &world.backends.etcd;
         if !wait.is_zero() {
-            etcd.wait_healthy(&at, wait, WAIT_INTERVAL).await?;
+            etcd.wait_healthy(&at, wait).await?;
         }
         etcd.health(&at).await
     })?;

@@ -124,14 +124,9 @@ pub trait EtcdApi: Send + Sync {
     /// The health of the cluster.
     async fn health(&self, at: &ClusterAt) -> Result<Report>;
 
-    /// Waits up to `within` until every member answers its health check healthy,
-    /// asking every `interval`; says whether they did.
-    async fn wait_healthy(
-        &self,
-        at: &ClusterAt,
-        within: Duration,
-        interval: Duration,
-    ) -> Result<bool>;
+    /// Waits up to `within` until every member answers its health check healthy, and
+    /// says whether they did.
+    async fn wait_healthy(&self, at: &ClusterAt, within: Duration) -> Result<bool>;
 
     /// Asks the cluster to `call`, retrying for up to `patience` while etcd refuses for
     /// a passing reason (a leader change, a learner not yet in sync).

@@ -358,7 +358,7 @@ impl EtcdApi for Plan {
         })
     }
     /// A plan starts no member: the wait is written down and assumed to end healthy.
-    async fn wait_healthy(&self, at: &ClusterAt, within: Duration, _: Duration) -> Result<bool> {
+    async fn wait_healthy(&self, at: &ClusterAt, within: Duration) -> Result<bool> {
         self.record(format!(
             "wait up to {} for every member under {} to be healthy",
             crate::base::human::duration(within),

@@ -196,6 +196,15 @@ mod tests {
         }
     }
 
+    /// a.t and b.t vote; c.t is a learner.
+    fn two_voters_and_a_learner() -> [EtcdMember; 3] {
+        [
+            member("1", "a.t", false),
+            member("2", "b.t", false),
+            member("3", "c.t", true),
+        ]
+    }
+
     fn published(srv: &[&str], a: &[(&str, &str)]) -> Published {
         let mut p = Published::default();
         for (name, port) in [("_s", 2380), ("_c", 2379)] {
@@ -212,11 +221,7 @@ mod tests {
 
     #[test]
     fn dns_equal_to_the_membership_is_no_drift() {
-        let members = [
-            member("1", "a.t", false),
-            member("2", "b.t", false),
-            member("3", "c.t", true),
-        ];
+        let members = two_voters_and_a_learner();
         let p = published(
             &["a.t", "b.t"],
             &[
@@ -231,11 +236,7 @@ mod tests {
 
     #[test]
     fn every_kind_of_difference_is_named() {
-        let members = [
-            member("1", "a.t", false),
-            member("2", "b.t", false),
-            member("3", "c.t", true),
-        ];
+        let members = two_voters_and_a_learner();
         let p = published(&["a.t", "c.t", "gone.t"], &[("a.t", "198.18.1.9")]);
         let answering = BTreeMap::from([("a.t".to_string(), "2".to_string())]);
         let kinds: Vec<(&str, String)> = compare(&members, &p, "_s", "_c", &answering)

@@ -88,14 +88,9 @@ impl EtcdApi for Network {
         Ok(health::check(&at.domain, tls, &at.servers).await?)
     }
 
-    async fn wait_healthy(
-        &self,
-        at: &ClusterAt,
-        within: Duration,
-        every: Duration,
-    ) -> Result<bool> {
+    async fn wait_healthy(&self, at: &ClusterAt, within: Duration) -> Result<bool> {
         let tls = at.tls.as_ref();
-        Ok(ready::wait_healthy(&at.domain, tls, &at.servers, within, every).await?)
+        Ok(ready::wait_healthy(&at.domain, tls, &at.servers, within).await?)
     }
 
     async fn membership(

@@ -61,8 +61,12 @@ async fn members(domain: &str, server: SocketAddr, creds: Option<&Credentials>) 
         .collect()
 }
 
+/// How often a wait asks: members that just started answer within milliseconds, and
+/// each ask is a handful of loopback or LAN requests.
+const INTERVAL: Duration = Duration::from_millis(10);
+
 /// Waits up to `within` until every member under `domain` (found through `servers`)
-/// answers healthy, asking all of them together every `interval`. Returns whether they
+/// answers healthy, asking all of them together every `INTERVAL`. Returns whether they
 /// did; what is wrong, if not, is the full check's to say. Fails only on files that
 /// cannot be used to ask at all.
 pub async fn wait_healthy(
@@ -70,7 +74,6 @@ pub async fn wait_healthy(
     tls: Option<&TlsFiles>,
     servers: &[SocketAddr],
     within: Duration,
-    interval: Duration,
 ) -> Result<bool, HealthError> {
     let server = *servers.first().ok_or(HealthError::NoServer)?;
     let creds = tls.map(credentials).transpose()?;
@@ -98,9 +101,9 @@ pub async fn wait_healthy(
                 return Ok(true);
             }
         }
-        if Instant::now() + interval > deadline {
+        if Instant::now() + INTERVAL > deadline {
             return Ok(false);
         }
-        tokio::time::sleep(interval).await;
+        tokio::time::sleep(INTERVAL).await;
     }
 }

@@ -3,36 +3,25 @@
 //! learner that never caught up among them), and a member removed is marked gone in
 //! whichever run's journal added it. Questions pass straight through.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 use super::journal::{Intent, Resource};
-use super::journaling::{Book, Made};
+use super::journaling::Journaled;
 use crate::base::error::Result;
 use crate::providers::EtcdApi;
 use crate::providers::etcd_api::{ClusterAt, Report};
 use crate::providers::members::{JoinedMember, MemberCall, Membership};
 
-pub struct JournaledEtcd {
-    pub inner: Arc<dyn EtcdApi>,
-    pub book: Book,
-}
-
 #[async_trait]
-impl EtcdApi for JournaledEtcd {
+impl EtcdApi for Journaled<dyn EtcdApi> {
     async fn health(&self, at: &ClusterAt) -> Result<Report> {
         self.inner.health(at).await
     }
 
-    async fn wait_healthy(
-        &self,
-        at: &ClusterAt,
-        within: Duration,
-        every: Duration,
-    ) -> Result<bool> {
-        self.inner.wait_healthy(at, within, every).await
+    async fn wait_healthy(&self, at: &ClusterAt, within: Duration) -> Result<bool> {
+        self.inner.wait_healthy(at, within).await
     }
 
     async fn membership(
@@ -60,19 +49,14 @@ impl EtcdApi for JournaledEtcd {
                         })
                     })
                 };
-                match self.book.record(intent, asked, made).await? {
-                    Made::Recorded(m) => Ok(m),
-                    // Added but not journaled: removed again, so nothing stands unjournaled.
-                    Made::Unrecorded(m, e) => {
-                        if let Some(added) = &m.added
-                            && let Ok(id) = u64::from_str_radix(&added.id, 16)
-                        {
-                            let undo = MemberCall::Remove { id };
-                            let _ = self.inner.membership(at, &undo, patience).await;
-                        }
-                        Err(e)
-                    }
-                }
+                // Added but not journaled: removed again.
+                let undo = |m: Membership| async move {
+                    let added = m.added.as_ref()?;
+                    let id = u64::from_str_radix(&added.id, 16).ok()?;
+                    let remove = MemberCall::Remove { id };
+                    self.inner.membership(at, &remove, patience).await.ok()
+                };
+                self.book.record(intent, asked, made, undo).await
             }
             MemberCall::Remove { id } => {
                 let done = asked.await?;

@@ -18,11 +18,11 @@ use crate::providers::{
     NodeResolver, Process, Record, RecordSpec, Transport, Zone,
 };
 
-/// What [`Book::record`] gives back.
-pub(super) enum Made<T> {
-    Recorded(T),
-    /// Created, but the journal could not take it: to be undone, then the error.
-    Unrecorded(T, Error),
+/// A backend of a real world, wrapped: each trait's implementation below journals what
+/// the backend makes and removes, and passes every question through as it is.
+pub struct Journaled<B: ?Sized> {
+    pub(super) inner: Arc<B>,
+    pub(super) book: Book,
 }
 
 /// The journal as the wrappers use it: its failures are the run's failures.
@@ -52,14 +52,15 @@ impl Book {
     }
 
     /// Journals `intent`, runs `make`, and settles the intent with what `made` says it
-    /// created. When the journal cannot take the result, the value comes back as
-    /// `Unrecorded`: the caller takes it down again, so nothing exists unjournaled.
-    pub(super) async fn record<T>(
+    /// created. When the journal cannot take what was created, `undo` takes it down
+    /// again and the journal's error is the result, so nothing exists unjournaled.
+    pub(super) async fn record<T, Undone: Future>(
         &self,
         intent: Intent,
         make: impl Future<Output = Result<T>>,
         made: impl FnOnce(&T) -> Option<Resource>,
-    ) -> Result<Made<T>> {
+        undo: impl FnOnce(T) -> Undone,
+    ) -> Result<T> {
         let seq = self.intend(intent)?;
         let value = match make.await {
             Ok(v) => v,
@@ -71,10 +72,32 @@ impl Book {
         let resource = made(&value);
         let created = resource.is_some();
         match self.settle(seq, resource) {
-            Ok(()) => Ok(Made::Recorded(value)),
-            Err(e) if created => Ok(Made::Unrecorded(value, e)),
+            Ok(()) => Ok(value),
+            Err(e) if created => {
+                undo(value).await;
+                Err(e)
+            }
             Err(e) => Err(e),
         }
+    }
+
+    /// Wraps a backend so that what it makes and removes is journaled here.
+    pub(super) fn wrap<B: ?Sized>(&self, inner: Arc<B>) -> Arc<Journaled<B>> {
+        Arc::new(Journaled {
+            inner,
+            book: self.clone(),
+        })
+    }
+
+    /// Runs `remove` and, once it has worked, marks `resource` gone.
+    async fn removing(
+        &self,
+        resource: Resource,
+        remove: impl Future<Output = Result<()>>,
+    ) -> Result<()> {
+        remove.await?;
+        self.gone(resource);
+        Ok(())
     }
 
     pub(super) fn gone(&self, resource: Resource) {
@@ -84,39 +107,26 @@ impl Book {
     }
 }
 
-pub struct JournaledCompute {
-    pub inner: Arc<dyn Compute>,
-    pub book: Book,
-}
-
 #[async_trait]
-impl Compute for JournaledCompute {
+impl Compute for Journaled<dyn Compute> {
     async fn launch(&self, spec: &InstanceSpec) -> Result<Instance> {
         let intent = Intent::Instance {
             name: spec.name.clone(),
         };
         let made = |i: &Instance| Some(Resource::Instance(i.clone()));
-        match self
-            .book
-            .record(intent, self.inner.launch(spec), made)
-            .await?
-        {
-            Made::Recorded(instance) => {
-                // Said here, where it really happened: a plan never says it.
-                tracing::info!("launched {} ({})", instance.name, instance.private_ip);
-                Ok(instance)
-            }
-            Made::Unrecorded(instance, e) => {
-                let _ = self.inner.terminate(&instance).await;
-                Err(e)
-            }
-        }
+        let undo = |i: Instance| async move { self.inner.terminate(&i).await };
+        let launch = self.inner.launch(spec);
+        let instance = self.book.record(intent, launch, made, undo).await?;
+        // Said here, where it really happened: a plan never says it.
+        tracing::info!("launched {} ({})", instance.name, instance.private_ip);
+        Ok(instance)
     }
 
     async fn terminate(&self, instance: &Instance) -> Result<()> {
-        self.inner.terminate(instance).await?;
-        self.book.gone(Resource::Instance(instance.clone()));
-        Ok(())
+        let gone = Resource::Instance(instance.clone());
+        self.book
+            .removing(gone, self.inner.terminate(instance))
+            .await
     }
 
     async fn find(&self, name: &str) -> Result<Option<Instance>> {
@@ -128,13 +138,8 @@ impl Compute for JournaledCompute {
     }
 }
 
-pub struct JournaledDns {
-    pub inner: Arc<dyn Dns>,
-    pub book: Book,
-}
-
 #[async_trait]
-impl Dns for JournaledDns {
+impl Dns for Journaled<dyn Dns> {
     async fn zone(&self, name: &str) -> Result<(Zone, bool)> {
         // A backend that never creates zones only looks one up: nothing to journal.
         if !self.inner.creates_zones() {
@@ -142,17 +147,9 @@ impl Dns for JournaledDns {
         }
         let intent = Intent::DnsZone { name: name.into() };
         let made = |(z, created): &(Zone, bool)| created.then(|| Resource::DnsZone(z.clone()));
-        match self
-            .book
-            .record(intent, self.inner.zone(name), made)
-            .await?
-        {
-            Made::Recorded(zone) => Ok(zone),
-            Made::Unrecorded((zone, _), e) => {
-                let _ = self.inner.delete_zone(&zone).await;
-                Err(e)
-            }
-        }
+        let undo = |(z, _): (Zone, bool)| async move { self.inner.delete_zone(&z).await };
+        let zone = self.inner.zone(name);
+        self.book.record(intent, zone, made, undo).await
     }
 
     async fn find_zone(&self, name: &str) -> Result<Option<Zone>> {
@@ -172,17 +169,9 @@ impl Dns for JournaledDns {
         let intent = Intent::DnsRecord { spec: spec.clone() };
         // An adopted record was there before this run: it is not this run's to remove.
         let made = |(r, created): &(Record, bool)| created.then(|| Resource::DnsRecord(r.clone()));
-        match self
-            .book
-            .record(intent, self.inner.create(spec), made)
-            .await?
-        {
-            Made::Recorded(record) => Ok(record),
-            Made::Unrecorded((record, _), e) => {
-                let _ = self.inner.delete(&record).await;
-                Err(e)
-            }
-        }
+        let undo = |(r, _): (Record, bool)| async move { self.inner.delete(&r).await };
+        let create = self.inner.create(spec);
+        self.book.record(intent, create, made, undo).await
     }
 
     /// Every record's intent is in the journal before the one call that makes them all;
@@ -238,9 +227,8 @@ impl Dns for JournaledDns {
     }
 
     async fn delete(&self, record: &Record) -> Result<()> {
-        self.inner.delete(record).await?;
-        self.book.gone(Resource::DnsRecord(record.clone()));
-        Ok(())
+        let gone = Resource::DnsRecord(record.clone());
+        self.book.removing(gone, self.inner.delete(record)).await
     }
 
     async fn delete_all(&self, records: &[Record]) -> Vec<Result<()>> {
@@ -254,9 +242,8 @@ impl Dns for JournaledDns {
     }
 
     async fn delete_zone(&self, zone: &Zone) -> Result<()> {
-        self.inner.delete_zone(zone).await?;
-        self.book.gone(Resource::DnsZone(zone.clone()));
-        Ok(())
+        let gone = Resource::DnsZone(zone.clone());
+        self.book.removing(gone, self.inner.delete_zone(zone)).await
     }
 
     async fn list(&self, name: &str) -> Result<Vec<Record>> {
@@ -272,13 +259,8 @@ impl Dns for JournaledDns {
     }
 }
 
-pub struct JournaledTransport {
-    pub inner: Arc<dyn Transport>,
-    pub book: Book,
-}
-
 #[async_trait]
-impl Transport for JournaledTransport {
+impl Transport for Journaled<dyn Transport> {
     fn resolver(&self, node: &Instance) -> Result<Option<NodeResolver>> {
         self.inner.resolver(node)
     }
@@ -307,35 +289,20 @@ impl Transport for JournaledTransport {
             name: name.into(),
         };
         let made = |p: &Process| Some(Resource::Process(p.clone()));
-        match self
-            .book
-            .record(intent, self.inner.spawn(node, name, argv), made)
-            .await?
-        {
-            Made::Recorded(process) => {
-                tracing::info!("started {name} on {} (pid {})", node.name, process.pid);
-                Ok(process)
-            }
-            Made::Unrecorded(process, e) => {
-                let _ = self.inner.stop(&process).await;
-                Err(e)
-            }
-        }
+        let undo = |p: Process| async move { self.inner.stop(&p).await };
+        let spawn = self.inner.spawn(node, name, argv);
+        let process = self.book.record(intent, spawn, made, undo).await?;
+        tracing::info!("started {name} on {} (pid {})", node.name, process.pid);
+        Ok(process)
     }
 
     async fn stop(&self, process: &Process) -> Result<()> {
-        self.inner.stop(process).await?;
-        self.book.gone(Resource::Process(process.clone()));
-        Ok(())
+        let gone = Resource::Process(process.clone());
+        self.book.removing(gone, self.inner.stop(process)).await
     }
 }
 
-pub struct JournaledLocal {
-    pub inner: Arc<dyn Local>,
-    pub book: Book,
-}
-
-impl JournaledLocal {
+impl Journaled<dyn Local> {
     /// Writes files through `make`, journaled as one intent and then a file each.
     fn write<T>(&self, files: &CertFiles, make: impl FnOnce() -> Result<(T, bool)>) -> Result<T> {
         let paths = [&files.cert, &files.key].map(|p| p.to_string_lossy().into_owned());
@@ -373,7 +340,7 @@ impl JournaledLocal {
     }
 }
 
-impl Local for JournaledLocal {
+impl Local for Journaled<dyn Local> {
     fn ca(&self, name: &str) -> CaFiles {
         self.inner.ca(name)
     }

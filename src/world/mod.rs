@@ -19,7 +19,7 @@ use tokio::runtime::{Handle, Runtime};
 pub use spec::{WorldConfig, WorldSpec};
 
 use self::journal::{Intent, Journal, Resource};
-use self::journaling::{Book, JournaledCompute, JournaledDns, JournaledLocal, JournaledTransport};
+use self::journaling::Book;
 use crate::base::error::{Error, ErrorKind, Result};
 use crate::base::writer::Writer;
 use crate::providers::backends;
@@ -129,28 +129,13 @@ impl World {
         };
         let book = Book(journal.clone());
         let backends = Backends {
-            compute: Arc::new(JournaledCompute {
-                inner: raw.compute.clone(),
-                book: book.clone(),
-            }),
-            dns: Arc::new(JournaledDns {
-                inner: raw.dns.clone(),
-                book: book.clone(),
-            }),
-            transport: Arc::new(JournaledTransport {
-                inner: raw.transport.clone(),
-                book: book.clone(),
-            }),
-            local: Arc::new(JournaledLocal {
-                inner: raw.local.clone(),
-                book: book.clone(),
-            }),
+            compute: book.wrap(raw.compute.clone()),
+            dns: book.wrap(raw.dns.clone()),
+            transport: book.wrap(raw.transport.clone()),
+            local: book.wrap(raw.local.clone()),
             // Questions change nothing: asked as they are.
             probe: raw.probe.clone(),
-            etcd: Arc::new(journaled_etcd::JournaledEtcd {
-                inner: raw.etcd.clone(),
-                book,
-            }),
+            etcd: book.wrap(raw.etcd.clone()),
         };
         let handle = machines
             .runtime
@@ -476,24 +461,14 @@ pub fn take_down(world: &World, journal: &Journal) -> Vec<(Resource, Error)> {
             let (records, others): (Vec<_>, Vec<_>) = others
                 .into_iter()
                 .partition(|(_, r)| matches!(r, Resource::DnsRecord(_)));
-            if !records.is_empty() {
+            for batch in [records, machines] {
+                if batch.is_empty() {
+                    continue;
+                }
                 let raw = raw.clone();
                 set.spawn(async move {
-                    let all = picked(&records, |r| match r {
-                        Resource::DnsRecord(r) => Some(r.clone()),
-                        _ => None,
-                    });
-                    settled(records, raw.dns.delete_all(&all).await)
-                });
-            }
-            if !machines.is_empty() {
-                let raw = raw.clone();
-                set.spawn(async move {
-                    let all = picked(&machines, |r| match r {
-                        Resource::Instance(i) => Some(i.clone()),
-                        _ => None,
-                    });
-                    settled(machines, raw.compute.terminate_all(&all).await)
+                    let outcomes = undo_batch(&raw, &batch).await;
+                    settled(batch, outcomes)
                 });
             }
             for (i, resource) in others {
@@ -534,9 +509,22 @@ pub fn take_down(world: &World, journal: &Journal) -> Vec<(Resource, Error)> {
     failed
 }
 
-/// What `pick` takes of a batch's resources (a record, a machine), in order.
-fn picked<T>(batch: &[(usize, Resource)], pick: impl Fn(&Resource) -> Option<T>) -> Vec<T> {
-    batch.iter().filter_map(|(_, r)| pick(r)).collect()
+/// Takes down a batch of records, or one of machines, in the one call the backend
+/// takes many in; an outcome for each, in order.
+async fn undo_batch(raw: &Backends, batch: &[(usize, Resource)]) -> Vec<Result<()>> {
+    let (mut records, mut machines) = (Vec::new(), Vec::new());
+    for (_, resource) in batch {
+        match resource {
+            Resource::DnsRecord(r) => records.push(r.clone()),
+            Resource::Instance(i) => machines.push(i.clone()),
+            _ => {}
+        }
+    }
+    if records.is_empty() {
+        raw.compute.terminate_all(&machines).await
+    } else {
+        raw.dns.delete_all(&records).await
+    }
 }
 
 /// A batch's resources with the outcome of each, as the round reports them.

@@ -210,41 +210,22 @@ fn a_run_is_timestamped_lines_in_a_pipe_and_a_live_view_on_a_terminal() {
     assert!(!out.stderr.contains(secret) && !out.stderr.contains("PRIVATE KEY"));
     lab.destroy();
 
-    let mut cmd = Command::new(BIN);
-    cmd.args(["run", "cluster", "--set", "domain=live.test"])
-        .current_dir(lab.path(""))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("TERM", "xterm")
-        .env("NO_COLOR", "1")
-        .env("RIGGER_STATE_DIR", lab.path("state"));
-    let mut tty = Session::spawn(cmd).expect("rigger in a pty");
-    tty.set_expect_timeout(Some(Duration::from_secs(120)));
-    let shown = tty.expect("cluster is healthy").unwrap();
-    let shown = String::from_utf8_lossy(shown.before()).into_owned();
-    tty.expect(expectrl::Eof).unwrap();
-    lab.look();
+    let (shown, status) = at_a_terminal(&lab, &["run", "cluster", "--set", "domain=live.test"]);
+    assert_eq!(status, 0, "{shown}");
     assert!(shown.contains("\x1b[2K"), "nothing redrawn: {shown:?}");
-    for step in [
+    let mut lines = [
         "launch_instance",
         "bootstrap_parallel",
         "wait_resolves: 5 of 5 names answer",
         "etcd_health",
-    ] {
-        assert!(
-            shown.contains(step),
-            "no {step:?} in the live view: {shown:?}"
-        );
-    }
-    // A line per node, with the node's own steps under it.
-    assert!(shown.contains("↳"), "no nested lines: {shown:?}");
-    for name in lab.host_names() {
-        assert!(shown.contains(&name), "no line for {name}: {shown:?}");
-    }
-    assert!(
-        !shown.contains("Z  INFO"),
-        "a terminal gets no timestamps: {shown:?}"
-    );
+        // A line per node, with the node's own steps under it.
+        "↳",
+    ]
+    .map(String::from)
+    .to_vec();
+    lines.extend(lab.host_names());
+    // A terminal gets no timestamps.
+    live_view(&shown, &lines, &["Z  INFO"]);
     lab.destroy().leaves_nothing();
 }
 
@@ -286,6 +267,23 @@ fn at_a_terminal(lab: &LabRig, args: &[&str]) -> (String, i32) {
     (shown, status)
 }
 
+/// Asserts that a terminal was drawn every one of `lines`, and none of `never`.
+fn live_view(shown: &str, lines: &[impl AsRef<str>], never: &[&str]) {
+    for line in lines {
+        let line = line.as_ref();
+        assert!(
+            shown.contains(line),
+            "no {line:?} in the live view: {shown:?}"
+        );
+    }
+    for text in never {
+        assert!(
+            !shown.contains(text),
+            "{text:?} in the live view: {shown:?}"
+        );
+    }
+}
+
 /// Not on a terminal, every node's phase is a timestamped info line when it begins,
 /// once: launching, up (the lab's hosts have no boot to wait for), installing,
 /// starting, healthy. On a terminal each node is one line saying its phase, redrawn as
@@ -313,28 +311,15 @@ fn each_node_says_its_phase_as_a_line_of_the_live_view_and_as_log_lines_in_a_pip
 
     let (shown, status) = at_a_terminal(&lab, &["run", "cluster", "--set", "domain=live.test"]);
     assert_eq!(status, 0, "{shown}");
-    let names = lab.host_names();
-    for name in &names {
-        for phase in ["starting", "healthy"] {
-            let line = format!("{name}: {phase}");
-            assert!(
-                shown.contains(&line),
-                "no {line:?} in the live view: {shown:?}"
-            );
-        }
-    }
+    let mut lines: Vec<String> = lab
+        .host_names()
+        .iter()
+        .flat_map(|name| ["starting", "healthy"].map(|phase| format!("{name}: {phase}")))
+        .collect();
     // The short phases are drawn too, though a frame may miss one of a node's.
-    for phase in ["launching", "up", "installing"] {
-        let line = format!(": {phase} ");
-        assert!(
-            shown.contains(&line),
-            "no {line:?} in the live view: {shown:?}"
-        );
-    }
-    assert!(
-        !shown.contains("INFO etcd-"),
-        "phases are lines, not logs: {shown:?}"
-    );
+    lines.extend(["launching", "up", "installing"].map(|phase| format!(": {phase} ")));
+    // Phases are lines, not logs.
+    live_view(&shown, &lines, &["INFO etcd-"]);
     lab.destroy().leaves_nothing();
 }
 
@@ -358,14 +343,13 @@ try { wait_resolves(srv, want, #{ timeout: 3, servers: servers }) } catch (e) { 
     );
     let (shown, status) = at_a_terminal(&lab, &["run", "two-of-three.rhai"]);
     assert_eq!(status, 0, "{shown}");
-    let line = "waiting for _etcd-server-ssl._tcp.w.test SRV: 2 of 3 targets at 198.18.0.1:53, no answer at 198.18.1.250:53";
-    assert!(
-        shown.contains(line),
-        "no {line:?} in the live view: {shown:?}"
-    );
-    assert!(
-        shown.contains("within 3s; 198.18.0.1:53 answered a.w.test:2380, b.w.test:2380"),
-        "{shown:?}"
+    live_view(
+        &shown,
+        &[
+            "waiting for _etcd-server-ssl._tcp.w.test SRV: 2 of 3 targets at 198.18.0.1:53, no answer at 198.18.1.250:53",
+            "within 3s; 198.18.0.1:53 answered a.w.test:2380, b.w.test:2380",
+        ],
+        &[],
     );
     lab.destroy().leaves_nothing();
 }

@@ -1,34 +1,31 @@
 //! `rigger doctor --discovery-srv DOMAIN`: the discovery records checked the way etcd
 //! will read them, before etcd ever sees them.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use crate::cli::exit;
 use crate::providers::TlsFiles;
-use crate::providers::discovery::{DiscoveryCheck, EtcdVersion, Scheme, Verdict};
+use crate::providers::discovery::{DiscoveryCheck, Verdict};
 use crate::world::WorldConfig;
 use crate::world::doctor::AskCluster;
 use crate::world::query::Query;
 
+/// The check as given on the command line: its domain not yet checked, its `certs`
+/// none unless `--certs` (the default, those rigger made, is found here), its
+/// `servers` the `--dns-server`s, asked whoever serves the zone.
 pub struct DoctorArgs {
-    pub domain: String,
-    pub service_name: Option<String>,
-    pub version: Option<EtcdVersion>,
-    pub scheme: Option<Scheme>,
-    pub peer_port: u16,
-    /// `--certs`; by default those rigger made for the domain, when it made any.
-    pub certs: Option<std::path::PathBuf>,
+    pub check: DiscoveryCheck,
     pub json: bool,
-    /// `--dns-server`: asked instead of the zone's own servers, whoever serves the zone.
-    pub servers: Vec<SocketAddr>,
 }
 
 pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
-    let domain = match super::discovery_domain(&args.domain) {
+    let mut check = args.check;
+    let domain = match super::discovery_domain(&check.domain) {
         Ok(d) => d,
         Err(status) => return status,
     };
-    if let Some(name) = &args.service_name
+    check.domain = domain.clone();
+    if let Some(name) = &check.service_name
         && (name.contains('.') || crate::base::names::check_name(name, false).is_err())
     {
         return super::fail(
@@ -39,7 +36,7 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
         );
     }
     if config.spec.is_lab()
-        && let Some(server) = args.servers.iter().find(|s| !reachable_from_lab(s.ip()))
+        && let Some(server) = check.servers.iter().find(|s| !reachable_from_lab(s.ip()))
     {
         return super::fail(
             format!(
@@ -50,14 +47,8 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
             ),
         );
     }
-    let mut check = DiscoveryCheck::new(&domain);
-    check.service_name = args.service_name.clone();
-    check.version = args.version;
-    check.scheme = args.scheme;
-    check.peer_port = args.peer_port;
-    check.servers = args.servers.clone();
     let made = config.state.root().join("pki").join(&domain);
-    check.certs = match args.certs {
+    check.certs = match check.certs.take() {
         Some(dir) if !dir.is_dir() => {
             return super::fail(
                 format!("--certs {}: there is no such folder", dir.display()),

@@ -1,12 +1,13 @@
 //! `rigger health --discovery-srv DOMAIN`: the seed's cluster-health report.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use crate::base::error::ErrorKind;
+use crate::base::error::{self, ErrorKind};
 use crate::cli::WriteOut;
 use crate::cli::exit;
 use crate::providers::TlsFiles;
-use crate::providers::etcd_api::{ClusterAt, Status};
+use crate::providers::etcd_api::{ClusterAt, EtcdApi, Status};
 use crate::world::WorldConfig;
 use crate::world::query::Query;
 
@@ -29,25 +30,14 @@ pub struct HealthArgs {
 pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
     // As given, for the messages that repeat it.
     let given = args.client.domain.clone();
-    let (domain, tls) = match asked("health", config, args.client) {
-        Ok(asked) => asked,
-        Err(status) => return status,
-    };
-    let world = match existing_world(config) {
-        Ok(w) => w,
+    let report = ask_cluster("health", config, args.client, |etcd, at| async move {
+        etcd.health(&at).await
+    });
+    let report = match report {
+        Ok(report) => report,
         Err(status) => return status,
     };
     let lab_dns = crate::providers::backends::dns(&config.spec.dns).is_ok_and(|d| d.lab_server);
-    let (dns, etcd) = (world.dns.clone(), world.etcd.clone());
-    let report = world.block_on(async move {
-        let servers = dns.authoritative(&domain).await?;
-        let at = ClusterAt {
-            domain,
-            tls,
-            servers,
-        };
-        etcd.health(&at).await
-    });
     let report = match report {
         Ok(r) => r,
         Err(e) => {
@@ -79,6 +69,37 @@ pub fn health(config: &WorldConfig, args: HealthArgs) -> u8 {
         Status::Degraded => exit::DEGRADED,
         Status::Unavailable => exit::UNAVAILABLE,
     }
+}
+
+/// Asks the cluster a query names: its checked domain and client files, the light
+/// world, the zone's servers, then `call` with the etcd client. The outer Err is the
+/// exit status, the failure said; the inner result is what asking found.
+pub fn ask_cluster<T, F, Fut>(
+    command: &str,
+    config: &WorldConfig,
+    client: Client,
+    call: F,
+) -> Result<error::Result<T>, u8>
+where
+    T: Send + 'static,
+    F: FnOnce(Arc<dyn EtcdApi>, ClusterAt) -> Fut + Send + 'static,
+    Fut: Future<Output = error::Result<T>> + Send + 'static,
+{
+    let (domain, tls) = asked(command, config, client)?;
+    let world = existing_world(config)?;
+    let (dns, etcd) = (world.dns.clone(), world.etcd.clone());
+    Ok(world.block_on(async move {
+        let servers = dns.authoritative(&domain).await?;
+        call(
+            etcd,
+            ClusterAt {
+                domain,
+                tls,
+                servers,
+            },
+        )
+        .await
+    }))
 }
 
 /// The checked domain a query asks, and its TLS files (below); Err is the exit status,

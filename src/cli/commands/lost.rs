@@ -128,19 +128,32 @@ fn destroy_marked(state: &StateDir, cluster: &str, dns: &'static str) -> usize {
         if found.is_empty() {
             tracing::info!("no records marked as {cluster}'s");
         }
-        let mut left = 0;
+        let mut removed = Vec::new();
         for record in found {
-            let what = Resource::DnsRecord(record.clone()).describe();
-            match dns.delete(&record).await {
-                Ok(()) => tracing::info!("removed {what} (by its marker)"),
-                Err(e) => {
-                    tracing::error!("could not remove {what}: {e}");
-                    left += 1;
-                }
+            removed.push((
+                Resource::DnsRecord(record.clone()),
+                dns.delete(&record).await,
+            ));
+        }
+        left(removed, "by its marker")
+    })
+}
+
+/// Says how each removal went (`how` the resource was known for this cluster's);
+/// returns how many are left.
+fn left(removed: Vec<(Resource, crate::base::error::Result<()>)>, how: &str) -> usize {
+    let mut left = 0;
+    for (resource, outcome) in removed {
+        let what = resource.describe();
+        match outcome {
+            Ok(()) => tracing::info!("removed {what} ({how})"),
+            Err(e) => {
+                tracing::error!("could not remove {what}: {e}");
+                left += 1;
             }
         }
-        left
-    })
+    }
+    left
 }
 
 /// Terminates the EC2 instances tagged `rigger:cluster=tag`; returns how many are left.
@@ -174,18 +187,12 @@ fn destroy_tagged(state: &StateDir, tag: &str) -> usize {
                 return 1;
             }
         };
-        let mut left = 0;
+        let mut removed = Vec::new();
         for instance in found {
-            let what = Resource::Instance(instance.clone()).describe();
-            match compute.terminate(&instance).await {
-                Ok(()) => tracing::info!("removed {what} (by its tag)"),
-                Err(e) => {
-                    tracing::error!("could not remove {what}: {e}");
-                    left += 1;
-                }
-            }
+            let outcome = compute.terminate(&instance).await;
+            removed.push((Resource::Instance(instance), outcome));
         }
-        left
+        left(removed, "by its tag")
     })
 }
 

@@ -10,7 +10,6 @@ use serde::Serialize;
 use super::table::{Align, bordered};
 use crate::cli::WriteOut;
 use crate::cli::exit;
-use crate::providers::etcd_api::ClusterAt;
 use crate::providers::members::{EtcdMember, ListHeader, MemberCall, Membership};
 use crate::world::WorldConfig;
 
@@ -20,26 +19,16 @@ pub struct MembersArgs {
 }
 
 pub fn members(config: &WorldConfig, args: MembersArgs) -> u8 {
-    let (domain, tls) = match super::health::asked("members", config, args.client) {
-        Ok(asked) => asked,
+    // A list is not refused for a passing reason worth waiting out at a prompt.
+    let listed =
+        super::health::ask_cluster("members", config, args.client, |etcd, at| async move {
+            etcd.membership(&at, &MemberCall::List, Duration::ZERO)
+                .await
+        });
+    let listed = match listed {
+        Ok(listed) => listed,
         Err(status) => return status,
     };
-    let world = match super::health::existing_world(config) {
-        Ok(w) => w,
-        Err(status) => return status,
-    };
-    let (dns, etcd) = (world.dns.clone(), world.etcd.clone());
-    let listed = world.block_on(async move {
-        let servers = dns.authoritative(&domain).await?;
-        let at = ClusterAt {
-            domain,
-            tls,
-            servers,
-        };
-        // A list is not refused for a passing reason worth waiting out at a prompt.
-        etcd.membership(&at, &MemberCall::List, Duration::ZERO)
-            .await
-    });
     let listed = match listed {
         Ok(m) => m,
         Err(e) => return super::fail(format!("members: {}", e.message), e.help),

@@ -169,7 +169,7 @@ fn has_pointer(data: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-pub mod tests {
+mod tests {
     use hickory_proto::op::Query;
 
     use super::*;
@@ -177,7 +177,7 @@ pub mod tests {
     /// The answer to `SRV _etcd-server-ssl._tcp.d.test` with one record whose target is
     /// `n1.d.test`, as bytes; `compress` writes the target as `n1` plus a pointer to
     /// `d.test` in the question, as some servers did (golang/go#27546).
-    pub fn srv_answer(id: u16, compress: bool) -> Vec<u8> {
+    fn srv_answer(id: u16, compress: bool) -> Vec<u8> {
         let mut m = vec![];
         m.extend_from_slice(&id.to_be_bytes());
         // QR, AA; NOERROR; one question, one answer.
