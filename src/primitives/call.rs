@@ -186,6 +186,13 @@ impl Call {
         convert::to_map(self.name, value)
     }
 
+    /// The script's option map as `T`: a key `T` has no field for is refused with the
+    /// keys it has, a wrong value with its path and what was expected.
+    pub fn options_as<T: DeserializeOwned>(&self, map: Map) -> Result<T, Failure> {
+        Options::new(self.name, map.clone(), super::typed::fields_of::<T>())?;
+        self.read("options", map)
+    }
+
     /// The script's option map, its keys checked against `known`.
     pub fn options(&self, map: Map, known: &[&str]) -> Result<Options, Failure> {
         Options::new(self.name, map, known)

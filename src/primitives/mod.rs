@@ -25,6 +25,7 @@ mod resolve;
 mod target;
 mod time;
 mod transport;
+mod typed;
 
 use std::sync::Arc;
 

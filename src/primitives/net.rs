@@ -7,6 +7,7 @@ use rhai::{Engine, EvalAltResult, Map};
 
 use super::call::{Call, primitive};
 use super::context::ScriptContext;
+use super::typed::Seconds;
 use crate::services::probe::is_loopback;
 
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
@@ -26,10 +27,17 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     }
 }
 
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WaitOptions {
+    timeout: Option<Seconds>,
+    interval: Option<Seconds>,
+}
+
 fn wait_tcp(c: &Call, address: &str, options: Map) -> Result<(), Box<EvalAltResult>> {
-    let options = c.options(options, &["timeout", "interval"])?;
-    let timeout = options.seconds("timeout", 60.0)?;
-    let interval = options.seconds("interval", 0.25)?;
+    let options: WaitOptions = c.options_as(options)?;
+    let timeout = Seconds::or(options.timeout, 60.0);
+    let interval = Seconds::or(options.interval, 0.25);
     // Nothing ever listens on port 0: a wait for it is a mistake, said now.
     let port = address.rsplit_once(':').map(|(_, p)| p.parse::<u16>());
     if !matches!(port, Some(Ok(p)) if p > 0) {

@@ -11,7 +11,7 @@ use rhai::{Dynamic, Engine, EvalAltResult, Map};
 use super::call::{Call, primitive};
 use super::context::ScriptContext;
 use super::failure::Failure;
-use super::options::Options;
+use super::typed::{Seconds, ServerAddr};
 use crate::base::names::check_name;
 use crate::base::progress;
 use crate::providers::{Answer, DnsWait};
@@ -131,36 +131,12 @@ fn expected_one(name: &str, expected: &Dynamic) -> Result<Expected, Failure> {
 }
 
 /// `timeout`, `interval` and `servers`, as every form takes them.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct WaitOptions {
-    timeout: Duration,
-    interval: Duration,
-    servers: Option<Vec<SocketAddr>>,
-}
-
-fn wait_options(options: Map) -> Result<WaitOptions, Failure> {
-    let options = Options::new(NAME, options, &["timeout", "interval", "servers"])?;
-    let timeout = options.seconds("timeout", 60.0)?;
-    let interval = options.seconds("interval", 0.1)?;
-    let servers: Option<Vec<SocketAddr>> = match options.get("servers") {
-        None => None,
-        Some(v) => Some(
-            v.clone()
-                .into_array()
-                .map_err(|t| Failure::invalid(NAME, format!("servers must be an array, got {t}")))?
-                .iter()
-                .map(|s| {
-                    s.to_string()
-                        .parse::<SocketAddr>()
-                        .map_err(|_| Failure::invalid(NAME, format!("server {s} is not ip:port")))
-                })
-                .collect::<Result<_, _>>()?,
-        ),
-    };
-    Ok(WaitOptions {
-        timeout,
-        interval,
-        servers,
-    })
+    timeout: Option<Seconds>,
+    interval: Option<Seconds>,
+    servers: Option<Vec<ServerAddr>>,
 }
 
 fn wait_all(c: &Call, expected: Map, options: Map) -> Result<(), Box<EvalAltResult>> {
@@ -176,24 +152,21 @@ fn wait_all(c: &Call, expected: Map, options: Map) -> Result<(), Box<EvalAltResu
         .iter()
         .map(|(name, want)| expected_one(name, want))
         .collect::<Result<Vec<_>, _>>()?;
-    let options = wait_options(options)?;
-    waits(c, all, options)
+    waits(c, all, c.options_as(options)?)
 }
 
 fn wait(c: &Call, name: &str, expected: Dynamic, options: Map) -> Result<(), Box<EvalAltResult>> {
     crate::base::hook::point("wait");
     let one = expected_one(name, &expected)?;
-    let options = wait_options(options)?;
-    waits(c, vec![one], options)
+    waits(c, vec![one], c.options_as(options)?)
 }
 
 /// Polls every name together, each against its zone's servers (or those given).
 fn waits(c: &Call, all: Vec<Expected>, options: WaitOptions) -> Result<(), Box<EvalAltResult>> {
-    let WaitOptions {
-        timeout,
-        interval,
-        servers,
-    } = options;
+    let timeout = Seconds::or(options.timeout, 60.0);
+    let interval = Seconds::or(options.interval, 0.1);
+    let servers: Option<Vec<SocketAddr>> =
+        (options.servers).map(|s| s.into_iter().map(|a| a.0).collect());
     c.on_world(timeout + Duration::from_secs(10), move |world| {
         // The step this wait is shown as; the count of names that answer goes on it.
         let step = tracing::Span::current();

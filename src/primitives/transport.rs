@@ -8,17 +8,23 @@ use rhai::{Array, Engine, EvalAltResult, Map};
 
 use super::call::{Call, primitive};
 use super::context::ScriptContext;
+use super::typed::Seconds;
 use crate::base::error::{Error, ErrorKind};
 use crate::base::names::check_file_name;
 use crate::providers::Instance;
 
+/// `run`'s options: `check` (fail on a non-zero exit, default true), `timeout`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunOptions {
+    check: Option<bool>,
+    timeout: Option<Seconds>,
+}
+
 fn run(c: &Call, node: Map, command: String, options: Map) -> Result<Map, Box<EvalAltResult>> {
-    let options = c.options(options, &["check", "timeout"])?;
-    let check = options.get("check").map_or(Ok(true), |v| {
-        v.as_bool()
-            .map_err(|t| c.invalid(format!("`check` must be true or false, got {t}")))
-    })?;
-    let timeout = options.seconds("timeout", 300.0)?;
+    let options: RunOptions = c.options_as(options)?;
+    let check = options.check.unwrap_or(true);
+    let timeout = Seconds::or(options.timeout, 300.0);
     let node: Instance = c.read("node", node)?;
     let out = c.on_world(timeout + Duration::from_secs(5), move |world| async move {
         let out = world

@@ -4,7 +4,10 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
+
 use crate::base::error::Result;
+use crate::base::names::check_name;
 
 /// A certificate and its key, as file paths.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,14 +44,69 @@ impl CaFiles {
     }
 }
 
-/// What a leaf certificate is for and who it names.
-#[derive(Debug, Clone, Default)]
+/// What a leaf certificate is for and who it names. Read from a script's spec, it is
+/// checked as it is read: a name that is one label and never the CA's own (it becomes
+/// a file name), SANs that are DNS names and addresses.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(try_from = "LeafRequest")]
 pub struct LeafSpec {
     pub name: String,
     pub dns: Vec<String>,
     pub ips: Vec<IpAddr>,
     pub server: bool,
     pub client: bool,
+}
+
+/// A leaf spec as a script writes it; `server` and `client` (extended key usages) are
+/// both on unless turned off, as etcd peers need both.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LeafRequest {
+    name: String,
+    #[serde(default)]
+    dns: Vec<String>,
+    #[serde(default)]
+    ips: Vec<String>,
+    #[serde(default = "on")]
+    server: bool,
+    #[serde(default = "on")]
+    client: bool,
+}
+
+fn on() -> bool {
+    true
+}
+
+impl TryFrom<LeafRequest> for LeafSpec {
+    type Error = String;
+
+    fn try_from(r: LeafRequest) -> std::result::Result<Self, String> {
+        let name = r.name;
+        if check_name(&name, false).is_err() || name.contains('.') || name == "ca" {
+            return Err(format!(
+                "name {name:?} must be one label (letters, digits, hyphens), not \"ca\""
+            ));
+        }
+        let dns = r
+            .dns
+            .into_iter()
+            .map(|d| {
+                check_name(&d, false).map_err(|why| format!("{d:?} is not a valid DNS SAN: {why}"))
+            })
+            .collect::<std::result::Result<_, _>>()?;
+        let ips = r
+            .ips
+            .iter()
+            .map(|i| i.parse().map_err(|_| format!("{i:?} is not an IP address")))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(Self {
+            name,
+            dns,
+            ips,
+            server: r.server,
+            client: r.client,
+        })
+    }
 }
 
 pub trait Local: Send + Sync {

@@ -402,3 +402,42 @@ fn the_circle_check_sees_two_files_of_one_folder_that_import_each_other() {
     ]);
     assert!(circles(&clean).is_empty());
 }
+
+/// Whether a file names the whole world (`world::World`): its journal and every backend.
+fn names_the_whole_world(text: &str) -> bool {
+    named_paths(text)
+        .iter()
+        .any(|p| p.windows(2).any(|w| w[0] == "world" && w[1] == "World"))
+}
+
+/// The commands that only read open the light world (`world::query`): no journal, and
+/// no backend they do not ask. A `World` is for runs and take-downs.
+#[test]
+fn the_query_commands_open_no_whole_world() {
+    let commands = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cli/commands");
+    for name in ["health", "members", "doctor", "env", "state", "access"] {
+        let path = commands.join(format!("{name}.rs"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !names_the_whole_world(&text),
+            "{} opens a whole World; a query opens world::query::Query",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn the_whole_world_check_sees_one_named_or_imported() {
+    assert!(names_the_whole_world(
+        "use crate::world::{World, WorldConfig};\n"
+    ));
+    assert!(names_the_whole_world(
+        "fn f(c: &C) { let _ = crate::world::World::existing(c); }\n"
+    ));
+    assert!(!names_the_whole_world(
+        "use crate::world::WorldConfig;\nuse crate::world::query::Query;\n"
+    ));
+    assert!(!names_the_whole_world(
+        "// crate::world::World in a comment\n"
+    ));
+}
