@@ -193,6 +193,13 @@ impl Call {
         self.read("options", map)
     }
 
+    /// A map that checks itself as it is read (`#[serde(try_from)]`), named `what`: an
+    /// unknown key is refused with the known ones, the rest as [`Call::request`] says.
+    pub fn spec_as<T: DeserializeOwned>(&self, what: &str, map: Map) -> Result<T, Failure> {
+        Options::new(self.name, map.clone(), super::typed::fields_of::<T>())?;
+        self.request(what, &format!("{what}."), map)
+    }
+
     /// The script's option map, its keys checked against `known`.
     pub fn options(&self, map: Map, known: &[&str]) -> Result<Options, Failure> {
         Options::new(self.name, map, known)

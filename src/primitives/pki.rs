@@ -52,7 +52,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         /// (extended key usages, both true by default: etcd peers need both).
         fn pki_cert(c, ca: Map, spec: Map) -> Map {
             let ca = ca_of(&ca)?;
-            let leaf: LeafSpec = c.request("spec", "spec: ", spec)?;
+            let leaf: LeafSpec = c.spec_as("spec", spec)?;
             c.creating().on_world(LIMIT, move |world| async move {
                 Ok(files_map(&world.backends.local.issue(&ca, &leaf)?))
             })

@@ -62,7 +62,7 @@ pub struct LeafSpec {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LeafRequest {
-    name: String,
+    name: Option<String>,
     #[serde(default)]
     dns: Vec<String>,
     #[serde(default)]
@@ -78,10 +78,11 @@ fn on() -> bool {
 }
 
 impl TryFrom<LeafRequest> for LeafSpec {
+    /// Led by the field it is about (`name`, `dns`, `ips`).
     type Error = String;
 
     fn try_from(r: LeafRequest) -> std::result::Result<Self, String> {
-        let name = r.name;
+        let name = r.name.ok_or("name (a string) is required")?;
         if check_name(&name, false).is_err() || name.contains('.') || name == "ca" {
             return Err(format!(
                 "name {name:?} must be one label (letters, digits, hyphens), not \"ca\""
@@ -91,13 +92,17 @@ impl TryFrom<LeafRequest> for LeafSpec {
             .dns
             .into_iter()
             .map(|d| {
-                check_name(&d, false).map_err(|why| format!("{d:?} is not a valid DNS SAN: {why}"))
+                check_name(&d, false)
+                    .map_err(|why| format!("dns {d:?} is not a valid DNS SAN: {why}"))
             })
             .collect::<std::result::Result<_, _>>()?;
         let ips = r
             .ips
             .iter()
-            .map(|i| i.parse().map_err(|_| format!("{i:?} is not an IP address")))
+            .map(|i| {
+                i.parse()
+                    .map_err(|_| format!("ips {i:?} is not an IP address"))
+            })
             .collect::<std::result::Result<_, _>>()?;
         Ok(Self {
             name,
