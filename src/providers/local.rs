@@ -88,22 +88,18 @@ impl TryFrom<LeafRequest> for LeafSpec {
                 "name {name:?} must be one label (letters, digits, hyphens), not \"ca\""
             ));
         }
-        let dns = r
-            .dns
-            .into_iter()
-            .map(|d| {
-                check_name(&d, false)
-                    .map_err(|why| format!("dns {d:?} is not a valid DNS SAN: {why}"))
-            })
-            .collect::<std::result::Result<_, _>>()?;
-        let ips = r
-            .ips
-            .iter()
-            .map(|i| {
+        let mut dns = Vec::with_capacity(r.dns.len());
+        for d in r.dns {
+            let why = |why| format!("dns {d:?} is not a valid DNS SAN: {why}");
+            dns.push(check_name(&d, false).map_err(why)?);
+        }
+        let mut ips = Vec::with_capacity(r.ips.len());
+        for i in r.ips {
+            ips.push(
                 i.parse()
-                    .map_err(|_| format!("ips {i:?} is not an IP address"))
-            })
-            .collect::<std::result::Result<_, _>>()?;
+                    .map_err(|_| format!("ips {i:?} is not an IP address"))?,
+            );
+        }
         Ok(Self {
             name,
             dns,
