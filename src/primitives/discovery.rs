@@ -1,32 +1,31 @@
 //! `discovery_check`: the doctor's reading of a discovery zone, for a script to act on
 //! before any etcd starts.
 
-use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
+use serde::Deserialize;
 
 use super::call::{Call, primitive};
 use super::context::ScriptContext;
 use super::etcd::domain_arg;
 use super::failure::Failure;
-use super::options::Options;
-use crate::base::names::check_name;
+use super::typed::{Folder, Label, PeerName, Port, ServerAddr};
 use crate::providers::discovery::{Diagnosis, DiscoveryCheck, EtcdVersion, Scheme};
 
-const NAME: &str = "discovery_check";
-
-const KNOWN: &[&str] = &[
-    "tls",
-    "etcd_version",
-    "peer_port",
-    "peers",
-    "service_name",
-    "servers",
-    "certs",
-];
+/// The script's options, each checked as it is read (see the doc below).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckOptions {
+    tls: Option<bool>,
+    etcd_version: Option<EtcdVersion>,
+    peer_port: Option<Port>,
+    peers: Option<Vec<PeerName>>,
+    service_name: Option<Label>,
+    servers: Option<Vec<ServerAddr>>,
+    certs: Option<Folder>,
+}
 
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     primitive! { engine, cx,
@@ -51,7 +50,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
 
 fn check(c: &Call, domain: &str, options: Map) -> Result<Map, Box<EvalAltResult>> {
     let domain = domain_arg(c, domain)?;
-    let request = request(&domain, &c.options(options, KNOWN)?)?;
+    let request = request(&domain, c.options_as(options)?);
     let diagnosis = c.on_world(Duration::from_secs(120), move |world| async move {
         let (dns, probe) = (world.backends.dns.clone(), world.backends.probe.clone());
         // Before the members start: no cluster to ask.
@@ -60,100 +59,24 @@ fn check(c: &Call, domain: &str, options: Map) -> Result<Map, Box<EvalAltResult>
     result(c, &diagnosis)
 }
 
-/// The script's options as the doctor's request; each bad one named.
-fn request(domain: &str, options: &Options) -> Result<DiscoveryCheck, Failure> {
+/// The script's options as the doctor's request.
+fn request(domain: &str, o: CheckOptions) -> DiscoveryCheck {
     let mut check = DiscoveryCheck::new(domain);
-    if let Some(v) = options.get("tls") {
-        let tls = v
-            .as_bool()
-            .map_err(|t| Failure::invalid(NAME, format!("tls must be true or false, got {t}")))?;
-        check.scheme = Some(if tls { Scheme::Https } else { Scheme::Http });
-    }
-    if let Some(v) = options.get("etcd_version") {
-        let text = v.clone().into_string().map_err(|t| {
-            Failure::invalid(
-                NAME,
-                format!("etcd_version must be a string such as \"3.5\", got {t}"),
-            )
-        })?;
-        let version = EtcdVersion::parse(&text)
-            .map_err(|why| Failure::invalid(NAME, format!("etcd_version: {why}")))?;
-        check.version = Some(version);
-    }
-    if let Some(v) = options.get("peer_port") {
-        let port = v
-            .as_int()
-            .ok()
-            .and_then(|p| u16::try_from(p).ok())
-            .filter(|p| *p != 0)
-            .ok_or_else(|| {
-                Failure::invalid(
-                    NAME,
-                    format!("peer_port must be a port from 1 to 65535, got {v}"),
-                )
-            })?;
-        check.peer_port = port;
-    }
-    if let Some(v) = options.get("service_name") {
-        let name = v.to_string();
-        if !v.is_string() || name.contains('.') || check_name(&name, false).is_err() {
-            return Err(Failure::invalid(
-                NAME,
-                format!("service_name must be one DNS label (letters, digits, hyphens), got {v}"),
-            ));
-        }
-        check.service_name = Some(name);
-    }
-    if let Some(v) = options.get("certs") {
-        let dir = std::path::PathBuf::from(v.to_string());
-        if !v.is_string() || !dir.is_dir() {
-            return Err(Failure::invalid(
-                NAME,
-                format!("certs must be the folder of the members' certificates, got {v}"),
-            ));
-        }
-        check.certs = Some(dir);
-    }
-    if let Some(v) = options.get("peers") {
-        check.peers = Some(peers(v)?);
-    }
-    if let Some(v) = options.get("servers") {
-        check.servers = array(v, "servers")?
-            .iter()
-            .map(|s| {
-                s.to_string()
-                    .parse::<SocketAddr>()
-                    .map_err(|_| Failure::invalid(NAME, format!("server {s} is not ip:port")))
-            })
-            .collect::<Result<_, _>>()?;
-    }
-    Ok(check)
-}
-
-fn array(value: &Dynamic, what: &str) -> Result<Array, Failure> {
-    value
-        .clone()
-        .into_array()
-        .map_err(|t| Failure::invalid(NAME, format!("{what} must be an array, got {t}")))
-}
-
-/// "n1.d.test", "n1.d.test:2380" or `#{target, port}`: the target's name.
-fn peers(value: &Dynamic) -> Result<BTreeSet<String>, Failure> {
-    let mut out = BTreeSet::new();
-    for item in array(value, "peers")? {
-        let text = match item.read_lock::<Map>() {
-            Some(map) => map.get("target").map(|t| t.to_string()).unwrap_or_default(),
-            None => item.to_string(),
-        };
-        let host = match text.rsplit_once(':') {
-            Some((host, port)) if port.parse::<u16>().is_ok() => host,
-            _ => text.as_str(),
-        };
-        let name = check_name(host, false)
-            .map_err(|why| Failure::invalid(NAME, format!("peer {item} is not a name: {why}")))?;
-        out.insert(name);
-    }
-    Ok(out)
+    check.scheme = o
+        .tls
+        .map(|tls| if tls { Scheme::Https } else { Scheme::Http });
+    check.version = o.etcd_version;
+    check.peer_port = o.peer_port.map_or(check.peer_port, |p| p.0);
+    check.peers = o.peers.map(|p| p.into_iter().map(|p| p.0).collect());
+    check.service_name = o.service_name.map(|l| l.0);
+    check.servers = o
+        .servers
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.0)
+        .collect();
+    check.certs = o.certs.map(|f| f.0);
+    check
 }
 
 fn result(c: &Call, diagnosis: &Diagnosis) -> Result<Map, Box<EvalAltResult>> {

@@ -3,10 +3,13 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+
+use crate::base::names::check_name;
 
 /// Seconds as a script writes them: an integer or a float, from 0 up to a year.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -56,6 +59,100 @@ impl<'de> Deserialize<'de> for ServerAddr {
         text.parse()
             .map(ServerAddr)
             .map_err(|_| de::Error::custom(format!("server {text:?} is not ip:port")))
+    }
+}
+
+/// A string a script gives, read as serde reads it and checked by `check`, whose refusal
+/// says what is wrong with the value.
+fn checked<'de, D: Deserializer<'de>, T>(
+    d: D,
+    check: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, D::Error> {
+    let text = String::deserialize(d)?;
+    check(&text).map_err(de::Error::custom)
+}
+
+/// A port from 1 to 65535 (nothing listens on 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Port(pub u16);
+
+impl<'de> Deserialize<'de> for Port {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = i64::deserialize(d)?;
+        u16::try_from(n)
+            .ok()
+            .filter(|p| *p != 0)
+            .map(Port)
+            .ok_or_else(|| de::Error::custom(format!("must be a port from 1 to 65535, got {n}")))
+    }
+}
+
+/// One DNS label: letters, digits and hyphens, no dot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label(pub String);
+
+impl<'de> Deserialize<'de> for Label {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        checked(d, |text| match check_name(text, false) {
+            Ok(label) if !label.contains('.') => Ok(Label(label)),
+            _ => Err(format!(
+                "must be one DNS label (letters, digits, hyphens), got {text:?}"
+            )),
+        })
+    }
+}
+
+/// A folder that is there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Folder(pub PathBuf);
+
+impl<'de> Deserialize<'de> for Folder {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        checked(d, |text| {
+            let path = PathBuf::from(text);
+            match path.is_dir() {
+                true => Ok(Folder(path)),
+                false => Err(format!("{text} is not a folder")),
+            }
+        })
+    }
+}
+
+/// A member's peer SRV target as a script writes it: `"name"`, `"name:port"` or
+/// `#{target, port}`; the name is what is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerName(pub String);
+
+impl<'de> Deserialize<'de> for PeerName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Given;
+        impl<'de> Visitor<'de> for Given {
+            type Value = String;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a name, \"name:port\" or #{target, port}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+            fn visit_map<M: de::MapAccess<'de>>(self, mut map: M) -> Result<String, M::Error> {
+                let mut target = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "target" => target = Some(map.next_value::<String>()?),
+                        _ => drop(map.next_value::<de::IgnoredAny>()?),
+                    }
+                }
+                target.ok_or_else(|| de::Error::missing_field("target"))
+            }
+        }
+        let text = d.deserialize_any(Given)?;
+        let host = match text.rsplit_once(':') {
+            Some((host, port)) if port.parse::<u16>().is_ok() => host,
+            _ => text.as_str(),
+        };
+        check_name(host, false)
+            .map(PeerName)
+            .map_err(|why| de::Error::custom(format!("peer {text:?} is not a name: {why}")))
     }
 }
 

@@ -7,7 +7,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The scheme members advertise their peer URLs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,11 +26,21 @@ impl Scheme {
     }
 }
 
-/// etcd's major.minor: what decides which SRV records it reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// etcd's major.minor: what decides which SRV records it reads. Read from a string
+/// (`"3.5"`), as [`EtcdVersion::parse`] takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String")]
 pub struct EtcdVersion {
     pub major: u32,
     pub minor: u32,
+}
+
+impl TryFrom<String> for EtcdVersion {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text)
+    }
 }
 
 impl EtcdVersion {
