@@ -557,7 +557,13 @@ fn the_repl_adds_a_learner_and_promotes_it_step_by_step() {
     );
     p.eval("added.member.is_learner", "true");
     p.quiet(r#"etcd::start(node, #{ domain: "example.test", tls: true, etcd: "etcd", install: "none", init: "process", ca: c.ca, peers: [], state: "existing", initial_cluster: `${added.initial_cluster},${node.name}=https://${node.fqdn}:2380` });"#);
-    p.eval(r#"etcd_member_promote("example.test", c.client, added.member.id).filter(|m| m.is_learner).len()"#, "0");
+    // The promotion is retried for up to 60 s while the learner catches up, and may
+    // take that long beside other clusters on two cores.
+    p.eval_within(
+        Duration::from_secs(120),
+        r#"etcd_member_promote("example.test", c.client, added.member.id).filter(|m| m.is_learner).len()"#,
+        "0",
+    );
     p.quiet(r#"dns_record(etcd::member_records("example.test", node, true).extract(1));"#);
     p.line(r#"etcd_health("example.test", c.client)"#);
     p.expect("cluster is healthy");

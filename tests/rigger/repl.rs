@@ -79,6 +79,15 @@ impl Prompt {
         self.session.send("\r").unwrap();
     }
 
+    /// [`Prompt::eval`] for a line whose primitive may rightly take longer than the
+    /// prompt's usual wait (a promotion waits up to 60 s for the learner to catch up).
+    pub fn eval_within(&mut self, within: Duration, text: &str, shown: &str) {
+        self.session.set_expect_timeout(Some(within));
+        self.eval(text, shown);
+        self.session
+            .set_expect_timeout(Some(Duration::from_secs(60)));
+    }
+
     /// Types a line, expects `shown` as a whole output line, and waits for the next prompt.
     /// A step that took long enough for the live view to show it leaves the terminal's
     /// line-clearing sequences at the start of the line, before the value.
