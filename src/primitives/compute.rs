@@ -21,7 +21,8 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         /// (ami, instance_type, key_name, subnet_id, security_group_ids, root_volume_size,
         /// data_volume_size, public_ip, tags, user_data) are accepted everywhere and used by the
         /// cloud. In the lab the machine is a network namespace with its own address, and `dir`
-        /// is where its files live.
+        /// is where its files live; with `boot: true` it is a machine booted from the lab's
+        /// image (systemd as PID 1, sshd), reached over SSH only (`--transport ssh`).
         fn launch_instance(c, spec: Map) -> Map {
             // Unknown keys are refused by name (the spec's serde form lists the known ones).
             let spec: InstanceSpec = c.read("spec", spec).map_err(|f| f.with_help(SPEC_HELP))?;

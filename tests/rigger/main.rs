@@ -3,6 +3,7 @@
 mod aws;
 mod bad_inputs;
 mod bind;
+mod booted;
 mod cli;
 mod cloud;
 mod cloud_health;

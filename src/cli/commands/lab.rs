@@ -9,6 +9,20 @@ use crate::base::writer::Writer;
 use crate::cli::exit;
 use crate::providers::lab::{Lab, control, daemon, procs};
 
+/// `rigger lab image`: the machine image, made unless it is there.
+pub fn image() -> u8 {
+    if let Err(e) = crate::providers::lab::require_privileges() {
+        return super::fail(e.message, e.help);
+    }
+    match crate::providers::lab::image::ensure() {
+        Ok(root) => {
+            crate::base::output::data(&format!("{}\n", root.display()));
+            exit::OK
+        }
+        Err(e) => super::fail(format!("lab image: {}", e.message), e.help),
+    }
+}
+
 pub fn up(state: &StateDir) -> u8 {
     let _writer = match Writer::take(state) {
         Ok(w) => w,

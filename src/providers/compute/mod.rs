@@ -23,7 +23,7 @@ pub struct Instance {
 }
 
 /// What a script asks of a new machine. Every world takes every field, so one script
-/// runs in all of them; the lab uses `name` only.
+/// runs in all of them; the lab uses `name` and `boot` only.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InstanceSpec {
@@ -42,6 +42,10 @@ pub struct InstanceSpec {
     #[serde(default)]
     pub tags: std::collections::BTreeMap<String, String>,
     pub user_data: Option<String>,
+    /// In the lab: a machine that boots systemd from the machine image, reached over
+    /// SSH, rather than a bare network namespace. A cloud machine always boots.
+    #[serde(default)]
+    pub boot: bool,
 }
 
 #[async_trait]

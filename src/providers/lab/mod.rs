@@ -5,6 +5,8 @@
 pub mod control;
 pub mod daemon;
 pub mod dns_server;
+pub mod image;
+pub mod machine;
 pub mod netns;
 pub mod procs;
 pub mod sshd;
@@ -340,7 +342,7 @@ impl Lab {
 
     /// Makes the host `name`. It is written to `lab.json` before its namespace exists,
     /// so that a kill at any moment leaves a host that terminate and `lab down` find.
-    fn add_host(&self, name: &str) -> Result<Instance> {
+    fn add_host(&self, name: &str, boot: bool) -> Result<Instance> {
         // The host is named and numbered under the lab's lock, and written down before it
         // is built (a run killed while building leaves it for destroy to find); it is
         // built outside the lock, so that hosts launched together are built together.
@@ -357,6 +359,7 @@ impl Lab {
                 netns: format!("{}-{index}", file.netns()),
                 ip: netns::host_ip(index).to_string(),
                 dir: host_dir(&self.state, name),
+                booted: boot,
             };
             file.next_index = index + 1;
             file.hosts.push(host.clone());
@@ -382,7 +385,25 @@ impl Lab {
         )?;
         std::fs::write(Path::new(&host.dir).join("nsswitch.conf"), NSSWITCH)?;
         netns::create_host(lab_ns, &host.netns, host.index, netns::host_ip(host.index))?;
-        if self.sshd {
+        if host.booted {
+            // A machine of its own: its sshd is the guest's, reached as the cloud's are.
+            crate::base::phase::set(&host.name, crate::base::phase::Phase::Booting);
+            let image = image::find()?;
+            let _lock = self.state.lock(LOCK)?;
+            let client = sshd::client(&self.dir)?;
+            let key = sshd::host_key(host)?;
+            let authorized = std::fs::read_to_string(client.key.with_extension("pub"))?;
+            let identity = machine::Identity {
+                nameserver: self.nameserver,
+                authorized_key: &authorized,
+                host_key: (
+                    &std::fs::read(&key)?,
+                    &std::fs::read(key.with_extension("pub"))?,
+                ),
+            };
+            machine::boot(host, &image, &identity)?;
+            sshd::remember(&client, host, &key)?;
+        } else if self.sshd {
             // The host is there; until its sshd listens it cannot be reached. One sshd
             // at a time: the first makes the lab's shared client key, and each appends
             // its host key to the lab's known_hosts.
@@ -482,6 +503,11 @@ fn ignore_missing(e: std::io::Error) -> std::io::Result<()> {
 }
 
 fn remove_host(host: &LabHost) -> Result<()> {
+    // A machine halts first: its processes are in the host's namespace too, and only
+    // nspawn may stop them cleanly.
+    if host.booted {
+        machine::halt(host, Duration::from_secs(20))?;
+    }
     let pids = procs::in_netns(&host.netns);
     procs::terminate(&pids, Duration::from_secs(5));
     netns::delete(&host.netns)?;
@@ -543,8 +569,14 @@ impl Compute for Lab {
         let name = check_name(&spec.name, false).map_err(|why| {
             Error::invalid(format!("{:?} is not a valid host name: {why}", spec.name))
         })?;
-        let lab = self.clone();
-        tokio::task::spawn_blocking(move || lab.add_host(&name))
+        if spec.boot && !self.sshd {
+            return Err(Error::invalid(format!(
+                "{name}: a booted lab machine is reached over SSH only, as a cloud machine is"
+            ))
+            .with_help("run with --transport ssh"));
+        }
+        let (lab, boot) = (self.clone(), spec.boot);
+        tokio::task::spawn_blocking(move || lab.add_host(&name, boot))
             .await
             .map_err(|e| Error::failed(e.to_string()))?
     }

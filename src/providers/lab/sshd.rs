@@ -44,15 +44,27 @@ fn keygen(path: &Path, comment: &str) -> Result<()> {
     Ok(())
 }
 
-/// Starts sshd in `host` (it daemonizes inside the host's namespaces), trusting the lab's
-/// client key, and records the host key in the lab's known_hosts.
-pub fn start(lab_dir: &Path, host: &LabHost, exec: HostExec) -> Result<()> {
+/// The lab's client files, its key made on first use.
+pub fn client(lab_dir: &Path) -> Result<ClientFiles> {
     let client = client_files(lab_dir);
     private_dir(client.key.parent().expect("ssh dir"))?;
     keygen(&client.key, "rigger-lab")?;
+    Ok(client)
+}
+
+/// A host key for `host`, made in its folder: the private key's path.
+pub fn host_key(host: &LabHost) -> Result<PathBuf> {
+    let key = Path::new(&host.dir).join("ssh_host_ed25519_key");
+    keygen(&key, &host.name)?;
+    Ok(key)
+}
+
+/// Starts sshd in `host` (it daemonizes inside the host's namespaces), trusting the lab's
+/// client key, and records the host key in the lab's known_hosts.
+pub fn start(lab_dir: &Path, host: &LabHost, exec: HostExec) -> Result<()> {
+    let client = client(lab_dir)?;
     let dir = Path::new(&host.dir);
-    let host_key = dir.join("ssh_host_ed25519_key");
-    keygen(&host_key, &host.name)?;
+    let host_key = host_key(host)?;
     std::fs::copy(
         client.key.with_extension("pub"),
         dir.join("authorized_keys"),
@@ -92,6 +104,11 @@ pub fn start(lab_dir: &Path, host: &LabHost, exec: HostExec) -> Result<()> {
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
+    remember(&client, host, &host_key)
+}
+
+/// Records `host`'s key (the private key's path) in the lab's known_hosts.
+pub fn remember(client: &ClientFiles, host: &LabHost, host_key: &Path) -> Result<()> {
     let public = std::fs::read_to_string(host_key.with_extension("pub"))?;
     let mut fields = public.split_whitespace();
     let line = format!(

@@ -26,6 +26,9 @@ pub struct LabHost {
     pub netns: String,
     pub ip: String,
     pub dir: String,
+    /// A machine booted from the image (`machine.rs`) rather than a bare namespace.
+    #[serde(default)]
+    pub booted: bool,
 }
 
 impl LabHost {

@@ -80,7 +80,16 @@ impl Ssh {
         let address = address_of(node);
         let mut sessions = self.sessions.lock().await;
         if let Some(s) = sessions.get(&address) {
-            return Ok(s.clone());
+            // A machine that rebooted leaves a master connection that is gone: it is
+            // connected again, as a first contact would be (and waited for while it boots).
+            if s.check().await.is_ok() {
+                return Ok(s.clone());
+            }
+            tracing::debug!(
+                "{}: the SSH connection was lost; connecting again",
+                node.name
+            );
+            sessions.remove(&address);
         }
         if let Some(ns) = &self.config.netns
             && !crate::providers::lab::netns::current_is(ns)

@@ -421,6 +421,11 @@ impl LabRig {
         for lab in &labs {
             let mounted = mounts_naming(lab);
             assert!(mounted.is_empty(), "mounts left: {mounted:?}");
+            let cgroups = super::procs::machine_cgroups_of(lab);
+            assert!(
+                cgroups.is_empty(),
+                "booted machines' cgroups left: {cgroups:?}"
+            );
         }
         let processes = self.seen.borrow().processes.clone();
         let alive: Vec<String> = processes

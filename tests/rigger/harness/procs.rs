@@ -143,3 +143,20 @@ pub fn mounts_naming(text: &str) -> Vec<String> {
     let lines = mounts.lines().filter(|l| l.contains(text));
     lines.map(String::from).collect()
 }
+
+/// The cgroups booted lab machines of the lab `lab` were given (`rigger/<lab>-<n>`, in
+/// every hierarchy) that are still there: a machine's goes only once all of its
+/// processes have.
+pub fn machine_cgroups_of(lab: &str) -> Vec<String> {
+    let prefix = format!("{lab}-");
+    [
+        "/sys/fs/cgroup/rigger",
+        "/sys/fs/cgroup/unified/rigger",
+        "/sys/fs/cgroup/systemd/rigger",
+    ]
+    .iter()
+    .flat_map(|parent| std::fs::read_dir(parent).into_iter().flatten().flatten())
+    .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+    .map(|e| e.path().display().to_string())
+    .collect()
+}
