@@ -2,7 +2,7 @@
 //! rigger stop itself (SIGSTOP) the nth time (default the first) it reaches `point`, so
 //! a test can kill or signal it at an exact phase instead of after a guessed sleep.
 //! Points are `lab` (the lab written down, its namespace not yet made), `host` (likewise
-//! for a host), `ip` (an `ip` command of the lab's started, not yet waited for), `intent:<kind>` (a creation journaled, the backend not yet asked; kinds
+//! for a host), `boot` (a booted machine's guest started, its launch not yet returned), `ip` (an `ip` command of the lab's started, not yet waited for), `intent:<kind>` (a creation journaled, the backend not yet asked; kinds
 //! are instance, zone, record, process, files), `wait` and `health` (a primitive about
 //! to wait for DNS or ask etcd), `stopping` (a signal taken, the script told to stop)
 //! and `rollback` (about to undo what a run made). Unset, each point costs a lookup.

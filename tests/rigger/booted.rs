@@ -75,3 +75,33 @@ fn a_booted_machine_needs_the_ssh_transport() {
         .stderr_has("help: run with --transport ssh");
     lab.leaves_nothing();
 }
+
+/// Killed (SIGKILL) while its machine boots, a run leaves a guest running that
+/// `destroy` halts and removes; SIGTERM there rolls it back by itself.
+#[test]
+fn a_run_stopped_while_its_machine_boots_leaves_nothing() {
+    use crate::faults::{Run, finish, wait_stopped};
+    use nix::sys::signal::{Signal, kill};
+    for (signal, destroy) in [(Signal::SIGKILL, true), (Signal::SIGTERM, false)] {
+        let Some(lab) = LabRig::new() else { return };
+        lab.file(
+            "boot.rhai",
+            "launch_instance(#{ name: \"k1\", boot: true });\n",
+        );
+        let args = ["-v", "run", "boot.rhai", "--transport", "ssh"];
+        let mut child = Run(lab.spawn(&[("RIGGER_TEST_STOP_AT", "boot")], &args));
+        wait_stopped(&mut child, "boot");
+        lab.look();
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        kill(pid, signal).unwrap();
+        kill(pid, Signal::SIGCONT).unwrap();
+        let out = finish(child, "boot");
+        if destroy {
+            assert_eq!(out.code, None, "not killed: {}", out.stderr);
+            lab.run(&["-v", "destroy"]).success();
+        } else {
+            assert_eq!(out.code, Some(143), "{}", out.stderr);
+        }
+        lab.leaves_nothing();
+    }
+}

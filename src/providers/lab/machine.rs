@@ -164,15 +164,20 @@ pub fn running(host: &LabHost) -> bool {
 /// still there after `grace` is killed through its cgroup. Then its cgroups, its
 /// overlay and nspawn's leftovers go; its disk goes with the host's folder.
 pub fn halt(host: &LabHost, grace: Duration) -> Result<()> {
-    let nspawn = nspawn_pids(host);
-    for pid in &nspawn {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(*pid),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-    }
+    // Asked again every second: a guest still booting may not have an init that takes
+    // nspawn's poweroff request yet.
     let deadline = Instant::now() + grace;
+    let mut asked = Instant::now() - Duration::from_secs(1);
     while running(host) && Instant::now() < deadline {
+        if asked.elapsed() >= Duration::from_secs(1) {
+            for pid in nspawn_pids(host) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
+            }
+            asked = Instant::now();
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
     if running(host) {

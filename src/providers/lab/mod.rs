@@ -402,6 +402,7 @@ impl Lab {
                 ),
             };
             machine::boot(host, &image, &identity)?;
+            crate::base::hook::point("boot");
             sshd::remember(&client, host, &key)?;
         } else if self.sshd {
             // The host is there; until its sshd listens it cannot be reached. One sshd
