@@ -549,6 +549,17 @@ enum LabCommand {
         #[command(flatten)]
         state: StateArgs,
     },
+    /// Reboot a booted lab machine with a real `systemctl reboot` in it, or all of them
+    /// at once as a power cut would (`--all`). They come back by themselves.
+    Reboot {
+        #[arg(add = ArgValueCompleter::new(complete::lab_host), required_unless_present = "all")]
+        host: Option<String>,
+        /// Every booted machine at once: every process killed, then booted again.
+        #[arg(long, conflicts_with = "host")]
+        all: bool,
+        #[command(flatten)]
+        state: StateArgs,
+    },
     /// Make the image booted lab machines start from (`launch_instance(#{boot: true})`),
     /// once: Debian 12 by debootstrap, kept in RIGGER_CACHE_DIR (default
     /// /var/cache/rigger). Prints its folder.
@@ -709,6 +720,11 @@ pub fn main() -> ExitCode {
             }
             LabCommand::Serve { state } => commands::lab::serve(&state.state()),
             LabCommand::Image => commands::lab::image(),
+            LabCommand::Reboot {
+                host,
+                all: _,
+                state,
+            } => commands::lab::reboot(&state.state(), host.as_deref()),
         },
         Command::Env {
             discovery_srv,

@@ -9,6 +9,23 @@ use crate::base::writer::Writer;
 use crate::cli::exit;
 use crate::providers::lab::{Lab, control, daemon, procs};
 
+/// `rigger lab reboot HOST|--all`: says each machine rebooted; they come back alone.
+pub fn reboot(state: &StateDir, host: Option<&str>) -> u8 {
+    let _writer = match Writer::take(state) {
+        Ok(w) => w,
+        Err(e) => return super::fail(e.message, e.help),
+    };
+    match Lab::new(state).reboot(host) {
+        Ok(names) => {
+            for name in names {
+                tracing::info!("{name}: rebooting");
+            }
+            exit::OK
+        }
+        Err(e) => super::fail(format!("lab reboot: {}", e.message), e.help),
+    }
+}
+
 /// `rigger lab image`: the machine image, made unless it is there.
 pub fn image() -> u8 {
     if let Err(e) = crate::providers::lab::require_privileges() {

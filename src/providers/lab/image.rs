@@ -129,7 +129,8 @@ fn finish(rootfs: &Path) -> Result<()> {
     Ok(())
 }
 
-fn run(cmd: &mut Command) -> Result<()> {
+/// Runs `cmd` to its end; a failure quotes the last lines it wrote on stderr.
+pub(super) fn run(cmd: &mut Command) -> Result<()> {
     let program = cmd.get_program().to_string_lossy().into_owned();
     let out = cmd
         .stdin(Stdio::null())

@@ -95,6 +95,13 @@ pub fn boot(host: &LabHost, image: &Path, id: &Identity) -> Result<()> {
     )?;
     write("etc/ssh/ssh_host_ed25519_key", id.host_key.0, 0o600)?;
     write("etc/ssh/ssh_host_ed25519_key.pub", id.host_key.1, 0o644)?;
+    start(host)
+}
+
+/// Starts the machine's nspawn loop on its mounted disk.
+fn start(host: &LabHost) -> Result<()> {
+    let root = merged(host);
+    let disk = disk(host);
     let cgroups: Vec<PathBuf> = hierarchies().iter().map(|h| cgroup(h, host)).collect();
     for cg in &cgroups {
         std::fs::create_dir_all(cg)?;
@@ -112,7 +119,10 @@ pub fn boot(host: &LabHost, image: &Path, id: &Identity) -> Result<()> {
         name = host.name,
         ns = host.netns,
     );
-    let console = std::fs::File::create(disk.join("console.log"))?;
+    let console = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(disk.join("console.log"))?;
     let mut cmd = Command::new("sh");
     cmd.args(["-c", &script])
         .stdin(Stdio::null())
@@ -153,6 +163,53 @@ fn collect(dir: &Path, pids: &mut Vec<i32>) {
             collect(&entry.path(), pids);
         }
     }
+}
+
+/// The guest's PID 1 (its systemd), as this machine numbers it.
+fn guest_init(host: &LabHost) -> Option<i32> {
+    hierarchies().iter().find_map(|h| {
+        let procs = cgroup(h, host).join("payload/init.scope/cgroup.procs");
+        let text = std::fs::read_to_string(procs).ok()?;
+        text.lines().next()?.trim().parse().ok()
+    })
+}
+
+/// A real `systemctl reboot` inside the guest, as its own administrator would type it;
+/// the loop nspawn runs in boots it again.
+pub fn reboot(host: &LabHost) -> Result<()> {
+    let init =
+        guest_init(host).ok_or_else(|| Error::failed(format!("{} is not running", host.name)))?;
+    let mut nsenter = Command::new("nsenter");
+    nsenter.args(["-t", &init.to_string(), "-a", "systemctl", "reboot"]);
+    super::image::run(&mut nsenter).map_err(|e| e.context(format!("rebooting {}", host.name)))
+}
+
+/// A power cut and the power back: every process of the guest killed at once (its
+/// disk as it was at that instant), then the machine booted again.
+pub fn power_cycle(host: &LabHost) -> Result<()> {
+    for h in hierarchies() {
+        let kill = cgroup(&h, host).join("cgroup.kill");
+        if kill.exists() {
+            std::fs::write(&kill, "1")?;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while running(host) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if running(host) {
+        return Err(Error::failed(format!("{} did not stop", host.name)));
+    }
+    // nspawn's sub-cgroups of the last boot go; the machine's own stays for the next.
+    for h in hierarchies() {
+        let cg = cgroup(&h, host);
+        for entry in std::fs::read_dir(&cg).into_iter().flatten().flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_tree(&entry.path());
+            }
+        }
+    }
+    start(host)
 }
 
 /// Whether the machine is running (anything is left in its cgroups).

@@ -416,6 +416,45 @@ impl Lab {
         Ok(())
     }
 
+    /// Reboots booted machines: `name` by a real `systemctl reboot` in the guest, or
+    /// (None) every one at once, as a power cut and the power back would. Returns the
+    /// names rebooted.
+    pub fn reboot(&self, name: Option<&str>) -> Result<Vec<String>> {
+        let file = self.load()?;
+        let hosts: Vec<LabHost> = match name {
+            Some(name) => {
+                let host = file.host(name).ok_or_else(|| {
+                    Error::not_found(format!("there is no lab host named {name:?}"))
+                })?;
+                if !host.booted {
+                    return Err(Error::invalid(format!(
+                        "{name} is a network namespace, not a booted machine: it has no init to reboot"
+                    )));
+                }
+                machine::reboot(host)?;
+                return Ok(vec![name.to_string()]);
+            }
+            None => file.hosts.iter().filter(|h| h.booted).cloned().collect(),
+        };
+        if hosts.is_empty() {
+            return Err(Error::not_found("the lab has no booted machines"));
+        }
+        // All at once, as one power cut is.
+        std::thread::scope(|scope| {
+            let cuts: Vec<_> = hosts
+                .iter()
+                .map(|h| scope.spawn(move || machine::power_cycle(h)))
+                .collect();
+            cuts.into_iter()
+                .map(|c| {
+                    c.join()
+                        .unwrap_or_else(|_| Err(Error::failed("a power cycle panicked")))
+                })
+                .collect::<Result<Vec<()>>>()
+        })?;
+        Ok(hosts.into_iter().map(|h| h.name).collect())
+    }
+
     fn host_of(&self, instance: &Instance) -> Result<LabHost> {
         self.load()?
             .host(&instance.name)
