@@ -101,5 +101,5 @@ target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_d
 ln -sfn "$target_dir/debug/rigger" ./rigger
 # The image booted lab machines start from: made once (about a minute, 280 MB) in
 # RIGGER_CACHE_DIR, again only when its recipe changes.
-as_root ./rigger lab image >/dev/null
+as_root env RIGGER_CACHE_DIR="$cache_dir" ./rigger lab image >/dev/null
 echo "setup: done; ./rigger is the debug build" >&2

@@ -108,13 +108,18 @@ fn start(host: &LabHost) -> Result<()> {
     }
     // The loop moves itself into the machine's cgroups before nspawn starts, so that
     // nspawn and the guest's every process are under them.
+    // A loop that could not join them would run a machine no halt can find: it stops.
     let join: String = cgroups
         .iter()
-        .map(|cg| format!("echo $$ > {}/cgroup.procs; ", cg.display()))
+        .map(|cg| format!("echo $$ > '{}/cgroup.procs' || exit 1; ", cg.display()))
         .collect();
+    // The machine is named by its namespace (unique on this machine, as nspawn's own
+    // files under /run are named by it); its hostname is the host's. nspawn keeps its
+    // hands off the resolv.conf and timezone rigger gave it.
     let script = format!(
-        "{join}while systemd-nspawn -D {root} -b -M {name} --network-namespace-path=/run/netns/{ns} \
-         --register=no --keep-unit --console=read-only; [ $? -eq 133 ]; do :; done",
+        "{join}while systemd-nspawn -D '{root}' -b -M {ns} --hostname={name} \
+         --network-namespace-path=/run/netns/{ns} --register=no --keep-unit \
+         --console=read-only --resolv-conf=off --timezone=off; [ $? -eq 133 ]; do :; done",
         root = root.display(),
         name = host.name,
         ns = host.netns,
@@ -263,12 +268,18 @@ pub fn halt(host: &LabHost, grace: Duration) -> Result<()> {
         // The machines' common parent goes with the last of them.
         let _ = std::fs::remove_dir(cg.parent().expect("rigger/NAME"));
     }
-    let root = merged(host);
-    if is_mounted(&root) {
-        nix::mount::umount2(&root, nix::mount::MntFlags::MNT_DETACH)
-            .map_err(|e| Error::failed(format!("cannot unmount {}'s disk: {e}", host.name)))?;
+    // Unmounted whether or not /proc's mount list spells the path as we do (a link, a
+    // space); not mounted at all is fine.
+    match nix::mount::umount2(&merged(host), nix::mount::MntFlags::MNT_DETACH) {
+        Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => {}
+        Err(e) => {
+            return Err(Error::failed(format!(
+                "cannot unmount {}'s disk: {e}",
+                host.name
+            )));
+        }
     }
-    let _ = std::fs::remove_dir_all(Path::new("/run/systemd/nspawn/propagate").join(&host.name));
+    let _ = std::fs::remove_dir_all(Path::new("/run/systemd/nspawn/propagate").join(&host.netns));
     Ok(())
 }
 
@@ -291,10 +302,4 @@ fn remove_tree(dir: &Path) {
         }
     }
     let _ = std::fs::remove_dir(dir);
-}
-
-fn is_mounted(path: &Path) -> bool {
-    let wanted = path.to_string_lossy();
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .is_ok_and(|m| m.lines().any(|l| l.split(' ').nth(4) == Some(&wanted)))
 }

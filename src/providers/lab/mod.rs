@@ -367,11 +367,13 @@ impl Lab {
         })?;
         crate::base::hook::point("host");
         if let Err(e) = self.build_host(&host, &lab_ns) {
-            let _ = remove_host(&host);
-            self.modify(|file| {
-                file.hosts.retain(|h| h.name != host.name);
-                Ok(())
-            })?;
+            // What could not be taken down stays in the lab's file, for destroy to find.
+            if remove_host(&host).is_ok() {
+                self.modify(|file| {
+                    file.hosts.retain(|h| h.name != host.name);
+                    Ok(())
+                })?;
+            }
             return Err(e);
         }
         Ok(host.instance())
