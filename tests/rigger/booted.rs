@@ -105,3 +105,55 @@ fn a_run_killed_while_its_machine_boots_leaves_nothing_after_destroy() {
     lab.run(&["-v", "destroy"]).success();
     lab.leaves_nothing();
 }
+
+/// What every machine of the lab says once it answers again: /run/before must be gone
+/// (a new boot), /root/kept there (the same disk).
+const AFTER_REBOOT: &str = r#"
+for ip in ["198.18.1.1", "198.18.1.2"] {
+    let n = #{ name: ip, id: ip, private_ip: ip, dir: "/root" };
+    let said = "no answer";
+    for i in 0..120 {
+        try {
+            let r = run(n, "systemctl is-system-running --wait >/dev/null; test ! -e /run/before && test -e /root/kept", #{ check: false, timeout: 30 });
+            said = if r.status == 0 { "rebooted, disk kept" } else { "not rebooted" };
+            if r.status == 0 { break; }
+        } catch { }
+        sleep(0.5);
+    }
+    print(said);
+}
+"#;
+
+/// `rigger lab reboot --all` cuts the power of every machine at once and boots them
+/// again; `rigger lab reboot HOST` is a real `systemctl reboot` in one. Each comes back
+/// by itself with its disk, and a fresh /run.
+#[test]
+fn lab_reboot_cuts_the_power_of_every_machine_or_reboots_one() {
+    let Some(lab) = LabRig::new() else { return };
+    let mark = "touch /run/before /root/kept";
+    let launch = format!(
+        "for name in [\"m1\", \"m2\"] {{ run(launch_instance(#{{ name: name, boot: true }}), \"systemctl is-system-running --wait; {mark}\"); }}"
+    );
+    over_ssh(&lab, &launch).success();
+    lab.run(&["lab", "reboot", "--all"])
+        .success()
+        .stderr_has("m1: rebooting")
+        .stderr_has("m2: rebooting");
+    over_ssh(&lab, AFTER_REBOOT)
+        .success()
+        .stdout_is("rebooted, disk kept\nrebooted, disk kept\n");
+    // m1 is marked again, then rebooted alone.
+    let remark = format!(
+        "run(#{{ name: \"m1\", id: \"m1\", private_ip: \"198.18.1.1\", dir: \"/root\" }}, \"{mark}\");"
+    );
+    over_ssh(&lab, &remark).success();
+    lab.run(&["lab", "reboot", "m1"]).success();
+    let m1_only = AFTER_REBOOT.replace(", \"198.18.1.2\"", "");
+    over_ssh(&lab, &m1_only)
+        .success()
+        .stdout_is("rebooted, disk kept\n");
+    lab.run(&["lab", "reboot", "nope"])
+        .failure(1)
+        .stderr_has("there is no lab host named \"nope\"");
+    lab.destroy().leaves_nothing();
+}
