@@ -168,9 +168,20 @@ pub fn delete(ns: &str) -> io::Result<()> {
 /// Moves the calling thread into namespace `ns`. Threads it starts afterwards (a tokio
 /// runtime's workers) are born there too, so every socket they open is in the lab.
 pub fn enter(ns: &str) -> io::Result<()> {
-    let file = File::open(path(ns))
-        .map_err(|e| io::Error::new(e.kind(), format!("lab namespace {ns} is gone: {e}")))?;
-    setns(&file, CloneFlags::CLONE_NEWNET).map_err(io::Error::from)
+    // EINVAL: the path is not (yet) the namespace's bind mount but the plain file under
+    // it. Seen, rarely, right after `ip netns add` while other labs are being made
+    // (twice in CI); it is asked again for a second before it is taken as final.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        let file = File::open(path(ns))
+            .map_err(|e| io::Error::new(e.kind(), format!("lab namespace {ns} is gone: {e}")))?;
+        match setns(&file, CloneFlags::CLONE_NEWNET) {
+            Err(nix::errno::Errno::EINVAL) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            done => return done.map_err(io::Error::from),
+        }
+    }
 }
 
 /// Whether the calling thread is in namespace `ns`.
