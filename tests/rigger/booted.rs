@@ -157,3 +157,20 @@ fn lab_reboot_cuts_the_power_of_every_machine_or_reboots_one() {
         .stderr_has("there is no lab host named \"nope\"");
     lab.destroy().leaves_nothing();
 }
+
+/// A bare namespace host has no init to reboot: `lab reboot` refuses it by name, and
+/// `--all` with no booted machine at all.
+#[test]
+fn lab_reboot_refuses_hosts_that_are_not_booted_machines() {
+    let Some(lab) = LabRig::new() else { return };
+    lab.file("bare.rhai", "launch_instance(#{ name: \"n1\" });\n")
+        .run(&["run", "bare.rhai"])
+        .success();
+    lab.run(&["lab", "reboot", "n1"])
+        .failure(1)
+        .stderr_has("n1 is a network namespace, not a booted machine");
+    lab.run(&["lab", "reboot", "--all"])
+        .failure(1)
+        .stderr_has("the lab has no booted machines");
+    lab.destroy().leaves_nothing();
+}
