@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::base::error::{Error, Result};
 use crate::base::state_dir::StateDir;
 use crate::providers::opening::{Machines, Opening};
-use crate::providers::{Dns, Transport, compute, dns, lab, transport};
+use crate::providers::{Dns, InstanceSpec, Transport, compute, dns, lab, transport};
 
 /// Where machines come from.
 pub struct TargetRow {
@@ -25,8 +25,9 @@ pub struct TargetRow {
     pub exists: fn(&StateDir) -> bool,
     /// Whether this process may use the target at all, checked before anything is made.
     pub allowed: fn() -> Result<()>,
-    /// The folder a machine named so gets for its files (what a plan shows as its dir).
-    pub node_dir: fn(&StateDir, &str) -> String,
+    /// The folder a machine launched so gets for its files, and whether it is booted
+    /// (what a plan shows of it).
+    pub node_dir: fn(&StateDir, &InstanceSpec) -> (String, bool),
     /// Why its machines cannot be found without the state dir (`destroy --cluster`);
     /// `None`: they carry the cluster's tag and can.
     pub untagged: Option<&'static str>,
@@ -92,7 +93,7 @@ pub const TARGETS: &[TargetRow] = &[
         dial_names: false,
         exists: lab::exists,
         allowed: lab::require_privileges,
-        node_dir: lab::host_dir,
+        node_dir: lab::planned_dir,
         untagged: Some(LAB_LOST),
         local: true,
         aws: false,
@@ -106,7 +107,7 @@ pub const TARGETS: &[TargetRow] = &[
         dial_names: true,
         exists: |_| true,
         allowed: || Ok(()),
-        node_dir: |_, _| compute::ec2::NODE_DIR.to_string(),
+        node_dir: |_, _| (compute::ec2::NODE_DIR.to_string(), true),
         untagged: None,
         local: false,
         aws: true,

@@ -29,8 +29,8 @@ pub struct Plan {
     reader: Option<Arc<dyn Dns>>,
     /// Where the real run would keep its certificates (asked for paths only).
     local: Arc<dyn Local>,
-    /// The folder the real run's machine of this name would have.
-    node_dir: Box<dyn Fn(&str) -> String + Send + Sync>,
+    /// The folder the real run's machine launched so would have, and whether it boots.
+    node_dir: Box<dyn Fn(&InstanceSpec) -> (String, bool) + Send + Sync>,
 }
 
 impl Plan {
@@ -39,7 +39,7 @@ impl Plan {
     pub fn new(
         reader: Option<Arc<dyn Dns>>,
         local: Arc<dyn Local>,
-        node_dir: Box<dyn Fn(&str) -> String + Send + Sync>,
+        node_dir: Box<dyn Fn(&InstanceSpec) -> (String, bool) + Send + Sync>,
     ) -> Self {
         Self {
             actions: Mutex::default(),
@@ -101,12 +101,14 @@ impl Compute for Plan {
             format!(" ({})", details.join(", "))
         };
         self.record(format!("launch instance {}{details}", spec.name));
+        let (dir, booted) = (self.node_dir)(spec);
         let instance = Instance {
             id: format!("planned-{index}"),
             name: spec.name.clone(),
             private_ip: format!("192.0.2.{}", index.min(254)),
             public_ip: None,
-            dir: (self.node_dir)(&spec.name),
+            dir,
+            booted,
         };
         self.planned
             .lock()

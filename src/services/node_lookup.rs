@@ -147,7 +147,9 @@ async fn with_dig(
             out.status,
             out.stderr.trim()
         ))
-        .with_help("the node needs dig (Debian and Ubuntu: bind9-dnsutils)"));
+        .with_help(
+            "the node needs dig (Debian and Ubuntu: bind9-dnsutils; Amazon Linux: bind-utils)",
+        ));
     }
     Ok(each)
 }
@@ -155,10 +157,15 @@ async fn with_dig(
 /// The shell command that asks a node's resolver for each of `names`, each answer under
 /// an `== NAME` line, as [`dig_sections`] reads it back.
 pub fn dig_command(names: &[&str], rtype: RecordType) -> String {
-    let asks: Vec<String> = names
-        .iter()
-        .map(|n| format!("echo '== {n}'; dig +short +tries={TRIES} +time=1 {rtype} '{n}'"))
-        .collect();
+    // A node without dig says so, rather than leaving a bare 127 to be read.
+    let mut asks = vec![
+        "command -v dig >/dev/null || { echo 'dig is not installed' >&2; exit 69; }".to_string(),
+    ];
+    asks.extend(
+        names
+            .iter()
+            .map(|n| format!("echo '== {n}'; dig +short +tries={TRIES} +time=1 {rtype} '{n}'")),
+    );
     asks.join("; ")
 }
 

@@ -175,7 +175,7 @@ impl World {
         let plan = Arc::new(Plan::new(
             reader,
             local,
-            Box::new(move |name| node_dir(&state, name)),
+            Box::new(move |spec| node_dir(&state, spec)),
         ));
         let backends = Backends {
             compute: plan.clone(),

@@ -17,7 +17,7 @@ const KEYS: usize = 1000;
 const STALL_LIMIT: Duration = Duration::from_secs(5);
 
 /// etcdctl with the client certificate `cluster.rhai` made, as a shell word list.
-fn etcdctl(lab: &LabRig) -> String {
+pub(crate) fn etcdctl(lab: &LabRig) -> String {
     let pki = lab.path("state/pki/example.test");
     let f = |n: &str| pki.join(n).display().to_string();
     format!(
@@ -29,13 +29,13 @@ fn etcdctl(lab: &LabRig) -> String {
 }
 
 /// `etcdctl ARGS` in lab host `host` (by hand, with the lab's resolver): its stdout.
-fn ctl(lab: &LabRig, host: usize, args: &str) -> String {
+pub(crate) fn ctl(lab: &LabRig, host: usize, args: &str) -> String {
     lab.run_in_host(host, &["sh", "-c", &format!("{} {args}", etcdctl(lab))])
 }
 
 /// The members as `etcdctl member list -w json` says, `(id hex, name, started)`; asked
 /// through DNS discovery of host `host`.
-fn member_list(lab: &LabRig, host: usize) -> Vec<(String, String, bool)> {
+pub(crate) fn member_list(lab: &LabRig, host: usize) -> Vec<(String, String, bool)> {
     let out = ctl(
         lab,
         host,
@@ -52,7 +52,7 @@ fn member_list(lab: &LabRig, host: usize) -> Vec<(String, String, bool)> {
 }
 
 /// What `dig` in host `host` answers for `name`/`rtype`, one answer a line, sorted.
-fn dig(lab: &LabRig, host: usize, rtype: &str, name: &str) -> BTreeSet<String> {
+pub(crate) fn dig(lab: &LabRig, host: usize, rtype: &str, name: &str) -> BTreeSet<String> {
     let out = lab.run_in_host(host, &["dig", "+short", "+tries=2", "+time=1", rtype, name]);
     out.lines()
         .map(|l| l.trim().trim_end_matches('.').to_string())
@@ -71,7 +71,7 @@ fn index_of(lab: &LabRig, name: &str) -> usize {
 
 /// Membership = SRV set = A records, asked of etcd and of dig inside host `host`, and
 /// every member started: the voting members' names, sorted.
-fn dns_equals_membership(lab: &LabRig, host: usize, size: usize) -> Vec<String> {
+pub(crate) fn dns_equals_membership(lab: &LabRig, host: usize, size: usize) -> Vec<String> {
     let members = member_list(lab, host);
     assert_eq!(members.len(), size, "{members:?}");
     assert!(
@@ -102,7 +102,7 @@ fn dns_equals_membership(lab: &LabRig, host: usize, size: usize) -> Vec<String> 
 
 /// Keys with `prefix` that member `name` holds, read from it alone (serializable: its
 /// own copy, not the leader's).
-fn keys_on(lab: &LabRig, host: usize, name: &str, prefix: &str) -> BTreeSet<String> {
+pub(crate) fn keys_on(lab: &LabRig, host: usize, name: &str, prefix: &str) -> BTreeSet<String> {
     let args = format!(
         "--endpoints=https://{name}.example.test:2379 --consistency=s get --prefix {prefix} --keys-only"
     );
@@ -113,7 +113,7 @@ fn keys_on(lab: &LabRig, host: usize, name: &str, prefix: &str) -> BTreeSet<Stri
         .collect()
 }
 
-fn every_member_holds(
+pub(crate) fn every_member_holds(
     lab: &LabRig,
     host: usize,
     names: &[String],
@@ -129,6 +129,23 @@ fn every_member_holds(
             want.difference(&have).count()
         );
     }
+}
+
+/// 1,000 keys (`k0000` ...) through the real etcdctl in lab host `host`, in
+/// transactions of 125 puts, asked through DNS discovery: the keys written.
+pub(crate) fn write_keys(lab: &LabRig, host: usize) -> BTreeSet<String> {
+    for batch in 0..KEYS / 125 {
+        let puts: String = (0..125)
+            .map(|i| format!("put k{:04} v\n", batch * 125 + i))
+            .collect();
+        lab.file("txn.txt", &format!("\n{puts}\n\n"));
+        let txn = format!(
+            "--discovery-srv example.test txn < {}",
+            lab.path("txn.txt").display()
+        );
+        assert!(ctl(lab, host, &txn).starts_with("SUCCESS"));
+    }
+    (0..KEYS).map(|i| format!("k{i:04}")).collect()
 }
 
 /// `rigger run SCRIPT --set k=v ...`, which must succeed; how long it took.
@@ -232,19 +249,7 @@ fn chaos_replace_grow_and_shrink_keep_dns_equal_to_the_membership_and_lose_no_ke
     let Some(lab) = LabRig::new() else { return };
     lab.run_cluster(&[]).reports_healthy(3, "example.test");
 
-    // 1,000 keys through the real etcdctl, in transactions of 125 puts.
-    for batch in 0..KEYS / 125 {
-        let puts: String = (0..125)
-            .map(|i| format!("put k{:04} v\n", batch * 125 + i))
-            .collect();
-        lab.file("txn.txt", &format!("\n{puts}\n\n"));
-        let txn = format!(
-            "--discovery-srv example.test txn < {}",
-            lab.path("txn.txt").display()
-        );
-        assert!(ctl(&lab, 0, &txn).starts_with("SUCCESS"));
-    }
-    let keys: BTreeSet<String> = (0..KEYS).map(|i| format!("k{i:04}")).collect();
+    let keys = write_keys(&lab, 0);
     figure("keys written", keys.len());
 
     // A member dies: health says degraded, and the replacement makes it whole again.

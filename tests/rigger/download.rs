@@ -33,12 +33,12 @@ print(`http://${node.private_ip}:8000`);
 /// A tarball of the release folder: `etcd-v<named>-linux-amd64.tar.gz`, holding etcd
 /// 3.5.1 whatever it is named. `tampered`: bytes appended after SHA256SUMS was written
 /// (gzip ignores them, so only the checksum can tell).
-struct Tarball {
+pub(crate) struct Tarball {
     named: &'static str,
     tampered: bool,
 }
 
-const GENUINE: Tarball = Tarball {
+pub(crate) const GENUINE: Tarball = Tarball {
     named: "3.5.1",
     tampered: false,
 };
@@ -51,7 +51,7 @@ const TAMPERED: Tarball = Tarball {
 
 /// A release folder as etcd publishes one, served from a lab host: the tarballs, and a
 /// SHA256SUMS listing them among others.
-struct Release {
+pub(crate) struct Release {
     url: String,
     /// Each tarball's sha256 as SHA256SUMS lists it, and as served (another one when
     /// tampered with), by file name.
@@ -60,7 +60,7 @@ struct Release {
 }
 
 impl Release {
-    fn serve(lab: &LabRig, tarballs: &[Tarball]) -> Self {
+    pub(crate) fn serve(lab: &LabRig, tarballs: &[Tarball]) -> Self {
         let releases = lab.path("releases");
         std::fs::create_dir_all(&releases).unwrap();
         // Other platforms' lines first: the member must pick its own.
@@ -110,7 +110,7 @@ impl Release {
         }
     }
 
-    fn url_param(&self) -> String {
+    pub(crate) fn url_param(&self) -> String {
         format!("release_url={}", self.url)
     }
 

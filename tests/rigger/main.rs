@@ -4,6 +4,7 @@ mod aws;
 mod bad_inputs;
 mod bind;
 mod booted;
+mod booted_cluster;
 mod cli;
 mod cloud;
 mod cloud_health;

@@ -79,7 +79,7 @@ fn scripts_lists_the_bundled_scripts_and_a_scripts_parameters_from_its_source() 
         .stdout_has("Parameters (rigger run cluster --set KEY=VALUE):\n")
         .stdout_has("  size  (default 3; 1 to 25)\n      How many members.\n")
         .stdout_has(
-            "  install  (default if target() == \"lab\" { \"none\" } else { \"download\" }; one of \"none\", \"upload\", \"download\")\n",
+            "  install  (default etcd::default_install(machines_are); one of \"none\", \"upload\", \"download\")\n",
         )
         .stdout_has("  tls  (default true)\n      TLS members; false is plain HTTP, etcd 3.5 or later\n")
         .stdout_has("  ami  (optional)\n      The cloud's machine settings (the lab ignores them).\n");

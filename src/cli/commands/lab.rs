@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::base::state_dir::StateDir;
 use crate::base::writer::Writer;
 use crate::cli::exit;
-use crate::providers::lab::{Lab, control, daemon, procs};
+use crate::providers::lab::{Lab, control, daemon, machine, procs};
 
 /// `rigger lab reboot HOST|--all`: says each machine rebooted; they come back alone.
 pub fn reboot(state: &StateDir, host: Option<&str>) -> u8 {
@@ -69,6 +69,10 @@ struct HostStatus {
     name: String,
     ip: String,
     netns: String,
+    /// A booted machine's power: "running" or "off" (after its own poweroff); absent
+    /// for a bare namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    machine: Option<&'static str>,
     processes: Vec<String>,
 }
 
@@ -113,6 +117,13 @@ pub fn status(state: &StateDir, json: bool) -> u8 {
                 name: h.name.clone(),
                 ip: h.ip.clone(),
                 netns: h.netns.clone(),
+                machine: h.booted.then(|| {
+                    if machine::running(h) {
+                        "running"
+                    } else {
+                        "off"
+                    }
+                }),
                 processes: procs::in_netns(&h.netns)
                     .into_iter()
                     .map(command_line)
@@ -157,10 +168,11 @@ pub fn status(state: &StateDir, json: bool) -> u8 {
             "  {:width$}  {:15}  {}\n",
             h.name,
             h.ip,
-            if h.processes.is_empty() {
-                "-".to_string()
-            } else {
-                h.processes.join(", ")
+            match h.machine {
+                // A guest's processes are a whole system's: counted, not listed.
+                Some(power) => format!("machine {power}, {} processes", h.processes.len()),
+                None if h.processes.is_empty() => "-".to_string(),
+                None => h.processes.join(", "),
             }
         ));
     }

@@ -79,6 +79,7 @@ impl Ec2 {
             private_ip: i.private_ip_address().unwrap_or_default().to_string(),
             public_ip: i.public_ip_address().map(str::to_string),
             dir: NODE_DIR.to_string(),
+            booted: true,
         })
     }
 

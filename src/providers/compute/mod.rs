@@ -20,6 +20,10 @@ pub struct Instance {
     pub public_ip: Option<String>,
     /// Folder on the machine where rigger keeps this node's files (certificates, data).
     pub dir: String,
+    /// A machine of its own, with its own disk and init (every cloud machine, and a
+    /// booted lab machine), rather than a lab namespace sharing this machine's files.
+    #[serde(default)]
+    pub booted: bool,
 }
 
 /// What a script asks of a new machine. Every world takes every field, so one script

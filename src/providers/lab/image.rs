@@ -11,8 +11,9 @@ use crate::providers::{Error, Result};
 /// Debian 12, the release the cloud's AMIs run.
 const SUITE: &str = "bookworm";
 const MIRROR: &str = "http://deb.debian.org/debian";
-/// What a cloud VM has that the bootstrap uses: an init, sshd, `ip`, and curl with the
-/// CA bundle to download a release.
+/// What a cloud VM has that the bootstrap uses: an init, sshd, `ip`, curl with the CA
+/// bundle to download a release, and dig (which a stock cloud image lacks: the cloud's
+/// page says to install it) to read the machine's own resolver.
 const PACKAGES: &[&str] = &[
     "systemd",
     "systemd-sysv",
@@ -21,6 +22,8 @@ const PACKAGES: &[&str] = &[
     "iproute2",
     "ca-certificates",
     "curl",
+    // What rigger asks a machine's own resolver with, as it needs on a cloud machine.
+    "bind9-dnsutils",
 ];
 /// Raised when what is done to the image after debootstrap changes.
 const FINISH: u32 = 1;

@@ -109,6 +109,16 @@ pub fn open_target(opening: &Opening) -> Result<Machines> {
     })
 }
 
+/// The folder a lab host launched as `spec` gives its node (`Instance::dir`), and
+/// whether it boots: a booted machine's is on its own disk, as a cloud machine's is.
+pub fn planned_dir(state: &StateDir, spec: &InstanceSpec) -> (String, bool) {
+    if spec.boot {
+        (crate::providers::compute::ec2::NODE_DIR.to_string(), true)
+    } else {
+        (host_dir(state, &spec.name), false)
+    }
+}
+
 /// The folder of the lab host `name`: its resolv.conf, certificates, data and logs.
 pub fn host_dir(state: &StateDir, name: &str) -> String {
     state

@@ -39,7 +39,14 @@ impl LabHost {
             name: self.name.clone(),
             private_ip: self.ip.clone(),
             public_ip: None,
-            dir: self.dir.clone(),
+            // A booted machine keeps rigger's files where a cloud machine does, on its
+            // own disk; a namespace shares this machine's, under its host dir.
+            dir: if self.booted {
+                crate::providers::compute::ec2::NODE_DIR.to_string()
+            } else {
+                self.dir.clone()
+            },
+            booted: self.booted,
         }
     }
 }

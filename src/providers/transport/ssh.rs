@@ -256,6 +256,7 @@ impl Transport for Ssh {
             private_ip: address,
             public_ip: None,
             dir: String::new(),
+            booted: false,
         };
         // TERM, a grace period, then KILL; a process already gone is stopped.
         let pid = process.pid;
