@@ -732,7 +732,17 @@ fn cluster_param_cases() -> Vec<Case> {
         cluster(
             "init_systemd_in_lab",
             &["init=systemd"],
-            &["init=systemd", "/etc/systemd", "init=process"],
+            &[
+                "init=systemd",
+                "/etc/systemd",
+                "init=process",
+                "machines=booted",
+            ],
+        ),
+        cluster(
+            "machines_bogus",
+            &["machines=vms"],
+            &["--set machines", "vms", "\"namespaces\" or \"booted\""],
         ),
         cluster(
             "install_bogus",
@@ -789,7 +799,7 @@ fn cluster_param_cases() -> Vec<Case> {
         cluster(
             "install_dir_absolute_in_the_lab",
             &["install_dir=/usr/local/bin"],
-            &["--set install_dir", "relative"],
+            &["--set install_dir", "relative", "machines=booted"],
         ),
         cluster(
             "install_dir_climbs_out",

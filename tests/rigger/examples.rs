@@ -141,7 +141,7 @@ fn a_misspelt_setting_or_a_node_not_launched_is_refused_by_name() {
         .stderr_has(
             "× opts.stager is not one of the settings etcd::claim, publish and bootstrap take",
         )
-        .stderr_has("help: the settings: [\"tls\", \"etcd\", \"install\",");
+        .stderr_has("help: the settings: [\"tls\", \"etcd\", \"machines\", \"install\",");
     refused(
         "etcd::publish(\"example.test\", [#{ name: \"n1\", private_ip: \"192.0.2.1\" }], #{});",
     )

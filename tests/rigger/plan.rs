@@ -54,6 +54,18 @@ fn a_cloud_dry_run_needs_no_credentials_and_creates_nothing() {
         assert_eq!(plan.matches(part).count(), 6, "{part}\n{plan}");
     }
     counts(plan, "systemctl enable --now etcd.service", 6);
+    // As etcd's own packages run it: a system user, its data dir 0700 and its own.
+    counts(
+        plan,
+        "useradd --system --gid etcd --home-dir /var/lib/etcd",
+        6,
+    );
+    counts(plan, "install -d -m 0700 -o etcd -g etcd /var/lib/etcd", 6);
+    counts(
+        plan,
+        "install -m 0600 -o etcd -g etcd /var/lib/rigger/etcd.key /etc/etcd/etcd.key",
+        6,
+    );
     text_has(plan, "check the health of the cluster under example.com");
     // The doctor's check before etcd starts is written down, its zone assumed clean.
     text_has(
@@ -177,4 +189,15 @@ fn a_cluster_domain_is_normalised_before_it_is_used() {
         "publish SRV _etcd-server-ssl._tcp.x.dot.test -> 0 0 2380 etcd-",
     );
     assert!(!out.stdout.contains("Test."), "{}", out.stdout);
+}
+
+/// A cloud machine always boots: asking for lab namespaces there is refused by name.
+#[test]
+fn a_cloud_run_refuses_lab_namespaces_as_machines() {
+    Rig::new()
+        .own_state()
+        .args(&["run", "cluster", "--dry-run", "--target", "aws", "--set", "machines=namespaces"])
+        .run()
+        .failure(1)
+        .stderr_has("--set machines=\"namespaces\": machines=namespaces is the lab's: a cloud machine always boots");
 }

@@ -21,7 +21,12 @@ After=network-online.target
 
 [Service]
 Type=notify
+User=etcd
+Group=etcd
 ExecStart=/usr/local/bin/etcd --name n1 --discovery-srv example.com
+# A member is ready once its cluster has a leader, which may wait for peers still
+# booting: waiting is not failing.
+TimeoutStartSec=0
 Restart=on-failure
 RestartSec=5
 LimitNOFILE=65536
