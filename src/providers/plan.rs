@@ -18,6 +18,9 @@ use super::{
     LeafSpec, Local, Probe, Process, Record, RecordSpec, Result, Transport, Zone,
 };
 
+/// The folder a machine launched as a spec would have, and whether it boots.
+pub type NodeDir = Box<dyn Fn(&InstanceSpec) -> (String, bool) + Send + Sync>;
+
 pub struct Plan {
     actions: Mutex<Vec<String>>,
     records: Mutex<Vec<Record>>,
@@ -30,7 +33,7 @@ pub struct Plan {
     /// Where the real run would keep its certificates (asked for paths only).
     local: Arc<dyn Local>,
     /// The folder the real run's machine launched so would have, and whether it boots.
-    node_dir: Box<dyn Fn(&InstanceSpec) -> (String, bool) + Send + Sync>,
+    node_dir: NodeDir,
 }
 
 impl Plan {
@@ -39,7 +42,7 @@ impl Plan {
     pub fn new(
         reader: Option<Arc<dyn Dns>>,
         local: Arc<dyn Local>,
-        node_dir: Box<dyn Fn(&InstanceSpec) -> (String, bool) + Send + Sync>,
+        node_dir: NodeDir,
     ) -> Self {
         Self {
             actions: Mutex::default(),

@@ -15,6 +15,11 @@ use super::resolve;
 use crate::base::error::{Error, Result};
 use crate::providers::{Answer, Instance, NodeResolver, Transport};
 
+/// The status of the command [`dig_command`] writes on a node without dig.
+const NO_DIG: i32 = 69;
+const NEEDS_DIG: &str =
+    "the node needs dig (Debian and Ubuntu: bind9-dnsutils; Amazon Linux: bind-utils)";
+
 /// How many times each server is asked before the next, as `dig +tries=2` does.
 const TRIES: usize = 2;
 
@@ -129,6 +134,14 @@ async fn with_dig(
     let out = transport
         .run(node, &command, Duration::from_secs(15))
         .await?;
+    if out.status == NO_DIG {
+        return Err(Error::failed(format!(
+            "{} cannot be asked what its resolver says: {}",
+            node.name,
+            out.stderr.trim()
+        ))
+        .with_help(NEEDS_DIG));
+    }
     let mut sections = dig_sections(&out.stdout, rtype);
     let each: Vec<Gave> = names
         .iter()
@@ -147,9 +160,7 @@ async fn with_dig(
             out.status,
             out.stderr.trim()
         ))
-        .with_help(
-            "the node needs dig (Debian and Ubuntu: bind9-dnsutils; Amazon Linux: bind-utils)",
-        ));
+        .with_help(NEEDS_DIG));
     }
     Ok(each)
 }
@@ -158,9 +169,9 @@ async fn with_dig(
 /// an `== NAME` line, as [`dig_sections`] reads it back.
 pub fn dig_command(names: &[&str], rtype: RecordType) -> String {
     // A node without dig says so, rather than leaving a bare 127 to be read.
-    let mut asks = vec![
-        "command -v dig >/dev/null || { echo 'dig is not installed' >&2; exit 69; }".to_string(),
-    ];
+    let mut asks = vec![format!(
+        "command -v dig >/dev/null || {{ echo 'dig is not installed' >&2; exit {NO_DIG}; }}"
+    )];
     asks.extend(
         names
             .iter()

@@ -174,3 +174,24 @@ fn lab_reboot_refuses_hosts_that_are_not_booted_machines() {
         .stderr_has("the lab has no booted machines");
     lab.destroy().leaves_nothing();
 }
+
+/// A machine without dig (a stock cloud image) cannot be asked what its resolver says:
+/// `node_resolve` says so, naming the package, rather than leaving a bare exit 127.
+#[test]
+fn a_machine_without_dig_is_named_as_such_when_its_resolver_is_asked() {
+    let Some(lab) = LabRig::new() else { return };
+    let script = r#"
+let n = launch_instance(#{ name: "d1", boot: true });
+run(n, "rm /usr/bin/dig");
+node_resolve(n, "example.test", "A");
+"#;
+    // -v: the lab the rolled-back run made and took down is seen in its log.
+    lab.file("nodig.rhai", script)
+        .run(&["-v", "run", "nodig.rhai", "--transport", "ssh"])
+        .failure(1)
+        .stderr_has("d1 cannot be asked what its resolver says: dig is not installed")
+        .stderr_has(
+            "the node needs dig (Debian and Ubuntu: bind9-dnsutils; Amazon Linux: bind-utils)",
+        );
+    lab.leaves_nothing();
+}

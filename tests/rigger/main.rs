@@ -5,6 +5,7 @@ mod bad_inputs;
 mod bind;
 mod booted;
 mod booted_cluster;
+mod booted_faults;
 mod cli;
 mod cloud;
 mod cloud_health;

@@ -143,9 +143,31 @@ fn start(host: &LabHost) -> Result<()> {
                 .map_err(std::io::Error::from)
         });
     }
-    cmd.spawn()
+    let mut child = cmd
+        .spawn()
         .map_err(|e| Error::failed(format!("cannot boot {}: {e}", host.name)))?;
-    Ok(())
+    // Returned only once the loop is in the machine's cgroups: a halt from then on
+    // finds it there (before, it would find nothing and the machine would boot after).
+    let pid = child.id() as i32;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if members(host).contains(&pid) {
+            return Ok(());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(Error::failed(format!(
+                "{} did not boot: its boot loop ended ({status}) before joining its cgroups",
+                host.name
+            )));
+        }
+        if Instant::now() > deadline {
+            return Err(Error::failed(format!(
+                "{} did not boot: its boot loop never joined its cgroups",
+                host.name
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 /// The processes in the machine's cgroups, nspawn and the guest's all included.

@@ -370,6 +370,7 @@ impl Lab {
                 ip: netns::host_ip(index).to_string(),
                 dir: host_dir(&self.state, name),
                 booted: boot,
+                leaving: false,
             };
             file.next_index = index + 1;
             file.hosts.push(host.clone());
@@ -402,6 +403,14 @@ impl Lab {
             crate::base::phase::set(&host.name, crate::base::phase::Phase::Booting);
             let image = image::find()?;
             let _lock = self.state.lock(LOCK)?;
+            // A host terminated while it was made (a rollback does not wait for a launch
+            // still under way) is not booted: nothing would halt it.
+            if self.load()?.host(&host.name).is_none_or(|h| h.leaving) {
+                return Err(Error::failed(format!(
+                    "{} was taken down while it was being made",
+                    host.name
+                )));
+            }
             let client = sshd::client(&self.dir)?;
             let key = sshd::host_key(host)?;
             let authorized = std::fs::read_to_string(client.key.with_extension("pub"))?;
@@ -641,11 +650,22 @@ impl Compute for Lab {
         let lab = self.clone();
         let name = instance.name.clone();
         tokio::task::spawn_blocking(move || {
+            // Taken down outside the lab's lock, so that machines terminated together
+            // halt together (a guest's shutdown takes a moment); it stays in the file
+            // until it is gone, for a later destroy to find if this one is cut short.
+            let host = lab.modify(|file| {
+                let host = file.hosts.iter_mut().find(|h| h.name == name);
+                Ok(host.map(|h| {
+                    h.leaving = true;
+                    h.clone()
+                }))
+            })?;
+            let Some(host) = host else {
+                return Ok(());
+            };
+            remove_host(&host)?;
             lab.modify(|file| {
-                if let Some(host) = file.host(&name).cloned() {
-                    remove_host(&host)?;
-                    file.hosts.retain(|h| h.name != name);
-                }
+                file.hosts.retain(|h| h.name != name);
                 Ok(())
             })
         })

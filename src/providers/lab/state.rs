@@ -29,6 +29,9 @@ pub struct LabHost {
     /// A machine booted from the image (`machine.rs`) rather than a bare namespace.
     #[serde(default)]
     pub booted: bool,
+    /// Being taken down: a machine not booted yet must not boot any more.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub leaving: bool,
 }
 
 impl LabHost {
