@@ -266,7 +266,8 @@ mod tests {
         let command = dig_command(&["_a._tcp.d", "_b._tcp.d"], RecordType::SRV);
         assert_eq!(
             command,
-            "echo '== _a._tcp.d'; dig +short +tries=2 +time=1 SRV '_a._tcp.d'; \
+            "command -v dig >/dev/null || { echo 'dig is not installed' >&2; exit 69; }; \
+             echo '== _a._tcp.d'; dig +short +tries=2 +time=1 SRV '_a._tcp.d'; \
              echo '== _b._tcp.d'; dig +short +tries=2 +time=1 SRV '_b._tcp.d'"
         );
         let out = "== _a._tcp.d\n0 0 2380 A.d.\n== _b._tcp.d\n\
