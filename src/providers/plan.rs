@@ -39,11 +39,7 @@ pub struct Plan {
 impl Plan {
     /// A plan that reads existing records through `reader` and names files where
     /// `local` would write them.
-    pub fn new(
-        reader: Option<Arc<dyn Dns>>,
-        local: Arc<dyn Local>,
-        node_dir: NodeDir,
-    ) -> Self {
+    pub fn new(reader: Option<Arc<dyn Dns>>, local: Arc<dyn Local>, node_dir: NodeDir) -> Self {
         Self {
             actions: Mutex::default(),
             records: Mutex::default(),
