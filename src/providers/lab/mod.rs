@@ -333,9 +333,21 @@ impl Lab {
         if lab.id.is_empty() {
             return Ok(());
         }
-        for host in &lab.hosts {
-            remove_host(host)?;
-        }
+        // All at once: a booted machine's clean halt takes a moment.
+        std::thread::scope(|scope| {
+            let removals: Vec<_> = lab
+                .hosts
+                .iter()
+                .map(|h| scope.spawn(move || remove_host(h)))
+                .collect();
+            removals
+                .into_iter()
+                .map(|r| {
+                    r.join()
+                        .unwrap_or_else(|_| Err(Error::failed("a host's removal panicked")))
+                })
+                .collect::<Result<Vec<()>>>()
+        })?;
         // A host namespace whose making was cut short before lab.json listed it.
         for stray in netns::named_under(&lab.netns()) {
             let pids = procs::in_netns(&stray);
