@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::day2::{dns_equals_membership, every_member_holds, write_keys};
 use crate::download::{GENUINE, Release};
-use crate::harness::{LabRig, Outcome};
+use crate::harness::{LabRig, Outcome, figure};
 
 /// How long a cluster whose machines all lost power may take to be healthy again: a
 /// boot (under a second), etcd's start from its data dir and an election, on two busy
@@ -92,12 +92,6 @@ fn healthy_within(lab: &LabRig, limit: Duration) -> Duration {
     }
 }
 
-fn figure(what: &str, value: impl std::fmt::Display) {
-    // Straight to stderr: libtest shows it with --nocapture, and CI logs keep it.
-    let line = format!("FIGURE booted: {what}: {value}\n");
-    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
-}
-
 #[test]
 fn the_seeds_bootstrap_runs_on_booted_machines_and_the_cluster_survives_their_reboots() {
     let Some(lab) = LabRig::new() else { return };
@@ -132,6 +126,7 @@ fn the_seeds_bootstrap_runs_on_booted_machines_and_the_cluster_survives_their_re
         .stdout_has("cluster is degraded: 2 of 3 members healthy, quorum held");
     let one = healthy_within(&lab, BACK_WITHIN);
     figure(
+        "booted",
         "healthy again after one machine's reboot",
         format!("{one:.2?}"),
     );
@@ -144,6 +139,7 @@ fn the_seeds_bootstrap_runs_on_booted_machines_and_the_cluster_survives_their_re
     lab.run(&["lab", "reboot", "--all"]).success();
     let all = healthy_within(&lab, BACK_WITHIN);
     figure(
+        "booted",
         "healthy again after a power cut of all three",
         format!("{:.2?} (since the cut {:.2?})", all, cut.elapsed()),
     );

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::LabRig;
 use crate::harness::Outcome;
+use crate::harness::{LabRig, figure};
 
 const KEYS: usize = 1000;
 /// etcd's own election timeout is 1 s; a write may wait for one election and a
@@ -238,19 +238,13 @@ fn etcd_pid(lab: &LabRig, name: &str) -> i32 {
     etcd.next().unwrap()
 }
 
-fn figure(what: &str, value: impl std::fmt::Display) {
-    // Straight to stderr: libtest shows it with --nocapture, and CI logs keep it.
-    let line = format!("FIGURE day2: {what}: {value}\n");
-    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
-}
-
 #[test]
 fn chaos_replace_grow_and_shrink_keep_dns_equal_to_the_membership_and_lose_no_key() {
     let Some(lab) = LabRig::new() else { return };
     lab.run_cluster(&[]).reports_healthy(3, "example.test");
 
     let keys = write_keys(&lab, 0);
-    figure("keys written", keys.len());
+    figure("day2", "keys written", keys.len());
 
     // A member dies: health says degraded, and the replacement makes it whole again.
     let names = lab.host_names();
@@ -259,14 +253,14 @@ fn chaos_replace_grow_and_shrink_keep_dns_equal_to_the_membership_and_lose_no_ke
     lab.health_settles_at(3)
         .stdout_has("cluster is degraded: 2 of 3 members healthy, quorum held");
     let took = day2(&lab, "member-replace", &[&format!("member={victim}")]);
-    figure("member-replace took", format!("{took:.2?}"));
+    figure("day2", "member-replace took", format!("{took:.2?}"));
     lab.run(&["health", "--discovery-srv", "example.test"])
         .success()
         .stdout_has("cluster is healthy");
     let names = dns_equals_membership(&lab, 0, 3);
     assert!(!names.contains(&victim), "{names:?}");
     every_member_holds(&lab, 0, &names, "k", &keys);
-    figure("keys read back from each of 3 members", keys.len());
+    figure("day2", "keys read back from each of 3 members", keys.len());
 
     // Grow 3 -> 5 while a writer keeps writing.
     let w = writer(&lab, 0);
@@ -274,8 +268,9 @@ fn chaos_replace_grow_and_shrink_keep_dns_equal_to_the_membership_and_lose_no_ke
     let took = day2(&lab, "member-add", &["count=2"]);
     std::thread::sleep(Duration::from_millis(500));
     let (acked, grow_stall, tried) = stop_writer(&lab, w);
-    figure("member-add count=2 took", format!("{took:.2?}"));
+    figure("day2", "member-add count=2 took", format!("{took:.2?}"));
     figure(
+        "day2",
         "longest write stall while growing",
         format!(
             "{grow_stall:.2?} ({} of {tried} writes acknowledged)",
@@ -306,12 +301,17 @@ fn chaos_replace_grow_and_shrink_keep_dns_equal_to_the_membership_and_lose_no_ke
         "member-remove",
         &[&format!("member={led}"), "force=true"],
     );
-    figure("member-remove of the leader took", format!("{took:.2?}"));
+    figure(
+        "day2",
+        "member-remove of the leader took",
+        format!("{took:.2?}"),
+    );
     let took = day2(&lab, "member-remove", &[&format!("member={other}")]);
-    figure("member-remove took", format!("{took:.2?}"));
+    figure("day2", "member-remove took", format!("{took:.2?}"));
     std::thread::sleep(Duration::from_millis(500));
     let (more, shrink_stall, tried) = stop_writer(&lab, w);
     figure(
+        "day2",
         "longest write stall while shrinking",
         format!(
             "{shrink_stall:.2?} ({} of {tried} writes acknowledged)",
@@ -333,6 +333,7 @@ fn chaos_replace_grow_and_shrink_keep_dns_equal_to_the_membership_and_lose_no_ke
     let written: BTreeSet<String> = acked.union(&more).cloned().collect();
     every_member_holds(&lab, at, &names, "w", &written);
     figure(
+        "day2",
         "keys read back from each of 3 members after shrinking",
         keys.len() + written.len(),
     );

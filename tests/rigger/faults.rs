@@ -109,10 +109,13 @@ pub fn finish(mut child: Run, phase: &str) -> Outcome {
     }
 }
 
-/// Runs the cluster up to `phase` and stops it there; the rig has seen its lab.
-fn stopped_at(phase: &str) -> Option<(LabRig, Run)> {
+/// `rigger run cluster` as the suite runs it by default: namespaces, exec.
+const CLUSTER: &[&str] = &["-v", "run", "cluster"];
+
+/// Runs rigger with `args` up to `phase` and stops it there; the rig has seen its lab.
+fn stopped_at(args: &[&str], phase: &str) -> Option<(LabRig, Run)> {
     let rig = LabRig::new()?;
-    let mut child = Run(rig.spawn(&[("RIGGER_TEST_STOP_AT", phase)], &["-v", "run", "cluster"]));
+    let mut child = Run(rig.spawn(&[("RIGGER_TEST_STOP_AT", phase)], args));
     wait_stopped(&mut child, phase);
     rig.look();
     Some((rig, child))
@@ -122,8 +125,9 @@ fn pid(child: &Run) -> Pid {
     Pid::from_raw(child.id() as i32)
 }
 
-fn killed_then_destroyed(phase: &str) {
-    let Some((rig, child)) = stopped_at(phase) else {
+/// Rigger run with `args`, SIGKILLed at `phase`: `destroy` then leaves nothing.
+pub fn killed_then_destroyed(args: &[&str], phase: &str) {
+    let Some((rig, child)) = stopped_at(args, phase) else {
         return;
     };
     kill(pid(&child), Signal::SIGKILL).unwrap();
@@ -134,8 +138,10 @@ fn killed_then_destroyed(phase: &str) {
     rig.leaves_nothing();
 }
 
-fn signalled(phase: &str, signal: Signal, status: i32) {
-    let Some((rig, child)) = stopped_at(phase) else {
+/// Rigger run with `args`, sent `signal` at `phase`: it rolls back by itself, leaving
+/// nothing, and exits with the shell's `status` for that signal.
+pub fn signalled(args: &[&str], phase: &str, signal: Signal, status: i32) {
+    let Some((rig, child)) = stopped_at(args, phase) else {
         return;
     };
     kill(pid(&child), signal).unwrap();
@@ -155,14 +161,14 @@ fn signalled(phase: &str, signal: Signal, status: i32) {
 #[test]
 fn sigkill_at_every_phase_then_destroy_leaves_nothing() {
     for phase in PHASES {
-        killed_then_destroyed(phase);
+        killed_then_destroyed(CLUSTER, phase);
     }
 }
 
 #[test]
 fn sigint_at_every_phase_rolls_back_by_itself() {
     for phase in PHASES {
-        signalled(phase, Signal::SIGINT, 130);
+        signalled(CLUSTER, phase, Signal::SIGINT, 130);
     }
 }
 
@@ -175,14 +181,14 @@ fn sigterm_rolls_back_with_status_143() {
         "intent:process:2",
         "health",
     ] {
-        signalled(phase, Signal::SIGTERM, 143);
+        signalled(CLUSTER, phase, Signal::SIGTERM, 143);
     }
 }
 
 #[test]
 fn sighup_rolls_back_with_status_129() {
     for phase in ["host:2", "intent:record:4", "intent:files:2", "health"] {
-        signalled(phase, Signal::SIGHUP, 129);
+        signalled(CLUSTER, phase, Signal::SIGHUP, 129);
     }
 }
 
@@ -221,7 +227,7 @@ fn kill_dns_daemon(rig: &LabRig) {
 /// it again, and the run succeeds.
 #[test]
 fn a_dead_dns_daemon_is_started_again_mid_run() {
-    let Some((rig, child)) = stopped_at("intent:record:1") else {
+    let Some((rig, child)) = stopped_at(CLUSTER, "intent:record:1") else {
         return;
     };
     kill_dns_daemon(&rig);
@@ -245,7 +251,7 @@ fn a_dead_dns_daemon_is_started_again_mid_run() {
 /// anything; the first finishes as if alone.
 #[test]
 fn a_second_writer_is_refused_naming_the_first() {
-    let Some((rig, child)) = stopped_at("intent:record:1") else {
+    let Some((rig, child)) = stopped_at(CLUSTER, "intent:record:1") else {
         return;
     };
     let holder = format!("pid {}", child.id());

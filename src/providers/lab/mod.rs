@@ -334,20 +334,7 @@ impl Lab {
             return Ok(());
         }
         // All at once: a booted machine's clean halt takes a moment.
-        std::thread::scope(|scope| {
-            let removals: Vec<_> = lab
-                .hosts
-                .iter()
-                .map(|h| scope.spawn(move || remove_host(h)))
-                .collect();
-            removals
-                .into_iter()
-                .map(|r| {
-                    r.join()
-                        .unwrap_or_else(|_| Err(Error::failed("a host's removal panicked")))
-                })
-                .collect::<Result<Vec<()>>>()
-        })?;
+        each_at_once(&lab.hosts, remove_host)?;
         // A host namespace whose making was cut short before lab.json listed it.
         for stray in netns::named_under(&lab.netns()) {
             let pids = procs::in_netns(&stray);
@@ -473,18 +460,7 @@ impl Lab {
             return Err(Error::not_found("the lab has no booted machines"));
         }
         // All at once, as one power cut is.
-        std::thread::scope(|scope| {
-            let cuts: Vec<_> = hosts
-                .iter()
-                .map(|h| scope.spawn(move || machine::power_cycle(h)))
-                .collect();
-            cuts.into_iter()
-                .map(|c| {
-                    c.join()
-                        .unwrap_or_else(|_| Err(Error::failed("a power cycle panicked")))
-                })
-                .collect::<Result<Vec<()>>>()
-        })?;
+        each_at_once(&hosts, machine::power_cycle)?;
         Ok(hosts.into_iter().map(|h| h.name).collect())
     }
 
@@ -573,6 +549,18 @@ fn ignore_missing(e: std::io::Error) -> std::io::Result<()> {
     } else {
         Err(e)
     }
+}
+
+/// `f` on every host, each on a thread of its own, all at once; the first failure.
+fn each_at_once(hosts: &[LabHost], f: fn(&LabHost) -> Result<()>) -> Result<()> {
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = hosts.iter().map(|h| scope.spawn(move || f(h))).collect();
+        // Every thread is joined by the scope, whichever fails first.
+        runs.into_iter().try_for_each(|r| {
+            r.join()
+                .unwrap_or_else(|_| Err(Error::failed("a host's thread panicked")))
+        })
+    })
 }
 
 fn remove_host(host: &LabHost) -> Result<()> {

@@ -29,6 +29,13 @@ pub use rig::Rig;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_rigger");
 
+/// A figure a closing note reports, as `FIGURE <suite>: <what>: <value>`: straight to
+/// stderr, which libtest shows with --nocapture and CI logs keep.
+pub fn figure(suite: &str, what: &str, value: impl std::fmt::Display) {
+    let line = format!("FIGURE {suite}: {what}: {value}\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+}
+
 /// Every `.rs` file under `dir` (relative to the repository), read: path -> text.
 pub fn rust_sources(dir: &str) -> std::collections::BTreeMap<std::path::PathBuf, String> {
     fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
