@@ -95,6 +95,60 @@ if ! "$venv/etcd-3.5/etcd" --version 2>/dev/null | grep -q "etcd Version: $etcd3
 fi
 [ "$venv" = .venv ] || ln -sfn "$venv" .venv
 
+# The lab's version ladder: etcd releases side by side in $cache_dir/etcd/<version>/
+# (etcd, etcdctl, and etcdutl from 3.5 on), never on PATH. `rigger lab versions` lists
+# them; the lab runs the newest unless told (--set etcd_version=...), and `rigger run
+# upgrade` climbs it. Debian's packages of three releases (bookworm, trixie, sid) are
+# fetched with an apt configuration of the ladder's own and unpacked with dpkg -x: the
+# machine's apt sources and installed packages stay as they are. PyPI's 3.5.1 comes from
+# the virtualenv above.
+ladder="$cache_dir/etcd"
+mkdir -p "$ladder" 2>/dev/null && [ -w "$ladder" ] || {
+  echo "setup: the etcd ladder goes into $ladder, which $(id -un) cannot write: run as root, or set RIGGER_CACHE_DIR (rigger reads it too)" >&2
+  exit 1
+}
+debian_releases=("3.4.23 3.4.23-4+b4" "3.5.16 3.5.16-4" "3.5.30 3.5.30-2")
+has_release() { "$ladder/$1/etcd" --version 2>/dev/null | grep -qx "etcd Version: $1"; }
+wanted=()
+for r in "${debian_releases[@]}"; do
+  set -- $r
+  has_release "$1" || wanted+=("$r")
+done
+if ((${#wanted[@]})); then
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs"
+  printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian %s main\n' \
+    bookworm trixie sid >"$work/sources.list"
+  apt_own=(-o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
+    -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o Dir::State::Status=/dev/null
+    -o Debug::NoLocking=1 -o APT::Sandbox::User="$(id -un)")
+  echo "setup: fetching etcd ${wanted[*]%% *} (Debian's packages) into $ladder" >&2
+  apt-get "${apt_own[@]}" update -qq
+  for r in "${wanted[@]}"; do
+    set -- $r
+    (cd "$work/debs" && apt-get "${apt_own[@]}" download -qq "etcd-server=$2" "etcd-client=$2")
+    mkdir -p "$work/x/$1" "$ladder"
+    for deb in "$work/debs"/etcd-server_*.deb "$work/debs"/etcd-client_*.deb; do dpkg -x "$deb" "$work/x/$1"; done
+    rm -f "$work/debs"/*.deb
+    rm -rf "$ladder/$1.new" && mkdir -p "$ladder/$1.new"
+    for tool in etcd etcdctl etcdutl; do
+      [ -x "$work/x/$1/usr/bin/$tool" ] && cp "$work/x/$1/usr/bin/$tool" "$ladder/$1.new/$tool"
+    done
+    "$ladder/$1.new/etcd" --version | grep -qx "etcd Version: $1" || {
+      echo "setup: Debian's etcd-server $2 is not etcd $1" >&2
+      exit 1
+    }
+    rm -rf "$ladder/$1" && mv "$ladder/$1.new" "$ladder/$1"
+  done
+fi
+if ! has_release "$etcd35_version"; then
+  rm -rf "$ladder/$etcd35_version" && mkdir -p "$ladder/$etcd35_version"
+  for tool in etcd etcdctl; do cp -L "$venv/etcd-3.5/$tool" "$ladder/$etcd35_version/$tool"; done
+  bin=$(dirname "$(readlink -f "$venv/etcd-3.5/etcd")")
+  [ -x "$bin/etcdutl" ] && cp "$bin/etcdutl" "$ladder/$etcd35_version/etcdutl"
+fi
+
 cargo build --locked --quiet
 # ./rigger: the freshly built binary, wherever CARGO_TARGET_DIR puts it.
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
