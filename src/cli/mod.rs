@@ -560,6 +560,13 @@ enum LabCommand {
         #[command(flatten)]
         state: StateArgs,
     },
+    /// The etcd releases installed for the lab (its version ladder, which setup.sh
+    /// installs in RIGGER_CACHE_DIR/etcd), oldest first: what `--set etcd_version=`
+    /// may name in the lab, the newest being the default.
+    Versions {
+        #[arg(long)]
+        json: bool,
+    },
     /// Make the image booted lab machines start from (`launch_instance(#{boot: true})`),
     /// once: Debian 12 by debootstrap, kept in RIGGER_CACHE_DIR (default
     /// /var/cache/rigger). Prints its folder.
@@ -720,6 +727,7 @@ pub fn main() -> ExitCode {
             }
             LabCommand::Serve { state } => commands::lab::serve(&state.state()),
             LabCommand::Image => commands::lab::image(),
+            LabCommand::Versions { json } => commands::lab::versions(json),
             LabCommand::Reboot {
                 host,
                 all: _,

@@ -22,6 +22,7 @@ pub mod params;
 mod phase;
 mod pki;
 mod resolve;
+mod say;
 mod target;
 mod time;
 mod transport;
@@ -50,4 +51,5 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     discovery::register(engine, cx);
     target::register(engine, cx);
     phase::register(engine, cx);
+    say::register(engine, cx);
 }

@@ -19,4 +19,15 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         /// output is empty and a script must not judge by it.
         fn planning(c) -> bool { Ok(c.dry_run()) }
     }
+    primitive! { engine, cx,
+        /// The etcd releases this world's machines run without a download, oldest first,
+        /// as `#{version, dir, etcd, etcdctl, etcdutl}` maps (`etcdutl` is `()` before
+        /// 3.5): in the lab its version ladder, which setup.sh installs (`rigger lab
+        /// versions` lists it); in the cloud none, since every release is downloaded.
+        fn etcd_releases(c) -> rhai::Array {
+            let row = crate::providers::backends::target(&c.target()).map_err(|e| c.failed(e))?;
+            let releases = (row.releases)();
+            Ok(c.to_value(&releases)?.into_array().unwrap_or_default())
+        }
+    }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::base::error::{Error, Result};
 use crate::base::state_dir::StateDir;
 use crate::providers::opening::{Machines, Opening};
+use crate::providers::release::Release;
 use crate::providers::{Dns, InstanceSpec, Transport, compute, dns, lab, transport};
 
 /// Where machines come from.
@@ -36,6 +37,9 @@ pub struct TargetRow {
     pub local: bool,
     /// Whether it needs the AWS SDK's settings (region, credentials).
     pub aws: bool,
+    /// The etcd releases its machines run without a download (the lab's ladder), oldest
+    /// first; none where every release is downloaded.
+    pub releases: fn() -> Vec<Release>,
     pub open: fn(&Opening) -> Result<Machines>,
 }
 
@@ -97,6 +101,7 @@ pub const TARGETS: &[TargetRow] = &[
         untagged: Some(LAB_LOST),
         local: true,
         aws: false,
+        releases: lab::ladder::installed,
         open: lab::open_target,
     },
     TargetRow {
@@ -111,6 +116,7 @@ pub const TARGETS: &[TargetRow] = &[
         untagged: None,
         local: false,
         aws: true,
+        releases: Vec::new,
         open: compute::ec2::open,
     },
 ];

@@ -14,6 +14,7 @@ pub mod opening;
 pub mod plan;
 pub mod probe;
 pub mod records;
+pub mod release;
 pub mod tls;
 pub mod transport;
 

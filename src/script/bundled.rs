@@ -39,7 +39,11 @@ pub const EXAMPLES: &[Bundled] = &[
 ];
 
 /// `stdlib/*.rhai`: what `import "NAME"` finds before looking at the script's folder.
-pub const STDLIB: &[Bundled] = &[bundle!("stdlib", "etcd"), bundle!("stdlib", "members")];
+pub const STDLIB: &[Bundled] = &[
+    bundle!("stdlib", "etcd"),
+    bundle!("stdlib", "members"),
+    bundle!("stdlib", "releases"),
+];
 
 /// The bundled script or example named `name`.
 pub fn script(name: &str) -> Option<&'static Bundled> {

@@ -21,6 +21,7 @@ mod download;
 mod etcd35;
 mod examples;
 mod faults;
+mod flags;
 mod follow;
 mod harness;
 mod health;

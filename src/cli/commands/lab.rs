@@ -40,6 +40,30 @@ pub fn image() -> u8 {
     }
 }
 
+/// The lab's version ladder: one line per release (version, then its folder), or JSON.
+pub fn versions(json: bool) -> u8 {
+    let releases = crate::providers::lab::ladder::installed();
+    if json {
+        crate::base::output::data(&super::json_text(&releases));
+        return exit::OK;
+    }
+    if releases.is_empty() {
+        return super::fail(
+            format!(
+                "no etcd release is installed for the lab in {}",
+                crate::providers::lab::ladder::dir().display()
+            ),
+            Some("./setup.sh installs the ladder (3.4.23, 3.5.1, 3.5.16, 3.5.30)".into()),
+        );
+    }
+    let mut out = String::new();
+    for r in &releases {
+        out.push_str(&format!("{}\t{}\n", r.version, r.dir));
+    }
+    crate::base::output::data(&out);
+    exit::OK
+}
+
 pub fn up(state: &StateDir) -> u8 {
     let _writer = match Writer::take(state) {
         Ok(w) => w,

@@ -6,6 +6,7 @@ pub mod control;
 pub mod daemon;
 pub mod dns_server;
 pub mod image;
+pub mod ladder;
 pub mod machine;
 pub mod netns;
 pub mod procs;

@@ -1,0 +1,83 @@
+//! etcd releases as rigger names them: a version of three numbers (3.5.30), and a
+//! release a world has at hand without a download (the lab's ladder, installed side by
+//! side by setup.sh).
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// An etcd release version, `major.minor.patch`, ordered as numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl Version {
+    /// `3.5.30` (a leading `v` allowed, as tags have it); `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let text = text.strip_prefix('v').unwrap_or(text);
+        let mut parts = text.split('.').map(|p| {
+            (!p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| p.parse::<u32>().ok())
+                .flatten()
+        });
+        let v = Self {
+            major: parts.next()??,
+            minor: parts.next()??,
+            patch: parts.next()??,
+        };
+        parts.next().is_none().then_some(v)
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+impl Serialize for Version {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A release installed where a world's machines run it without a download: its
+/// version and the paths of its tools.
+#[derive(Debug, Clone, Serialize)]
+pub struct Release {
+    pub version: Version,
+    pub dir: String,
+    pub etcd: String,
+    pub etcdctl: String,
+    /// Only from 3.5 on (snapshot restore and status moved there).
+    pub etcdutl: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_parse_as_three_numbers_and_order_as_numbers() {
+        let v = |t| Version::parse(t).unwrap();
+        assert_eq!(v("v3.5.30").to_string(), "3.5.30");
+        assert!(v("3.5.9") < v("3.5.30"));
+        assert!(v("3.4.45") < v("3.5.0"));
+        for bad in [
+            "3.5",
+            "3.5.30.1",
+            "3..1",
+            "3.5.x",
+            "",
+            "v",
+            "3.5.-1",
+            "3.5.99999",
+        ] {
+            assert_eq!(Version::parse(bad), None, "{bad}");
+        }
+    }
+}
