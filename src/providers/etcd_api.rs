@@ -25,6 +25,13 @@ pub struct Member {
     /// How long its health check took (as etcdctl writes it: `9.203461ms`).
     #[serde(serialize_with = "as_go_duration")]
     pub took: Duration,
+    /// Its etcd release (`/version`), when it answered.
+    pub version: Option<String>,
+    /// The last raft entry it holds and the last it applied (3.5 on), from its status:
+    /// how far behind the leader it is.
+    pub raft_index: Option<u64>,
+    pub applied_index: Option<u64>,
+    pub is_leader: bool,
 }
 
 fn as_go_duration<S: serde::Serializer>(
@@ -59,6 +66,9 @@ pub struct Report {
     /// Whether the membership was read, so that no drift means DNS equals it.
     #[serde(skip)]
     pub membership_read: bool,
+    /// The cluster version (`/version`'s `etcdcluster`, as `3.5.0`): the lowest minor
+    /// its members run, once the leader has decided it.
+    pub cluster_version: Option<String>,
 }
 
 impl Report {
@@ -151,6 +161,10 @@ mod tests {
             electing: false,
             detail: String::new(),
             took: Duration::from_millis(3),
+            version: Some("3.5.30".into()),
+            raft_index: Some(8),
+            applied_index: Some(8),
+            is_leader: id == "a",
         };
         let report = Report {
             domain: "example.test".into(),
@@ -158,6 +172,7 @@ mod tests {
             members: vec![member("a"), member("b"), member("c")],
             assumed: None,
             membership_read: true,
+            cluster_version: Some("3.5.0".into()),
             drift: vec![Drift {
                 kind: "not_a_member",
                 subject: "etcd-ghost.example.test".into(),

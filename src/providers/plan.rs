@@ -356,6 +356,7 @@ impl EtcdApi for Plan {
             )),
             drift: Vec::new(),
             membership_read: false,
+            cluster_version: None,
         })
     }
     /// A plan starts no member: the wait is written down and assumed to end healthy.

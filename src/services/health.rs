@@ -129,6 +129,9 @@ struct Raft {
     id: u64,
     leader: u64,
     term: u64,
+    /// The last raft entry it holds, and (3.5 on; 0 before) the last it applied.
+    index: u64,
+    applied: u64,
 }
 
 async fn raft_status(client: &reqwest::Client, base: &str) -> Result<Option<Raft>, String> {
@@ -152,11 +155,66 @@ async fn raft_status(client: &reqwest::Client, base: &str) -> Result<Option<Raft
             id: number("/header/member_id").filter(|id| *id != 0)?,
             leader: number("/leader")?,
             term: number("/raftTerm")?,
+            index: number("/raftIndex")?,
+            applied: number("/raftAppliedIndex")?,
         })
     })())
 }
 
 /// Client URL -> member ID, as one member reports the membership.
+/// What a member's `/version` says: its own release and the cluster's version (the
+/// lowest minor its members run, as `3.5.0`; empty while it is not decided yet).
+async fn versions(client: &reqwest::Client, base: &str) -> Option<(String, String)> {
+    let resp = client.get(format!("{base}/version")).send().await.ok()?;
+    let v = resp.json::<serde_json::Value>().await.ok()?;
+    let field = |k: &str| v.get(k).and_then(|s| s.as_str()).map(String::from);
+    Some((field("etcdserver")?, field("etcdcluster").unwrap_or_default()))
+}
+
+/// Whether release `version` has `/readyz`, which etcd added in 3.5.11: a member that
+/// has it is asked there (a linearizable read, and no corruption alarm), else `/health`.
+fn has_readyz(version: Option<&str>) -> bool {
+    version
+        .and_then(crate::providers::release::Version::parse)
+        .is_some_and(|v| (v.major, v.minor, v.patch) >= (3, 5, 11))
+}
+
+/// A member's answer to its health check as `/health` gives it: `{"health": "true"}`
+/// when healthy. `/readyz` answers `ok` with 200, or 503 and a line per failed check;
+/// it is read into the same shape (`reason` its failed checks).
+async fn health_answer(
+    client: &reqwest::Client,
+    endpoint: &str,
+    readyz: bool,
+) -> Result<Result<serde_json::Value, String>, reqwest::Error> {
+    if !readyz {
+        let resp = client.get(format!("{endpoint}/health")).send().await?;
+        return Ok(resp.json::<serde_json::Value>().await.map_err(|e| {
+            format!(
+                "{endpoint} answered something that is not a health report: {}",
+                cause(&e)
+            )
+        }));
+    }
+    let resp = client.get(format!("{endpoint}/readyz")).send().await?;
+    let ok = resp.status().is_success();
+    let text = resp.text().await.unwrap_or_default();
+    let text = text.trim();
+    Ok(Ok(if ok && text == "ok" {
+        serde_json::json!({ "health": "true", "reason": "" })
+    } else {
+        let failed: Vec<&str> = text.lines().filter(|l| l.starts_with("[-]")).collect();
+        let reason = if failed.is_empty() { text.to_string() } else { failed.join("; ") };
+        // A member that cannot serve a linearizable read because no leader is elected.
+        let reason = if reason.to_lowercase().contains("no leader") {
+            format!("NO LEADER: {reason}")
+        } else {
+            reason
+        };
+        serde_json::json!({ "health": "false", "reason": reason, "readyz": text })
+    }))
+}
+
 async fn membership(client: &reqwest::Client, base: &str) -> BTreeMap<String, String> {
     let Ok(resp) = client
         .post(format!("{base}/v3/cluster/member/list"))
@@ -213,6 +271,9 @@ struct Asked {
     members: BTreeMap<String, String>,
     /// How long the health check took (or the attempt, when it never got that far).
     took: Duration,
+    /// Its release and the cluster version, as its `/version` said them.
+    version: Option<String>,
+    cluster_version: Option<String>,
 }
 
 impl Asked {
@@ -227,6 +288,8 @@ impl Asked {
             refused: None,
             members: BTreeMap::new(),
             took: Duration::ZERO,
+            version: None,
+            cluster_version: None,
         }
     }
 
@@ -262,15 +325,14 @@ async fn ask_member(
     // raft, and a leader seen after it may be one elected meanwhile.
     let status = raft_status(&client, &endpoint).await;
     let raft = status.as_ref().ok().copied().flatten();
+    let (version, cluster_version) = match &status {
+        Ok(_) => versions(&client, &endpoint).await.unzip(),
+        Err(_) => (None, None),
+    };
     // `took` times the health check alone, as etcdctl's does.
     let sent = std::time::Instant::now();
-    let health = match client.get(format!("{endpoint}/health")).send().await {
-        Ok(resp) => resp.json::<serde_json::Value>().await.map_err(|e| {
-            format!(
-                "{endpoint} answered something that is not a health report: {}",
-                cause(&e)
-            )
-        }),
+    let health = match health_answer(&client, &endpoint, has_readyz(version.as_deref())).await {
+        Ok(answer) => answer,
         Err(e) => {
             let why = cause(&e);
             let mut asked = Asked::failed(endpoint.clone(), String::new());
@@ -305,6 +367,8 @@ async fn ask_member(
     };
     let mut asked = Asked::failed(endpoint.clone(), String::new());
     asked.took = sent.elapsed();
+    asked.version = version;
+    asked.cluster_version = cluster_version.filter(|v| !v.is_empty());
     match health {
         Ok(v) if v.get("health").and_then(|h| h.as_str()) == Some("true") => {
             asked.healthy = true;
@@ -437,6 +501,10 @@ pub async fn check(
             electing: is_electing,
             detail,
             took: a.took,
+            version: a.version.clone(),
+            raft_index: a.raft.map(|r| r.index),
+            applied_index: a.raft.map(|r| r.applied).filter(|i| *i > 0),
+            is_leader: a.raft.is_some_and(|r| r.leader == r.id),
         });
     }
     let (drift, known) = drift_of(domain, creds.as_ref().map(|c| &c.files), server, &asked).await;
@@ -454,6 +522,12 @@ pub async fn check(
     if status == Status::Healthy && !drift.is_empty() {
         status = Status::Degraded;
     }
+    // Every member that says one tells the same, once decided: the leader's is taken
+    // when it answered.
+    let leader = asked.iter().find(|a| a.raft.is_some_and(|r| r.leader == r.id));
+    let cluster_version = leader
+        .and_then(|a| a.cluster_version.clone())
+        .or_else(|| asked.iter().find_map(|a| a.cluster_version.clone()));
     Ok(Report {
         domain: domain.to_string(),
         status,
@@ -461,6 +535,7 @@ pub async fn check(
         assumed: None,
         drift,
         membership_read,
+        cluster_version,
     })
 }
 

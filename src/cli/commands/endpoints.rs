@@ -76,8 +76,13 @@ mod tests {
             electing: false,
             detail: detail.into(),
             took: Duration::from_nanos(took),
+            version: None,
+            raft_index: None,
+            applied_index: None,
+            is_leader: false,
         };
         Report {
+            cluster_version: None,
             domain: "example.test".into(),
             status: Status::Degraded,
             members: vec![

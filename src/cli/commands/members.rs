@@ -3,6 +3,7 @@
 //! through the client SRV records as `health` finds them, so that what rigger prints
 //! can be read, diffed and parsed as etcdctl's is.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -10,6 +11,7 @@ use serde::Serialize;
 use super::table::{Align, bordered};
 use crate::cli::WriteOut;
 use crate::cli::exit;
+use crate::providers::etcd_api::Report;
 use crate::providers::members::{EtcdMember, ListHeader, MemberCall, Membership};
 use crate::world::WorldConfig;
 
@@ -19,23 +21,29 @@ pub struct MembersArgs {
 }
 
 pub fn members(config: &WorldConfig, args: MembersArgs) -> u8 {
-    // A list is not refused for a passing reason worth waiting out at a prompt.
+    // A list is not refused for a passing reason worth waiting out at a prompt. The
+    // table also says each member's release, which only the member itself tells.
+    let with_versions = matches!(args.write_out, WriteOut::Table);
     let listed =
-        super::health::ask_cluster("members", config, args.client, |etcd, at| async move {
-            etcd.membership(&at, &MemberCall::List, Duration::ZERO)
-                .await
+        super::health::ask_cluster("members", config, args.client, move |etcd, at| async move {
+            let listed = etcd.membership(&at, &MemberCall::List, Duration::ZERO).await?;
+            let versions = match with_versions {
+                true => versions(etcd.health(&at).await.ok()),
+                false => BTreeMap::new(),
+            };
+            Ok((listed, versions))
         });
     let listed = match listed {
         Ok(listed) => listed,
         Err(status) => return status,
     };
-    let listed = match listed {
+    let (listed, versions) = match listed {
         Ok(m) => m,
         Err(e) => return super::fail(format!("members: {}", e.message), e.help),
     };
     let text = match args.write_out {
         WriteOut::Simple => simple(&listed),
-        WriteOut::Table => table(&listed),
+        WriteOut::Table => table(&listed, &versions),
         WriteOut::Json => json(&listed),
     };
     crate::base::output::data(&text);
@@ -76,6 +84,15 @@ fn rows(listed: &Membership) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Each member's release by its id, as the health check read it from the member.
+fn versions(report: Option<Report>) -> BTreeMap<String, String> {
+    report
+        .into_iter()
+        .flat_map(|r| r.members)
+        .filter_map(|m| Some((m.id?, m.version?)))
+        .collect()
+}
+
 /// `-w simple`: a line a member, its columns joined by ", ".
 fn simple(listed: &Membership) -> String {
     rows(listed)
@@ -84,8 +101,9 @@ fn simple(listed: &Membership) -> String {
         .collect()
 }
 
-/// `-w table`: etcdctl's bordered table, every cell to the right.
-fn table(listed: &Membership) -> String {
+/// `-w table`: etcdctl's bordered table, every cell to the right, with a last column
+/// etcdctl's lacks: the release each member runs (empty when it did not answer).
+fn table(listed: &Membership, versions: &BTreeMap<String, String>) -> String {
     let headers = [
         "ID",
         "STATUS",
@@ -93,8 +111,16 @@ fn table(listed: &Membership) -> String {
         "PEER ADDRS",
         "CLIENT ADDRS",
         "IS LEARNER",
+        "VERSION",
     ];
-    bordered(&headers, &rows(listed), |_| Align::Right)
+    let rows: Vec<Vec<String>> = rows(listed)
+        .into_iter()
+        .map(|mut row| {
+            row.push(versions.get(&row[0]).cloned().unwrap_or_default());
+            row
+        })
+        .collect();
+    bordered(&headers, &rows, |_| Align::Right)
 }
 
 /// etcdctl's `MemberListResponse` as Go's encoding/json writes it: numbers for the IDs,
