@@ -14,6 +14,16 @@ use crate::providers::etcd_api::{ClusterAt, Status};
 
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     primitive! { engine, cx,
+        /// Saves a snapshot of the cluster under `domain` from its leader, as `etcdctl
+        /// snapshot save` does (the database, then its sha256, checked before the file is
+        /// kept), into the state dir: `snapshots/<domain>/<UTC time>.db`, mode 0600. `tls` as
+        /// for `etcd_health`. Returns `#{path, bytes, from, version, revision, sha256}`
+        /// (`from` the leader's client URL, `version` its release). A backup outlives the run:
+        /// a rollback or `rigger destroy` leaves it. `etcdutl snapshot restore` (3.5 on)
+        /// restores it.
+        fn etcd_snapshot(c, domain: &str, tls: Map) -> Map { snapshot(c, domain, tls) }
+    }
+    primitive! { engine, cx,
         /// Finds the members of the cluster under `domain` through its client SRV records, as
         /// etcdctl 3.5 does (`_etcd-client-ssl._tcp` and `_etcd-client._tcp`), and asks each for
         /// its health: over TLS with `tls` (`#{ca, cert, key}` file paths, a client certificate
@@ -37,6 +47,40 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
             health(c, domain, tls, options)
         }
     }
+}
+
+/// The snapshots of `domain` go in the state dir's `snapshots/<domain>/`.
+fn snapshot(c: &Call, domain: &str, tls: Map) -> Result<Map, Box<EvalAltResult>> {
+    let domain = domain_arg(c, domain)?;
+    let tls = tls_files(c, tls)?;
+    let world = c.world().map_err(|e| c.failed(e))?;
+    let state = world.state().clone();
+    let dir = if c.dry_run() {
+        state.root().join("snapshots").join(&domain)
+    } else {
+        let dir = state
+            .dir("snapshots")
+            .and_then(|d| {
+                let dir = d.join(&domain);
+                crate::base::state_dir::private_dir(&dir).map(|_| dir)
+            })
+            .map_err(|e| c.failed(crate::base::error::Error::failed(format!("snapshots: {e}"))))?;
+        dir
+    };
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let to = dir.join(format!("{}.db", crate::base::human::utc_stamp(secs)));
+    let saved = c.on_world(Duration::from_secs(600), move |world| async move {
+        let servers = world.backends.dns.authoritative(&domain).await?;
+        let at = ClusterAt {
+            domain,
+            tls,
+            servers,
+        };
+        world.backends.etcd.snapshot(&at, &to).await
+    })?;
+    c.to_map(&saved)
 }
 
 fn health(c: &Call, domain: &str, tls: Map, options: Map) -> Result<Map, Box<EvalAltResult>> {

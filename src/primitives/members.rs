@@ -100,7 +100,10 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         /// returns them, with `fqdn` (`<name>.<domain>`): every machine a standing A record
         /// names. `records` are maps as `dns_record` returns them, every record under
         /// `domain`. `client` is the `#{ca, cert, key}` the cluster was built with (for
-        /// `etcd_members` and `etcd_health`), () when the state names none. In the cloud, a state that names no machine (it was lost) is made up for
+        /// `etcd_members` and `etcd_health`), () when the state names none. `processes` are the
+        /// processes standing on those machines (`#{node, name, pid, log}`, as `start_process`
+        /// returns them): a member run as a process. In the cloud, a state that names no
+        /// machine (it was lost) is made up for
         /// by the machines carrying the cluster's tag (`rigger:cluster`).
         fn cluster_find(c, domain: &str) -> Map {
             let domain = domain_arg(c, domain)?;
@@ -117,6 +120,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
             let mut out = Map::new();
             out.insert("machines".into(), machines.into());
             out.insert("records".into(), c.to_value(&found.records)?);
+            out.insert("processes".into(), c.to_value(&found.processes)?);
             let client = found.client.as_ref().map(|f| c.to_value(f)).transpose()?;
             out.insert("client".into(), client.unwrap_or(Dynamic::UNIT));
             Ok(out)

@@ -112,6 +112,25 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
             c.to_map(&process)
         }
     }
+    primitive! { engine, cx,
+        /// Stops the process `name` on `node` that the state names (whichever run started
+        /// it; `cluster_find` lists them) and starts `argv` in its place under the same name:
+        /// how a member run as a process is restarted on another binary. It stays the
+        /// cluster's, as the old one was: this run's rollback leaves it, and `rigger destroy`
+        /// stops it with the cluster. Returns `#{node, name, pid, log}`.
+        fn replace_process(c, node: Map, name: &str, argv: Array) -> Map {
+            let node: Instance = c.read("node", node)?;
+            if argv.is_empty() || argv.iter().any(|a| !a.is_string()) {
+                return Err(c.invalid("argv is an array of strings, the program first").into());
+            }
+            let argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
+            let name = name.to_string();
+            let process = c.on_world(Duration::from_secs(60), move |world| async move {
+                world.replace_process(&node, &name, &argv).await
+            })?;
+            c.to_map(&process)
+        }
+    }
 }
 
 fn upload(

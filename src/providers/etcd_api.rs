@@ -119,6 +119,21 @@ impl Report {
     }
 }
 
+/// A snapshot of a cluster's data, saved from its leader as `etcdctl snapshot save`
+/// saves one (the database, then its sha256): where, how big, from which member and
+/// release, at which revision.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    pub path: std::path::PathBuf,
+    pub bytes: u64,
+    /// The member it came from (the leader), by its client URL.
+    pub from: String,
+    pub version: Option<String>,
+    pub revision: u64,
+    /// The database's sha256 (hex), as etcd sent it along and the file was checked to be.
+    pub sha256: String,
+}
+
 /// An etcd cluster as rigger asks it: its members found under `domain` through
 /// `servers` as etcdctl 3.5 finds them (`_etcd-client-ssl._tcp` over TLS with `tls`,
 /// `_etcd-client._tcp` over plain HTTP).
@@ -137,6 +152,11 @@ pub trait EtcdApi: Send + Sync {
     /// Waits up to `within` until every member answers its health check healthy, and
     /// says whether they did.
     async fn wait_healthy(&self, at: &ClusterAt, within: Duration) -> Result<bool>;
+
+    /// Saves a snapshot of the cluster's data from its leader to `to` (mode 0600), checked
+    /// against the sha256 etcd sends with it. Kept whatever happens to the run: it is a
+    /// backup, not something the run made in the world.
+    async fn snapshot(&self, at: &ClusterAt, to: &std::path::Path) -> Result<Snapshot>;
 
     /// Asks the cluster to `call`, retrying for up to `patience` while etcd refuses for
     /// a passing reason (a leader change, a learner not yet in sync).

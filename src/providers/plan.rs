@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::discovery::{Diagnosis, DiscoveryCheck};
-use super::etcd_api::{ClusterAt, Report, Status};
+use super::etcd_api::{ClusterAt, Report, Snapshot, Status};
 use super::members::{MemberCall, Membership};
 use super::probe::show;
 use super::{
@@ -359,6 +359,22 @@ impl EtcdApi for Plan {
             cluster_version: None,
         })
     }
+    async fn snapshot(&self, at: &ClusterAt, to: &std::path::Path) -> Result<Snapshot> {
+        self.record(format!(
+            "save a snapshot of the cluster under {} from its leader to {}",
+            at.domain,
+            to.display()
+        ));
+        Ok(Snapshot {
+            path: to.to_path_buf(),
+            bytes: 0,
+            from: String::new(),
+            version: None,
+            revision: 0,
+            sha256: String::new(),
+        })
+    }
+
     /// A plan starts no member: the wait is written down and assumed to end healthy.
     async fn wait_healthy(&self, at: &ClusterAt, within: Duration) -> Result<bool> {
         self.record(format!(

@@ -144,6 +144,15 @@ pub fn credentials(files: &TlsFiles) -> Result<Credentials, FilesError> {
     }
 }
 
+impl Credentials {
+    /// `builder` presenting this client certificate and trusting only this CA.
+    pub fn apply(&self, builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+        builder
+            .tls_certs_only(self.ca.clone())
+            .identity(self.identity.clone())
+    }
+}
+
 pub fn http_client(
     creds: Option<&Credentials>,
     target: &str,
@@ -152,9 +161,7 @@ pub fn http_client(
 ) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder();
     if let Some(c) = creds {
-        builder = builder
-            .tls_certs_only(c.ca.clone())
-            .identity(c.identity.clone());
+        builder = c.apply(builder);
     }
     if tls12 {
         builder = builder.tls_version_max(reqwest::tls::Version::TLS_1_2);

@@ -168,7 +168,10 @@ async fn versions(client: &reqwest::Client, base: &str) -> Option<(String, Strin
     let resp = client.get(format!("{base}/version")).send().await.ok()?;
     let v = resp.json::<serde_json::Value>().await.ok()?;
     let field = |k: &str| v.get(k).and_then(|s| s.as_str()).map(String::from);
-    Some((field("etcdserver")?, field("etcdcluster").unwrap_or_default()))
+    Some((
+        field("etcdserver")?,
+        field("etcdcluster").unwrap_or_default(),
+    ))
 }
 
 /// Whether release `version` has `/readyz`, which etcd added in 3.5.11: a member that
@@ -204,7 +207,11 @@ async fn health_answer(
         serde_json::json!({ "health": "true", "reason": "" })
     } else {
         let failed: Vec<&str> = text.lines().filter(|l| l.starts_with("[-]")).collect();
-        let reason = if failed.is_empty() { text.to_string() } else { failed.join("; ") };
+        let reason = if failed.is_empty() {
+            text.to_string()
+        } else {
+            failed.join("; ")
+        };
         // A member that cannot serve a linearizable read because no leader is elected.
         let reason = if reason.to_lowercase().contains("no leader") {
             format!("NO LEADER: {reason}")
@@ -524,7 +531,9 @@ pub async fn check(
     }
     // Every member that says one tells the same, once decided: the leader's is taken
     // when it answered.
-    let leader = asked.iter().find(|a| a.raft.is_some_and(|r| r.leader == r.id));
+    let leader = asked
+        .iter()
+        .find(|a| a.raft.is_some_and(|r| r.leader == r.id));
     let cluster_version = leader
         .and_then(|a| a.cluster_version.clone())
         .or_else(|| asked.iter().find_map(|a| a.cluster_version.clone()));

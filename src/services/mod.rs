@@ -11,4 +11,5 @@ pub mod pki;
 pub mod probe;
 pub mod ready;
 pub mod resolve;
+pub mod snapshot;
 pub mod wait;

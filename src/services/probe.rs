@@ -11,10 +11,10 @@ use tokio::runtime::Handle;
 
 use super::doctor::read::Ask;
 use super::doctor::served::Lookup;
-use super::{doctor, health, membership, ready, resolve, wait};
+use super::{doctor, health, membership, ready, resolve, snapshot, wait};
 use crate::base::error::{Error, Result};
 use crate::providers::discovery::{Diagnosis, DiscoveryCheck};
-use crate::providers::etcd_api::{ClusterAt, EtcdApi, Report};
+use crate::providers::etcd_api::{ClusterAt, EtcdApi, Report, Snapshot};
 use crate::providers::members::{MemberCall, Membership};
 use crate::providers::probe::{DnsWait, Probe};
 
@@ -91,6 +91,15 @@ impl EtcdApi for Network {
     async fn wait_healthy(&self, at: &ClusterAt, within: Duration) -> Result<bool> {
         let tls = at.tls.as_ref();
         Ok(ready::wait_healthy(&at.domain, tls, &at.servers, within).await?)
+    }
+
+    async fn snapshot(&self, at: &ClusterAt, to: &std::path::Path) -> Result<Snapshot> {
+        let tls = at.tls.as_ref();
+        let report = health::check(&at.domain, tls, &at.servers).await?;
+        let server = *at.servers.first().ok_or_else(|| {
+            crate::base::error::Error::missing(format!("no DNS server to ask about {}", at.domain))
+        })?;
+        snapshot::save(&report, tls, server, to).await
     }
 
     async fn membership(

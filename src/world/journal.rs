@@ -395,6 +395,16 @@ impl Journal {
         live.iter().rev().map(|(_, r)| r.clone()).collect()
     }
 
+    /// The state dir it belongs to.
+    pub fn state_dir(&self) -> &StateDir {
+        &self.state
+    }
+
+    /// Whether it is written to disk (a plan's and a query's journal are not).
+    pub fn persists(&self) -> bool {
+        self.persist.is_some()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.inner.lock().expect("journal lock").is_empty()
     }

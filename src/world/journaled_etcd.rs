@@ -11,7 +11,7 @@ use super::journal::{Intent, Resource};
 use super::journaling::Journaled;
 use crate::base::error::Result;
 use crate::providers::EtcdApi;
-use crate::providers::etcd_api::{ClusterAt, Report};
+use crate::providers::etcd_api::{ClusterAt, Report, Snapshot};
 use crate::providers::members::{JoinedMember, MemberCall, Membership};
 
 #[async_trait]
@@ -22,6 +22,11 @@ impl EtcdApi for Journaled<dyn EtcdApi> {
 
     async fn wait_healthy(&self, at: &ClusterAt, within: Duration) -> Result<bool> {
         self.inner.wait_healthy(at, within).await
+    }
+
+    /// A backup outlives the run: not journaled, never rolled back.
+    async fn snapshot(&self, at: &ClusterAt, to: &std::path::Path) -> Result<Snapshot> {
+        self.inner.snapshot(at, to).await
     }
 
     async fn membership(

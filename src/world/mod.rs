@@ -200,6 +200,11 @@ impl World {
         self.handle.clone()
     }
 
+    /// The state dir this world's runs are journaled in.
+    pub fn state(&self) -> &crate::base::state_dir::StateDir {
+        self.journal.state_dir()
+    }
+
     pub fn journal(&self) -> &Journal {
         &self.journal
     }

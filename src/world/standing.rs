@@ -8,13 +8,15 @@ use std::sync::Arc;
 use super::journal::{Intent, Journal, Resource};
 use super::{ROUNDS, World, round_of};
 use crate::base::error::{Error, Result};
-use crate::providers::{Compute, Instance, Record, RecordData, TlsFiles};
+use crate::providers::{Compute, Instance, Process, Record, RecordData, TlsFiles};
 
 /// A cluster's machines and records, as the state names them.
 #[derive(Debug, Clone, Default)]
 pub struct Standing {
     pub machines: Vec<Instance>,
     pub records: Vec<Record>,
+    /// The processes standing on its machines (a member's etcd, run as a process).
+    pub processes: Vec<Process>,
     /// The CA and client certificate the run that built the cluster made for it
     /// (`etcd::client_tls`): a day-2 run asks with them rather than issuing its own,
     /// which its rollback would take away again.
@@ -41,6 +43,71 @@ impl World {
     /// was lost) is asked of the cloud by the cluster's tag.
     pub async fn standing(&self, domain: &str) -> Result<Standing> {
         standing_of(self.journals()?, self.backends.compute.as_ref(), domain).await
+    }
+
+    /// Stops the process `name` the state names on `node` (whichever run started it) and
+    /// starts `argv` in its place under the same name, recorded in the journal that named
+    /// the old one: it is the cluster's, as the old one was, so this run's rollback leaves
+    /// it and `destroy` takes it down with the cluster. A dry run writes it down.
+    pub async fn replace_process(
+        &self,
+        node: &Instance,
+        name: &str,
+        argv: &[String],
+    ) -> Result<Process> {
+        let mut held = None;
+        for journal in self.journals()? {
+            let old = journal
+                .live_newest_first()
+                .into_iter()
+                .find_map(|r| match r {
+                    Resource::Process(p) if p.node == node.name && p.name == name => Some(p),
+                    _ => None,
+                });
+            if let Some(old) = old {
+                held = Some((journal, old));
+                break;
+            }
+        }
+        let Some((journal, old)) = held else {
+            return Err(Error::not_found(format!(
+                "the state names no process {name} on {}",
+                node.name
+            ))
+            .with_help("a member run by systemd is restarted through its unit, not as a process"));
+        };
+        self.raw.transport.stop(&old).await?;
+        let written = |r: std::io::Result<u64>| {
+            r.map_err(|e| Error::failed(format!("cannot write the journal: {e}")))
+        };
+        if !self.journal.persists() {
+            // A plan: nothing is written anywhere, the replacement is what it shows.
+            return self.raw.transport.spawn(node, name, argv).await;
+        }
+        written(journal.removed(&Resource::Process(old)).map(|_| 0))?;
+        let seq = written(journal.intend(Intent::Process {
+            node: node.name.clone(),
+            name: name.into(),
+        }))?;
+        match self.raw.transport.spawn(node, name, argv).await {
+            Ok(p) => {
+                written(
+                    journal
+                        .confirm(seq, Resource::Process(p.clone()))
+                        .map(|_| 0),
+                )?;
+                tracing::info!(
+                    "started {name} on {} (pid {}) in place of the old one",
+                    node.name,
+                    p.pid
+                );
+                Ok(p)
+            }
+            Err(e) => {
+                let _ = journal.abandon(seq);
+                Err(e)
+            }
+        }
     }
 
     /// Takes down everything the state names of the machine `name` (`fqdn` in DNS): its
@@ -100,6 +167,7 @@ pub(super) async fn standing_of(
     let mut found = Standing::default();
     let mut instances = Vec::new();
     let mut files = Vec::new();
+    let mut processes = Vec::new();
     for journal in journals {
         for resource in journal.live_newest_first() {
             match resource {
@@ -109,6 +177,7 @@ pub(super) async fn standing_of(
                     found.records.push(r);
                 }
                 Resource::Instance(i) => instances.push(i),
+                Resource::Process(p) => processes.push(p),
                 Resource::File { path } => files.push(std::path::PathBuf::from(path)),
                 _ => {}
             }
@@ -144,6 +213,10 @@ pub(super) async fn standing_of(
     }
     found.machines.sort_by(|a, b| a.name.cmp(&b.name));
     found.machines.dedup_by(|a, b| a.id == b.id);
+    found.processes = processes
+        .into_iter()
+        .filter(|p| found.machines.iter().any(|m| m.name == p.node))
+        .collect();
     found.records.sort_by(|a, b| {
         (&a.spec.name, a.spec.data.content()).cmp(&(&b.spec.name, b.spec.data.content()))
     });

@@ -26,7 +26,9 @@ pub fn members(config: &WorldConfig, args: MembersArgs) -> u8 {
     let with_versions = matches!(args.write_out, WriteOut::Table);
     let listed =
         super::health::ask_cluster("members", config, args.client, move |etcd, at| async move {
-            let listed = etcd.membership(&at, &MemberCall::List, Duration::ZERO).await?;
+            let listed = etcd
+                .membership(&at, &MemberCall::List, Duration::ZERO)
+                .await?;
             let versions = match with_versions {
                 true => versions(etcd.health(&at).await.ok()),
                 false => BTreeMap::new(),
