@@ -27,6 +27,7 @@ pub const SCRIPTS: &[Bundled] = &[
     bundle!("scripts", "member-remove"),
     bundle!("scripts", "member-replace"),
     bundle!("scripts", "reconcile"),
+    bundle!("scripts", "upgrade"),
 ];
 
 /// `scripts/examples/*.rhai`: topologies a user would write (docs/topologies.md walks
@@ -43,6 +44,7 @@ pub const STDLIB: &[Bundled] = &[
     bundle!("stdlib", "etcd"),
     bundle!("stdlib", "members"),
     bundle!("stdlib", "releases"),
+    bundle!("stdlib", "upgrade"),
 ];
 
 /// The bundled script or example named `name`.

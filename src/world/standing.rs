@@ -77,29 +77,40 @@ impl World {
             .with_help("a member run by systemd is restarted through its unit, not as a process"));
         };
         self.raw.transport.stop(&old).await?;
-        let written = |r: std::io::Result<u64>| {
-            r.map_err(|e| Error::failed(format!("cannot write the journal: {e}")))
-        };
+        // The old one's log is kept beside the new one's, named after its pid.
+        let kept = format!("{}.{}", old.log, old.pid);
+        let moved = format!(
+            "mv -f '{}' '{kept}' 2>/dev/null; true",
+            old.log.replace('\'', "")
+        );
+        self.raw
+            .transport
+            .run(node, &moved, std::time::Duration::from_secs(30))
+            .await?;
         if !self.journal.persists() {
             // A plan: nothing is written anywhere, the replacement is what it shows.
             return self.raw.transport.spawn(node, name, argv).await;
         }
-        written(journal.removed(&Resource::Process(old)).map(|_| 0))?;
-        let seq = written(journal.intend(Intent::Process {
-            node: node.name.clone(),
-            name: name.into(),
-        }))?;
+        let written = |r: std::io::Result<()>| {
+            r.map_err(|e| Error::failed(format!("cannot write the journal: {e}")))
+        };
+        let seq = journal
+            .intend(Intent::Process {
+                node: node.name.clone(),
+                name: name.into(),
+            })
+            .map_err(|e| Error::failed(format!("cannot write the journal: {e}")))?;
         match self.raw.transport.spawn(node, name, argv).await {
             Ok(p) => {
-                written(
-                    journal
-                        .confirm(seq, Resource::Process(p.clone()))
-                        .map(|_| 0),
-                )?;
+                // Only now is the old one gone from the journal: a start that failed leaves
+                // it named (stopped), for the next replacement (going back) to find.
+                written(journal.removed(&Resource::Process(old)))?;
+                written(journal.confirm(seq, Resource::Process(p.clone())))?;
                 tracing::info!(
-                    "started {name} on {} (pid {}) in place of the old one",
+                    "started {name} on {} (pid {}) in place of pid {}",
                     node.name,
-                    p.pid
+                    p.pid,
+                    kept.rsplit('.').next().unwrap_or_default()
                 );
                 Ok(p)
             }
