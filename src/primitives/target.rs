@@ -30,4 +30,15 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
             Ok(c.to_value(&releases)?.into_array().unwrap_or_default())
         }
     }
+    primitive! { engine, cx,
+        /// Why a member running etcd `version` needs looking after, as `rigger doctor` says
+        /// it, or `()`: a line past its end of life (3.4), or a 3.5 below 3.5.26 (zombie
+        /// members after a restore from 3.4, etcd-io/etcd#20967).
+        fn etcd_release_concern(c, version: &str) -> rhai::Dynamic {
+            let v = crate::providers::release::Version::parse(version).ok_or_else(|| {
+                c.invalid(format!("{version:?} is not an etcd release version: three numbers such as 3.5.30"))
+            })?;
+            Ok(v.concern().map_or(rhai::Dynamic::UNIT, |k| k.text(v).into()))
+        }
+    }
 }

@@ -33,6 +33,45 @@ impl Version {
     }
 }
 
+/// Why a member running a release needs looking after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concern {
+    /// Its minor line is past its end of life (3.4's last release, 3.4.45, came out on
+    /// 2026-06-01): no fix reaches it.
+    EndOfLife,
+    /// A 3.5 below 3.5.26: a cluster once restored from a 3.4 snapshot can keep members
+    /// that were removed (zombie members, etcd-io/etcd#20967).
+    KnownBadPatch,
+}
+
+impl Concern {
+    /// What is wrong, said of `version`.
+    pub fn text(self, version: Version) -> String {
+        match self {
+            Concern::EndOfLife => format!(
+                "etcd {version} is past its end of life (the {}.{} line's last release, 3.4.45, came out on 2026-06-01): no fix reaches it",
+                version.major, version.minor
+            ),
+            Concern::KnownBadPatch => format!(
+                "etcd {version} is below 3.5.26: a cluster once restored from a 3.4 snapshot can keep removed members (zombie members, etcd-io/etcd#20967)"
+            ),
+        }
+    }
+}
+
+impl Version {
+    /// Why a member running this release needs looking after, if it does.
+    pub fn concern(self) -> Option<Concern> {
+        if (self.major, self.minor) < (3, 5) {
+            Some(Concern::EndOfLife)
+        } else if (self.major, self.minor) == (3, 5) && self.patch < 26 {
+            Some(Concern::KnownBadPatch)
+        } else {
+            None
+        }
+    }
+}
+
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}.{}", self.major, self.minor, self.patch)

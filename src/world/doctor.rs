@@ -71,11 +71,15 @@ pub async fn check_discovery(
     let asked = cluster.etcd.health(&at).await;
     Ok(match asked {
         Ok(report) if report.membership_read => {
-            let more = crate::services::doctor::membership::findings(
+            let mut more = crate::services::doctor::membership::findings(
                 domain,
                 &report.drift,
                 &diagnosis.findings,
             );
+            more.extend(crate::services::doctor::versions::findings(
+                domain,
+                &report.members,
+            ));
             diagnosis.with(more, Vec::new())
         }
         Ok(_) => diagnosis.with(

@@ -10,6 +10,7 @@ pub mod owners;
 pub mod read;
 pub mod resolvers;
 pub mod served;
+pub mod versions;
 pub mod wire;
 
 use std::sync::Arc;
