@@ -165,7 +165,7 @@ fn day2(lab: &LabRig, script: &str, sets: &[&str]) -> Duration {
 /// A writer in host `host`: puts `w<n>` keys one after another through that host's own
 /// member (which stays throughout; by address, so that what is timed is etcd, not DNS),
 /// logging the time of each outcome, until the file `stop` appears.
-fn writer(lab: &LabRig, host: usize) -> Child {
+pub(crate) fn writer(lab: &LabRig, host: usize) -> Child {
     let ip = lab.hosts()[host]["ip"].as_str().unwrap().to_string();
     let log = lab.path("writer.log");
     let stop = lab.path("writer.stop");
@@ -183,7 +183,7 @@ fn writer(lab: &LabRig, host: usize) -> Child {
 
 /// Stops the writer; the keys it wrote, the longest time between two acknowledged
 /// writes while `window` ran (from the log's timestamps), and how many it tried.
-fn stop_writer(lab: &LabRig, mut child: Child) -> (BTreeSet<String>, Duration, usize) {
+pub(crate) fn stop_writer(lab: &LabRig, mut child: Child) -> (BTreeSet<String>, Duration, usize) {
     std::fs::write(lab.path("writer.stop"), "").unwrap();
     child.wait().unwrap();
     let _ = std::fs::remove_file(lab.path("writer.stop"));

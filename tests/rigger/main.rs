@@ -47,3 +47,4 @@ mod route53;
 mod run;
 mod ssh;
 mod stdlib;
+mod upgrade;
