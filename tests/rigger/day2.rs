@@ -562,7 +562,7 @@ fn the_repl_adds_a_learner_and_promotes_it_step_by_step() {
         r#"let added = etcd_member_add("example.test", c.client, `https://${node.fqdn}:2380`);"#,
     );
     p.eval("added.member.is_learner", "true");
-    p.quiet(r#"etcd::start(node, #{ domain: "example.test", tls: true, etcd: "etcd", install: "none", init: "process", ca: c.ca, peers: [], state: "existing", initial_cluster: `${added.initial_cluster},${node.name}=https://${node.fqdn}:2380` });"#);
+    p.quiet(r#"etcd::start(node, #{ domain: "example.test", tls: true, etcd: etcd::installed(etcd::release()).etcd, install: "none", init: "process", ca: c.ca, peers: [], state: "existing", initial_cluster: `${added.initial_cluster},${node.name}=https://${node.fqdn}:2380` });"#);
     // The promotion is retried for up to 60 s while the learner catches up, and may
     // take that long beside other clusters on two cores.
     p.eval_within(

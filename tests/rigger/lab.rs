@@ -490,7 +490,7 @@ print(dns_records("h1.example.test").len());
 #[test]
 fn plain_http_discovery_is_refused_on_etcd_3_4_with_the_reason() {
     let Some(lab) = LabRig::new() else { return };
-    lab.run_cluster(&["-v", "tls=false", "size=1"])
+    lab.run_cluster(&["-v", "tls=false", "size=1", "etcd_version=3.4.23"])
         .failure(1)
         .stderr_has("cannot discover members over plain HTTP")
         .stderr_has(

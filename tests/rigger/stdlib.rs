@@ -42,13 +42,13 @@ WantedBy=multi-user.target
 fn the_download_script_checks_the_release_against_its_sha256sums_and_parses() {
     let rig = Rig::new().script(
         "d.rhai",
-        "import \"etcd\" as etcd;\nlet v = etcd::release();\nprint(etcd::as_root(etcd::download_script(v, etcd::release_url(v), \"/usr/local/bin\")));\n",
+        "import \"etcd\" as etcd;\nlet v = etcd::cloud_release();\nprint(etcd::as_root(etcd::download_script(v, etcd::release_url(v), \"/usr/local/bin\")));\n",
     );
     let out = rig.run();
     out.success();
     let script = out.stdout;
     for part in [
-        "https://github.com/etcd-io/etcd/releases/download/v3.5.17",
+        "https://github.com/etcd-io/etcd/releases/download/v3.6.14",
         "\"$url/SHA256SUMS\"",
         "sha256sum \"$name.tar.gz\"",
         "checksum mismatch",
@@ -56,7 +56,7 @@ fn the_download_script_checks_the_release_against_its_sha256sums_and_parses() {
         assert!(script.contains(part), "{part}\n{script}");
     }
     assert!(
-        script.contains("grep -qx '\\''etcd Version: 3.5.17'\\''"),
+        script.contains("grep -qx '\\''etcd Version: 3.6.14'\\''"),
         "already installed: nothing to do\n{script}"
     );
     // The shell that will run it on the host accepts it, quoting and all.
