@@ -58,14 +58,13 @@ fn snapshot(c: &Call, domain: &str, tls: Map) -> Result<Map, Box<EvalAltResult>>
     let dir = if c.dry_run() {
         state.root().join("snapshots").join(&domain)
     } else {
-        let dir = state
+        state
             .dir("snapshots")
             .and_then(|d| {
                 let dir = d.join(&domain);
                 crate::base::state_dir::private_dir(&dir).map(|_| dir)
             })
-            .map_err(|e| c.failed(crate::base::error::Error::failed(format!("snapshots: {e}"))))?;
-        dir
+            .map_err(|e| c.failed(crate::base::error::Error::failed(format!("snapshots: {e}"))))?
     };
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

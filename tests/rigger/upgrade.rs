@@ -182,8 +182,11 @@ fn a_tls_cluster_climbs_from_3_4_to_3_5_30_under_a_writer_and_loses_nothing() {
     destroy_keeping_snapshots(&lab);
 }
 
+/// Each member's release, and the membership as etcdctl lists it.
+type Standing = (Vec<(String, String)>, Vec<(String, String, bool)>);
+
 /// The cluster as a refusal must leave it: the same releases and the same members.
-fn untouched(lab: &LabRig, before: &(Vec<(String, String)>, Vec<(String, String, bool)>)) {
+fn untouched(lab: &LabRig, before: &Standing) {
     let mut members = member_list(lab, 0);
     members.sort();
     assert_eq!((versions(lab).0, members), *before);
