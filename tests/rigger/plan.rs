@@ -202,3 +202,43 @@ fn a_cloud_run_refuses_lab_namespaces_as_machines() {
         .failure(1)
         .stderr_has("--set machines=\"namespaces\": machines=namespaces is the lab's: a cloud machine always boots");
 }
+
+/// A new cloud cluster on a release below etcd's upgrade floor is planned all the same,
+/// with a warning that says why; the default (3.6.14) gets none.
+#[test]
+fn a_release_below_the_upgrade_floor_is_warned_about() {
+    let plan = |version: Option<&str>| {
+        let mut args = vec![
+            "run",
+            "cluster",
+            "--dry-run",
+            "--target",
+            "aws",
+            "--dns",
+            "cloudflare",
+            "--set",
+            "domain=example.com",
+            "--set",
+            "ami=ami-0123456789abcdef0",
+        ];
+        let set = version.map(|v| format!("etcd_version={v}"));
+        if let Some(set) = &set {
+            args.extend(["--set", set]);
+        }
+        let out = Rig::new().own_state().args(&args).run();
+        out.success();
+        out.stderr
+    };
+    let below = plan(Some("3.5.17"));
+    text_has(
+        &below,
+        "warning: etcd 3.5.17 is below 3.5.32, which etcd's upgrade guide asks every member to run before any move to 3.6",
+    );
+    let eol = plan(Some("3.4.45"));
+    text_has(
+        &eol,
+        "warning: etcd 3.4.45 is on the 3.4 line, which is past its end of life",
+    );
+    let current = plan(None);
+    assert!(!current.contains("warning:"), "{current}");
+}
