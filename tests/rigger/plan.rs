@@ -2,22 +2,25 @@
 
 use crate::harness::{Rig, counts, text_has};
 
+/// A cloud cluster planned without any AWS or Cloudflare settings.
+const CLOUD_PLAN: &[&str] = &[
+    "run",
+    "cluster",
+    "--dry-run",
+    "--target",
+    "aws",
+    "--dns",
+    "cloudflare",
+    "--set",
+    "domain=example.com",
+    "--set",
+    "ami=ami-0123456789abcdef0",
+];
+
 #[test]
 fn a_cloud_dry_run_needs_no_credentials_and_creates_nothing() {
     // No AWS or Cloudflare settings at all in the environment.
-    let mut rig = Rig::new().own_state().args(&[
-        "run",
-        "cluster",
-        "--dry-run",
-        "--target",
-        "aws",
-        "--dns",
-        "cloudflare",
-        "--set",
-        "domain=example.com",
-        "--set",
-        "ami=ami-0123456789abcdef0",
-    ]);
+    let mut rig = Rig::new().own_state().args(CLOUD_PLAN);
     let out = rig.run_keep();
     out.success();
     let plan = &out.stdout;
@@ -208,19 +211,7 @@ fn a_cloud_run_refuses_lab_namespaces_as_machines() {
 #[test]
 fn a_release_below_the_upgrade_floor_is_warned_about() {
     let plan = |version: Option<&str>| {
-        let mut args = vec![
-            "run",
-            "cluster",
-            "--dry-run",
-            "--target",
-            "aws",
-            "--dns",
-            "cloudflare",
-            "--set",
-            "domain=example.com",
-            "--set",
-            "ami=ami-0123456789abcdef0",
-        ];
+        let mut args = CLOUD_PLAN.to_vec();
         let set = version.map(|v| format!("etcd_version={v}"));
         if let Some(set) = &set {
             args.extend(["--set", set]);

@@ -185,11 +185,16 @@ fn a_tls_cluster_climbs_from_3_4_to_3_5_30_under_a_writer_and_loses_nothing() {
 /// Each member's release, and the membership as etcdctl lists it.
 type Standing = (Vec<(String, String)>, Vec<(String, String, bool)>);
 
-/// The cluster as a refusal must leave it: the same releases and the same members.
-fn untouched(lab: &LabRig, before: &Standing) {
+/// The cluster as it stands: each member's release, and the membership.
+fn standing(lab: &LabRig) -> Standing {
     let mut members = member_list(lab, 0);
     members.sort();
-    assert_eq!((versions(lab).0, members), *before);
+    (versions(lab).0, members)
+}
+
+/// The cluster as a refusal must leave it: the same releases and the same members.
+fn untouched(lab: &LabRig, before: &Standing) {
+    assert_eq!(standing(lab), *before);
 }
 
 fn refused(out: &Outcome, rule: &str, way_out: &str) {
@@ -203,13 +208,7 @@ fn refused(out: &Outcome, rule: &str, way_out: &str) {
 fn each_step_etcd_does_not_take_is_refused_with_the_cluster_untouched() {
     let Some(lab) = LabRig::new() else { return };
     lab.run_cluster(&["etcd_version=3.4.23"]).success();
-    let state = |lab: &LabRig| {
-        let mut members = member_list(lab, 0);
-        members.sort();
-        (versions(lab).0, members)
-    };
-
-    let before = state(&lab);
+    let before = standing(&lab);
     refused(
         &upgrade(&lab, &[], "3.6.14"),
         "skipped_minor",
@@ -225,20 +224,21 @@ fn each_step_etcd_does_not_take_is_refused_with_the_cluster_untouched() {
     let pids = lab.etcd_pids();
     lab.kill(pids[0]);
     lab.health_settles_at(3);
+    let down = standing(&lab);
+    assert_eq!(
+        down.0.iter().filter(|(_, v)| v == "3.4.23").count(),
+        2,
+        "{down:?}"
+    );
     let out = upgrade(&lab, &[], "3.5.16");
     refused(&out, "unhealthy", "member-replace");
-    let (after, _) = versions(&lab);
-    assert_eq!(
-        after.iter().filter(|(_, v)| v == "3.4.23").count(),
-        2,
-        "{after:?}"
-    );
+    untouched(&lab, &down);
     assert!(snapshots(&lab).is_empty());
     lab.destroy();
 
     // On 3.5.16: below the floor 3.6 asks for, and a downgrade across a minor line.
     lab.run_cluster(&["etcd_version=3.5.16"]).success();
-    let before = state(&lab);
+    let before = standing(&lab);
     refused(
         &upgrade(&lab, &[], "3.6.14"),
         "below_floor",
