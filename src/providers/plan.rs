@@ -1,9 +1,13 @@
 //! The world of `--dry-run`: providers that write down what they would do and do none
-//! of it. No credentials, no privileges, no network. Addresses are from 192.0.2.0/24
-//! (TEST-NET-1, for documentation): nothing would ever dial them, and nothing does.
+//! of it. What exists is read where it can be (the records through the real DNS
+//! backend, a live cluster's health and membership through `live`), until the plan's
+//! first change: after it, what a read would find is no longer the world as it is.
+//! Addresses of planned machines are from 192.0.2.0/24 (TEST-NET-1, for
+//! documentation): nothing would ever dial them, and nothing does.
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,6 +38,11 @@ pub struct Plan {
     local: Arc<dyn Local>,
     /// The folder the real run's machine launched so would have, and whether it boots.
     node_dir: NodeDir,
+    /// Live clusters as they answer (health, membership), when they can be reached: a
+    /// plan reads the members' releases and refuses what the real run would refuse.
+    live: Option<Arc<dyn EtcdApi>>,
+    /// Whether the plan has written down a change: reads of live clusters stop there.
+    changed: AtomicBool,
 }
 
 impl Plan {
@@ -48,11 +57,33 @@ impl Plan {
             reader,
             local,
             node_dir,
+            live: None,
+            changed: AtomicBool::new(false),
         }
     }
 
+    /// A plan that asks live clusters through `live` until its first change.
+    pub fn reading(mut self, live: Arc<dyn EtcdApi>) -> Self {
+        self.live = Some(live);
+        self
+    }
+
+    /// Writes down an action that changes something.
     pub fn record(&self, action: impl Into<String>) {
+        self.changed.store(true, Ordering::SeqCst);
+        self.note(action);
+    }
+
+    /// Writes down an action that only reads or waits.
+    fn note(&self, action: impl Into<String>) {
         self.actions.lock().expect("plan lock").push(action.into());
+    }
+
+    /// The live clusters, while the plan has changed nothing they would show.
+    fn live(&self) -> Option<&Arc<dyn EtcdApi>> {
+        self.live
+            .as_ref()
+            .filter(|_| !self.changed.load(Ordering::SeqCst))
     }
 
     pub fn actions(&self) -> Vec<String> {
@@ -133,7 +164,7 @@ impl Dns for Plan {
         if let Some(reader) = &self.reader {
             match reader.find_zone(name).await? {
                 Some(zone) => {
-                    self.record(format!("use DNS zone {name}"));
+                    self.note(format!("use DNS zone {name}"));
                     return Ok((zone, false));
                 }
                 // As the real run would: a backend that does not create zones refuses.
@@ -141,7 +172,7 @@ impl Dns for Plan {
                 None => {}
             }
         }
-        self.record(format!("use DNS zone {name} (created if missing)"));
+        self.note(format!("use DNS zone {name} (created if missing)"));
         Ok((
             Zone {
                 id: name.into(),
@@ -275,11 +306,20 @@ impl Local for Plan {
     }
 
     fn ensure_ca(&self, ca: &CaFiles) -> Result<bool> {
-        self.record(format!(
-            "create the certificate authority for {} in {}",
-            ca.name,
-            ca.dir.display()
-        ));
+        // One that exists is used as it is, as the real run does: nothing changes.
+        if ca.files.cert.exists() && ca.files.key.exists() {
+            self.note(format!(
+                "use the certificate authority for {} in {}",
+                ca.name,
+                ca.dir.display()
+            ));
+        } else {
+            self.record(format!(
+                "create the certificate authority for {} in {}",
+                ca.name,
+                ca.dir.display()
+            ));
+        }
         Ok(false)
     }
 
@@ -313,7 +353,7 @@ impl Local for Plan {
 #[async_trait]
 impl Probe for Plan {
     async fn wait_resolves(&self, w: &DnsWait) -> Result<()> {
-        self.record(format!(
+        self.note(format!(
             "wait until {} {} resolves to {}",
             w.name,
             w.rtype,
@@ -323,7 +363,7 @@ impl Probe for Plan {
     }
 
     async fn wait_tcp(&self, address: &str, _timeout: Duration, _interval: Duration) -> Result<()> {
-        self.record(format!("wait until {address} accepts TCP connections"));
+        self.note(format!("wait until {address} accepts TCP connections"));
         Ok(())
     }
 
@@ -331,7 +371,7 @@ impl Probe for Plan {
     /// down and assumed clean.
     async fn discovery(&self, check: &DiscoveryCheck) -> Result<Diagnosis> {
         let domain = &check.domain;
-        self.record(format!(
+        self.note(format!(
             "check the discovery records under {domain} as etcd will read them"
         ));
         let mut diagnosis = Diagnosis::new(domain, check.servers.clone(), Vec::new(), Vec::new());
@@ -344,9 +384,24 @@ impl Probe for Plan {
 
 #[async_trait]
 impl EtcdApi for Plan {
+    /// A live cluster answers as it is, until the plan changes something; otherwise the
+    /// check is written down and assumed healthy.
     async fn health(&self, at: &ClusterAt) -> Result<Report> {
         let domain = &at.domain;
-        self.record(format!("check the health of the cluster under {domain}"));
+        if let Some(live) = self.live() {
+            match live.health(at).await {
+                Ok(report) => {
+                    let healthy = report.members.iter().filter(|m| m.healthy).count();
+                    self.note(format!(
+                        "check the health of the cluster under {domain}: read live, {healthy} of {} members healthy",
+                        report.members.len()
+                    ));
+                    return Ok(report);
+                }
+                Err(e) => tracing::debug!("the plan cannot read the cluster under {domain}: {e}"),
+            }
+        }
+        self.note(format!("check the health of the cluster under {domain}"));
         Ok(Report {
             domain: domain.into(),
             status: Status::Healthy,
@@ -360,7 +415,7 @@ impl EtcdApi for Plan {
         })
     }
     async fn snapshot(&self, at: &ClusterAt, to: &std::path::Path) -> Result<Snapshot> {
-        self.record(format!(
+        self.note(format!(
             "save a snapshot of the cluster under {} from its leader to {}",
             at.domain,
             to.display()
@@ -377,29 +432,192 @@ impl EtcdApi for Plan {
 
     /// A plan starts no member: the wait is written down and assumed to end healthy.
     async fn wait_healthy(&self, at: &ClusterAt, within: Duration) -> Result<bool> {
-        self.record(format!(
+        self.note(format!(
             "wait up to {} for every member under {} to be healthy",
             crate::base::human::duration(within),
             at.domain
         ));
         Ok(true)
     }
-    /// A live cluster's membership is not something a plan can make up: the call is
-    /// written down, and the plan stops there, saying so.
+    /// The membership of a live cluster is read as it is, until the plan changes
+    /// something. A change of it, or a membership that cannot be read, is not something
+    /// a plan can make up: the call is written down, and the plan stops there, saying so.
     async fn membership(
         &self,
         at: &ClusterAt,
         call: &MemberCall,
-        _: Duration,
+        patience: Duration,
     ) -> Result<Membership> {
         let domain = &at.domain;
-        self.record(format!(
-            "ask the cluster under {domain}: {}",
-            call.describe()
-        ));
+        let said = call.describe();
+        let list = matches!(call, MemberCall::List);
+        if let (true, Some(live)) = (list, self.live()) {
+            let read = live.membership(at, call, patience).await;
+            self.note(format!(
+                "ask the cluster under {domain}: {said} (read live)"
+            ));
+            return read.map_err(|e| {
+                crate::base::error::Error::failed(format!(
+                    "the dry run could not read the membership of the cluster under {domain} ({said}), so the plan ends here: {e}"
+                ))
+            });
+        }
+        self.note(format!("ask the cluster under {domain}: {said}"));
+        let asked = if !list {
+            "to change its membership"
+        } else if self.live.is_some() {
+            "for its membership after the changes above"
+        } else {
+            "for its membership"
+        };
         Err(crate::base::error::Error::invalid(format!(
-            "a dry run does not ask the cluster under {domain} for its membership ({}), so the plan ends here",
-            call.describe()
+            "a dry run does not ask the cluster under {domain} {asked} ({said}), so the plan ends here"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::etcd_api::Member;
+
+    /// A cluster that answers with one healthy member, counting the questions.
+    #[derive(Default)]
+    struct Live {
+        asked: Mutex<u32>,
+    }
+
+    #[async_trait]
+    impl EtcdApi for Live {
+        async fn health(&self, at: &ClusterAt) -> Result<Report> {
+            *self.asked.lock().unwrap() += 1;
+            Ok(Report {
+                domain: at.domain.clone(),
+                status: Status::Healthy,
+                members: vec![Member {
+                    id: Some("a".into()),
+                    endpoint: "https://a.example.test:2379".into(),
+                    healthy: true,
+                    electing: false,
+                    detail: String::new(),
+                    took: Duration::ZERO,
+                    version: Some("3.5.30".into()),
+                    raft_index: Some(1),
+                    applied_index: Some(1),
+                    is_leader: true,
+                }],
+                assumed: None,
+                drift: Vec::new(),
+                membership_read: true,
+                cluster_version: Some("3.5.0".into()),
+            })
+        }
+        async fn wait_healthy(&self, _: &ClusterAt, _: Duration) -> Result<bool> {
+            unreachable!("a plan waits for nothing")
+        }
+        async fn snapshot(&self, _: &ClusterAt, _: &Path) -> Result<Snapshot> {
+            unreachable!("a plan saves nothing")
+        }
+        async fn membership(
+            &self,
+            _: &ClusterAt,
+            _: &MemberCall,
+            _: Duration,
+        ) -> Result<Membership> {
+            *self.asked.lock().unwrap() += 1;
+            Ok(Membership {
+                members: Vec::new(),
+                header: None,
+                added: None,
+                asked: "https://a.example.test:2379".into(),
+                retries: 0,
+            })
+        }
+    }
+
+    struct NoFiles;
+
+    impl Local for NoFiles {
+        fn ca(&self, name: &str) -> CaFiles {
+            CaFiles::at(name, Path::new("/nonexistent/pki"))
+        }
+        fn ensure_ca(&self, _: &CaFiles) -> Result<bool> {
+            Ok(false)
+        }
+        fn issue(&self, ca: &CaFiles, leaf: &LeafSpec) -> Result<CertFiles> {
+            Ok(CertFiles::in_dir(&ca.dir, &leaf.name))
+        }
+        fn read(&self, _: &Path) -> Result<Vec<u8>> {
+            Ok(Vec::new())
+        }
+        fn remove(&self, _: &Path) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    fn plan(live: &Arc<Live>) -> Plan {
+        let node_dir: NodeDir = Box::new(|_| ("/planned".into(), false));
+        Plan::new(None, Arc::new(NoFiles), node_dir).reading(live.clone())
+    }
+
+    fn at() -> ClusterAt {
+        ClusterAt {
+            domain: "example.test".into(),
+            tls: None,
+            servers: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_live_cluster_is_read_until_the_plan_changes_something() {
+        let live = Arc::new(Live::default());
+        let plan = plan(&live);
+        let list = plan
+            .membership(&at(), &MemberCall::List, Duration::ZERO)
+            .await;
+        assert_eq!(list.unwrap().asked, "https://a.example.test:2379");
+        let before = plan.health(&at()).await.unwrap();
+        assert_eq!(before.members.len(), 1);
+        assert!(before.assumed.is_none());
+        // A read changes nothing; reads go on.
+        plan.wait_tcp("192.0.2.1:2379", Duration::ZERO, Duration::ZERO)
+            .await
+            .unwrap();
+        assert!(plan.health(&at()).await.unwrap().assumed.is_none());
+        assert_eq!(*live.asked.lock().unwrap(), 3);
+
+        plan.launch(&InstanceSpec::default()).await.unwrap();
+        let after = plan.health(&at()).await.unwrap();
+        assert!(after.members.is_empty());
+        assert!(after.assumed.unwrap().contains("would be checked here"));
+        let list = plan
+            .membership(&at(), &MemberCall::List, Duration::ZERO)
+            .await;
+        let why = list.unwrap_err().to_string();
+        assert!(
+            why.contains("for its membership after the changes above"),
+            "{why}"
+        );
+        assert_eq!(*live.asked.lock().unwrap(), 3, "asked after a change");
+    }
+
+    #[tokio::test]
+    async fn a_change_of_the_membership_ends_the_plan_without_asking() {
+        let live = Arc::new(Live::default());
+        let plan = plan(&live);
+        let add = MemberCall::Add {
+            peer_urls: vec!["https://b.example.test:2380".into()],
+            learner: true,
+        };
+        let why = plan
+            .membership(&at(), &add, Duration::ZERO)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            why.contains("to change its membership (member add --learner"),
+            "{why}"
+        );
+        assert_eq!(*live.asked.lock().unwrap(), 0);
     }
 }

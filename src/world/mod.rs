@@ -154,11 +154,13 @@ impl World {
 
     /// A world that only writes down what it would do: no credentials, no privileges,
     /// nothing created, not even a journal. Where the real DNS can be read, the plan
-    /// reads it, so it refuses what the real run would refuse.
+    /// reads it, so it refuses what the real run would refuse; where a live cluster can
+    /// be asked (the lab's with the privileges to enter it), it asks it too.
     fn planned(config: &WorldConfig) -> Result<Self> {
         let opening = opening(config, false)?;
         let target = backends::target(opening.target)?;
-        let reader = if (target.exists)(&config.state) {
+        let exists = (target.exists)(&config.state);
+        let reader = if exists {
             match (backends::dns(opening.dns)?.open)(&opening) {
                 Ok(dns) => Some(dns),
                 Err(e) => {
@@ -169,14 +171,38 @@ impl World {
         } else {
             None
         };
+        // Where the reads that dial members run: `Some(runtime)` when a live cluster
+        // can be asked, in the target's own network (a lab's namespace, which takes the
+        // privileges to enter) or this machine's (`Some(None)`).
+        let network: Option<Option<Runtime>> = if !exists {
+            None
+        } else if target.local {
+            match (target.allowed)().and_then(|()| (target.open)(&opening)) {
+                Ok(machines) => Some(machines.runtime),
+                Err(e) => {
+                    tracing::debug!(
+                        "the plan cannot ask the clusters of {}: {e}",
+                        opening.target
+                    );
+                    None
+                }
+            }
+        } else {
+            Some(None)
+        };
         let local: Arc<dyn Local> = Arc::new(LocalFiles::new(&config.state));
         let state = config.state.clone();
         let node_dir = target.node_dir;
-        let plan = Arc::new(Plan::new(
-            reader,
-            local,
-            Box::new(move |spec| node_dir(&state, spec)),
-        ));
+        let mut plan = Plan::new(reader, local, Box::new(move |spec| node_dir(&state, spec)));
+        if network.is_some() {
+            let live = Network::new(crate::base::runtime::handle(), !target.dial_names);
+            plan = plan.reading(Arc::new(live));
+        }
+        let runtime = network.flatten();
+        let handle = runtime
+            .as_ref()
+            .map_or_else(crate::base::runtime::handle, |r| r.handle().clone());
+        let plan = Arc::new(plan);
         let backends = Backends {
             compute: plan.clone(),
             dns: plan.clone(),
@@ -189,8 +215,8 @@ impl World {
             raw: backends.clone(),
             backends,
             journal: Arc::new(Journal::create(&config.state, false, &config.spec)?),
-            handle: crate::base::runtime::handle(),
-            runtime: None,
+            handle,
+            runtime,
             epilogue: Box::new(move |_| plan.print()),
             _writer: None,
         })

@@ -524,11 +524,15 @@ dns_record(#{{ name: a.name, type: "A", content: "{2}" }});
 fn an_add_that_fails_after_the_learner_joined_removes_it_and_the_cluster_keeps_serving() {
     let Some(lab) = LabRig::new() else { return };
     lab.run_cluster(&[]).reports_healthy(3, "example.test");
-    // A plan does not read a live membership: it says so, having changed nothing.
+    // A plan reads the live membership, and plans up to the change of it, which it
+    // cannot make up: it says so, having changed nothing.
     let plan = lab.run(&["run", "member-add", "--dry-run"]);
     plan.failure(1)
-        .stderr_has("a dry run does not ask the cluster under example.test for its membership (member list), so the plan ends here");
+        .stdout_has("ask the cluster under example.test: member list (read live)")
+        .stdout_has("launch instance etcd-")
+        .stderr_has("a dry run does not ask the cluster under example.test to change its membership (member add --learner --peer-urls=https://etcd-");
     assert_eq!(member_list(&lab, 0).len(), 3);
+    assert_eq!(lab.host_names().len(), 3);
     // The learner is added, then its etcd cannot be started: the run fails and rolls back.
     let out = lab.run(&["run", "member-add", "--set", "etcd=/nonexistent/etcd"]);
     out.failure(1)

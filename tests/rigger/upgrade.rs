@@ -215,6 +215,23 @@ fn each_step_etcd_does_not_take_is_refused_with_the_cluster_untouched() {
         "upgrade to 3.5 first: 3.5.32 or later",
     );
     untouched(&lab, &before);
+    // A dry run reads the live releases: it refuses as the real run does, and plans the
+    // step it would take, in order, having changed nothing.
+    let plan = upgrade(&lab, &["--dry-run"], "3.6.14");
+    refused(&plan, "skipped_minor", "upgrade to 3.5 first");
+    plan.stdout_has("member list (read live)");
+    let plan = upgrade(&lab, &["--dry-run"], "3.5.16");
+    plan.success()
+        .stdout_has("read live, 3 of 3 members healthy")
+        .stdout_has("(dry run) the members would restart in this order, the leader last: ")
+        .stdout_has("/3.5.16/etcd (the flags in /proc/");
+    assert_eq!(
+        plan.stdout.matches(" runs 3.4.23\n").count(),
+        3,
+        "{}",
+        plan.stdout
+    );
+    untouched(&lab, &before);
     assert!(
         snapshots(&lab).is_empty(),
         "no snapshot for a refused upgrade"
@@ -232,6 +249,11 @@ fn each_step_etcd_does_not_take_is_refused_with_the_cluster_untouched() {
     );
     let out = upgrade(&lab, &[], "3.5.16");
     refused(&out, "unhealthy", "member-replace");
+    refused(
+        &upgrade(&lab, &["--dry-run"], "3.5.16"),
+        "unhealthy",
+        "member-replace",
+    );
     untouched(&lab, &down);
     assert!(snapshots(&lab).is_empty());
     lab.destroy();
