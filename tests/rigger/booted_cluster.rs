@@ -17,16 +17,17 @@ use crate::harness::{LabRig, Outcome, figure};
 /// cores. The closing note of issue 24 gives what was measured.
 const BACK_WITHIN: Duration = Duration::from_secs(60);
 
-/// `rigger run cluster` on three booted machines, the cloud's way: etcd 3.5.1 downloaded
-/// from the lab host `release` serves, a systemd unit.
-fn booted_cluster(lab: &LabRig, release: &Release) -> Outcome {
+/// `rigger run cluster` on three booted machines, the cloud's way: etcd `version`
+/// downloaded from the lab host `release` serves, a systemd unit.
+pub(crate) fn booted_cluster(lab: &LabRig, release: &Release, version: &str) -> Outcome {
     let url = release.url_param();
+    let version = format!("etcd_version={version}");
     let sets = [
         "machines=booted",
         "init=systemd",
         "install=download",
         url.as_str(),
-        "etcd_version=3.5.1",
+        version.as_str(),
     ];
     let out = lab.run_cluster(&[&["--transport", "ssh"], &sets[..]].concat());
     out.reports_healthy(3, "example.test");
@@ -35,7 +36,7 @@ fn booted_cluster(lab: &LabRig, release: &Release) -> Outcome {
 
 /// Runs the shell `command` on every machine of the cluster under example.test over
 /// SSH: the last line each printed, by machine name.
-fn on_members(lab: &LabRig, command: &str) -> BTreeMap<String, String> {
+pub(crate) fn on_members(lab: &LabRig, command: &str) -> BTreeMap<String, String> {
     let script = r#"
 for m in cluster_find("example.test").machines {
     let out = run(m, param("command"));
@@ -58,7 +59,7 @@ for m in cluster_find("example.test").machines {
 }
 
 /// The cluster's machine names, sorted.
-fn machine_names(lab: &LabRig) -> Vec<String> {
+pub(crate) fn machine_names(lab: &LabRig) -> Vec<String> {
     let mut names: Vec<String> = lab
         .host_names()
         .into_iter()
@@ -69,13 +70,13 @@ fn machine_names(lab: &LabRig) -> Vec<String> {
 }
 
 /// The lab host index of the release server, from which etcdctl and dig ask.
-fn server(lab: &LabRig) -> usize {
+pub(crate) fn server(lab: &LabRig) -> usize {
     let names = lab.host_names();
     names.iter().position(|n| n == "releases").unwrap()
 }
 
 /// Polls `rigger health` until it exits 0, for at most `limit`: how long it took.
-fn healthy_within(lab: &LabRig, limit: Duration) -> Duration {
+pub(crate) fn healthy_within(lab: &LabRig, limit: Duration) -> Duration {
     let start = Instant::now();
     loop {
         let out = lab.run(&["health", "--discovery-srv", "example.test"]);
@@ -96,7 +97,7 @@ fn healthy_within(lab: &LabRig, limit: Duration) -> Duration {
 fn the_seeds_bootstrap_runs_on_booted_machines_and_the_cluster_survives_their_reboots() {
     let Some(lab) = LabRig::new() else { return };
     let release = Release::serve(&lab, &[GENUINE]);
-    booted_cluster(&lab, &release);
+    booted_cluster(&lab, &release, "3.5.1");
     let names = machine_names(&lab);
     assert_eq!(names.len(), 3, "{names:?}");
 
@@ -184,7 +185,7 @@ fn power_off(lab: &LabRig, name: &str) {
 fn a_member_whose_machine_was_powered_off_is_replaced_by_a_booted_machine() {
     let Some(lab) = LabRig::new() else { return };
     let release = Release::serve(&lab, &[GENUINE]);
-    booted_cluster(&lab, &release);
+    booted_cluster(&lab, &release, "3.5.1");
     let names = machine_names(&lab);
     let from = server(&lab);
     let keys = write_keys(&lab, from);

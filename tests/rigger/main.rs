@@ -6,6 +6,7 @@ mod bind;
 mod booted;
 mod booted_cluster;
 mod booted_faults;
+mod booted_upgrade;
 mod cli;
 mod cloud;
 mod cloud_health;

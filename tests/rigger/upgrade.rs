@@ -5,7 +5,6 @@
 //! cluster serving on mixed releases; and the same script runs over SSH.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::time::Instant;
 
 use serde_json::Value;
@@ -13,6 +12,7 @@ use serde_json::Value;
 use crate::day2::{
     dns_equals_membership, every_member_holds, member_list, stop_writer, write_keys, writer,
 };
+use crate::download::on_the_ladder;
 use crate::harness::{LabRig, Outcome, figure};
 
 /// `rigger run upgrade --set etcd_version=VERSION` (and `extra` arguments before it).
@@ -23,7 +23,7 @@ fn upgrade(lab: &LabRig, extra: &[&str], version: &str) -> Outcome {
 
 /// Each member's release by name (as `rigger health --json` reads their `/version`),
 /// and the cluster version.
-fn versions(lab: &LabRig) -> (Vec<(String, String)>, String) {
+pub(crate) fn versions(lab: &LabRig) -> (Vec<(String, String)>, String) {
     // Read whether the cluster is healthy or degraded (a member down).
     let out = lab.run(&["health", "--discovery-srv", "example.test", "--json"]);
     let report: Value = serde_json::from_str(&out.stdout)
@@ -60,7 +60,7 @@ fn doctor(lab: &LabRig) -> Vec<String> {
 }
 
 /// The snapshots kept for example.test, each checked to be private.
-fn snapshots(lab: &LabRig) -> Vec<String> {
+pub(crate) fn snapshots(lab: &LabRig) -> Vec<String> {
     use std::os::unix::fs::PermissionsExt;
     let dir = lab.path("state/snapshots/example.test");
     let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -78,7 +78,7 @@ fn snapshots(lab: &LabRig) -> Vec<String> {
 
 /// `rigger destroy`, which keeps the snapshots (backups outlive the cluster); then they
 /// are removed by hand, and nothing else may be left.
-fn destroy_keeping_snapshots(lab: &LabRig) {
+pub(crate) fn destroy_keeping_snapshots(lab: &LabRig) {
     let kept = snapshots(lab);
     lab.destroy();
     assert_eq!(snapshots(lab), kept, "destroy keeps the snapshots");
@@ -293,7 +293,6 @@ fn each_step_etcd_does_not_take_is_refused_with_the_cluster_untouched() {
 /// A ladder of the test's own: 3.5.16 as it is, and a "3.5.30" whose etcd starts the
 /// real one except the second time it is started as a member, when it exits.
 fn stand_in_ladder(lab: &LabRig) -> String {
-    let real = std::env::var("RIGGER_CACHE_DIR").unwrap_or_else(|_| "/var/cache/rigger".into());
     let cache = lab.path("cache");
     let ladder = cache.join("etcd");
     for v in ["3.5.16", "3.5.30"] {
@@ -304,11 +303,7 @@ fn stand_in_ladder(lab: &LabRig) -> String {
             &["etcdctl"]
         };
         for tool in tools {
-            std::os::unix::fs::symlink(
-                format!("{real}/etcd/{v}/{tool}"),
-                ladder.join(v).join(tool),
-            )
-            .unwrap();
+            std::os::unix::fs::symlink(on_the_ladder(v, tool), ladder.join(v).join(tool)).unwrap();
         }
     }
     let count = lab.path("starts");
@@ -319,17 +314,14 @@ fn stand_in_ladder(lab: &LabRig) -> String {
            n=$(cat {count} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {count}\n\
            if [ $n -eq 2 ]; then echo 'stand-in: this etcd will not start' >&2; exit 3; fi ;;\n\
          esac\n\
-         exec {real}/etcd/3.5.30/etcd \"$@\"\n",
+         exec {real} \"$@\"\n",
         count = count.display(),
+        real = on_the_ladder("3.5.30", "etcd").display(),
     );
     let path = ladder.join("3.5.30/etcd");
     std::fs::write(&path, stand_in).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    assert!(
-        Path::new(&format!("{real}/etcd/3.5.30/etcd")).exists(),
-        "setup.sh installs the ladder"
-    );
     cache.display().to_string()
 }
 
