@@ -127,6 +127,20 @@ fn a_tls_cluster_climbs_from_3_4_to_3_5_30_under_a_writer_and_loses_nothing() {
         out.stdout_has(&format!(
             "every member runs {version}; the cluster version is 3.5"
         ));
+        // The leader goes last, its leadership handed first to a member already upgraded.
+        let upgraded: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("upgraded ")?.split(' ').next())
+            .collect();
+        let moved = out
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("moved leadership from ")?.split_once(" to "));
+        let (from, to) = moved.unwrap_or_else(|| panic!("no leadership moved: {}", out.stdout));
+        assert_eq!(upgraded.len(), 3, "{}", out.stdout);
+        assert_eq!(upgraded[2], from, "{}", out.stdout);
+        assert!(upgraded[..2].contains(&to), "{}", out.stdout);
         let (members, cluster) = versions(&lab);
         assert!(members.iter().all(|(_, v)| v == version), "{members:?}");
         assert!(cluster.starts_with("3.5."), "{cluster}");
