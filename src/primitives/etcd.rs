@@ -21,7 +21,14 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         /// (`from` the leader's client URL, `version` its release). A backup outlives the run:
         /// a rollback or `rigger destroy` leaves it. `etcdutl snapshot restore` (3.5 on)
         /// restores it.
-        fn etcd_snapshot(c, domain: &str, tls: Map) -> Map { snapshot(c, domain, tls) }
+        fn etcd_snapshot(c, domain: &str, tls: Map) -> Map { snapshot(c, domain, tls, Map::new()) }
+    }
+    primitive! { engine, cx,
+        /// `etcd_snapshot` with options: `dir`, the folder to save it in instead of the
+        /// state dir's (made 0700 when missing; one that exists keeps its mode).
+        fn etcd_snapshot(c, domain: &str, tls: Map, options: Map) -> Map {
+            snapshot(c, domain, tls, options)
+        }
     }
     primitive! { engine, cx,
         /// Finds the members of the cluster under `domain` through its client SRV records, as
@@ -49,27 +56,46 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     }
 }
 
-/// The snapshots of `domain` go in the state dir's `snapshots/<domain>/`.
-fn snapshot(c: &Call, domain: &str, tls: Map) -> Result<Map, Box<EvalAltResult>> {
+/// The snapshots of `domain` go in the state dir's `snapshots/<domain>/`, or the
+/// folder `options.dir`, named by the UTC time (and a count, when one of that second is
+/// there already).
+fn snapshot(c: &Call, domain: &str, tls: Map, options: Map) -> Result<Map, Box<EvalAltResult>> {
     let domain = domain_arg(c, domain)?;
     let tls = tls_files(c, tls)?;
+    let options = c.options(options, &["dir"])?;
     let world = c.world().map_err(|e| c.failed(e))?;
     let state = world.state().clone();
-    let dir = if c.dry_run() {
-        state.root().join("snapshots").join(&domain)
-    } else {
-        state
-            .dir("snapshots")
-            .and_then(|d| {
-                let dir = d.join(&domain);
-                crate::base::state_dir::private_dir(&dir).map(|_| dir)
-            })
-            .map_err(|e| c.failed(crate::base::error::Error::failed(format!("snapshots: {e}"))))?
+    let dir = match options.get("dir").filter(|d| !d.is_unit()) {
+        Some(d) if d.is_string() => std::path::absolute(d.to_string())
+            .map_err(|e| c.invalid(format!("options.dir {d}: {e}")))?,
+        Some(d) => {
+            return Err(c
+                .invalid(format!("options.dir is a folder's path, not {d}"))
+                .into());
+        }
+        None => state.root().join("snapshots").join(&domain),
     };
+    if !c.dry_run() {
+        let made = if dir.starts_with(state.root()) {
+            state
+                .ensure()
+                .and_then(|()| crate::base::state_dir::private_dir(&dir))
+        } else {
+            crate::base::state_dir::private_dir(&dir)
+        };
+        made.map_err(|e| c.failed(crate::base::error::Error::failed(format!("snapshots: {e}"))))?;
+    }
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let to = dir.join(format!("{}.db", crate::base::human::utc_stamp(secs)));
+    let stamp = crate::base::human::utc_stamp(secs);
+    let to = (1..)
+        .map(|n| match n {
+            1 => dir.join(format!("{stamp}.db")),
+            n => dir.join(format!("{stamp}-{n}.db")),
+        })
+        .find(|p| !p.exists() && !p.with_extension("json").exists())
+        .expect("a free name");
     let saved = c.on_world(Duration::from_secs(600), move |world| async move {
         let servers = world.backends.dns.authoritative(&domain).await?;
         let at = ClusterAt {

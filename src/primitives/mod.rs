@@ -2,6 +2,7 @@
 //! converts Rhai values to a typed request, makes one call to the world, and converts the
 //! answer back; `call` carries what they share.
 
+mod backup;
 mod bootstrap;
 pub mod bridge;
 mod call;
@@ -47,6 +48,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     bootstrap::register(engine, cx);
     pki::register(engine, cx);
     etcd::register(engine, cx);
+    backup::register(engine, cx);
     members::register(engine, cx);
     discovery::register(engine, cx);
     target::register(engine, cx);

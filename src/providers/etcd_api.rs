@@ -69,6 +69,8 @@ pub struct Report {
     /// The cluster version (`/version`'s `etcdcluster`, as `3.5.0`): the lowest minor
     /// its members run, once the leader has decided it.
     pub cluster_version: Option<String>,
+    /// The cluster's ID (hex), as its leader (else any member that answered) said it.
+    pub cluster_id: Option<String>,
 }
 
 impl Report {
@@ -193,6 +195,7 @@ mod tests {
             assumed: None,
             membership_read: true,
             cluster_version: Some("3.5.0".into()),
+            cluster_id: Some("c1".into()),
             drift: vec![Drift {
                 kind: "not_a_member",
                 subject: "etcd-ghost.example.test".into(),

@@ -412,6 +412,7 @@ impl EtcdApi for Plan {
             drift: Vec::new(),
             membership_read: false,
             cluster_version: None,
+            cluster_id: None,
         })
     }
     async fn snapshot(&self, at: &ClusterAt, to: &std::path::Path) -> Result<Snapshot> {
@@ -510,6 +511,7 @@ mod tests {
                 drift: Vec::new(),
                 membership_read: true,
                 cluster_version: Some("3.5.0".into()),
+                cluster_id: Some("c1".into()),
             })
         }
         async fn wait_healthy(&self, _: &ClusterAt, _: Duration) -> Result<bool> {

@@ -28,6 +28,8 @@ pub const SCRIPTS: &[Bundled] = &[
     bundle!("scripts", "member-replace"),
     bundle!("scripts", "reconcile"),
     bundle!("scripts", "upgrade"),
+    bundle!("scripts", "backup"),
+    bundle!("scripts", "restore"),
 ];
 
 /// `scripts/examples/*.rhai`: topologies a user would write (docs/topologies.md walks
@@ -41,6 +43,7 @@ pub const EXAMPLES: &[Bundled] = &[
 
 /// `stdlib/*.rhai`: what `import "NAME"` finds before looking at the script's folder.
 pub const STDLIB: &[Bundled] = &[
+    bundle!("stdlib", "backup"),
     bundle!("stdlib", "etcd"),
     bundle!("stdlib", "members"),
     bundle!("stdlib", "releases"),

@@ -127,6 +127,8 @@ fn closed(why: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Raft {
     id: u64,
+    /// The cluster's ID, from the answer's header.
+    cluster: u64,
     leader: u64,
     term: u64,
     /// The last raft entry it holds, and (3.5 on; 0 before) the last it applied.
@@ -153,6 +155,7 @@ async fn raft_status(client: &reqwest::Client, base: &str) -> Result<Option<Raft
     Ok((|| {
         Some(Raft {
             id: number("/header/member_id").filter(|id| *id != 0)?,
+            cluster: number("/header/cluster_id")?,
             leader: number("/leader")?,
             term: number("/raftTerm")?,
             index: number("/raftIndex")?,
@@ -537,6 +540,10 @@ pub async fn check(
     let cluster_version = leader
         .and_then(|a| a.cluster_version.clone())
         .or_else(|| asked.iter().find_map(|a| a.cluster_version.clone()));
+    let cluster_id = leader
+        .or_else(|| asked.iter().find(|a| a.raft.is_some()))
+        .and_then(|a| a.raft)
+        .map(|r| format!("{:x}", r.cluster));
     Ok(Report {
         domain: domain.to_string(),
         status,
@@ -545,6 +552,7 @@ pub async fn check(
         drift,
         membership_read,
         cluster_version,
+        cluster_id,
     })
 }
 

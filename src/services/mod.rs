@@ -1,6 +1,8 @@
 //! Logic below the world and above the backends: DNS questions, waiting, certificates,
 //! cluster health, the discovery doctor. Each returns a typed error that maps to the one error model.
 
+pub mod backup_store;
+pub mod bolt;
 pub mod doctor;
 pub mod drift;
 pub mod etcd_client;
@@ -12,4 +14,5 @@ pub mod probe;
 pub mod ready;
 pub mod resolve;
 pub mod snapshot;
+pub mod snapshot_file;
 pub mod wait;

@@ -9,10 +9,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine as _;
-use sha2::{Digest, Sha256};
 
 use super::etcd_client::{Credentials, cause, credentials};
 use super::resolve;
+use super::snapshot_file::{FileStatus, status};
 use crate::base::error::{Error, Result};
 use crate::providers::etcd_api::{Report, Snapshot};
 use crate::providers::tls::TlsFiles;
@@ -46,7 +46,7 @@ pub async fn save(
     let client = streaming_client(creds.as_ref(), &host, SocketAddr::new(ip, port))?;
     let partial = to.with_extension("part");
     let saved = stream_to(&client, &leader.endpoint, &partial).await;
-    let (bytes, revision, sha256) = match saved {
+    let status = match saved {
         Ok(s) => s,
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
@@ -57,11 +57,11 @@ pub async fn save(
         .map_err(|e| Error::failed(format!("cannot keep {}: {e}", to.display())))?;
     Ok(Snapshot {
         path: to.to_path_buf(),
-        bytes,
+        bytes: status.bytes,
         from: leader.endpoint.clone(),
         version: leader.version.clone(),
-        revision,
-        sha256,
+        revision: status.revision,
+        sha256: status.sha256,
     })
 }
 
@@ -85,12 +85,8 @@ fn streaming_client(
 }
 
 /// Streams the snapshot at `endpoint` into `path` (mode 0600: it is every key of the
-/// cluster); returns its size, revision and the sha256 of the database.
-async fn stream_to(
-    client: &reqwest::Client,
-    endpoint: &str,
-    path: &Path,
-) -> Result<(u64, u64, String)> {
+/// cluster), and reads it back as etcdutl would: its sha256, then every page.
+async fn stream_to(client: &reqwest::Client, endpoint: &str, path: &Path) -> Result<FileStatus> {
     let failed = |why: String| Error::failed(format!("snapshot from {endpoint}: {why}"));
     let mut resp = client
         .post(format!("{endpoint}/v3/maintenance/snapshot"))
@@ -116,9 +112,7 @@ async fn stream_to(
     }
     file.sync_all().map_err(|e| failed(e.to_string()))?;
     drop(file);
-    let data = std::fs::read(path).map_err(|e| failed(e.to_string()))?;
-    let sha256 = check_trailer(&data).map_err(&failed)?;
-    Ok((data.len() as u64, chunks.revision, sha256))
+    status(path).map_err(failed)
 }
 
 fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
@@ -136,7 +130,6 @@ fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
 #[derive(Default)]
 struct Chunks {
     rest: Vec<u8>,
-    revision: u64,
 }
 
 impl Chunks {
@@ -155,13 +148,6 @@ impl Chunks {
                 return Err(format!("etcd refused: {err}"));
             }
             let result = v.get("result").unwrap_or(&v);
-            if let Some(rev) = result
-                .pointer("/header/revision")
-                .and_then(|r| r.as_str())
-                .and_then(|r| r.parse().ok())
-            {
-                self.revision = rev;
-            }
             let blob = result.get("blob").and_then(|b| b.as_str()).unwrap_or("");
             blobs.push(
                 base64::engine::general_purpose::STANDARD
@@ -171,22 +157,6 @@ impl Chunks {
         }
         Ok(blobs)
     }
-}
-
-/// etcd ends a snapshot with the sha256 of everything before it: the hex of that hash
-/// when it matches, why not otherwise.
-fn check_trailer(data: &[u8]) -> std::result::Result<String, String> {
-    if data.len() <= 32 {
-        return Err(format!("{} bytes is no snapshot", data.len()));
-    }
-    let (db, trailer) = data.split_at(data.len() - 32);
-    let hash = Sha256::digest(db);
-    if hash.as_slice() != trailer {
-        return Err(
-            "its sha256 does not match the one etcd sent with it: the file is damaged".into(),
-        );
-    }
-    Ok(hash.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 #[cfg(test)]
@@ -207,21 +177,10 @@ mod tests {
             out.extend(chunks.feed(piece).unwrap().concat());
         }
         assert_eq!(out, b"abcde");
-        assert_eq!(chunks.revision, 42);
         assert!(
             Chunks::default()
                 .feed(b"{\"error\":{\"code\":2}}\n")
                 .is_err()
         );
-    }
-
-    #[test]
-    fn the_trailing_sha256_is_checked() {
-        let db = b"some database pages".to_vec();
-        let mut file = db.clone();
-        file.extend(Sha256::digest(&db));
-        assert!(check_trailer(&file).is_ok());
-        file[0] ^= 1;
-        assert!(check_trailer(&file).unwrap_err().contains("damaged"));
     }
 }

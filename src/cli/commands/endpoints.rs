@@ -83,6 +83,7 @@ mod tests {
         };
         Report {
             cluster_version: None,
+            cluster_id: None,
             domain: "example.test".into(),
             status: Status::Degraded,
             members: vec![

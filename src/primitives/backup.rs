@@ -1,0 +1,122 @@
+//! Backups: reading a snapshot file as `etcdutl snapshot status` does, and the store
+//! backups are kept in (`backup_store`, then `backup_put`, `backup_list`,
+//! `backup_fetch` and `backup_remove` on it).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
+
+use super::call::{Call, primitive};
+use super::context::ScriptContext;
+use super::failure::Failure;
+use crate::base::error::Error;
+use crate::services::backup_store::BackupStore;
+
+/// How long a store may take to keep or hand back a snapshot (a large one, uploaded).
+const STORE_LIMIT: Duration = Duration::from_secs(3600);
+
+pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
+    primitive! { engine, cx,
+        /// Reads the snapshot file at `path` as `etcdutl snapshot status` does, after
+        /// checking the sha256 etcd saved at its end: `#{hash, revision, total_key, keys,
+        /// total_size, bytes, sha256, consistent_index, term}`. `hash` is etcdutl's (the
+        /// CRC-32C of every bucket, in hex), `total_key` counts entries as etcdutl 3.5 does,
+        /// `keys` the keys alive at `revision` (as 3.6 counts), `total_size` the database's
+        /// size and `bytes` the file's. Fails naming the file and what is wrong with it: a
+        /// missing or wrong sha256, a page out of place.
+        fn snapshot_status(c, path: &str) -> Map {
+            let status = crate::services::snapshot_file::status(Path::new(path))
+                .map_err(|why| c.failed(Error::invalid(format!("the snapshot {path}: {why}"))))?;
+            c.to_map(&status)
+        }
+    }
+    primitive! { engine, cx,
+        /// The store the backups of `domain` are kept in when none is named: the state
+        /// dir's `snapshots/<domain>/`. Returns `#{kind, url}`, what the other `backup_`
+        /// primitives take.
+        fn backup_store(c, domain: &str) -> Map {
+            let domain = super::etcd::domain_arg(c, domain)?;
+            let world = c.world().map_err(|e| c.failed(e))?;
+            let dir = world.state().root().join("snapshots").join(&domain);
+            store_map(&BackupStore::Dir(dir))
+        }
+    }
+    primitive! { engine, cx,
+        /// The store `to` names: a folder. Returns `#{kind, url}`.
+        fn backup_store(c, domain: &str, to: &str) -> Map {
+            let _ = domain;
+            let store = BackupStore::parse(to).map_err(|e| c.failed(e))?;
+            store_map(&store)
+        }
+    }
+    primitive! { engine, cx,
+        /// Keeps the snapshot `file` in `store` with `manifest` (any map: what the backup
+        /// is), the manifest written last so that a backup is listed only once whole.
+        /// Returns the manifest with the backup's `name` (the file's, without `.db`) and
+        /// `url`. A dry run keeps nothing.
+        fn backup_put(c, store: Map, file: &str, manifest: Map) -> Map {
+            let store = store_of(c, &store)?;
+            let manifest: serde_json::Map<String, serde_json::Value> = c.read("manifest", manifest)?;
+            if c.dry_run() {
+                return c.to_map(&manifest);
+            }
+            let file = file.to_string();
+            let kept = c.wait(STORE_LIMIT, async move { store.put(Path::new(&file), manifest).await })?;
+            c.to_map(&kept)
+        }
+    }
+    primitive! { engine, cx,
+        /// The backups in `store`, oldest first: each its manifest, with `name` and `url`.
+        fn backup_list(c, store: Map) -> Array {
+            let store = store_of(c, &store)?;
+            let found = c.wait(STORE_LIMIT, async move { store.list().await })?;
+            found
+                .iter()
+                .map(|m| c.to_map(m).map(Dynamic::from))
+                .collect::<Result<Array, _>>()
+        }
+    }
+    primitive! { engine, cx,
+        /// The snapshot of the backup `name` in `store`, as a file here: its path.
+        fn backup_fetch(c, store: Map, name: &str) -> String {
+            let store = store_of(c, &store)?;
+            let name = name.to_string();
+            let path = c.wait(STORE_LIMIT, async move { store.fetch(&name).await })?;
+            Ok(path.display().to_string())
+        }
+    }
+    primitive! { engine, cx,
+        /// Removes the backup `name` from `store` (its manifest first). A dry run removes
+        /// nothing.
+        fn backup_remove(c, store: Map, name: &str) {
+            let store = store_of(c, &store)?;
+            if c.dry_run() {
+                return Ok(());
+            }
+            let name = name.to_string();
+            c.wait(STORE_LIMIT, async move { store.remove(&name).await })
+        }
+    }
+}
+
+fn store_map(store: &BackupStore) -> Result<Map, Box<EvalAltResult>> {
+    let mut map = Map::new();
+    let kind = match store {
+        BackupStore::Dir(_) => "dir",
+    };
+    map.insert("kind".into(), kind.into());
+    map.insert("url".into(), store.url().into());
+    Ok(map)
+}
+
+/// The store a `backup_store` map names.
+fn store_of(c: &Call, store: &Map) -> Result<BackupStore, Failure> {
+    let url = store
+        .get("url")
+        .filter(|u| u.is_string())
+        .map(ToString::to_string)
+        .ok_or_else(|| c.invalid("store is what backup_store returns: a map with its url"))?;
+    BackupStore::parse(&url).map_err(|e| c.failed(e))
+}
