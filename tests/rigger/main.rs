@@ -1,6 +1,7 @@
 //! rigger's integration tests: the real binary, real scripts, real signals.
 
 mod aws;
+mod backup;
 mod bad_inputs;
 mod bind;
 mod booted;

@@ -47,7 +47,7 @@ pub(crate) fn versions(lab: &LabRig) -> (Vec<(String, String)>, String) {
 }
 
 /// The doctor's findings for example.test, by id.
-fn doctor(lab: &LabRig) -> Vec<String> {
+pub(crate) fn doctor(lab: &LabRig) -> Vec<String> {
     let out = lab.run(&["doctor", "--discovery-srv", "example.test", "--json"]);
     let report: Value = serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", out.stdout, out.stderr));
