@@ -30,6 +30,7 @@ pub const SCRIPTS: &[Bundled] = &[
     bundle!("scripts", "upgrade"),
     bundle!("scripts", "backup"),
     bundle!("scripts", "restore"),
+    bundle!("scripts", "recover"),
 ];
 
 /// `scripts/examples/*.rhai`: topologies a user would write (docs/topologies.md walks
@@ -46,6 +47,7 @@ pub const STDLIB: &[Bundled] = &[
     bundle!("stdlib", "backup"),
     bundle!("stdlib", "etcd"),
     bundle!("stdlib", "members"),
+    bundle!("stdlib", "recover"),
     bundle!("stdlib", "releases"),
     bundle!("stdlib", "upgrade"),
 ];

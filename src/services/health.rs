@@ -347,6 +347,10 @@ async fn ask_member(
             let why = cause(&e);
             let mut asked = Asked::failed(endpoint.clone(), String::new());
             asked.took = sent.elapsed();
+            // Its status still says how much of the log it holds (a member without a
+            // quorum answers that, and times out on a health check through raft).
+            asked.raft = raft;
+            asked.version = version.clone();
             // A refused client certificate reaches TLS 1.3 clients after the handshake,
             // as an alert on whichever request reads it first; the next may only see
             // the connection gone.

@@ -42,6 +42,7 @@ mod proxy;
 // Its DNS relay (RFC 2136 against BIND), checked in `rounds`.
 #[path = "../../bench/dns_relay.rs"]
 mod dns_relay;
+mod recover;
 mod reference;
 mod repl;
 mod rounds;
