@@ -68,6 +68,9 @@ pub(crate) fn snapshots(lab: &LabRig) -> Vec<String> {
     };
     let mut names = Vec::new();
     for e in entries.flatten() {
+        if e.path().extension().is_none_or(|x| x != "db") {
+            continue;
+        }
         let mode = e.metadata().unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", e.path().display());
         names.push(e.file_name().to_string_lossy().into_owned());
