@@ -153,7 +153,7 @@ fn the_full_disaster_is_restored_from_the_latest_backup_with_every_key() {
 }
 
 #[test]
-fn a_backup_keeps_the_newest_and_a_restore_refuses_before_making_anything() {
+fn backups_keep_the_newest_and_a_restore_refuses_copies_or_replaces() {
     let Some(lab) = LabRig::new() else { return };
     lab.run_cluster(&[]).reports_healthy(3, "example.test");
     write_keys(&lab, 0);
@@ -205,6 +205,26 @@ fn a_backup_keeps_the_newest_and_a_restore_refuses_before_making_anything() {
         .failure(1)
         .stderr_has("its sha256 does not match");
     untouched(&lab);
+
+    // The good one into another domain: a copy beside the cluster, which stays.
+    let good = format!("from={}", kept[0]["name"].as_str().unwrap());
+    run(&lab, "restore", &[&store, &good, "into=copy.test"])
+        .success()
+        .stdout_has("restored copy.test");
+    lab.run(&["health", "--discovery-srv", "copy.test"])
+        .success()
+        .stdout_has("cluster is healthy");
+    assert_eq!(lab.host_names().len(), 6);
+    assert_eq!(member_list(&lab, 0), members, "the original is untouched");
+    // And over the live cluster when told: its machines give way to the restored ones.
+    run(&lab, "restore", &[&store, &good, "replace=true"])
+        .success()
+        .stdout_has("removed the old member's instance");
+    lab.run(&["health", "--discovery-srv", "example.test"])
+        .success();
+    let after = lab.host_names();
+    assert!(hosts.iter().all(|h| !after.contains(h)), "{after:?}");
+    assert_eq!(after.len(), 6);
     std::fs::remove_dir_all(&folder).unwrap();
     destroy_keeping_snapshots(&lab);
 }
