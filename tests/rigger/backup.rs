@@ -206,8 +206,20 @@ fn backups_keep_the_newest_and_a_restore_refuses_copies_or_replaces() {
         .stderr_has("its sha256 does not match");
     untouched(&lab);
 
-    // The good one into another domain: a copy beside the cluster, which stays.
+    // A release whose etcdutl cannot bump revisions: refused on the new machines, which
+    // the rollback removes.
     let good = format!("from={}", kept[0]["name"].as_str().unwrap());
+    run(
+        &lab,
+        "restore",
+        &[&store, &good, "into=old.test", "etcd_version=3.5.1"],
+    )
+    .failure(1)
+    .stderr_has("(etcd 3.5.1) cannot restore with the revision bumped")
+    .stderr_has("rolling back");
+    untouched(&lab);
+
+    // The good one into another domain: a copy beside the cluster, which stays.
     run(&lab, "restore", &[&store, &good, "into=copy.test"])
         .success()
         .stdout_has("restored copy.test");
