@@ -21,6 +21,8 @@ use crate::providers::members::{MemberCall, Membership};
 const CHANGE: Duration = Duration::from_secs(30);
 /// A learner with a large backlog takes a while to be in sync.
 const CATCH_UP: Duration = Duration::from_secs(60);
+/// A defragmentation refused for a passing reason (a leader change) is asked again.
+const DEFRAG: Duration = Duration::from_secs(30);
 
 fn id_arg(c: &Call, id: &str) -> Result<u64, Failure> {
     u64::from_str_radix(id, 16).map_err(|_| {
@@ -41,6 +43,12 @@ fn ask(
     let domain = domain_arg(c, domain)?;
     let tls = tls_files(c, tls)?;
     let adds = matches!(call, MemberCall::Add { .. });
+    // A defragmentation works as long as it takes to rewrite the database file.
+    let working = if matches!(call, MemberCall::Defragment { .. }) {
+        600
+    } else {
+        30
+    };
     let work = move |world: Arc<crate::world::World>| async move {
         let servers = world.backends.dns.authoritative(&domain).await?;
         let at = ClusterAt {
@@ -50,7 +58,7 @@ fn ask(
         };
         world.backends.etcd.membership(&at, &call, patience).await
     };
-    let limit = patience + Duration::from_secs(30);
+    let limit = patience + Duration::from_secs(working);
     // An add makes something: interrupted, it is let finish and be journaled.
     if adds {
         c.creating().on_world(limit, work)
@@ -177,6 +185,15 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         /// (hex), as `etcdctl move-leader` does; returns the membership after it.
         fn etcd_move_leader(c, domain: &str, tls: Map, id: &str) -> Array {
             change(c, (domain, tls, id), |to| MemberCall::MoveLeader { to }, CHANGE)
+        }
+    }
+    primitive! { engine, cx,
+        /// Defragments the member `id` (hex) of the cluster under `domain`, as `etcdctl
+        /// defrag` does: its database file rewritten without the space compaction freed,
+        /// which goes back to the disk. The member answers nothing while it runs (seconds per
+        /// GiB): one member at a time. Returns the membership after it.
+        fn etcd_defrag(c, domain: &str, tls: Map, id: &str) -> Array {
+            change(c, (domain, tls, id), |id| MemberCall::Defragment { id }, DEFRAG)
         }
     }
     primitive! { engine, cx,

@@ -32,6 +32,20 @@ pub struct Member {
     pub raft_index: Option<u64>,
     pub applied_index: Option<u64>,
     pub is_leader: bool,
+    /// Its database file's size, and how much of it holds data (3.4 says only the
+    /// first): what compaction frees and defragmentation gives back is the difference.
+    pub db_size: Option<u64>,
+    pub db_size_in_use: Option<u64>,
+}
+
+/// An alarm etcd raised for the whole cluster (as `etcdctl alarm list` says it): NOSPACE
+/// (a member's database reached its quota: no writes until it is freed and the alarm
+/// disarmed) or CORRUPT (members disagree about the data).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Alarm {
+    /// The member that raised it, hex.
+    pub member: String,
+    pub alarm: String,
 }
 
 fn as_go_duration<S: serde::Serializer>(
@@ -71,6 +85,9 @@ pub struct Report {
     pub cluster_version: Option<String>,
     /// The cluster's ID (hex), as its leader (else any member that answered) said it.
     pub cluster_id: Option<String>,
+    /// The alarms raised: any makes the cluster unavailable for writes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<Alarm>,
 }
 
 impl Report {
@@ -98,6 +115,12 @@ impl Report {
         for d in &self.drift {
             out.push_str(&format!("drift: {}\n", d.text));
         }
+        for a in &self.alarms {
+            out.push_str(&format!(
+                "alarm: {} raised by member {}\n",
+                a.alarm, a.member
+            ));
+        }
         out.push_str(&match self.status {
             Status::Healthy => "cluster is healthy\n".to_string(),
             Status::Degraded if healthy == total && !self.drift.is_empty() => format!(
@@ -112,6 +135,14 @@ impl Report {
             ),
             Status::Degraded => {
                 format!("cluster is degraded: {healthy} of {total} members healthy, quorum held\n")
+            }
+            Status::Unavailable if !self.alarms.is_empty() => {
+                let mut names: Vec<&str> = self.alarms.iter().map(|a| a.alarm.as_str()).collect();
+                names.dedup();
+                format!(
+                    "cluster is unavailable: alarm {} raised, no writes until it is cleared\n",
+                    names.join(", ")
+                )
             }
             Status::Unavailable => {
                 format!("cluster is unavailable: {healthy} of {total} members healthy, no quorum\n")
@@ -168,6 +199,10 @@ pub trait EtcdApi: Send + Sync {
         call: &MemberCall,
         patience: Duration,
     ) -> Result<Membership>;
+
+    /// The backend quota (bytes) of the member at `endpoint` (its client URL), as its
+    /// metrics say it; `None` when they do not.
+    async fn quota(&self, at: &ClusterAt, endpoint: &str) -> Result<Option<u64>>;
 }
 
 #[cfg(test)]
@@ -187,6 +222,8 @@ mod tests {
             raft_index: Some(8),
             applied_index: Some(8),
             is_leader: id == "a",
+            db_size: Some(20480),
+            db_size_in_use: Some(16384),
         };
         let report = Report {
             domain: "example.test".into(),
@@ -196,6 +233,7 @@ mod tests {
             membership_read: true,
             cluster_version: Some("3.5.0".into()),
             cluster_id: Some("c1".into()),
+            alarms: Vec::new(),
             drift: vec![Drift {
                 kind: "not_a_member",
                 subject: "etcd-ghost.example.test".into(),
@@ -205,5 +243,27 @@ mod tests {
         let text = report.text();
         assert!(text.contains("\ndrift: _etcd-client-ssl._tcp.example.test names etcd-ghost.example.test, which is not a member\n"), "{text}");
         assert!(text.ends_with("cluster is degraded: 3 of 3 members healthy, but DNS differs from the membership in 1 place (`rigger run reconcile` repairs it)\n"), "{text}");
+
+        // A raised alarm is named, and the cluster is unavailable whoever answers.
+        let alarmed = Report {
+            status: Status::Unavailable,
+            drift: Vec::new(),
+            alarms: vec![Alarm {
+                member: "a".into(),
+                alarm: "NOSPACE".into(),
+            }],
+            ..report
+        };
+        let text = alarmed.text();
+        assert!(
+            text.contains("\nalarm: NOSPACE raised by member a\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "cluster is unavailable: alarm NOSPACE raised, no writes until it is cleared\n"
+            ),
+            "{text}"
+        );
     }
 }

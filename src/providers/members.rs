@@ -51,6 +51,9 @@ pub enum MemberCall {
     Remove { id: u64 },
     /// `move-leader`: asked of the leader, which hands leadership to `to`.
     MoveLeader { to: u64 },
+    /// `defrag` of the member `id`: its database file rewritten without the free pages
+    /// compaction left, given back to the disk. The member answers nothing meanwhile.
+    Defragment { id: u64 },
 }
 
 impl MemberCall {
@@ -66,6 +69,7 @@ impl MemberCall {
             Self::Promote { id } => format!("member promote {id:x}"),
             Self::Remove { id } => format!("member remove {id:x}"),
             Self::MoveLeader { to } => format!("move-leader {to:x}"),
+            Self::Defragment { id } => format!("defrag {id:x}"),
         }
     }
 }

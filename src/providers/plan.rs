@@ -413,6 +413,7 @@ impl EtcdApi for Plan {
             membership_read: false,
             cluster_version: None,
             cluster_id: None,
+            alarms: Vec::new(),
         })
     }
     async fn snapshot(&self, at: &ClusterAt, to: &std::path::Path) -> Result<Snapshot> {
@@ -429,6 +430,14 @@ impl EtcdApi for Plan {
             revision: 0,
             sha256: String::new(),
         })
+    }
+
+    /// What a live member says, while the plan has changed nothing; else unknown.
+    async fn quota(&self, at: &ClusterAt, endpoint: &str) -> Result<Option<u64>> {
+        match self.live() {
+            Some(live) => live.quota(at, endpoint).await,
+            None => Ok(None),
+        }
     }
 
     /// A plan starts no member: the wait is written down and assumed to end healthy.
@@ -506,16 +515,22 @@ mod tests {
                     raft_index: Some(1),
                     applied_index: Some(1),
                     is_leader: true,
+                    db_size: None,
+                    db_size_in_use: None,
                 }],
                 assumed: None,
                 drift: Vec::new(),
                 membership_read: true,
                 cluster_version: Some("3.5.0".into()),
                 cluster_id: Some("c1".into()),
+                alarms: Vec::new(),
             })
         }
         async fn wait_healthy(&self, _: &ClusterAt, _: Duration) -> Result<bool> {
             unreachable!("a plan waits for nothing")
+        }
+        async fn quota(&self, _: &ClusterAt, _: &str) -> Result<Option<u64>> {
+            Ok(None)
         }
         async fn snapshot(&self, _: &ClusterAt, _: &Path) -> Result<Snapshot> {
             unreachable!("a plan saves nothing")

@@ -31,6 +31,7 @@ pub const SCRIPTS: &[Bundled] = &[
     bundle!("scripts", "backup"),
     bundle!("scripts", "restore"),
     bundle!("scripts", "recover"),
+    bundle!("scripts", "defrag"),
 ];
 
 /// `scripts/examples/*.rhai`: topologies a user would write (docs/topologies.md walks

@@ -11,7 +11,7 @@ use super::drift::Published;
 use super::etcd_client::{Credentials, FilesError, cause, credentials, http_client};
 use super::resolve::{self, ResolveError};
 use crate::base::error::Error;
-use crate::providers::etcd_api::{Member, Report, Status};
+use crate::providers::etcd_api::{Alarm, Member, Report, Status};
 use crate::providers::members::{Drift, EtcdMember, MemberCall, url_host};
 use crate::providers::probe::Answer;
 use crate::providers::tls::TlsFiles;
@@ -134,6 +134,9 @@ struct Raft {
     /// The last raft entry it holds, and (3.5 on; 0 before) the last it applied.
     index: u64,
     applied: u64,
+    /// The database file's size, and (3.5 on; 0 before) how much of it is in use.
+    db_size: u64,
+    db_size_in_use: u64,
 }
 
 async fn raft_status(client: &reqwest::Client, base: &str) -> Result<Option<Raft>, String> {
@@ -160,8 +163,44 @@ async fn raft_status(client: &reqwest::Client, base: &str) -> Result<Option<Raft
             term: number("/raftTerm")?,
             index: number("/raftIndex")?,
             applied: number("/raftAppliedIndex")?,
+            db_size: number("/dbSize")?,
+            db_size_in_use: number("/dbSizeInUse")?,
         })
     })())
+}
+
+/// The alarms the cluster has raised, as a member lists them (`etcdctl alarm list`).
+async fn alarms(client: &reqwest::Client, base: &str) -> Option<Vec<Alarm>> {
+    let resp = client
+        .post(format!("{base}/v3/maintenance/alarm"))
+        .body(r#"{"action":"GET"}"#)
+        .send()
+        .await
+        .ok()?;
+    let v = resp.json::<serde_json::Value>().await.ok()?;
+    if v.get("error").is_some() {
+        return None;
+    }
+    let list = v.get("alarms").and_then(|a| a.as_array());
+    Some(
+        list.into_iter()
+            .flatten()
+            .map(|a| Alarm {
+                member: a
+                    .get("memberID")
+                    .and_then(|m| m.as_str())
+                    .and_then(|m| m.parse::<u64>().ok())
+                    .map_or_else(String::new, |m| format!("{m:x}")),
+                // The gateway leaves out the zero value (NONE).
+                alarm: a
+                    .get("alarm")
+                    .and_then(|k| k.as_str())
+                    .unwrap_or("NONE")
+                    .to_string(),
+            })
+            .filter(|a| a.alarm != "NONE")
+            .collect(),
+    )
 }
 
 /// Client URL -> member ID, as one member reports the membership.
@@ -284,6 +323,8 @@ struct Asked {
     /// Its release and the cluster version, as its `/version` said them.
     version: Option<String>,
     cluster_version: Option<String>,
+    /// The cluster's alarms, as it listed them.
+    alarms: Option<Vec<Alarm>>,
 }
 
 impl Asked {
@@ -300,6 +341,7 @@ impl Asked {
             took: Duration::ZERO,
             version: None,
             cluster_version: None,
+            alarms: None,
         }
     }
 
@@ -339,6 +381,10 @@ async fn ask_member(
         Ok(_) => versions(&client, &endpoint).await.unzip(),
         Err(_) => (None, None),
     };
+    let raised = match &status {
+        Ok(_) => alarms(&client, &endpoint).await,
+        Err(_) => None,
+    };
     // `took` times the health check alone, as etcdctl's does.
     let sent = std::time::Instant::now();
     let health = match health_answer(&client, &endpoint, has_readyz(version.as_deref())).await {
@@ -351,6 +397,7 @@ async fn ask_member(
             // quorum answers that, and times out on a health check through raft).
             asked.raft = raft;
             asked.version = version.clone();
+            asked.alarms = raised;
             // A refused client certificate reaches TLS 1.3 clients after the handshake,
             // as an alert on whichever request reads it first; the next may only see
             // the connection gone.
@@ -383,6 +430,7 @@ async fn ask_member(
     asked.took = sent.elapsed();
     asked.version = version;
     asked.cluster_version = cluster_version.filter(|v| !v.is_empty());
+    asked.alarms = raised;
     match health {
         Ok(v) if v.get("health").and_then(|h| h.as_str()) == Some("true") => {
             asked.healthy = true;
@@ -519,6 +567,8 @@ pub async fn check(
             raft_index: a.raft.map(|r| r.index),
             applied_index: a.raft.map(|r| r.applied).filter(|i| *i > 0),
             is_leader: a.raft.is_some_and(|r| r.leader == r.id),
+            db_size: a.raft.map(|r| r.db_size),
+            db_size_in_use: a.raft.map(|r| r.db_size_in_use).filter(|s| *s > 0),
         });
     }
     let (drift, known) = drift_of(domain, creds.as_ref().map(|c| &c.files), server, &asked).await;
@@ -535,6 +585,14 @@ pub async fn check(
     let mut status = status_of(healthy, electing, members.len());
     if status == Status::Healthy && !drift.is_empty() {
         status = Status::Degraded;
+    }
+    // An alarm stops every write, whoever answers.
+    let alarms = asked
+        .iter()
+        .find_map(|a| a.alarms.clone())
+        .unwrap_or_default();
+    if !alarms.is_empty() {
+        status = Status::Unavailable;
     }
     // Every member that says one tells the same, once decided: the leader's is taken
     // when it answered.
@@ -557,6 +615,7 @@ pub async fn check(
         membership_read,
         cluster_version,
         cluster_id,
+        alarms,
     })
 }
 

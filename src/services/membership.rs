@@ -134,17 +134,31 @@ async fn post(
     path: &str,
     body: &Value,
 ) -> Result<Value, Refusal> {
+    post_within(creds, at, path, body, None).await
+}
+
+/// `post`, waiting up to `within` for the answer instead of the client's usual few
+/// seconds: for a call that works that long (a defragmentation).
+async fn post_within(
+    creds: Option<&Credentials>,
+    at: &Endpoint,
+    path: &str,
+    body: &Value,
+    within: Option<Duration>,
+) -> Result<Value, Refusal> {
     let client = match http_client(creds, &at.host, at.addr, false) {
         Ok(c) => c,
         Err(why) => {
             return Err(Refusal::lasting(why));
         }
     };
-    let sent = client
+    let mut request = client
         .post(format!("{}{path}", at.url))
-        .body(body.to_string())
-        .send()
-        .await;
+        .body(body.to_string());
+    if let Some(within) = within {
+        request = request.timeout(within);
+    }
+    let sent = request.send().await;
     let resp = match sent {
         Ok(r) => r,
         // Down or unreachable: another member may answer.
@@ -358,6 +372,27 @@ async fn attempt(
             let body = json!({ "targetID": to.to_string() });
             let path = "/v3/maintenance/transfer-leadership";
             post(creds, &leader_at, path, &body).await?;
+        }
+        MemberCall::Defragment { id } => {
+            // Asked of the member itself, found by its ID in the membership.
+            let listed = post(creds, at, "/v3/cluster/member/list", &json!({})).await?;
+            let url = members(&listed, 0)
+                .into_iter()
+                .find(|m| m.id == format!("{id:x}"))
+                .and_then(|m| m.client_urls.into_iter().next());
+            let member_at = match url {
+                Some(url) => endpoint_of(server, &url).await,
+                None => None,
+            };
+            let Some(member_at) = member_at else {
+                return Err(Refusal::passing(
+                    "the member is not listed, or its name does not resolve",
+                ));
+            };
+            // It rewrites the whole database file: seconds per GiB.
+            let within = Some(Duration::from_secs(600));
+            let path = "/v3/maintenance/defragment";
+            post_within(creds, &member_at, path, &json!({}), within).await?;
         }
     }
     // A change etcd took is not asked again because nobody answered the list after it

@@ -8,6 +8,7 @@ pub mod drift;
 pub mod etcd_client;
 pub mod health;
 pub mod membership;
+pub mod metrics;
 pub mod node_lookup;
 pub mod pki;
 pub mod probe;

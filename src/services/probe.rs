@@ -110,6 +110,13 @@ impl EtcdApi for Network {
     ) -> Result<Membership> {
         membership::change(&at.domain, at.tls.as_ref(), &at.servers, call, patience).await
     }
+
+    async fn quota(&self, at: &ClusterAt, endpoint: &str) -> Result<Option<u64>> {
+        let server = *at.servers.first().ok_or_else(|| {
+            crate::base::error::Error::missing(format!("no DNS server to ask about {}", at.domain))
+        })?;
+        crate::services::metrics::quota(endpoint, at.tls.as_ref(), server).await
+    }
 }
 
 /// The doctor's questions on the wire: a server on loopback is asked from this machine's

@@ -80,6 +80,17 @@ pub async fn check_discovery(
                 domain,
                 &report.members,
             ));
+            let mut quotas = Vec::new();
+            for m in &report.members {
+                if let Ok(Some(quota)) = cluster.etcd.quota(&at, &m.endpoint).await {
+                    quotas.push((m.clone(), quota));
+                }
+            }
+            more.extend(crate::services::doctor::quota::findings(domain, &quotas));
+            more.extend(crate::services::doctor::quota::alarm_findings(
+                domain,
+                &report.alarms,
+            ));
             diagnosis.with(more, Vec::new())
         }
         Ok(_) => diagnosis.with(

@@ -24,6 +24,10 @@ impl EtcdApi for Journaled<dyn EtcdApi> {
         self.inner.wait_healthy(at, within).await
     }
 
+    async fn quota(&self, at: &ClusterAt, endpoint: &str) -> Result<Option<u64>> {
+        self.inner.quota(at, endpoint).await
+    }
+
     /// A backup outlives the run: not journaled, never rolled back.
     async fn snapshot(&self, at: &ClusterAt, to: &std::path::Path) -> Result<Snapshot> {
         self.inner.snapshot(at, to).await

@@ -77,6 +77,30 @@ fn every_flag_a_member_is_given_is_one_its_release_registers() {
             let at = line.iter().position(|a| a == "--discovery-fallback");
             assert_eq!(at.map(|i| line[i + 1].as_str()), Some("exit"), "{line:?}");
         }
+        // A member rigger starts compacts an hour of history away and has its quota
+        // written out (etcd's own 2 GiB), joining or not, as a process or a unit.
+        let lines = rendered(version);
+        for line in [&lines[0], &lines[1], &lines[2], &lines[4]] {
+            let value = |flag: &str| {
+                let at = line.iter().position(|a| a == flag);
+                at.map(|i| line[i + 1].clone())
+            };
+            assert_eq!(
+                value("--auto-compaction-mode").as_deref(),
+                Some("periodic"),
+                "{line:?}"
+            );
+            assert_eq!(
+                value("--auto-compaction-retention").as_deref(),
+                Some("1h"),
+                "{line:?}"
+            );
+            assert_eq!(
+                value("--quota-backend-bytes").as_deref(),
+                Some("2147483648"),
+                "{line:?}"
+            );
+        }
     }
 }
 

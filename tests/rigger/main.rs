@@ -28,6 +28,7 @@ mod follow;
 mod harness;
 mod health;
 mod interrupt;
+mod keyspace;
 mod lab;
 mod layers;
 mod limits;

@@ -80,10 +80,13 @@ mod tests {
             raft_index: None,
             applied_index: None,
             is_leader: false,
+            db_size: None,
+            db_size_in_use: None,
         };
         Report {
             cluster_version: None,
             cluster_id: None,
+            alarms: Vec::new(),
             domain: "example.test".into(),
             status: Status::Degraded,
             members: vec![

@@ -7,6 +7,7 @@ pub mod certs;
 pub mod checks;
 pub mod membership;
 pub mod owners;
+pub mod quota;
 pub mod read;
 pub mod resolvers;
 pub mod served;
