@@ -34,20 +34,39 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     }
     primitive! { engine, cx,
         /// The store the backups of `domain` are kept in when none is named: the state
-        /// dir's `snapshots/<domain>/`. Returns `#{kind, url}`, what the other `backup_`
-        /// primitives take.
+        /// dir's `snapshots/<domain>/`. Returns `#{kind, url, staging}`, what the other
+        /// `backup_` primitives take (`staging`: the folder a snapshot is saved in first).
         fn backup_store(c, domain: &str) -> Map {
-            let domain = super::etcd::domain_arg(c, domain)?;
-            let world = c.world().map_err(|e| c.failed(e))?;
-            let dir = world.state().root().join("snapshots").join(&domain);
+            let (dir, _) = state_dirs(c, domain)?;
             store_map(&BackupStore::Dir(dir))
         }
     }
     primitive! { engine, cx,
-        /// The store `to` names: a folder. Returns `#{kind, url}`.
+        /// The store `to` names: a folder, or `s3://BUCKET/PREFIX` (the AWS SDK's settings
+        /// as for EC2; `AWS_ENDPOINT_URL_S3` for another S3), staged through the state
+        /// dir's `snapshots/<domain>/staging/`. Returns `#{kind, url, staging}`.
         fn backup_store(c, domain: &str, to: &str) -> Map {
-            let _ = domain;
-            let store = BackupStore::parse(to).map_err(|e| c.failed(e))?;
+            let (_, staging) = state_dirs(c, domain)?;
+            let store = BackupStore::parse(to, &staging).map_err(|e| c.failed(e))?;
+            store_map(&store)
+        }
+    }
+    primitive! { engine, cx,
+        /// `backup_store(domain, to)` with options: `part_size`, the bytes of each part of
+        /// an upload to S3 (a larger file goes in parts; S3 takes parts of 5 MiB and more
+        /// but the last; default 8 MiB).
+        fn backup_store(c, domain: &str, to: &str, options: Map) -> Map {
+            let options = c.options(options, &["part_size"])?;
+            let (_, staging) = state_dirs(c, domain)?;
+            let mut store = BackupStore::parse(to, &staging).map_err(|e| c.failed(e))?;
+            if let Some(size) = options.get("part_size").filter(|v| !v.is_unit()) {
+                let size = size
+                    .as_int()
+                    .ok()
+                    .filter(|n| (65_536..=5_368_709_120).contains(n))
+                    .ok_or_else(|| c.invalid(format!("options.part_size is bytes from 64 KiB to 5 GiB, not {size}")))?;
+                store = store.with_part_size(size as u64);
+            }
             store_map(&store)
         }
     }
@@ -88,6 +107,17 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         }
     }
     primitive! { engine, cx,
+        /// Removes what `backup_fetch` downloaded from an S3 `store` (the copy a restore
+        /// used); nothing for a folder store, whose backups are used where they are.
+        fn backup_unstage(c, store: Map) {
+            let store = store_of(c, &store)?;
+            if !c.dry_run() {
+                store.unstage();
+            }
+            Ok(())
+        }
+    }
+    primitive! { engine, cx,
         /// Removes the backup `name` from `store` (its manifest first). A dry run removes
         /// nothing.
         fn backup_remove(c, store: Map, name: &str) {
@@ -101,22 +131,50 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     }
 }
 
+/// The state dir's folder of `domain`'s snapshots, and its staging folder for S3.
+fn state_dirs(
+    c: &Call,
+    domain: &str,
+) -> Result<(std::path::PathBuf, std::path::PathBuf), Box<EvalAltResult>> {
+    let domain = super::etcd::domain_arg(c, domain)?;
+    let world = c.world().map_err(|e| c.failed(e))?;
+    let dir = world.state().root().join("snapshots").join(&domain);
+    let staging = dir.join("staging");
+    Ok((dir, staging))
+}
+
 fn store_map(store: &BackupStore) -> Result<Map, Box<EvalAltResult>> {
     let mut map = Map::new();
-    let kind = match store {
-        BackupStore::Dir(_) => "dir",
+    let (kind, staging, part) = match store {
+        BackupStore::Dir(dir) => ("dir", dir.clone(), None),
+        BackupStore::S3(at, staging) => ("s3", staging.clone(), Some(at.part_size)),
     };
     map.insert("kind".into(), kind.into());
     map.insert("url".into(), store.url().into());
+    map.insert("staging".into(), staging.display().to_string().into());
+    if let Some(part) = part {
+        map.insert("part_size".into(), (part as i64).into());
+    }
     Ok(map)
 }
 
 /// The store a `backup_store` map names.
 fn store_of(c: &Call, store: &Map) -> Result<BackupStore, Failure> {
-    let url = store
-        .get("url")
-        .filter(|u| u.is_string())
-        .map(ToString::to_string)
-        .ok_or_else(|| c.invalid("store is what backup_store returns: a map with its url"))?;
-    BackupStore::parse(&url).map_err(|e| c.failed(e))
+    let text = |key: &str| {
+        store
+            .get(key)
+            .filter(|u| u.is_string())
+            .map(ToString::to_string)
+            .ok_or_else(|| {
+                c.invalid(format!(
+                    "store is what backup_store returns: a map with its {key}"
+                ))
+            })
+    };
+    let (url, staging) = (text("url")?, text("staging")?);
+    let parsed = BackupStore::parse(&url, Path::new(&staging)).map_err(|e| c.failed(e))?;
+    Ok(match store.get("part_size").and_then(|v| v.as_int().ok()) {
+        Some(n) if n > 0 => parsed.with_part_size(n as u64),
+        _ => parsed,
+    })
 }

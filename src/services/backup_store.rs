@@ -1,12 +1,13 @@
-//! Where backups are kept: a folder of snapshot files, each `<name>.db` beside its
-//! manifest `<name>.json` (what the backup was: cluster, members, revision, hash). A
-//! backup is complete once its manifest is written, which happens last: a `.db` without
-//! one is a backup that never finished, and is not listed.
+//! Where backups are kept: a folder of snapshot files, or an S3 prefix of objects; each
+//! `<name>.db` beside its manifest `<name>.json` (what the backup was: cluster, members,
+//! revision, hash). A backup is complete once its manifest is written, which happens
+//! last: a `.db` without one is a backup that never finished, and is not listed.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use super::s3_store::{DEFAULT_PART_SIZE, S3At};
 use crate::base::error::{Error, Result};
 use crate::base::state_dir::private_dir;
 
@@ -14,39 +15,86 @@ use crate::base::state_dir::private_dir;
 #[derive(Debug, Clone)]
 pub enum BackupStore {
     Dir(PathBuf),
+    /// In S3, with the folder here a snapshot is saved in before it is uploaded (and a
+    /// backup downloaded to): one file at a time, the last one.
+    S3(S3At, PathBuf),
 }
 
 impl BackupStore {
-    /// The store `to` names: a folder (absolute, or relative to the current one).
-    pub fn parse(to: &str) -> Result<Self> {
+    /// The store `to` names: `s3://BUCKET/PREFIX`, staged through the folder `staging`,
+    /// or a folder (absolute, or relative to the current one).
+    pub fn parse(to: &str, staging: &Path) -> Result<Self> {
         if to.trim().is_empty() {
             return Err(Error::invalid(
-                "a backup store is a folder, not an empty string",
+                "a backup store is a folder or s3://BUCKET/PREFIX, not an empty string",
             ));
+        }
+        if let Some(rest) = to.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            let fine = (3..=63).contains(&bucket.len())
+                && bucket
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+            if !fine {
+                return Err(Error::invalid(format!(
+                    "{to}: {bucket:?} is not an S3 bucket's name (3 to 63 lower-case letters, digits, '-' and '.')"
+                )));
+            }
+            let prefix = match prefix.trim_end_matches('/') {
+                "" => String::new(),
+                p => format!("{p}/"),
+            };
+            let at = S3At {
+                bucket: bucket.to_string(),
+                prefix,
+                part_size: DEFAULT_PART_SIZE,
+            };
+            return Ok(Self::S3(at, staging.to_path_buf()));
         }
         if let Some((scheme, _)) = to.split_once("://") {
             return Err(Error::invalid(format!(
-                "{to}: a backup store is a folder; {scheme}:// is not one rigger keeps backups in"
+                "{to}: a backup store is a folder or s3://BUCKET/PREFIX; {scheme}:// is not one rigger keeps backups in"
             )));
         }
         let path = std::path::absolute(to).map_err(|e| Error::invalid(format!("{to}: {e}")))?;
         Ok(Self::Dir(path))
     }
 
+    /// The same store, its uploads in parts of `bytes` (S3 only).
+    pub fn with_part_size(mut self, bytes: u64) -> Self {
+        if let Self::S3(at, _) = &mut self {
+            at.part_size = bytes;
+        }
+        self
+    }
+
     /// Where it is, as people and `--set to=...` write it.
     pub fn url(&self) -> String {
         match self {
             Self::Dir(dir) => dir.display().to_string(),
+            Self::S3(at, _) => at.url(),
         }
     }
 
-    /// The folder a snapshot bound for this store is saved in first: the store's own.
+    /// The folder a snapshot bound for this store is saved in first: a folder store's
+    /// own; for S3, the staging folder, emptied of what an earlier run left.
     pub fn staging(&self) -> Result<PathBuf> {
-        match self {
-            Self::Dir(dir) => {
-                private_dir(dir).map_err(|e| Error::failed(format!("backup store: {e}")))?;
-                Ok(dir.clone())
-            }
+        let dir = match self {
+            Self::Dir(dir) => dir,
+            Self::S3(_, staging) => staging,
+        };
+        private_dir(dir).map_err(|e| Error::failed(format!("backup store: {e}")))?;
+        if let Self::S3(..) = self {
+            clear(dir);
+        }
+        Ok(dir.clone())
+    }
+
+    /// Removes what the staging folder of an S3 store holds (a backup downloaded for a
+    /// restore, once the restore is done); nothing for a folder store.
+    pub fn unstage(&self) {
+        if let Self::S3(_, staging) = self {
+            clear(staging);
         }
     }
 
@@ -59,6 +107,18 @@ impl BackupStore {
     ) -> Result<Map<String, Value>> {
         let name = name_of(file)?;
         match self {
+            Self::S3(at, _) => {
+                manifest.insert("name".into(), name.clone().into());
+                manifest.insert("url".into(), format!("{}{name}.db", at.url()).into());
+                manifest
+                    .entry("kept")
+                    .or_insert_with(|| crate::base::human::utc_stamp(now()).into());
+                let sent = at.put(file, &name, &manifest).await;
+                // The staged copy goes whatever happened: the store holds the backup.
+                let _ = std::fs::remove_file(file);
+                sent?;
+                Ok(manifest)
+            }
             Self::Dir(dir) => {
                 private_dir(dir).map_err(|e| Error::failed(format!("backup store: {e}")))?;
                 let at = dir.join(format!("{name}.db"));
@@ -81,6 +141,11 @@ impl BackupStore {
     /// The backups kept, oldest first (names sort by the time they were taken).
     pub async fn list(&self) -> Result<Vec<Map<String, Value>>> {
         match self {
+            Self::S3(at, _) => {
+                let mut found = at.list().await?;
+                found.sort_by(|a, b| name(a).cmp(name(b)));
+                Ok(found)
+            }
             Self::Dir(dir) => {
                 let entries = match std::fs::read_dir(dir) {
                     Ok(entries) => entries,
@@ -114,6 +179,10 @@ impl BackupStore {
     pub async fn fetch(&self, name: &str) -> Result<PathBuf> {
         check_name(name)?;
         match self {
+            Self::S3(at, _) => {
+                let staging = self.staging()?;
+                at.fetch(name, &staging.join(format!("{name}.db"))).await
+            }
             Self::Dir(dir) => {
                 let at = dir.join(format!("{name}.db"));
                 if !at.is_file() {
@@ -132,6 +201,7 @@ impl BackupStore {
     pub async fn remove(&self, name: &str) -> Result<()> {
         check_name(name)?;
         match self {
+            Self::S3(at, _) => at.remove(name).await,
             Self::Dir(dir) => {
                 for ext in ["json", "db"] {
                     let path = dir.join(format!("{name}.{ext}"));
@@ -143,6 +213,15 @@ impl BackupStore {
                 }
                 Ok(())
             }
+        }
+    }
+}
+
+/// Removes the files in `dir`: a staging folder's leftovers.
+fn clear(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.path().is_file() {
+            let _ = std::fs::remove_file(entry.path());
         }
     }
 }

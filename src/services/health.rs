@@ -381,10 +381,7 @@ async fn ask_member(
         Ok(_) => versions(&client, &endpoint).await.unzip(),
         Err(_) => (None, None),
     };
-    let raised = match &status {
-        Ok(_) => alarms(&client, &endpoint).await,
-        Err(_) => None,
-    };
+
     // `took` times the health check alone, as etcdctl's does.
     let sent = std::time::Instant::now();
     let health = match health_answer(&client, &endpoint, has_readyz(version.as_deref())).await {
@@ -397,7 +394,6 @@ async fn ask_member(
             // quorum answers that, and times out on a health check through raft).
             asked.raft = raft;
             asked.version = version.clone();
-            asked.alarms = raised;
             // A refused client certificate reaches TLS 1.3 clients after the handshake,
             // as an alert on whichever request reads it first; the next may only see
             // the connection gone.
@@ -430,11 +426,13 @@ async fn ask_member(
     asked.took = sent.elapsed();
     asked.version = version;
     asked.cluster_version = cluster_version.filter(|v| !v.is_empty());
-    asked.alarms = raised;
     match health {
         Ok(v) if v.get("health").and_then(|h| h.as_str()) == Some("true") => {
             asked.healthy = true;
             asked.answered = true;
+            // Listing them goes through raft: asked of a member with a leader only, so
+            // that an election is never waited for.
+            asked.alarms = alarms(&client, &endpoint).await;
         }
         Ok(v) => {
             asked.answered = true;

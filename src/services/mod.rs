@@ -14,6 +14,7 @@ pub mod pki;
 pub mod probe;
 pub mod ready;
 pub mod resolve;
+pub mod s3_store;
 pub mod snapshot;
 pub mod snapshot_file;
 pub mod wait;

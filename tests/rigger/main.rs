@@ -2,6 +2,7 @@
 
 mod aws;
 mod backup;
+mod backup_s3;
 mod bad_inputs;
 mod bind;
 mod booted;

@@ -31,6 +31,15 @@ impl Drop for Moto {
 /// through `tests/moto_server.py`: moto with Route 53's refusal of a CREATE over a set
 /// that exists, which moto itself lacks.
 pub fn moto(env: &[(&str, &str)]) -> Moto {
+    moto_with(env, Stdio::null())
+}
+
+/// `moto`, its log of requests (a line per request, as werkzeug writes them) in `log`.
+pub fn moto_logging(env: &[(&str, &str)], log: &std::path::Path) -> Moto {
+    moto_with(env, Stdio::from(std::fs::File::create(log).unwrap()))
+}
+
+fn moto_with(env: &[(&str, &str)], stderr: Stdio) -> Moto {
     let python = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
     let server = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/moto_server.py");
     assert!(
@@ -42,7 +51,7 @@ pub fn moto(env: &[(&str, &str)]) -> Moto {
         .args([server, "-H", "127.0.0.1", "-p", &port.to_string()])
         .envs(env.iter().copied())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let start = Instant::now();
