@@ -16,9 +16,11 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     primitive! { engine, cx,
         /// Saves a snapshot of the cluster under `domain` from its leader, as `etcdctl
         /// snapshot save` does (the database, then its sha256, checked before the file is
-        /// kept), into the state dir: `snapshots/<domain>/<UTC time>.db`, mode 0600. `tls` as
-        /// for `etcd_health`. Returns `#{path, bytes, from, version, revision, sha256}`
-        /// (`from` the leader's client URL, `version` its release). A backup outlives the run:
+        /// kept, and every page read back as `etcdutl snapshot status` reads it), into the
+        /// state dir: `snapshots/<domain>/<UTC time>.db`, mode 0600. `tls` as for
+        /// `etcd_health`. Returns `#{path, bytes, from, version, revision, sha256, hash,
+        /// total_key, keys, total_size}` (`from` the leader's client URL, `version` its
+        /// release; the rest as `snapshot_status` says them). A backup outlives the run:
         /// a rollback or `rigger destroy` leaves it. `etcdutl snapshot restore` (3.5 on)
         /// restores it.
         fn etcd_snapshot(c, domain: &str, tls: Map) -> Map { snapshot(c, domain, tls, Map::new()) }

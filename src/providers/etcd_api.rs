@@ -165,6 +165,12 @@ pub struct Snapshot {
     pub revision: u64,
     /// The database's sha256 (hex), as etcd sent it along and the file was checked to be.
     pub sha256: String,
+    /// What the file holds, read back as `etcdutl snapshot status` reads it: its hash
+    /// (CRC-32C, hex), entries (as 3.5 counts), live keys (as 3.6 counts), database size.
+    pub hash: String,
+    pub total_key: u64,
+    pub keys: u64,
+    pub total_size: u64,
 }
 
 /// An etcd cluster as rigger asks it: its members found under `domain` through

@@ -429,6 +429,10 @@ impl EtcdApi for Plan {
             version: None,
             revision: 0,
             sha256: String::new(),
+            hash: String::new(),
+            total_key: 0,
+            keys: 0,
+            total_size: 0,
         })
     }
 

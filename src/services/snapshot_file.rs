@@ -135,6 +135,12 @@ fn big_endian(bytes: &[u8]) -> u64 {
 
 /// The user's key in an `mvccpb.KeyValue` (protobuf field 1, bytes).
 fn user_key(value: &[u8]) -> Option<&[u8]> {
+    bytes_field(value, 1)
+}
+
+/// The first length-delimited field `number` of the protobuf message `value` (bytes,
+/// a string or a message), or `None` when it has none or is not one.
+pub(super) fn bytes_field(value: &[u8], number: u64) -> Option<&[u8]> {
     let mut at = 0;
     while at < value.len() {
         let (tag, n) = varint(&value[at..])?;
@@ -146,7 +152,7 @@ fn user_key(value: &[u8]) -> Option<&[u8]> {
                 let (len, n) = varint(&value[at..])?;
                 let start = at + n;
                 let end = start.checked_add(usize::try_from(len).ok()?)?;
-                if tag >> 3 == 1 {
+                if tag >> 3 == number {
                     return value.get(start..end);
                 }
                 at = end;
