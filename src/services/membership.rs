@@ -318,6 +318,27 @@ pub async fn change(
     }
 }
 
+/// The client endpoint of the first member `at` lists that `pick` chooses (`leader`, its
+/// ID, marks the leader), found through its name's A record; `None` when no member is
+/// chosen or its name does not resolve.
+async fn listed_endpoint(
+    server: SocketAddr,
+    creds: Option<&Credentials>,
+    at: &Endpoint,
+    leader: u64,
+    pick: impl Fn(&EtcdMember) -> bool,
+) -> Result<Option<Endpoint>, Refusal> {
+    let listed = post(creds, at, "/v3/cluster/member/list", &json!({})).await?;
+    let url = members(&listed, leader)
+        .into_iter()
+        .find(|m| pick(m))
+        .and_then(|m| m.client_urls.into_iter().next());
+    Ok(match url {
+        Some(url) => endpoint_of(server, &url).await,
+        None => None,
+    })
+}
+
 /// One try of `call` at `at`, followed by the membership as `at` then sees it.
 async fn attempt(
     server: SocketAddr,
@@ -355,40 +376,25 @@ async fn attempt(
             // Only the leader hands leadership on, and it may be one no SRV record names
             // any more (it is being removed): found through the membership and its A record.
             let leader = leader_of(creds, at).await;
-            let listed = post(creds, at, "/v3/cluster/member/list", &json!({})).await?;
-            let url = members(&listed, leader)
-                .into_iter()
-                .find(|m| m.is_leader)
-                .and_then(|m| m.client_urls.into_iter().next());
-            let leader_at = match url {
-                Some(url) => endpoint_of(server, &url).await,
-                None => None,
-            };
-            let Some(leader_at) = leader_at else {
-                return Err(Refusal::passing(
-                    "no member says which is the leader, or the leader's name does not resolve",
-                ));
-            };
+            let leader_at = listed_endpoint(server, creds, at, leader, |m| m.is_leader)
+                .await?
+                .ok_or_else(|| {
+                    Refusal::passing(
+                        "no member says which is the leader, or the leader's name does not resolve",
+                    )
+                })?;
             let body = json!({ "targetID": to.to_string() });
             let path = "/v3/maintenance/transfer-leadership";
             post(creds, &leader_at, path, &body).await?;
         }
         MemberCall::Defragment { id } => {
             // Asked of the member itself, found by its ID in the membership.
-            let listed = post(creds, at, "/v3/cluster/member/list", &json!({})).await?;
-            let url = members(&listed, 0)
-                .into_iter()
-                .find(|m| m.id == format!("{id:x}"))
-                .and_then(|m| m.client_urls.into_iter().next());
-            let member_at = match url {
-                Some(url) => endpoint_of(server, &url).await,
-                None => None,
-            };
-            let Some(member_at) = member_at else {
-                return Err(Refusal::passing(
-                    "the member is not listed, or its name does not resolve",
-                ));
-            };
+            let hex = format!("{id:x}");
+            let member_at = listed_endpoint(server, creds, at, 0, |m| m.id == hex)
+                .await?
+                .ok_or_else(|| {
+                    Refusal::passing("the member is not listed, or its name does not resolve")
+                })?;
             // It rewrites the whole database file: seconds per GiB.
             let within = Some(Duration::from_secs(600));
             let path = "/v3/maintenance/defragment";

@@ -15,15 +15,11 @@ pub async fn quota(
     tls: Option<&TlsFiles>,
     server: SocketAddr,
 ) -> Result<Option<u64>> {
-    let url = url::Url::parse(endpoint).map_err(|e| Error::failed(format!("{endpoint}: {e}")))?;
-    let host = url.host_str().unwrap_or_default().to_string();
-    let port = url.port_or_known_default().unwrap_or(2379);
-    let ip = resolve::address(server, &host)
+    let (host, addr) = resolve::endpoint_address(server, endpoint)
         .await
-        .ok_or_else(|| Error::failed(format!("{host} does not resolve at {server}")))?;
-    let creds = tls.map(credentials).transpose()?;
-    let client = http_client(creds.as_ref(), &host, SocketAddr::new(ip, port), false)
         .map_err(Error::failed)?;
+    let creds = tls.map(credentials).transpose()?;
+    let client = http_client(creds.as_ref(), &host, addr, false).map_err(Error::failed)?;
     let text = client
         .get(format!("{endpoint}/metrics"))
         .send()

@@ -125,6 +125,21 @@ pub async fn ask(
 
 /// The first address `server` gives for `name`, if it gives any: where a member named
 /// in an SRV record is dialled.
+/// A member's client URL (`https://etcd-1.example.test:2379`) as its host name and the
+/// address `server` gives that name, with the URL's port.
+pub async fn endpoint_address(
+    server: SocketAddr,
+    endpoint: &str,
+) -> Result<(String, SocketAddr), String> {
+    let url = url::Url::parse(endpoint).map_err(|e| format!("{endpoint}: {e}"))?;
+    let host = url.host_str().unwrap_or_default().to_string();
+    let port = url.port_or_known_default().unwrap_or(2379);
+    let ip = address(server, &host)
+        .await
+        .ok_or_else(|| format!("{host} does not resolve at {server}"))?;
+    Ok((host, SocketAddr::new(ip, port)))
+}
+
 pub async fn address(server: SocketAddr, name: &str) -> Option<IpAddr> {
     let answers = ask(server, name, RecordType::A).await.ok()?;
     answers.into_iter().find_map(|a| match a {

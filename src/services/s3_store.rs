@@ -192,14 +192,9 @@ impl S3At {
         keys.sort();
         let mut found = Vec::new();
         for key in keys {
-            let got = s3
-                .get_object()
-                .bucket(&self.bucket)
-                .key(&key)
-                .send()
-                .await
-                .map_err(|e| sdk_error("S3", &format!("GetObject {}", self.url_of(&key)), e))?;
-            let bytes = got
+            let bytes = self
+                .get(&s3, &key)
+                .await?
                 .body
                 .collect()
                 .await
@@ -222,13 +217,7 @@ impl S3At {
         use tokio::io::AsyncWriteExt;
         let s3 = client().await?;
         let key = self.key(name, "db");
-        let got = s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&key)
-            .send()
-            .await
-            .map_err(|e| sdk_error("S3", &format!("GetObject {}", self.url_of(&key)), e))?;
+        let got = self.get(&s3, &key).await?;
         let part = to.with_extension("part");
         let written = async {
             let file = std::fs::OpenOptions::new()
@@ -251,6 +240,20 @@ impl S3At {
             Error::failed(format!("{} to {}: {e}", self.url_of(&key), to.display()))
         })?;
         Ok(to.to_path_buf())
+    }
+
+    /// The object `key`, its body still to read.
+    async fn get(
+        &self,
+        s3: &Client,
+        key: &str,
+    ) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput> {
+        s3.get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| sdk_error("S3", &format!("GetObject {}", self.url_of(key)), e))
     }
 
     /// Deletes `<name>.json`, then `<name>.db`.

@@ -33,15 +33,11 @@ pub async fn save(
                 report.domain
             ))
         })?;
-    let url = url::Url::parse(&leader.endpoint)
-        .map_err(|e| Error::failed(format!("{}: {e}", leader.endpoint)))?;
-    let host = url.host_str().unwrap_or_default().to_string();
-    let port = url.port_or_known_default().unwrap_or(2379);
-    let ip = resolve::address(server, &host)
+    let (host, addr) = resolve::endpoint_address(server, &leader.endpoint)
         .await
-        .ok_or_else(|| Error::failed(format!("{host} does not resolve at {server}")))?;
+        .map_err(Error::failed)?;
     let creds = tls.map(credentials).transpose()?;
-    let client = streaming_client(creds.as_ref(), &host, SocketAddr::new(ip, port))?;
+    let client = streaming_client(creds.as_ref(), &host, addr)?;
     let partial = to.with_extension("part");
     let saved = stream_to(&client, &leader.endpoint, &partial).await;
     let status = match saved {
