@@ -1,7 +1,8 @@
 //! The day-2 surface: finding an existing cluster (`cluster_find`), its live
 //! membership (`etcd_members`), changing it (`etcd_member_add`, `etcd_member_promote`,
-//! `etcd_member_remove`, `etcd_move_leader`), and taking one machine's share of the
-//! cluster down again (`retire_machine`).
+//! `etcd_member_remove`, `etcd_move_leader`), its maintenance (`etcd_defrag`,
+//! `etcd_compact`, `etcd_alarm_disarm`), and taking one machine's share of the cluster
+//! down again (`retire_machine`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -194,6 +195,32 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         /// GiB): one member at a time. Returns the membership after it.
         fn etcd_defrag(c, domain: &str, tls: Map, id: &str) -> Array {
             change(c, (domain, tls, id), |id| MemberCall::Defragment { id }, DEFRAG)
+        }
+    }
+    primitive! { engine, cx,
+        /// Compacts the keyspace of the cluster under `domain` to its current revision, as
+        /// `etcdctl compact --physical` does: every older revision is gone (a read or a watch
+        /// at one gets "compacted"), its space free inside each member's database file for
+        /// `etcd_defrag` to give back. Returns the revision compacted to.
+        fn etcd_compact(c, domain: &str, tls: Map) -> i64 {
+            let done = ask(c, domain, tls, MemberCall::Compact, CHANGE)?;
+            let revision = done.compacted.unwrap_or(0);
+            Ok(i64::try_from(revision).unwrap_or(i64::MAX))
+        }
+    }
+    primitive! { engine, cx,
+        /// Clears the alarm `alarm` (`"NOSPACE"`) the member `id` (hex) raised, as `etcdctl
+        /// alarm disarm` does; returns the membership after it. etcd raises NOSPACE again at
+        /// the next write that finds a database still over its quota.
+        fn etcd_alarm_disarm(c, domain: &str, tls: Map, id: &str, alarm: &str) -> Array {
+            let member = id_arg(c, id)?;
+            if !["NOSPACE", "CORRUPT"].contains(&alarm) {
+                return Err(c
+                    .invalid(format!("alarm {alarm:?} is not one etcd raises: NOSPACE or CORRUPT"))
+                    .into());
+            }
+            let call = MemberCall::Disarm { member, alarm: alarm.to_string() };
+            members_array(c, &ask(c, domain, tls, call, CHANGE)?)
         }
     }
     primitive! { engine, cx,

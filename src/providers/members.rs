@@ -54,6 +54,11 @@ pub enum MemberCall {
     /// `defrag` of the member `id`: its database file rewritten without the free pages
     /// compaction left, given back to the disk. The member answers nothing meanwhile.
     Defragment { id: u64 },
+    /// `compact --physical` to the keyspace's current revision: every older revision
+    /// gone, its space free inside each member's database file for a defrag to give back.
+    Compact,
+    /// `alarm disarm` of the alarm `alarm` (`NOSPACE`) the member `member` raised.
+    Disarm { member: u64, alarm: String },
 }
 
 impl MemberCall {
@@ -70,6 +75,8 @@ impl MemberCall {
             Self::Remove { id } => format!("member remove {id:x}"),
             Self::MoveLeader { to } => format!("move-leader {to:x}"),
             Self::Defragment { id } => format!("defrag {id:x}"),
+            Self::Compact => "compact --physical (to the current revision)".into(),
+            Self::Disarm { member, alarm } => format!("alarm disarm {alarm} of {member:x}"),
         }
     }
 }
@@ -96,6 +103,9 @@ pub struct Membership {
     pub asked: String,
     /// How many times etcd refused for a passing reason before it took the call.
     pub retries: u32,
+    /// The revision `Compact` compacted the keyspace to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compacted: Option<u64>,
 }
 
 /// A member rigger added to a cluster, as a journal keeps it: enough to remove it again

@@ -552,6 +552,7 @@ mod tests {
                 added: None,
                 asked: "https://a.example.test:2379".into(),
                 retries: 0,
+                compacted: None,
             })
         }
     }

@@ -347,7 +347,7 @@ async fn attempt(
     call: &MemberCall,
     all: &[Endpoint],
 ) -> Result<Membership, Refusal> {
-    let mut added = None;
+    let (mut added, mut compacted) = (None, None);
     match call {
         MemberCall::List => {}
         MemberCall::Add { peer_urls, learner } => {
@@ -400,6 +400,27 @@ async fn attempt(
             let path = "/v3/maintenance/defragment";
             post_within(creds, &member_at, path, &json!({}), within).await?;
         }
+        MemberCall::Compact => {
+            // The current revision is any read's header's.
+            let read = json!({ "key": "AA==", "limit": "1", "keys_only": true });
+            let header = post(creds, at, "/v3/kv/range", &read).await?;
+            let revision = header.get("header").map_or(0, |h| uint(h, "revision"));
+            // Physical: etcd answers once the old revisions are out of the file's pages.
+            let body = json!({ "revision": revision.to_string(), "physical": true });
+            match post(creds, at, "/v3/kv/compaction", &body).await {
+                // Compacted to it already (the periodic compactor got there first).
+                Err(refused) if refused.why.contains("required revision has been compacted") => {}
+                done => {
+                    done?;
+                }
+            }
+            compacted = Some(revision);
+        }
+        MemberCall::Disarm { member, alarm } => {
+            let body =
+                json!({ "action": "DEACTIVATE", "memberID": member.to_string(), "alarm": alarm });
+            post(creds, at, "/v3/maintenance/alarm", &body).await?;
+        }
     }
     // A change etcd took is not asked again because nobody answered the list after it
     // (a leader moving): the change is said, with the membership unknown.
@@ -412,9 +433,11 @@ async fn attempt(
             added: None,
             asked: at.url.clone(),
             retries: 0,
+            compacted: None,
         },
     };
     done.added = added;
+    done.compacted = compacted;
     Ok(done)
 }
 
@@ -436,6 +459,7 @@ async fn listed(creds: Option<&Credentials>, all: &[Endpoint]) -> Result<Members
                     added: None,
                     asked: at.url.clone(),
                     retries: 0,
+                    compacted: None,
                 });
             }
             Err(refused) => last = refused,

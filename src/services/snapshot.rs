@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::etcd_client::{Credentials, cause, credentials};
 use super::resolve;
-use super::snapshot_file::{FileStatus, bytes_field, status};
+use super::snapshot_file::{FileStatus, TrailerCheck, bytes_field, read_database};
 use crate::base::error::{Error, Result};
 use crate::providers::etcd_api::{Report, Snapshot};
 use crate::providers::tls::TlsFiles;
@@ -85,7 +85,8 @@ fn streaming_client(
 }
 
 /// Streams the snapshot at `endpoint` into `path` (mode 0600: it is every key of the
-/// cluster), and reads it back as etcdutl would: its sha256, then every page. Asked over
+/// cluster), and reads it back as etcdutl would: its sha256 (hashed as it comes), then
+/// every page (from the page cache, mapped rather than copied). Asked over
 /// gRPC (`Maintenance/Snapshot`, HTTP/2), as etcdctl asks: etcd's JSON gateway would
 /// cost it several times as long, turning every chunk into base64 and JSON.
 async fn stream_to(client: &reqwest::Client, endpoint: &str, path: &Path) -> Result<FileStatus> {
@@ -112,8 +113,10 @@ async fn stream_to(client: &reqwest::Client, endpoint: &str, path: &Path) -> Res
     }
     let mut file = private_file(path).map_err(|e| failed(format!("{}: {e}", path.display())))?;
     let mut frames = Frames::default();
+    let mut trailer = TrailerCheck::default();
     while let Some(bytes) = resp.chunk().await.map_err(|e| failed(cause(&e)))? {
         for blob in frames.feed(&bytes).map_err(&failed)? {
+            trailer.update(&blob);
             file.write_all(&blob)
                 .map_err(|e| failed(format!("{}: {e}", path.display())))?;
         }
@@ -122,13 +125,17 @@ async fn stream_to(client: &reqwest::Client, endpoint: &str, path: &Path) -> Res
         return Err(failed("the stream ended in the middle of a message".into()));
     }
     file.sync_all().map_err(|e| failed(e.to_string()))?;
-    drop(file);
-    status(path).map_err(failed)
+    let sha256 = trailer.finish().map_err(&failed)?;
+    // SAFETY: the file is this run's own, just written and synced, mode 0600 and not
+    // yet renamed into the store: nothing else writes to it while the map lives.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| failed(e.to_string()))?;
+    read_database(&map[..map.len() - 32], sha256).map_err(failed)
 }
 
 fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
+        .read(true)
         .write(true)
         .create(true)
         .truncate(true)

@@ -7,7 +7,6 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crc::{CRC_32_ISCSI, Crc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -38,29 +37,72 @@ pub struct FileStatus {
 /// one (its length is then 32 past a multiple of 512), with that sha256 in hex; an
 /// error saying why when the trailer is missing or does not match.
 pub fn check_trailer(data: &[u8]) -> Result<(&[u8], String), String> {
-    if data.len() <= 32 || data.len() % 512 != 32 {
-        return Err(format!(
-            "it is {} bytes long, which is not a database followed by its sha256, as a snapshot saved from etcd is",
-            data.len()
-        ));
+    let mut check = TrailerCheck::default();
+    check.update(data);
+    let sha256 = check.finish()?;
+    Ok((&data[..data.len() - 32], sha256))
+}
+
+/// `check_trailer` on a file as it streams in, so that nothing has to read it again for
+/// its sha256: the database is hashed as it comes, all but the last 32 bytes seen.
+#[derive(Default)]
+pub struct TrailerCheck {
+    hasher: Sha256,
+    /// The last bytes seen (at most 32): the trailer, once the stream has ended.
+    tail: Vec<u8>,
+    len: u64,
+}
+
+impl TrailerCheck {
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.len += bytes.len() as u64;
+        let keep = 32;
+        if bytes.len() >= keep {
+            self.hasher.update(&self.tail);
+            let (body, tail) = bytes.split_at(bytes.len() - keep);
+            self.hasher.update(body);
+            self.tail.clear();
+            self.tail.extend_from_slice(tail);
+        } else {
+            self.tail.extend_from_slice(bytes);
+            let over = self.tail.len().saturating_sub(keep);
+            self.hasher.update(&self.tail[..over]);
+            self.tail.drain(..over);
+        }
     }
-    let (db, trailer) = data.split_at(data.len() - 32);
-    let hash = Sha256::digest(db);
-    if hash.as_slice() != trailer {
-        return Err(
-            "its sha256 does not match the one etcd sent with it: the file is damaged".into(),
-        );
+
+    /// The database's sha256 in hex, once the trailer is known to match it.
+    pub fn finish(self) -> Result<String, String> {
+        if self.len <= 32 || self.len % 512 != 32 {
+            return Err(format!(
+                "it is {} bytes long, which is not a database followed by its sha256, as a snapshot saved from etcd is",
+                self.len
+            ));
+        }
+        let hash = self.hasher.finalize();
+        if hash.as_slice() != self.tail {
+            return Err(
+                "its sha256 does not match the one etcd sent with it: the file is damaged".into(),
+            );
+        }
+        Ok(hash.iter().map(|b| format!("{b:02x}")).collect())
     }
-    Ok((db, hash.iter().map(|b| format!("{b:02x}")).collect()))
 }
 
 /// Reads the snapshot at `path`.
 pub fn status(path: &Path) -> Result<FileStatus, String> {
     let data = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let (db, sha256) = check_trailer(&data)?;
+    read_database(db, sha256)
+}
+
+/// Reads the database `db` of a snapshot whose trailer, the sha256 `sha256`, was
+/// checked already.
+pub fn read_database(db: &[u8], sha256: String) -> Result<FileStatus, String> {
     let bolt = Bolt::open(db)?;
-    let crc = Crc::<u32>::new(&CRC_32_ISCSI);
-    let mut hash = crc.digest();
+    // CRC-32C in the processor's own instruction where it has one (SSE 4.2): a large
+    // snapshot's values cost a twentieth of a byte-wise table's time.
+    let mut hash = 0u32;
     let mut bucket: &[u8] = b"";
     let (mut revision, mut total_key) = (0, 0);
     let mut live: BTreeSet<&[u8]> = BTreeSet::new();
@@ -69,11 +111,11 @@ pub fn status(path: &Path) -> Result<FileStatus, String> {
     bolt.walk_all(|item| match item {
         Item::Bucket(name) => {
             bucket = name;
-            hash.update(name);
+            hash = crc32c::crc32c_append(hash, name);
         }
         Item::Entry(e) => {
-            hash.update(e.key);
-            hash.update(e.value);
+            hash = crc32c::crc32c_append(hash, e.key);
+            hash = crc32c::crc32c_append(hash, e.value);
             total_key += 1;
             match bucket {
                 b"key" => match revision_of(e.key) {
@@ -104,12 +146,12 @@ pub fn status(path: &Path) -> Result<FileStatus, String> {
         ));
     }
     Ok(FileStatus {
-        hash: format!("{:x}", hash.finalize()),
+        hash: format!("{hash:x}"),
         revision,
         total_key,
         keys: live.len() as u64,
         total_size: bolt.size(),
-        bytes: data.len() as u64,
+        bytes: db.len() as u64 + 32,
         sha256,
         consistent_index,
         term,
@@ -299,7 +341,9 @@ mod tests {
         stream.extend(7u64.to_be_bytes());
         stream.extend(b"term");
         stream.extend(2u64.to_be_bytes());
-        let want = Crc::<u32>::new(&CRC_32_ISCSI).checksum(&stream);
+        // CRC-32C's check value, as its specification gives it, before it is trusted.
+        assert_eq!(crc32c::crc32c(b"123456789"), 0xe306_9283);
+        let want = crc32c::crc32c(&stream);
         assert_eq!(s.hash, format!("{want:x}"));
     }
 
@@ -315,6 +359,22 @@ mod tests {
                 .unwrap_err()
                 .contains("not a database followed by its sha256")
         );
+    }
+
+    #[test]
+    fn the_trailer_checked_as_the_file_streams_in_is_the_one_checked_whole() {
+        let file = snapshot();
+        let (_, whole) = check_trailer(&file).unwrap();
+        for size in [1, 7, 31, 32, 33, 500, file.len()] {
+            let mut check = TrailerCheck::default();
+            file.chunks(size).for_each(|c| check.update(c));
+            assert_eq!(check.finish().unwrap(), whole, "pieces of {size}");
+        }
+        let mut damaged = file.clone();
+        *damaged.last_mut().unwrap() ^= 1;
+        let mut check = TrailerCheck::default();
+        damaged.chunks(100).for_each(|c| check.update(c));
+        assert!(check.finish().unwrap_err().contains("damaged"));
     }
 
     #[test]

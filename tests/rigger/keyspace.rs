@@ -9,18 +9,18 @@ use serde_json::Value;
 use crate::harness::{LabRig, Outcome, figure};
 
 /// Puts through etcd's gateway from a lab host, over one TLS connection: `count` puts of
-/// a `size`-byte value, to the key `same` (size under 1000) or each to a key of its own.
+/// a `size`-byte value, to the key `same` (`keys` "same") or each to a key of its own.
 /// Stops at the first refusal, printing it.
 const PUT: &str = r#"
 import base64, http.client, json, ssl, sys
-host, ca, cert, key, count, size = sys.argv[1:5] + [int(sys.argv[5]), int(sys.argv[6])]
+host, ca, cert, key, count, size, keys = sys.argv[1:5] + [int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]]
 ctx = ssl.create_default_context(cafile=ca)
 ctx.load_cert_chain(cert, key)
 conn = http.client.HTTPSConnection(host, 2379, context=ctx)
 b64 = lambda b: base64.b64encode(b).decode()
 value = b64(b"v" * size)
 for i in range(count):
-    key_ = b"same" if size < 1000 else b"big%d" % i
+    key_ = b"same" if keys == "same" else b"big%d" % i
     conn.request("POST", "/v3/kv/put", json.dumps({"key": b64(key_), "value": value}))
     resp = conn.getresponse()
     text = resp.read()
@@ -31,7 +31,7 @@ print("wrote", count)
 "#;
 
 /// Runs `PUT` in lab host 0 against its own member, by address.
-fn put(lab: &LabRig, count: usize, size: usize) -> std::process::Output {
+fn put(lab: &LabRig, count: usize, size: usize, keys: &str) -> std::process::Output {
     lab.file("put.py", PUT);
     let ip = lab.hosts()[0]["ip"].as_str().unwrap().to_string();
     let pki = lab.path("state/pki/example.test");
@@ -50,6 +50,7 @@ fn put(lab: &LabRig, count: usize, size: usize) -> std::process::Output {
             &file("client.key"),
             &count,
             &size,
+            keys,
         ],
     )
 }
@@ -80,7 +81,7 @@ fn a_key_written_ten_thousand_times_is_compacted_and_defrag_gives_the_space_back
     // test cannot wait the hour.
     lab.run_cluster(&["compaction=periodic:2s", "quota=256MiB"])
         .reports_healthy(3, "example.test");
-    let wrote = put(&lab, 10_000, 100);
+    let wrote = put(&lab, 10_000, 100, "same");
     assert!(
         wrote.status.success(),
         "{}",
@@ -123,7 +124,8 @@ fn a_tiny_quota_without_compaction_raises_nospace_which_health_and_the_doctor_na
     let Some(lab) = LabRig::new() else { return };
     lab.run_cluster(&["compaction=off", "quota=1MiB"])
         .reports_healthy(3, "example.test");
-    let wrote = put(&lab, 200, 20_000);
+    // One key written over and over: its history fills the database.
+    let wrote = put(&lab, 200, 20_000, "same");
     let said = String::from_utf8_lossy(&wrote.stdout);
     assert!(!wrote.status.success(), "{said}");
     assert!(said.contains("database space exceeded"), "{said}");
@@ -146,5 +148,24 @@ fn a_tiny_quota_without_compaction_raises_nospace_which_health_and_the_doctor_na
         .collect();
     assert!(ids.contains(&"cluster-alarm"), "{ids:?}");
     assert!(ids.contains(&"member-near-quota"), "{ids:?}");
+
+    // Compact, defragment, disarm: the cluster takes writes again.
+    let member = report["alarms"][0]["member"].as_str().unwrap().to_string();
+    lab.run(&["run", "defrag", "--set", "compact=true"])
+        .success()
+        .stdout_has("alarm NOSPACE raised by member ")
+        .stdout_has("compacted the keyspace of example.test to revision ")
+        .stdout_has("defragmented 3 members of example.test")
+        .stdout_has(&format!("cleared the alarm NOSPACE of member {member}"))
+        .stdout_has("the cluster under example.test takes writes again");
+    let (out, report) = health(&lab);
+    out.success();
+    assert!(report.get("alarms").is_none(), "{report}");
+    let wrote = put(&lab, 5, 20_000, "same");
+    assert!(
+        wrote.status.success(),
+        "{}",
+        String::from_utf8_lossy(&wrote.stdout)
+    );
     lab.destroy().leaves_nothing();
 }

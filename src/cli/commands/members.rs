@@ -214,6 +214,7 @@ mod tests {
             added: None,
             asked: String::new(),
             retries: 0,
+            compacted: None,
         }
     }
 
