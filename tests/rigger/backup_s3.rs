@@ -1,7 +1,7 @@
 //! Backups in S3 (issue 26), against moto on loopback: a backup larger than a part goes
 //! up as a multipart upload (its requests counted from moto's log), the manifest last;
-//! the disaster is restored from there; and an S3 that cannot be reached is a clear
-//! error that leaves nothing behind.
+//! the disaster is restored from there; and an S3 that cannot be reached, or that
+//! refuses a part midway, is a clear error that leaves nothing behind.
 
 use aws_sdk_s3::Client;
 
@@ -75,6 +75,17 @@ async fn a_backup_goes_to_s3_in_parts_and_the_disaster_is_restored_from_there() 
     let moto = moto_logging(&[("S3_UPLOAD_PART_MIN_SIZE", "1024")], &log);
     let s3 = s3(&moto).await;
     let url = moto.url.clone();
+    // A second S3 that refuses the second part of every multipart upload.
+    let refusing_log = lab.path("moto-refusing.log");
+    let refusing = moto_logging(
+        &[
+            ("S3_UPLOAD_PART_MIN_SIZE", "1024"),
+            ("RIGGER_TEST_REFUSE_PART", "2"),
+        ],
+        &refusing_log,
+    );
+    let refusing_s3 = self::s3(&refusing).await;
+    let refusing_url = refusing.url.clone();
     let lab = tokio::task::spawn_blocking(move || {
         lab.run_cluster(&[]).reports_healthy(3, "example.test");
         let keys = write_keys(&lab, 0);
@@ -172,10 +183,44 @@ async fn a_backup_goes_to_s3_in_parts_and_the_disaster_is_restored_from_there() 
         let staged = std::fs::read_dir(lab.path("state/snapshots/example.test/staging"))
             .map_or(0, |d| d.count());
         assert_eq!(staged, 0);
+
+        // An upload refused midway: a clear error naming the call, the upload aborted.
+        run_with(
+            &lab,
+            &refusing_url,
+            &[
+                "run",
+                "backup",
+                "--set",
+                "to=s3://backups/etcd",
+                "--set",
+                "part_size=65536",
+            ],
+        )
+        .failure(1)
+        .stderr_has("UploadPart s3://backups/etcd/")
+        .stderr_has("part 2 refused");
+        assert_eq!(
+            requests(&refusing_log, "x-id=UploadPart"),
+            2,
+            "part 1, and part 2 refused once: a 400 is not tried again"
+        );
+        assert_eq!(
+            requests(&refusing_log, "DELETE /backups/etcd/"),
+            1,
+            "one abort"
+        );
+        let staged = std::fs::read_dir(lab.path("state/snapshots/example.test/staging"))
+            .map_or(0, |d| d.count());
+        assert_eq!(staged, 0);
         destroy_keeping_snapshots(&lab);
     })
     .await
     .unwrap();
     let (listed, _) = objects(&s3, "etcd/").await;
     assert_eq!(listed.len(), 2, "the failed backup left {listed:?}");
+    // The refused upload left no object, no manifest and no open upload: it was
+    // aborted, once (its parts go with it).
+    let (listed, open) = objects(&refusing_s3, "etcd/").await;
+    assert_eq!((listed.len(), open), (0, 0), "{listed:?}");
 }
