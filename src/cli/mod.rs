@@ -400,6 +400,37 @@ enum Command {
         #[command(flatten)]
         query: QueryArgs,
     },
+    /// Every certificate of a cluster, with the days each has left: the files rigger
+    /// keeps (CA, members, clients) and what each member serves on its client and peer
+    /// ports.
+    ///
+    /// Exit 4 when a certificate has expired, 3 when one ends within 30 days, a member
+    /// serves something other than its file or cannot be asked, 0 otherwise.
+    #[command(
+        after_help = "Examples:\n  rigger certs --discovery-srv example.test\n  rigger certs --discovery-srv example.test --json"
+    )]
+    Certs {
+        /// The cluster's discovery domain.
+        #[arg(long, value_name = "DOMAIN", add = ArgValueCompleter::new(complete::domain))]
+        discovery_srv: String,
+        /// CA certificate to ask the members with (default: the one rigger made).
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
+        /// Client certificate to ask the members with (default: the one rigger made).
+        #[arg(long, value_name = "FILE")]
+        cert: Option<PathBuf>,
+        /// Client key (default: the one rigger made for DOMAIN).
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        /// One JSON object: files and served, each with subject, SANs, serial, dates,
+        /// days left and expiry.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        dns: DnsArgs,
+        #[command(flatten)]
+        state: StateArgs,
+    },
     /// Check a discovery domain's DNS records the way etcd will read them.
     ///
     /// Exit 4 when etcd would fail or come up short, 3 when it would start with a
@@ -684,6 +715,24 @@ pub fn main() -> ExitCode {
                 json,
             };
             commands::health::health(&config, args)
+        }
+        Command::Certs {
+            discovery_srv,
+            ca,
+            cert,
+            key,
+            json,
+            dns,
+            state,
+        } => {
+            let config = dns.config(state.state());
+            let client = commands::health::Client {
+                domain: discovery_srv,
+                ca,
+                cert,
+                key,
+            };
+            commands::certs::certs(&config, commands::certs::CertsArgs { client, json })
         }
         Command::Members { query } => {
             let (config, client, write_out) = query.split();

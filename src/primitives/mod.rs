@@ -6,6 +6,7 @@ mod backup;
 mod bootstrap;
 pub mod bridge;
 mod call;
+mod certs;
 mod compute;
 pub mod context;
 mod convert;
@@ -47,6 +48,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     node_resolve::register(engine, cx);
     bootstrap::register(engine, cx);
     pki::register(engine, cx);
+    certs::register(engine, cx);
     etcd::register(engine, cx);
     backup::register(engine, cx);
     members::register(engine, cx);

@@ -10,6 +10,7 @@ use super::call::primitive;
 use super::context::ScriptContext;
 use super::failure::Failure;
 use crate::base::names::check_name;
+use crate::providers::local::MAX_CA_DAYS;
 use crate::providers::{CaFiles, CertFiles, LeafSpec};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -31,33 +32,77 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     primitive! { engine, cx,
         /// The certificate authority for `name` (e.g. the cluster domain) as
         /// `#{name, dir, cert, key}`: file paths on this machine, created on first use under the
-        /// state dir, the key readable by its owner only.
-        fn pki_ca(c, name: &str) -> Map {
-            let name = check_name(name, false)
-                .map_err(|why| c.invalid(format!("{name:?} is not a valid CA name: {why}")))?;
-            c.creating().on_world(LIMIT, move |world| async move {
-                let local = &world.backends.local;
-                let ca = local.ca(&name);
-                local.ensure_ca(&ca)?;
-                let mut m = files_map(&ca.files);
-                m.insert("name".into(), name.into());
-                m.insert("dir".into(), ca.dir.to_string_lossy().into_owned().into());
-                Ok(m)
-            })
+        /// state dir (valid ten years, to the date), the key readable by its owner only.
+        fn pki_ca(c, name: &str) -> Map { ca(c, name, None) }
+    }
+    primitive! { engine, cx,
+        /// `pki_ca(name)`, a CA made now valid `opts.days` (1 to 36500; `()` for ten
+        /// years); one that exists is used as it is.
+        fn pki_ca(c, name: &str, opts: Map) -> Map {
+            let days = match opts.get("days") {
+                None => None,
+                Some(d) if d.is_unit() => None,
+                Some(d) => d
+                    .as_int()
+                    .ok()
+                    .filter(|d| (1..=i64::from(MAX_CA_DAYS)).contains(d))
+                    .map(|d| Some(d as u32))
+                    .ok_or_else(|| c.invalid(format!(
+                        "opts.days {d} is not a CA's life: 1 to {MAX_CA_DAYS} days"
+                    )))?,
+            };
+            if let Some(k) = opts.keys().find(|k| k.as_str() != "days") {
+                return Err(c.invalid(format!("opts.{k} is not one pki_ca takes: days")).into());
+            }
+            ca(c, name, days)
         }
     }
     primitive! { engine, cx,
         /// Issues a certificate signed by `ca` and returns `#{cert, key}` (paths).
         /// `spec`: `name` (file name), `dns` and `ips` (arrays of SANs), `server` and `client`
-        /// (extended key usages, both true by default: etcd peers need both).
+        /// (extended key usages, both true by default: etcd peers need both), `days` (its
+        /// life from now, 1 to 3650; a year to the date unless told; never past the CA's
+        /// end). It is valid
+        /// from five minutes before now (clocks differ a little), with a random serial.
+        /// Returns `#{cert, key, serial, not_after, ends}` (`serial` hex, `not_after` RFC
+        /// 3339, `ends` as people read it; a dry run gives the paths alone).
         fn pki_cert(c, ca: Map, spec: Map) -> Map {
             let ca = ca_of(&ca)?;
             let leaf: LeafSpec = c.spec_as("spec", spec)?;
-            c.creating().on_world(LIMIT, move |world| async move {
+            let mut made = c.creating().on_world(LIMIT, move |world| async move {
                 Ok(files_map(&world.backends.local.issue(&ca, &leaf)?))
-            })
+            })?;
+            // What it is, read back (a plan writes no file, and says none).
+            let cert = made.get("cert").map(|p| p.to_string()).unwrap_or_default();
+            if let Some(info) = std::fs::read(&cert)
+                .ok()
+                .and_then(|b| crate::services::cert_info::from_pem(&b).ok())
+            {
+                made.insert("serial".into(), info[0].serial.clone().into());
+                made.insert("not_after".into(), info[0].not_after.clone().into());
+                made.insert("ends".into(), info[0].end_date().into());
+            }
+            Ok(made)
         }
     }
+}
+
+fn ca(
+    c: &super::call::Call,
+    name: &str,
+    days: Option<u32>,
+) -> Result<Map, Box<rhai::EvalAltResult>> {
+    let name = check_name(name, false)
+        .map_err(|why| c.invalid(format!("{name:?} is not a valid CA name: {why}")))?;
+    c.creating().on_world(LIMIT, move |world| async move {
+        let local = &world.backends.local;
+        let ca = local.ca(&name);
+        local.ensure_ca(&ca, days)?;
+        let mut m = files_map(&ca.files);
+        m.insert("name".into(), name.into());
+        m.insert("dir".into(), ca.dir.to_string_lossy().into_owned().into());
+        Ok(m)
+    })
 }
 
 fn ca_of(ca: &Map) -> Result<CaFiles, Failure> {

@@ -48,6 +48,41 @@ pub struct Alarm {
     pub alarm: String,
 }
 
+/// A certificate in use that ends within 30 days, or has ended: the file rigger asked
+/// with, or what a member serves on its client port.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CertNote {
+    /// The file's path, or `host:port` of the member serving it.
+    pub what: String,
+    /// Its end, as people read a date (`2027-12-06 23:41 UTC`).
+    pub ends: String,
+    pub days_left: i64,
+    pub expired: bool,
+}
+
+impl CertNote {
+    pub fn line(&self) -> String {
+        let served = self.what.contains(':') && !self.what.starts_with('/');
+        let what = if served {
+            format!("{} serves a certificate that", self.what)
+        } else {
+            format!("the certificate {}", self.what)
+        };
+        let left = match self.days_left {
+            1 => "1 day left".to_string(),
+            n => format!("{n} days left"),
+        };
+        if self.expired {
+            format!("{what} expired on {}", self.ends)
+        } else {
+            format!(
+                "warning: {what} expires on {} ({left}): `rigger run rotate-certs` renews it",
+                self.ends
+            )
+        }
+    }
+}
+
 fn as_go_duration<S: serde::Serializer>(
     d: &Duration,
     s: S,
@@ -88,6 +123,9 @@ pub struct Report {
     /// The alarms raised: any makes the cluster unavailable for writes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alarms: Vec<Alarm>,
+    /// Certificates in use that end within 30 days or have ended.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<CertNote>,
 }
 
 impl Report {
@@ -120,6 +158,9 @@ impl Report {
                 "alarm: {} raised by member {}\n",
                 a.alarm, a.member
             ));
+        }
+        for c in &self.certificates {
+            out.push_str(&format!("{}\n", c.line()));
         }
         out.push_str(&match self.status {
             Status::Healthy => "cluster is healthy\n".to_string(),
@@ -240,6 +281,7 @@ mod tests {
             cluster_version: Some("3.5.0".into()),
             cluster_id: Some("c1".into()),
             alarms: Vec::new(),
+            certificates: Vec::new(),
             drift: vec![Drift {
                 kind: "not_a_member",
                 subject: "etcd-ghost.example.test".into(),

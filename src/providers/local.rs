@@ -55,7 +55,19 @@ pub struct LeafSpec {
     pub ips: Vec<IpAddr>,
     pub server: bool,
     pub client: bool,
+    /// How many days it is valid from its issue; None for a year, to the same date
+    /// (capped at its CA's end either way).
+    pub days: Option<u32>,
 }
+
+/// A leaf's life unless told, in years: one, as kubeadm's and etcdadm's.
+pub const LEAF_YEARS: i32 = 1;
+/// A CA's life unless told, in years: ten, as kubeadm's.
+pub const CA_YEARS: i32 = 10;
+/// The longest a leaf may be made to live: ten years.
+pub const MAX_LEAF_DAYS: u32 = 3650;
+/// The longest a CA may be made to live: a hundred years.
+pub const MAX_CA_DAYS: u32 = 36500;
 
 /// A leaf spec as a script writes it; `server` and `client` (extended key usages) are
 /// both on unless turned off, as etcd peers need both.
@@ -71,6 +83,7 @@ struct LeafRequest {
     server: bool,
     #[serde(default = "on")]
     client: bool,
+    days: Option<i64>,
 }
 
 fn on() -> bool {
@@ -100,12 +113,22 @@ impl TryFrom<LeafRequest> for LeafSpec {
                     .map_err(|_| format!("ips {i:?} is not an IP address"))?,
             );
         }
+        let days = match r.days {
+            None => None,
+            Some(d) if (1..=i64::from(MAX_LEAF_DAYS)).contains(&d) => Some(d as u32),
+            Some(d) => {
+                return Err(format!(
+                    "days {d} is not a leaf's life: 1 to {MAX_LEAF_DAYS} days"
+                ));
+            }
+        };
         Ok(Self {
             name,
             dns,
             ips,
             server: r.server,
             client: r.client,
+            days,
         })
     }
 }
@@ -113,8 +136,9 @@ impl TryFrom<LeafRequest> for LeafSpec {
 pub trait Local: Send + Sync {
     /// The CA for `name`: where its files are, whether or not it exists yet.
     fn ca(&self, name: &str) -> CaFiles;
-    /// Creates the CA if it does not exist; returns whether it was created now.
-    fn ensure_ca(&self, ca: &CaFiles) -> Result<bool>;
+    /// Creates the CA if it does not exist, valid `days` from now (None: ten years, to
+    /// the same date); returns whether it was created now.
+    fn ensure_ca(&self, ca: &CaFiles, days: Option<u32>) -> Result<bool>;
     /// Issues a leaf signed by `ca`, written to the CA's folder.
     fn issue(&self, ca: &CaFiles, leaf: &LeafSpec) -> Result<CertFiles>;
     /// A local file's bytes.

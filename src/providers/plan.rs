@@ -305,7 +305,7 @@ impl Local for Plan {
         self.local.ca(name)
     }
 
-    fn ensure_ca(&self, ca: &CaFiles) -> Result<bool> {
+    fn ensure_ca(&self, ca: &CaFiles, _days: Option<u32>) -> Result<bool> {
         // One that exists is used as it is, as the real run does: nothing changes.
         if ca.files.cert.exists() && ca.files.key.exists() {
             self.note(format!(
@@ -414,6 +414,7 @@ impl EtcdApi for Plan {
             cluster_version: None,
             cluster_id: None,
             alarms: Vec::new(),
+            certificates: Vec::new(),
         })
     }
     async fn snapshot(&self, at: &ClusterAt, to: &std::path::Path) -> Result<Snapshot> {
@@ -528,6 +529,7 @@ mod tests {
                 cluster_version: Some("3.5.0".into()),
                 cluster_id: Some("c1".into()),
                 alarms: Vec::new(),
+                certificates: Vec::new(),
             })
         }
         async fn wait_healthy(&self, _: &ClusterAt, _: Duration) -> Result<bool> {
@@ -563,7 +565,7 @@ mod tests {
         fn ca(&self, name: &str) -> CaFiles {
             CaFiles::at(name, Path::new("/nonexistent/pki"))
         }
-        fn ensure_ca(&self, _: &CaFiles) -> Result<bool> {
+        fn ensure_ca(&self, _: &CaFiles, _: Option<u32>) -> Result<bool> {
             Ok(false)
         }
         fn issue(&self, ca: &CaFiles, leaf: &LeafSpec) -> Result<CertFiles> {

@@ -11,7 +11,7 @@ use super::drift::Published;
 use super::etcd_client::{Credentials, FilesError, cause, credentials, http_client};
 use super::resolve::{self, ResolveError};
 use crate::base::error::Error;
-use crate::providers::etcd_api::{Alarm, Member, Report, Status};
+use crate::providers::etcd_api::{Alarm, CertNote, Member, Report, Status};
 use crate::providers::members::{Drift, EtcdMember, MemberCall, url_host};
 use crate::providers::probe::Answer;
 use crate::providers::tls::TlsFiles;
@@ -514,6 +514,21 @@ pub async fn check(
         }
         (false, _) => None,
     };
+    // What the client relies on, read while the members are asked.
+    let in_use: Vec<(String, u16)> = found
+        .iter()
+        .filter(|(.., scheme)| *scheme == "https")
+        .map(|(t, p, _)| (t.clone(), *p))
+        .collect();
+    let notes = {
+        let files = creds.as_ref().map(|c| c.files.clone());
+        tokio::spawn(async move {
+            match files {
+                Some(files) => super::certs::notes_in_use(&files, &in_use, server).await,
+                None => Vec::new(),
+            }
+        })
+    };
     let checks = found.into_iter();
     let mut handles = Vec::new();
     for (target, port, scheme) in checks {
@@ -526,8 +541,9 @@ pub async fn check(
     for h in handles {
         asked.push(h.await.map_err(|e| HealthError::Lost(e.to_string()))?);
     }
+    let certificates = notes.await.unwrap_or_default();
     if let Some(creds) = &creds {
-        refused_by_all(&asked, &creds.files)?;
+        refused_by_all(&asked, &creds.files, &certificates)?;
     }
     let answering: BTreeSet<u64> = asked
         .iter()
@@ -614,6 +630,7 @@ pub async fn check(
         cluster_version,
         cluster_id,
         alarms,
+        certificates,
     })
 }
 
@@ -653,9 +670,25 @@ async fn drift_of(
 
 /// Every member refusing a certificate is the CA or client certificate given, not a
 /// cluster that is down.
-fn refused_by_all(asked: &[Asked], files: &TlsFiles) -> Result<(), HealthError> {
+fn refused_by_all(
+    asked: &[Asked],
+    files: &TlsFiles,
+    certificates: &[CertNote],
+) -> Result<(), HealthError> {
     if asked.is_empty() || asked.iter().any(|a| a.refused.is_none()) {
         return Ok(());
+    }
+    // A certificate past its end is the reason, whichever side refused.
+    let expired: Vec<String> = certificates
+        .iter()
+        .filter(|c| c.expired)
+        .map(CertNote::line)
+        .collect();
+    if !expired.is_empty() {
+        return Err(setup(
+            expired.join("; "),
+            Some("`rigger run rotate-certs` issues new certificates from the cluster's CA"),
+        ));
     }
     Err(
         if asked.iter().any(|a| a.refused == Some(Refused::TheirCert)) {

@@ -3,6 +3,8 @@
 
 pub mod backup_store;
 pub mod bolt;
+pub mod cert_info;
+pub mod certs;
 pub mod doctor;
 pub mod drift;
 pub mod etcd_client;
@@ -15,6 +17,7 @@ pub mod probe;
 pub mod ready;
 pub mod resolve;
 pub mod s3_store;
+pub mod served_cert;
 pub mod snapshot;
 pub mod snapshot_file;
 pub mod wait;

@@ -1,15 +1,18 @@
 //! A cluster's certificates (rcgen): a CA, and leaves for members and clients with the
-//! names and addresses they are reached by. Keys are written 0600.
+//! names and addresses they are reached by. Each lives a bounded time from its issue
+//! (a leaf no longer than its CA), and has a random serial. Keys are written 0600.
 
 use std::path::Path;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
+    KeyUsagePurpose, SanType, SerialNumber,
 };
+use time::{Duration, OffsetDateTime};
 
 use crate::base::error::{self, Error};
 use crate::base::state_dir::{StateDir, private_dir, write_atomic};
+use crate::providers::local::{CA_YEARS, LEAF_YEARS};
 use crate::providers::{CaFiles, CertFiles, LeafSpec, Local};
 
 /// Why a certificate could not be made.
@@ -25,9 +28,50 @@ fn err(e: impl std::fmt::Display) -> PkiError {
     PkiError::Cert(e.to_string())
 }
 
-/// The CA in `dir` (`ca.crt`, `ca.key`), created if missing. Returns it and whether it
-/// was created now.
-pub fn ensure_ca(dir: &Path, common_name: &str) -> Result<(CertFiles, bool), PkiError> {
+/// How far back a certificate's `not_before` is set: a machine whose clock is a little
+/// behind this one's still takes it.
+const SKEW: Duration = Duration::minutes(5);
+
+/// Valid from now (less the skew) for `days`, or else `years` to the same date (29
+/// February on to 28 February), but never past `end`; a random serial (128 bits, the top
+/// one clear so that it reads as positive), as RFC 5280 asks of a CA.
+fn stamp(
+    params: &mut CertificateParams,
+    days: Option<u32>,
+    years: i32,
+    end: Option<OffsetDateTime>,
+) {
+    let now = OffsetDateTime::now_utc();
+    params.not_before = now - SKEW;
+    let until = match days {
+        Some(days) => now + Duration::days(i64::from(days)),
+        None => {
+            let year = now.year() + years;
+            now.replace_year(year)
+                .or_else(|_| now.replace_day(28).and_then(|d| d.replace_year(year)))
+                .unwrap_or(now + Duration::days(365 * i64::from(years)))
+        }
+    };
+    params.not_after = end.map_or(until, |end| until.min(end));
+    let mut serial = *uuid::Uuid::new_v4().as_bytes();
+    serial[0] &= 0x7f;
+    params.serial_number = Some(SerialNumber::from_slice(&serial));
+}
+
+/// When the certificate `pem` stops being valid.
+pub fn not_after(pem: &str) -> Result<OffsetDateTime, PkiError> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).map_err(err)?;
+    let cert = pem.parse_x509().map_err(err)?;
+    Ok(cert.validity().not_after.to_datetime())
+}
+
+/// The CA in `dir` (`ca.crt`, `ca.key`), created if missing (valid `days`, or ten years).
+/// Returns it and whether it was created now.
+pub fn ensure_ca(
+    dir: &Path,
+    common_name: &str,
+    days: Option<u32>,
+) -> Result<(CertFiles, bool), PkiError> {
     private_dir(dir)?;
     let files = CertFiles::in_dir(dir, "ca");
     if files.cert.exists() && files.key.exists() {
@@ -44,17 +88,20 @@ pub fn ensure_ca(dir: &Path, common_name: &str) -> Result<(CertFiles, bool), Pki
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
+    stamp(&mut params, days, CA_YEARS, None);
     let cert = params.self_signed(&key).map_err(err)?;
     write_atomic(&files.key, key.serialize_pem().as_bytes(), 0o600)?;
     write_atomic(&files.cert, cert.pem().as_bytes(), 0o644)?;
     Ok((files, true))
 }
 
-/// Issues `<dir>/<spec.name>.crt` and `.key`, signed by `ca`.
+/// Issues `<dir>/<spec.name>.crt` and `.key`, signed by `ca`, valid `spec.days` (or a
+/// year) or until the CA's end, whichever comes first.
 pub fn issue(ca: &CertFiles, dir: &Path, spec: &LeafSpec) -> Result<CertFiles, PkiError> {
     let ca_key = KeyPair::from_pem(&std::fs::read_to_string(&ca.key)?).map_err(err)?;
-    let issuer =
-        Issuer::from_ca_cert_pem(&std::fs::read_to_string(&ca.cert)?, ca_key).map_err(err)?;
+    let ca_pem = std::fs::read_to_string(&ca.cert)?;
+    let ca_end = not_after(&ca_pem)?;
+    let issuer = Issuer::from_ca_cert_pem(&ca_pem, ca_key).map_err(err)?;
     let key = KeyPair::generate().map_err(err)?;
     let mut params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
     params
@@ -82,6 +129,7 @@ pub fn issue(ca: &CertFiles, dir: &Path, spec: &LeafSpec) -> Result<CertFiles, P
             .extended_key_usages
             .push(ExtendedKeyUsagePurpose::ClientAuth);
     }
+    stamp(&mut params, spec.days, LEAF_YEARS, Some(ca_end));
     let cert = params.signed_by(&key, &issuer).map_err(err)?;
     private_dir(dir)?;
     let files = CertFiles::in_dir(dir, &spec.name);
@@ -108,9 +156,9 @@ impl Local for LocalFiles {
         CaFiles::at(name, &self.state.root().join("pki").join(name))
     }
 
-    fn ensure_ca(&self, ca: &CaFiles) -> error::Result<bool> {
+    fn ensure_ca(&self, ca: &CaFiles, days: Option<u32>) -> error::Result<bool> {
         self.state.dir("pki")?;
-        let (_, created) = ensure_ca(&ca.dir, &ca.name)
+        let (_, created) = ensure_ca(&ca.dir, &ca.name, days)
             .map_err(|e| Error::failed(format!("cannot create the CA for {}: {e}", ca.name)))?;
         Ok(created)
     }
@@ -145,9 +193,9 @@ mod tests {
     #[test]
     fn a_leaf_is_signed_by_the_ca_with_its_names_and_private_key() {
         let tmp = tempfile::tempdir().unwrap();
-        let (ca, created) = ensure_ca(tmp.path(), "example.test").unwrap();
+        let (ca, created) = ensure_ca(tmp.path(), "example.test", None).unwrap();
         assert!(created);
-        let (_, again) = ensure_ca(tmp.path(), "example.test").unwrap();
+        let (_, again) = ensure_ca(tmp.path(), "example.test", None).unwrap();
         assert!(!again, "an existing CA is reused");
         let leaf = issue(
             &ca,
@@ -158,6 +206,7 @@ mod tests {
                 ips: vec!["198.18.1.1".parse().unwrap()],
                 server: true,
                 client: true,
+                days: None,
             },
         )
         .unwrap();
@@ -190,6 +239,79 @@ mod tests {
         assert!(text.contains("IP Address:198.18.1.1"), "{text}");
         assert!(text.contains("TLS Web Server Authentication"), "{text}");
         assert!(text.contains("TLS Web Client Authentication"), "{text}");
+    }
+
+    /// The dates and serial as openssl reads them, independently of rcgen.
+    fn dates(cert: &Path) -> (OffsetDateTime, OffsetDateTime, String) {
+        let out = std::process::Command::new("openssl")
+            .args(["x509", "-noout", "-startdate", "-enddate", "-serial", "-in"])
+            .arg(cert)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap_or_else(|| panic!("no {name} in {text}"))
+                .to_string()
+        };
+        let format = time::format_description::parse_borrowed::<2>(
+            "[month repr:short] [day padding:space] [hour]:[minute]:[second] [year] GMT",
+        )
+        .unwrap();
+        let at = |s: String| {
+            time::PrimitiveDateTime::parse(&s, &format)
+                .unwrap_or_else(|e| panic!("{s}: {e}"))
+                .assume_utc()
+        };
+        (
+            at(field("notBefore=")),
+            at(field("notAfter=")),
+            field("serial="),
+        )
+    }
+
+    #[test]
+    fn certificates_live_their_days_from_now_and_a_leaf_ends_with_its_ca() {
+        let tmp = tempfile::tempdir().unwrap();
+        let now = OffsetDateTime::now_utc();
+        let near = |a: OffsetDateTime, b: OffsetDateTime| (a - b).abs() < Duration::minutes(2);
+        let (ca, _) = ensure_ca(tmp.path(), "example.test", None).unwrap();
+        let (from, until, _) = dates(&ca.cert);
+        assert!(
+            near(from, now - SKEW),
+            "{from} is not five minutes before {now}"
+        );
+        let ten_years = now.replace_year(now.year() + 10).unwrap();
+        assert!(near(until, ten_years), "{until} is not ten years on");
+        let leaf = |name: &str, days| LeafSpec {
+            name: name.into(),
+            dns: vec![format!("{name}.example.test")],
+            ips: vec![],
+            server: true,
+            client: true,
+            days,
+        };
+        let a = issue(&ca, tmp.path(), &leaf("a", None)).unwrap();
+        let (from, until, serial_a) = dates(&a.cert);
+        assert!(near(from, now - SKEW));
+        let a_year = now.replace_year(now.year() + 1).unwrap();
+        assert!(near(until, a_year), "{until} is not a year on");
+        let b = issue(&ca, tmp.path(), &leaf("b", Some(2))).unwrap();
+        let (_, until, _) = dates(&b.cert);
+        assert!(near(until, now + Duration::days(2)), "{until}");
+        let (_, _, serial_b) = dates(&b.cert);
+        assert_ne!(serial_a, serial_b, "serials are random");
+        assert!(serial_a.len() >= 30, "{serial_a} is not 128 bits");
+
+        // Under a CA of 10 days a leaf asked for a year ends with the CA.
+        let short = tmp.path().join("short");
+        let (ca, _) = ensure_ca(&short, "short.test", Some(10)).unwrap();
+        let (_, ca_end, _) = dates(&ca.cert);
+        let c = issue(&ca, &short, &leaf("c", None)).unwrap();
+        let (_, until, _) = dates(&c.cert);
+        assert_eq!(until, ca_end);
+        assert!(near(until, now + Duration::days(10)));
     }
 
     /// A kill in the middle of `write_atomic` leaves `.<name>.tmp<pid>` beside the file:

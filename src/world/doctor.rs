@@ -68,6 +68,15 @@ pub async fn check_discovery(
         tls: cluster.tls.clone(),
         servers: check.servers.clone(),
     };
+    // Read apart from health: a certificate past its end is why nobody answers.
+    let expiring = match (&cluster.tls, check.servers.first()) {
+        (Some(tls), Some(&server)) => crate::services::certs::notes_for(domain, tls, server).await,
+        _ => Vec::new(),
+    };
+    let diagnosis = diagnosis.with(
+        crate::services::doctor::expiry::findings(domain, &expiring),
+        Vec::new(),
+    );
     let asked = cluster.etcd.health(&at).await;
     Ok(match asked {
         Ok(report) if report.membership_read => {

@@ -345,16 +345,19 @@ impl Local for Journaled<dyn Local> {
         self.inner.ca(name)
     }
 
-    fn ensure_ca(&self, ca: &CaFiles) -> Result<bool> {
+    fn ensure_ca(&self, ca: &CaFiles, days: Option<u32>) -> Result<bool> {
         self.write(&ca.files, || {
-            let created = self.inner.ensure_ca(ca)?;
+            let created = self.inner.ensure_ca(ca, days)?;
             Ok((created, created))
         })
     }
 
     fn issue(&self, ca: &CaFiles, leaf: &LeafSpec) -> Result<CertFiles> {
         let files = CertFiles::in_dir(&ca.dir, &leaf.name);
-        self.write(&files, || Ok((self.inner.issue(ca, leaf)?, true)))
+        // A certificate renewed in place (rotation) belongs to the run that made it first:
+        // a rollback of this one must not take a live member's files away.
+        let existed = files.cert.exists() && files.key.exists();
+        self.write(&files, || Ok((self.inner.issue(ca, leaf)?, !existed)))
     }
 
     fn read(&self, path: &Path) -> Result<Vec<u8>> {

@@ -87,6 +87,7 @@ mod tests {
             cluster_version: None,
             cluster_id: None,
             alarms: Vec::new(),
+            certificates: Vec::new(),
             domain: "example.test".into(),
             status: Status::Degraded,
             members: vec![

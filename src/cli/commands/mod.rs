@@ -1,6 +1,7 @@
 //! Commands other than `run`: each a function from parsed arguments to an exit status.
 
 pub mod access;
+pub mod certs;
 pub mod definitions;
 pub mod destroy;
 pub mod destroy_cluster;

@@ -5,6 +5,7 @@
 
 pub mod certs;
 pub mod checks;
+pub mod expiry;
 pub mod membership;
 pub mod owners;
 pub mod quota;

@@ -46,7 +46,7 @@ pub fn alarm_findings(domain: &str, alarms: &[Alarm]) -> Vec<Finding> {
         .map(|a| {
             let fix = match a.alarm.as_str() {
                 "NOSPACE" => format!(
-                    "free space (delete keys, compact), `rigger run defrag --set domain={domain}`, then `etcdctl alarm disarm`"
+                    "`rigger run defrag --set domain={domain} --set compact=true` compacts, defragments every member and clears the alarm"
                 ),
                 _ => "etcd's members disagree about the data: restore from a backup (`rigger run restore`)".to_string(),
             };
