@@ -32,6 +32,7 @@ pub const SCRIPTS: &[Bundled] = &[
     bundle!("scripts", "restore"),
     bundle!("scripts", "recover"),
     bundle!("scripts", "defrag"),
+    bundle!("scripts", "rotate-certs"),
 ];
 
 /// `scripts/examples/*.rhai`: topologies a user would write (docs/topologies.md walks
@@ -50,6 +51,7 @@ pub const STDLIB: &[Bundled] = &[
     bundle!("stdlib", "members"),
     bundle!("stdlib", "recover"),
     bundle!("stdlib", "releases"),
+    bundle!("stdlib", "rotate"),
     bundle!("stdlib", "upgrade"),
 ];
 

@@ -105,6 +105,7 @@ fn refused(why: &str) -> Option<Refused> {
             "BadCertificate",
             "CertificateRequired",
             "UnsupportedCertificate",
+            "CertificateExpired",
         ]
         .iter()
         .any(|alert| why.contains(alert))
@@ -409,6 +410,13 @@ async fn ask_member(
                 }
             }
             asked.detail = match (asked.refused, &creds) {
+                (Some(Refused::TheirCert), Some(_)) if why.contains("expired") => {
+                    format!("{endpoint} serves a certificate that has expired: {why}")
+                }
+                (Some(Refused::OurCert), Some(c)) if why.contains("CertificateExpired") => format!(
+                    "{endpoint} refuses the client certificate {} as expired: {why}",
+                    c.files.cert.display()
+                ),
                 (Some(Refused::TheirCert), Some(c)) => format!(
                     "the certificate of {endpoint} is not signed by the CA in {}: {why}",
                     c.files.ca.display()

@@ -9,6 +9,7 @@ mod booted;
 mod booted_cluster;
 mod booted_faults;
 mod booted_upgrade;
+mod certs;
 mod cli;
 mod cloud;
 mod cloud_health;
