@@ -9,5 +9,6 @@ pub mod output;
 pub mod phase;
 pub mod progress;
 pub mod runtime;
+pub mod secret_file;
 pub mod state_dir;
 pub mod writer;

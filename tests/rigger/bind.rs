@@ -90,7 +90,7 @@ fn a_cluster_on_bind_through_rfc2136_is_healthy_and_destroy_takes_back_only_its_
     let keyless = lab.run_with_env(&no_key, &["destroy"]);
     keyless
         .failure(1)
-        .stderr_has("cannot read the TSIG key file /nonexistent/key")
+        .stderr_has("RIGGER_TSIG_KEY_FILE: cannot read /nonexistent/key")
         .stderr_has("the lab stays up");
     assert_eq!(bind.zone_now().matches("_etcd-server-ssl").count(), 3);
     lab.destroy().leaves_nothing();

@@ -244,3 +244,77 @@ async fn a_domain_the_account_has_no_zone_for_is_a_finding() {
         ])
     );
 }
+
+/// The doctor against the stand-in with `env` (the token's variables) added.
+fn doctor_with(cf_base: &str, dns: SocketAddr, env: &[(&str, &str)]) -> Outcome {
+    let mut rig = Rig::new()
+        .own_state()
+        .env("CLOUDFLARE_API_BASE_URL", cf_base)
+        .env("RIGGER_NAME_SERVERS", &format!("ns1.example.test={dns}"));
+    for (k, v) in env {
+        rig = rig.env(k, v);
+    }
+    rig.args(&[
+        "doctor",
+        "--discovery-srv",
+        "example.test",
+        "--target",
+        "aws",
+        "--dns",
+        "cloudflare",
+        "--json",
+    ])
+    .run()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_may_come_from_a_file_and_one_others_can_read_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let (cf_base, api) = stand_in().await;
+    let dns = dns_following(api.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cloudflare-token");
+    std::fs::write(&file, format!("{TOKEN}\n")).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let path = file.display().to_string();
+    let out = off_runtime({
+        let (base, path) = (cf_base.clone(), path.clone());
+        move || doctor_with(&base, dns, &[("CLOUDFLARE_API_TOKEN_FILE", &path)])
+    })
+    .await;
+    // The stand-in took the token (it refuses any other): the zone was read.
+    let report: Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
+    assert_eq!(report["servers"], json!([dns.to_string()]), "{report:#}");
+    out.stderr_has(&format!(
+        "CLOUDFLARE_API_TOKEN_FILE: {path} is readable by every user of this machine (mode 644)"
+    ))
+    .stderr_lacks(TOKEN);
+    assert!(!out.stdout.contains(TOKEN));
+    // Made private, nothing is said.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = off_runtime({
+        let (base, path) = (cf_base.clone(), path.clone());
+        move || doctor_with(&base, dns, &[("CLOUDFLARE_API_TOKEN_FILE", &path)])
+    })
+    .await;
+    out.stderr_lacks("readable by every user");
+    // Both at once: refused before anything is asked, naming both.
+    let out = off_runtime({
+        let (base, path) = (cf_base.clone(), path.clone());
+        move || {
+            doctor_with(
+                &base,
+                dns,
+                &[
+                    ("CLOUDFLARE_API_TOKEN_FILE", &path),
+                    ("CLOUDFLARE_API_TOKEN", TOKEN),
+                ],
+            )
+        }
+    })
+    .await;
+    out.failure(1)
+        .stderr_has("both CLOUDFLARE_API_TOKEN and CLOUDFLARE_API_TOKEN_FILE are set");
+    drop(api);
+}

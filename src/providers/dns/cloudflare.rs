@@ -46,15 +46,16 @@ impl fmt::Debug for Auth {
 }
 
 impl Auth {
-    /// From `CLOUDFLARE_API_TOKEN`, or `CLOUDFLARE_API_KEY` with `CLOUDFLARE_EMAIL`.
+    /// From `CLOUDFLARE_API_TOKEN` (or `CLOUDFLARE_API_TOKEN_FILE`, a file holding it),
+    /// or `CLOUDFLARE_API_KEY` with `CLOUDFLARE_EMAIL`.
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        let token = set("CLOUDFLARE_API_TOKEN");
+        let token = crate::base::secret_file::from_env("CLOUDFLARE_API_TOKEN", &var)?;
         let key = set("CLOUDFLARE_API_KEY");
         let email = set("CLOUDFLARE_EMAIL");
         match (token, key, email) {
             (Some(_), Some(_), _) => Err(Error::invalid(
-                "both CLOUDFLARE_API_TOKEN and CLOUDFLARE_API_KEY are set; rigger will not guess which to use",
+                "both a CLOUDFLARE_API_TOKEN and CLOUDFLARE_API_KEY are set; rigger will not guess which to use",
             )
             .with_help("unset one of them (a scoped API token is preferred)")),
             (Some(token), None, _) => Ok(Self::Token(token.trim().to_string())),
@@ -67,8 +68,8 @@ impl Auth {
             )
             .with_help("the legacy key needs the account's e-mail in CLOUDFLARE_EMAIL; a scoped CLOUDFLARE_API_TOKEN needs nothing else")),
             (None, None, _) => Err(Error::new(ErrorKind::Missing, "no Cloudflare credentials").with_help(
-                "set CLOUDFLARE_API_TOKEN to an API token with Zone:Read and DNS:Edit on the zone \
-                 (or CLOUDFLARE_API_KEY with CLOUDFLARE_EMAIL)",
+                "set CLOUDFLARE_API_TOKEN (or CLOUDFLARE_API_TOKEN_FILE, a file holding it) to an API \
+                 token with Zone:Read and DNS:Edit on the zone (or CLOUDFLARE_API_KEY with CLOUDFLARE_EMAIL)",
             )),
         }
     }

@@ -46,9 +46,7 @@ fn key_from(var: impl Fn(&str) -> Option<String>) -> Result<TsigKey> {
             ));
         }
         (Some(path), None) => (
-            std::fs::read_to_string(&path).map_err(|e| {
-                Error::invalid(format!("cannot read the TSIG key file {path}: {e}"))
-            })?,
+            crate::base::secret_file::read("RIGGER_TSIG_KEY_FILE", &path)?,
             path,
         ),
         (None, Some(text)) => (text, "RIGGER_TSIG_KEY".to_string()),
