@@ -39,21 +39,7 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         /// `pki_ca(name)`, a CA made now valid `opts.days` (1 to 36500; `()` for ten
         /// years); one that exists is used as it is.
         fn pki_ca(c, name: &str, opts: Map) -> Map {
-            let days = match opts.get("days") {
-                None => None,
-                Some(d) if d.is_unit() => None,
-                Some(d) => d
-                    .as_int()
-                    .ok()
-                    .filter(|d| (1..=i64::from(MAX_CA_DAYS)).contains(d))
-                    .map(|d| Some(d as u32))
-                    .ok_or_else(|| c.invalid(format!(
-                        "opts.days {d} is not a CA's life: 1 to {MAX_CA_DAYS} days"
-                    )))?,
-            };
-            if let Some(k) = opts.keys().find(|k| k.as_str() != "days") {
-                return Err(c.invalid(format!("opts.{k} is not one pki_ca takes: days")).into());
-            }
+            let days = ca_days(c, &opts)?;
             ca(c, name, days)
         }
     }
@@ -84,6 +70,71 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
             }
             Ok(made)
         }
+    }
+    primitive! { engine, cx,
+        /// The CA that is to follow `ca` (`pki_ca`'s map), for a rotation of the CA: made
+        /// now beside it (`ca-next.crt`, `ca-next.key`), valid `opts.days` (`()`: ten years),
+        /// or the one a rotation that stopped made, kept. A map as `pki_ca` returns, so that
+        /// `pki_cert` signs with it.
+        fn pki_ca_next(c, ca: Map, opts: Map) -> Map {
+            let days = ca_days(c, &opts)?;
+            let ca = ca_of(&ca)?;
+            let next = c.creating().on_world(LIMIT, move |world| async move {
+                world.backends.local.next_ca(&ca, days)
+            })?;
+            let mut m = files_map(&next.files);
+            m.insert("name".into(), next.name.into());
+            m.insert("dir".into(), next.dir.to_string_lossy().into_owned().into());
+            Ok(m)
+        }
+    }
+    primitive! { engine, cx,
+        /// Rewrites the certificate file of `ca` as the bundle rigger (and every member it is
+        /// uploaded to) trusts: the CA that signs, then the certificates of the files `also`
+        /// (paths; `[]` leaves the CA alone). A member reads its trusted CA file only when it
+        /// starts.
+        fn pki_ca_trust(c, ca: Map, also: rhai::Array) -> () {
+            let ca = ca_of(&ca)?;
+            let also: Vec<PathBuf> = also.iter().map(|p| PathBuf::from(p.to_string())).collect();
+            c.on_world(LIMIT, move |world| async move {
+                world.backends.local.trust(&ca, &also)
+            })?;
+            Ok(())
+        }
+    }
+    primitive! { engine, cx,
+        /// Makes `next` (`pki_ca_next`'s map) the CA of `ca` that signs: its certificate
+        /// first in `ca`'s bundle, the old ones after it, its key `ca`'s key; `next`'s own
+        /// files go. Certificates `pki_cert` issues from `ca` are then the new CA's.
+        fn pki_ca_promote(c, ca: Map, next: Map) -> () {
+            let ca = ca_of(&ca)?;
+            let next = ca_of(&next)?;
+            c.on_world(LIMIT, move |world| async move {
+                world.backends.local.promote(&ca, &next)
+            })?;
+            Ok(())
+        }
+    }
+}
+
+/// `opts.days` of a CA: None (ten years) unless given, 1 to 36500.
+fn ca_days(c: &super::call::Call, opts: &Map) -> Result<Option<u32>, Failure> {
+    if let Some(k) = opts.keys().find(|k| k.as_str() != "days") {
+        return Err(c.invalid(format!("opts.{k} is not one a CA takes: days")));
+    }
+    match opts.get("days") {
+        None => Ok(None),
+        Some(d) if d.is_unit() => Ok(None),
+        Some(d) => d
+            .as_int()
+            .ok()
+            .filter(|d| (1..=i64::from(MAX_CA_DAYS)).contains(d))
+            .map(|d| Some(d as u32))
+            .ok_or_else(|| {
+                c.invalid(format!(
+                    "opts.days {d} is not a CA's life: 1 to {MAX_CA_DAYS} days"
+                ))
+            }),
     }
 }
 

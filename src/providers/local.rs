@@ -141,6 +141,15 @@ pub trait Local: Send + Sync {
     fn ensure_ca(&self, ca: &CaFiles, days: Option<u32>) -> Result<bool>;
     /// Issues a leaf signed by `ca`, written to the CA's folder.
     fn issue(&self, ca: &CaFiles, leaf: &LeafSpec) -> Result<CertFiles>;
+    /// The CA that is to follow `ca` (`ca-next.crt`, `ca-next.key` beside it), made valid
+    /// `days` (None: ten years) unless one is there already, which is kept.
+    fn next_ca(&self, ca: &CaFiles, days: Option<u32>) -> Result<CaFiles>;
+    /// Rewrites `ca`'s certificate file as the bundle rigger and the members trust: the
+    /// CA that signs (its first certificate) followed by those of the files `also`.
+    fn trust(&self, ca: &CaFiles, also: &[PathBuf]) -> Result<()>;
+    /// Makes `next` the CA that signs: its certificate first in `ca`'s bundle (the old
+    /// ones kept after it), its key `ca`'s key; its own files then go.
+    fn promote(&self, ca: &CaFiles, next: &CaFiles) -> Result<()>;
     /// A local file's bytes.
     fn read(&self, path: &Path) -> Result<Vec<u8>>;
     /// Removes a file this run wrote; one already gone is fine.

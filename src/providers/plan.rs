@@ -339,6 +339,42 @@ impl Local for Plan {
         Ok(CertFiles::in_dir(&ca.dir, &leaf.name))
     }
 
+    fn next_ca(&self, ca: &CaFiles, _days: Option<u32>) -> Result<CaFiles> {
+        self.record(format!(
+            "create the CA to follow {}'s in {} (ca-next.crt)",
+            ca.name,
+            ca.dir.display()
+        ));
+        Ok(CaFiles {
+            name: ca.name.clone(),
+            dir: ca.dir.clone(),
+            files: CertFiles::in_dir(&ca.dir, "ca-next"),
+        })
+    }
+
+    fn trust(&self, ca: &CaFiles, also: &[std::path::PathBuf]) -> Result<()> {
+        let also: Vec<String> = also.iter().map(|p| p.display().to_string()).collect();
+        self.record(format!(
+            "write {} as the CA that signs followed by {}",
+            ca.files.cert.display(),
+            if also.is_empty() {
+                "nothing".to_string()
+            } else {
+                also.join(", ")
+            }
+        ));
+        Ok(())
+    }
+
+    fn promote(&self, ca: &CaFiles, next: &CaFiles) -> Result<()> {
+        self.record(format!(
+            "make {} the CA of {} that signs",
+            next.files.cert.display(),
+            ca.name
+        ));
+        Ok(())
+    }
+
     fn read(&self, path: &Path) -> Result<Vec<u8>> {
         // A planned certificate does not exist yet, and its contents do not matter.
         Ok(std::fs::read(path)
@@ -570,6 +606,15 @@ mod tests {
         }
         fn issue(&self, ca: &CaFiles, leaf: &LeafSpec) -> Result<CertFiles> {
             Ok(CertFiles::in_dir(&ca.dir, &leaf.name))
+        }
+        fn next_ca(&self, ca: &CaFiles, _: Option<u32>) -> Result<CaFiles> {
+            Ok(ca.clone())
+        }
+        fn trust(&self, _: &CaFiles, _: &[std::path::PathBuf]) -> Result<()> {
+            Ok(())
+        }
+        fn promote(&self, _: &CaFiles, _: &CaFiles) -> Result<()> {
+            Ok(())
         }
         fn read(&self, _: &Path) -> Result<Vec<u8>> {
             Ok(Vec::new())

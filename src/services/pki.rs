@@ -58,6 +58,75 @@ fn stamp(
     params.serial_number = Some(SerialNumber::from_slice(&serial));
 }
 
+/// The DER blocks of every certificate in the PEM text `pem`, in order.
+fn pem_blocks(pem: &[u8]) -> Result<Vec<Vec<u8>>, PkiError> {
+    let mut out = Vec::new();
+    for block in x509_parser::pem::Pem::iter_from_buffer(pem) {
+        let block = block.map_err(err)?;
+        if block.label == "CERTIFICATE" {
+            out.push(block.contents);
+        }
+    }
+    Ok(out)
+}
+
+fn to_pem(blocks: &[Vec<u8>]) -> String {
+    blocks.iter().map(|der| pem_of(der)).collect()
+}
+
+fn pem_of(der: &[u8]) -> String {
+    use base64::Engine;
+    let text = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in text.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
+}
+
+/// The public key (its bits, as `KeyPair::public_key_raw` gives them) of the first
+/// certificate in `pem`.
+fn first_public_key(pem: &str) -> Result<Vec<u8>, PkiError> {
+    let (_, block) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).map_err(err)?;
+    let cert = block.parse_x509().map_err(err)?;
+    Ok(cert.public_key().subject_public_key.data.to_vec())
+}
+
+/// Rewrites `ca.cert` as its first certificate followed by those in `also` (each once).
+pub fn trust(ca: &CertFiles, also: &[std::path::PathBuf]) -> Result<(), PkiError> {
+    let mut blocks = pem_blocks(&std::fs::read(&ca.cert)?)?;
+    blocks.truncate(1);
+    for path in also {
+        for der in pem_blocks(&std::fs::read(path)?)? {
+            if !blocks.contains(&der) {
+                blocks.push(der);
+            }
+        }
+    }
+    write_atomic(&ca.cert, to_pem(&blocks).as_bytes(), 0o644)?;
+    Ok(())
+}
+
+/// `next` becomes the CA that signs: first in `ca.cert`, the others after it; its key
+/// `ca.key`. The bundle is written before the key (a stop between the two is caught by
+/// `issue`, and a second promotion finishes it); `next`'s files go last.
+pub fn promote(ca: &CertFiles, next: &CertFiles) -> Result<(), PkiError> {
+    let new = pem_blocks(&std::fs::read(&next.cert)?)?;
+    let mut blocks = new.clone();
+    for der in pem_blocks(&std::fs::read(&ca.cert)?)? {
+        if !blocks.contains(&der) {
+            blocks.push(der);
+        }
+    }
+    write_atomic(&ca.cert, to_pem(&blocks).as_bytes(), 0o644)?;
+    write_atomic(&ca.key, &std::fs::read(&next.key)?, 0o600)?;
+    std::fs::remove_file(&next.cert)?;
+    std::fs::remove_file(&next.key)?;
+    Ok(())
+}
+
 /// When the certificate `pem` stops being valid.
 pub fn not_after(pem: &str) -> Result<OffsetDateTime, PkiError> {
     let (_, pem) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).map_err(err)?;
@@ -72,8 +141,18 @@ pub fn ensure_ca(
     common_name: &str,
     days: Option<u32>,
 ) -> Result<(CertFiles, bool), PkiError> {
+    ensure_ca_at(dir, "ca", common_name, days)
+}
+
+/// `ensure_ca` with the files `<dir>/<stem>.crt` and `.key`.
+pub fn ensure_ca_at(
+    dir: &Path,
+    stem: &str,
+    common_name: &str,
+    days: Option<u32>,
+) -> Result<(CertFiles, bool), PkiError> {
     private_dir(dir)?;
-    let files = CertFiles::in_dir(dir, "ca");
+    let files = CertFiles::in_dir(dir, stem);
     if files.cert.exists() && files.key.exists() {
         return Ok((files, false));
     }
@@ -101,6 +180,15 @@ pub fn issue(ca: &CertFiles, dir: &Path, spec: &LeafSpec) -> Result<CertFiles, P
     let ca_key = KeyPair::from_pem(&std::fs::read_to_string(&ca.key)?).map_err(err)?;
     let ca_pem = std::fs::read_to_string(&ca.cert)?;
     let ca_end = not_after(&ca_pem)?;
+    // The key must be the first certificate's: a leaf signed by another key under its
+    // name would be refused by every member.
+    if first_public_key(&ca_pem)? != ca_key.public_key_raw() {
+        return Err(PkiError::Cert(format!(
+            "{} is not the key of the first certificate in {}: a CA rotation stopped between the two files; `rigger run rotate-certs --set ca=true` again finishes it",
+            ca.key.display(),
+            ca.cert.display()
+        )));
+    }
     let issuer = Issuer::from_ca_cert_pem(&ca_pem, ca_key).map_err(err)?;
     let key = KeyPair::generate().map_err(err)?;
     let mut params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
@@ -130,6 +218,9 @@ pub fn issue(ca: &CertFiles, dir: &Path, spec: &LeafSpec) -> Result<CertFiles, P
             .push(ExtendedKeyUsagePurpose::ClientAuth);
     }
     stamp(&mut params, spec.days, LEAF_YEARS, Some(ca_end));
+    // Names the CA's key: while two CAs of one name are trusted together (a rotation),
+    // a verifier finds the one that signed without trying each.
+    params.use_authority_key_identifier_extension = true;
     let cert = params.signed_by(&key, &issuer).map_err(err)?;
     private_dir(dir)?;
     let files = CertFiles::in_dir(dir, &spec.name);
@@ -166,6 +257,32 @@ impl Local for LocalFiles {
     fn issue(&self, ca: &CaFiles, leaf: &LeafSpec) -> error::Result<CertFiles> {
         issue(&ca.files, &ca.dir, leaf)
             .map_err(|e| Error::failed(format!("cannot issue {}: {e}", leaf.name)))
+    }
+
+    fn next_ca(&self, ca: &CaFiles, days: Option<u32>) -> error::Result<CaFiles> {
+        let (files, _) = ensure_ca_at(&ca.dir, "ca-next", &ca.name, days).map_err(|e| {
+            Error::failed(format!("cannot create the next CA for {}: {e}", ca.name))
+        })?;
+        Ok(CaFiles {
+            name: ca.name.clone(),
+            dir: ca.dir.clone(),
+            files,
+        })
+    }
+
+    fn trust(&self, ca: &CaFiles, also: &[std::path::PathBuf]) -> error::Result<()> {
+        trust(&ca.files, also)
+            .map_err(|e| Error::failed(format!("cannot write {}: {e}", ca.files.cert.display())))
+    }
+
+    fn promote(&self, ca: &CaFiles, next: &CaFiles) -> error::Result<()> {
+        promote(&ca.files, &next.files).map_err(|e| {
+            Error::failed(format!(
+                "cannot make {} the CA of {}: {e}",
+                next.files.cert.display(),
+                ca.name
+            ))
+        })
     }
 
     fn read(&self, path: &Path) -> error::Result<Vec<u8>> {
@@ -312,6 +429,69 @@ mod tests {
         let (_, until, _) = dates(&c.cert);
         assert_eq!(until, ca_end);
         assert!(near(until, now + Duration::days(10)));
+    }
+
+    fn verifies(ca: &Path, leaf: &Path) -> bool {
+        std::process::Command::new("openssl")
+            .args(["verify", "-CAfile"])
+            .arg(ca)
+            .arg(leaf)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    }
+
+    #[test]
+    fn a_next_ca_is_trusted_beside_the_old_then_signs_in_its_place() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let (ca, _) = ensure_ca(dir, "d.test", None).unwrap();
+        let old_ca = dir.join("old-ca.crt");
+        std::fs::copy(&ca.cert, &old_ca).unwrap();
+        let (next, made) = ensure_ca_at(dir, "ca-next", "d.test", None).unwrap();
+        assert!(made);
+        let leaf = |name: &str| LeafSpec {
+            name: name.into(),
+            dns: vec![],
+            ips: vec![],
+            server: true,
+            client: true,
+            days: None,
+        };
+        // Both trusted, the old one still signs.
+        trust(&ca, std::slice::from_ref(&next.cert)).unwrap();
+        let bundle = std::fs::read_to_string(&ca.cert).unwrap();
+        assert_eq!(bundle.matches("BEGIN CERTIFICATE").count(), 2);
+        trust(&ca, std::slice::from_ref(&next.cert)).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&ca.cert).unwrap(),
+            bundle,
+            "each once"
+        );
+        let a = issue(&ca, dir, &leaf("a")).unwrap();
+        assert!(verifies(&old_ca, &a.cert));
+        assert!(!verifies(&next.cert, &a.cert));
+        // Promoted: the new one signs, first in the bundle, its own files gone.
+        let new_ca = dir.join("new-ca.crt");
+        std::fs::copy(&next.cert, &new_ca).unwrap();
+        promote(&ca, &next).unwrap();
+        assert!(!next.cert.exists() && !next.key.exists());
+        let b = issue(&ca, dir, &leaf("b")).unwrap();
+        assert!(verifies(&new_ca, &b.cert));
+        assert!(!verifies(&old_ca, &b.cert));
+        assert!(verifies(&ca.cert, &a.cert), "the bundle trusts both");
+        // Shrunk to the new one alone: the old leaf is no longer trusted.
+        trust(&ca, &[]).unwrap();
+        assert!(!verifies(&ca.cert, &a.cert));
+        assert!(verifies(&ca.cert, &b.cert));
+        // A key that is not the first certificate's is refused, not used.
+        std::fs::write(&ca.cert, std::fs::read(&old_ca).unwrap()).unwrap();
+        let why = issue(&ca, dir, &leaf("c")).unwrap_err().to_string();
+        assert!(
+            why.contains("is not the key of the first certificate"),
+            "{why}"
+        );
     }
 
     /// A kill in the middle of `write_atomic` leaves `.<name>.tmp<pid>` beside the file:

@@ -360,6 +360,21 @@ impl Local for Journaled<dyn Local> {
         self.write(&files, || Ok((self.inner.issue(ca, leaf)?, !existed)))
     }
 
+    fn next_ca(&self, ca: &CaFiles, days: Option<u32>) -> Result<CaFiles> {
+        let files = CertFiles::in_dir(&ca.dir, "ca-next");
+        let existed = files.cert.exists() && files.key.exists();
+        self.write(&files, || Ok((self.inner.next_ca(ca, days)?, !existed)))
+    }
+
+    fn trust(&self, ca: &CaFiles, also: &[std::path::PathBuf]) -> Result<()> {
+        // The CA's own file, rewritten: it belongs to the run that made the CA.
+        self.inner.trust(ca, also)
+    }
+
+    fn promote(&self, ca: &CaFiles, next: &CaFiles) -> Result<()> {
+        self.inner.promote(ca, next)
+    }
+
     fn read(&self, path: &Path) -> Result<Vec<u8>> {
         self.inner.read(path)
     }
