@@ -464,3 +464,44 @@ fn certificates_near_their_end_are_warned_about_and_one_past_it_is_named() {
         .success();
     lab.destroy().leaves_nothing();
 }
+
+#[test]
+fn a_rotation_with_the_ca_runs_over_ssh_as_against_cloud_machines() {
+    let Some(lab) = LabRig::new() else { return };
+    let over_ssh = |script: &str, sets: &[&str]| {
+        let mut args = vec!["run", "--transport", "ssh", "--ssh-accept-new", script];
+        for s in sets {
+            args.extend(["--set", s]);
+        }
+        lab.run(&args)
+    };
+    over_ssh("cluster", &[]).reports_healthy(3, "example.test");
+    let before: Value = serde_json::from_str(
+        &lab.run(&["certs", "--discovery-srv", "example.test", "--json"])
+            .stdout,
+    )
+    .unwrap();
+    over_ssh("rotate-certs", &["ca=true"])
+        .success()
+        .stdout_has("the old CA of example.test is trusted no more")
+        .stdout_has("cluster is healthy");
+    let out = lab.run(&["certs", "--discovery-srv", "example.test", "--json"]);
+    out.success();
+    let after: Value = serde_json::from_str(&out.stdout).unwrap();
+    let serials = |v: &Value, key: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["serial"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    // Every file and every served certificate is new, and each member serves its file.
+    for s in serials(&after, "files") {
+        assert!(!serials(&before, "files").contains(&s), "{s} was kept");
+    }
+    let served = after["served"].as_array().unwrap();
+    assert_eq!(served.len(), 6);
+    assert!(served.iter().all(|s| s["matches_file"] == true), "{after}");
+    lab.destroy().leaves_nothing();
+}
