@@ -93,6 +93,49 @@ fn stop_health_poller(lab: &LabRig, mut child: Child) -> Vec<String> {
     codes.lines().map(String::from).collect()
 }
 
+/// Every key file under the state dir (the PKI's, the lab machines' copies) is 0600,
+/// and no key's secret appears in `said` (a run's output) or in any file of the state's
+/// runs (the journals).
+fn keys_are_private_and_unsaid(lab: &LabRig, said: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut keys = Vec::new();
+    let mut todo = vec![lab.path("state")];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() && !path.ends_with("data") {
+                todo.push(path);
+            } else if path.extension().is_some_and(|e| e == "key") {
+                assert_eq!(
+                    meta.permissions().mode() & 0o777,
+                    0o600,
+                    "{}",
+                    path.display()
+                );
+                keys.push(path);
+            }
+        }
+    }
+    assert!(keys.len() >= 5, "{keys:?}");
+    let journals: String = std::fs::read_dir(lab.path("state/runs"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    for key in keys {
+        let text = std::fs::read_to_string(&key).unwrap();
+        let secret = text.lines().nth(1).unwrap();
+        assert!(!said.contains(secret), "{} was said", key.display());
+        assert!(
+            !journals.contains(secret),
+            "{} is in a journal",
+            key.display()
+        );
+    }
+    assert!(!said.contains("PRIVATE KEY") && !journals.contains("PRIVATE KEY"));
+}
+
 fn fqdns(lab: &LabRig) -> Vec<String> {
     lab.host_names()
         .iter()
@@ -236,7 +279,7 @@ fn a_rotation_under_writes_serves_new_serials_with_health_healthy_throughout() {
     let child = writer(&lab, 0);
     let poller = health_poller(&lab);
     std::thread::sleep(Duration::from_millis(500));
-    let out = lab.run(&["run", "rotate-certs", "--set", "ca=true"]);
+    let out = lab.run(&["-v", "run", "rotate-certs", "--set", "ca=true"]);
     std::thread::sleep(Duration::from_millis(500));
     let codes = stop_health_poller(&lab, poller);
     let (acked, longest, tried) = stop_writer(&lab, child);
@@ -303,6 +346,7 @@ fn a_rotation_under_writes_serves_new_serials_with_health_healthy_throughout() {
         !refused.status.success(),
         "the old client certificate was taken"
     );
+    keys_are_private_and_unsaid(&lab, &format!("{}{}", out.stdout, out.stderr));
     let names = dns_equals_membership(&lab, 0, 3);
     every_member_holds(&lab, 0, &names, "w", &acked);
     assert!(
