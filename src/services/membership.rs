@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use hickory_proto::rr::RecordType;
 use serde_json::{Value, json};
 
-use super::etcd_client::{Credentials, cause, credentials, http_client};
+use super::etcd_client::{Credentials, credentials};
+use super::etcd_grpc::CallError;
 use super::resolve;
 use crate::base::error::Error;
 use crate::providers::TlsFiles;
@@ -146,57 +147,25 @@ async fn post_within(
     body: &Value,
     within: Option<Duration>,
 ) -> Result<Value, Refusal> {
-    let client = match http_client(creds, &at.host, at.addr, false) {
+    let client = match super::etcd_grpc::client(creds, &at.host, at.addr) {
         Ok(c) => c,
         Err(why) => {
             return Err(Refusal::lasting(why));
         }
     };
-    let mut request = client
-        .post(format!("{}{path}", at.url))
-        .body(body.to_string());
-    if let Some(within) = within {
-        request = request.timeout(within);
-    }
-    let sent = request.send().await;
-    let resp = match sent {
-        Ok(r) => r,
+    match super::etcd_grpc::call(&client, &at.url, path, body, within).await {
+        Ok(value) => Ok(value),
         // Down or unreachable: another member may answer.
-        Err(e) => {
-            return Err(Refusal::passing(format!(
-                "cannot reach {}: {}",
-                at.url,
-                cause(&e)
-            )));
+        Err(CallError::Unreachable(why)) => {
+            Err(Refusal::passing(format!("cannot reach {}: {why}", at.url)))
         }
-    };
-    let ok = resp.status().is_success();
-    let value: Value = match resp.json().await {
-        Ok(v) => v,
-        Err(e) => {
-            return Err(Refusal::passing(format!(
-                "{} answered what is not JSON: {}",
-                at.url,
-                cause(&e)
-            )));
-        }
-    };
-    if ok && value.get("error").is_none() {
-        return Ok(value);
+        Err(CallError::Garbled(why)) => Err(Refusal::passing(format!("{}: {why}", at.url))),
+        Err(CallError::Refused { code, message }) => Err(Refusal {
+            passing: passing(&message),
+            no_such_member: code == super::etcd_grpc::NOT_FOUND,
+            why: message,
+        }),
     }
-    // The gateway says a gRPC error as `{error, code, message}`.
-    let why = ["message", "error"]
-        .iter()
-        .find_map(|k| value.get(*k).and_then(Value::as_str))
-        .unwrap_or("an error without a message")
-        .to_string();
-    // gRPC's NotFound: etcd's "member not found".
-    const NOT_FOUND: u64 = 5;
-    Err(Refusal {
-        passing: passing(&why),
-        no_such_member: value.get("code").and_then(Value::as_u64) == Some(NOT_FOUND),
-        why,
-    })
 }
 
 /// A uint64 as the gateway writes it: a string, or absent for zero.

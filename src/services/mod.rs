@@ -8,6 +8,8 @@ pub mod certs;
 pub mod doctor;
 pub mod drift;
 pub mod etcd_client;
+pub mod etcd_grpc;
+pub mod etcd_pb;
 pub mod health;
 pub mod membership;
 pub mod metrics;
