@@ -9,6 +9,7 @@ use hickory_proto::rr::RecordType;
 
 use super::drift::Published;
 use super::etcd_client::{Credentials, FilesError, cause, credentials, http_client};
+use super::etcd_grpc::CallError;
 use super::resolve::{self, ResolveError};
 use crate::base::error::Error;
 use crate::providers::etcd_api::{Alarm, CertNote, Member, Report, Status};
@@ -140,15 +141,12 @@ struct Raft {
     db_size_in_use: u64,
 }
 
-async fn raft_status(client: &reqwest::Client, base: &str) -> Result<Option<Raft>, String> {
-    let resp = client
-        .post(format!("{base}/v3/maintenance/status"))
-        .body("{}")
-        .send()
-        .await
-        .map_err(|e| cause(&e))?;
-    let Ok(v) = resp.json::<serde_json::Value>().await else {
-        return Ok(None);
+async fn raft_status(grpc: &reqwest::Client, base: &str) -> Result<Option<Raft>, String> {
+    let path = "/v3/maintenance/status";
+    let v = match super::etcd_grpc::call(grpc, base, path, &serde_json::json!({}), None).await {
+        Ok(v) => v,
+        Err(CallError::Unreachable(why)) => return Err(why),
+        Err(_) => return Ok(None),
     };
     // The gateway writes uint64 as strings and leaves out zero values.
     let number = |p: &str| {
@@ -171,17 +169,11 @@ async fn raft_status(client: &reqwest::Client, base: &str) -> Result<Option<Raft
 }
 
 /// The alarms the cluster has raised, as a member lists them (`etcdctl alarm list`).
-async fn alarms(client: &reqwest::Client, base: &str) -> Option<Vec<Alarm>> {
-    let resp = client
-        .post(format!("{base}/v3/maintenance/alarm"))
-        .body(r#"{"action":"GET"}"#)
-        .send()
+async fn alarms(grpc: &reqwest::Client, base: &str) -> Option<Vec<Alarm>> {
+    let get = serde_json::json!({ "action": "GET" });
+    let v = super::etcd_grpc::call(grpc, base, "/v3/maintenance/alarm", &get, None)
         .await
         .ok()?;
-    let v = resp.json::<serde_json::Value>().await.ok()?;
-    if v.get("error").is_some() {
-        return None;
-    }
     let list = v.get("alarms").and_then(|a| a.as_array());
     Some(
         list.into_iter()
@@ -265,16 +257,9 @@ async fn health_answer(
     }))
 }
 
-async fn membership(client: &reqwest::Client, base: &str) -> BTreeMap<String, String> {
-    let Ok(resp) = client
-        .post(format!("{base}/v3/cluster/member/list"))
-        .body("{}")
-        .send()
-        .await
-    else {
-        return BTreeMap::new();
-    };
-    let Ok(v) = resp.json::<serde_json::Value>().await else {
+async fn membership(grpc: &reqwest::Client, base: &str) -> BTreeMap<String, String> {
+    let list = "/v3/cluster/member/list";
+    let Ok(v) = super::etcd_grpc::call(grpc, base, list, &serde_json::json!({}), None).await else {
         return BTreeMap::new();
     };
     let mut out = BTreeMap::new();
@@ -374,9 +359,15 @@ async fn ask_member(
         Ok(c) => c,
         Err(e) => return Asked::failed(endpoint, e),
     };
+    // etcd's API over gRPC (its gateway refuses a named certificate once auth is on);
+    // `/health`, `/version` and `/metrics` over plain HTTPS.
+    let grpc = match super::etcd_grpc::client(creds.as_ref(), &target, addr) {
+        Ok(c) => c,
+        Err(e) => return Asked::failed(endpoint, e),
+    };
     // Asked before the health check: /health waits up to a second for a read through
     // raft, and a leader seen after it may be one elected meanwhile.
-    let status = raft_status(&client, &endpoint).await;
+    let status = raft_status(&grpc, &endpoint).await;
     let raft = status.as_ref().ok().copied().flatten();
     let (version, cluster_version) = match &status {
         Ok(_) => versions(&client, &endpoint).await.unzip(),
@@ -440,12 +431,12 @@ async fn ask_member(
             asked.answered = true;
             // Listing them goes through raft: asked of a member with a leader only, so
             // that an election is never waited for.
-            asked.alarms = alarms(&client, &endpoint).await;
+            asked.alarms = alarms(&grpc, &endpoint).await;
         }
         Ok(v) => {
             asked.answered = true;
             let reason = v.get("reason").and_then(|r| r.as_str()).unwrap_or("");
-            let after = raft_status(&client, &endpoint).await.ok().flatten();
+            let after = raft_status(&grpc, &endpoint).await.ok().flatten();
             let moved = matches!((raft, after), (Some(a), Some(b)) if a.term != b.term);
             asked.leaderless = reason.contains("NO LEADER") || moved;
             asked.detail = format!("got unhealthy result from {endpoint}: {v}");
@@ -455,7 +446,7 @@ async fn ask_member(
     asked.raft = raft;
     // A member that answers at all can say who is who, even without a leader.
     if asked.answered {
-        asked.members = membership(&client, &endpoint).await;
+        asked.members = membership(&grpc, &endpoint).await;
     }
     asked
 }
