@@ -368,6 +368,10 @@ enum Command {
         /// One JSON object: domain, endpoints, cacert, cert, key.
         #[arg(long)]
         json: bool,
+        /// The settings of the etcd user NAME that `rigger run user-add` made (its own
+        /// certificate), instead of rigger's own (root's, once auth is on).
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
         #[command(flatten)]
         state: StateArgs,
     },
@@ -786,8 +790,9 @@ pub fn main() -> ExitCode {
         Command::Env {
             discovery_srv,
             json,
+            user,
             state,
-        } => commands::env::env(&state.state(), &discovery_srv, json),
+        } => commands::env::env(&state.state(), &discovery_srv, json, user.as_deref()),
         Command::State { command } => match command {
             StateCommand::List { json, state } => commands::state::list(&state.state(), json),
             StateCommand::Show {

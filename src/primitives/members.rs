@@ -1,7 +1,8 @@
 //! The day-2 surface: finding an existing cluster (`cluster_find`), its live
 //! membership (`etcd_members`), changing it (`etcd_member_add`, `etcd_member_promote`,
 //! `etcd_member_remove`, `etcd_move_leader`), its maintenance (`etcd_defrag`,
-//! `etcd_compact`, `etcd_alarm_disarm`), and taking one machine's share of the cluster
+//! `etcd_compact`, `etcd_alarm_disarm`), its users (`etcd_user_add`,
+//! `etcd_user_remove`), and taking one machine's share of the cluster
 //! down again (`retire_machine`).
 
 use std::sync::Arc;
@@ -24,6 +25,27 @@ const CHANGE: Duration = Duration::from_secs(30);
 const CATCH_UP: Duration = Duration::from_secs(60);
 /// A defragmentation refused for a passing reason (a leader change) is asked again.
 const DEFRAG: Duration = Duration::from_secs(30);
+
+/// An etcd user name rigger gives a certificate to: letters, digits, `.`, `_` and `-`
+/// (it names files too), never `root`, which is rigger's own.
+fn user_arg(c: &Call, user: &str) -> Result<String, Failure> {
+    let fine = !user.is_empty()
+        && user.len() <= 64
+        && user
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ".-_".contains(ch));
+    if !fine {
+        return Err(c.invalid(format!(
+            "user {user:?} is not a user name rigger gives: 1 to 64 letters, digits, '.', '_' or '-'"
+        )));
+    }
+    if user == "root" {
+        return Err(c.invalid(
+            "user root is rigger's own: every right on the cluster, kept as its admin credential",
+        ));
+    }
+    Ok(user.to_string())
+}
 
 fn id_arg(c: &Call, id: &str) -> Result<u64, Failure> {
     u64::from_str_radix(id, 16).map_err(|_| {
@@ -221,6 +243,39 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
             }
             let call = MemberCall::Disarm { member, alarm: alarm.to_string() };
             members_array(c, &ask(c, domain, tls, call, CHANGE)?)
+        }
+    }
+    primitive! { engine, cx,
+        /// Gives the cluster under `domain` the etcd user `user`, with a role of the same
+        /// name that may read (`access` "read") or read and write ("readwrite") the keys
+        /// under `prefix`, as `etcdctl role grant-permission --prefix` grants. The user has
+        /// no password: with `--client-cert-auth` etcd takes a client's user from its
+        /// certificate's common name. Auth is turned on first if it is off, with a `root`
+        /// user holding the root role (`tls` must then name root already, or the cluster
+        /// refuses rigger afterwards). Steps already done are not done again. Returns what
+        /// was done, as etcdctl would say each step.
+        fn etcd_user_add(c, domain: &str, tls: Map, user: &str, prefix: &str, access: &str) -> Array {
+            let name = user_arg(c, user)?;
+            if prefix.is_empty() {
+                return Err(c.invalid("prefix is empty: a user is given the keys under a prefix, such as \"/app/\"").into());
+            }
+            let readwrite = match access {
+                "read" => false,
+                "readwrite" => true,
+                other => return Err(c.invalid(format!("access {other:?} is \"read\" or \"readwrite\"")).into()),
+            };
+            let call = MemberCall::UserAdd { name, prefix: prefix.to_string(), readwrite };
+            let done = ask(c, domain, tls, call, CHANGE)?;
+            Ok(done.done.into_iter().map(Dynamic::from).collect())
+        }
+    }
+    primitive! { engine, cx,
+        /// Takes the etcd user `user` and its role away from the cluster under `domain`: a
+        /// certificate naming it is refused from then on. Returns what was done.
+        fn etcd_user_remove(c, domain: &str, tls: Map, user: &str) -> Array {
+            let name = user_arg(c, user)?;
+            let done = ask(c, domain, tls, MemberCall::UserRemove { name }, CHANGE)?;
+            Ok(done.done.into_iter().map(Dynamic::from).collect())
         }
     }
     primitive! { engine, cx,

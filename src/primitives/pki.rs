@@ -115,6 +115,23 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
             Ok(())
         }
     }
+    primitive! { engine, cx,
+        /// Removes the certificate `name` (`<name>.crt` and `.key` beside the CA `ca`, as
+        /// `pki_cert` wrote them): a user's, once the user is gone. The CA's own files and
+        /// rigger's client certificate are refused.
+        fn pki_cert_remove(c, ca: Map, name: &str) -> () {
+            let ca = ca_of(&ca)?;
+            if ["ca", "ca-next", "client"].contains(&name) || check_name(name, false).is_err() || name.contains('.') {
+                return Err(c.invalid(format!("{name:?} is not a certificate pki_cert_remove takes away: one label, not the CA's or rigger's client certificate")).into());
+            }
+            let files = CertFiles::in_dir(&ca.dir, name);
+            c.on_world(LIMIT, move |world| async move {
+                world.backends.local.remove(&files.key)?;
+                world.backends.local.remove(&files.cert)
+            })?;
+            Ok(())
+        }
+    }
 }
 
 /// `opts.days` of a CA: None (ten years) unless given, 1 to 36500.

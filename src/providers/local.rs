@@ -58,6 +58,9 @@ pub struct LeafSpec {
     /// How many days it is valid from its issue; None for a year, to the same date
     /// (capped at its CA's end either way).
     pub days: Option<u32>,
+    /// Its subject's common name, when it is not `name`: etcd takes a client's user
+    /// from it once auth is on.
+    pub cn: Option<String>,
 }
 
 /// A leaf's life unless told, in years: one, as kubeadm's and etcdadm's.
@@ -84,6 +87,7 @@ struct LeafRequest {
     #[serde(default = "on")]
     client: bool,
     days: Option<i64>,
+    cn: Option<String>,
 }
 
 fn on() -> bool {
@@ -122,6 +126,13 @@ impl TryFrom<LeafRequest> for LeafSpec {
                 ));
             }
         };
+        if let Some(cn) = &r.cn
+            && (cn.is_empty() || cn.len() > 64 || cn.chars().any(|c| c.is_control()))
+        {
+            return Err(format!(
+                "cn {cn:?} is not a common name: 1 to 64 characters, none a control character"
+            ));
+        }
         Ok(Self {
             name,
             dns,
@@ -129,6 +140,7 @@ impl TryFrom<LeafRequest> for LeafSpec {
             server: r.server,
             client: r.client,
             days,
+            cn: r.cn,
         })
     }
 }

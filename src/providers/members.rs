@@ -59,6 +59,16 @@ pub enum MemberCall {
     Compact,
     /// `alarm disarm` of the alarm `alarm` (`NOSPACE`) the member `member` raised.
     Disarm { member: u64, alarm: String },
+    /// An etcd user `name` (no password: its client certificate names it) whose role,
+    /// of the same name, may `read` or `readwrite` the keys under `prefix`; auth turned
+    /// on first if it is off, with the `root` user and role.
+    UserAdd {
+        name: String,
+        prefix: String,
+        readwrite: bool,
+    },
+    /// The user `name` and its role taken away.
+    UserRemove { name: String },
 }
 
 impl MemberCall {
@@ -77,6 +87,15 @@ impl MemberCall {
             Self::Defragment { id } => format!("defrag {id:x}"),
             Self::Compact => "compact --physical (to the current revision)".into(),
             Self::Disarm { member, alarm } => format!("alarm disarm {alarm} of {member:x}"),
+            Self::UserAdd {
+                name,
+                prefix,
+                readwrite,
+            } => format!(
+                "user add {name} --no-password; role add {name}; role grant-permission {name} {} {prefix} --prefix; user grant-role {name} {name} (auth enable first if off)",
+                if *readwrite { "readwrite" } else { "read" }
+            ),
+            Self::UserRemove { name } => format!("user delete {name}; role delete {name}"),
         }
     }
 }
@@ -106,6 +125,9 @@ pub struct Membership {
     /// The revision `Compact` compacted the keyspace to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compacted: Option<u64>,
+    /// What a call of several steps did, as etcdctl would say each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub done: Vec<String>,
 }
 
 /// A member rigger added to a cluster, as a journal keeps it: enough to remove it again

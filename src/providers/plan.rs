@@ -591,6 +591,7 @@ mod tests {
                 asked: "https://a.example.test:2379".into(),
                 retries: 0,
                 compacted: None,
+                done: Vec::new(),
             })
         }
     }

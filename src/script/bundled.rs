@@ -33,6 +33,8 @@ pub const SCRIPTS: &[Bundled] = &[
     bundle!("scripts", "recover"),
     bundle!("scripts", "defrag"),
     bundle!("scripts", "rotate-certs"),
+    bundle!("scripts", "user-add"),
+    bundle!("scripts", "user-remove"),
 ];
 
 /// `scripts/examples/*.rhai`: topologies a user would write (docs/topologies.md walks

@@ -9,6 +9,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use http_body_util::BodyExt;
 use prost::Message;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -98,6 +99,22 @@ pub async fn call(
         }
         "/v3/kv/compaction" => typed::<CompactionRequest, HeaderOnly>(at, "KV/Compact").await,
         "/v3/kv/range" => typed::<RangeRequest, RangeResponse>(at, "KV/Range").await,
+        "/v3/auth/status" => typed::<Empty, AuthStatusResponse>(at, "Auth/AuthStatus").await,
+        "/v3/auth/enable" => typed::<Empty, HeaderOnly>(at, "Auth/AuthEnable").await,
+        "/v3/auth/user/add" => typed::<AuthUserAddRequest, HeaderOnly>(at, "Auth/UserAdd").await,
+        "/v3/auth/user/get" => typed::<NameRequest, AuthUserGetResponse>(at, "Auth/UserGet").await,
+        "/v3/auth/user/grant" => {
+            typed::<AuthUserGrantRoleRequest, HeaderOnly>(at, "Auth/UserGrantRole").await
+        }
+        "/v3/auth/user/delete" => typed::<NameRequest, HeaderOnly>(at, "Auth/UserDelete").await,
+        "/v3/auth/role/add" => typed::<NameRequest, HeaderOnly>(at, "Auth/RoleAdd").await,
+        "/v3/auth/role/grant" => {
+            typed::<AuthRoleGrantPermissionRequest, HeaderOnly>(at, "Auth/RoleGrantPermission")
+                .await
+        }
+        "/v3/auth/role/delete" => {
+            typed::<AuthRoleDeleteRequest, HeaderOnly>(at, "Auth/RoleDelete").await
+        }
         other => Err(CallError::Garbled(format!(
             "rigger has no gRPC call for {other}"
         ))),
@@ -134,8 +151,7 @@ where
 }
 
 /// One unary gRPC call: the request framed (uncompressed, its length big-endian), the
-/// answer's one message unframed. A refusal comes as headers alone (`grpc-status`,
-/// `grpc-message`).
+/// answer's one message unframed; a refusal is its `grpc-status` and `grpc-message`.
 async fn unary(
     client: &reqwest::Client,
     base: &str,
@@ -159,41 +175,54 @@ async fn unary(
         .send()
         .await
         .map_err(|e| CallError::Unreachable(cause(&e)))?;
-    let header = |k: &str| {
-        resp.headers()
+    let http_status = resp.status();
+    // The status comes in the headers when etcd refuses at once ("trailers only"), in
+    // the trailers after the message otherwise: both are read.
+    let (parts, mut body) = http::Response::<reqwest::Body>::from(resp).into_parts();
+    let mut data = Vec::new();
+    let mut trailers = http::HeaderMap::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| CallError::Unreachable(cause(&e)))?;
+        match frame.into_data() {
+            Ok(bytes) => data.extend_from_slice(&bytes),
+            Err(frame) => {
+                if let Ok(t) = frame.into_trailers() {
+                    trailers.extend(t);
+                }
+            }
+        }
+    }
+    let field = |k: &str| {
+        parts
+            .headers
             .get(k)
+            .or_else(|| trailers.get(k))
             .and_then(|v| v.to_str().ok())
             .map(String::from)
     };
-    let status = header("grpc-status");
-    if let Some(code) = status.as_deref().filter(|s| *s != "0") {
+    if let Some(code) = field("grpc-status").filter(|s| s != "0") {
         return Err(CallError::Refused {
             code: code.parse().unwrap_or(2),
-            message: percent_decoded(&header("grpc-message").unwrap_or_default()),
+            message: percent_decoded(&field("grpc-message").unwrap_or_default()),
         });
     }
-    if !resp.status().is_success() {
+    if !http_status.is_success() {
         return Err(CallError::Garbled(format!(
-            "{base} answered HTTP {}",
-            resp.status()
+            "{base} answered HTTP {http_status}"
         )));
     }
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| CallError::Unreachable(cause(&e)))?;
-    if body.len() < 5 {
+    if data.len() < 5 {
         return Err(CallError::Garbled(format!(
             "{base} answered {path} with no message"
         )));
     }
-    if body[0] != 0 {
+    if data[0] != 0 {
         return Err(CallError::Garbled(
             "a compressed answer, which rigger did not ask for".into(),
         ));
     }
-    let len = u32::from_be_bytes(body[1..5].try_into().expect("4 bytes")) as usize;
-    body.get(5..5 + len)
+    let len = u32::from_be_bytes(data[1..5].try_into().expect("4 bytes")) as usize;
+    data.get(5..5 + len)
         .map(<[u8]>::to_vec)
         .ok_or_else(|| CallError::Garbled(format!("{base} answered {path} with half a message")))
 }

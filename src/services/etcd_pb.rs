@@ -288,6 +288,111 @@ pub struct RangeResponse {
     pub count: i64,
 }
 
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+pub struct AuthStatusResponse {
+    #[prost(message, optional, tag = "1")]
+    pub header: Option<ResponseHeader>,
+    #[prost(bool, tag = "2")]
+    #[serde(default)]
+    pub enabled: bool,
+    #[prost(uint64, tag = "3")]
+    #[serde(rename = "authRevision", with = "int64", default)]
+    pub auth_revision: u64,
+}
+
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+pub struct UserAddOptions {
+    #[prost(bool, tag = "1")]
+    #[serde(default)]
+    pub no_password: bool,
+}
+
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+pub struct AuthUserAddRequest {
+    #[prost(string, tag = "1")]
+    #[serde(default)]
+    pub name: String,
+    #[prost(string, tag = "2")]
+    #[serde(default)]
+    pub password: String,
+    #[prost(message, optional, tag = "3")]
+    #[serde(default)]
+    pub options: Option<UserAddOptions>,
+}
+
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+pub struct AuthUserGrantRoleRequest {
+    #[prost(string, tag = "1")]
+    #[serde(default)]
+    pub user: String,
+    #[prost(string, tag = "2")]
+    #[serde(default)]
+    pub role: String,
+}
+
+/// `AuthRoleAddRequest`, `AuthUserDeleteRequest`, `AuthUserGetRequest`: a name alone.
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+pub struct NameRequest {
+    #[prost(string, tag = "1")]
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+pub struct AuthRoleDeleteRequest {
+    #[prost(string, tag = "1")]
+    #[serde(default)]
+    pub role: String,
+}
+
+/// `authpb.Permission.Type` by name.
+const PERMS: [&str; 3] = ["READ", "WRITE", "READWRITE"];
+
+fn perm_name<S: Serializer>(v: &i32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(PERMS.get(*v as usize).copied().unwrap_or("READ"))
+}
+
+fn perm_of<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    by_name(d, &PERMS)
+}
+
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+pub struct Permission {
+    #[prost(int32, tag = "1")]
+    #[serde(
+        rename = "permType",
+        serialize_with = "perm_name",
+        deserialize_with = "perm_of",
+        default
+    )]
+    pub perm_type: i32,
+    #[prost(bytes = "vec", tag = "2")]
+    #[serde(with = "b64", default)]
+    pub key: Vec<u8>,
+    #[prost(bytes = "vec", tag = "3")]
+    #[serde(with = "b64", default)]
+    pub range_end: Vec<u8>,
+}
+
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+pub struct AuthRoleGrantPermissionRequest {
+    #[prost(string, tag = "1")]
+    #[serde(default)]
+    pub name: String,
+    #[prost(message, optional, tag = "2")]
+    #[serde(default)]
+    pub perm: Option<Permission>,
+}
+
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+pub struct AuthUserGetResponse {
+    #[prost(message, optional, tag = "1")]
+    pub header: Option<ResponseHeader>,
+    #[prost(string, repeated, tag = "2")]
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -317,6 +317,7 @@ async fn attempt(
     all: &[Endpoint],
 ) -> Result<Membership, Refusal> {
     let (mut added, mut compacted) = (None, None);
+    let mut done = Vec::new();
     match call {
         MemberCall::List => {}
         MemberCall::Add { peer_urls, learner } => {
@@ -385,6 +386,16 @@ async fn attempt(
             }
             compacted = Some(revision);
         }
+        MemberCall::UserAdd {
+            name,
+            prefix,
+            readwrite,
+        } => {
+            done = user_add(creds, at, name, prefix, *readwrite).await?;
+        }
+        MemberCall::UserRemove { name } => {
+            done = user_remove(creds, at, name).await?;
+        }
         MemberCall::Disarm { member, alarm } => {
             let body =
                 json!({ "action": "DEACTIVATE", "memberID": member.to_string(), "alarm": alarm });
@@ -393,8 +404,8 @@ async fn attempt(
     }
     // A change etcd took is not asked again because nobody answered the list after it
     // (a leader moving): the change is said, with the membership unknown.
-    let mut done = match listed(creds, all).await {
-        Ok(done) => done,
+    let mut listed_after = match listed(creds, all).await {
+        Ok(listed) => listed,
         Err(refused) if *call == MemberCall::List => return Err(refused),
         Err(_) => Membership {
             members: Vec::new(),
@@ -403,10 +414,166 @@ async fn attempt(
             asked: at.url.clone(),
             retries: 0,
             compacted: None,
+            done: Vec::new(),
         },
     };
-    done.added = added;
-    done.compacted = compacted;
+    listed_after.added = added;
+    listed_after.compacted = compacted;
+    listed_after.done = done;
+    Ok(listed_after)
+}
+
+/// A refusal that says the thing is there already: a step done by an earlier try.
+fn exists(refused: &Refusal) -> bool {
+    refused.why.contains("already exists")
+}
+
+/// `call` at `at`, where "already exists" counts as done; what was done, or nothing.
+async fn step(
+    creds: Option<&Credentials>,
+    at: &Endpoint,
+    path: &str,
+    body: Value,
+    said: String,
+) -> Result<Option<String>, Refusal> {
+    match post(creds, at, path, &body).await {
+        Ok(_) => Ok(Some(said)),
+        Err(refused) if exists(&refused) => Ok(None),
+        Err(refused) => Err(refused),
+    }
+}
+
+/// The end of the range of keys under `prefix` (etcdctl's `--prefix`): the prefix with
+/// its last byte that is not 0xff raised by one; all keys (`\0`) for an empty prefix.
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0]
+}
+
+/// The user `name` with a role of its own on `prefix`; auth on first (with `root`) if
+/// it is off. Each step that was there already is not done again.
+async fn user_add(
+    creds: Option<&Credentials>,
+    at: &Endpoint,
+    name: &str,
+    prefix: &str,
+    readwrite: bool,
+) -> Result<Vec<String>, Refusal> {
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let no_password = json!({ "no_password": true });
+    let mut done = Vec::new();
+    let status = post(creds, at, "/v3/auth/status", &json!({})).await?;
+    if status.get("enabled").and_then(Value::as_bool) != Some(true) {
+        let root = json!({ "name": "root", "options": no_password });
+        done.extend(
+            step(
+                creds,
+                at,
+                "/v3/auth/user/add",
+                root,
+                "user add root --no-password".into(),
+            )
+            .await?,
+        );
+        let grant = json!({ "user": "root", "role": "root" });
+        done.extend(
+            step(
+                creds,
+                at,
+                "/v3/auth/user/grant",
+                grant,
+                "user grant-role root root".into(),
+            )
+            .await?,
+        );
+        done.extend(
+            step(
+                creds,
+                at,
+                "/v3/auth/enable",
+                json!({}),
+                "auth enable".into(),
+            )
+            .await?,
+        );
+    }
+    done.extend(
+        step(
+            creds,
+            at,
+            "/v3/auth/role/add",
+            json!({ "name": name }),
+            format!("role add {name}"),
+        )
+        .await?,
+    );
+    let access = if readwrite { "READWRITE" } else { "READ" };
+    let perm = json!({
+        "name": name,
+        "perm": { "permType": access, "key": b64(prefix.as_bytes()), "range_end": b64(&prefix_end(prefix.as_bytes())) },
+    });
+    let said = format!(
+        "role grant-permission {name} {} {prefix} --prefix",
+        access.to_lowercase()
+    );
+    done.extend(step(creds, at, "/v3/auth/role/grant", perm, said).await?);
+    let user = json!({ "name": name, "options": no_password });
+    done.extend(
+        step(
+            creds,
+            at,
+            "/v3/auth/user/add",
+            user,
+            format!("user add {name} --no-password"),
+        )
+        .await?,
+    );
+    let grant = json!({ "user": name, "role": name });
+    done.extend(
+        step(
+            creds,
+            at,
+            "/v3/auth/user/grant",
+            grant,
+            format!("user grant-role {name} {name}"),
+        )
+        .await?,
+    );
+    Ok(done)
+}
+
+/// The user `name` and its role gone; either gone already is fine.
+async fn user_remove(
+    creds: Option<&Credentials>,
+    at: &Endpoint,
+    name: &str,
+) -> Result<Vec<String>, Refusal> {
+    let mut done = Vec::new();
+    for (path, body, said) in [
+        (
+            "/v3/auth/user/delete",
+            json!({ "name": name }),
+            format!("user delete {name}"),
+        ),
+        (
+            "/v3/auth/role/delete",
+            json!({ "role": name }),
+            format!("role delete {name}"),
+        ),
+    ] {
+        match post(creds, at, path, &body).await {
+            Ok(_) => done.push(said),
+            Err(refused) if refused.why.contains("not found") => {}
+            Err(refused) => return Err(refused),
+        }
+    }
     Ok(done)
 }
 
@@ -429,6 +596,7 @@ async fn listed(creds: Option<&Credentials>, all: &[Endpoint]) -> Result<Members
                     asked: at.url.clone(),
                     retries: 0,
                     compacted: None,
+                    done: Vec::new(),
                 });
             }
             Err(refused) => last = refused,

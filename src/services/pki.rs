@@ -192,9 +192,10 @@ pub fn issue(ca: &CertFiles, dir: &Path, spec: &LeafSpec) -> Result<CertFiles, P
     let issuer = Issuer::from_ca_cert_pem(&ca_pem, ca_key).map_err(err)?;
     let key = KeyPair::generate().map_err(err)?;
     let mut params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
-    params
-        .distinguished_name
-        .push(DnType::CommonName, spec.name.clone());
+    params.distinguished_name.push(
+        DnType::CommonName,
+        spec.cn.clone().unwrap_or_else(|| spec.name.clone()),
+    );
     for name in &spec.dns {
         params
             .subject_alt_names
@@ -324,6 +325,7 @@ mod tests {
                 server: true,
                 client: true,
                 days: None,
+                cn: None,
             },
         )
         .unwrap();
@@ -408,6 +410,7 @@ mod tests {
             server: true,
             client: true,
             days,
+            cn: None,
         };
         let a = issue(&ca, tmp.path(), &leaf("a", None)).unwrap();
         let (from, until, serial_a) = dates(&a.cert);
@@ -458,6 +461,7 @@ mod tests {
             server: true,
             client: true,
             days: None,
+            cn: None,
         };
         // Both trusted, the old one still signs.
         trust(&ca, std::slice::from_ref(&next.cert)).unwrap();

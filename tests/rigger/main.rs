@@ -54,3 +54,4 @@ mod run;
 mod ssh;
 mod stdlib;
 mod upgrade;
+mod users;

@@ -1,20 +1,45 @@
-//! `rigger env --discovery-srv DOMAIN`: the etcdctl settings that reach a cluster rigger
-//! made, as shell `export` lines to `eval`, or as JSON.
+//! `rigger env --discovery-srv DOMAIN [--user NAME]`: the etcdctl settings that reach a
+//! cluster rigger made (with rigger's own certificate, or a user's), as shell `export`
+//! lines to `eval`, or as JSON.
 
 use super::access::Env;
 use crate::base::state_dir::StateDir;
 use crate::cli::exit;
 use crate::world::inventory::{self, Access};
 
-pub fn env(state: &StateDir, domain: &str, json: bool) -> u8 {
+pub fn env(state: &StateDir, domain: &str, json: bool, user: Option<&str>) -> u8 {
     let domain = match super::discovery_domain(domain) {
         Ok(d) => d,
         Err(status) => return status,
     };
-    let access = match cluster_access(state, &domain) {
+    let mut access = match cluster_access(state, &domain) {
         Ok(a) => a,
         Err(status) => return status,
     };
+    if let Some(user) = user {
+        let pki = state.root().join("pki").join(&domain);
+        let name = format!("user-{user}");
+        let (cert, key) = (
+            pki.join(format!("{name}.crt")),
+            pki.join(format!("{name}.key")),
+        );
+        let plain = user
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c));
+        if !plain || !cert.exists() || !key.exists() {
+            return super::fail(
+                format!(
+                    "rigger gave no etcd user {user:?} of {domain} a certificate ({} is not there)",
+                    cert.display()
+                ),
+                Some(format!(
+                    "`rigger run user-add --set domain={domain} --set user={user} --set prefix=...` makes one"
+                )),
+            );
+        }
+        access.cert = Some(cert);
+        access.key = Some(key);
+    }
     let env = Env::of(&domain, &access);
     if json {
         crate::base::output::data(&super::json_text(&env));

@@ -215,6 +215,7 @@ mod tests {
             asked: String::new(),
             retries: 0,
             compacted: None,
+            done: Vec::new(),
         }
     }
 
