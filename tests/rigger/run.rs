@@ -69,7 +69,7 @@ fn an_unknown_script_names_the_bundled_ones() {
         .failure(1)
         .stderr_is(
             "  × no script file \"clustr\" here, and no bundled script of that name
-  help: bundled scripts: cluster, records, member-add, member-remove, member-replace, reconcile, upgrade, backup, restore, recover, defrag, rotate-certs; or give the path of a .rhai file",
+  help: bundled scripts: cluster, records, member-add, member-remove, member-replace, reconcile, upgrade, backup, restore, recover, defrag, rotate-certs, user-add, user-remove; or give the path of a .rhai file",
         );
 }
 
