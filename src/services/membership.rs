@@ -1,9 +1,9 @@
-//! A cluster's membership read and changed through etcd's own cluster API (the JSON
-//! gateway of `/v3/cluster/member/*` and `/v3/maintenance/*`, what etcdctl's gRPC calls
-//! map to), with the members found through the client SRV records as `health` finds
-//! them. etcd refuses some changes for a passing reason (a leader elected moments ago,
-//! a learner still catching up): those are retried, within a bound, and the last refusal
-//! is said when the bound runs out.
+//! A cluster's membership read and changed through etcd's own cluster API (`Cluster`,
+//! `Maintenance`, `KV/Compact`, `Auth`: the calls etcdctl makes, over gRPC, asked and
+//! answered in the JSON of etcd's gateway), with the members found through the client SRV
+//! records as `health` finds them. etcd refuses some changes for a passing reason (a
+//! leader elected moments ago, a learner still catching up): those are retried, within
+//! a bound, and the last refusal is said when the bound runs out.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
