@@ -81,6 +81,7 @@ fn a_user_reaches_its_prefix_alone_and_rigger_keeps_working_once_auth_is_on() {
         "prefix=/app/",
     ]);
     out.success()
+        .stderr_has("etcd 3.5.30 has the RBAC watch leak (GHSA-xg4h-6gfc-h4m8)")
         .stdout_has("now names etcd's root user")
         .stdout_has("etcd: user add root --no-password")
         .stdout_has("etcd: auth enable")
@@ -185,4 +186,20 @@ fn a_user_reaches_its_prefix_alone_and_rigger_keeps_working_once_auth_is_on() {
         .stderr_has("user root is rigger's own");
     // The backup outlives the cluster, as backups do.
     destroy_keeping_snapshots(&lab);
+}
+
+#[test]
+fn auth_is_warned_about_on_every_release_with_the_rbac_watch_leak() {
+    let script = r#"
+import "releases" as releases;
+for v in ["3.4.23", "3.5.30", "3.5.32", "3.5.33", "3.6.13", "3.6.14", "3.7.0", "3.7.1"] {
+    print(`${v} ${releases::auth_warning(v) != ()}`);
+}
+"#;
+    let out = crate::harness::Rig::new().script("w.rhai", script).run();
+    out.success();
+    assert_eq!(
+        out.stdout,
+        "3.4.23 true\n3.5.30 true\n3.5.32 true\n3.5.33 false\n3.6.13 true\n3.6.14 false\n3.7.0 true\n3.7.1 false\n"
+    );
 }
