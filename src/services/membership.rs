@@ -609,21 +609,28 @@ async fn listed(creds: Option<&Credentials>, all: &[Endpoint]) -> Result<Members
 mod tests {
     use super::*;
 
-    /// A member on loopback that answers every request with `status` and `body`, as
-    /// etcd's gateway does.
-    async fn gateway(status: &'static str, body: &'static str) -> Endpoint {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// A member on loopback that refuses every gRPC call as etcd does, with the status
+    /// `code` and `message` in the headers alone (gRPC's "trailers only").
+    async fn refusing(code: u32, message: &'static str) -> Endpoint {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
-            while let Ok((mut conn, _)) = listener.accept().await {
-                let mut buf = [0u8; 4096];
-                let _ = conn.read(&mut buf).await;
-                let reply = format!(
-                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = conn.write_all(reply.as_bytes()).await;
+            while let Ok((conn, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let Ok(mut h2) = h2::server::handshake(conn).await else {
+                        return;
+                    };
+                    while let Some(Ok((_, mut respond))) = h2.accept().await {
+                        let answer = http::Response::builder()
+                            .status(200)
+                            .header("content-type", "application/grpc")
+                            .header("grpc-status", code.to_string())
+                            .header("grpc-message", message)
+                            .body(())
+                            .unwrap();
+                        let _ = respond.send_response(answer, true);
+                    }
+                });
             }
         });
         Endpoint {
@@ -636,11 +643,7 @@ mod tests {
     #[tokio::test]
     async fn a_member_etcd_does_not_have_is_told_by_its_code_not_its_words() {
         let remove = "/v3/cluster/member/remove";
-        let at = gateway(
-            "404 Not Found",
-            r#"{"error":"whatever it says","code":5,"message":"whatever it says"}"#,
-        )
-        .await;
+        let at = refusing(5, "whatever it says").await;
         let Err(refused) = post(None, &at, remove, &json!({"ID": "1"})).await else {
             panic!("a NotFound answer was taken");
         };
@@ -650,15 +653,22 @@ mod tests {
             refused.why
         );
         // etcd's words without its code are a refusal like any other.
-        let at = gateway(
-            "500 Internal Server Error",
-            r#"{"error":"etcdserver: member not found","code":2,"message":"etcdserver: member not found"}"#,
-        )
-        .await;
+        let at = refusing(2, "etcdserver: member not found").await;
         let Err(refused) = post(None, &at, remove, &json!({"ID": "1"})).await else {
             panic!("an error answer was taken");
         };
         assert!(!refused.no_such_member, "{}", refused.why);
+        assert_eq!(refused.why, "etcdserver: member not found");
+        // A passing refusal, percent-encoded as gRPC sends what is not plain ASCII.
+        let at = refusing(14, "etcdserver: unhealthy cluster %E2%80%94 try later").await;
+        let Err(refused) = post(None, &at, remove, &json!({"ID": "1"})).await else {
+            panic!("an error answer was taken");
+        };
+        assert!(refused.passing, "{}", refused.why);
+        assert_eq!(
+            refused.why,
+            "etcdserver: unhealthy cluster \u{2014} try later"
+        );
     }
 
     #[test]

@@ -146,6 +146,21 @@ fn fqdns(lab: &LabRig) -> Vec<String> {
 #[test]
 fn a_new_clusters_certificates_live_a_year_and_its_ca_ten_as_rigger_certs_says() {
     let Some(lab) = LabRig::new() else { return };
+    // Lives out of bounds, or a leaf outliving its CA: refused before anything is made.
+    for (sets, says) in [
+        (
+            &["cert_days=0"][..],
+            "--set cert_days=0: not a certificate's life: 1 to 3650 days",
+        ),
+        (&["ca_days=40000"], "not a CA's life: 1 to 36500 days"),
+        (
+            &["cert_days=400", "ca_days=300"],
+            "it would outlive its CA (ca_days 300)",
+        ),
+    ] {
+        lab.run_cluster(sets).failure(1).stderr_has(says);
+        lab.created_nothing();
+    }
     lab.run_cluster(&[]).reports_healthy(3, "example.test");
     let now = OffsetDateTime::now_utc();
     let year = now.replace_year(now.year() + 1).unwrap();
@@ -482,6 +497,17 @@ fn certificates_near_their_end_are_warned_about_and_one_past_it_is_named() {
         ids.contains(&("cert-expired".to_string(), format!("{fqdn}:2379"))),
         "{ids:?}"
     );
+    // `rigger certs` shows the member serving what is not its file, and exits 4.
+    let out = lab.run(&["certs", "--discovery-srv", "example.test", "--json"]);
+    out.failure(4);
+    let listed: Value = serde_json::from_str(&out.stdout).unwrap();
+    for s in listed["served"].as_array().unwrap() {
+        let theirs = s["endpoint"].as_str().unwrap().starts_with(&fqdn);
+        assert_eq!(s["matches_file"], !theirs, "{s}");
+        if theirs {
+            assert_eq!(s["expiry"], "expired", "{s}");
+        }
+    }
 
     // An expired client certificate given by hand: refused, named with its date.
     let mine = lab.path("mine");
