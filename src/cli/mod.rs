@@ -62,10 +62,9 @@ pub struct Cli {
     command: Command,
 }
 
-/// What a query of a live cluster is given (health, members): the cluster, the client
-/// files it is asked with, how to write what it says, and its world.
+/// The cluster a query asks and the client files it asks with (health, members, certs).
 #[derive(clap::Args, Clone)]
-struct QueryArgs {
+struct ClientArgs {
     /// The domain whose _etcd-client-ssl._tcp and _etcd-client._tcp SRV records list
     /// the members to ask.
     #[arg(long, value_name = "DOMAIN", add = ArgValueCompleter::new(complete::domain))]
@@ -79,6 +78,25 @@ struct QueryArgs {
     /// Client key (default: the one rigger made for DOMAIN).
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
+}
+
+impl ClientArgs {
+    fn client(self) -> commands::health::Client {
+        commands::health::Client {
+            domain: self.discovery_srv,
+            ca: self.ca,
+            cert: self.cert,
+            key: self.key,
+        }
+    }
+}
+
+/// What a query of a live cluster is given (health, members): the cluster, the client
+/// files it is asked with, how to write what it says, and its world.
+#[derive(clap::Args, Clone)]
+struct QueryArgs {
+    #[command(flatten)]
+    client: ClientArgs,
     /// The output format: rigger's lines, or etcdctl 3.5's table or JSON for the same
     /// question (`endpoint health --cluster`, `member list`).
     #[arg(short = 'w', long, value_enum, default_value = "simple")]
@@ -93,13 +111,7 @@ impl QueryArgs {
     /// The world asked, the cluster and its client files, and the output format.
     fn split(self) -> (WorldConfig, commands::health::Client, WriteOut) {
         let config = self.dns.config(self.state.state());
-        let client = commands::health::Client {
-            domain: self.discovery_srv,
-            ca: self.ca,
-            cert: self.cert,
-            key: self.key,
-        };
-        (config, client, self.write_out)
+        (config, self.client.client(), self.write_out)
     }
 }
 
@@ -414,18 +426,8 @@ enum Command {
         after_help = "Examples:\n  rigger certs --discovery-srv example.test\n  rigger certs --discovery-srv example.test --json"
     )]
     Certs {
-        /// The cluster's discovery domain.
-        #[arg(long, value_name = "DOMAIN", add = ArgValueCompleter::new(complete::domain))]
-        discovery_srv: String,
-        /// CA certificate to ask the members with (default: the one rigger made).
-        #[arg(long, value_name = "FILE")]
-        ca: Option<PathBuf>,
-        /// Client certificate to ask the members with (default: the one rigger made).
-        #[arg(long, value_name = "FILE")]
-        cert: Option<PathBuf>,
-        /// Client key (default: the one rigger made for DOMAIN).
-        #[arg(long, value_name = "FILE")]
-        key: Option<PathBuf>,
+        #[command(flatten)]
+        client: ClientArgs,
         /// One JSON object: files and served, each with subject, SANs, serial, dates,
         /// days left and expiry.
         #[arg(long)]
@@ -721,21 +723,13 @@ pub fn main() -> ExitCode {
             commands::health::health(&config, args)
         }
         Command::Certs {
-            discovery_srv,
-            ca,
-            cert,
-            key,
+            client,
             json,
             dns,
             state,
         } => {
             let config = dns.config(state.state());
-            let client = commands::health::Client {
-                domain: discovery_srv,
-                ca,
-                cert,
-                key,
-            };
+            let client = client.client();
             commands::certs::certs(&config, commands::certs::CertsArgs { client, json })
         }
         Command::Members { query } => {

@@ -41,13 +41,27 @@ impl CallError {
 /// gRPC's NotFound (etcd's "member not found").
 pub const NOT_FOUND: u32 = 5;
 
-/// A client that speaks HTTP/2 from the first byte (gRPC's), to the member `host` at
-/// `addr`, with the client certificate of `creds`.
+/// A client for one question: gRPC to the member `host` at `addr`, with the client
+/// certificate of `creds`, 5 s for the whole answer.
 pub fn client(
     creds: Option<&Credentials>,
     host: &str,
     addr: SocketAddr,
 ) -> Result<reqwest::Client, String> {
+    builder(creds, host, addr)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// What every gRPC client of a member is: HTTP/2 from the first byte, the member's name
+/// resolved to `addr` as the zone says (never by the system, never through a proxy),
+/// presenting `creds`.
+pub fn builder(
+    creds: Option<&Credentials>,
+    host: &str,
+    addr: SocketAddr,
+) -> reqwest::ClientBuilder {
     let mut builder = reqwest::Client::builder();
     if let Some(c) = creds {
         builder = c.apply(builder);
@@ -57,9 +71,6 @@ pub fn client(
         .no_proxy()
         .http2_prior_knowledge()
         .connect_timeout(Duration::from_secs(3))
-        .timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|e| e.to_string())
 }
 
 /// Asks the member at `base` (its client URL) the question the gateway takes at `path`

@@ -63,22 +63,14 @@ pub async fn save(
     })
 }
 
-/// A client for a long answer over HTTP/2 (gRPC's): no limit on the whole, 30 s at most
-/// between reads.
+/// A client for a long answer over gRPC: no limit on the whole, 30 s at most between
+/// reads.
 fn streaming_client(
     creds: Option<&Credentials>,
     host: &str,
     addr: SocketAddr,
 ) -> Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder();
-    if let Some(c) = creds {
-        builder = c.apply(builder);
-    }
-    builder
-        .resolve(host, addr)
-        .no_proxy()
-        .http2_prior_knowledge()
-        .connect_timeout(Duration::from_secs(5))
+    super::etcd_grpc::builder(creds, host, addr)
         .read_timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| Error::failed(e.to_string()))

@@ -44,21 +44,25 @@ fn openssl_date(s: &str) -> OffsetDateTime {
         .assume_utc()
 }
 
-/// The serial a member serves on `port`, read by openssl in lab host `host` (the lab's
-/// resolver and network), presenting rigger's client certificate.
-fn s_client_serial(lab: &LabRig, host: usize, fqdn: &str, port: u16) -> String {
+/// The certificate a member serves on `port` (PEM), read by openssl in lab host `host`
+/// (the lab's resolver and network), presenting rigger's client certificate.
+fn served_pem(lab: &LabRig, host: usize, fqdn: &str, port: u16) -> String {
     let pki = lab.path("state/pki/example.test");
     let f = |n: &str| pki.join(n).display().to_string();
     let script = format!(
-        "openssl s_client -connect {fqdn}:{port} -servername {fqdn} -cert {} -key {} </dev/null 2>/dev/null | openssl x509 -noout -serial",
+        "openssl s_client -connect {fqdn}:{port} -servername {fqdn} -cert {} -key {} </dev/null 2>/dev/null | openssl x509",
         f("client.crt"),
         f("client.key"),
     );
-    let out = lab.run_in_host(host, &["sh", "-c", &script]);
-    out.trim()
-        .strip_prefix("serial=")
-        .unwrap_or_else(|| panic!("no serial from {fqdn}:{port}: {out}"))
-        .to_lowercase()
+    lab.run_in_host(host, &["sh", "-c", &script])
+}
+
+/// The serial of what a member serves on `port`, as openssl reads it.
+fn s_client_serial(lab: &LabRig, host: usize, fqdn: &str, port: u16) -> String {
+    let served = lab.path("serial.pem");
+    std::fs::write(&served, served_pem(lab, host, fqdn, port)).unwrap();
+    let (_, serial) = openssl_end(&served);
+    serial
 }
 
 /// `rigger health` asked every 100 ms by a shell of its own (the environment rigger gets
@@ -311,12 +315,7 @@ fn a_rotation_under_writes_serves_new_serials_with_health_healthy_throughout() {
     // What each member serves on both ports: the new CA verifies it, the old one does not.
     for fqdn in fqdns(&lab) {
         for port in [2379, 2380] {
-            let script = format!(
-                "openssl s_client -connect {fqdn}:{port} -servername {fqdn} -cert {c} -key {k} </dev/null 2>/dev/null | openssl x509",
-                c = pki.join("client.crt").display(),
-                k = pki.join("client.key").display(),
-            );
-            let pem = lab.run_in_host(0, &["sh", "-c", &script]);
+            let pem = served_pem(&lab, 0, &fqdn, port);
             let served = lab.path("served.pem");
             std::fs::write(&served, pem).unwrap();
             let verify = |ca: &Path| {
