@@ -87,6 +87,37 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         }
     }
     primitive! { engine, cx,
+        /// Copies local files that belong together (a certificate and its key) to `node`:
+        /// `files` is `[[local, path, mode], ...]`. Each is written aside whole, then all are
+        /// renamed into place one right after the other, so that a reader (etcd, at its
+        /// next handshake) finds one old and one new for as short a moment as can be.
+        fn upload_files(c, node: Map, files: Array) {
+            let world = c.world().map_err(|e| c.failed(e))?;
+            let mut all = Vec::new();
+            for (i, f) in files.iter().enumerate() {
+                let parts = f.clone().try_cast::<Array>().filter(|p| p.len() == 3);
+                let (local, path, mode) = match parts.as_deref() {
+                    Some([l, p, m]) if l.is_string() && p.is_string() && m.is_int() => {
+                        (l.to_string(), p.to_string(), m.as_int().unwrap_or(-1))
+                    }
+                    _ => {
+                        return Err(c
+                            .invalid(format!("files[{i}] is not [local, path, mode], as [\"ca.crt\", node.dir + \"/ca.crt\", 0o644]"))
+                            .into());
+                    }
+                };
+                let mode = checked_mode(c, mode)?;
+                checked_path(c, &path)?;
+                let bytes = world.backends.local.read(std::path::Path::new(&local)).map_err(|e| c.failed(e))?;
+                all.push((path, bytes, mode));
+            }
+            let node: Instance = c.read("node", node)?;
+            c.on_world(Duration::from_secs(120), move |world| async move {
+                world.backends.transport.upload_together(&node, &all).await
+            })
+        }
+    }
+    primitive! { engine, cx,
         /// Starts `argv` on `node` as a long-running process that outlives rigger; its output
         /// goes to `<name>.log` in the node's dir. Returns `#{node, name, pid, log}`. Rollback and
         /// `rigger destroy` stop it. `name` is letters, digits, '.', '_', '-' (one process per
@@ -140,18 +171,8 @@ fn upload(
     bytes: Vec<u8>,
     mode: i64,
 ) -> Result<(), Box<EvalAltResult>> {
-    let mode = u32::try_from(mode)
-        .ok()
-        .filter(|m| *m <= 0o7777)
-        .ok_or_else(|| c.invalid(format!("mode {mode:o} is not a permission mode like 0o644")))?;
-    if path.is_empty() || path.ends_with('/') {
-        return Err(c.invalid(
-            format!(
-                "path {path:?} is empty or a folder; give the file's path, e.g. node.dir + \"/ca.crt\""
-            ),
-        )
-        .into());
-    }
+    let mode = checked_mode(c, mode)?;
+    checked_path(c, &path)?;
     let node: Instance = c.read("node", node)?;
     c.on_world(Duration::from_secs(120), move |world| async move {
         world
@@ -160,4 +181,22 @@ fn upload(
             .upload(&node, &path, &bytes, mode)
             .await
     })
+}
+
+fn checked_mode(c: &Call, mode: i64) -> Result<u32, Box<EvalAltResult>> {
+    Ok(u32::try_from(mode)
+        .ok()
+        .filter(|m| *m <= 0o7777)
+        .ok_or_else(|| c.invalid(format!("mode {mode:o} is not a permission mode like 0o644")))?)
+}
+
+fn checked_path(c: &Call, path: &str) -> Result<(), Box<EvalAltResult>> {
+    if path.is_empty() || path.ends_with('/') {
+        return Err(c
+            .invalid(format!(
+                "path {path:?} is empty or a folder; give the file's path, e.g. node.dir + \"/ca.crt\""
+            ))
+            .into());
+    }
+    Ok(())
 }

@@ -283,6 +283,21 @@ impl Transport for Journaled<dyn Transport> {
         self.inner.upload(node, path, bytes, mode).await
     }
 
+    async fn upload_together(
+        &self,
+        node: &Instance,
+        files: &[(String, Vec<u8>, u32)],
+    ) -> Result<()> {
+        for (path, bytes, mode) in files {
+            tracing::debug!(
+                "writing {path} on {} ({} bytes, mode {mode:o})",
+                node.name,
+                bytes.len()
+            );
+        }
+        self.inner.upload_together(node, files).await
+    }
+
     async fn spawn(&self, node: &Instance, name: &str, argv: &[String]) -> Result<Process> {
         let intent = Intent::Process {
             node: node.name.clone(),

@@ -940,6 +940,32 @@ impl Transport for Lab {
         Ok(())
     }
 
+    async fn upload_together(
+        &self,
+        node: &Instance,
+        files: &[(String, Vec<u8>, u32)],
+    ) -> Result<()> {
+        let host = self.host_of(node)?;
+        let mut staged = Vec::new();
+        for (path, bytes, mode) in files {
+            let target = lab_path(&host, path)?;
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            let mut aside = target.clone().into_os_string();
+            aside.push(".rigger-upload");
+            let aside = std::path::PathBuf::from(aside);
+            // Written whole and synced aside, so that the renames below are all there is
+            // between the old set and the new.
+            crate::base::state_dir::write_atomic(&aside, bytes, *mode)?;
+            staged.push((aside, target));
+        }
+        for (aside, target) in staged {
+            std::fs::rename(aside, target)?;
+        }
+        Ok(())
+    }
+
     async fn spawn(&self, node: &Instance, name: &str, argv: &[String]) -> Result<Process> {
         let host = self.host_of(node)?;
         let (program, args) = argv

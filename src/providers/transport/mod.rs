@@ -49,6 +49,20 @@ pub trait Transport: Send + Sync {
     }
     async fn run(&self, node: &Instance, command: &str, timeout: Duration) -> Result<ExecOutput>;
     async fn upload(&self, node: &Instance, path: &str, bytes: &[u8], mode: u32) -> Result<()>;
+    /// Writes files that belong together (a certificate and its key), each `(path,
+    /// bytes, mode)`: every one written aside first, then all renamed into place one
+    /// right after the other, so that a reader finds one old and one new for as short a
+    /// moment as the machine allows. By default, one upload after the other.
+    async fn upload_together(
+        &self,
+        node: &Instance,
+        files: &[(String, Vec<u8>, u32)],
+    ) -> Result<()> {
+        for (path, bytes, mode) in files {
+            self.upload(node, path, bytes, *mode).await?;
+        }
+        Ok(())
+    }
     /// Starts `argv` on `node` detached, so it outlives rigger.
     async fn spawn(&self, node: &Instance, name: &str, argv: &[String]) -> Result<Process>;
     async fn stop(&self, process: &Process) -> Result<()>;

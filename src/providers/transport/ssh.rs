@@ -211,6 +211,57 @@ impl Transport for Ssh {
         Ok(())
     }
 
+    async fn upload_together(
+        &self,
+        node: &Instance,
+        files: &[(String, Vec<u8>, u32)],
+    ) -> Result<()> {
+        let session = self.session(node).await?;
+        // One stream on stdin, each file's bytes in turn, cut by their lengths (`head -c`):
+        // no byte of a key is ever on a command line. Each is written aside with its
+        // final mode, then all are renamed in one go.
+        let mut script = String::from("set -e; umask 077;");
+        let mut renames = String::new();
+        for (path, bytes, mode) in files {
+            let tmp = format!("{path}.rigger-upload");
+            script.push_str(&format!(
+                " mkdir -p \"$(dirname {p})\"; head -c {n} > {t}; chmod {mode:o} {t};",
+                p = quote(path),
+                t = quote(&tmp),
+                n = bytes.len()
+            ));
+            renames.push_str(&format!(" mv {} {};", quote(&tmp), quote(path)));
+        }
+        script.push_str(&renames);
+        let mut cmd = session.raw_command("sh");
+        cmd.raw_arg("-c")
+            .raw_arg(quote(&script))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().await.map_err(|e| ssh_error(&node.name, e))?;
+        if let Some(mut stdin) = child.stdin().take() {
+            for (_, bytes, _) in files {
+                stdin.write_all(bytes).await?;
+            }
+            stdin.shutdown().await?;
+        }
+        let out = child
+            .wait_with_output()
+            .await
+            .map_err(|e| ssh_error(&node.name, e))?;
+        if !out.status.success() {
+            let paths: Vec<&str> = files.iter().map(|(p, _, _)| p.as_str()).collect();
+            return Err(Error::failed(format!(
+                "upload of {} to {} failed: {}",
+                paths.join(", "),
+                node.name,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(())
+    }
+
     async fn spawn(&self, node: &Instance, name: &str, argv: &[String]) -> Result<Process> {
         let log = format!("{}/{name}.log", node.dir);
         let line = argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ");
