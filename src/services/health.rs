@@ -119,9 +119,15 @@ fn refused(why: &str) -> Option<Refused> {
 
 /// A connection the member ended after the handshake.
 fn closed(why: &str) -> bool {
-    ["broken pipe", "connection closed", "reset by peer"]
-        .iter()
-        .any(|w| why.contains(w))
+    // HTTP/2 (gRPC) says a refusal after the handshake as a connection "not ready".
+    [
+        "broken pipe",
+        "connection closed",
+        "reset by peer",
+        "not ready",
+    ]
+    .iter()
+    .any(|w| why.contains(w))
 }
 
 /// What a member's maintenance status says about raft: its ID, its leader (0 while

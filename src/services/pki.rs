@@ -225,8 +225,18 @@ pub fn issue(ca: &CertFiles, dir: &Path, spec: &LeafSpec) -> Result<CertFiles, P
     let cert = params.signed_by(&key, &issuer).map_err(err)?;
     private_dir(dir)?;
     let files = CertFiles::in_dir(dir, &spec.name);
-    write_atomic(&files.key, key.serialize_pem().as_bytes(), 0o600)?;
-    write_atomic(&files.cert, cert.pem().as_bytes(), 0o644)?;
+    // Both written aside, then renamed one right after the other: a reader (a health
+    // check during a rotation) finds a key and a certificate that do not match for
+    // microseconds at most.
+    let aside = |p: &Path| {
+        let mut a = p.as_os_str().to_owned();
+        a.push(".new");
+        std::path::PathBuf::from(a)
+    };
+    write_atomic(&aside(&files.key), key.serialize_pem().as_bytes(), 0o600)?;
+    write_atomic(&aside(&files.cert), cert.pem().as_bytes(), 0o644)?;
+    std::fs::rename(aside(&files.key), &files.key)?;
+    std::fs::rename(aside(&files.cert), &files.cert)?;
     Ok(files)
 }
 
