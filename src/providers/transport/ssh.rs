@@ -177,38 +177,9 @@ impl Transport for Ssh {
     }
 
     async fn upload(&self, node: &Instance, path: &str, bytes: &[u8], mode: u32) -> Result<()> {
-        let session = self.session(node).await?;
-        // Written to a temporary file created with the final mode, then renamed: a key is
-        // never readable by others, and a reader never sees half a file.
-        let tmp = format!("{path}.rigger-upload");
-        let script = format!(
-            "set -e; mkdir -p \"$(dirname {p})\"; umask 077; cat > {t}; chmod {mode:o} {t}; mv {t} {p}",
-            p = quote(path),
-            t = quote(&tmp)
-        );
-        let mut cmd = session.raw_command("sh");
-        cmd.raw_arg("-c")
-            .raw_arg(quote(&script))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().await.map_err(|e| ssh_error(&node.name, e))?;
-        if let Some(mut stdin) = child.stdin().take() {
-            stdin.write_all(bytes).await?;
-            stdin.shutdown().await?;
-        }
-        let out = child
-            .wait_with_output()
+        // One file is a set of one: written aside with its mode, then renamed.
+        self.upload_together(node, &[(path.to_string(), bytes.to_vec(), mode)])
             .await
-            .map_err(|e| ssh_error(&node.name, e))?;
-        if !out.status.success() {
-            return Err(Error::failed(format!(
-                "upload of {path} to {} failed: {}",
-                node.name,
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
-        }
-        Ok(())
     }
 
     async fn upload_together(
