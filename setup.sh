@@ -13,6 +13,8 @@
 #   bind9, bind9-utils         a real BIND 9 (named, tsig-keygen) for the RFC 2136 tests
 #   curl, ca-certificates, openssl, procps
 #   util-linux                 unshare, nsenter, setpriv (the tests use them)
+#   dnsmasq-base               dnsmasq (no service): a non-authoritative server of SRV records
+#                              for the doctor's tests
 #   fish                       a second shell the completion tests ask (bash is the first)
 #   systemd-container, debootstrap
 #                              booted lab machines: systemd-nspawn, and the Debian 12 image
@@ -23,7 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(etcd-server etcd-client iproute2 openssh-server openssh-client bind9-dnsutils bind9 bind9-utils
-  curl ca-certificates openssl util-linux procps fish python3 python3-venv systemd-container debootstrap)
+  curl ca-certificates openssl util-linux procps dnsmasq-base fish python3 python3-venv systemd-container debootstrap)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

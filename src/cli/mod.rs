@@ -159,9 +159,15 @@ struct DnsArgs {
     /// on AWS); its own name servers are asked.
     #[arg(long, value_parser = dns_providers())]
     dns: Option<String>,
-    /// A DNS server to ask instead of the zone's own (repeatable).
+    /// A DNS server to ask instead of the zone's own (repeatable); for --dns rfc2136,
+    /// the zone's primary, where updates go.
     #[arg(long, value_name = "IP:PORT")]
     dns_server: Vec<SocketAddr>,
+    /// For --dns rfc2136 without --dns-server: the resolver asked for the zone's SOA,
+    /// whose MNAME is the primary (default: this machine's, from /etc/resolv.conf; in
+    /// the lab, also what lab hosts resolve through).
+    #[arg(long, value_name = "IP:PORT")]
+    resolver: Option<SocketAddr>,
 }
 
 /// Ends the command with a usage error when the flags cannot work together.
@@ -175,7 +181,14 @@ fn refuse(why: Option<String>) {
 
 /// Why a world's backends cannot work together, said as one line.
 fn conflict(spec: &WorldSpec) -> Option<String> {
-    let e = backends::check(&spec.target, &spec.dns, &spec.transport, &spec.dns_servers).err()?;
+    let e = backends::check(
+        &spec.target,
+        &spec.dns,
+        &spec.transport,
+        &spec.dns_servers,
+        spec.resolver,
+    )
+    .err()?;
     Some(match e.help {
         Some(help) => format!("{} ({help})", e.message),
         None => e.message,
@@ -190,6 +203,7 @@ impl DnsArgs {
             target: self.target.clone(),
             dns: self.dns.clone().unwrap_or_else(|| row.dns.to_string()),
             dns_servers: self.dns_server.clone(),
+            resolver: self.resolver,
             transport: row.transport.to_string(),
             ssh: SshSettings::default(),
         }

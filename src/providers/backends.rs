@@ -51,6 +51,8 @@ pub struct DnsRow {
     pub targets: &'static [&'static str],
     /// Whether `--dns-server` means anything to it; `Some(why)` refuses it.
     pub refuses_servers: Option<&'static str>,
+    /// Whether it asks `--resolver` (for a zone's primary, from its SOA).
+    pub asks_resolver: bool,
     /// Why its records carry no ownership marker, so that only the state dir finds them
     /// (`destroy --cluster`); `None`: they carry one.
     pub unmarked: Option<&'static str>,
@@ -129,6 +131,7 @@ pub const DNS: &[DnsRow] = &[
         refuses_servers: Some(
             "the lab's DNS is its own server; --dns-server names another server, for --dns rfc2136",
         ),
+        asks_resolver: false,
         unmarked: Some(LAB_LOST),
         lab_server: true,
         aws: false,
@@ -139,6 +142,7 @@ pub const DNS: &[DnsRow] = &[
         about: "Cloudflare's v4 API (CLOUDFLARE_API_TOKEN)",
         targets: &["aws"],
         refuses_servers: None,
+        asks_resolver: false,
         unmarked: None,
         lab_server: false,
         aws: false,
@@ -149,6 +153,7 @@ pub const DNS: &[DnsRow] = &[
         about: "Amazon Route 53 (the AWS default chain's credentials)",
         targets: &["aws"],
         refuses_servers: None,
+        asks_resolver: false,
         unmarked: None,
         lab_server: false,
         aws: true,
@@ -159,6 +164,7 @@ pub const DNS: &[DnsRow] = &[
         about: "A server of your own (BIND, Knot, PowerDNS) updated with RFC 2136 and TSIG",
         targets: &["lab", "aws"],
         refuses_servers: None,
+        asks_resolver: true,
         unmarked: Some(
             "records on a server of your own carry no ownership marker: finding markers again would take a zone transfer (AXFR), which rigger does not do",
         ),
@@ -211,7 +217,13 @@ fn unknown<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str>) -> 
 }
 
 /// Whether the chosen backends go together; the reason when they do not.
-pub fn check(target: &str, dns: &str, transport: &str, servers: &[SocketAddr]) -> Result<()> {
+pub fn check(
+    target: &str,
+    dns: &str,
+    transport: &str,
+    servers: &[SocketAddr],
+    resolver: Option<SocketAddr>,
+) -> Result<()> {
     let t = self::target(target)?;
     let d = self::dns(dns)?;
     let x = self::transport(transport)?;
@@ -243,6 +255,12 @@ pub fn check(target: &str, dns: &str, transport: &str, servers: &[SocketAddr]) -
         return Err(
             Error::invalid(format!("--dns-server does nothing with --dns {dns}")).with_help(why),
         );
+    }
+    if let (false, Some(resolver)) = (d.asks_resolver, resolver) {
+        return Err(Error::invalid(format!(
+            "--resolver {resolver} does nothing with --dns {dns}"
+        ))
+        .with_help("--resolver is where --dns rfc2136 asks a zone's SOA for its primary"));
     }
     Ok(())
 }

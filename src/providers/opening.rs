@@ -29,6 +29,8 @@ pub struct Opening {
     pub state: StateDir,
     /// `--dns-server`: where DNS questions (and, for RFC 2136, updates) go.
     pub dns_servers: Vec<SocketAddr>,
+    /// `--resolver`: where RFC 2136 asks a zone's SOA for its primary.
+    pub resolver: Option<SocketAddr>,
     pub ssh: SshSettings,
     /// Unique per run in this state dir (client tokens derive from it).
     pub run_id: String,
@@ -55,6 +57,7 @@ impl Opening {
             transport,
             state,
             dns_servers: Vec::new(),
+            resolver: None,
             ssh: SshSettings::default(),
             run_id: String::new(),
             create: false,

@@ -293,7 +293,13 @@ impl World {
 /// things).
 fn opening(config: &WorldConfig, create: bool) -> Result<Opening> {
     let spec = &config.spec;
-    backends::check(&spec.target, &spec.dns, &spec.transport, &spec.dns_servers)?;
+    backends::check(
+        &spec.target,
+        &spec.dns,
+        &spec.transport,
+        &spec.dns_servers,
+        spec.resolver,
+    )?;
     let mut opening = Opening::new(
         backends::target(&spec.target)?.name,
         backends::dns(&spec.dns)?.name,
@@ -301,6 +307,7 @@ fn opening(config: &WorldConfig, create: bool) -> Result<Opening> {
         config.state.clone(),
     );
     opening.dns_servers = spec.dns_servers.clone();
+    opening.resolver = spec.resolver;
     opening.ssh = spec.ssh.clone();
     opening.create = create;
     opening.lab_dns = backends::dns(&spec.dns)?.lab_server;

@@ -18,6 +18,10 @@ pub struct WorldSpec {
     /// RFC 2136 also where updates go.
     #[serde(default)]
     pub dns_servers: Vec<SocketAddr>,
+    /// `--resolver`: where RFC 2136 asks a zone's SOA for its primary when no
+    /// `--dns-server` names it (and, in the lab, what lab hosts resolve through).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolver: Option<SocketAddr>,
     #[serde(default = "exec")]
     pub transport: String,
     #[serde(default)]
@@ -38,6 +42,7 @@ impl Default for WorldSpec {
             target: target.name.into(),
             dns: target.dns.into(),
             dns_servers: Vec::new(),
+            resolver: None,
             transport: target.transport.into(),
             ssh: SshSettings::default(),
         }

@@ -151,6 +151,14 @@ fn command_line_cases() -> Vec<Case> {
         )
         .script("print(1);")
         .has(&["--dns-server", "lab"]),
+        // --resolver is where RFC 2136 finds a zone's primary: with any other DNS it
+        // would do nothing, so it is refused.
+        case(
+            "cli_resolver_with_lab_dns",
+            &["run", "x.rhai", "--resolver", "127.0.0.1:53"],
+        )
+        .script("print(1);")
+        .has(&["--resolver 127.0.0.1:53 does nothing with --dns lab"]),
         case(
             "cli_max_operations_negative",
             &["run", "x.rhai", "--max-operations", "-1"],
@@ -297,17 +305,21 @@ fn command_line_cases() -> Vec<Case> {
         .failure()
         .has(&["--discovery-srv-name", "a.b"]),
         case(
-            "cli_doctor_dns_server_the_lab_cannot_reach",
+            // Refused before any question: a lab address with no lab, beside a loopback
+            // one this machine could ask.
+            "cli_doctor_dns_server_on_a_lab_address_without_a_lab",
             &[
                 "doctor",
                 "--discovery-srv",
                 "example.test",
                 "--dns-server",
-                "10.0.0.1:53",
+                "127.0.0.1:9",
+                "--dns-server",
+                "198.18.0.53:53",
             ],
         )
         .failure()
-        .has(&["--dns-server", "10.0.0.1:53"]),
+        .has(&["--dns-server 198.18.0.53:53 is a lab address, and there is no lab"]),
         case(
             "cli_doctor_certs_not_a_folder",
             &[

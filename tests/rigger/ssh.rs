@@ -32,3 +32,21 @@ fn accept_new_lets_in_a_host_whose_key_is_not_known_and_only_then() {
     assert!(found.status.success(), "the host's key was not recorded");
     lab.destroy().leaves_nothing();
 }
+
+/// An upload over SSH writes the file with its own mode, and makes the folders above it
+/// with the login's umask (0755 here): a folder made 0700 shuts out the users a service
+/// runs as (a systemd unit's etcd user could not exec a binary below it).
+#[test]
+fn an_upload_makes_its_folders_readable_and_its_file_with_its_own_mode() {
+    let Some(lab) = LabRig::new() else { return };
+    let script = r#"
+let n = launch_instance(#{ name: "u1" });
+upload(n, `${n.dir}/new/deeper/key.pem`, "secret", 0o600);
+print(run(n, `stat -c %a ${n.dir}/new ${n.dir}/new/deeper ${n.dir}/new/deeper/key.pem`).stdout);
+"#;
+    lab.file("u.rhai", script)
+        .run(&["run", "u.rhai", "--transport", "ssh"])
+        .success()
+        .stdout_is("755\n755\n600\n\n");
+    lab.destroy().leaves_nothing();
+}

@@ -35,16 +35,29 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
             Some("etcd puts it after the service: _etcd-server-ssl-NAME._tcp.DOMAIN".into()),
         );
     }
-    if config.spec.is_lab()
-        && let Some(server) = check.servers.iter().find(|s| !reachable_from_lab(s.ip()))
+    // Servers given and no lab to ask them from: this machine asks them itself, with no
+    // target, lab or credentials needed (a company's BIND, a resolver, a dnsmasq).
+    let lab = config.spec.is_lab() && crate::providers::lab::exists(&config.state);
+    let outside = |s: &std::net::SocketAddr| !reachable_from_lab(s.ip());
+    let from_here = !check.servers.is_empty() && (!lab || check.servers.iter().all(outside));
+    if from_here && let Some(server) = check.servers.iter().find(|s| in_lab_range(s.ip())) {
+        return super::fail(
+            format!(
+                "--dns-server {server} is a lab address, and there is no lab in {}",
+                config.state.root().display()
+            ),
+            Some("`rigger lab up` brings one up".into()),
+        );
+    }
+    if lab
+        && !from_here
+        && let Some(server) = check.servers.iter().find(|s| outside(s))
     {
         return super::fail(
             format!(
-                "--dns-server {server}: the lab reaches only its own addresses (198.18.0.0/15) and this machine's loopback"
+                "--dns-server {server}: the lab's servers and others cannot be asked together; the lab reaches only its own addresses (198.18.0.0/15) and this machine's loopback"
             ),
-            Some(
-                "run the server inside the lab (a BIND on 198.18.0.53, say), or on loopback".into(),
-            ),
+            Some("ask the lab's servers and the others in two runs of the doctor".into()),
         );
     }
     let made = config.state.root().join("pki").join(&domain);
@@ -73,9 +86,7 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
         nodes: Vec::new(),
         transport: None,
     };
-    let diagnosis = if !check.servers.is_empty() && !config.spec.is_lab() {
-        // Servers given outside the lab: this machine's network is the one to ask from,
-        // and no provider (nor its credentials) is needed.
+    let diagnosis = if from_here {
         let network = crate::world::machine_network();
         crate::base::runtime::block_on(crate::world::doctor::check_discovery(
             None,
@@ -135,6 +146,10 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
         Verdict::Warning => exit::WARNING,
         Verdict::Error => exit::ERROR,
     }
+}
+
+fn in_lab_range(ip: IpAddr) -> bool {
+    matches!(ip, IpAddr::V4(v4) if crate::providers::lab::netns::in_lab_range(v4))
 }
 
 fn reachable_from_lab(ip: IpAddr) -> bool {

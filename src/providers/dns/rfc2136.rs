@@ -1,12 +1,16 @@
 //! DNS on a server of the operator's own (BIND, Knot, PowerDNS, Windows DNS), changed
 //! with RFC 2136 dynamic updates signed with TSIG. The key comes from the environment
 //! (`RIGGER_TSIG_KEY_FILE`, a `tsig-keygen` key file, or `RIGGER_TSIG_KEY`, its text),
-//! never from the command line; updates and questions go to `--dns-server`.
+//! never from the command line. Updates and questions go to `--dns-server`, or, without
+//! it, to the zone's primary as its SOA names it, found through `--resolver` (or this
+//! machine's resolver); `wait_resolves` then waits on the zone's NS set.
 
+mod primary;
 mod wire;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -20,19 +24,36 @@ use crate::providers::opening::Opening;
 use crate::providers::{Record, RecordData, RecordSpec};
 
 pub struct Rfc2136 {
-    /// The zone's primary: where updates are sent and questions asked.
-    server: SocketAddr,
+    /// Where updates are sent and questions asked.
+    primary: Primary,
     key: TsigKey,
+}
+
+/// The server that takes a zone's updates.
+enum Primary {
+    /// `--dns-server`: for every zone.
+    Given(SocketAddr),
+    /// Each zone's own, from its SOA, asked of the resolver; by apex once found.
+    Found {
+        resolver: primary::Resolver,
+        zones: Mutex<HashMap<String, primary::Primary>>,
+    },
 }
 
 /// The RFC 2136 backend of a run (its row in the backend table).
 pub fn open(opening: &Opening) -> Result<Arc<dyn Dns>> {
-    let server = *opening.dns_servers.first().ok_or_else(|| {
-        Error::missing("--dns rfc2136 needs --dns-server IP:PORT, the zone's primary server")
-            .with_help("finding the primary from the zone's SOA record is not built yet")
-    })?;
+    let primary = match (opening.dns_servers.first(), opening.resolver) {
+        (Some(&server), _) => Primary::Given(server),
+        (None, resolver) => Primary::Found {
+            resolver: match resolver {
+                Some(at) => primary::Resolver(at),
+                None => primary::Resolver::of_this_machine()?,
+            },
+            zones: Mutex::default(),
+        },
+    };
     Ok(Arc::new(Api::new(Rfc2136 {
-        server,
+        primary,
         key: key_from(|name| std::env::var(name).ok())?,
     })))
 }
@@ -117,23 +138,83 @@ fn zone(apex: String) -> Zone {
 }
 
 impl Rfc2136 {
-    /// One UPDATE of `zone` on the server, signed with the run's key.
-    async fn update(
-        &self,
-        zone: &Zone,
-        specs: &[RecordSpec],
-        change: Change,
-    ) -> std::result::Result<(), UpdateError> {
-        wire::update(self.server, &zone.name, &self.key, specs, change).await
+    /// One UPDATE of `zone` on its primary, signed with the run's key.
+    async fn update(&self, zone: &Zone, specs: &[RecordSpec], change: Change) -> Result<()> {
+        let server = self.server_of(&zone.name).await?;
+        wire::update(server, &zone.name, &self.key, specs, change)
+            .await
+            .map_err(|e| self.update_error(e))
     }
 
-    /// The apex of the zone the server holds `name` in, if it holds one (see
+    /// An update's error, saying where the primary came from when rigger found it.
+    fn update_error(&self, e: UpdateError) -> Error {
+        let mut error = update_error(e);
+        if let Primary::Found { zones, .. } = &self.primary {
+            let zones = zones.lock().expect("primaries");
+            if let Some(p) = zones
+                .values()
+                .find(|p| error.message.contains(&p.at.to_string()))
+            {
+                error.message = format!(
+                    "{} (the primary {}, as the SOA of {} names it)",
+                    error.message, p.name, p.apex
+                );
+            }
+        }
+        error
+    }
+
+    /// The server holding `apex`: the one given, or the zone's primary.
+    async fn server_of(&self, apex: &str) -> Result<SocketAddr> {
+        match &self.primary {
+            Primary::Given(server) => Ok(*server),
+            Primary::Found { zones, .. } => {
+                if let Some(p) = zones.lock().expect("primaries").get(apex) {
+                    return Ok(p.at);
+                }
+                match self.found(apex).await? {
+                    Some(p) => Ok(p.at),
+                    None => Err(Error::not_found(format!("there is no zone {apex}"))),
+                }
+            }
+        }
+    }
+
+    /// The primary of the zone `name` is in, asked of the resolver and kept by apex.
+    async fn found(&self, name: &str) -> Result<Option<primary::Primary>> {
+        let Primary::Found { resolver, zones } = &self.primary else {
+            return Ok(None);
+        };
+        let found = resolver.primary(name).await?;
+        if let Some(p) = &found {
+            tracing::debug!(
+                "the primary of {} is {} at {}, as its SOA names it",
+                p.apex,
+                p.name,
+                p.at
+            );
+            zones
+                .lock()
+                .expect("primaries")
+                .insert(p.apex.clone(), p.clone());
+        }
+        Ok(found)
+    }
+
+    /// The apex of the zone the primary holds `name` in, if it holds one (see
     /// [`wire::zone_of`]).
     async fn apex_of(&self, name: &str) -> Result<Option<String>> {
+        let server = match &self.primary {
+            Primary::Given(server) => *server,
+            Primary::Found { .. } => match self.found(name).await? {
+                Some(p) => p.at,
+                None => return Ok(None),
+            },
+        };
         let mut tries = 0;
         loop {
             tries += 1;
-            match wire::zone_of(self.server, name).await {
+            match wire::zone_of(server, name).await {
                 // SERVFAIL is the server failing, not an answer about the zone: asked
                 // again, as a resolver would, before it is taken as the error it is.
                 Err(QueryError::Rcode { rcode, .. }) if rcode == Rcode::SERVFAIL && tries < 4 => {
@@ -142,9 +223,8 @@ impl Rfc2136 {
                 // A referral: the name is in a zone of other servers, below a cut.
                 Err(QueryError::NotAuthoritative { .. }) => {
                     return Err(Error::not_found(format!(
-                        "{} does not hold the zone of {name}: it answers for it without \
-                         authority (delegated to other servers)",
-                        self.server
+                        "{server} does not hold the zone of {name}: it answers for it without \
+                         authority (delegated to other servers)"
                     ))
                     .with_help(self.zone_help()));
                 }
@@ -161,7 +241,8 @@ impl Rfc2136 {
             if !now.iter().any(|r| r.spec.data == spec.data) {
                 return Err(Error::conflict(format!(
                     "{} at {} was not added: a CNAME cannot sit beside other records",
-                    spec.name, self.server
+                    spec.name,
+                    self.server_of(&zone.name).await?
                 )));
             }
         }
@@ -193,10 +274,11 @@ impl ZoneApi for Rfc2136 {
 
     async fn records(&self, zone: &Zone, name: &str, rtype: Option<&str>) -> Result<Vec<Record>> {
         // Each type its own question, all at once: one round trip, not five.
+        let server = self.server_of(&zone.name).await?;
         let answers = join_all(
             kinds(rtype)
                 .into_iter()
-                .map(|kind| wire::query(self.server, name, kind)),
+                .map(|kind| wire::query(server, name, kind)),
         )
         .await;
         let mut out = Vec::new();
@@ -209,15 +291,13 @@ impl ZoneApi for Rfc2136 {
 
     async fn add(&self, zone: &Zone, spec: &RecordSpec, _existing: &[Record]) -> Result<Record> {
         self.update(zone, std::slice::from_ref(spec), Change::Add)
-            .await
-            .map_err(update_error)?;
+            .await?;
         self.added(zone, spec).await
     }
 
     /// One UPDATE message for all of them, which the server applies whole.
     async fn add_all(&self, zone: &Zone, specs: &[RecordSpec], _existing: &Sets) -> Outcomes {
         if let Err(e) = self.update(zone, specs, Change::Add).await {
-            let e = update_error(e);
             return specs.iter().map(|_| Err(e.clone())).collect();
         }
         let mut out = Vec::with_capacity(specs.len());
@@ -231,10 +311,14 @@ impl ZoneApi for Rfc2136 {
     /// records go in without reading first; when one set exists (a retried run, a
     /// shared name), the server changes nothing and the names are read.
     async fn add_all_unread(&self, zone: &Zone, specs: &[RecordSpec]) -> Option<Outcomes> {
-        match self.update(zone, specs, Change::AddNew).await {
+        let server = match self.server_of(&zone.name).await {
+            Ok(s) => s,
+            Err(e) => return Some(specs.iter().map(|_| Err(e.clone())).collect()),
+        };
+        match wire::update(server, &zone.name, &self.key, specs, Change::AddNew).await {
             Err(e) if e.is_yxrrset() => None,
             Err(e) => {
-                let e = update_error(e);
+                let e = self.update_error(e);
                 Some(specs.iter().map(|_| Err(e.clone())).collect())
             }
             Ok(()) => Some(join_all(specs.iter().map(|spec| self.added(zone, spec))).await),
@@ -244,26 +328,29 @@ impl ZoneApi for Rfc2136 {
     async fn remove(&self, zone: &Zone, record: &Record) -> Result<()> {
         self.update(zone, std::slice::from_ref(&record.spec), Change::Delete)
             .await
-            .map_err(update_error)
     }
 
     /// One UPDATE message for all of them; deleting an RR that is not there succeeds.
     async fn remove_all(&self, zone: &Zone, records: &[Record]) -> Vec<Result<()>> {
         let specs: Vec<RecordSpec> = records.iter().map(|r| r.spec.clone()).collect();
-        let outcome = self
-            .update(zone, &specs, Change::Delete)
-            .await
-            .map_err(update_error);
+        let outcome = self.update(zone, &specs, Change::Delete).await;
         records.iter().map(|_| outcome.clone()).collect()
     }
 
-    /// Updates and questions go to the one server given (`--dns-server`).
+    /// Updates and questions go to the one server given (`--dns-server`); without it,
+    /// the zone's NS set is asked.
     fn given_servers(&self) -> &[SocketAddr] {
-        std::slice::from_ref(&self.server)
+        match &self.primary {
+            Primary::Given(server) => std::slice::from_ref(server),
+            Primary::Found { .. } => &[],
+        }
     }
 
-    async fn servers(&self, _zone: &Zone) -> Result<Vec<SocketAddr>> {
-        Ok(vec![self.server])
+    async fn servers(&self, zone: &Zone) -> Result<Vec<SocketAddr>> {
+        match &self.primary {
+            Primary::Given(server) => Ok(vec![*server]),
+            Primary::Found { resolver, .. } => resolver.name_servers(&zone.name).await,
+        }
     }
 
     /// Records on a server of the user's carry no marker: finding markers again would

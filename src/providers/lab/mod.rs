@@ -137,20 +137,26 @@ pub fn exists(state: &StateDir) -> bool {
 }
 
 /// Where lab hosts send DNS questions when the lab's own server is not the one: the
-/// server a run named, which must listen on port 53 (etcd's resolver asks no other)
-/// at an address of the lab (lab hosts reach nothing else).
+/// resolver a run named, else its DNS server, which must listen on port 53 (etcd's
+/// resolver asks no other) at an address of the lab (lab hosts reach nothing else).
 fn hosts_nameserver(opening: &Opening) -> Result<Ipv4Addr> {
-    let server = opening.dns_servers.first().ok_or_else(|| {
-        Error::missing(format!(
-            "--dns {} in the lab needs --dns-server: the address lab hosts resolve through",
-            opening.dns
-        ))
-        .with_help("run the DNS server on a lab address, e.g. --dns-server 198.18.0.53:53")
-    })?;
+    let (server, flag) = match (opening.resolver, opening.dns_servers.first()) {
+        (Some(resolver), _) => (resolver, "--resolver"),
+        (None, Some(&server)) => (server, "--dns-server"),
+        (None, None) => {
+            return Err(Error::missing(format!(
+                "--dns {} in the lab needs --dns-server or --resolver: the address lab hosts resolve through",
+                opening.dns
+            ))
+            .with_help(
+                "run the DNS server on a lab address, e.g. --dns-server 198.18.0.53:53",
+            ));
+        }
+    };
     match server {
         SocketAddr::V4(v4) if v4.port() == 53 && netns::in_lab_range(*v4.ip()) => Ok(*v4.ip()),
         _ => Err(Error::invalid(format!(
-            "--dns-server {server}: lab hosts can only ask a DNS server on port 53 of a lab address (198.18.0.0/15)"
+            "{flag} {server}: lab hosts can only ask a DNS server on port 53 of a lab address (198.18.0.0/15)"
         ))
         .with_help("etcd's resolver asks port 53 only, and the lab has no route to anything else")),
     }

@@ -191,13 +191,19 @@ impl Transport for Ssh {
         // One stream on stdin, each file's bytes in turn, cut by their lengths (`head -c`):
         // no byte of a key is ever on a command line. Each is written aside with its
         // final mode, then all are renamed in one go.
-        let mut script = String::from("set -e; umask 077;");
+        // The folders are made first, with the login's own umask: a folder is not a
+        // secret, and one made 0700 would shut out the users a service runs as (the etcd
+        // user, exec'ing a binary below it). Only the files are written under 077.
+        let mut script = String::from("set -e;");
+        for (path, _, _) in files {
+            script.push_str(&format!(" mkdir -p \"$(dirname {})\";", quote(path)));
+        }
+        script.push_str(" umask 077;");
         let mut renames = String::new();
         for (path, bytes, mode) in files {
             let tmp = format!("{path}.rigger-upload");
             script.push_str(&format!(
-                " mkdir -p \"$(dirname {p})\"; head -c {n} > {t}; chmod {mode:o} {t};",
-                p = quote(path),
+                " head -c {n} > {t}; chmod {mode:o} {t};",
                 t = quote(&tmp),
                 n = bytes.len()
             ));

@@ -44,7 +44,7 @@ pub async fn examine(check: &DiscoveryCheck, ask: Arc<dyn Ask>) -> Result<Diagno
         .views
         .iter()
         .filter_map(|v| match &v.zone {
-            Lookup::Failed(why) => Some(format!("{}: {why}", v.server)),
+            Lookup::Failed(why) if !v.answered() => Some(format!("{}: {why}", v.server)),
             _ => None,
         })
         .collect();

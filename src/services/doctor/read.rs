@@ -92,8 +92,12 @@ async fn view(
         srv: BTreeMap::new(),
         addresses: BTreeMap::new(),
     };
-    // A server without the zone, or that does not answer, has nothing more to say.
-    if !view.answered() {
+    // A server that neither holds the zone nor answers an owner has nothing more to say.
+    // One that answers the owners without a SOA (a resolver, a dnsmasq with local
+    // records) is what many members ask: etcd never asks the SOA, so neither does the
+    // reading past this point.
+    let answers_owners = answers.iter().any(|l| !l.records().is_empty());
+    if !view.answered() && !answers_owners {
         return view;
     }
     view.srv = owners.iter().cloned().zip(answers).collect();
@@ -173,6 +177,8 @@ pub mod tests {
     pub struct Canned {
         pub answers: HashMap<(String, RecordType), Vec<Rr>>,
         pub refused: bool,
+        /// Refuses the SOA only: a forwarder with local records (dnsmasq).
+        pub no_soa: bool,
     }
 
     impl Canned {
@@ -200,6 +206,9 @@ pub mod tests {
     impl Ask for Canned {
         async fn ask(&self, _server: SocketAddr, name: &str, rtype: RecordType) -> Lookup {
             if self.refused {
+                return Lookup::Refused;
+            }
+            if rtype == RecordType::SOA && self.no_soa {
                 return Lookup::Refused;
             }
             if rtype == RecordType::SOA {

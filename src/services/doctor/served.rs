@@ -136,8 +136,14 @@ impl View {
         self.srv.get(owner).unwrap_or(&NOTHING)
     }
 
-    /// Whether this server answered for the zone at all.
+    /// Whether this server answered for the zone at all: its SOA, or the SRV records
+    /// etcd asks for even where no SOA is served.
     pub fn answered(&self) -> bool {
+        self.holds_zone() || self.srv.values().any(|l| !l.records().is_empty())
+    }
+
+    /// Whether it answered the domain's SOA question (it speaks for the zone).
+    pub fn holds_zone(&self) -> bool {
         matches!(self.zone, Lookup::Answer { .. })
     }
 }

@@ -15,10 +15,11 @@
 pub mod bad_input;
 pub mod bind;
 pub mod cloud;
+pub mod dnsmasq;
 pub mod doctor;
 mod lab;
 mod members;
-mod named;
+pub mod named;
 mod outcome;
 mod procs;
 mod rig;

@@ -25,7 +25,7 @@ pub struct Place<'a> {
 /// Adds `addr` to the bridge of the lab namespace `netns`, for a server of the test's.
 pub fn add_lab_address(netns: &str, addr: &str) {
     let prefix = format!("{addr}/15");
-    stdout_of(Command::new("ip").args(["-n", netns, "addr", "add", &prefix, "dev", "br0"]));
+    stdout_of(Command::new("ip").args(["-n", netns, "addr", "replace", &prefix, "dev", "br0"]));
 }
 
 impl Named {
@@ -43,6 +43,29 @@ impl Named {
     ) -> Self {
         let d = dir.path().display().to_string();
         std::fs::write(dir.path().join("zone"), zone_text).unwrap();
+        let statement = format!("type primary; file \"{d}/zone\";{zone_extra}");
+        Self::launch(dir, zone, more, &statement, place)
+    }
+
+    /// A secondary of `zone`, transferring it from `primary` (port 53) when it starts and
+    /// whenever the primary sends NOTIFY.
+    pub fn secondary(dir: tempfile::TempDir, zone: &str, primary: &str, place: &Place) -> Self {
+        let d = dir.path().display().to_string();
+        let statement = format!(
+            "type secondary; primaries {{ {primary}; }}; file \"{d}/zone\"; transfer-source {};",
+            place.listen
+        );
+        Self::launch(dir, zone, "", &statement, place)
+    }
+
+    fn launch(
+        dir: tempfile::TempDir,
+        zone: &str,
+        more: &str,
+        statement: &str,
+        place: &Place,
+    ) -> Self {
+        let d = dir.path().display().to_string();
         let (listen, port) = (place.listen, place.port);
         let conf = dir.path().join("named.conf");
         std::fs::write(
@@ -53,7 +76,7 @@ impl Named {
                  listen-on port {port} {{ {listen}; }}; listen-on-v6 {{ none; }}; recursion no;\n\
                  notify no; allow-transfer {{ none; }}; dnssec-validation no; }};\n\
                  controls {{ }};\n{more}\
-                 zone \"{zone}\" {{ type primary; file \"{d}/zone\";{zone_extra} }};\n"
+                 zone \"{zone}\" {{ {statement} }};\n"
             ),
         )
         .unwrap();
@@ -95,6 +118,14 @@ impl Named {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("named.log")).unwrap_or_default()
+    }
+
+    /// Stops (SIGSTOP) or continues (SIGCONT) the server: a server that is there and
+    /// does not answer.
+    pub fn pause(&self, paused: bool) {
+        let signal = if paused { "-STOP" } else { "-CONT" };
+        let pid = self.child.id().to_string();
+        super::stdout_of(Command::new("kill").args([signal, &pid]));
     }
 
     pub fn path(&self, rel: &str) -> std::path::PathBuf {

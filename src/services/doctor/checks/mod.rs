@@ -83,7 +83,7 @@ pub fn finding(
 pub fn judge(check: &DiscoveryCheck, served: &Served) -> (Vec<Finding>, Vec<String>) {
     let mut findings = zone::unserved(check, served);
     findings.extend(zone::silent(check, served));
-    let mut unchecked = Vec::new();
+    let mut unchecked = zone::without_soa(check, served);
     let Some(view) = served.views.iter().find(|v| v.answered()) else {
         return (findings, unchecked);
     };

@@ -420,6 +420,30 @@ async fn a_server_without_the_zone_is_a_finding() {
     assert_eq!(f.evidence, ["d.test. SOA: REFUSED at 198.18.0.1:53"]);
 }
 
+#[tokio::test]
+async fn a_server_with_the_records_and_no_soa_is_read_as_etcd_reads_it() {
+    let mut zone = Zone::default().members(SSL, CSSL).0;
+    zone.no_soa = true;
+    let served = read(D, None, &[server()], &BTreeSet::new(), Arc::new(zone)).await;
+    let (f, unchecked) = judge(&check(), &served);
+    assert!(f.is_empty(), "{f:#?}");
+    assert_eq!(unchecked.len(), 1, "{unchecked:?}");
+    assert!(
+        unchecked[0].starts_with("198.18.0.1:53 answers the SRV questions but serves no SOA"),
+        "{unchecked:?}"
+    );
+    // The same server with the priority and port of every peer record swapped.
+    let mut swapped = Zone::default().members("", CSSL);
+    for i in 1..=3 {
+        swapped = swapped.srv(SSL, 2380, 0, 0, &format!("n{i}.{D}"));
+    }
+    swapped.0.no_soa = true;
+    let served = read(D, None, &[server()], &BTreeSet::new(), Arc::new(swapped.0)).await;
+    let (f, _) = judge(&check(), &served);
+    assert!(f.iter().any(|f| f.severity == Severity::Error), "{f:#?}");
+    assert!(f.iter().all(|f| f.id != "no-zone"), "{f:#?}");
+}
+
 /// Two servers, each with its own zone.
 struct Two(HashMap<SocketAddr, Canned>);
 

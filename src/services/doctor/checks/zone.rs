@@ -12,7 +12,7 @@ pub fn unserved(check: &DiscoveryCheck, served: &Served) -> Vec<Finding> {
     let refused: Vec<&View> = served
         .views
         .iter()
-        .filter(|v| v.zone == Lookup::Refused)
+        .filter(|v| v.zone == Lookup::Refused && !v.answered())
         .collect();
     if refused.is_empty() {
         return Vec::new();
@@ -46,7 +46,7 @@ pub fn silent(check: &DiscoveryCheck, served: &Served) -> Vec<Finding> {
         .views
         .iter()
         .filter_map(|v| match &v.zone {
-            Lookup::Failed(why) => Some(finding(
+            Lookup::Failed(why) if !v.answered() => Some(finding(
                 "server-no-answer",
                 Severity::Warning,
                 v.server.to_string(),
@@ -59,6 +59,31 @@ pub fn silent(check: &DiscoveryCheck, served: &Served) -> Vec<Finding> {
                 "bring the server back, or take it out of the zone's NS records".to_string(),
             )),
             _ => None,
+        })
+        .collect()
+}
+
+/// A server that answers the SRV questions but serves no SOA (a resolver, a dnsmasq
+/// with local records): etcd never asks the SOA, so this is no fault, only a note that
+/// whatever needs the zone's apex was not held against it.
+pub fn without_soa(check: &DiscoveryCheck, served: &Served) -> Vec<String> {
+    let domain = &check.domain;
+    served
+        .views
+        .iter()
+        .filter(|v| v.answered() && !v.holds_zone())
+        .map(|v| {
+            let said = match &v.zone {
+                Lookup::Refused => "REFUSED".to_string(),
+                Lookup::Failed(why) => why.clone(),
+                Lookup::Answer { .. } => "no SOA record".to_string(),
+            };
+            format!(
+                "{} answers the SRV questions but serves no SOA for {domain} ({said}): a \
+                 resolver or a forwarder (as members often ask), not the zone's server; its \
+                 answers were read as etcd reads them",
+                v.server
+            )
         })
         .collect()
 }
