@@ -95,8 +95,19 @@ pub fn check_srv_owner(name: &str) -> Result<String, String> {
 
 /// `name` as a cluster's name in ownership markers and `destroy --cluster`: a domain as
 /// rigger writes them, of two labels or more (the zone that holds it is searched, and a
-/// bare top-level domain is no zone of anybody's).
+/// bare top-level domain is no zone of anybody's); for a cluster with etcd's
+/// `--discovery-srv-name`, `DOMAIN/NAME`, NAME one label.
 pub fn cluster_name(name: &str) -> Result<String, String> {
+    if let Some((domain, service)) = name.split_once('/') {
+        let domain = cluster_name(domain)?;
+        let service = check_name(service, false)?;
+        if service.contains('.') {
+            return Err(format!(
+                "{service} after the '/' is a cluster's --discovery-srv-name, one label"
+            ));
+        }
+        return Ok(format!("{domain}/{service}"));
+    }
     let name = check_name(name, false)?;
     if !name.contains('.') {
         return Err(format!(

@@ -69,6 +69,10 @@ struct ClientArgs {
     /// the members to ask.
     #[arg(long, value_name = "DOMAIN", add = ArgValueCompleter::new(complete::domain))]
     discovery_srv: String,
+    /// etcd's --discovery-srv-name: the cluster's records are under
+    /// _etcd-client-ssl-NAME._tcp.DOMAIN (several clusters in one domain).
+    #[arg(long, value_name = "NAME")]
+    discovery_srv_name: Option<String>,
     /// CA certificate (default: the one rigger made for DOMAIN).
     #[arg(long, value_name = "FILE")]
     ca: Option<PathBuf>,
@@ -84,6 +88,7 @@ impl ClientArgs {
     fn client(self) -> commands::health::Client {
         commands::health::Client {
             domain: self.discovery_srv,
+            name: self.discovery_srv_name,
             ca: self.ca,
             cert: self.cert,
             key: self.key,
@@ -376,6 +381,10 @@ enum Command {
         #[arg(long, value_name = "DOMAIN", conflicts_with_all = ["cluster", "aws_cluster_tag"],
               add = ArgValueCompleter::new(complete::domain))]
         discovery_srv: Option<String>,
+        /// With --discovery-srv: the cluster named NAME in that domain (etcd's
+        /// --discovery-srv-name), leaving the domain's other clusters.
+        #[arg(long, value_name = "NAME", requires = "discovery_srv")]
+        discovery_srv_name: Option<String>,
         /// Remove without asking (needed for --discovery-srv when not on a terminal).
         #[arg(long, short = 'y', requires = "discovery_srv")]
         yes: bool,
@@ -391,6 +400,9 @@ enum Command {
         /// The cluster's discovery domain.
         #[arg(long, value_name = "DOMAIN", add = ArgValueCompleter::new(complete::domain))]
         discovery_srv: String,
+        /// The cluster's name in the domain (etcd's --discovery-srv-name).
+        #[arg(long, value_name = "NAME")]
+        discovery_srv_name: Option<String>,
         /// One JSON object: domain, endpoints, cacert, cert, key.
         #[arg(long)]
         json: bool,
@@ -701,10 +713,14 @@ pub fn main() -> ExitCode {
         },
         Command::Destroy {
             discovery_srv: Some(domain),
+            discovery_srv_name,
             yes,
             state,
             ..
-        } => commands::destroy_cluster::destroy_cluster(&state.state(), &domain, yes),
+        } => match commands::cluster_key(&domain, discovery_srv_name.as_deref()) {
+            Ok(key) => commands::destroy_cluster::destroy_cluster(&state.state(), &key, yes),
+            Err(status) => status,
+        },
         Command::Destroy {
             cluster,
             target,
@@ -797,10 +813,14 @@ pub fn main() -> ExitCode {
         },
         Command::Env {
             discovery_srv,
+            discovery_srv_name,
             json,
             user,
             state,
-        } => commands::env::env(&state.state(), &discovery_srv, json, user.as_deref()),
+        } => match commands::cluster_key(&discovery_srv, discovery_srv_name.as_deref()) {
+            Ok(key) => commands::env::env(&state.state(), &key, json, user.as_deref()),
+            Err(status) => status,
+        },
         Command::State { command } => match command {
             StateCommand::List { json, state } => commands::state::list(&state.state(), json),
             StateCommand::Show {

@@ -195,8 +195,9 @@ fn how_to_reach(domain: &str, state: &crate::base::state_dir::StateDir, lab: boo
     } else {
         format!(" --state-dir {}", state.root().display())
     };
+    let flags = super::commands::cluster_flags(domain);
     let mut text = format!(
-        "cluster {domain} is up: `eval \"$(rigger env --discovery-srv {domain}{dir})\"` sets etcdctl's ETCDCTL_* variables"
+        "cluster {domain} is up: `eval \"$(rigger env {flags}{dir})\"` sets etcdctl's ETCDCTL_* variables"
     );
     if lab {
         text.push_str(", then `rigger lab exec HOST -- etcdctl member list` (lab names resolve inside the lab)");

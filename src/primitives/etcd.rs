@@ -51,7 +51,8 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         /// for every member to answer healthy, asking only their `/health`, all of them every
         /// 10 ms (a whole check takes tens of milliseconds, so a loop of them sees a booting
         /// cluster healthy late); then checks as `etcd_health` does. Still unhealthy when the
-        /// wait ends, the report says why.
+        /// wait ends, the report says why. `name`: the cluster's `--discovery-srv-name`, whose
+        /// members are under `_etcd-client-ssl-NAME._tcp.domain`.
         fn etcd_health(c, domain: &str, tls: Map, options: Map) -> Map {
             health(c, domain, tls, options)
         }
@@ -102,6 +103,7 @@ fn snapshot(c: &Call, domain: &str, tls: Map, options: Map) -> Result<Map, Box<E
         let servers = world.backends.dns.authoritative(&domain).await?;
         let at = ClusterAt {
             domain,
+            service_name: None,
             tls,
             servers,
         };
@@ -111,7 +113,23 @@ fn snapshot(c: &Call, domain: &str, tls: Map, options: Map) -> Result<Map, Box<E
 }
 
 fn health(c: &Call, domain: &str, tls: Map, options: Map) -> Result<Map, Box<EvalAltResult>> {
-    let wait = c.options(options, &["wait"])?.seconds("wait", 0.0)?;
+    let options = c.options(options, &["wait", "name"])?;
+    let wait = options.seconds("wait", 0.0)?;
+    let service_name = match options.get("name").filter(|n| !n.is_unit()) {
+        Some(n) => {
+            let n = n.to_string();
+            crate::base::names::check_name(&n, false)
+                .ok()
+                .filter(|_| !n.contains('.'))
+                .ok_or_else(|| {
+                    c.invalid(format!(
+                        "options.name {n:?} is not one DNS label (letters, digits, hyphens)"
+                    ))
+                })?;
+            Some(n)
+        }
+        None => None,
+    };
     let domain = domain_arg(c, domain)?;
     let tls = tls_files(c, tls)?;
     crate::base::hook::point("health");
@@ -120,6 +138,7 @@ fn health(c: &Call, domain: &str, tls: Map, options: Map) -> Result<Map, Box<Eva
         let servers = world.backends.dns.authoritative(&domain).await?;
         let at = ClusterAt {
             domain,
+            service_name,
             tls,
             servers,
         };

@@ -76,6 +76,7 @@ fn ask(
         let servers = world.backends.dns.authoritative(&domain).await?;
         let at = ClusterAt {
             domain,
+            service_name: None,
             tls,
             servers,
         };
@@ -139,9 +140,29 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         fn cluster_find(c, domain: &str) -> Map {
             let domain = domain_arg(c, domain)?;
             let suffix = domain.clone();
+            let asked = domain.clone();
             let found = c.on_world(Duration::from_secs(60), move |world| async move {
                 world.standing(&domain).await
             })?;
+            // The machines and records of every cluster in the domain would be taken
+            // for one: named clusters are not told apart here yet.
+            let mut named: Vec<&str> = found
+                .records
+                .iter()
+                .filter_map(|r| r.spec.cluster.as_deref())
+                .filter(|k| k.contains('/'))
+                .collect();
+            named.sort_unstable();
+            named.dedup();
+            if !named.is_empty() {
+                return Err(c
+                    .invalid(format!(
+                        "{asked} holds clusters with a --discovery-srv-name ({}): the day-2 scripts do not take a cluster's name yet",
+                        named.join(", ")
+                    ))
+                    .with_help("`rigger health --discovery-srv DOMAIN --discovery-srv-name NAME` asks one; `rigger destroy` with the same flags removes one")
+                    .into());
+            }
             let mut machines = Array::new();
             for machine in &found.machines {
                 let mut map = c.to_map(machine)?;

@@ -32,7 +32,8 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     primitive! { engine, cx,
         /// The certificate authority for `name` (e.g. the cluster domain) as
         /// `#{name, dir, cert, key}`: file paths on this machine, created on first use under the
-        /// state dir (valid ten years, to the date), the key readable by its owner only.
+        /// state dir (valid ten years, to the date), the key readable by its owner only. A
+        /// named cluster's is `DOMAIN/NAME`, in a folder below its domain's.
         fn pki_ca(c, name: &str) -> Map { ca(c, name, None) }
     }
     primitive! { engine, cx,
@@ -160,8 +161,19 @@ fn ca(
     name: &str,
     days: Option<u32>,
 ) -> Result<Map, Box<rhai::EvalAltResult>> {
-    let name = check_name(name, false)
-        .map_err(|why| c.invalid(format!("{name:?} is not a valid CA name: {why}")))?;
+    // A named cluster's CA (`DOMAIN/NAME`) lives in a folder below its domain's.
+    let checked = match name.split_once('/') {
+        Some((domain, service)) => check_name(domain, false).and_then(|d| {
+            let s = check_name(service, false)?;
+            if s.contains('.') {
+                return Err(format!("{s} after the '/' is one label"));
+            }
+            Ok(format!("{d}/{s}"))
+        }),
+        None => check_name(name, false),
+    };
+    let name =
+        checked.map_err(|why| c.invalid(format!("{name:?} is not a valid CA name: {why}")))?;
     c.creating().on_world(LIMIT, move |world| async move {
         let local = &world.backends.local;
         let ca = local.ca(&name);
@@ -191,11 +203,16 @@ fn ca_of(ca: &Map) -> Result<CaFiles, Failure> {
         key: path("key")?,
     };
     let dir = path("dir")?;
-    // Certificates are written next to their CA, inside the state dir, and only there.
+    // Certificates are written next to their CA, inside the state dir, and only there:
+    // `pki/NAME`, or `pki/DOMAIN/NAME` for a named cluster's.
+    let pki = Some(std::ffi::OsStr::new("pki"));
+    let parent = dir.parent();
+    let under_pki = parent.and_then(|p| p.file_name()) == pki
+        || parent.and_then(|p| p.parent()).and_then(|p| p.file_name()) == pki;
     if dir
         .components()
         .any(|c| c == std::path::Component::ParentDir)
-        || dir.parent().and_then(|p| p.file_name()) != Some(std::ffi::OsStr::new("pki"))
+        || !under_pki
     {
         return Err(Failure::invalid(
             NAME,

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use super::members::{Drift, MemberCall, Membership};
+use super::owners::Owners;
 use super::tls::TlsFiles;
 use crate::base::error::Result;
 
@@ -216,12 +217,29 @@ pub struct Snapshot {
 
 /// An etcd cluster as rigger asks it: its members found under `domain` through
 /// `servers` as etcdctl 3.5 finds them (`_etcd-client-ssl._tcp` over TLS with `tls`,
-/// `_etcd-client._tcp` over plain HTTP).
+/// `_etcd-client._tcp` over plain HTTP), with `service_name` (etcd's
+/// `--discovery-srv-name`) after the service label: `_etcd-client-ssl-NAME._tcp`.
 #[derive(Debug, Clone)]
 pub struct ClusterAt {
     pub domain: String,
+    pub service_name: Option<String>,
     pub tls: Option<TlsFiles>,
     pub servers: Vec<SocketAddr>,
+}
+
+impl ClusterAt {
+    /// The SRV owners its members and clients read.
+    pub fn owners(&self) -> Owners {
+        Owners::new(&self.domain, self.service_name.as_deref())
+    }
+
+    /// The cluster as people name it: `DOMAIN`, or `DOMAIN/NAME` for a named one.
+    pub fn label(&self) -> String {
+        match &self.service_name {
+            Some(name) => format!("{}/{name}", self.domain),
+            None => self.domain.clone(),
+        }
+    }
 }
 
 #[async_trait]

@@ -11,6 +11,7 @@ pub mod lab;
 pub mod local;
 pub mod members;
 pub mod opening;
+pub mod owners;
 pub mod plan;
 pub mod probe;
 pub mod records;

@@ -633,6 +633,7 @@ mod tests {
     fn at() -> ClusterAt {
         ClusterAt {
             domain: "example.test".into(),
+            service_name: None,
             tls: None,
             servers: Vec::new(),
         }

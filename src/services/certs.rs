@@ -15,6 +15,7 @@ use super::resolve;
 use super::served_cert::{Identity, served};
 use crate::providers::TlsFiles;
 use crate::providers::etcd_api::CertNote;
+use crate::providers::owners::Owners;
 use crate::providers::probe::Answer;
 
 /// One certificate file under the state dir.
@@ -73,20 +74,19 @@ pub fn files(pki: &Path) -> Vec<FileCert> {
         .collect()
 }
 
-/// What each member under `domain` serves, on the client port (the client SRV records)
+/// What each member under `owners` serves, on the client port (the client SRV records)
 /// and the peer port (the server SRV records), asked at the zone's `server` and shaken
 /// hands with under `tls`'s client certificate.
 pub async fn served_by_members(
-    domain: &str,
+    owners: &Owners,
     tls: &TlsFiles,
     server: SocketAddr,
     pki: &Path,
 ) -> Result<Vec<ServedCert>, String> {
     let me = Identity::from_files(&tls.cert, &tls.key)?;
     let mut asked = Vec::new();
-    for (service, port) in [("_etcd-client-ssl", "client"), ("_etcd-server-ssl", "peer")] {
-        let name = format!("{service}._tcp.{domain}");
-        let answers = resolve::ask(server, &name, RecordType::SRV)
+    for (name, port) in [(&owners.client_ssl, "client"), (&owners.server_ssl, "peer")] {
+        let answers = resolve::ask(server, name, RecordType::SRV)
             .await
             .map_err(|e| format!("{name}: {e}"))?;
         for answer in answers {

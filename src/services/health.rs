@@ -12,6 +12,7 @@ use super::etcd_client::{Credentials, FilesError, cause, credentials, http_clien
 use super::etcd_grpc::CallError;
 use super::resolve::{self, ResolveError};
 use crate::base::error::Error;
+use crate::providers::etcd_api::ClusterAt;
 use crate::providers::etcd_api::{Alarm, CertNote, Member, Report, Status};
 use crate::providers::members::{Drift, EtcdMember, MemberCall, url_host};
 use crate::providers::probe::Answer;
@@ -460,20 +461,20 @@ async fn ask_member(
 /// A member as its client SRV record names it: target, port and scheme.
 pub(super) type Target = (String, u16, &'static str);
 
-/// The members under `domain`'s client SRV records, as etcdctl 3.5 finds them: under both
-/// names, TLS and plain, together; with the names asked.
+/// The members under the cluster's client SRV records, as etcdctl 3.5 finds them: under
+/// both names, TLS and plain, together; with the names asked.
 pub(super) async fn client_targets(
-    domain: &str,
+    at: &ClusterAt,
     server: SocketAddr,
 ) -> Result<(Vec<Target>, Vec<String>), HealthError> {
     let mut found = Vec::new();
     let mut asked_names = Vec::new();
-    for (service, scheme) in [("_etcd-client-ssl", "https"), ("_etcd-client", "http")] {
-        let srv_name = format!("{service}._tcp.{domain}");
+    let owners = at.owners();
+    for (srv_name, scheme) in [(owners.client_ssl, "https"), (owners.client, "http")] {
         let answers = match resolve::ask(server, &srv_name, RecordType::SRV).await {
             Err(ResolveError::Refused { .. }) => {
                 return Err(HealthError::NoZone {
-                    domain: domain.to_string(),
+                    domain: at.domain.clone(),
                     srv_name,
                     server,
                 });
@@ -490,14 +491,12 @@ pub(super) async fn client_targets(
     Ok((found, asked_names))
 }
 
-/// Finds the members of `domain` through `servers` and asks each for its health.
-pub async fn check(
-    domain: &str,
-    tls: Option<&TlsFiles>,
-    servers: &[SocketAddr],
-) -> Result<Report, HealthError> {
-    let server = *servers.first().ok_or(HealthError::NoServer)?;
-    let (found, asked_names) = client_targets(domain, server).await?;
+/// Finds the members of the cluster `at` through its servers and asks each for its
+/// health.
+pub async fn check(at: &ClusterAt) -> Result<Report, HealthError> {
+    let (domain, tls) = (at.domain.as_str(), at.tls.as_ref());
+    let server = *at.servers.first().ok_or(HealthError::NoServer)?;
+    let (found, asked_names) = client_targets(at, server).await?;
     if found.is_empty() {
         return Err(HealthError::NoMembers {
             srv_name: asked_names.join(" or "),
@@ -512,7 +511,8 @@ pub async fn check(
         (true, None) => {
             return Err(setup(
                 format!(
-                    "the members under _etcd-client-ssl._tcp.{domain} speak TLS, and no CA and client certificate were given"
+                    "the members under {} speak TLS, and no CA and client certificate were given",
+                    at.owners().client_ssl
                 ),
                 Some("give --ca, --cert and --key (or run health where rigger made them)"),
             ));
@@ -590,7 +590,7 @@ pub async fn check(
             db_size_in_use: a.raft.map(|r| r.db_size_in_use).filter(|s| *s > 0),
         });
     }
-    let (drift, known) = drift_of(domain, creds.as_ref().map(|c| &c.files), server, &asked).await;
+    let (drift, known) = drift_of(at, server, &asked).await;
     let membership_read = known.is_some();
     // An SRV target that is no member is drift, not a member down: it does not count
     // against the quorum.
@@ -642,19 +642,20 @@ pub async fn check(
 /// Where DNS and the membership disagree, with the membership and DNS as read; nothing when the
 /// membership cannot be read (no quorum: a linearizable member list needs a leader).
 async fn drift_of(
-    domain: &str,
-    tls: Option<&TlsFiles>,
+    at: &ClusterAt,
     server: SocketAddr,
     asked: &[Asked],
 ) -> (Vec<Drift>, Option<(Vec<EtcdMember>, Published)>) {
     let call = MemberCall::List;
-    let listed = super::membership::change(domain, tls, &[server], &call, Duration::ZERO).await;
+    let listed = super::membership::change(at, &call, Duration::ZERO).await;
     let Ok(listed) = listed else {
         return (Vec::new(), None);
     };
-    let suffix = if tls.is_some() { "-ssl" } else { "" };
-    let server_srv = format!("_etcd-server{suffix}._tcp.{domain}");
-    let client_srv = format!("_etcd-client{suffix}._tcp.{domain}");
+    let owners = at.owners();
+    let (server_srv, client_srv) = match at.tls {
+        Some(_) => (owners.server_ssl, owners.client_ssl),
+        None => (owners.server, owners.client),
+    };
     let hosts: Vec<String> = listed.members.iter().flat_map(|m| m.peer_hosts()).collect();
     let names = [server_srv.clone(), client_srv.clone()];
     let published = super::drift::read(server, &names, &hosts).await;

@@ -15,7 +15,7 @@ use super::etcd_client::{Credentials, credentials};
 use super::etcd_grpc::CallError;
 use super::resolve;
 use crate::base::error::Error;
-use crate::providers::TlsFiles;
+use crate::providers::etcd_api::ClusterAt;
 use crate::providers::members::{EtcdMember, ListHeader, MemberCall, Membership};
 use crate::providers::probe::Answer;
 
@@ -51,20 +51,18 @@ struct Endpoint {
 
 /// The members' client endpoints, found as etcdctl 3.5 finds them: `_etcd-client-ssl`
 /// with TLS, `_etcd-client` without, each target resolved at the zone's own server.
-async fn endpoints(
-    domain: &str,
-    tls: bool,
-    servers: &[SocketAddr],
-) -> Result<Vec<Endpoint>, Error> {
-    let server = *servers
+async fn endpoints(at: &ClusterAt, tls: bool) -> Result<Vec<Endpoint>, Error> {
+    let domain = at.label();
+    let server = *at
+        .servers
         .first()
         .ok_or_else(|| Error::missing(format!("no DNS server to ask about {domain}")))?;
-    let (service, scheme) = if tls {
-        ("_etcd-client-ssl", "https")
+    let owners = at.owners();
+    let (name, scheme) = if tls {
+        (owners.client_ssl, "https")
     } else {
-        ("_etcd-client", "http")
+        (owners.client, "http")
     };
-    let name = format!("{service}._tcp.{domain}");
     // A zone that does not answer has no members to ask (a destroy took it down).
     let answers = resolve::ask(server, &name, RecordType::SRV)
         .await
@@ -216,13 +214,12 @@ async fn leader_of(creds: Option<&Credentials>, at: &Endpoint) -> u64 {
 /// it, and again after a pause while every refusal is a passing one, for up to
 /// `patience`.
 pub async fn change(
-    domain: &str,
-    tls: Option<&TlsFiles>,
-    servers: &[SocketAddr],
+    at: &ClusterAt,
     call: &MemberCall,
     patience: Duration,
 ) -> Result<Membership, Error> {
-    let creds = match tls {
+    let (domain, servers) = (at.label(), &at.servers);
+    let creds = match &at.tls {
         Some(files) => Some(credentials(files).map_err(Error::from)?),
         None => None,
     };
@@ -231,7 +228,7 @@ pub async fn change(
     let mut retries = 0;
     loop {
         // Found again each round: a member removed meanwhile is not asked again.
-        let all = endpoints(domain, creds.is_some(), servers).await?;
+        let all = endpoints(at, creds.is_some()).await?;
         let mut last = String::new();
         let mut keep_trying = false;
         let mut gone = false;

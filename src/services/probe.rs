@@ -84,18 +84,16 @@ impl Probe for Network {
 #[async_trait]
 impl EtcdApi for Network {
     async fn health(&self, at: &ClusterAt) -> Result<Report> {
-        let tls = at.tls.as_ref();
-        Ok(health::check(&at.domain, tls, &at.servers).await?)
+        Ok(health::check(at).await?)
     }
 
     async fn wait_healthy(&self, at: &ClusterAt, within: Duration) -> Result<bool> {
-        let tls = at.tls.as_ref();
-        Ok(ready::wait_healthy(&at.domain, tls, &at.servers, within).await?)
+        Ok(ready::wait_healthy(at, within).await?)
     }
 
     async fn snapshot(&self, at: &ClusterAt, to: &std::path::Path) -> Result<Snapshot> {
         let tls = at.tls.as_ref();
-        let report = health::check(&at.domain, tls, &at.servers).await?;
+        let report = health::check(at).await?;
         let server = *at.servers.first().ok_or_else(|| {
             crate::base::error::Error::missing(format!("no DNS server to ask about {}", at.domain))
         })?;
@@ -108,7 +106,7 @@ impl EtcdApi for Network {
         call: &MemberCall,
         patience: Duration,
     ) -> Result<Membership> {
-        membership::change(&at.domain, at.tls.as_ref(), &at.servers, call, patience).await
+        membership::change(at, call, patience).await
     }
 
     async fn quota(&self, at: &ClusterAt, endpoint: &str) -> Result<Option<u64>> {

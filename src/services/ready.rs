@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::etcd_client::{Credentials, credentials, http_client};
 use super::health::{HealthError, client_targets};
 use super::resolve;
-use crate::providers::tls::TlsFiles;
+use crate::providers::etcd_api::ClusterAt;
 
 /// A member as the wait asks it: its endpoint, and once its name resolved, a client
 /// that keeps its connection.
@@ -47,8 +47,8 @@ impl Asked {
 
 /// The members under `domain`'s client SRV records, or none yet (a zone that does not
 /// answer yet is waited for like one without records).
-async fn members(domain: &str, server: SocketAddr, creds: Option<&Credentials>) -> Vec<Asked> {
-    let (found, _) = client_targets(domain, server).await.unwrap_or_default();
+async fn members(at: &ClusterAt, server: SocketAddr, creds: Option<&Credentials>) -> Vec<Asked> {
+    let (found, _) = client_targets(at, server).await.unwrap_or_default();
     found
         .into_iter()
         .map(|(target, port, scheme)| Asked {
@@ -69,19 +69,14 @@ const INTERVAL: Duration = Duration::from_millis(10);
 /// answers healthy, asking all of them together every `INTERVAL`. Returns whether they
 /// did; what is wrong, if not, is the full check's to say. Fails only on files that
 /// cannot be used to ask at all.
-pub async fn wait_healthy(
-    domain: &str,
-    tls: Option<&TlsFiles>,
-    servers: &[SocketAddr],
-    within: Duration,
-) -> Result<bool, HealthError> {
-    let server = *servers.first().ok_or(HealthError::NoServer)?;
-    let creds = tls.map(credentials).transpose()?;
+pub async fn wait_healthy(at: &ClusterAt, within: Duration) -> Result<bool, HealthError> {
+    let server = *at.servers.first().ok_or(HealthError::NoServer)?;
+    let creds = at.tls.as_ref().map(credentials).transpose()?;
     let deadline = Instant::now() + within;
     let mut asked: Vec<Asked> = Vec::new();
     loop {
         if asked.is_empty() {
-            asked = members(domain, server, creds.as_ref()).await;
+            asked = members(at, server, creds.as_ref()).await;
             // TLS members and no client certificate: no wait can end well, and the
             // full check says what is missing.
             if asked

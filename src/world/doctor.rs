@@ -65,6 +65,7 @@ pub async fn check_discovery(
     let domain = &check.domain;
     let at = ClusterAt {
         domain: domain.clone(),
+        service_name: check.service_name.clone(),
         tls: cluster.tls.clone(),
         servers: check.servers.clone(),
     };

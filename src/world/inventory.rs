@@ -8,6 +8,7 @@ use super::journal::{Intent, Journal, Resource};
 use super::spec::WorldSpec;
 use crate::base::state_dir::StateDir;
 use crate::providers::RecordData;
+use crate::providers::owners::Owners;
 
 /// One run's journal: the world it acted on, and what of it still stands.
 pub struct Run {
@@ -50,24 +51,48 @@ pub fn of_cluster<'a>(runs: &'a [Run], domain: &str) -> Vec<&'a Run> {
 /// made (the lab's zone of a domain), and a domain whose certificates it wrote.
 pub fn clusters_of(resources: &[Resource], state: &StateDir) -> BTreeSet<String> {
     let pki = state.root().join("pki");
-    resources
+    let mut zones = BTreeSet::new();
+    let mut clusters: BTreeSet<String> = resources
         .iter()
         .filter_map(|r| match r {
             Resource::DnsRecord(record) => record.spec.cluster.clone(),
             Resource::Pending(Intent::DnsRecord { spec }) => spec.cluster.clone(),
-            Resource::DnsZone(zone) => Some(zone.name.clone()),
-            Resource::Pending(Intent::DnsZone { name }) => Some(name.clone()),
+            Resource::DnsZone(zone) => {
+                zones.insert(zone.name.clone());
+                None
+            }
+            Resource::Pending(Intent::DnsZone { name }) => {
+                zones.insert(name.clone());
+                None
+            }
             Resource::File { path } => pki_domain(&pki, Path::new(path)),
             _ => None,
         })
-        .collect()
+        .collect();
+    // A zone made for a named cluster (`DOMAIN/NAME`) is that cluster's, not a cluster
+    // of its own: the domain's other clusters may share it.
+    for zone in zones {
+        let prefix = format!("{zone}/");
+        if !clusters.iter().any(|c| c.starts_with(&prefix)) {
+            clusters.insert(zone);
+        }
+    }
+    clusters
 }
 
-/// `<state>/pki/DOMAIN/...` -> DOMAIN.
+/// `<state>/pki/DOMAIN/FILE` -> DOMAIN; `<state>/pki/DOMAIN/NAME/FILE` (a named
+/// cluster's) -> DOMAIN/NAME.
 fn pki_domain(pki: &Path, path: &Path) -> Option<String> {
     let rest = path.strip_prefix(pki).ok()?;
-    let first = rest.components().next()?;
-    (rest.components().count() > 1).then(|| first.as_os_str().to_string_lossy().into_owned())
+    let parts: Vec<String> = rest
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    match parts.len() {
+        2 => Some(parts[0].clone()),
+        3 => Some(format!("{}/{}", parts[0], parts[1])),
+        _ => None,
+    }
 }
 
 /// How a client reaches the cluster of `domain`: the endpoints its client SRV records
@@ -83,10 +108,12 @@ pub struct Access {
 
 /// The access to the cluster of `domain` from what `runs` made for it.
 pub fn access(domain: &str, runs: &[&Run], state: &StateDir) -> Access {
-    let (tls, plain) = (
-        format!("_etcd-client-ssl._tcp.{domain}"),
-        format!("_etcd-client._tcp.{domain}"),
-    );
+    // `domain` is the cluster's key: `DOMAIN`, or `DOMAIN/NAME` for a named one.
+    let owners = match domain.split_once('/') {
+        Some((d, name)) => Owners::new(d, Some(name)),
+        None => Owners::new(domain, None),
+    };
+    let (tls, plain) = (owners.client_ssl, owners.client);
     let mut endpoints = BTreeSet::new();
     for resource in runs.iter().flat_map(|r| &r.resources) {
         let Resource::DnsRecord(record) = resource else {

@@ -109,7 +109,13 @@ impl World {
             Ok(both) => both,
             Err(e) => {
                 // Nothing was made yet: a lab this opening brought up goes down again.
-                if let Some(epilogue) = &machines.epilogue {
+                // Its runtime first: a worker thread that the scheduler starts late
+                // enters the lab's namespace as it starts, and must find it there.
+                let crate::providers::opening::Machines {
+                    runtime, epilogue, ..
+                } = machines;
+                drop(runtime);
+                if let Some(epilogue) = epilogue {
                     epilogue(true);
                 }
                 return Err(e);
@@ -370,6 +376,7 @@ impl Backends {
         }
         let at = ClusterAt {
             domain: m.domain.clone(),
+            service_name: None,
             tls: m.tls.clone(),
             servers: self.dns.authoritative(&m.domain).await?,
         };
@@ -422,6 +429,7 @@ impl Backends {
                 };
                 let at = ClusterAt {
                     domain: domain.clone(),
+                    service_name: None,
                     tls: tls.clone(),
                     servers,
                 };

@@ -151,6 +151,12 @@ fn command_line_cases() -> Vec<Case> {
         )
         .script("print(1);")
         .has(&["--dns-server", "lab"]),
+        // A cluster's name goes after the service label: one DNS label.
+        case(
+            "cli_cluster_name_with_a_dot",
+            &["run", "cluster", "--set", "name=a.b"],
+        )
+        .has(&["name", "a.b", "one DNS label"]),
         // --resolver is where RFC 2136 finds a zone's primary: with any other DNS it
         // would do nothing, so it is refused.
         case(

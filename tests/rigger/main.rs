@@ -37,6 +37,7 @@ mod lab;
 mod layers;
 mod limits;
 mod markers;
+mod named;
 mod operator;
 mod operator_lab;
 mod params;

@@ -59,16 +59,24 @@ struct ServedRow<'a> {
 }
 
 pub fn certs(config: &WorldConfig, args: CertsArgs) -> u8 {
+    let name = args.client.name.clone();
     let (domain, tls) = match asked("certs", config, args.client) {
         Ok(found) => found,
         Err(status) => return status,
     };
-    let pki = config.state.root().join("pki").join(&domain);
+    let key = match super::cluster_key(&domain, name.as_deref()) {
+        Ok(k) => k,
+        Err(status) => return status,
+    };
+    let pki = config.state.root().join("pki").join(&key);
     let kept = files(&pki);
     let live = match &tls {
         None => Err("the cluster speaks plain HTTP: no certificate to read".to_string()),
         Some(tls) => match super::health::existing_world(config) {
-            Ok(world) => ask(&world, &domain, tls.clone(), pki.clone()),
+            Ok(world) => {
+                let owners = crate::providers::owners::Owners::new(&domain, name.as_deref());
+                ask(&world, &domain, owners, tls.clone(), pki.clone())
+            }
             Err(status) => return status,
         },
     };
@@ -98,6 +106,7 @@ pub fn certs(config: &WorldConfig, args: CertsArgs) -> u8 {
 fn ask(
     world: &crate::world::query::Query,
     domain: &str,
+    owners: crate::providers::owners::Owners,
     tls: crate::providers::TlsFiles,
     pki: std::path::PathBuf,
 ) -> Result<Vec<ServedCert>, String> {
@@ -108,7 +117,7 @@ fn ask(
         let server = *servers
             .first()
             .ok_or_else(|| format!("no DNS server for {domain}"))?;
-        served_by_members(&domain, &tls, server, &pki).await
+        served_by_members(&owners, &tls, server, &pki).await
     })
 }
 

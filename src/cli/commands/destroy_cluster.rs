@@ -13,10 +13,8 @@ use crate::world::journal::Journal;
 /// in it. On a terminal it shows what it will remove and asks, unless `yes`; elsewhere
 /// it removes nothing without `yes`.
 pub fn destroy_cluster(state: &StateDir, domain: &str, yes: bool) -> u8 {
-    let domain = match super::discovery_domain(domain) {
-        Ok(d) => d,
-        Err(status) => return status,
-    };
+    // The cluster's key, checked (`super::cluster_key`): `DOMAIN` or `DOMAIN/NAME`.
+    let domain = domain.to_string();
     let (_writer, journals) = match super::destroy::journals_to_take_down(state) {
         Ok(both) => both,
         Err(status) => return status,

@@ -26,14 +26,9 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
     };
     check.domain = domain.clone();
     if let Some(name) = &check.service_name
-        && (name.contains('.') || crate::base::names::check_name(name, false).is_err())
+        && let Err(status) = super::service_name(name)
     {
-        return super::fail(
-            format!(
-                "--discovery-srv-name {name:?} is not one DNS label (letters, digits, hyphens)"
-            ),
-            Some("etcd puts it after the service: _etcd-server-ssl-NAME._tcp.DOMAIN".into()),
-        );
+        return status;
     }
     // Servers given and no lab to ask them from: this machine asks them itself, with no
     // target, lab or credentials needed (a company's BIND, a resolver, a dnsmasq).
@@ -60,7 +55,11 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
             Some("ask the lab's servers and the others in two runs of the doctor".into()),
         );
     }
-    let made = config.state.root().join("pki").join(&domain);
+    let key = match &check.service_name {
+        Some(name) => format!("{domain}/{name}"),
+        None => domain.clone(),
+    };
+    let made = config.state.root().join("pki").join(&key);
     check.certs = match check.certs.take() {
         Some(dir) if !dir.is_dir() => {
             return super::fail(

@@ -7,11 +7,9 @@ use crate::base::state_dir::StateDir;
 use crate::cli::exit;
 use crate::world::inventory::{self, Access};
 
+/// `domain`: the cluster's key, checked (`super::cluster_key`).
 pub fn env(state: &StateDir, domain: &str, json: bool, user: Option<&str>) -> u8 {
-    let domain = match super::discovery_domain(domain) {
-        Ok(d) => d,
-        Err(status) => return status,
-    };
+    let domain = domain.to_string();
     let mut access = match cluster_access(state, &domain) {
         Ok(a) => a,
         Err(status) => return status,

@@ -15,6 +15,8 @@ use crate::world::query::Query;
 /// default: those rigger made for the domain).
 pub struct Client {
     pub domain: String,
+    /// `--discovery-srv-name`.
+    pub name: Option<String>,
     pub ca: Option<PathBuf>,
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
@@ -85,6 +87,7 @@ where
     F: FnOnce(Arc<dyn EtcdApi>, ClusterAt) -> Fut + Send + 'static,
     Fut: Future<Output = error::Result<T>> + Send + 'static,
 {
+    let service_name = client.name.clone();
     let (domain, tls) = asked(command, config, client)?;
     let world = existing_world(config)?;
     let (dns, etcd) = (world.dns.clone(), world.etcd.clone());
@@ -94,6 +97,7 @@ where
             etcd,
             ClusterAt {
                 domain,
+                service_name,
                 tls,
                 servers,
             },
@@ -110,7 +114,9 @@ pub fn asked(
     client: Client,
 ) -> Result<(String, Option<TlsFiles>), u8> {
     let domain = super::discovery_domain(&client.domain)?;
-    let tls = client_files(command, config, &domain, client.ca, client.cert, client.key)?;
+    // A named cluster's files are in its own folder below the domain's.
+    let key = super::cluster_key(&domain, client.name.as_deref())?;
+    let tls = client_files(command, config, &key, client.ca, client.cert, client.key)?;
     Ok((domain, tls))
 }
 

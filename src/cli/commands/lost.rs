@@ -118,7 +118,9 @@ fn destroy_marked(state: &StateDir, cluster: &str, dns: &'static str) -> usize {
     };
     let cluster = cluster.to_string();
     crate::base::runtime::block_on(async move {
-        let found = match dns.marked(&cluster, &cluster).await {
+        // A named cluster's records are in the zone of its domain.
+        let domain = cluster.split('/').next().unwrap_or_default().to_string();
+        let found = match dns.marked(&domain, &cluster).await {
             Ok(found) => found,
             Err(e) => {
                 tracing::error!("cannot find the records of {cluster}: {}", e.message);

@@ -27,6 +27,41 @@ pub fn fail(message: impl Into<String>, help: Option<String>) -> u8 {
     exit::FAILED
 }
 
+/// `--discovery-srv-name NAME` checked: one DNS label, as etcd puts it after the service
+/// label; else the failure status after saying why.
+pub fn service_name(name: &str) -> Result<(), u8> {
+    if name.contains('.') || crate::base::names::check_name(name, false).is_err() {
+        return Err(fail(
+            format!(
+                "--discovery-srv-name {name:?} is not one DNS label (letters, digits, hyphens)"
+            ),
+            Some("etcd puts it after the service: _etcd-server-ssl-NAME._tcp.DOMAIN".into()),
+        ));
+    }
+    Ok(())
+}
+
+/// The cluster `--discovery-srv DOMAIN [--discovery-srv-name NAME]` names, as the state
+/// keys it: `DOMAIN`, or `DOMAIN/NAME`; else the failure status after saying why.
+pub fn cluster_key(domain: &str, name: Option<&str>) -> Result<String, u8> {
+    let domain = discovery_domain(domain)?;
+    match name {
+        Some(name) => {
+            service_name(name)?;
+            Ok(format!("{domain}/{name}"))
+        }
+        None => Ok(domain),
+    }
+}
+
+/// The flags that name the cluster `key` (`DOMAIN` or `DOMAIN/NAME`) on a command line.
+pub fn cluster_flags(key: &str) -> String {
+    match key.split_once('/') {
+        Some((domain, name)) => format!("--discovery-srv {domain} --discovery-srv-name {name}"),
+        None => format!("--discovery-srv {key}"),
+    }
+}
+
 /// `--discovery-srv DOMAIN` as a checked domain, or the failure status after saying why.
 pub fn discovery_domain(domain: &str) -> Result<String, u8> {
     crate::base::names::check_name(domain, false).map_err(|why| {

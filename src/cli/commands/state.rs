@@ -120,7 +120,12 @@ pub fn list(state: &StateDir, json: bool) -> u8 {
 }
 
 pub fn show(state: &StateDir, domain: &str, json: bool) -> u8 {
-    let domain = match super::discovery_domain(domain) {
+    // `DOMAIN`, or `DOMAIN/NAME` for a cluster with a --discovery-srv-name.
+    let (domain, name) = match domain.split_once('/') {
+        Some((d, n)) => (d, Some(n)),
+        None => (domain, None),
+    };
+    let domain = match super::cluster_key(domain, name) {
         Ok(d) => d,
         Err(status) => return status,
     };
@@ -163,6 +168,9 @@ pub fn show(state: &StateDir, domain: &str, json: bool) -> u8 {
         out.push_str(&run_text(run, "  "));
     }
     crate::base::output::data(&out);
-    tracing::info!("`eval \"$(rigger env --discovery-srv {domain})\"` points etcdctl at it");
+    tracing::info!(
+        "`eval \"$(rigger env {})\"` points etcdctl at it",
+        super::cluster_flags(&domain)
+    );
     exit::OK
 }

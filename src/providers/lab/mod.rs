@@ -856,9 +856,21 @@ impl Dns for Lab {
         records.iter().map(|_| outcome.clone()).collect()
     }
 
+    /// Deletes the zone once it holds no records: one that still does is shared with a
+    /// cluster of another run (several named clusters in one domain), and stays.
     async fn delete_zone(&self, zone: &Zone) -> Result<()> {
-        if self.modify(|file| Ok(file.zones.remove(&zone.name).is_some()))? {
+        let mut kept = 0;
+        let deleted = self.modify(|file| {
+            kept = file.zones.get(&zone.name).map_or(0, Vec::len);
+            Ok(kept == 0 && file.zones.remove(&zone.name).is_some())
+        })?;
+        if deleted {
             self.reload_dns()?;
+        } else if kept > 0 {
+            tracing::debug!(
+                "kept the zone {}: it holds {kept} records of another run",
+                zone.name
+            );
         }
         Ok(())
     }

@@ -2,47 +2,8 @@
 //! them that people publish instead (etcd-io/etcd#13691): DNS cannot be listed, so the
 //! doctor asks for each likely one by name.
 
-/// The four names etcd and its clients read: peers and clients, over TLS and not.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Owners {
-    pub server_ssl: String,
-    pub server: String,
-    pub client_ssl: String,
-    pub client: String,
-}
-
-impl Owners {
-    /// As etcd builds them: `_etcd-server-ssl[-NAME]._tcp.DOMAIN`, ...
-    pub fn new(domain: &str, service_name: Option<&str>) -> Self {
-        let owner = |service: &str| format!("_{}._tcp.{domain}", label(service, service_name));
-        Self {
-            server_ssl: owner("etcd-server-ssl"),
-            server: owner("etcd-server"),
-            client_ssl: owner("etcd-client-ssl"),
-            client: owner("etcd-client"),
-        }
-    }
-
-    pub fn all(&self) -> [&str; 4] {
-        [
-            &self.server_ssl,
-            &self.server,
-            &self.client_ssl,
-            &self.client,
-        ]
-    }
-
-    pub fn is_server(&self, owner: &str) -> bool {
-        owner == self.server_ssl || owner == self.server
-    }
-}
-
-fn label(service: &str, service_name: Option<&str>) -> String {
-    match service_name {
-        Some(name) => format!("{service}-{name}"),
-        None => service.to_string(),
-    }
-}
+pub use crate::providers::owners::Owners;
+use crate::providers::owners::label;
 
 /// A name that is not one etcd reads, but one it was most likely meant to be.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -37,6 +37,8 @@ pub struct Member {
     pub tls: bool,
     pub peer_port: u16,
     pub pki: &'static str,
+    /// etcd's `--discovery-srv-name`, when the cluster has one.
+    pub service_name: Option<&'static str>,
 }
 
 impl Member {
@@ -44,11 +46,13 @@ impl Member {
         tls: true,
         peer_port: 2380,
         pki: DOMAIN,
+        service_name: None,
     };
     pub const PLAIN: Self = Self {
         tls: false,
         peer_port: 2380,
         pki: DOMAIN,
+        service_name: None,
     };
 
     pub fn tag(&self, etcd: &str) -> String {
@@ -86,6 +90,9 @@ impl Member {
         ]
         .map(String::from)
         .to_vec();
+        if let Some(name) = self.service_name {
+            args.extend(["--discovery-srv-name".to_string(), name.to_string()]);
+        }
         if self.tls {
             let file = |f: &str| pki.join(f).to_string_lossy().into_owned();
             let (cert, key, ca) = (
@@ -249,8 +256,13 @@ impl Members {
         }
     }
 
-    /// Every member serves clients within `limit`.
+    /// Every member serves clients within `limit`; then they are stopped.
     pub fn come_up(mut self, limit: Duration) {
+        self.serving(limit);
+    }
+
+    /// Every member serves clients within `limit`, and goes on serving.
+    pub fn serving(&mut self, limit: Duration) {
         let states = self.settle(None, limit);
         assert!(
             states.iter().all(|(s, _)| *s == Ended::Ready),
