@@ -867,8 +867,8 @@ impl Dns for Lab {
         if deleted {
             self.reload_dns()?;
         } else if kept > 0 {
-            tracing::debug!(
-                "kept the zone {}: it holds {kept} records of another run",
+            tracing::info!(
+                "the zone {} stays: it holds {kept} records of another cluster",
                 zone.name
             );
         }
