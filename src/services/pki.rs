@@ -228,16 +228,18 @@ pub fn issue(ca: &CertFiles, dir: &Path, spec: &LeafSpec) -> Result<CertFiles, P
     // Both written aside, then renamed one right after the other: a reader (a health
     // check during a rotation) finds a key and a certificate that do not match for
     // microseconds at most.
-    let aside = |p: &Path| {
-        let mut a = p.as_os_str().to_owned();
-        a.push(".new");
-        std::path::PathBuf::from(a)
-    };
     write_atomic(&aside(&files.key), key.serialize_pem().as_bytes(), 0o600)?;
     write_atomic(&aside(&files.cert), cert.pem().as_bytes(), 0o644)?;
     std::fs::rename(aside(&files.key), &files.key)?;
     std::fs::rename(aside(&files.cert), &files.cert)?;
     Ok(files)
+}
+
+/// Where `issue` writes a file before renaming it into place: `NAME.new` beside it.
+fn aside(path: &Path) -> std::path::PathBuf {
+    let mut a = path.as_os_str().to_owned();
+    a.push(".new");
+    std::path::PathBuf::from(a)
 }
 
 /// Certificates and files on this machine, under the state dir.
@@ -302,8 +304,14 @@ impl Local for LocalFiles {
     }
 
     fn remove(&self, path: &Path) -> error::Result<()> {
-        // A write cut short by a kill leaves its temporary file beside the real one.
-        for stray in crate::base::state_dir::temporaries_of(path) {
+        // A write cut short by a kill leaves its temporary file beside the real one, and
+        // an issue cut short its aside copy (`NAME.new`, see `issue`) and that copy's.
+        let aside = aside(path);
+        let strays = crate::base::state_dir::temporaries_of(path)
+            .into_iter()
+            .chain(crate::base::state_dir::temporaries_of(&aside))
+            .chain([aside.clone()]);
+        for stray in strays {
             let _ = std::fs::remove_file(stray);
         }
         match std::fs::remove_file(path) {
@@ -528,5 +536,14 @@ mod tests {
         std::fs::write(&stray, b"half").unwrap();
         LocalFiles::new(&state).remove(&key).unwrap();
         assert!(!stray.exists());
+        // An issue killed between writing aside and renaming: the aside copy, and a
+        // temporary of it.
+        let aside = dir.join("client.key.new");
+        let aside_tmp = dir.join(".client.key.new.tmp4242");
+        std::fs::write(&aside, b"whole").unwrap();
+        std::fs::write(&aside_tmp, b"half").unwrap();
+        LocalFiles::new(&state).remove(&key).unwrap();
+        assert!(!aside.exists() && !aside_tmp.exists());
+        assert!(other.exists(), "a temporary of another file went too");
     }
 }

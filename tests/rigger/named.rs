@@ -146,6 +146,21 @@ fn two_named_clusters_share_a_zone_and_one_is_destroyed_alone() {
     lab.run(&[&["health"][..], &staging].concat())
         .success()
         .stdout_has("cluster is healthy");
+    // Its etcdctl settings and its parts, from the state, by its name.
+    let env = lab.run(&[&["env"][..], &staging].concat());
+    env.success()
+        .stdout_has("pki/example.test/staging/client.crt")
+        .stdout_has("export ETCDCTL_ENDPOINTS=https://etcd-");
+    assert_eq!(
+        env.stdout.matches(".example.test:2379").count(),
+        3,
+        "{}",
+        env.stdout
+    );
+    lab.run(&["state", "show", "example.test/staging"])
+        .success()
+        .stdout_has("cluster example.test/staging")
+        .stdout_lacks("/prod");
     for (name, count) in [("staging", 3), ("prod", 0)] {
         let owner = format!("_etcd-server-ssl-{name}._tcp.example.test");
         let srv = lab.run_in_host(0, &["dig", "+short", "SRV", &owner]);

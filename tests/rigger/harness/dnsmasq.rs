@@ -58,7 +58,7 @@ impl Dnsmasq {
             .spawn()
             .expect("dnsmasq starts (setup.sh installs dnsmasq-base)");
         let server = Self { child };
-        let owner = srv.first().map_or("x", |s| s.owner);
+        let (owner, target) = srv.first().map_or(("x", "x"), |s| (s.owner, s.target));
         let start = Instant::now();
         loop {
             let out = Command::new(launcher[0])
@@ -75,7 +75,8 @@ impl Dnsmasq {
                 .args([owner, "SRV"])
                 .output()
                 .unwrap();
-            if !out.stdout.is_empty() {
+            // dig says "connection refused" on stdout too: only the answer will do.
+            if String::from_utf8_lossy(&out.stdout).contains(target) {
                 return server;
             }
             assert!(
