@@ -143,18 +143,16 @@ impl Rfc2136 {
         let server = self.server_of(&zone.name).await?;
         wire::update(server, &zone.name, &self.key, specs, change)
             .await
-            .map_err(|e| self.update_error(e))
+            .map_err(|e| self.update_error(e, &zone.name))
     }
 
-    /// An update's error, saying where the primary came from when rigger found it.
-    fn update_error(&self, e: UpdateError) -> Error {
+    /// An update's error for the zone `apex`, saying where its primary came from when
+    /// rigger found it.
+    fn update_error(&self, e: UpdateError, apex: &str) -> Error {
         let mut error = update_error(e);
         if let Primary::Found { zones, .. } = &self.primary {
             let zones = zones.lock().expect("primaries");
-            if let Some(p) = zones
-                .values()
-                .find(|p| error.message.contains(&p.at.to_string()))
-            {
+            if let Some(p) = zones.get(apex) {
                 error.message = format!(
                     "{} (the primary {}, as the SOA of {} names it)",
                     error.message, p.name, p.apex
@@ -318,7 +316,7 @@ impl ZoneApi for Rfc2136 {
         match wire::update(server, &zone.name, &self.key, specs, Change::AddNew).await {
             Err(e) if e.is_yxrrset() => None,
             Err(e) => {
-                let e = self.update_error(e);
+                let e = self.update_error(e, &zone.name);
                 Some(specs.iter().map(|_| Err(e.clone())).collect())
             }
             Ok(()) => Some(join_all(specs.iter().map(|spec| self.added(zone, spec))).await),
