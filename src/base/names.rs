@@ -93,20 +93,35 @@ pub fn check_srv_owner(name: &str) -> Result<String, String> {
     Ok(name)
 }
 
+/// `name` as a cluster's `--discovery-srv-name`: one label (etcd puts it after the
+/// service label, `_etcd-server-ssl-NAME._tcp`), returned lowercase.
+pub fn check_label(name: &str) -> Result<String, String> {
+    if name.contains('.') {
+        return Err(format!("{name:?} is not one DNS label"));
+    }
+    check_name(name, false)
+}
+
+/// A cluster's key as the state writes it, `DOMAIN` or `DOMAIN/NAME`, split into its
+/// domain and its `--discovery-srv-name`.
+pub fn split_cluster(key: &str) -> (&str, Option<&str>) {
+    match key.split_once('/') {
+        Some((domain, name)) => (domain, Some(name)),
+        None => (key, None),
+    }
+}
+
 /// `name` as a cluster's name in ownership markers and `destroy --cluster`: a domain as
 /// rigger writes them, of two labels or more (the zone that holds it is searched, and a
 /// bare top-level domain is no zone of anybody's); for a cluster with etcd's
 /// `--discovery-srv-name`, `DOMAIN/NAME`, NAME one label.
 pub fn cluster_name(name: &str) -> Result<String, String> {
-    if let Some((domain, service)) = name.split_once('/') {
-        let domain = cluster_name(domain)?;
-        let service = check_name(service, false)?;
-        if service.contains('.') {
-            return Err(format!(
-                "{service} after the '/' is a cluster's --discovery-srv-name, one label"
-            ));
-        }
-        return Ok(format!("{domain}/{service}"));
+    if let (domain, Some(service)) = split_cluster(name) {
+        return Ok(format!(
+            "{}/{}",
+            cluster_name(domain)?,
+            check_label(service)?
+        ));
     }
     let name = check_name(name, false)?;
     if !name.contains('.') {

@@ -116,18 +116,10 @@ fn health(c: &Call, domain: &str, tls: Map, options: Map) -> Result<Map, Box<Eva
     let options = c.options(options, &["wait", "name"])?;
     let wait = options.seconds("wait", 0.0)?;
     let service_name = match options.get("name").filter(|n| !n.is_unit()) {
-        Some(n) => {
-            let n = n.to_string();
-            crate::base::names::check_name(&n, false)
-                .ok()
-                .filter(|_| !n.contains('.'))
-                .ok_or_else(|| {
-                    c.invalid(format!(
-                        "options.name {n:?} is not one DNS label (letters, digits, hyphens)"
-                    ))
-                })?;
-            Some(n)
-        }
+        Some(n) => Some(
+            crate::base::names::check_label(&n.to_string())
+                .map_err(|why| c.invalid(format!("options.name: {why}")))?,
+        ),
         None => None,
     };
     let domain = domain_arg(c, domain)?;

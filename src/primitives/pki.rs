@@ -162,15 +162,10 @@ fn ca(
     days: Option<u32>,
 ) -> Result<Map, Box<rhai::EvalAltResult>> {
     // A named cluster's CA (`DOMAIN/NAME`) lives in a folder below its domain's.
-    let checked = match name.split_once('/') {
-        Some((domain, service)) => check_name(domain, false).and_then(|d| {
-            let s = check_name(service, false)?;
-            if s.contains('.') {
-                return Err(format!("{s} after the '/' is one label"));
-            }
-            Ok(format!("{d}/{s}"))
-        }),
-        None => check_name(name, false),
+    let checked = match crate::base::names::split_cluster(name) {
+        (domain, Some(service)) => check_name(domain, false)
+            .and_then(|d| Ok(format!("{d}/{}", crate::base::names::check_label(service)?))),
+        (name, None) => check_name(name, false),
     };
     let name =
         checked.map_err(|why| c.invalid(format!("{name:?} is not a valid CA name: {why}")))?;

@@ -109,10 +109,8 @@ pub struct Access {
 /// The access to the cluster of `domain` from what `runs` made for it.
 pub fn access(domain: &str, runs: &[&Run], state: &StateDir) -> Access {
     // `domain` is the cluster's key: `DOMAIN`, or `DOMAIN/NAME` for a named one.
-    let owners = match domain.split_once('/') {
-        Some((d, name)) => Owners::new(d, Some(name)),
-        None => Owners::new(domain, None),
-    };
+    let (d, name) = crate::base::names::split_cluster(domain);
+    let owners = Owners::new(d, name);
     let (tls, plain) = (owners.client_ssl, owners.client);
     let mut endpoints = BTreeSet::new();
     for resource in runs.iter().flat_map(|r| &r.resources) {

@@ -274,12 +274,7 @@ impl Transport for Journaled<dyn Transport> {
     }
 
     async fn upload(&self, node: &Instance, path: &str, bytes: &[u8], mode: u32) -> Result<()> {
-        // The path and size only: what is uploaded may be a key.
-        tracing::debug!(
-            "writing {path} on {} ({} bytes, mode {mode:o})",
-            node.name,
-            bytes.len()
-        );
+        say_writing(node, path, bytes, mode);
         self.inner.upload(node, path, bytes, mode).await
     }
 
@@ -289,11 +284,7 @@ impl Transport for Journaled<dyn Transport> {
         files: &[(String, Vec<u8>, u32)],
     ) -> Result<()> {
         for (path, bytes, mode) in files {
-            tracing::debug!(
-                "writing {path} on {} ({} bytes, mode {mode:o})",
-                node.name,
-                bytes.len()
-            );
+            say_writing(node, path, bytes, *mode);
         }
         self.inner.upload_together(node, files).await
     }
@@ -401,4 +392,14 @@ impl Local for Journaled<dyn Local> {
         });
         Ok(())
     }
+}
+
+/// The debug line of a file written on a node: its path and size only, for what is
+/// uploaded may be a key.
+fn say_writing(node: &Instance, path: &str, bytes: &[u8], mode: u32) {
+    tracing::debug!(
+        "writing {path} on {} ({} bytes, mode {mode:o})",
+        node.name,
+        bytes.len()
+    );
 }

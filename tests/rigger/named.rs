@@ -42,7 +42,22 @@ fn a_cluster_with_a_discovery_srv_name_is_found_by_its_name() {
     listed.success();
     let json: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
     assert_eq!(json["members"].as_array().unwrap().len(), 3, "{json:#}");
-    ask("certs", &[]).stdout_has("n1.dr.test");
+    // What the members serve, found under the named owners: each member on the client
+    // port and on the peer port.
+    let certs = ask("certs", &[]);
+    certs.stdout_has("served by the members:");
+    let served = certs
+        .stdout
+        .split("served by the members:")
+        .nth(1)
+        .unwrap_or("");
+    for n in ["n1", "n2", "n3"] {
+        assert_eq!(
+            served.matches(&format!("{n}.dr.test")).count(),
+            2,
+            "{served}"
+        );
+    }
     // Without the name, the unnamed owners are asked, and hold nothing.
     z.lab
         .run(&[&["health", "--discovery-srv", DOMAIN][..], &files[..]].concat())

@@ -25,11 +25,6 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
         Err(status) => return status,
     };
     check.domain = domain.clone();
-    if let Some(name) = &check.service_name
-        && let Err(status) = super::service_name(name)
-    {
-        return status;
-    }
     // Servers given and no lab to ask them from: this machine asks them itself, with no
     // target, lab or credentials needed (a company's BIND, a resolver, a dnsmasq).
     let lab = config.spec.is_lab() && crate::providers::lab::exists(&config.state);
@@ -55,9 +50,9 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
             Some("ask the lab's servers and the others in two runs of the doctor".into()),
         );
     }
-    let key = match &check.service_name {
-        Some(name) => format!("{domain}/{name}"),
-        None => domain.clone(),
+    let key = match super::cluster_key(&domain, check.service_name.as_deref()) {
+        Ok(k) => k,
+        Err(status) => return status,
     };
     let made = config.state.root().join("pki").join(&key);
     check.certs = match check.certs.take() {

@@ -119,7 +119,7 @@ fn destroy_marked(state: &StateDir, cluster: &str, dns: &'static str) -> usize {
     let cluster = cluster.to_string();
     crate::base::runtime::block_on(async move {
         // A named cluster's records are in the zone of its domain.
-        let domain = cluster.split('/').next().unwrap_or_default().to_string();
+        let domain = crate::base::names::split_cluster(&cluster).0.to_string();
         let found = match dns.marked(&domain, &cluster).await {
             Ok(found) => found,
             Err(e) => {

@@ -30,7 +30,7 @@ pub fn fail(message: impl Into<String>, help: Option<String>) -> u8 {
 /// `--discovery-srv-name NAME` checked: one DNS label, as etcd puts it after the service
 /// label; else the failure status after saying why.
 pub fn service_name(name: &str) -> Result<(), u8> {
-    if name.contains('.') || crate::base::names::check_name(name, false).is_err() {
+    if crate::base::names::check_label(name).is_err() {
         return Err(fail(
             format!(
                 "--discovery-srv-name {name:?} is not one DNS label (letters, digits, hyphens)"
@@ -56,9 +56,9 @@ pub fn cluster_key(domain: &str, name: Option<&str>) -> Result<String, u8> {
 
 /// The flags that name the cluster `key` (`DOMAIN` or `DOMAIN/NAME`) on a command line.
 pub fn cluster_flags(key: &str) -> String {
-    match key.split_once('/') {
-        Some((domain, name)) => format!("--discovery-srv {domain} --discovery-srv-name {name}"),
-        None => format!("--discovery-srv {key}"),
+    match crate::base::names::split_cluster(key) {
+        (domain, Some(name)) => format!("--discovery-srv {domain} --discovery-srv-name {name}"),
+        (domain, None) => format!("--discovery-srv {domain}"),
     }
 }
 

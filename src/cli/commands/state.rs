@@ -121,10 +121,7 @@ pub fn list(state: &StateDir, json: bool) -> u8 {
 
 pub fn show(state: &StateDir, domain: &str, json: bool) -> u8 {
     // `DOMAIN`, or `DOMAIN/NAME` for a cluster with a --discovery-srv-name.
-    let (domain, name) = match domain.split_once('/') {
-        Some((d, n)) => (d, Some(n)),
-        None => (domain, None),
-    };
+    let (domain, name) = crate::base::names::split_cluster(domain);
     let domain = match super::cluster_key(domain, name) {
         Ok(d) => d,
         Err(status) => return status,
