@@ -141,19 +141,33 @@ impl StateDir {
     /// and the lab's lock file, and the state dir itself if nothing else is in it. The
     /// writer lock is its holder's to remove (see `Writer`).
     pub fn prune(&self) {
-        fn empty_dirs(dir: &Path) {
+        // Never below a mount point, and never into a lab that is still there: a booted
+        // lab machine's disk (its overlay's upper dir, mounted at its root) is under the
+        // state dir, and its empty folders are the machine's own (removing one under a
+        // mounted overlay breaks the machine). The lab removes its own folder.
+        fn empty_dirs(dir: &Path, device: u64) {
+            use std::os::unix::fs::MetadataExt;
             let Ok(entries) = fs::read_dir(dir) else {
                 return;
             };
             for entry in entries.flatten() {
-                if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                    empty_dirs(&entry.path());
-                    let _ = fs::remove_dir(entry.path());
+                let path = entry.path();
+                let same_fs =
+                    fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir() && m.dev() == device);
+                if same_fs && !path.join("lab.json").exists() {
+                    empty_dirs(&path, device);
+                    let _ = fs::remove_dir(&path);
                 }
             }
         }
-        empty_dirs(&self.root);
+        if let Ok(meta) = fs::metadata(&self.root) {
+            empty_dirs(&self.root, std::os::unix::fs::MetadataExt::dev(&meta));
+        }
         self.remove_lock("lab");
+        // The inventory's claims' lock, once no machine of it is held.
+        if !self.root.join("hosts").exists() {
+            self.remove_lock("hosts");
+        }
         self.remove_if_only(&[]);
     }
 

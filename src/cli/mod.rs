@@ -173,6 +173,10 @@ struct DnsArgs {
     /// the lab, also what lab hosts resolve through).
     #[arg(long, value_name = "IP:PORT")]
     resolver: Option<SocketAddr>,
+    /// For --target hosts: the machines to use, a TOML file or an Ansible YAML
+    /// inventory (README, "Your own machines").
+    #[arg(long, value_name = "FILE")]
+    inventory: Option<PathBuf>,
 }
 
 /// Ends the command with a usage error when the flags cannot work together.
@@ -192,6 +196,7 @@ fn conflict(spec: &WorldSpec) -> Option<String> {
         &spec.transport,
         &spec.dns_servers,
         spec.resolver,
+        spec.inventory.as_deref(),
     )
     .err()?;
     Some(match e.help {
@@ -209,6 +214,11 @@ impl DnsArgs {
             dns: self.dns.clone().unwrap_or_else(|| row.dns.to_string()),
             dns_servers: self.dns_server.clone(),
             resolver: self.resolver,
+            // Absolute, so that a destroy from another folder finds it again.
+            inventory: self
+                .inventory
+                .as_ref()
+                .map(|f| std::path::absolute(f).unwrap_or(f.clone())),
             transport: row.transport.to_string(),
             ssh: SshSettings::default(),
         }
@@ -583,6 +593,45 @@ enum StateCommand {
     },
 }
 
+/// `rigger lab hosts ...`.
+#[derive(Subcommand)]
+enum LabHostsCommand {
+    /// Make booted lab machines (systemd, sshd) outside any run, and print their
+    /// inventory: `rigger lab hosts add --count 3 > hosts.toml`, then
+    /// `rigger run cluster --target hosts --inventory hosts.toml --dns lab`.
+    #[command(
+        after_help = "Examples:\n  rigger lab hosts add --count 3 > hosts.toml\n  rigger run cluster --target hosts --inventory hosts.toml --dns lab --set release_url=...\n  rigger lab hosts remove --all"
+    )]
+    Add {
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=25))]
+        count: u16,
+        /// Their names: PREFIX-1, PREFIX-2 ... (the first numbers free).
+        #[arg(long, default_value = "host")]
+        prefix: String,
+        /// The DNS server they resolve through (port 53 of a lab address, e.g. a BIND
+        /// for --dns rfc2136); default: the lab's own.
+        #[arg(long, value_name = "IP:PORT")]
+        resolver: Option<SocketAddr>,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Print the inventory of the machines `add` made.
+    List {
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Take down machines `add` made (whatever runs on them goes too).
+    Remove {
+        #[arg(required_unless_present = "all")]
+        names: Vec<String>,
+        /// Every machine `add` made.
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+}
+
 #[derive(Subcommand)]
 enum LabCommand {
     /// Hosts, addresses, processes and zones.
@@ -629,6 +678,12 @@ enum LabCommand {
     Versions {
         #[arg(long)]
         json: bool,
+    },
+    /// Lab machines made outside any run, standing for machines of your own: their
+    /// inventory is what `--target hosts --inventory FILE` takes.
+    Hosts {
+        #[command(subcommand)]
+        command: LabHostsCommand,
     },
     /// Make the image booted lab machines start from (`launch_instance(#{boot: true})`),
     /// once: Debian 12 by debootstrap, kept in RIGGER_CACHE_DIR (default
@@ -792,6 +847,7 @@ pub fn main() -> ExitCode {
             commands::doctor::doctor(&config, commands::doctor::DoctorArgs { check, json })
         }
         Command::Lab { command } => match command {
+            LabCommand::Hosts { command } => lab_hosts(command),
             LabCommand::Status { json, state } => commands::lab::status(&state.state(), json),
             LabCommand::Exec {
                 host,
@@ -850,4 +906,22 @@ pub fn main() -> ExitCode {
         Command::Completions { shell } => complete::registration(&shell.to_string()),
         Command::Man { command } => commands::man::man(Cli::command(), command.as_deref()),
     })
+}
+
+/// `rigger lab hosts ...`.
+fn lab_hosts(command: LabHostsCommand) -> u8 {
+    match command {
+        LabHostsCommand::Add {
+            count,
+            prefix,
+            resolver,
+            state,
+        } => commands::lab_hosts::add(&state.state(), &prefix, count.into(), resolver),
+        LabHostsCommand::List { state } => commands::lab_hosts::list(&state.state()),
+        LabHostsCommand::Remove {
+            names,
+            all: _,
+            state,
+        } => commands::lab_hosts::remove(&state.state(), &names),
+    }
 }

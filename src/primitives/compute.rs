@@ -20,7 +20,8 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         /// `spec.name` names it (a DNS label such as `etcd-` + uuid()); cloud settings
         /// (ami, instance_type, key_name, subnet_id, security_group_ids, root_volume_size,
         /// data_volume_size, public_ip, tags, user_data) are accepted everywhere and used by the
-        /// cloud. In the lab the machine is a network namespace with its own address, and `dir`
+        /// cloud. With `--target hosts` it takes the inventory's machine named `name`, else
+        /// the next free one (carrying every one of `labels`, a map, when given). In the lab the machine is a network namespace with its own address, and `dir`
         /// is where its files live; with `boot: true` it is a machine booted from the lab's
         /// image (systemd as PID 1, sshd), reached over SSH only (`--transport ssh`).
         fn launch_instance(c, spec: Map) -> Map {
@@ -33,6 +34,18 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
                 })
             })?;
             c.to_map(&instance)
+        }
+    }
+    primitive! { engine, cx,
+        /// How many more machines `launch_instance` can have: `()` where machines are made
+        /// on demand (the lab, the cloud); with `--target hosts`, the inventory's machines
+        /// that no cluster holds, each checked first (it answers over SSH with the host key
+        /// expected, and runs no etcd of its own). A script asks before it makes anything.
+        fn free_machines(c) -> rhai::Dynamic {
+            let free = c.on_world(Duration::from_secs(120), |world| async move {
+                world.backends.compute.free_count().await
+            })?;
+            Ok(free.map_or(rhai::Dynamic::UNIT, |n| rhai::Dynamic::from(n as i64)))
         }
     }
     primitive! { engine, cx,

@@ -4,6 +4,7 @@
 //! all come from here: a new backend is its own module and one row below.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::base::error::{Error, Result};
@@ -37,6 +38,8 @@ pub struct TargetRow {
     pub local: bool,
     /// Whether it needs the AWS SDK's settings (region, credentials).
     pub aws: bool,
+    /// Whether its machines are listed in `--inventory`, which no other target reads.
+    pub inventory: bool,
     /// The etcd releases its machines run without a download (the lab's ladder), oldest
     /// first; none where every release is downloaded.
     pub releases: fn() -> Vec<Release>,
@@ -103,6 +106,7 @@ pub const TARGETS: &[TargetRow] = &[
         untagged: Some(LAB_LOST),
         local: true,
         aws: false,
+        inventory: false,
         releases: lab::ladder::installed,
         open: lab::open_target,
     },
@@ -118,16 +122,35 @@ pub const TARGETS: &[TargetRow] = &[
         untagged: None,
         local: false,
         aws: true,
+        inventory: false,
         releases: Vec::new,
         open: compute::ec2::open,
+    },
+    TargetRow {
+        name: "hosts",
+        about: "Machines that exist already, listed in an inventory (--inventory FILE), over SSH",
+        dns: "rfc2136",
+        transport: "ssh",
+        dial_names: false,
+        exists: |_| true,
+        allowed: || Ok(()),
+        node_dir: |_, _| (compute::ec2::NODE_DIR.to_string(), true),
+        untagged: Some(
+            "machines of an inventory carry no tag: only the state dir knows which ones rigger took",
+        ),
+        local: false,
+        aws: false,
+        inventory: true,
+        releases: Vec::new,
+        open: compute::hosts::open,
     },
 ];
 
 pub const DNS: &[DnsRow] = &[
     DnsRow {
         name: "lab",
-        about: "The lab's embedded DNS server (lab target only)",
-        targets: &["lab"],
+        about: "The lab's embedded DNS server (lab machines only: the lab's, or an inventory of them)",
+        targets: &["lab", "hosts"],
         refuses_servers: Some(
             "the lab's DNS is its own server; --dns-server names another server, for --dns rfc2136",
         ),
@@ -140,7 +163,7 @@ pub const DNS: &[DnsRow] = &[
     DnsRow {
         name: "cloudflare",
         about: "Cloudflare's v4 API (CLOUDFLARE_API_TOKEN)",
-        targets: &["aws"],
+        targets: &["aws", "hosts"],
         refuses_servers: None,
         asks_resolver: false,
         unmarked: None,
@@ -151,7 +174,7 @@ pub const DNS: &[DnsRow] = &[
     DnsRow {
         name: "route53",
         about: "Amazon Route 53 (the AWS default chain's credentials)",
-        targets: &["aws"],
+        targets: &["aws", "hosts"],
         refuses_servers: None,
         asks_resolver: false,
         unmarked: None,
@@ -162,7 +185,7 @@ pub const DNS: &[DnsRow] = &[
     DnsRow {
         name: "rfc2136",
         about: "A server of your own (BIND, Knot, PowerDNS) updated with RFC 2136 and TSIG",
-        targets: &["lab", "aws"],
+        targets: &["lab", "aws", "hosts"],
         refuses_servers: None,
         asks_resolver: true,
         unmarked: Some(
@@ -184,8 +207,8 @@ pub const TRANSPORTS: &[TransportRow] = &[
     },
     TransportRow {
         name: "ssh",
-        about: "SSH: the cloud's way, and the lab's when asked (each host then runs sshd)",
-        targets: &["lab", "aws"],
+        about: "SSH: the cloud's way, an inventory's, and the lab's when asked (each host then runs sshd)",
+        targets: &["lab", "aws", "hosts"],
         sshd: true,
         open: transport::ssh::open,
     },
@@ -223,8 +246,25 @@ pub fn check(
     transport: &str,
     servers: &[SocketAddr],
     resolver: Option<SocketAddr>,
+    inventory: Option<&Path>,
 ) -> Result<()> {
     let t = self::target(target)?;
+    match (t.inventory, inventory) {
+        (true, None) => {
+            return Err(Error::missing(format!(
+                "--target {target} needs --inventory FILE: the machines to use"
+            ))
+            .with_help("an inventory lists each machine's name and address (README, \"Your own machines\")"));
+        }
+        (false, Some(file)) => {
+            return Err(Error::invalid(format!(
+                "--inventory {} does nothing with --target {target}",
+                file.display()
+            ))
+            .with_help("--inventory lists machines that exist already, for --target hosts"));
+        }
+        _ => {}
+    }
     let d = self::dns(dns)?;
     let x = self::transport(transport)?;
     if !d.targets.contains(&t.name) {

@@ -31,6 +31,8 @@ pub struct Opening {
     pub dns_servers: Vec<SocketAddr>,
     /// `--resolver`: where RFC 2136 asks a zone's SOA for its primary.
     pub resolver: Option<SocketAddr>,
+    /// `--inventory`: the machines of `--target hosts`.
+    pub inventory: Option<PathBuf>,
     pub ssh: SshSettings,
     /// Unique per run in this state dir (client tokens derive from it).
     pub run_id: String,
@@ -58,6 +60,7 @@ impl Opening {
             state,
             dns_servers: Vec::new(),
             resolver: None,
+            inventory: None,
             ssh: SshSettings::default(),
             run_id: String::new(),
             create: false,

@@ -139,6 +139,7 @@ impl Compute for Plan {
             public_ip: None,
             dir,
             booted,
+            ssh: None,
         };
         self.planned
             .lock()
@@ -291,6 +292,7 @@ impl Transport for Plan {
             pid: 0,
             log: String::new(),
             address: None,
+            ssh: None,
         })
     }
 

@@ -136,6 +136,10 @@ impl Compute for Journaled<dyn Compute> {
     async fn tagged(&self, cluster: &str) -> Result<Vec<Instance>> {
         self.inner.tagged(cluster).await
     }
+
+    async fn free_count(&self) -> Result<Option<usize>> {
+        self.inner.free_count().await
+    }
 }
 
 #[async_trait]

@@ -305,6 +305,7 @@ fn opening(config: &WorldConfig, create: bool) -> Result<Opening> {
         &spec.transport,
         &spec.dns_servers,
         spec.resolver,
+        spec.inventory.as_deref(),
     )?;
     let mut opening = Opening::new(
         backends::target(&spec.target)?.name,
@@ -314,6 +315,7 @@ fn opening(config: &WorldConfig, create: bool) -> Result<Opening> {
     );
     opening.dns_servers = spec.dns_servers.clone();
     opening.resolver = spec.resolver;
+    opening.inventory = spec.inventory.clone();
     opening.ssh = spec.ssh.clone();
     opening.create = create;
     opening.lab_dns = backends::dns(&spec.dns)?.lab_server;

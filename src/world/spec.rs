@@ -22,6 +22,9 @@ pub struct WorldSpec {
     /// `--dns-server` names it (and, in the lab, what lab hosts resolve through).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolver: Option<SocketAddr>,
+    /// `--inventory` (absolute): the machines `--target hosts` takes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<std::path::PathBuf>,
     #[serde(default = "exec")]
     pub transport: String,
     #[serde(default)]
@@ -43,6 +46,7 @@ impl Default for WorldSpec {
             dns: target.dns.into(),
             dns_servers: Vec::new(),
             resolver: None,
+            inventory: None,
             transport: target.transport.into(),
             ssh: SshSettings::default(),
         }

@@ -31,6 +31,7 @@ mod flags;
 mod follow;
 mod harness;
 mod health;
+mod hosts;
 mod interrupt;
 mod keyspace;
 mod lab;

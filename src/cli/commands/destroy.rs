@@ -44,9 +44,17 @@ pub fn destroy(state: &StateDir, lost: Option<&Lost>, scope: Scope) -> u8 {
     if let Some(lost) = lost {
         left += lost.destroy(state);
     }
+    let lab = Lab::new(state);
+    let own = lab.own_hosts().unwrap_or_default();
     if keep_lab {
         tracing::error!("the lab stays up: what could not be reached is inside it");
-    } else if let Err(e) = Lab::new(state).down() {
+    } else if scope == Scope::All && !own.is_empty() {
+        let names: Vec<&str> = own.iter().map(|h| h.name.as_str()).collect();
+        tracing::info!(
+            "the lab stays up for its machines made by `rigger lab hosts add` ({}); `rigger lab down` takes them down too",
+            names.join(", ")
+        );
+    } else if let Err(e) = lab.down() {
         return super::fail(format!("cannot take the lab down: {e}"), None);
     }
     if left > 0 {

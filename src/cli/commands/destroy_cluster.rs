@@ -64,8 +64,10 @@ pub fn destroy_cluster(state: &StateDir, domain: &str, yes: bool) -> u8 {
     }
     // The last cluster gone: the lab (its namespace, its DNS server) with it.
     let others = Journal::all(state).map_or(1, |j| j.iter().filter(|j| !j.is_empty()).count());
-    if others == 0 {
-        if let Err(e) = Lab::new(state).down() {
+    // A lab holding machines made outside any run (`lab hosts add`) stays for them.
+    let lab = Lab::new(state);
+    if others == 0 && lab.own_hosts().unwrap_or_default().is_empty() {
+        if let Err(e) = lab.down() {
             return super::fail(format!("cannot take the lab down: {e}"), None);
         }
         state.prune();

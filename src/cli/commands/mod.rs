@@ -11,6 +11,7 @@ pub mod env;
 pub mod fns;
 pub mod health;
 pub mod lab;
+pub mod lab_hosts;
 pub mod lost;
 pub mod man;
 pub mod members;

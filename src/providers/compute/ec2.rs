@@ -80,6 +80,7 @@ impl Ec2 {
             public_ip: i.public_ip_address().map(str::to_string),
             dir: NODE_DIR.to_string(),
             booted: true,
+            ssh: None,
         })
     }
 

@@ -2,6 +2,8 @@
 
 pub mod describe;
 pub mod ec2;
+pub mod hosts;
+pub mod inventory;
 pub mod unavailable;
 
 use async_trait::async_trait;
@@ -24,6 +26,19 @@ pub struct Instance {
     /// booted lab machine), rather than a lab namespace sharing this machine's files.
     #[serde(default)]
     pub booted: bool,
+    /// How SSH reaches it when it differs from the run's settings (a machine of an
+    /// inventory with its own user or port).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<SshTo>,
+}
+
+/// A machine's own SSH user and port.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SshTo {
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub port: Option<u16>,
 }
 
 /// What a script asks of a new machine. Every world takes every field, so one script
@@ -50,6 +65,10 @@ pub struct InstanceSpec {
     /// SSH, rather than a bare network namespace. A cloud machine always boots.
     #[serde(default)]
     pub boot: bool,
+    /// On an inventory (`--target hosts`): take a free machine carrying every one of
+    /// these labels. Machines that are made rather than taken have none to match.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 #[async_trait]
@@ -73,5 +92,10 @@ pub trait Compute: Send + Sync {
     /// was lost). Backends without tags have none.
     async fn tagged(&self, _cluster: &str) -> Result<Vec<Instance>> {
         Ok(Vec::new())
+    }
+    /// How many more machines a launch can have: `None` where they are made on demand,
+    /// the free machines of an inventory where they are taken.
+    async fn free_count(&self) -> Result<Option<usize>> {
+        Ok(None)
     }
 }

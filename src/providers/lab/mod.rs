@@ -9,6 +9,7 @@ pub mod image;
 pub mod ladder;
 pub mod machine;
 pub mod netns;
+pub mod own;
 pub mod procs;
 pub mod sshd;
 pub mod state;
@@ -358,7 +359,7 @@ impl Lab {
 
     /// Makes the host `name`. It is written to `lab.json` before its namespace exists,
     /// so that a kill at any moment leaves a host that terminate and `lab down` find.
-    fn add_host(&self, name: &str, boot: bool) -> Result<Instance> {
+    fn add_host(&self, name: &str, boot: bool, own: bool) -> Result<Instance> {
         // The host is named and numbered under the lab's lock, and written down before it
         // is built (a run killed while building leaves it for destroy to find); it is
         // built outside the lock, so that hosts launched together are built together.
@@ -377,6 +378,7 @@ impl Lab {
                 dir: host_dir(&self.state, name),
                 booted: boot,
                 leaving: false,
+                own,
             };
             file.next_index = index + 1;
             file.hosts.push(host.clone());
@@ -644,7 +646,7 @@ impl Compute for Lab {
             .with_help("run with --transport ssh"));
         }
         let (lab, boot) = (self.clone(), spec.boot);
-        tokio::task::spawn_blocking(move || lab.add_host(&name, boot))
+        tokio::task::spawn_blocking(move || lab.add_host(&name, boot, false))
             .await
             .map_err(|e| Error::failed(e.to_string()))?
     }
@@ -823,11 +825,13 @@ impl Dns for Lab {
 
     async fn delete(&self, record: &Record) -> Result<()> {
         let removed = self.modify(|file| {
-            Ok(file.zones.get_mut(&record.zone).is_some_and(|rs| {
+            let removed = file.zones.get_mut(&record.zone).is_some_and(|rs| {
                 let before = rs.len();
                 rs.retain(|r| r.id != record.id);
                 rs.len() != before
-            }))
+            });
+            file.drop_released_zones();
+            Ok(removed)
         })?;
         if removed {
             self.reload_dns()?;
@@ -846,6 +850,7 @@ impl Dns for Lab {
                     removed |= rs.len() != before;
                 }
             }
+            file.drop_released_zones();
             Ok(removed)
         });
         let outcome = match removed {
@@ -862,13 +867,16 @@ impl Dns for Lab {
         let mut kept = 0;
         let deleted = self.modify(|file| {
             kept = file.zones.get(&zone.name).map_or(0, Vec::len);
+            if kept > 0 {
+                file.released.insert(zone.name.clone());
+            }
             Ok(kept == 0 && file.zones.remove(&zone.name).is_some())
         })?;
         if deleted {
             self.reload_dns()?;
         } else if kept > 0 {
             tracing::info!(
-                "the zone {} stays: it holds {kept} records of another cluster",
+                "the zone {} stays while it holds {kept} records of another run",
                 zone.name
             );
         }
@@ -1024,6 +1032,7 @@ impl Transport for Lab {
             pid,
             log: log_path.to_string_lossy().into_owned(),
             address: None,
+            ssh: None,
         })
     }
 

@@ -15,6 +15,10 @@ pub struct LabFile {
     pub next_index: u32,
     pub hosts: Vec<LabHost>,
     pub zones: BTreeMap<String, Vec<Record>>,
+    /// Zones whose run let go of them while records of a later run were still in them
+    /// (a member added): the last of those records takes the zone with it.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub released: std::collections::BTreeSet<String>,
     #[serde(default)]
     pub daemon_pid: Option<i32>,
 }
@@ -32,6 +36,10 @@ pub struct LabHost {
     /// Being taken down: a machine not booted yet must not boot any more.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub leaving: bool,
+    /// Made outside any run (`rigger lab hosts add`), as a machine of the user's own
+    /// for `--target hosts`: no run takes it down, and the lab stays up for it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own: bool,
 }
 
 impl LabHost {
@@ -50,11 +58,26 @@ impl LabHost {
                 self.dir.clone()
             },
             booted: self.booted,
+            ssh: None,
         }
     }
 }
 
 impl LabFile {
+    /// Removes the zones their run let go of that hold no record any more.
+    pub fn drop_released_zones(&mut self) {
+        let empty: Vec<String> = self
+            .released
+            .iter()
+            .filter(|z| self.zones.get(*z).is_none_or(Vec::is_empty))
+            .cloned()
+            .collect();
+        for zone in empty {
+            self.zones.remove(&zone);
+            self.released.remove(&zone);
+        }
+    }
+
     pub fn netns(&self) -> String {
         format!("rigger-{}", self.id)
     }

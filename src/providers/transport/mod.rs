@@ -30,6 +30,9 @@ pub struct Process {
     /// The address it was reached at, for transports that connect (SSH).
     #[serde(default)]
     pub address: Option<String>,
+    /// The machine's own SSH user and port, when it has them (an inventory's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<crate::providers::compute::SshTo>,
 }
 
 /// Where a node's own resolver can be asked from this process: the node's network

@@ -78,6 +78,11 @@ impl Ssh {
 
     async fn session(&self, node: &Instance) -> Result<Arc<Session>> {
         let address = address_of(node);
+        // A machine's own user and port (an inventory's) over the run's.
+        let own = node.ssh.clone().unwrap_or_default();
+        let user = own.user.unwrap_or_else(|| self.config.user.clone());
+        let port = own.port.unwrap_or(self.config.port);
+        let address = format!("{user}@{address}:{port}");
         let mut sessions = self.sessions.lock().await;
         if let Some(s) = sessions.get(&address) {
             // A machine that rebooted leaves a master connection that is gone: it is
@@ -101,8 +106,8 @@ impl Ssh {
         crate::base::state_dir::private_dir(&self.config.control_dir)?;
         let mut builder = SessionBuilder::default();
         builder
-            .user(self.config.user.clone())
-            .port(self.config.port)
+            .user(user)
+            .port(port)
             .known_hosts_check(if self.config.accept_new {
                 KnownHosts::Add
             } else {
@@ -116,7 +121,8 @@ impl Ssh {
         if let Some(known) = &self.config.known_hosts {
             builder.user_known_hosts_file(known);
         }
-        let session = Arc::new(self.connect(&builder, &address, &node.name).await?);
+        let host = address_of(node);
+        let session = Arc::new(self.connect(&builder, &host, &node.name).await?);
         sessions.insert(address, session.clone());
         Ok(session)
     }
@@ -268,6 +274,7 @@ impl Transport for Ssh {
             pid,
             log,
             address: Some(address_of(node)),
+            ssh: node.ssh.clone(),
         })
     }
 
@@ -285,6 +292,7 @@ impl Transport for Ssh {
             public_ip: None,
             dir: String::new(),
             booted: false,
+            ssh: process.ssh.clone(),
         };
         // TERM, a grace period, then KILL; a process already gone is stopped.
         let pid = process.pid;

@@ -127,5 +127,10 @@ impl Drop for Rig {
         if self.path("state").exists() {
             let _ = self.again_command(&["destroy", "-q"]).output();
         }
+        // `destroy` keeps a lab up for machines made outside any run (`lab hosts add`);
+        // `lab down` takes those too.
+        if self.path("state/lab").exists() {
+            let _ = self.again_command(&["lab", "down", "-q"]).output();
+        }
     }
 }

@@ -1,0 +1,79 @@
+//! `rigger lab hosts add | list | remove`: lab machines made outside any run, standing
+//! for machines of your own (`--target hosts`), and the inventory that lists them.
+
+use std::net::SocketAddr;
+
+use crate::base::state_dir::StateDir;
+use crate::base::writer::Writer;
+use crate::cli::exit;
+use crate::providers::lab::{Lab, netns, own};
+
+/// Makes `count` booted machines and prints their inventory (TOML).
+pub fn add(state: &StateDir, prefix: &str, count: usize, resolver: Option<SocketAddr>) -> u8 {
+    if let Err(why) = crate::base::names::check_label(prefix) {
+        return super::fail(format!("--prefix {prefix:?}: {why}"), None);
+    }
+    // The machines' resolv.conf names an address, port 53, inside the lab.
+    let nameserver = match resolver {
+        None => None,
+        Some(SocketAddr::V4(v4)) if v4.port() == 53 && netns::in_lab_range(*v4.ip()) => {
+            Some(*v4.ip())
+        }
+        Some(other) => {
+            return super::fail(
+                format!(
+                    "--resolver {other}: lab machines can only ask a DNS server on port 53 of a lab address (198.18.0.0/15)"
+                ),
+                Some(
+                    "etcd's resolver asks port 53 only, and the lab has no route to anything else"
+                        .into(),
+                ),
+            );
+        }
+    };
+    let _writer = match Writer::take(state) {
+        Ok(w) => w,
+        Err(e) => return super::fail(e.message, e.help),
+    };
+    let lab = Lab::new(state);
+    match lab.add_own(prefix, count, nameserver) {
+        Ok(_) => list_locked(&lab),
+        Err(e) => super::fail(format!("lab hosts add: {}", e.message), e.help),
+    }
+}
+
+/// Prints the inventory of every machine made by `add`.
+pub fn list(state: &StateDir) -> u8 {
+    list_locked(&Lab::new(state))
+}
+
+fn list_locked(lab: &Lab) -> u8 {
+    match lab.own_hosts() {
+        Ok(hosts) if hosts.is_empty() => super::fail(
+            "the lab has no machines made by `rigger lab hosts add`",
+            Some("rigger lab hosts add --count 3".into()),
+        ),
+        Ok(hosts) => {
+            crate::base::output::data(&own::inventory(lab.dir(), &hosts));
+            exit::OK
+        }
+        Err(e) => super::fail(format!("lab hosts: {}", e.message), e.help),
+    }
+}
+
+/// Takes down the machines named (every one made by `add` when none is).
+pub fn remove(state: &StateDir, names: &[String]) -> u8 {
+    let _writer = match Writer::take(state) {
+        Ok(w) => w,
+        Err(e) => return super::fail(e.message, e.help),
+    };
+    match Lab::new(state).remove_own(names) {
+        Ok(gone) => {
+            for name in gone {
+                tracing::info!("{name}: taken down");
+            }
+            exit::OK
+        }
+        Err(e) => super::fail(format!("lab hosts remove: {}", e.message), e.help),
+    }
+}

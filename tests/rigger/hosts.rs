@@ -1,0 +1,403 @@
+//! Machines that exist already (issue 28): `rigger lab hosts add` makes booted lab
+//! machines outside any run and prints their inventory; `--target hosts --inventory`
+//! builds a cluster on them with the lab's DNS and with BIND over RFC 2136 (its primary
+//! found from the SOA), grows and shrinks it, and `rigger destroy` gives the machines
+//! back with nothing of rigger's on them. A bad inventory is refused, naming its line,
+//! before anything is made. Machines are judged from inside them, over plain `ssh`.
+
+use std::process::Command;
+
+use crate::download::{GENUINE, Release};
+use crate::harness::bind::{ADDR, Bind, ZONE};
+use crate::harness::{LabRig, Outcome};
+
+/// The machines of an inventory `lab hosts add` printed: (name, address).
+fn listed(inventory: &str) -> Vec<(String, String)> {
+    let value = |l: &str| l.split('"').nth(1).unwrap().to_string();
+    let names = inventory
+        .lines()
+        .filter(|l| l.starts_with("name = "))
+        .map(value);
+    let addresses = inventory
+        .lines()
+        .filter(|l| l.starts_with("address = "))
+        .map(value);
+    names.zip(addresses).collect()
+}
+
+/// The lab's namespace, from which its machines are reached.
+fn lab_netns(lab: &LabRig) -> String {
+    lab.status()["netns"].as_str().unwrap().to_string()
+}
+
+/// Runs `command` on the machine at `ip` over ssh (the lab's key, host keys checked),
+/// from inside the lab: its last line of output.
+fn on_machine(lab: &LabRig, ip: &str, command: &str) -> String {
+    let (key, known) = (
+        lab.path("state/lab/ssh/id_ed25519"),
+        lab.path("state/lab/ssh/known_hosts"),
+    );
+    let out = Command::new("ip")
+        .args(["netns", "exec", &lab_netns(lab), "ssh", "-i"])
+        .arg(&key)
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", known.display()))
+        .args(["-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"])
+        .arg(format!("root@{ip}"))
+        .arg(command)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.code() != Some(255),
+        "ssh to {ip} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.lines().last().unwrap_or_default().to_string()
+}
+
+/// What rigger leaves on a machine: its unit, data dir, certificates, folder, user
+/// and any etcd process. A machine given back says `clean`.
+const FOOTPRINT: &str = "for p in /etc/systemd/system/etcd.service /var/lib/etcd /etc/etcd /var/lib/rigger; do [ -e $p ] && echo -n \"$p \"; done; getent passwd etcd >/dev/null && echo -n 'etcd-user '; pgrep -x etcd >/dev/null && echo -n 'etcd-running '; echo clean";
+
+/// A successful health report of the members named `names` under `domain`.
+fn healthy_on(out: &Outcome, names: &[String], domain: &str) {
+    out.success();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), names.len() + 1, "{}", out.stdout);
+    let suffix = format!(".{domain}:2379");
+    let mut seen: Vec<String> = lines[..names.len()]
+        .iter()
+        .map(|line| {
+            let (head, url) = line
+                .split_once(" is healthy: got healthy result from https://")
+                .expect(line);
+            assert!(head.starts_with("member "), "{line}");
+            url.strip_suffix(&suffix).expect(line).to_string()
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(seen, names);
+    assert_eq!(lines[names.len()], "cluster is healthy");
+}
+
+fn makes_machines(lab: &LabRig, count: usize, more: &[&str]) -> (String, Vec<(String, String)>) {
+    let count = count.to_string();
+    let out = lab.run(&[&["lab", "hosts", "add", "--count", &count], more].concat());
+    out.success();
+    let machines = listed(&out.stdout);
+    assert_eq!(machines.len().to_string(), count, "{}", out.stdout);
+    (out.stdout.clone(), machines)
+}
+
+/// The members' names, as `rigger members` lists them (etcdctl's simple lines).
+fn member_names(lab: &LabRig, on: &[&str]) -> Vec<String> {
+    let out = lab.run(&[&["members", "--discovery-srv", "example.test"], on].concat());
+    out.success();
+    let mut names: Vec<String> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split(", ").nth(2).map(String::from))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_cluster_on_an_inventory_with_the_labs_dns_grows_shrinks_and_gives_the_machines_back_clean() {
+    let Some(lab) = LabRig::new() else { return };
+    let release = Release::serve(&lab, &[GENUINE]);
+    let (inventory, machines) = makes_machines(&lab, 4, &[]);
+    lab.file("hosts.toml", &inventory);
+    let file = lab.path("hosts.toml").to_string_lossy().into_owned();
+    let on = ["--target", "hosts", "--inventory", &file, "--dns", "lab"];
+    let url = release.url_param();
+    let sets = ["--set", &url, "--set", "etcd_version=3.5.1"];
+    let out = lab.run(&[&["run", "cluster"], &on[..], &sets[..]].concat());
+    // The first three machines, in the inventory's order, members under their own names.
+    let names: Vec<String> = machines.iter().map(|m| m.0.clone()).collect();
+    healthy_on(&out, &names[..3], "example.test");
+    assert_eq!(member_names(&lab, &on), names[..3]);
+    let first = &machines[0].1;
+    assert_eq!(
+        on_machine(&lab, first, "systemctl is-active etcd; "),
+        "active"
+    );
+    assert_eq!(
+        on_machine(
+            &lab,
+            first,
+            "command -v etcd || readlink -f /proc/$(pgrep -x etcd)/exe"
+        ),
+        "/var/lib/rigger/bin/etcd"
+    );
+
+    // Grown to four on the free machine, then shrunk: the member removed gives its
+    // machine back clean.
+    let add = lab.run(&[&["run", "member-add"], &on[..], &sets[..]].concat());
+    add.success()
+        .stdout_has(&format!("added {} ", machines[3].0));
+    assert_eq!(member_names(&lab, &on), names);
+    let out = lab.run(&[&["run", "member-add"], &on[..], &sets[..]].concat());
+    out.failure(1)
+        .stderr_has("this needs 1 machine and the inventory has 0 free");
+    let gone = &machines[1];
+    let set = format!("member={}", gone.0);
+    lab.run(&[&["run", "member-remove"], &on[..], &["--set", &set]].concat())
+        .success();
+    let kept: Vec<String> = names.iter().filter(|n| **n != gone.0).cloned().collect();
+    assert_eq!(member_names(&lab, &on), kept);
+    assert_eq!(on_machine(&lab, &gone.1, FOOTPRINT), "clean");
+    lab.run(&[
+        "health",
+        "--discovery-srv",
+        "example.test",
+        "--target",
+        "hosts",
+        "--inventory",
+        &file,
+        "--dns",
+        "lab",
+    ])
+    .success()
+    .stdout_has("cluster is healthy");
+
+    // Destroyed: the machines are still there, each as it was given, and the zone has
+    // none of rigger's records.
+    lab.destroy();
+    let left = lab.run(&["lab", "hosts", "list"]);
+    left.success();
+    assert_eq!(listed(&left.stdout), machines);
+    for (name, ip) in &machines {
+        assert_eq!(on_machine(&lab, ip, FOOTPRINT), "clean", "{name}");
+    }
+    let zones = lab.status()["zones"].clone();
+    assert_eq!(zones, serde_json::json!([]), "records left");
+    lab.run(&["lab", "down"]).success();
+    // The snapshot member-remove took first is the user's, and stays.
+    assert_eq!(crate::upgrade::snapshots(&lab).len(), 1);
+    std::fs::remove_dir_all(lab.path("state/snapshots")).unwrap();
+    lab.destroy();
+    lab.leaves_nothing();
+}
+
+#[test]
+fn a_cluster_on_an_ansible_inventory_with_bind_finds_the_primary_from_the_soa() {
+    let Some(lab) = LabRig::new() else { return };
+    let up = lab.run(&["lab", "up"]);
+    up.success();
+    let bind = Bind::start(up.stdout.trim());
+    let lab = lab.with_env("RIGGER_TSIG_KEY_FILE", &bind.key.to_string_lossy());
+    let release = Release::serve(&lab, &[GENUINE]);
+    let resolver = format!("{ADDR}:53");
+    let (_, machines) = makes_machines(&lab, 3, &["--resolver", &resolver]);
+    // The same machines as Ansible lists them: a group, and the SSH settings in vars.
+    let mut yaml = format!(
+        "all:\n  vars:\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n    known_hosts: {}\n  children:\n    etcd:\n      hosts:\n",
+        lab.path("state/lab/ssh/id_ed25519").display(),
+        lab.path("state/lab/ssh/known_hosts").display()
+    );
+    for (name, ip) in &machines {
+        yaml += &format!("        {name}:\n          ansible_host: {ip}\n");
+    }
+    lab.file("hosts.yml", &yaml);
+    let file = lab.path("hosts.yml").to_string_lossy().into_owned();
+    let url = release.url_param();
+    let domain = format!("domain={ZONE}");
+    let args = [
+        "-v",
+        "run",
+        "cluster",
+        "--target",
+        "hosts",
+        "--inventory",
+        &file,
+        "--dns",
+        "rfc2136",
+        "--resolver",
+        &resolver,
+        "--set",
+        &url,
+        "--set",
+        "etcd_version=3.5.1",
+        "--set",
+        &domain,
+    ];
+    let out = lab.run(&args);
+    let names: Vec<String> = machines.iter().map(|m| m.0.clone()).collect();
+    healthy_on(&out, &names, ZONE);
+    out.stderr_has(&format!("the primary of {ZONE} is ns1.{ZONE} at {ADDR}:53"));
+    assert!(
+        bind.zone_now().contains("_etcd-server-ssl._tcp"),
+        "{}",
+        bind.zone_now()
+    );
+
+    lab.destroy();
+    let zone = bind.zone_now();
+    for (name, ip) in &machines {
+        assert!(
+            !zone.contains(name.as_str()),
+            "{name} left in the zone:\n{zone}"
+        );
+        assert_eq!(on_machine(&lab, ip, FOOTPRINT), "clean", "{name}");
+    }
+    assert!(!zone.contains("_etcd-"), "records left:\n{zone}");
+    lab.run(&["lab", "down"]).success();
+}
+
+/// A bad inventory fails before anything is made: no claim, no zone, no record.
+fn refused(lab: &LabRig, name: &str, text: &str, args: &[&str], said: &str) -> Outcome {
+    lab.file(name, text);
+    let file = lab.path(name).to_string_lossy().into_owned();
+    let on = [
+        "run",
+        "cluster",
+        "--target",
+        "hosts",
+        "--inventory",
+        &file,
+        "--dns",
+        "lab",
+    ];
+    let out = lab.run(&[&on[..], args].concat());
+    out.failure(1).stderr_has(&said.replace("FILE", &file));
+    assert!(
+        !lab.path("state/hosts/claims.json").exists(),
+        "{name}: a machine was taken"
+    );
+    let zones = lab.status()["zones"].clone();
+    assert_eq!(zones, serde_json::json!([]), "{name}: a zone was made");
+    out
+}
+
+#[test]
+fn bad_inventories_are_refused_naming_the_line_before_anything_is_made() {
+    let Some(lab) = LabRig::new() else { return };
+    let (inventory, machines) = makes_machines(&lab, 2, &[]);
+    let header = inventory.split("\n[[hosts]]").next().unwrap().to_string();
+    let host =
+        |name: &str, ip: &str| format!("\n[[hosts]]\nname = \"{name}\"\naddress = \"{ip}\"\n");
+    let (one, two) = (&machines[0], &machines[1]);
+
+    // Lines: the header is 5 lines, each machine 4 (a blank line, [[hosts]], its name
+    // and its address), so the second machine's name is on line 12.
+    let text = format!(
+        "{header}{}\n[[hosts]]\nname = \"db9\"\n",
+        host(&one.0, &one.1)
+    );
+    refused(
+        &lab,
+        "missing.toml",
+        &text,
+        &[],
+        "FILE:12: db9 has no address",
+    );
+    let text = format!("{header}{}{}", host(&one.0, &one.1), host(&one.0, &two.1));
+    refused(
+        &lab,
+        "twice.toml",
+        &text,
+        &[],
+        &format!("FILE:12: {} is listed twice (first on line 8)", one.0),
+    );
+    // An address of the lab where no machine answers.
+    let text = format!(
+        "{header}{}{}",
+        host(&one.0, &one.1),
+        host("ghost", "198.18.0.250")
+    );
+    refused(
+        &lab,
+        "ghost.toml",
+        &text,
+        &[],
+        "FILE:12: ghost (198.18.0.250) cannot be reached",
+    );
+    // More machines asked for than listed.
+    let text = format!("{header}{}{}", host(&one.0, &one.1), host(&two.0, &two.1));
+    refused(
+        &lab,
+        "few.toml",
+        &text,
+        &[],
+        "this needs 3 machines and the inventory has 2 free",
+    );
+
+    // A machine already running an etcd of its own (a real one, the ladder's).
+    let etcd = crate::download::on_the_ladder("3.5.30", "etcd");
+    let netns = lab_netns(&lab);
+    let copy = Command::new("ip")
+        .args(["netns", "exec", &netns, "scp", "-i"])
+        .arg(lab.path("state/lab/ssh/id_ed25519"))
+        .arg("-o")
+        .arg(format!(
+            "UserKnownHostsFile={}",
+            lab.path("state/lab/ssh/known_hosts").display()
+        ))
+        .arg(&etcd)
+        .arg(format!("root@{}:/root/etcd", two.1))
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    on_machine(
+        &lab,
+        &two.1,
+        "nohup /root/etcd --data-dir /root/theirs.etcd >/root/etcd.log 2>&1 </dev/null & echo started",
+    );
+    let running = "sleep 1; pgrep -x etcd >/dev/null && echo running";
+    assert_eq!(on_machine(&lab, &two.1, running), "running");
+    let text = format!("{header}{}{}", host(&one.0, &one.1), host(&two.0, &two.1));
+    refused(
+        &lab,
+        "busy.toml",
+        &text,
+        &["--set", "size=1"],
+        &format!("FILE:12: {} ({}): it already runs etcd", two.0, two.1),
+    );
+    on_machine(
+        &lab,
+        &two.1,
+        "pkill -x etcd; rm -rf /root/etcd /root/theirs.etcd; echo ok",
+    );
+
+    // A host key that does not match: another key for the second machine.
+    let known = std::fs::read_to_string(lab.path("state/lab/ssh/known_hosts")).unwrap();
+    let other = lab.path("other_key");
+    let keygen = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other)
+        .status()
+        .unwrap();
+    assert!(keygen.success());
+    let public = std::fs::read_to_string(other.with_extension("pub")).unwrap();
+    let key: Vec<&str> = public.split_whitespace().take(2).collect();
+    let forged: String = known
+        .lines()
+        .map(|l| {
+            if l.starts_with(&format!("{} ", two.1)) {
+                format!("{} {}", two.1, key.join(" "))
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    lab.file("forged_known_hosts", &(forged + "\n"));
+    let header = header.replace(
+        &lab.path("state/lab/ssh/known_hosts").display().to_string(),
+        &lab.path("forged_known_hosts").display().to_string(),
+    );
+    let text = format!("{header}{}{}", host(&one.0, &one.1), host(&two.0, &two.1));
+    refused(
+        &lab,
+        "forged.toml",
+        &text,
+        &["--set", "size=1"],
+        &format!("FILE:12: {} ({}) cannot be reached", two.0, two.1),
+    )
+    .stderr_has("Host key verification failed");
+
+    lab.run(&["lab", "down"]).success();
+    lab.leaves_nothing();
+}
