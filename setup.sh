@@ -158,6 +158,12 @@ cargo build --locked --quiet
 # ./rigger: the freshly built binary, wherever CARGO_TARGET_DIR puts it.
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 ln -sfn "$target_dir/debug/rigger" ./rigger
+# Each booted lab machine's systemd, dbus, logind and getty take about 13 inotify
+# instances, and Debian allows 128 per user: past about nine machines at once (two lab
+# tests side by side reach that) a guest's systemd cannot start ("Too many open files").
+if [ "$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo 1024)" -lt 1024 ]; then
+  as_root sysctl -q -w fs.inotify.max_user_instances=1024
+fi
 # The image booted lab machines start from: made once (about a minute, 280 MB) in
 # RIGGER_CACHE_DIR, again only when its recipe changes.
 as_root env RIGGER_CACHE_DIR="$cache_dir" ./rigger lab image >/dev/null

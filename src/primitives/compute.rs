@@ -33,6 +33,11 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
                     world.backends.compute.launch(&spec).await
                 })
             })?;
+            // A machine taken from an inventory has its own name: its phases go on under it.
+            if instance.name != name && !c.dry_run() {
+                phase::forget(&name);
+                phase::set(&instance.name, Phase::Up);
+            }
             c.to_map(&instance)
         }
     }
