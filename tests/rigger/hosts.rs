@@ -7,7 +7,7 @@
 
 use std::process::Command;
 
-use crate::download::{GENUINE, Release};
+use crate::download::{GENUINE, Release, Tarball};
 use crate::harness::bind::{ADDR, Bind, ZONE};
 use crate::harness::{LabRig, Outcome};
 
@@ -161,6 +161,11 @@ fn a_cluster_on_an_inventory_with_the_labs_dns_grows_shrinks_and_gives_the_machi
     ])
     .success()
     .stdout_has("cluster is healthy");
+
+    // A machine a cluster holds is not taken down from under it.
+    lab.run(&["lab", "hosts", "remove", "--all"])
+        .failure(1)
+        .stderr_has("host-1, host-3, host-4 held by a cluster");
 
     // Destroyed: the machines are still there, each as it was given, and the zone has
     // none of rigger's records.
@@ -360,6 +365,19 @@ fn bad_inventories_are_refused_naming_the_line_before_anything_is_made() {
         &two.1,
         "pkill -x etcd; rm -rf /root/etcd /root/theirs.etcd; echo ok",
     );
+    // An etcd package's user, its etcd stopped: giving the machine back would remove it.
+    on_machine(&lab, &two.1, "useradd --system etcd; echo ok");
+    refused(
+        &lab,
+        "user.toml",
+        &text,
+        &["--set", "size=1"],
+        &format!(
+            "FILE:12: {} ({}): it already has an etcd user or group",
+            two.0, two.1
+        ),
+    );
+    on_machine(&lab, &two.1, "userdel etcd; echo ok");
 
     // A host key that does not match: another key for the second machine.
     let known = std::fs::read_to_string(lab.path("state/lab/ssh/known_hosts")).unwrap();
@@ -399,5 +417,80 @@ fn bad_inventories_are_refused_naming_the_line_before_anything_is_made() {
     .stderr_has("Host key verification failed");
 
     lab.run(&["lab", "down"]).success();
+    lab.leaves_nothing();
+}
+
+#[test]
+fn the_upgrade_backup_and_certificate_scripts_run_on_an_inventory() {
+    let Some(lab) = LabRig::new() else { return };
+    let release = Release::serve(&lab, &[Tarball::of("3.5.16"), Tarball::of("3.5.30")]);
+    let (inventory, machines) = makes_machines(&lab, 3, &[]);
+    lab.file("hosts.toml", &inventory);
+    let file = lab.path("hosts.toml").to_string_lossy().into_owned();
+    let on = ["--target", "hosts", "--inventory", &file, "--dns", "lab"];
+    let url = release.url_param();
+    let names: Vec<String> = machines.iter().map(|m| m.0.clone()).collect();
+    let cluster = [
+        "run",
+        "cluster",
+        "--set",
+        &url,
+        "--set",
+        "etcd_version=3.5.16",
+    ];
+    healthy_on(
+        &lab.run(&[&cluster[..], &on[..]].concat()),
+        &names,
+        "example.test",
+    );
+
+    // A rolling upgrade by download: the new release beside the old one, in rigger's
+    // folder, run by the rewritten unit.
+    let upgrade = [
+        "run",
+        "upgrade",
+        "--set",
+        "etcd_version=3.5.30",
+        "--set",
+        &url,
+    ];
+    lab.run(&[&upgrade[..], &on[..]].concat())
+        .success()
+        .stdout_has("every member runs 3.5.30; the cluster version is 3.5");
+    for (name, ip) in &machines {
+        let running = on_machine(&lab, ip, "readlink -f /proc/$(pgrep -x etcd)/exe");
+        assert_eq!(running, "/var/lib/rigger/etcd-3.5.30/etcd", "{name}");
+    }
+
+    // A backup from the leader, and every member's certificate renewed in place.
+    lab.run(&[&["run", "backup"], &on[..]].concat())
+        .success()
+        .stdout_has("backed up example.test to ");
+    let sum = "sha256sum /etc/etcd/etcd.crt | cut -c1-64";
+    let before = on_machine(&lab, &machines[0].1, sum);
+    lab.run(&[&["run", "rotate-certs"], &on[..]].concat())
+        .success()
+        .stdout_has("cluster is healthy");
+    let after = on_machine(&lab, &machines[0].1, sum);
+    assert!(
+        before.len() == 64 && after.len() == 64 && after != before,
+        "{before} -> {after}"
+    );
+    // A new CA: trusted beside the old one by a rolling restart of the units, the
+    // members' certificates renewed from it, the old one dropped by another.
+    let ca = "sha256sum /etc/etcd/ca.crt | cut -c1-64";
+    let old_ca = on_machine(&lab, &machines[0].1, ca);
+    lab.run(&[&["run", "rotate-certs", "--set", "ca=true"], &on[..]].concat())
+        .success()
+        .stdout_has("the old CA of example.test is trusted no more")
+        .stdout_has("cluster is healthy");
+    assert_ne!(on_machine(&lab, &machines[0].1, ca), old_ca);
+
+    // `lab down` takes the cluster down with the machines it stands on.
+    lab.run(&["lab", "down"]).success();
+    assert!(!lab.path("state/hosts/claims.json").exists());
+    assert_eq!(crate::upgrade::snapshots(&lab).len(), 2);
+    std::fs::remove_dir_all(lab.path("state/snapshots")).unwrap();
+    lab.destroy();
     lab.leaves_nothing();
 }

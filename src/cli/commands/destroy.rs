@@ -6,6 +6,7 @@ use super::lost::Lost;
 use crate::base::state_dir::StateDir;
 use crate::base::writer::Writer;
 use crate::cli::exit;
+use crate::providers::compute::inventory::Inventory;
 use crate::providers::lab::Lab;
 use crate::world::journal::{Journal, Resource};
 use crate::world::{self, World, WorldConfig};
@@ -34,7 +35,7 @@ pub fn destroy(state: &StateDir, lost: Option<&Lost>, scope: Scope) -> u8 {
     let mut left = 0;
     let mut keep_lab = false;
     for journal in &journals {
-        if scope == Scope::Lab && !journal.world().is_lab() {
+        if scope == Scope::Lab && !of_the_lab(journal) {
             continue;
         }
         let (l, k) = take_down(state, journal);
@@ -64,6 +65,22 @@ pub fn destroy(state: &StateDir, lost: Option<&Lost>, scope: Scope) -> u8 {
     state.prune();
     tracing::info!("destroyed everything in {}", state.root().display());
     exit::OK
+}
+
+/// Whether a journal's world is the lab's: a lab run, or a run on an inventory of lab
+/// machines (`lab hosts add`), whose machines `lab down` takes with it.
+fn of_the_lab(journal: &Journal) -> bool {
+    use crate::providers::lab::netns::in_lab_range;
+    let in_lab = |ip: &str| ip.parse().is_ok_and(in_lab_range);
+    let world = journal.world();
+    let inventory = world.inventory.as_deref().map(Inventory::read);
+    world.is_lab()
+        || inventory.is_some_and(|i| {
+            i.is_ok_and(|i| i.hosts.iter().any(|h| in_lab(&h.address.to_string())))
+        })
+        || journal.live_newest_first().iter().any(
+            |r| matches!(r, Resource::Instance(i) if i.public_ip.as_deref().is_some_and(in_lab)),
+        )
 }
 
 /// Takes down what one journal names, through the backends that made it; returns how

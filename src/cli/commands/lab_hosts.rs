@@ -67,7 +67,26 @@ pub fn remove(state: &StateDir, names: &[String]) -> u8 {
         Ok(w) => w,
         Err(e) => return super::fail(e.message, e.help),
     };
-    match Lab::new(state).remove_own(names) {
+    // A machine a cluster holds goes with that cluster's destroy, which gives it back.
+    let lab = Lab::new(state);
+    let held = crate::providers::compute::hosts::read_claims(state).unwrap_or_default();
+    let own = lab.own_hosts().unwrap_or_default();
+    let taken: Vec<String> = own
+        .iter()
+        .filter(|h| names.is_empty() || names.contains(&h.name))
+        .filter(|h| {
+            held.values()
+                .any(|c| c.instance.public_ip.as_deref() == Some(h.ip.as_str()))
+        })
+        .map(|h| h.name.clone())
+        .collect();
+    if !taken.is_empty() {
+        return super::fail(
+            format!("lab hosts remove: {} held by a cluster", taken.join(", ")),
+            Some("`rigger destroy` (or `destroy --discovery-srv DOMAIN`) gives them back first; `rigger lab down` takes everything".into()),
+        );
+    }
+    match lab.remove_own(names) {
         Ok(gone) => {
             for name in gone {
                 tracing::info!("{name}: taken down");

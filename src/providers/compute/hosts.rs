@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::inventory::{Host, Inventory};
 use super::{Compute, Instance, InstanceSpec, SshTo, ec2::NODE_DIR};
-use crate::base::error::{Error, ErrorKind, Result};
+use crate::base::error::{Error, Result};
 use crate::base::state_dir::{StateDir, read_json, write_json};
 use crate::providers::Transport;
 use crate::providers::lab::{self, netns};
@@ -28,14 +28,28 @@ use crate::providers::transport::ssh::Ssh;
 
 const LOCK: &str = "hosts";
 
-/// What a machine must not have to be taken: an etcd running (a member of a cluster
-/// rigger did not make here), or an etcd member's data where rigger puts its own.
-/// Prints the reason and exits 3 when it has.
+/// What a machine must not have to be taken, asked as root (a data dir is the etcd
+/// user's alone, and another user's processes may be hidden): anything of an etcd rigger
+/// did not put there, since giving the machine back removes exactly these paths and the
+/// `etcd` user. A running etcd, a data dir, certificates, a unit, the user or group, or
+/// rigger's own folder left by a release that did not finish. Prints the first it finds
+/// and exits 3.
 const CHECK: &str = r#"for c in /proc/[0-9]*/comm; do
   if [ "$(cat "$c" 2>/dev/null)" = etcd ]; then p=${c#/proc/}; echo "it already runs etcd (pid ${p%/comm})"; exit 3; fi
 done
-if [ -d /var/lib/etcd/member ]; then echo "/var/lib/etcd already holds an etcd member's data"; exit 3; fi
+for p in /var/lib/etcd /etc/etcd /etc/systemd/system/etcd.service NODE_DIR; do
+  if [ -e $p ]; then echo "it already has $p"; exit 3; fi
+done
+if getent passwd etcd >/dev/null || getent group etcd >/dev/null; then echo "it already has an etcd user or group"; exit 3; fi
 exit 0"#;
+
+/// `script` run as root: through `sudo -n` when the SSH user is not root.
+fn as_root(script: &str) -> String {
+    format!(
+        "if [ \"$(id -u)\" -ne 0 ]; then exec sudo -n sh -c '{s}'; else exec sh -c '{s}'; fi",
+        s = script.replace('\'', r"'\''")
+    )
+}
 
 /// Everything a member leaves on a machine, taken away: rigger's systemd unit, a
 /// process started from the node's dir, the data dir, the certificates, the node's dir
@@ -51,23 +65,24 @@ for p in /proc/[0-9]*; do
   case "$(readlink "$p/exe" 2>/dev/null)" in NODE_DIR/*) kill -9 "${p#/proc/}" 2>/dev/null ;; esac
 done
 rm -rf /var/lib/etcd /etc/etcd NODE_DIR
-# userdel refuses while a process of the user is still going away.
+# userdel refuses while a process of the user is still going away. The group went with
+# the user, or (made by rigger: the machine had none when it was taken) goes now.
 if getent passwd etcd | grep -q '(rigger)'; then
   for i in $(seq 100); do userdel etcd 2>/dev/null && break; sleep 0.1; done
-  getent group etcd >/dev/null && groupdel etcd 2>/dev/null
   if getent passwd etcd >/dev/null; then echo "the etcd user rigger made is still in use" >&2; exit 1; fi
+  getent group etcd >/dev/null && groupdel etcd
 fi
 exit 0"#;
 
 /// A machine handed out, under the key of its SSH address.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Claim {
+pub struct Claim {
     /// The name the launch asked for (what a journal's intent names).
-    asked: String,
-    instance: Instance,
+    pub asked: String,
+    pub instance: Instance,
 }
 
-type Claims = BTreeMap<String, Claim>;
+pub type Claims = BTreeMap<String, Claim>;
 
 fn key(i: &Instance) -> String {
     let port = i.ssh.as_ref().and_then(|s| s.port).unwrap_or(22);
@@ -93,11 +108,29 @@ pub fn open(opening: &Opening) -> Result<Machines> {
     };
     let inventory = match Inventory::read(file) {
         Ok(inventory) => Some(inventory),
-        // Taking down what was made needs only the claims.
-        Err(e) if !opening.create && e.kind == ErrorKind::NotFound => None,
+        // Taking down what was made needs only the claims, which hold every machine.
+        Err(e) if !opening.create => {
+            tracing::debug!("{}; the claims alone are used", e.message);
+            None
+        }
         Err(e) => return Err(e),
     };
-    let (netns, runtime) = network(opening, inventory.as_ref())?;
+    // Where the machines are: the inventory's, else (a destroy without it) the claimed.
+    let machines: Vec<(String, IpAddr)> = match &inventory {
+        Some(i) => i
+            .hosts
+            .iter()
+            .map(|h| (format!("{}: {}", i.at(h), h.name), h.address))
+            .collect(),
+        None => read_claims(&opening.state)?
+            .values()
+            .filter_map(|c| {
+                let at = c.instance.public_ip.as_deref()?.parse().ok()?;
+                Some((c.instance.name.clone(), at))
+            })
+            .collect(),
+    };
+    let (netns, runtime) = network(opening, file, &machines)?;
     if opening.lab_dns && netns.is_none() && inventory.is_some() {
         return Err(Error::invalid(format!(
             "--dns {} is the lab's own server, which only lab machines ask; {} lists none",
@@ -151,32 +184,23 @@ pub fn open(opening: &Opening) -> Result<Machines> {
 /// other machine from this one's own network. An inventory mixing both is refused.
 fn network(
     opening: &Opening,
-    inventory: Option<&Inventory>,
+    file: &Path,
+    machines: &[(String, IpAddr)],
 ) -> Result<(Option<String>, Option<tokio::runtime::Runtime>)> {
-    let Some(inventory) = inventory else {
+    let in_lab = |ip: &IpAddr| matches!(ip, IpAddr::V4(v4) if netns::in_lab_range(*v4));
+    let Some((first, first_ip)) = machines.iter().find(|(_, ip)| in_lab(ip)) else {
         return Ok((None, None));
     };
-    let in_lab = |h: &Host| matches!(h.address, IpAddr::V4(v4) if netns::in_lab_range(v4));
-    let Some(first) = inventory.hosts.iter().find(|h| in_lab(h)) else {
-        return Ok((None, None));
-    };
-    if let Some(other) = inventory.hosts.iter().find(|h| !in_lab(h)) {
+    if let Some((other, other_ip)) = machines.iter().find(|(_, ip)| !in_lab(ip)) {
         return Err(Error::invalid(format!(
-            "{}: {} is a lab machine ({}) and {} is not ({}): rigger reaches the lab's from inside it, and nothing else from there",
-            inventory.file.display(),
-            first.name,
-            first.address,
-            other.name,
-            other.address
+            "{}: {first} is a lab machine ({first_ip}) and {other} is not ({other_ip}): rigger reaches the lab's from inside it, and nothing else from there",
+            file.display(),
         )));
     }
     let lab = lab::Lab::new(&opening.state);
     if !lab.exists() {
         return Err(Error::not_found(format!(
-            "{}: {} ({}) is a lab address, and there is no lab in {}",
-            inventory.at(first),
-            first.name,
-            first.address,
+            "{first} ({first_ip}) is a lab address, and there is no lab in {}",
             opening.state.root().display()
         ))
         .with_help(
@@ -188,16 +212,21 @@ fn network(
     Ok((Some(ns.clone()), Some(lab::runtime(ns)?)))
 }
 
-impl Hosts {
-    fn claims_file(&self) -> PathBuf {
-        self.state.root().join("hosts").join("claims.json")
-    }
+fn claims_file(state: &StateDir) -> PathBuf {
+    state.root().join("hosts").join("claims.json")
+}
 
+/// The machines this state dir holds (`hosts/claims.json`), read as they are.
+pub fn read_claims(state: &StateDir) -> Result<Claims> {
+    Ok(read_json(&claims_file(state))?)
+}
+
+impl Hosts {
     /// `f` on the claims, under the lock, written back when it returns Ok.
     fn claims<T>(&self, f: impl FnOnce(&mut Claims) -> Result<T>) -> Result<T> {
         self.state.ensure()?;
         let _lock = self.state.lock(LOCK)?;
-        let file = self.claims_file();
+        let file = claims_file(&self.state);
         let mut claims: Claims = read_json(&file)?;
         let before = claims.len();
         let out = f(&mut claims)?;
@@ -259,7 +288,8 @@ impl Hosts {
                     .claims(|c| Ok(self.free(c)?.into_iter().cloned().collect()))?;
                 let asks = free.iter().map(|h| async move {
                     let node = self.instance(h);
-                    let said = match self.ssh.run(&node, CHECK, Duration::from_secs(30)).await {
+                    let check = as_root(&CHECK.replace("NODE_DIR", NODE_DIR));
+                    let said = match self.ssh.run(&node, &check, Duration::from_secs(30)).await {
                         Ok(out) if out.status == 0 => return Ok(()),
                         Ok(out) if out.status == 3 => out.stdout.trim().to_string(),
                         Ok(out) => format!("the check failed: {}", out.stderr.trim()),
@@ -334,7 +364,11 @@ impl Compute for Hosts {
                         })?
                 }
             };
-            let instance = self.instance(host);
+            // Each taking its own id: a release acts only on the claim it was given.
+            let instance = Instance {
+                id: format!("{}/{}", host.name, uuid::Uuid::new_v4().simple()),
+                ..self.instance(host)
+            };
             claims.insert(
                 key(&instance),
                 Claim {
@@ -373,14 +407,23 @@ impl Compute for Hosts {
     }
 
     async fn terminate(&self, instance: &Instance) -> Result<()> {
-        let script = RELEASE.replace("NODE_DIR", NODE_DIR);
-        let as_root = format!(
-            "if [ \"$(id -u)\" -ne 0 ]; then exec sudo -n sh -c '{s}'; else exec sh -c '{s}'; fi",
-            s = script.replace('\'', r"'\''")
-        );
+        // Only a machine this very claim still holds: a release recorded nowhere (the
+        // journal could not say it) must not wipe the machine once another cluster has it.
+        let held = self.claims(|c| {
+            Ok(c.get(&key(instance))
+                .is_some_and(|c| c.instance.id == instance.id))
+        })?;
+        if !held {
+            tracing::debug!(
+                "{}: no longer held by this claim; left alone",
+                instance.name
+            );
+            return Ok(());
+        }
+        let release = as_root(&RELEASE.replace("NODE_DIR", NODE_DIR));
         let out = self
             .ssh
-            .run(instance, &as_root, Duration::from_secs(120))
+            .run(instance, &release, Duration::from_secs(120))
             .await?;
         if out.status != 0 {
             return Err(Error::failed(format!(
@@ -397,10 +440,11 @@ impl Compute for Hosts {
 
     async fn find(&self, name: &str) -> Result<Option<Instance>> {
         self.claims(|claims| {
-            Ok(claims
-                .values()
-                .find(|c| c.asked == name || c.instance.name == name)
-                .map(|c| c.instance.clone()))
+            // The name a launch asked for first (a journal's intent names it), then the
+            // machine's own (a script's node).
+            let asked = claims.values().find(|c| c.asked == name);
+            let own = || claims.values().find(|c| c.instance.name == name);
+            Ok(asked.or_else(own).map(|c| c.instance.clone()))
         })
     }
 

@@ -66,7 +66,7 @@ impl Inventory {
             known_hosts: ssh.known_hosts.map(|k| beside(base, &k)),
             ..ssh
         };
-        check_hosts(&at, &hosts)?;
+        check_hosts(&at, &hosts, ssh.port.unwrap_or(22))?;
         if hosts.is_empty() {
             return Err(Error::invalid(format!(
                 "inventory {}: no machines are listed",
@@ -136,8 +136,10 @@ impl Place<'_> {
     }
 }
 
-/// Names are DNS labels and listed once; two machines never share an SSH address.
-fn check_hosts(at: &Place, hosts: &[Host]) -> Result<()> {
+/// Names are DNS labels and listed once; two machines never share an SSH address and
+/// port (`port`: the file's default).
+fn check_hosts(at: &Place, hosts: &[Host], port: u16) -> Result<()> {
+    let reached = |h: &Host| (h.address, h.port.unwrap_or(port));
     for (i, host) in hosts.iter().enumerate() {
         if let Some(first) = hosts[..i].iter().find(|h| h.name == host.name) {
             return Err(at.error(
@@ -148,10 +150,7 @@ fn check_hosts(at: &Place, hosts: &[Host]) -> Result<()> {
                 ),
             ));
         }
-        if let Some(first) = hosts[..i]
-            .iter()
-            .find(|h| h.address == host.address && h.port == host.port)
-        {
+        if let Some(first) = hosts[..i].iter().find(|h| reached(h) == reached(host)) {
             return Err(at.error(
                 host.line,
                 format!(
@@ -303,7 +302,7 @@ mod yaml {
         let all = all.as_ref().unwrap_or(&empty);
         let ssh = defaults(at, &all.vars)?;
         let mut listed = Vec::new();
-        walk(all, &[], &mut listed);
+        walk(all, &[], &Vars::default(), &mut listed);
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         let mut hosts = Vec::new();
         for (given, vars, groups) in listed {
@@ -341,16 +340,35 @@ mod yaml {
     }
 
     /// Every host of `group` and its children, with the groups it is in (not `all`).
-    fn walk(group: &Group, path: &[String], out: &mut Vec<(String, Vars, Vec<String>)>) {
+    fn walk(
+        group: &Group,
+        path: &[String],
+        inherited: &Vars,
+        out: &mut Vec<(String, Vars, Vec<String>)>,
+    ) {
+        // A group's ansible_user and ansible_port reach its hosts and its children's,
+        // under what a host says itself (all's are the file's defaults, read apart).
+        let mut here = inherited.clone();
+        if !path.is_empty() {
+            if let Some(user) = group.vars.get("ansible_user").and_then(|v| v.as_str()) {
+                here.ansible_user = Some(user.to_string());
+            }
+            let port = group.vars.get("ansible_port").and_then(|v| v.as_u64());
+            if let Some(port) = port.and_then(|p| u16::try_from(p).ok()) {
+                here.ansible_port = Some(port);
+            }
+        }
         for (name, vars) in group.hosts.iter().flatten() {
-            let vars = vars.clone().unwrap_or_default();
+            let mut vars = vars.clone().unwrap_or_default();
+            vars.ansible_user = vars.ansible_user.or_else(|| here.ansible_user.clone());
+            vars.ansible_port = vars.ansible_port.or(here.ansible_port);
             out.push((name.clone(), vars, path.to_vec()));
         }
         for (name, child) in group.children.iter().flatten() {
             let mut inner = path.to_vec();
             inner.push(name.clone());
             if let Some(child) = child {
-                walk(child, &inner, out);
+                walk(child, &inner, &here, out);
             }
         }
     }
@@ -493,6 +511,18 @@ mod tests {
         assert_eq!(names, [("db1", 6), ("db2", 11)]);
         assert_eq!(inv.hosts[1].labels["rack_b"], "true");
         assert_eq!(inv.hosts[1].user.as_deref(), Some("root"));
+        // A group's vars reach its hosts, under their own.
+        let inv = read(
+            "g.yaml",
+            "all:\n  children:\n    far:\n      vars:\n        ansible_user: ops\n        ansible_port: 2222\n      hosts:\n        db3:\n          ansible_host: 192.0.2.13\n        db4:\n          ansible_host: 192.0.2.14\n          ansible_port: 22\n",
+        )
+        .unwrap();
+        let reach: Vec<_> = inv
+            .hosts
+            .iter()
+            .map(|h| (h.user.as_deref(), h.port))
+            .collect();
+        assert_eq!(reach, [(Some("ops"), Some(2222)), (Some("ops"), Some(22))]);
     }
 
     #[test]

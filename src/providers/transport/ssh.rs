@@ -30,9 +30,13 @@ pub fn open(_opening: &Opening, machines: &Machines) -> Result<Arc<dyn Transport
     })
 }
 
+/// One machine's connection, made once: its own lock, so that machines are connected
+/// to all at once (the first contact with each waits for no other).
+type Slot = Arc<Mutex<Option<Arc<Session>>>>;
+
 pub struct Ssh {
     config: SshConfig,
-    sessions: Mutex<HashMap<String, Arc<Session>>>,
+    sessions: Mutex<HashMap<String, Slot>>,
 }
 
 fn ssh_error(node: &str, e: openssh::Error) -> Error {
@@ -83,8 +87,12 @@ impl Ssh {
         let user = own.user.unwrap_or_else(|| self.config.user.clone());
         let port = own.port.unwrap_or(self.config.port);
         let address = format!("{user}@{address}:{port}");
-        let mut sessions = self.sessions.lock().await;
-        if let Some(s) = sessions.get(&address) {
+        let slot = {
+            let mut sessions = self.sessions.lock().await;
+            sessions.entry(address.clone()).or_default().clone()
+        };
+        let mut held = slot.lock().await;
+        if let Some(s) = held.as_ref() {
             // A machine that rebooted leaves a master connection that is gone: it is
             // connected again, as a first contact would be (and waited for while it boots).
             if s.check().await.is_ok() {
@@ -94,7 +102,7 @@ impl Ssh {
                 "{}: the SSH connection was lost; connecting again",
                 node.name
             );
-            sessions.remove(&address);
+            *held = None;
         }
         if let Some(ns) = &self.config.netns
             && !crate::providers::lab::netns::current_is(ns)
@@ -123,7 +131,7 @@ impl Ssh {
         }
         let host = address_of(node);
         let session = Arc::new(self.connect(&builder, &host, &node.name).await?);
-        sessions.insert(address, session.clone());
+        *held = Some(session.clone());
         Ok(session)
     }
 
