@@ -111,6 +111,45 @@ pub fn split_cluster(key: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// A cluster as scripts, the state and the command line name it: the discovery domain
+/// its SRV records go under and, for one of several clusters sharing that domain, its
+/// `--discovery-srv-name`. Written `DOMAIN` or `DOMAIN/NAME`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterKey {
+    pub domain: String,
+    pub name: Option<String>,
+}
+
+impl ClusterKey {
+    /// `DOMAIN` or `DOMAIN/NAME` checked: the domain a host name, the name one label.
+    pub fn parse(key: &str) -> Result<Self, String> {
+        let (domain, name) = split_cluster(key);
+        let domain = check_name(domain, false)?;
+        let name = name
+            .map(|n| check_label(n).map_err(|why| format!("its name after '/': {why}")))
+            .transpose()?;
+        Ok(Self { domain, name })
+    }
+
+    /// Its folder under a state dir's `pki/` or `snapshots/`: `DOMAIN`, `DOMAIN/NAME`.
+    pub fn folder(&self) -> std::path::PathBuf {
+        let domain = std::path::PathBuf::from(&self.domain);
+        match &self.name {
+            Some(name) => domain.join(name),
+            None => domain,
+        }
+    }
+}
+
+impl std::fmt::Display for ClusterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "{}/{name}", self.domain),
+            None => f.write_str(&self.domain),
+        }
+    }
+}
+
 /// `name` as a cluster's name in ownership markers and `destroy --cluster`: a domain as
 /// rigger writes them, of two labels or more (the zone that holds it is searched, and a
 /// bare top-level domain is no zone of anybody's); for a cluster with etcd's
@@ -150,6 +189,20 @@ pub fn in_zone(name: &str, zone: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cluster_key_is_a_domain_and_maybe_a_name() {
+        let key = ClusterKey::parse("Example.TEST/prod").unwrap();
+        assert_eq!(key.domain, "example.test");
+        assert_eq!(key.name.as_deref(), Some("prod"));
+        assert_eq!(key.to_string(), "example.test/prod");
+        let plain = ClusterKey::parse("example.test").unwrap();
+        assert_eq!((plain.name, plain.domain.as_str()), (None, "example.test"));
+        let why = ClusterKey::parse("example.test/a.b").unwrap_err();
+        assert!(why.contains("its name after '/'"), "{why}");
+        assert!(ClusterKey::parse("example.test/").is_err());
+        assert!(ClusterKey::parse("bad_domain/prod").is_err());
+    }
 
     #[test]
     fn names_are_normalised() {

@@ -33,31 +33,31 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         }
     }
     primitive! { engine, cx,
-        /// The store the backups of `domain` are kept in when none is named: the state
-        /// dir's `snapshots/<domain>/`. Returns `#{kind, url, staging}`, what the other
+        /// The store the backups of the cluster `cluster` (as `cluster_find` takes it) are
+        /// kept in when none is named: the state dir's `snapshots/<cluster>/`. Returns `#{kind, url, staging}`, what the other
         /// `backup_` primitives take (`staging`: the folder a snapshot is saved in first).
-        fn backup_store(c, domain: &str) -> Map {
-            let (dir, _) = state_dirs(c, domain)?;
+        fn backup_store(c, cluster: &str) -> Map {
+            let (dir, _) = state_dirs(c, cluster)?;
             store_map(&BackupStore::Dir(dir))
         }
     }
     primitive! { engine, cx,
         /// The store `to` names: a folder, or `s3://BUCKET/PREFIX` (the AWS SDK's settings
         /// as for EC2; `AWS_ENDPOINT_URL_S3` for another S3), staged through the state
-        /// dir's `snapshots/<domain>/staging/`. Returns `#{kind, url, staging}`.
-        fn backup_store(c, domain: &str, to: &str) -> Map {
-            let (_, staging) = state_dirs(c, domain)?;
+        /// dir's `snapshots/<cluster>/.staging/`. Returns `#{kind, url, staging}`.
+        fn backup_store(c, cluster: &str, to: &str) -> Map {
+            let (_, staging) = state_dirs(c, cluster)?;
             let store = BackupStore::parse(to, &staging).map_err(|e| c.failed(e))?;
             store_map(&store)
         }
     }
     primitive! { engine, cx,
-        /// `backup_store(domain, to)` with options: `part_size`, the bytes of each part of
+        /// `backup_store(cluster, to)` with options: `part_size`, the bytes of each part of
         /// an upload to S3 (a larger file goes in parts; S3 takes parts of 5 MiB and more
         /// but the last; default 8 MiB).
-        fn backup_store(c, domain: &str, to: &str, options: Map) -> Map {
+        fn backup_store(c, cluster: &str, to: &str, options: Map) -> Map {
             let options = c.options(options, &["part_size"])?;
-            let (_, staging) = state_dirs(c, domain)?;
+            let (_, staging) = state_dirs(c, cluster)?;
             let mut store = BackupStore::parse(to, &staging).map_err(|e| c.failed(e))?;
             if let Some(size) = options.get("part_size").filter(|v| !v.is_unit()) {
                 let size = size
@@ -131,15 +131,16 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     }
 }
 
-/// The state dir's folder of `domain`'s snapshots, and its staging folder for S3.
+/// The state dir's folder of the cluster's snapshots (`DOMAIN/NAME` for a named one),
+/// and its staging folder for S3: `.staging`, which no cluster's name can be.
 fn state_dirs(
     c: &Call,
-    domain: &str,
+    cluster: &str,
 ) -> Result<(std::path::PathBuf, std::path::PathBuf), Box<EvalAltResult>> {
-    let domain = super::etcd::domain_arg(c, domain)?;
+    let key = super::etcd::cluster_arg(c, cluster)?;
     let world = c.world().map_err(|e| c.failed(e))?;
-    let dir = world.state().root().join("snapshots").join(&domain);
-    let staging = dir.join("staging");
+    let dir = world.state().root().join("snapshots").join(key.folder());
+    let staging = dir.join(".staging");
     Ok((dir, staging))
 }
 

@@ -9,7 +9,7 @@ use rhai::{Engine, Map};
 
 use super::call::{Call, primitive};
 use super::context::ScriptContext;
-use super::etcd::{domain_arg, tls_files};
+use super::etcd::{cluster_arg, tls_files};
 use crate::base::error::Error;
 use crate::base::names::check_name;
 use crate::services::cert_info::{CertInfo, from_pem};
@@ -37,13 +37,13 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         }
     }
     primitive! { engine, cx,
-        /// The certificate the member at `host` (a name in the zone of `domain`, resolved
-        /// there) serves on `port`, read from a TLS handshake presenting the client
+        /// The certificate the member at `host` (a name in the zone of the cluster's domain,
+        /// resolved there; `cluster` as `cluster_find` takes it) serves on `port`, read from a TLS handshake presenting the client
         /// certificate of `tls` (as `etcd_health` takes it): `#{subject, issuer, sans,
         /// serial, not_before, not_after, ends, days_left}`, whatever it is (expired, from
         /// another CA). Throws when no handshake happens within 5 s.
-        fn served_cert(c, domain: &str, tls: Map, host: &str, port: i64) -> Map {
-            let domain = domain_arg(c, domain)?;
+        fn served_cert(c, cluster: &str, tls: Map, host: &str, port: i64) -> Map {
+            let domain = cluster_arg(c, cluster)?.domain;
             let host = check_name(host, false)
                 .map_err(|why| c.invalid(format!("{host:?} is not a host name: {why}")))?;
             let port = u16::try_from(port)

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::call::{Call, primitive};
 use super::context::ScriptContext;
-use super::etcd::domain_arg;
+use super::etcd::cluster_arg;
 use super::failure::Failure;
 use super::typed::{Folder, Label, PeerName, Port, ServerAddr};
 use crate::providers::discovery::{Diagnosis, DiscoveryCheck, EtcdVersion, Scheme};
@@ -29,7 +29,8 @@ struct CheckOptions {
 
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     primitive! { engine, cx,
-        /// Reads the discovery records under `domain` as etcd will (the SRV names it looks up,
+        /// Reads the discovery records of the cluster `cluster` (its domain, or `DOMAIN/NAME`
+        /// as `cluster_find` takes it) as etcd will (the SRV names it looks up,
         /// each target's address, the answer's bytes) and says what is wrong, as `rigger doctor`
         /// does. Returns `#{status, findings, unchecked, text}`: `status` is "clean", "warning"
         /// or "error"; each finding is `#{id, severity, subject, message, evidence, fix, text}`,
@@ -40,17 +41,29 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         /// the records), `service_name` (etcd's `--discovery-srv-name`), `servers` ("ip:port"
         /// to ask instead), `certs` (a folder of the members' certificates, `NAME.crt`, whose
         /// SANs must name each target and its address).
-        fn discovery_check(c, domain: &str, options: Map) -> Map { check(c, domain, options) }
+        fn discovery_check(c, cluster: &str, options: Map) -> Map { check(c, cluster, options) }
     }
     primitive! { engine, cx,
-        /// `discovery_check(domain, #{})`.
-        fn discovery_check(c, domain: &str) -> Map { check(c, domain, Map::new()) }
+        /// `discovery_check(cluster, #{})`.
+        fn discovery_check(c, cluster: &str) -> Map { check(c, cluster, Map::new()) }
     }
 }
 
-fn check(c: &Call, domain: &str, options: Map) -> Result<Map, Box<EvalAltResult>> {
-    let domain = domain_arg(c, domain)?;
-    let request = request(&domain, c.options_as(options)?);
+fn check(c: &Call, cluster: &str, options: Map) -> Result<Map, Box<EvalAltResult>> {
+    let key = cluster_arg(c, cluster)?;
+    let options: CheckOptions = c.options_as(options)?;
+    if let (Some(named), Some(option)) = (&key.name, &options.service_name)
+        && *named != option.0
+    {
+        return Err(c
+            .invalid(format!(
+                "options.service_name {} is not the name {key} gives",
+                option.0
+            ))
+            .into());
+    }
+    let mut request = request(&key.domain, options);
+    request.service_name = request.service_name.or(key.name);
     let diagnosis = c.on_world(Duration::from_secs(120), move |world| async move {
         let (dns, probe) = (world.backends.dns.clone(), world.backends.probe.clone());
         // Before the members start: no cluster to ask.

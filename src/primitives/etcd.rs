@@ -8,33 +8,34 @@ use rhai::{Engine, EvalAltResult, Map};
 use super::call::{Call, primitive};
 use super::context::ScriptContext;
 use super::failure::Failure;
-use crate::base::names::check_name;
+use crate::base::names::ClusterKey;
 use crate::providers::TlsFiles;
 use crate::providers::etcd_api::{ClusterAt, Status};
 
 pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
     primitive! { engine, cx,
-        /// Saves a snapshot of the cluster under `domain` from its leader, as `etcdctl
+        /// Saves a snapshot of the cluster `cluster` (as `cluster_find` takes it) from its leader, as `etcdctl
         /// snapshot save` does (the database, then its sha256, checked before the file is
         /// kept, and every page read back as `etcdutl snapshot status` reads it), into the
-        /// state dir: `snapshots/<domain>/<UTC time>.db`, mode 0600. `tls` as for
+        /// state dir: `snapshots/<cluster>/<UTC time>.db`, mode 0600. `tls` as for
         /// `etcd_health`. Returns `#{path, bytes, from, version, revision, sha256, hash,
         /// total_key, keys, total_size}` (`from` the leader's client URL, `version` its
         /// release; the rest as `snapshot_status` says them). A backup outlives the run:
         /// a rollback or `rigger destroy` leaves it. `etcdutl snapshot restore` (3.5 on)
         /// restores it.
-        fn etcd_snapshot(c, domain: &str, tls: Map) -> Map { snapshot(c, domain, tls, Map::new()) }
+        fn etcd_snapshot(c, cluster: &str, tls: Map) -> Map { snapshot(c, cluster, tls, Map::new()) }
     }
     primitive! { engine, cx,
         /// `etcd_snapshot` with options: `dir`, the folder to save it in instead of the
         /// state dir's (made 0700 when missing; one that exists keeps its mode).
-        fn etcd_snapshot(c, domain: &str, tls: Map, options: Map) -> Map {
-            snapshot(c, domain, tls, options)
+        fn etcd_snapshot(c, cluster: &str, tls: Map, options: Map) -> Map {
+            snapshot(c, cluster, tls, options)
         }
     }
     primitive! { engine, cx,
-        /// Finds the members of the cluster under `domain` through its client SRV records, as
-        /// etcdctl 3.5 does (`_etcd-client-ssl._tcp` and `_etcd-client._tcp`), and asks each for
+        /// Finds the members of the cluster `cluster` (as `cluster_find` takes it) through its
+        /// client SRV records, as etcdctl 3.5 does (`_etcd-client-ssl._tcp` and
+        /// `_etcd-client._tcp`, with `-NAME` after the service for `DOMAIN/NAME`), and asks each for
         /// its health: over TLS with `tls` (`#{ca, cert, key}` file paths, a client certificate
         /// of the cluster's CA), over plain HTTP with `#{}`. Returns `#{status, members, drift,
         /// text}`: `status` is "healthy", "degraded" (quorum held, or DNS differs from the
@@ -44,26 +45,27 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         /// it, with a `drift:` line for each difference. A healthy member's node, when this run
         /// launched it and its SRV target is `NAME.domain`, reaches its last phase, healthy
         /// (see `node_phase`).
-        fn etcd_health(c, domain: &str, tls: Map) -> Map { health(c, domain, tls, Map::new()) }
+        fn etcd_health(c, cluster: &str, tls: Map) -> Map { health(c, cluster, tls, Map::new()) }
     }
     primitive! { engine, cx,
         /// `etcd_health` with options: `wait` (seconds, default 0) first waits up to that long
         /// for every member to answer healthy, asking only their `/health`, all of them every
         /// 10 ms (a whole check takes tens of milliseconds, so a loop of them sees a booting
         /// cluster healthy late); then checks as `etcd_health` does. Still unhealthy when the
-        /// wait ends, the report says why. `name`: the cluster's `--discovery-srv-name`, whose
-        /// members are under `_etcd-client-ssl-NAME._tcp.domain`.
-        fn etcd_health(c, domain: &str, tls: Map, options: Map) -> Map {
-            health(c, domain, tls, options)
+        /// wait ends, the report says why. `name`: the cluster's `--discovery-srv-name`, as
+        /// `DOMAIN/NAME` says it.
+        fn etcd_health(c, cluster: &str, tls: Map, options: Map) -> Map {
+            health(c, cluster, tls, options)
         }
     }
 }
 
-/// The snapshots of `domain` go in the state dir's `snapshots/<domain>/`, or the
+/// The snapshots of `domain` (a cluster's key) go in the state dir's
+/// `snapshots/<domain>/` (`snapshots/DOMAIN/NAME/` for a named one), or the
 /// folder `options.dir`, named by the UTC time (and a count, when one of that second is
 /// there already).
 fn snapshot(c: &Call, domain: &str, tls: Map, options: Map) -> Result<Map, Box<EvalAltResult>> {
-    let domain = domain_arg(c, domain)?;
+    let key = cluster_arg(c, domain)?;
     let tls = tls_files(c, tls)?;
     let options = c.options(options, &["dir"])?;
     let world = c.world().map_err(|e| c.failed(e))?;
@@ -76,7 +78,7 @@ fn snapshot(c: &Call, domain: &str, tls: Map, options: Map) -> Result<Map, Box<E
                 .invalid(format!("options.dir is a folder's path, not {d}"))
                 .into());
         }
-        None => state.root().join("snapshots").join(&domain),
+        None => state.root().join("snapshots").join(key.folder()),
     };
     if !c.dry_run() {
         let made = if dir.starts_with(state.root()) {
@@ -100,13 +102,8 @@ fn snapshot(c: &Call, domain: &str, tls: Map, options: Map) -> Result<Map, Box<E
         .find(|p| !p.exists() && !p.with_extension("json").exists())
         .expect("a free name");
     let saved = c.on_world(Duration::from_secs(600), move |world| async move {
-        let servers = world.backends.dns.authoritative(&domain).await?;
-        let at = ClusterAt {
-            domain,
-            service_name: None,
-            tls,
-            servers,
-        };
+        let servers = world.backends.dns.authoritative(&key.domain).await?;
+        let at = ClusterAt::new(key, tls, servers);
         world.backends.etcd.snapshot(&at, &to).await
     })?;
     c.to_map(&saved)
@@ -115,25 +112,23 @@ fn snapshot(c: &Call, domain: &str, tls: Map, options: Map) -> Result<Map, Box<E
 fn health(c: &Call, domain: &str, tls: Map, options: Map) -> Result<Map, Box<EvalAltResult>> {
     let options = c.options(options, &["wait", "name"])?;
     let wait = options.seconds("wait", 0.0)?;
-    let service_name = match options.get("name").filter(|n| !n.is_unit()) {
-        Some(n) => Some(
-            crate::base::names::check_label(&n.to_string())
-                .map_err(|why| c.invalid(format!("options.name: {why}")))?,
-        ),
-        None => None,
-    };
-    let domain = domain_arg(c, domain)?;
+    let mut key = cluster_arg(c, domain)?;
+    if let Some(n) = options.get("name").filter(|n| !n.is_unit()) {
+        let name = crate::base::names::check_label(&n.to_string())
+            .map_err(|why| c.invalid(format!("options.name: {why}")))?;
+        if key.name.as_ref().is_some_and(|k| *k != name) {
+            return Err(c
+                .invalid(format!("options.name {name} is not the name {key} gives"))
+                .into());
+        }
+        key.name = Some(name);
+    }
     let tls = tls_files(c, tls)?;
     crate::base::hook::point("health");
-    let asked = domain.clone();
+    let asked = key.domain.clone();
     let report = c.on_world(Duration::from_secs(30) + wait, move |world| async move {
-        let servers = world.backends.dns.authoritative(&domain).await?;
-        let at = ClusterAt {
-            domain,
-            service_name,
-            tls,
-            servers,
-        };
+        let servers = world.backends.dns.authoritative(&key.domain).await?;
+        let at = ClusterAt::new(key, tls, servers);
         let etcd = &world.backends.etcd;
         if !wait.is_zero() {
             etcd.wait_healthy(&at, wait).await?;
@@ -154,9 +149,14 @@ fn health(c: &Call, domain: &str, tls: Map, options: Map) -> Result<Map, Box<Eva
 }
 
 /// A cluster's domain as a script gives it, checked.
-pub(super) fn domain_arg(c: &Call, domain: &str) -> Result<String, Failure> {
-    check_name(domain, false)
-        .map_err(|why| c.invalid(format!("{domain:?} is not a valid domain: {why}")))
+/// The cluster a primitive asks: `DOMAIN`, or `DOMAIN/NAME` for one of several
+/// clusters sharing the domain (etcd's `--discovery-srv-name NAME`).
+pub(super) fn cluster_arg(c: &Call, cluster: &str) -> Result<ClusterKey, Failure> {
+    ClusterKey::parse(cluster).map_err(|why| {
+        c.invalid(format!(
+            "{cluster:?} is not a cluster (DOMAIN, or DOMAIN/NAME with etcd's --discovery-srv-name): {why}"
+        ))
+    })
 }
 
 fn say_healthy(domain: &str, report: &crate::providers::etcd_api::Report) {

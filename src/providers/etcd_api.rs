@@ -13,6 +13,7 @@ use super::members::{Drift, MemberCall, Membership};
 use super::owners::Owners;
 use super::tls::TlsFiles;
 use crate::base::error::Result;
+use crate::base::names::ClusterKey;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Member {
@@ -228,9 +229,28 @@ pub struct ClusterAt {
 }
 
 impl ClusterAt {
+    /// The cluster `key` names, asked through `servers` with the client files `tls`.
+    pub fn new(key: ClusterKey, tls: Option<TlsFiles>, servers: Vec<SocketAddr>) -> Self {
+        Self {
+            domain: key.domain,
+            service_name: key.name,
+            tls,
+            servers,
+        }
+    }
+
     /// The SRV owners its members and clients read.
     pub fn owners(&self) -> Owners {
         Owners::new(&self.domain, self.service_name.as_deref())
+    }
+
+    /// How rigger's scripts are told the cluster: `--set domain=D`, and `--set name=N`
+    /// for a named one.
+    pub fn script_flags(&self) -> String {
+        match &self.service_name {
+            Some(name) => format!("--set domain={} --set name={name}", self.domain),
+            None => format!("--set domain={}", self.domain),
+        }
     }
 
     /// The cluster as people name it: `DOMAIN`, or `DOMAIN/NAME` for a named one.

@@ -134,6 +134,7 @@ pub struct Membership {
 /// (a learner that never caught up, a run rolled back).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct JoinedMember {
+    /// The cluster's key: `DOMAIN`, or `DOMAIN/NAME` for a named one.
     pub domain: String,
     /// Hex, as etcd's IDs are shown.
     pub id: String,

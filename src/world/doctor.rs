@@ -69,25 +69,26 @@ pub async fn check_discovery(
         tls: cluster.tls.clone(),
         servers: check.servers.clone(),
     };
+    let flags = &at.script_flags();
     // Read apart from health: a certificate past its end is why nobody answers.
     let expiring = match (&cluster.tls, check.servers.first()) {
         (Some(tls), Some(&server)) => crate::services::certs::notes_for(domain, tls, server).await,
         _ => Vec::new(),
     };
     let diagnosis = diagnosis.with(
-        crate::services::doctor::expiry::findings(domain, &expiring),
+        crate::services::doctor::expiry::findings(flags, &expiring),
         Vec::new(),
     );
     let asked = cluster.etcd.health(&at).await;
     Ok(match asked {
         Ok(report) if report.membership_read => {
             let mut more = crate::services::doctor::membership::findings(
-                domain,
+                flags,
                 &report.drift,
                 &diagnosis.findings,
             );
             more.extend(crate::services::doctor::versions::findings(
-                domain,
+                flags,
                 &report.members,
             ));
             let mut quotas = Vec::new();
@@ -96,9 +97,9 @@ pub async fn check_discovery(
                     quotas.push((m.clone(), quota));
                 }
             }
-            more.extend(crate::services::doctor::quota::findings(domain, &quotas));
+            more.extend(crate::services::doctor::quota::findings(flags, &quotas));
             more.extend(crate::services::doctor::quota::alarm_findings(
-                domain,
+                flags,
                 &report.alarms,
             ));
             diagnosis.with(more, Vec::new())

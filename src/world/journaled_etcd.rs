@@ -39,7 +39,8 @@ impl EtcdApi for Journaled<dyn EtcdApi> {
         call: &MemberCall,
         patience: Duration,
     ) -> Result<Membership> {
-        let (domain, tls) = (&at.domain, at.tls.as_ref());
+        // The cluster's key (`DOMAIN/NAME` for a named one): undoing the change asks it.
+        let (domain, tls) = (&at.label(), at.tls.as_ref());
         let asked = self.inner.membership(at, call, patience);
         match call {
             MemberCall::Add { peer_urls, .. } => {

@@ -21,6 +21,7 @@ pub use spec::{WorldConfig, WorldSpec};
 use self::journal::{Intent, Journal, Resource};
 use self::journaling::Book;
 use crate::base::error::{Error, ErrorKind, Result};
+use crate::base::names::ClusterKey;
 use crate::base::writer::Writer;
 use crate::providers::backends;
 use crate::providers::etcd_api::ClusterAt;
@@ -376,12 +377,11 @@ impl Backends {
         {
             return Ok(false);
         }
-        let at = ClusterAt {
-            domain: m.domain.clone(),
-            service_name: None,
-            tls: m.tls.clone(),
-            servers: self.dns.authoritative(&m.domain).await?,
+        let Ok(key) = ClusterKey::parse(&m.domain) else {
+            return Ok(false);
         };
+        let servers = self.dns.authoritative(&key.domain).await?;
+        let at = ClusterAt::new(key, m.tls.clone(), servers);
         let call = MemberCall::Remove { id };
         match self
             .etcd
@@ -426,15 +426,13 @@ impl Backends {
                 peer_urls,
                 tls,
             } => {
-                let Ok(servers) = self.dns.authoritative(domain).await else {
+                let Ok(key) = ClusterKey::parse(domain) else {
                     return Ok(false);
                 };
-                let at = ClusterAt {
-                    domain: domain.clone(),
-                    service_name: None,
-                    tls: tls.clone(),
-                    servers,
+                let Ok(servers) = self.dns.authoritative(&key.domain).await else {
+                    return Ok(false);
                 };
+                let at = ClusterAt::new(key, tls.clone(), servers);
                 let listed = self
                     .etcd
                     .membership(&at, &MemberCall::List, Duration::ZERO)

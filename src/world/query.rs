@@ -11,6 +11,7 @@ use super::WorldConfig;
 use super::journal::Journal;
 use super::standing::{Standing, standing_of};
 use crate::base::error::{Error, Result};
+use crate::base::names::ClusterKey;
 use crate::providers::opening::{Machines, Opening};
 use crate::providers::{Dns, EtcdApi, Probe, Transport, backends};
 use crate::services::probe::Network;
@@ -63,15 +64,14 @@ impl Query {
         (backends::transport(self.opening.transport)?.open)(&self.opening, &self.machines)
     }
 
-    /// The machines and records of the cluster under `domain`, as the state's journals
-    /// name them.
-    pub async fn standing(&self, domain: &str) -> Result<Standing> {
+    /// The machines and records of the cluster `key`, as the state's journals name them.
+    pub async fn standing(&self, key: &ClusterKey) -> Result<Standing> {
         let journals = Journal::all(&self.opening.state)
             .map_err(|e| Error::failed(format!("cannot read the state's journals: {e}")))?
             .into_iter()
             .map(Arc::new)
             .collect();
-        standing_of(journals, self.machines.compute.as_ref(), domain).await
+        standing_of(journals, self.machines.compute.as_ref(), key).await
     }
 
     /// Runs `work` as a task on the query's runtime (so its sockets are in the world's

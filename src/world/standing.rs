@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::journal::{Intent, Journal, Resource};
 use super::{ROUNDS, World, round_of};
 use crate::base::error::{Error, Result};
+use crate::base::names::ClusterKey;
 use crate::providers::{Compute, Instance, Process, Record, RecordData, TlsFiles};
 
 /// A cluster's machines and records, as the state names them.
@@ -21,6 +22,9 @@ pub struct Standing {
     /// (`etcd::client_tls`): a day-2 run asks with them rather than issuing its own,
     /// which its rollback would take away again.
     pub client: Option<TlsFiles>,
+    /// The other clusters whose records stand in the same domain (`DOMAIN/NAME`), for
+    /// saying which one was meant when the one asked has nothing.
+    pub neighbours: Vec<String>,
 }
 
 impl World {
@@ -37,12 +41,13 @@ impl World {
         Ok(all)
     }
 
-    /// The machines and records of the cluster under `domain` that the state names: a
-    /// record is the cluster's when its name is under `domain`; a machine when a standing
-    /// A record names it as `<name>.<domain>`. A cloud state that names no machine (it
+    /// The machines and records of the cluster `key` that the state names: a record is
+    /// the cluster's when its name is under the domain and it is not marked as another
+    /// cluster's (a named one sharing the domain); a machine when a standing A record of
+    /// the cluster names it as `<name>.<domain>`. A cloud state that names no machine (it
     /// was lost) is asked of the cloud by the cluster's tag.
-    pub async fn standing(&self, domain: &str) -> Result<Standing> {
-        standing_of(self.journals()?, self.backends.compute.as_ref(), domain).await
+    pub async fn standing(&self, key: &ClusterKey) -> Result<Standing> {
+        standing_of(self.journals()?, self.backends.compute.as_ref(), key).await
     }
 
     /// Stops the process `name` the state names on `node` (whichever run started it) and
@@ -167,14 +172,22 @@ impl World {
     }
 }
 
-/// The machines and records of the cluster under `domain` that `journals` name; the
-/// cloud's tagged machines when they name none.
+/// The machines and records of the cluster `key` that `journals` name; the cloud's
+/// tagged machines when they name none.
 pub(super) async fn standing_of(
     journals: Vec<Arc<Journal>>,
     compute: &dyn Compute,
-    domain: &str,
+    key: &ClusterKey,
 ) -> Result<Standing> {
+    let domain = key.domain.as_str();
+    let label = key.to_string();
     let suffix = format!(".{domain}");
+    // A record marked as a cluster's is that cluster's; an unmarked one (journals from
+    // before markers) is the domain's one cluster's.
+    let ours = |r: &Record| match &r.spec.cluster {
+        Some(cluster) => *cluster == label,
+        None => key.name.is_none(),
+    };
     let mut found = Standing::default();
     let mut instances = Vec::new();
     let mut files = Vec::new();
@@ -185,7 +198,11 @@ pub(super) async fn standing_of(
                 Resource::DnsRecord(r)
                     if r.spec.name == domain || r.spec.name.ends_with(&suffix) =>
                 {
-                    found.records.push(r);
+                    if ours(&r) {
+                        found.records.push(r);
+                    } else if let Some(other) = r.spec.cluster {
+                        found.neighbours.push(other);
+                    }
                 }
                 Resource::Instance(i) => instances.push(i),
                 Resource::Process(p) => processes.push(p),
@@ -203,14 +220,14 @@ pub(super) async fn standing_of(
     };
     found.machines = instances.into_iter().filter(|i| named(i)).collect();
     if found.machines.is_empty() {
-        found.machines = compute.tagged(domain).await?;
+        found.machines = compute.tagged(&label).await?;
     }
+    // The client files `pki_ca` and `client_tls` wrote in `pki/<DOMAIN>[/<NAME>]/`.
+    let folder = key.folder();
     let file = |name: &str| {
         files.iter().find(|p| {
             p.file_name().is_some_and(|f| f == name)
-                && p.parent()
-                    .and_then(|d| d.file_name())
-                    .is_some_and(|d| d == domain)
+                && p.parent().is_some_and(|d| d.ends_with(&folder))
         })
     };
     if let (Some(ca), Some(cert), Some(key)) =
@@ -222,6 +239,8 @@ pub(super) async fn standing_of(
             key: key.clone(),
         });
     }
+    found.neighbours.sort_unstable();
+    found.neighbours.dedup();
     found.machines.sort_by(|a, b| a.name.cmp(&b.name));
     found.machines.dedup_by(|a, b| a.id == b.id);
     found.processes = processes

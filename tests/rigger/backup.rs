@@ -179,7 +179,7 @@ fn backups_keep_the_newest_and_a_restore_refuses_copies_or_replaces() {
     let store = format!("store={}", folder.display());
     let out = run(&lab, "restore", &[&store]);
     out.failure(1)
-        .stderr_has("a cluster answers under example.test (3 of 3 members healthy)")
+        .stderr_has("the cluster example.test answers (3 of 3 members healthy)")
         .stderr_has("nothing was changed")
         .stderr_has("--set replace=true");
     untouched(&lab);

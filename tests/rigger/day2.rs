@@ -514,7 +514,7 @@ dns_record(#{{ name: a.name, type: "A", content: "{2}" }});
     let refused = lab.run(&["run", "member-add"]);
     refused
         .failure(1)
-        .stderr_has("the records under example.test are wrong, so nothing was changed: ")
+        .stderr_has("the records of example.test are wrong, so nothing was changed: ")
         .stderr_has("rigger run reconcile --set domain=example.test");
     assert_eq!(lab.host_names(), names, "a machine was launched");
     assert_eq!(member_list(&lab, 1).len(), 3);

@@ -157,7 +157,7 @@ fn a_tiny_quota_without_compaction_raises_nospace_which_health_and_the_doctor_na
         .stdout_has("compacted the keyspace of example.test to revision ")
         .stdout_has("defragmented 3 members of example.test")
         .stdout_has(&format!("cleared the alarm NOSPACE of member {member}"))
-        .stdout_has("the cluster under example.test takes writes again");
+        .stdout_has("the cluster example.test takes writes again");
     let (out, report) = health(&lab);
     out.success();
     assert!(report.get("alarms").is_none(), "{report}");

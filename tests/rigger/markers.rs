@@ -195,3 +195,60 @@ async fn with_the_state_lost_destroy_cluster_removes_exactly_its_route53_values(
     expected.sort();
     assert_eq!(sets_of(&r53, &zone).await, expected);
 }
+
+/// A named cluster (`--set name=prod`) marks its records and tags its machines with
+/// its key, `example.test/prod`: with the state lost, `destroy --cluster
+/// example.test/prod` finds exactly those, and a record of the domain's unnamed
+/// cluster stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_state_lost_a_named_cluster_is_destroyed_by_its_key() {
+    let moto = moto(&[]);
+    let (cf_base, api) = stand_in().await;
+    let server = dns_following(api.clone()).await;
+    let rig = aws_cluster(cloud_rig(&moto.url, &cf_base), "cloudflare", &["name=prod"]).args(&[
+        "--dns-server",
+        &server.to_string(),
+        "--keep-on-error",
+    ]);
+    let rig = run_then_lose_the_state(rig).await;
+    let made: Vec<Value> = api.lock().unwrap().records.clone();
+    assert_eq!(made.len(), 9, "{made:?}");
+    let mark = "heritage=rigger,rigger/cluster=example.test/prod";
+    assert!(made.iter().all(|r| r["comment"] == mark), "{made:?}");
+    assert!(
+        made.iter()
+            .any(|r| r["name"] == "_etcd-server-ssl-prod._tcp.example.test"),
+        "{made:?}"
+    );
+    let ec2 = aws_sdk_ec2::Client::new(&config(&moto));
+    let described = ec2.describe_instances().send().await.unwrap();
+    let tagged = described
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter(|i| {
+            i.tags().iter().any(|t| {
+                t.key() == Some("rigger:cluster") && t.value() == Some("example.test/prod")
+            })
+        })
+        .count();
+    assert_eq!(tagged, 3);
+
+    let unnamed = json!({ "id": "plain", "zone_id": "zone1", "type": "SRV", "name": "_etcd-server-ssl._tcp.example.test", "data": { "priority": 0, "weight": 0, "port": 2380, "target": "etcd-p.example.test" }, "ttl": 60, "comment": MARK });
+    api.lock().unwrap().records.push(unnamed.clone());
+    let (rig, out) = off_runtime(move || {
+        let scope = [
+            "--cluster",
+            "example.test/prod",
+            "--target",
+            "aws",
+            "--dns",
+            "cloudflare",
+        ];
+        let out = rig.again(&[&["destroy"][..], &scope].concat());
+        (rig, out)
+    })
+    .await;
+    assert_the_cluster_is_gone(&rig, &out, &config(&moto)).await;
+    assert_eq!(api.lock().unwrap().records, vec![unnamed]);
+}

@@ -76,13 +76,18 @@ fn a_cluster_with_a_discovery_srv_name_is_found_by_its_name() {
 
 /// `rigger run cluster --set name=prod`, then `name=staging`, in one lab zone: each is
 /// healthy under its own records; the doctor finds nothing on either; etcdctl 3.5's own
-/// `--discovery-srv-name` finds each; destroying one leaves the other healthy, its
-/// records intact.
+/// `--discovery-srv-name` finds each; every script that finds a cluster takes the name
+/// and touches that cluster alone; destroying one leaves the other healthy, its records
+/// intact.
 #[test]
 fn two_named_clusters_share_a_zone_and_one_is_destroyed_alone() {
     let Some(lab) = LabRig::new() else { return };
-    for name in ["prod", "staging"] {
-        lab.run_cluster(&[&format!("name={name}")])
+    let built = [
+        ("prod", "etcd_version=3.5.30"),
+        ("staging", "etcd_version=3.5.16"),
+    ];
+    for (name, version) in built {
+        lab.run_cluster(&[&format!("name={name}"), version])
             .success()
             .stdout_has("cluster is healthy")
             .stderr_has(&format!(
@@ -93,18 +98,18 @@ fn two_named_clusters_share_a_zone_and_one_is_destroyed_alone() {
     let host = lab.host_names()[0].clone();
     let mut ids = Vec::new();
     for name in ["prod", "staging"] {
-        let named = [
-            "--discovery-srv",
-            "example.test",
-            "--discovery-srv-name",
-            name,
-        ];
-        lab.run(&[&["health"][..], &named].concat())
+        lab.run(&[&["health"][..], &named(name)].concat())
             .success()
             .stdout_has("cluster is healthy");
-        lab.run(&[&["doctor"][..], &named].concat())
-            .success()
-            .stdout_has("example.test: no findings");
+        let doctor = lab.run(&[&["doctor"][..], &named(name)].concat());
+        if name == "prod" {
+            doctor.success().stdout_has("example.test: no findings");
+        } else {
+            // 3.5.16 is below the patch that mends zombie members: the fix names it.
+            doctor.failure(3).stdout_has(
+                "`rigger run upgrade --set domain=example.test --set name=staging --set etcd_version=...`",
+            );
+        }
         let pki = lab.path(&format!("state/pki/example.test/{name}"));
         let file = |f: &str| pki.join(f).to_string_lossy().into_owned();
         let (ca, cert, key) = (file("ca.crt"), file("client.crt"), file("client.key"));
@@ -136,13 +141,83 @@ fn two_named_clusters_share_a_zone_and_one_is_destroyed_alone() {
         ids.push(listed.stdout.clone());
     }
     assert_ne!(ids[0], ids[1], "one cluster seen twice");
-    // The day-2 scripts cannot tell the two apart yet: refused, naming both.
-    lab.run(&["run", "member-add", "--set", "domain=example.test"])
+
+    // A day-2 script without the name finds no unnamed cluster, and says which there are.
+    lab.run(&["run", "member-add"])
         .failure(1)
-        .stderr_has(
-            "example.test holds clusters with a --discovery-srv-name (example.test/prod, \
-             example.test/staging)",
-        );
+        .stderr_has("its domain holds example.test/prod and example.test/staging")
+        .stderr_has("--set name=NAME");
+    // Each script given a name changes that cluster alone.
+    let script = |script: &str, name: &str, more: &[&str]| {
+        let set = format!("name={name}");
+        lab.run(&[&["run", script, "--set", &set][..], more].concat())
+    };
+    script("member-add", "staging", &[])
+        .success()
+        .stdout_has("as a voting member");
+    assert_eq!(voters(&lab, "staging").len(), 4);
+    assert_eq!(voters(&lab, "prod").len(), 3);
+    let added = voters(&lab, "staging")
+        .into_iter()
+        .find(|m| !ids[1].contains(m.as_str()))
+        .expect("the member added");
+    script(
+        "member-remove",
+        "staging",
+        &["--set", &format!("member={added}")],
+    )
+    .success();
+    assert_eq!(voters(&lab, "staging").len(), 3);
+    script("upgrade", "staging", &["--set", "etcd_version=3.5.30"])
+        .success()
+        .stdout_has("cluster example.test/staging: 3 voting members");
+    let report = lab.run(&[&["health"][..], &named("staging"), &["--json"]].concat());
+    assert_eq!(
+        report.stdout.matches("\"version\": \"3.5.30\"").count(),
+        3,
+        "{}",
+        report.stdout
+    );
+    script("backup", "prod", &[])
+        .success()
+        .stdout_has("backed up example.test/prod to ");
+    let kept = std::fs::read_dir(lab.path("state/snapshots/example.test/prod"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "db")
+        })
+        .count();
+    assert_eq!(kept, 1, "the backup is in prod's own folder");
+    script("rotate-certs", "prod", &[]).success();
+    script(
+        "user-add",
+        "prod",
+        &["--set", "user=app", "--set", "prefix=/app/"],
+    )
+    .success()
+    .stdout_has("rigger env --discovery-srv example.test --discovery-srv-name prod --user app");
+    lab.run(&[&["env"][..], &named("prod"), &["--user", "app"]].concat())
+        .success()
+        .stdout_has("pki/example.test/prod/user-app.crt");
+    script("recover", "prod", &[])
+        .failure(1)
+        .stderr_has("the cluster example.test/prod has its quorum");
+    script("restore", "prod", &["--set", "replace=true"])
+        .success()
+        .stdout_has("restored example.test/prod from ");
+    for name in ["prod", "staging"] {
+        lab.run(&[&["health"][..], &named(name)].concat())
+            .success()
+            .stdout_has("cluster is healthy");
+        lab.run(&[&["doctor"][..], &named(name)].concat())
+            .success()
+            .stdout_has("example.test: no findings");
+    }
+
     lab.run(&[
         "destroy",
         "--discovery-srv",
@@ -181,5 +256,29 @@ fn two_named_clusters_share_a_zone_and_one_is_destroyed_alone() {
         let srv = lab.run_in_host(0, &["dig", "+short", "SRV", &owner]);
         assert_eq!(srv.lines().count(), count, "{owner}: {srv}");
     }
-    lab.destroy().leaves_nothing();
+    crate::upgrade::destroy_keeping_snapshots(&lab);
+}
+
+/// `--discovery-srv example.test --discovery-srv-name NAME`.
+fn named(name: &str) -> [&str; 4] {
+    [
+        "--discovery-srv",
+        "example.test",
+        "--discovery-srv-name",
+        name,
+    ]
+}
+
+/// The names of the voting members of the cluster `name`, as `rigger members` lists them.
+fn voters(lab: &LabRig, name: &str) -> Vec<String> {
+    let out = lab.run(&[&["members"][..], &named(name), &["-w", "json"]].concat());
+    out.success();
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    json["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["is_learner"] != true)
+        .map(|m| m["name"].as_str().unwrap_or_default().to_string())
+        .collect()
 }

@@ -101,7 +101,7 @@ fn two_members_lost_are_recovered_from_the_survivor_with_every_write() {
     let hosts = lab.host_names();
     lab.run(&["run", "recover"])
         .failure(1)
-        .stderr_has("no member of the cluster under example.test answers")
+        .stderr_has("no member of the cluster example.test answers")
         .stderr_has("rigger run restore --set domain=example.test --set from=latest");
     assert_eq!(lab.host_names(), hosts);
     destroy_keeping_snapshots(&lab);

@@ -45,6 +45,23 @@ fn a_bundled_script_runs_by_name_from_a_copied_binary() {
         lines[2],
         format!("_etcd-client-ssl._tcp.example.test. 300 IN SRV 0 0 2379 {host}.")
     );
+    // A named cluster's records go under its own owners.
+    let named = Rig::new()
+        .args(&["run", "records", "--set", "domain=example.test"])
+        .args(&["--set", "name=prod", "--set", "ips=[\"198.18.1.7\"]"])
+        .run();
+    named.success();
+    let lines: Vec<&str> = named.stdout.lines().collect();
+    assert!(
+        lines[1].starts_with("_etcd-server-ssl-prod._tcp.example.test. 300 IN SRV 0 0 2380 etcd-"),
+        "{}",
+        named.stdout
+    );
+    assert!(
+        lines[2].starts_with("_etcd-client-ssl-prod._tcp.example.test. 300 IN SRV 0 0 2379 etcd-"),
+        "{}",
+        named.stdout
+    );
 }
 
 #[test]

@@ -106,8 +106,10 @@ pub fn doctor(config: &WorldConfig, args: DoctorArgs) -> u8 {
         let mut cluster = cluster(world.etcd.clone());
         // The machines rigger made for the domain, whose own resolvers are asked too.
         let world = std::sync::Arc::new(world);
-        let (w, d) = (world.clone(), domain.clone());
-        if let Ok(standing) = world.block_on(async move { w.standing(&d).await })
+        let w = world.clone();
+        let asked = crate::base::names::ClusterKey::parse(&key);
+        if let Ok(asked) = asked
+            && let Ok(standing) = world.block_on(async move { w.standing(&asked).await })
             && !standing.machines.is_empty()
         {
             match world.transport() {

@@ -7,7 +7,9 @@ use crate::providers::etcd_api::CertNote;
 
 use super::checks::finding;
 
-pub fn findings(domain: &str, notes: &[CertNote]) -> Vec<Finding> {
+/// `cluster` is how rigger's scripts are told the cluster, for the fixes: `--set
+/// domain=D`, with `--set name=N` for a named one (`ClusterAt::script_flags`).
+pub fn findings(cluster: &str, notes: &[CertNote]) -> Vec<Finding> {
     notes
         .iter()
         .map(|n| {
@@ -31,7 +33,7 @@ pub fn findings(domain: &str, notes: &[CertNote]) -> Vec<Finding> {
                 message,
                 vec![format!("{}: notAfter {}", n.what, n.ends)],
                 format!(
-                    "`rigger run rotate-certs --set domain={domain}` issues new member and client certificates in place, without a restart"
+                    "`rigger run rotate-certs {cluster}` issues new member and client certificates in place, without a restart"
                 ),
             )
         })

@@ -11,10 +11,12 @@ use super::checks::finding;
 
 /// The finding for each of `drift`, unless `found` already names its subject for the
 /// same reason (the zone's own peer and client sets can show a phantom target too).
-pub fn findings(domain: &str, drift: &[Drift], found: &[Finding]) -> Vec<Finding> {
+/// `cluster` is how rigger's scripts are told the cluster, for the fixes: `--set
+/// domain=D`, with `--set name=N` for a named one (`ClusterAt::script_flags`).
+pub fn findings(cluster: &str, drift: &[Drift], found: &[Finding]) -> Vec<Finding> {
     let said = |id: &str, subject: &str| found.iter().any(|f| f.id == id && f.subject == subject);
     let reconcile = format!(
-        "`rigger run reconcile --set domain={domain}` makes the records say the membership; or change them by hand"
+        "`rigger run reconcile {cluster}` makes the records say the membership; or change them by hand"
     );
     drift
         .iter()
@@ -68,7 +70,7 @@ mod tests {
             String::new(),
         );
         let out = findings(
-            "d.test",
+            "--set domain=d.test --set name=prod",
             &[
                 drift("not_a_member", "n4.d.test"),
                 drift("not_a_member", "n5.d.test"),
@@ -94,7 +96,7 @@ mod tests {
         assert!(
             out[0]
                 .fix
-                .contains("rigger run reconcile --set domain=d.test")
+                .contains("rigger run reconcile --set domain=d.test --set name=prod`")
         );
     }
 }

@@ -11,7 +11,9 @@ const NEAR: f64 = 0.8;
 
 /// A finding for each of `members` (each with its quota in bytes) whose database file
 /// is past 80 % of it.
-pub fn findings(domain: &str, members: &[(Member, u64)]) -> Vec<Finding> {
+/// `cluster` is how rigger's scripts are told the cluster, for the fixes: `--set
+/// domain=D`, with `--set name=N` for a named one (`ClusterAt::script_flags`).
+pub fn findings(cluster: &str, members: &[(Member, u64)]) -> Vec<Finding> {
     members
         .iter()
         .filter_map(|(m, quota)| {
@@ -31,7 +33,7 @@ pub fn findings(domain: &str, members: &[(Member, u64)]) -> Vec<Finding> {
                         format!("{}/metrics: etcd_server_quota_backend_bytes {quota}", m.endpoint),
                     ],
                     format!(
-                        "compaction frees space inside the file and `rigger run defrag --set domain={domain}` gives it back; a cluster built with --set quota=... has room for more"
+                        "compaction frees space inside the file and `rigger run defrag {cluster}` gives it back; a cluster built with --set quota=... has room for more"
                     ),
                 )
             })
@@ -40,13 +42,15 @@ pub fn findings(domain: &str, members: &[(Member, u64)]) -> Vec<Finding> {
 }
 
 /// An error for each alarm the cluster raised: no writes until it is cleared.
-pub fn alarm_findings(domain: &str, alarms: &[Alarm]) -> Vec<Finding> {
+/// `cluster` is how rigger's scripts are told the cluster, for the fixes: `--set
+/// domain=D`, with `--set name=N` for a named one (`ClusterAt::script_flags`).
+pub fn alarm_findings(cluster: &str, alarms: &[Alarm]) -> Vec<Finding> {
     alarms
         .iter()
         .map(|a| {
             let fix = match a.alarm.as_str() {
                 "NOSPACE" => format!(
-                    "`rigger run defrag --set domain={domain} --set compact=true` compacts, defragments every member and clears the alarm"
+                    "`rigger run defrag {cluster} --set compact=true` compacts, defragments every member and clears the alarm"
                 ),
                 _ => "etcd's members disagree about the data: restore from a backup (`rigger run restore`)".to_string(),
             };

@@ -9,7 +9,9 @@ use crate::providers::release::{Concern, Version};
 use super::checks::finding;
 
 /// A finding for each member of `members` whose release is a concern.
-pub fn findings(domain: &str, members: &[Member]) -> Vec<Finding> {
+/// `cluster` is how rigger's scripts are told the cluster, for the fixes: `--set
+/// domain=D`, with `--set name=N` for a named one (`ClusterAt::script_flags`).
+pub fn findings(cluster: &str, members: &[Member]) -> Vec<Finding> {
     members
         .iter()
         .filter_map(|m| {
@@ -29,7 +31,7 @@ pub fn findings(domain: &str, members: &[Member]) -> Vec<Finding> {
                 m.endpoint.clone(),
                 concern.text(version),
                 vec![format!("{}/version: etcdserver {version}", m.endpoint)],
-                format!("`rigger run upgrade --set domain={domain} --set etcd_version=...` moves every member to {next}, one at a time"),
+                format!("`rigger run upgrade {cluster} --set etcd_version=...` moves every member to {next}, one at a time"),
             ))
         })
         .collect()
