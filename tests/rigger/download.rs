@@ -105,6 +105,16 @@ impl Release {
                 };
                 std::fs::copy(from, stage.join(tool)).unwrap();
             }
+            // etcdutl, as a release's tarball has it (3.5 on), where the ladder has it.
+            let cache =
+                std::env::var("RIGGER_CACHE_DIR").unwrap_or_else(|_| "/var/cache/rigger".into());
+            let util = Path::new(&cache)
+                .join("etcd")
+                .join(tarball.holds)
+                .join("etcdutl");
+            if tarball.holds != "3.5.1" && util.exists() {
+                std::fs::copy(util, stage.join("etcdutl")).unwrap();
+            }
             stdout_of(
                 Command::new("tar")
                     .arg("-C")

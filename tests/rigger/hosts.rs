@@ -494,3 +494,113 @@ fn the_upgrade_backup_and_certificate_scripts_run_on_an_inventory() {
     lab.destroy();
     lab.leaves_nothing();
 }
+
+/// Waits until the machine at `ip` answers over ssh again (a reboot), up to 60 s.
+fn answers_again(lab: &LabRig, ip: &str) {
+    let start = std::time::Instant::now();
+    loop {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &lab_netns(lab), "ssh", "-i"])
+            .arg(lab.path("state/lab/ssh/id_ed25519"))
+            .arg("-o")
+            .arg(format!(
+                "UserKnownHostsFile={}",
+                lab.path("state/lab/ssh/known_hosts").display()
+            ))
+            .args(["-o", "BatchMode=yes", "-o", "ConnectTimeout=2"])
+            .arg(format!("root@{ip}"))
+            .arg("systemctl is-system-running --wait >/dev/null; true")
+            .output()
+            .unwrap();
+        if out.status.success() {
+            return;
+        }
+        assert!(start.elapsed().as_secs() < 60, "{ip} did not come back");
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+}
+
+/// A member whose machine died is replaced on a free machine of the inventory: the
+/// dead one stays taken (it cannot be cleaned) until it answers again, and the next run
+/// that takes machines cleans it and may take it. A restore over the cluster, and a
+/// recovery from a lost quorum, run on the inventory as elsewhere; after destroy every
+/// machine is clean.
+#[test]
+fn a_dead_machine_is_replaced_and_restore_and_recover_run_on_an_inventory() {
+    let Some(lab) = LabRig::new() else { return };
+    // A restore bumps revisions with etcdutl, which 3.5.16 and later can.
+    let release = Release::serve(&lab, &[Tarball::of("3.5.30")]);
+    let (inventory, machines) = makes_machines(&lab, 6, &[]);
+    lab.file("hosts.toml", &inventory);
+    let file = lab.path("hosts.toml").to_string_lossy().into_owned();
+    let on = ["--target", "hosts", "--inventory", &file, "--dns", "lab"];
+    let url = release.url_param();
+    let sets = ["--set", &url, "--set", "etcd_version=3.5.30"];
+    let names: Vec<String> = machines.iter().map(|m| m.0.clone()).collect();
+    let out = lab.run(&[&["run", "cluster"], &on[..], &sets[..]].concat());
+    healthy_on(&out, &names[..3], "example.test");
+    lab.run(&[&["run", "backup"], &on[..]].concat()).success();
+
+    // The second machine dies: nothing answers there any more.
+    let (dead, dead_ip) = &machines[1];
+    on_machine(&lab, dead_ip, "systemctl stop etcd ssh.socket ssh; true");
+    let replace = ["run", "member-replace", "--set", &format!("member={dead}")];
+    lab.run(&[&replace[..], &on[..], &sets[..]].concat())
+        .success()
+        .stderr_has(&format!(
+            "{dead}: cannot be reached to take rigger's files off it"
+        ))
+        .stdout_has(&format!("added {} ", names[3]));
+    let members = [names[0].clone(), names[2].clone(), names[3].clone()];
+    assert_eq!(member_names(&lab, &on), members);
+    let claims = std::fs::read_to_string(lab.path("state/hosts/claims.json")).unwrap();
+    assert!(claims.contains("\"stranded\""), "{claims}");
+
+    // It comes back; the restore's machines are taken after it is cleaned, so it is
+    // one of them.
+    lab.run(&["lab", "reboot", dead]).success();
+    answers_again(&lab, dead_ip);
+    lab.run(
+        &[
+            &["run", "restore", "--set", "replace=true"],
+            &on[..],
+            &sets[..],
+        ]
+        .concat(),
+    )
+    .success()
+    .stderr_has(&format!("{dead}: answers again, cleaned and free"))
+    .stdout_has("restored example.test from ");
+    let restored = [names[1].clone(), names[4].clone(), names[5].clone()];
+    assert_eq!(member_names(&lab, &on), restored);
+
+    // Two of the three lose their etcd: the third carries on, the two come back.
+    for (_, ip) in &machines[4..6] {
+        on_machine(&lab, ip, "systemctl stop etcd; true");
+    }
+    lab.run(&[&["run", "recover"], &on[..], &sets[..]].concat())
+        .success()
+        .stdout_has(&format!("{dead} holds the most of the log"))
+        .stdout_has("recovered example.test: 3 voting members");
+    assert_eq!(member_names(&lab, &on).len(), 3);
+    lab.run(&["health", "--discovery-srv", "example.test"])
+        .success();
+
+    lab.run(
+        &[
+            &["destroy", "--yes"][..],
+            &["--discovery-srv", "example.test"],
+        ]
+        .concat(),
+    )
+    .success();
+    for (name, ip) in &machines {
+        assert_eq!(on_machine(&lab, ip, FOOTPRINT), "clean", "{name}");
+    }
+    assert!(!lab.path("state/hosts/claims.json").exists());
+    lab.run(&["lab", "down"]).success();
+    assert_eq!(crate::upgrade::snapshots(&lab).len(), 2);
+    std::fs::remove_dir_all(lab.path("state/snapshots")).unwrap();
+    lab.destroy();
+    lab.leaves_nothing();
+}

@@ -57,6 +57,24 @@ pub fn destroy(state: &StateDir, lost: Option<&Lost>, scope: Scope) -> u8 {
         );
     } else if let Err(e) = lab.down() {
         return super::fail(format!("cannot take the lab down: {e}"), None);
+    } else {
+        // A lab machine a cluster could not reach to give back (stranded) is gone now.
+        let in_lab = |c: &crate::providers::compute::hosts::Claim| {
+            let ip = c
+                .instance
+                .public_ip
+                .as_deref()
+                .unwrap_or(&c.instance.private_ip);
+            ip.parse()
+                .is_ok_and(crate::providers::lab::netns::in_lab_range)
+        };
+        match crate::providers::compute::hosts::forget_claims(state, in_lab) {
+            Ok(names) if !names.is_empty() => {
+                tracing::info!("{} went with the lab", names.join(", "));
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!("cannot update the inventory's claims: {e}"),
+        }
     }
     if left > 0 {
         tracing::error!("{left} resources could not be removed; run `rigger destroy` again");

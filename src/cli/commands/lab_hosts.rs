@@ -75,8 +75,10 @@ pub fn remove(state: &StateDir, names: &[String]) -> u8 {
         .iter()
         .filter(|h| names.is_empty() || names.contains(&h.name))
         .filter(|h| {
-            held.values()
-                .any(|c| c.instance.public_ip.as_deref() == Some(h.ip.as_str()))
+            // A stranded machine (its cluster let it go, unreachable) is held by nobody.
+            held.values().any(|c| {
+                c.stranded.is_none() && c.instance.public_ip.as_deref() == Some(h.ip.as_str())
+            })
         })
         .map(|h| h.name.clone())
         .collect();
@@ -88,6 +90,20 @@ pub fn remove(state: &StateDir, names: &[String]) -> u8 {
     }
     match lab.remove_own(names) {
         Ok(gone) => {
+            let ips: Vec<String> = own
+                .iter()
+                .filter(|h| gone.contains(&h.name))
+                .map(|h| h.ip.clone())
+                .collect();
+            let was = |c: &crate::providers::compute::hosts::Claim| {
+                c.instance
+                    .public_ip
+                    .as_ref()
+                    .is_some_and(|ip| ips.contains(ip))
+            };
+            if let Err(e) = crate::providers::compute::hosts::forget_claims(state, was) {
+                tracing::error!("cannot update the inventory's claims: {e}");
+            }
             for name in gone {
                 tracing::info!("{name}: taken down");
             }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::inventory::{Host, Inventory};
 use super::{Compute, Instance, InstanceSpec, SshTo, ec2::NODE_DIR};
-use crate::base::error::{Error, Result};
+use crate::base::error::{Error, ErrorKind, Result};
 use crate::base::state_dir::{StateDir, read_json, write_json};
 use crate::providers::Transport;
 use crate::providers::lab::{self, netns};
@@ -80,6 +80,10 @@ pub struct Claim {
     /// The name the launch asked for (what a journal's intent names).
     pub asked: String,
     pub instance: Instance,
+    /// Why its release could not reach it (a dead machine its cluster let go): it stays
+    /// taken, never handed out or checked, until a later release reaches it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stranded: Option<String>,
 }
 
 pub type Claims = BTreeMap<String, Claim>;
@@ -221,27 +225,49 @@ pub fn read_claims(state: &StateDir) -> Result<Claims> {
     Ok(read_json(&claims_file(state))?)
 }
 
+/// `f` on the claims of `state`, under the lock, written back when it returns Ok.
+fn with_claims<T>(state: &StateDir, f: impl FnOnce(&mut Claims) -> Result<T>) -> Result<T> {
+    state.ensure()?;
+    let _lock = state.lock(LOCK)?;
+    let file = claims_file(state);
+    let mut claims: Claims = read_json(&file)?;
+    let before = claims.len();
+    let out = f(&mut claims)?;
+    if claims.is_empty() {
+        if before > 0 {
+            std::fs::remove_file(&file).or_else(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Ok(()),
+                _ => Err(e),
+            })?;
+        }
+    } else {
+        crate::base::state_dir::private_dir(file.parent().unwrap_or(Path::new(".")))?;
+        write_json(&file, &claims)?;
+    }
+    Ok(out)
+}
+
+/// Drops the claims of machines that are gone (lab machines taken down): those
+/// `gone` says are. Returns their names.
+pub fn forget_claims(state: &StateDir, gone: impl Fn(&Claim) -> bool) -> Result<Vec<String>> {
+    if !claims_file(state).exists() {
+        return Ok(Vec::new());
+    }
+    with_claims(state, |claims| {
+        let names = claims
+            .values()
+            .filter(|c| gone(c))
+            .map(|c| c.instance.name.clone())
+            .collect();
+        claims.retain(|_, c| !gone(c));
+        Ok(names)
+    })
+}
+
 impl Hosts {
     /// `f` on the claims, under the lock, written back when it returns Ok.
     fn claims<T>(&self, f: impl FnOnce(&mut Claims) -> Result<T>) -> Result<T> {
-        self.state.ensure()?;
-        let _lock = self.state.lock(LOCK)?;
-        let file = claims_file(&self.state);
-        let mut claims: Claims = read_json(&file)?;
-        let before = claims.len();
-        let out = f(&mut claims)?;
-        if claims.is_empty() {
-            if before > 0 {
-                std::fs::remove_file(&file).or_else(|e| match e.kind() {
-                    std::io::ErrorKind::NotFound => Ok(()),
-                    _ => Err(e),
-                })?;
-            }
-        } else {
-            crate::base::state_dir::private_dir(file.parent().unwrap_or(Path::new(".")))?;
-            write_json(&file, &claims)?;
-        }
-        Ok(out)
+        with_claims(&self.state, f)
     }
 
     fn instance(&self, host: &Host) -> Instance {
@@ -284,6 +310,7 @@ impl Hosts {
             .checked
             .get_or_init(|| async {
                 let inventory = self.inventory()?;
+                self.release_stranded().await?;
                 let free: Vec<Host> = self
                     .claims(|c| Ok(self.free(c)?.into_iter().cloned().collect()))?;
                 let asks = free.iter().map(|h| async move {
@@ -317,6 +344,55 @@ impl Hosts {
             })
             .await;
         outcome.clone()
+    }
+
+    /// Takes what rigger put on `instance` off it, as root.
+    async fn release(&self, instance: &Instance) -> Result<()> {
+        let release = as_root(&RELEASE.replace("NODE_DIR", NODE_DIR));
+        let out = self
+            .ssh
+            .run(instance, &release, Duration::from_secs(120))
+            .await?;
+        if out.status != 0 {
+            return Err(Error::failed(format!(
+                "{}: rigger's files could not be taken off it: {}",
+                instance.name,
+                out.stderr.trim()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Tries again to clean the machines whose release could not reach them: one that
+    /// answers now is cleaned and free again (and then checked as every free one is);
+    /// one that still does not stays taken.
+    async fn release_stranded(&self) -> Result<()> {
+        let stranded: Vec<Instance> = self.claims(|c| {
+            Ok(c.values()
+                .filter(|c| c.stranded.is_some())
+                .map(|c| c.instance.clone())
+                .collect())
+        })?;
+        let tries = stranded
+            .iter()
+            .map(|i| async move { (i, self.release(i).await) });
+        for (instance, released) in join_all(tries).await {
+            match released {
+                Ok(()) => {
+                    tracing::info!("{}: answers again, cleaned and free", instance.name);
+                    self.claims(|c| {
+                        if c.get(&key(instance))
+                            .is_some_and(|c| c.instance.id == instance.id)
+                        {
+                            c.remove(&key(instance));
+                        }
+                        Ok(())
+                    })?;
+                }
+                Err(e) => tracing::debug!("{}: still stranded: {}", instance.name, e.message),
+            }
+        }
+        Ok(())
     }
 }
 
@@ -374,6 +450,7 @@ impl Compute for Hosts {
                 Claim {
                     asked: spec.name.clone(),
                     instance: instance.clone(),
+                    stranded: None,
                 },
             );
             Ok(instance)
@@ -420,22 +497,28 @@ impl Compute for Hosts {
             );
             return Ok(());
         }
-        let release = as_root(&RELEASE.replace("NODE_DIR", NODE_DIR));
-        let out = self
-            .ssh
-            .run(instance, &release, Duration::from_secs(120))
-            .await?;
-        if out.status != 0 {
-            return Err(Error::failed(format!(
-                "{}: rigger's files could not be taken off it: {}",
-                instance.name,
-                out.stderr.trim()
-            )));
+        match self.release(instance).await {
+            Err(e) if e.kind == ErrorKind::Unreachable => {
+                // A dead machine must not hold up the cluster that lets it go (a
+                // replacement, a destroy): the claim keeps it out of use instead.
+                tracing::warn!(
+                    "{}: cannot be reached to take rigger's files off it ({}); it stays taken, with its etcd data dir, until a later run that takes machines reaches it and cleans it",
+                    instance.name,
+                    e.message
+                );
+                self.claims(|c| {
+                    if let Some(claim) = c.get_mut(&key(instance)) {
+                        claim.stranded = Some(e.message);
+                    }
+                    Ok(())
+                })
+            }
+            Err(e) => Err(e),
+            Ok(()) => self.claims(|c| {
+                c.remove(&key(instance));
+                Ok(())
+            }),
         }
-        self.claims(|c| {
-            c.remove(&key(instance));
-            Ok(())
-        })
     }
 
     async fn find(&self, name: &str) -> Result<Option<Instance>> {
