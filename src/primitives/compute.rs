@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rhai::{Engine, Map};
+use rhai::{Engine, EvalAltResult, Map};
 
 use super::call::{Call, primitive};
 use super::context::ScriptContext;
@@ -46,12 +46,12 @@ pub fn register(engine: &mut Engine, cx: &Arc<ScriptContext>) {
         /// on demand (the lab, the cloud); with `--target hosts`, the inventory's machines
         /// that no cluster holds, each checked first (it answers over SSH with the host key
         /// expected, and runs no etcd of its own). A script asks before it makes anything.
-        fn free_machines(c) -> rhai::Dynamic {
-            let free = c.on_world(Duration::from_secs(120), |world| async move {
-                world.backends.compute.free_count().await
-            })?;
-            Ok(free.map_or(rhai::Dynamic::UNIT, |n| rhai::Dynamic::from(n as i64)))
-        }
+        fn free_machines(c) -> rhai::Dynamic { free_machines(c, Map::new()) }
+    }
+    primitive! { engine, cx,
+        /// `free_machines()` counting only the machines that carry every one of `labels`
+        /// (a map of strings, as `launch_instance` takes it).
+        fn free_machines(c, labels: Map) -> rhai::Dynamic { free_machines(c, labels) }
     }
     primitive! { engine, cx,
         /// Terminates a machine returned by `launch_instance`.
@@ -85,4 +85,13 @@ fn phased<T, E>(c: &Call, name: &str, launch: impl FnOnce() -> Result<T, E>) -> 
         Err(_) => phase::forget(name),
     }
     launched
+}
+
+/// How many free machines carry `labels` (`()` where machines are made).
+fn free_machines(c: &Call, labels: Map) -> Result<rhai::Dynamic, Box<EvalAltResult>> {
+    let labels: std::collections::BTreeMap<String, String> = c.read("labels", labels)?;
+    let free = c.on_world(Duration::from_secs(120), move |world| async move {
+        world.backends.compute.free_count(&labels).await
+    })?;
+    Ok(free.map_or(rhai::Dynamic::UNIT, |n| rhai::Dynamic::from(n as i64)))
 }

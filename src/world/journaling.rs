@@ -137,8 +137,11 @@ impl Compute for Journaled<dyn Compute> {
         self.inner.tagged(cluster).await
     }
 
-    async fn free_count(&self) -> Result<Option<usize>> {
-        self.inner.free_count().await
+    async fn free_count(
+        &self,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Option<usize>> {
+        self.inner.free_count(labels).await
     }
 }
 

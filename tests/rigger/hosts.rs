@@ -339,6 +339,45 @@ fn bad_inventories_are_refused_naming_the_line_before_anything_is_made() {
         &[],
         "this needs 3 machines and the inventory has 2 free",
     );
+    // Labels pick machines: counted before anything is made, then the one carrying them
+    // taken, though it is listed second.
+    let labelled = |name: &str, ip: &str, rack: &str| {
+        format!("{}labels = {{ rack = \"{rack}\" }}\n", host(name, ip))
+    };
+    let text = format!(
+        "{header}{}{}",
+        labelled(&one.0, &one.1, "a"),
+        labelled(&two.0, &two.1, "b")
+    );
+    let rack = ["--set", "size=2", "--set", "labels=#{ rack: \"b\" }"];
+    refused(
+        &lab,
+        "racks.toml",
+        &text,
+        &rack,
+        "this needs 2 machines with the labels #{\"rack\": \"b\"} and the inventory has 1 free",
+    );
+    let file = lab.path("racks.toml").to_string_lossy().into_owned();
+    let etcd = format!(
+        "etcd={}",
+        crate::download::on_the_ladder("3.5.30", "etcd").display()
+    );
+    let on = ["--target", "hosts", "--inventory", &file, "--dns", "lab"];
+    let sets = [
+        "--set",
+        "size=1",
+        "--set",
+        "labels=#{ rack: \"b\" }",
+        "--set",
+        "install=upload",
+        "--set",
+        &etcd,
+    ];
+    let out = lab.run(&[&["run", "cluster"], &on[..], &sets[..]].concat());
+    healthy_on(&out, std::slice::from_ref(&two.0), "example.test");
+    lab.run(&["destroy", "--discovery-srv", "example.test", "--yes"])
+        .success();
+    assert!(!lab.path("state/hosts/claims.json").exists());
 
     // A machine already running an etcd of its own (a real one, the ladder's).
     let etcd = crate::download::on_the_ladder("3.5.30", "etcd");

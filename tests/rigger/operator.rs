@@ -20,7 +20,7 @@ fn a_misspelt_set_key_is_refused_before_anything_exists_with_did_you_mean() {
     ·              ╰── did you mean `size`?
  13 │     why: "every write waits for a majority, so each member past 7 makes the cluster slower and no safer (etcd's FAQ)" });
     ╰────
-  help: its parameters: domain, size, tls, name, etcd, machines, install, etcd_version, release_url, install_dir, init, compaction, quota, ca_days, cert_days, stagger, ami, instance_type, key_name, subnet_id, security_group_ids, root_volume_size, data_volume_size, public_ip (`rigger scripts cluster` shows each with its default)
+  help: its parameters: domain, size, tls, name, etcd, machines, install, etcd_version, release_url, install_dir, init, compaction, quota, ca_days, cert_days, stagger, labels, ami, instance_type, key_name, subnet_id, security_group_ids, root_volume_size, data_volume_size, public_ip (`rigger scripts cluster` shows each with its default)
 "#,
     );
     assert!(!state.exists(), "a refused run made its state dir");

@@ -531,8 +531,15 @@ impl Compute for Hosts {
         })
     }
 
-    async fn free_count(&self) -> Result<Option<usize>> {
+    async fn free_count(&self, labels: &BTreeMap<String, String>) -> Result<Option<usize>> {
         self.check().await?;
-        Ok(Some(self.claims(|c| Ok(self.free(c)?.len()))?))
+        let free = self.claims(|c| {
+            Ok(self
+                .free(c)?
+                .into_iter()
+                .filter(|h| has_labels(h, labels))
+                .count())
+        })?;
+        Ok(Some(free))
     }
 }

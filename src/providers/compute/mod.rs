@@ -93,9 +93,13 @@ pub trait Compute: Send + Sync {
     async fn tagged(&self, _cluster: &str) -> Result<Vec<Instance>> {
         Ok(Vec::new())
     }
-    /// How many more machines a launch can have: `None` where they are made on demand,
-    /// the free machines of an inventory where they are taken.
-    async fn free_count(&self) -> Result<Option<usize>> {
+    /// How many more machines carrying every one of `labels` a launch can have: `None`
+    /// where they are made on demand, the free machines of an inventory where they are
+    /// taken.
+    async fn free_count(
+        &self,
+        _labels: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Option<usize>> {
         Ok(None)
     }
 }
