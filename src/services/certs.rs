@@ -14,7 +14,7 @@ use super::cert_info::{CertInfo, Expiry, from_pem};
 use super::resolve;
 use super::served_cert::{Identity, served};
 use crate::providers::TlsFiles;
-use crate::providers::etcd_api::CertNote;
+use crate::providers::etcd_api::{CertNote, ClusterAt};
 use crate::providers::owners::Owners;
 use crate::providers::probe::Answer;
 
@@ -178,9 +178,10 @@ pub async fn notes_in_use(
     out
 }
 
-/// `notes_in_use` for the members the client SRV records of `domain` name at `server`.
-pub async fn notes_for(domain: &str, tls: &TlsFiles, server: SocketAddr) -> Vec<CertNote> {
-    let name = format!("_etcd-client-ssl._tcp.{domain}");
+/// `notes_in_use` for the members the client SRV records of the cluster `at` (its
+/// `--discovery-srv-name` too) name at `server`.
+pub async fn notes_for(at: &ClusterAt, tls: &TlsFiles, server: SocketAddr) -> Vec<CertNote> {
+    let name = at.owners().client_ssl;
     let targets: Vec<(String, u16)> = match resolve::ask(server, &name, RecordType::SRV).await {
         Ok(answers) => answers
             .into_iter()

@@ -72,7 +72,7 @@ pub async fn check_discovery(
     let flags = &at.script_flags();
     // Read apart from health: a certificate past its end is why nobody answers.
     let expiring = match (&cluster.tls, check.servers.first()) {
-        (Some(tls), Some(&server)) => crate::services::certs::notes_for(domain, tls, server).await,
+        (Some(tls), Some(&server)) => crate::services::certs::notes_for(&at, tls, server).await,
         _ => Vec::new(),
     };
     let diagnosis = diagnosis.with(

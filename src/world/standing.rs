@@ -200,7 +200,10 @@ pub(super) async fn standing_of(
                 {
                     if ours(&r) {
                         found.records.push(r);
-                    } else if let Some(other) = r.spec.cluster {
+                    } else if let Some(other) = r.spec.cluster
+                        && ClusterKey::parse(&other).is_ok_and(|k| k.domain == domain)
+                    {
+                        // A cluster of this very domain (not of a subdomain).
                         found.neighbours.push(other);
                     }
                 }

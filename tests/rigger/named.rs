@@ -218,6 +218,22 @@ fn two_named_clusters_share_a_zone_and_one_is_destroyed_alone() {
             .stdout_has("example.test: no findings");
     }
 
+    // The doctor reads a named cluster's own served certificates, and its fix names it.
+    lab.run_cluster(&["name=qa", "size=1", "cert_days=2"])
+        .success();
+    let doctor = lab.run(&[&["doctor"][..], &named("qa")].concat());
+    doctor
+        .failure(3)
+        .stdout_has("rigger run rotate-certs --set domain=example.test --set name=qa");
+    assert_eq!(
+        doctor.stdout.matches("warning[cert-expiring]").count(),
+        2,
+        "the client and the one member's served certificate: {}",
+        doctor.stdout
+    );
+    lab.run(&[&["destroy", "--yes"][..], &named("qa")].concat())
+        .success();
+
     lab.run(&[
         "destroy",
         "--discovery-srv",

@@ -47,6 +47,8 @@ pub fn destroy(state: &StateDir, lost: Option<&Lost>, scope: Scope) -> u8 {
     }
     let lab = Lab::new(state);
     let own = lab.own_hosts().unwrap_or_default();
+    // Only a lab that was up had machines to take down with it.
+    let lab_was_up = lab.exists();
     if keep_lab {
         tracing::error!("the lab stays up: what could not be reached is inside it");
     } else if scope == Scope::All && !own.is_empty() {
@@ -57,7 +59,7 @@ pub fn destroy(state: &StateDir, lost: Option<&Lost>, scope: Scope) -> u8 {
         );
     } else if let Err(e) = lab.down() {
         return super::fail(format!("cannot take the lab down: {e}"), None);
-    } else {
+    } else if lab_was_up {
         // A lab machine a cluster could not reach to give back (stranded) is gone now.
         let in_lab = |c: &crate::providers::compute::hosts::Claim| {
             let ip = c

@@ -31,7 +31,8 @@ pub fn env(state: &StateDir, domain: &str, json: bool, user: Option<&str>) -> u8
                     cert.display()
                 ),
                 Some(format!(
-                    "`rigger run user-add --set domain={domain} --set user={user} --set prefix=...` makes one"
+                    "`rigger run user-add {} --set user={user} --set prefix=...` makes one",
+                    super::script_flags(&domain)
                 )),
             );
         }

@@ -63,6 +63,15 @@ pub fn cluster_flags(key: &str) -> String {
     }
 }
 
+/// How rigger's scripts are told the cluster `key`: `--set domain=D`, and `--set name=N`
+/// for a named one.
+pub fn script_flags(key: &str) -> String {
+    match crate::base::names::split_cluster(key) {
+        (domain, Some(name)) => format!("--set domain={domain} --set name={name}"),
+        (domain, None) => format!("--set domain={domain}"),
+    }
+}
+
 /// `--discovery-srv DOMAIN` as a checked domain, or the failure status after saying why.
 pub fn discovery_domain(domain: &str) -> Result<String, u8> {
     crate::base::names::check_name(domain, false).map_err(|why| {

@@ -64,10 +64,14 @@ pub fn named(cx: &Context) -> Vec<Finding> {
             format!(
                 "publish, for each member, an SRV record under {} (its peer port, {}) and \
                  one under {} (its client port, 2379), and an A record for its name; `rigger \
-                 run records --set domain={domain}` prints them",
+                 run records --set domain={domain}{}` prints them",
                 server_owner(cx),
                 cx.check.peer_port,
-                client_owner(cx)
+                client_owner(cx),
+                cx.check
+                    .service_name
+                    .as_ref()
+                    .map_or(String::new(), |n| format!(" --set name={n}"))
             ),
         )];
     }
