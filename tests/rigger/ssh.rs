@@ -50,3 +50,24 @@ print(run(n, `stat -c %a ${n.dir}/new ${n.dir}/new/deeper ${n.dir}/new/deeper/ke
         .stdout_is("755\n755\n600\n\n");
     lab.destroy().leaves_nothing();
 }
+
+/// A command's own exit status comes back over SSH with its output, 127 (a program not
+/// found) and 255 too, which openssh would otherwise take for a missing shell and a
+/// lost connection.
+#[test]
+fn every_exit_status_comes_back_over_ssh_with_the_output() {
+    let Some(lab) = LabRig::new() else { return };
+    let script = r#"
+let n = launch_instance(#{ name: "s1" });
+let missing = run(n, "echo before; no-such-program-here", #{ check: false });
+print(`${missing.status} ${missing.stdout == "before\n"} ${missing.stderr.contains("no-such-program-here")}`);
+let lost = run(n, "echo said >&2; exit 255", #{ check: false });
+print(`${lost.status} ${lost.stderr == "said\n"}`);
+print(run(n, "exit 3", #{ check: false }).status);
+"#;
+    lab.file("s.rhai", script)
+        .run(&["run", "s.rhai", "--transport", "ssh"])
+        .success()
+        .stdout_is("127 true true\n255 true\n3\n");
+    lab.destroy().leaves_nothing();
+}

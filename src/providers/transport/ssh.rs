@@ -30,6 +30,32 @@ pub fn open(_opening: &Opening, machines: &Machines) -> Result<Arc<dyn Transport
     })
 }
 
+/// openssh takes a remote exit status of 127 for "sh was not found" and 255 for a lost
+/// connection, and gives the command's output up with it. A command's own 127 (a
+/// program it runs was not found) or 255 is passed as 1 with this marker ending stderr
+/// instead, and given back by `restored_status`.
+const STATUS_MARK: &str = "\nrigger-exit-status:";
+
+/// `command`, run by a shell of its own, its status 127 or 255 carried as `STATUS_MARK`.
+fn carrying_status(command: &str) -> String {
+    let mark = STATUS_MARK.replace('\n', "\\n");
+    format!(
+        "sh -c {}; s=$?; case $s in 127|255) printf '{mark}%s' \"$s\" >&2; exit 1;; esac; exit $s",
+        quote(command)
+    )
+}
+
+/// The status and stderr `carrying_status` hid: the marker taken off stderr.
+fn restored_status(status: i32, stderr: String) -> (i32, String) {
+    if status == 1
+        && let Some((before, code)) = stderr.rsplit_once(STATUS_MARK)
+        && let Ok(code) = code.parse::<i32>()
+    {
+        return (code, before.to_string());
+    }
+    (status, stderr)
+}
+
 /// One machine's connection, made once: its own lock, so that machines are connected
 /// to all at once (the first contact with each waits for no other).
 type Slot = Arc<Mutex<Option<Arc<Session>>>>;
@@ -178,15 +204,19 @@ impl Transport for Ssh {
     async fn run(&self, node: &Instance, command: &str, timeout: Duration) -> Result<ExecOutput> {
         let session = self.session(node).await?;
         let mut cmd = session.raw_command("sh");
-        cmd.raw_arg("-c").raw_arg(quote(command));
+        cmd.raw_arg("-c").raw_arg(quote(&carrying_status(command)));
         let out = tokio::time::timeout(timeout, cmd.output())
             .await
             .map_err(|_| Error::command_timeout(command, &node.name, timeout))?
             .map_err(|e| ssh_error(&node.name, e))?;
+        let (status, stderr) = restored_status(
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
         Ok(ExecOutput {
-            status: out.status.code().unwrap_or(-1),
+            status,
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stderr,
         })
     }
 
@@ -315,10 +345,41 @@ impl Transport for Ssh {
 
 #[cfg(test)]
 mod tests {
-    use super::quote;
+    use super::{carrying_status, quote, restored_status};
 
     #[test]
     fn quoting_survives_single_quotes() {
         assert_eq!(quote("it's"), r"'it'\''s'");
+    }
+
+    /// The wrapper as the remote login shell runs it (`sh -c WRAPPED`), here.
+    fn through_the_wrapper(command: &str) -> (i32, String, String) {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(carrying_status(command))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let (status, stderr) = restored_status(out.status.code().unwrap(), stderr);
+        (
+            status,
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr,
+        )
+    }
+
+    #[test]
+    fn a_commands_own_127_and_255_come_back_with_their_output() {
+        let (status, stdout, stderr) = through_the_wrapper("echo before; no-such-program-here");
+        assert_eq!((status, stdout.as_str()), (127, "before\n"));
+        assert!(stderr.contains("no-such-program-here"), "{stderr}");
+        assert!(!stderr.contains("rigger-exit-status"), "{stderr}");
+        let (status, _, stderr) = through_the_wrapper("echo said >&2; exit 255");
+        assert_eq!((status, stderr.as_str()), (255, "said\n"));
+        // Every other status, and output with quotes, pass as they are.
+        assert_eq!(through_the_wrapper("exit 3").0, 3);
+        assert_eq!(through_the_wrapper("echo 'it'\\''s'").1, "it's\n");
+        let (status, _, stderr) = through_the_wrapper("echo oops >&2; exit 1");
+        assert_eq!((status, stderr.as_str()), (1, "oops\n"));
     }
 }
