@@ -121,16 +121,34 @@ fn info(cert: &X509Certificate) -> CertInfo {
         subject: name(cert.subject()),
         issuer: name(cert.issuer()),
         sans,
-        serial: cert.raw_serial_as_string().replace(':', ""),
+        serial: serial_hex(cert.raw_serial()),
         not_before: stamp(validity.not_before.to_datetime()),
         not_after: stamp(ends),
         ends,
     }
 }
 
+/// A serial as openssl prints it: the number's bytes in hex, without the 0x00 that DER
+/// puts before a number whose first byte has its top bit set (one serial in 256 was
+/// printed two ways).
+fn serial_hex(raw: &[u8]) -> String {
+    let first = raw
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(raw.len().saturating_sub(1));
+    raw[first..].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_serial_is_printed_without_ders_padding() {
+        assert_eq!(serial_hex(&[0x00, 0xe4, 0x96]), "e496");
+        assert_eq!(serial_hex(&[0x12, 0x00]), "1200");
+        assert_eq!(serial_hex(&[0x00]), "00");
+    }
     use time::Duration;
 
     fn cert(days: i64) -> String {
