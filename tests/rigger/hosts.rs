@@ -30,23 +30,27 @@ fn lab_netns(lab: &LabRig) -> String {
     lab.status()["netns"].as_str().unwrap().to_string()
 }
 
+/// ssh to root on the machine at `ip` from inside the lab, with the lab's key and host
+/// keys checked; the command to run is the caller's to add.
+fn ssh_to(lab: &LabRig, ip: &str) -> Command {
+    let mut ssh = Command::new("ip");
+    ssh.args(["netns", "exec", &lab_netns(lab), "ssh", "-i"])
+        .arg(lab.path("state/lab/ssh/id_ed25519"))
+        .arg("-o")
+        .arg(format!(
+            "UserKnownHostsFile={}",
+            lab.path("state/lab/ssh/known_hosts").display()
+        ))
+        .args(["-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"])
+        .args(["-o", "ConnectTimeout=2"])
+        .arg(format!("root@{ip}"));
+    ssh
+}
+
 /// Runs `command` on the machine at `ip` over ssh (the lab's key, host keys checked),
 /// from inside the lab: its last line of output.
 fn on_machine(lab: &LabRig, ip: &str, command: &str) -> String {
-    let (key, known) = (
-        lab.path("state/lab/ssh/id_ed25519"),
-        lab.path("state/lab/ssh/known_hosts"),
-    );
-    let out = Command::new("ip")
-        .args(["netns", "exec", &lab_netns(lab), "ssh", "-i"])
-        .arg(&key)
-        .arg("-o")
-        .arg(format!("UserKnownHostsFile={}", known.display()))
-        .args(["-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"])
-        .arg(format!("root@{ip}"))
-        .arg(command)
-        .output()
-        .unwrap();
+    let out = ssh_to(lab, ip).arg(command).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.code() != Some(255),
@@ -549,16 +553,7 @@ fn the_upgrade_backup_and_certificate_scripts_run_on_an_inventory() {
 fn answers_again(lab: &LabRig, ip: &str) {
     let start = std::time::Instant::now();
     loop {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &lab_netns(lab), "ssh", "-i"])
-            .arg(lab.path("state/lab/ssh/id_ed25519"))
-            .arg("-o")
-            .arg(format!(
-                "UserKnownHostsFile={}",
-                lab.path("state/lab/ssh/known_hosts").display()
-            ))
-            .args(["-o", "BatchMode=yes", "-o", "ConnectTimeout=2"])
-            .arg(format!("root@{ip}"))
+        let out = ssh_to(lab, ip)
             .arg("systemctl is-system-running --wait >/dev/null; true")
             .output()
             .unwrap();
